@@ -1,0 +1,189 @@
+//! Builds the running server from settings: connects the parts, prepares the database, and
+//! serves until SIGTERM or Ctrl-C, letting in-flight requests finish.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::{Context, bail};
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpListener},
+};
+
+use crate::{
+    config::Settings,
+    http::{self, observe::Metrics},
+    infra::{
+        cache::{Cache, MemoryCache, RedisCache},
+        db::{Database, DatabaseOptions},
+    },
+    service::{areas, seed},
+};
+
+/// What every request handler can reach. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Database,
+    pub cache: Arc<dyn Cache>,
+    pub metrics: Metrics,
+}
+
+/// How `serve` treats the schema at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateOnStart {
+    /// Apply pending migrations (the embedded default, or `--migrate`).
+    Apply,
+    /// Leave the schema alone and refuse to start if it is behind (production).
+    Require,
+}
+
+impl AppState {
+    /// Connects the database and the cache named by the settings.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect_database(&settings).await?;
+        let cache = connect_cache(&settings).await?;
+        Ok(Self::new(settings, db, cache))
+    }
+
+    pub fn new(settings: Settings, db: Database, cache: Arc<dyn Cache>) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            db,
+            cache,
+            metrics: Metrics::new(),
+        }
+    }
+}
+
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<Database> {
+    let options = DatabaseOptions {
+        max_connections: settings.database_max_connections,
+        schema: settings.database_schema.clone(),
+    };
+    Database::connect(&settings.database_url, &options)
+        .await
+        .with_context(|| format!("cannot connect to the database at {}", redact(&settings.database_url)))
+}
+
+pub async fn connect_cache(settings: &Settings) -> anyhow::Result<Arc<dyn Cache>> {
+    Ok(match &settings.redis_url {
+        Some(url) => Arc::new(
+            RedisCache::connect(url, &settings.cache_prefix)
+                .await
+                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?,
+        ),
+        None => Arc::new(MemoryCache::new(settings.cache_capacity)),
+    })
+}
+
+/// Brings the schema up to date (or checks it is) and, outside production, loads the demo
+/// county into an empty database so a newcomer sees a county at once.
+pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Result<()> {
+    match migrate {
+        MigrateOnStart::Apply => state.db.migrate_up(None).await.context("migration failed")?,
+        MigrateOnStart::Require => {
+            if state.db.has_pending_migrations().await? {
+                bail!(
+                    "the database schema is behind this version; run `shanhuo migrate up` \
+                     or start with `serve --migrate`"
+                );
+            }
+        }
+    }
+    let settings = &state.settings;
+    if !settings.is_production() && settings.seed_demo && areas::count(&state.db).await? == 0 {
+        let report = seed::seed_demo(&state.db).await?;
+        tracing::info!(
+            areas = report.areas_inserted,
+            county = seed::DEMO_COUNTY_CODE,
+            "the database was empty: loaded the synthetic demo county ({} townships, {} villages, {} poor villages)",
+            seed::DEMO_TOWNSHIPS,
+            seed::DEMO_VILLAGES,
+            seed::DEMO_POOR_VILLAGES,
+        );
+    }
+    Ok(())
+}
+
+/// Serves until a shutdown signal, then gives in-flight requests the configured time.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let settings = state.settings.clone();
+    let acceptor = TcpListener::bind(settings.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    for addr in acceptor.local_addr() {
+        if let Some(addr) = addr.as_socket_addr() {
+            tracing::info!(
+                database = ?state.db.backend(),
+                cache = state.cache.kind(),
+                "shanhuo is listening on http://{addr}",
+            );
+        }
+    }
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            http::routes(state),
+            shutdown_signal(),
+            Some(Duration::from_secs(settings.shutdown_timeout_secs)),
+        )
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// A URL fit for logs: the password, if any, replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/shanhuo"),
+            "postgres://app:***@db:5432/shanhuo"
+        );
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(redact("sqlite://shanhuo.db?mode=rwc"), "sqlite://shanhuo.db?mode=rwc");
+    }
+}

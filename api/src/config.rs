@@ -1,0 +1,211 @@
+//! Settings: built-in defaults for local use, then an optional TOML file, then the environment.
+//!
+//! Every setting has a safe default so `shanhuo serve` runs on a fresh machine with SQLite, an
+//! in-process cache and a local data folder. Production mode refuses any default secret and
+//! insists on a server database and Redis, so a forgotten variable cannot reach real users.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+/// The signing secret used when none is configured. Good for a laptop, refused in production.
+pub const DEVELOPMENT_SECRET_KEY: &str = "shanhuo-development-secret-never-use-in-production";
+
+/// The file read when no `--config` / `SHANHUO_CONFIG` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "shanhuo.toml";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, the default in development.
+    Pretty,
+    /// One JSON object per line, the default in production.
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `development` or `production`.
+    pub env: RunMode,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Public URL of this server, used in links and QR codes.
+    pub public_base_url: String,
+    /// sea-orm database URL: `sqlite://…`, `postgres://…` or `mysql://…`.
+    pub database_url: String,
+    /// PostgreSQL schema to use instead of `public`.
+    pub database_schema: Option<String>,
+    /// Upper bound of the database connection pool.
+    pub database_max_connections: u32,
+    /// Redis URL; without it the cache, counters and rate limits live in this process.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub redis_url: Option<String>,
+    /// Prefix of every cache key, so several deployments can share one Redis.
+    pub cache_prefix: String,
+    /// Entries the in-process cache keeps at most.
+    pub cache_capacity: u64,
+    /// Folder for photos, label sheets and other files on the embedded default.
+    pub data_dir: PathBuf,
+    /// Master secret for signing; at least 32 characters in production.
+    pub secret_key: SecretString,
+    /// Origins allowed to call the API from a browser; empty allows none, `*` allows any.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Log filter in `tracing` syntax.
+    pub log: String,
+    /// Log line format; `json` in production and `pretty` otherwise when not set.
+    pub log_format: Option<LogFormat>,
+    /// Load the synthetic demo county into an empty database at start (never in production).
+    pub seed_demo: bool,
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: RunMode::Development,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://shanhuo.db?mode=rwc".into(),
+            database_schema: None,
+            database_max_connections: 10,
+            redis_url: None,
+            cache_prefix: "shanhuo:".into(),
+            cache_capacity: 100_000,
+            data_dir: PathBuf::from("./data"),
+            secret_key: SecretString::from(DEVELOPMENT_SECRET_KEY),
+            cors_origins: Vec::new(),
+            body_limit_bytes: 1024 * 1024,
+            log: "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into(),
+            log_format: None,
+            seed_demo: true,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+/// What production mode found unsafe; every problem is listed, not just the first.
+#[derive(Debug)]
+pub struct UnsafeForProduction(pub Vec<String>);
+
+impl fmt::Display for UnsafeForProduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refusing to start in production mode: {}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for UnsafeForProduction {}
+
+impl Settings {
+    /// Loads settings from the built-in defaults, the TOML file (explicit, or `shanhuo.toml` if
+    /// present), `DATABASE_URL` / `REDIS_URL`, and `SHANHUO_*` variables, later ones winning.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let file = match config_file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path)),
+            Some(path) => path,
+            None => PathBuf::from(DEFAULT_CONFIG_FILE),
+        };
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::file(file))
+                .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+                .merge(Env::prefixed("SHANHUO_").ignore(&["CONFIG"])),
+        )
+    }
+
+    /// Extracts settings from any figment; tests use it to feed values without the process
+    /// environment.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        figment.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == RunMode::Production
+    }
+
+    pub fn uses_embedded_database(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(if self.is_production() {
+            LogFormat::Json
+        } else {
+            LogFormat::Pretty
+        })
+    }
+
+    /// Checks what production mode demands. Outside production everything passes.
+    pub fn check_production_safety(&self) -> Result<(), UnsafeForProduction> {
+        if !self.is_production() {
+            return Ok(());
+        }
+        let mut problems = Vec::new();
+        let secret = self.secret_key.expose_secret();
+        if secret == DEVELOPMENT_SECRET_KEY {
+            problems.push("SHANHUO_SECRET_KEY is the development default".to_string());
+        } else if secret.chars().count() < 32 {
+            problems.push("SHANHUO_SECRET_KEY is shorter than 32 characters".to_string());
+        }
+        if self.uses_embedded_database() {
+            problems.push("DATABASE_URL points at SQLite; production needs PostgreSQL or MySQL".into());
+        }
+        if self.redis_url.is_none() {
+            problems.push("REDIS_URL is not set; production needs Redis".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(UnsafeForProduction(problems))
+        }
+    }
+}
+
+fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|s| !s.trim().is_empty()))
+}
+
+/// Accepts a TOML list or, from an environment variable, a comma-separated string.
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    let items = match ListOrString::deserialize(d)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
+}

@@ -1,0 +1,5 @@
+//! Newtypes that parse input once, at the edge, so the rest of the code can trust them.
+
+mod area_code;
+
+pub use area_code::{AreaCode, AreaCodeError, AreaCodePrefix};

@@ -1,0 +1,73 @@
+//! Refuses request bodies above the configured size, whether the client declares the length
+//! or streams the body in chunks. (poem's own `SizeLimit` demands a `Content-Length` on every
+//! request, even a GET, which mobile clients do not send.)
+
+use futures_util::StreamExt;
+use poem::{Body, Endpoint, Middleware, Request, Result, http::header};
+
+use super::error::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is larger than {0} bytes")]
+pub struct BodyLimitExceeded(pub usize);
+
+pub struct BodyLimit {
+    max_bytes: usize,
+}
+
+impl BodyLimit {
+    pub fn new(max_bytes: usize) -> Self {
+        Self { max_bytes }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        BodyLimitEndpoint {
+            inner,
+            max_bytes: self.max_bytes,
+        }
+    }
+}
+
+pub struct BodyLimitEndpoint<E> {
+    inner: E,
+    max_bytes: usize,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let max = self.max_bytes;
+        match declared {
+            Some(length) if length > max as u64 => {
+                return Err(ApiError::new(ErrorCode::RequestBodyTooLarge).into());
+            }
+            Some(_) => {}
+            None => {
+                // No declared length: count the bytes as they arrive and fail the read once
+                // the limit is passed.
+                let mut seen = 0usize;
+                let stream = req.take_body().into_bytes_stream().map(move |chunk| {
+                    let chunk = chunk?;
+                    seen = seen.saturating_add(chunk.len());
+                    if seen > max {
+                        Err(std::io::Error::other(BodyLimitExceeded(max)))
+                    } else {
+                        Ok(chunk)
+                    }
+                });
+                req.set_body(Body::from_bytes_stream(stream));
+            }
+        }
+        self.inner.call(req).await
+    }
+}

@@ -1,0 +1,279 @@
+//! The one error envelope every response uses: `{"code", "message", "details"}`.
+//!
+//! Codes are stable and dotted (`area.not_found`); each has an HTTP status and a message in
+//! Chinese and English. `mobile-contract/error-codes.json` is this table, committed, and a test
+//! fails when the two drift apart.
+
+use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
+use poem_openapi::{
+    ApiResponse, Object, ResponseContent,
+    payload::Json,
+    registry::{MetaResponse, MetaResponses, Registry},
+};
+use serde_json::Value;
+
+/// The language of error messages, chosen by `Accept-Language`; Chinese unless English is
+/// preferred.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Picks Chinese or English from an `Accept-Language` value by quality; ties and anything
+    /// else fall back to Chinese.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(header) = header else {
+            return Lang::Zh;
+        };
+        let mut best: Option<(Lang, f32)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let lang = if tag == "zh" || tag.starts_with("zh-") {
+                Lang::Zh
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if quality > 0.0 && best.is_none_or(|(_, q)| quality > q) {
+                best = Some((lang, quality));
+            }
+        }
+        best.map_or(Lang::Zh, |(lang, _)| lang)
+    }
+}
+
+macro_rules! error_codes {
+    ($($variant:ident = ($code:literal, $status:ident, $zh:literal, $en:literal),)*) => {
+        /// Every error the server can answer with.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)*
+                }
+            }
+
+            pub fn message(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((ErrorCode::$variant, Lang::Zh) => $zh,
+                      (ErrorCode::$variant, Lang::En) => $en,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    RequestInvalid = ("request.invalid", BAD_REQUEST,
+        "请求无效", "The request is not valid"),
+    RequestInvalidJson = ("request.invalid_json", BAD_REQUEST,
+        "请求内容不是有效的 JSON", "The request body is not valid JSON"),
+    RequestInvalidBody = ("request.invalid_body", UNPROCESSABLE_ENTITY,
+        "请求内容的字段缺失或类型不对", "The request body has missing fields or fields of the wrong type"),
+    RequestInvalidParameter = ("request.invalid_parameter", BAD_REQUEST,
+        "请求参数无效", "A request parameter is not valid"),
+    RequestInvalidCursor = ("request.invalid_cursor", BAD_REQUEST,
+        "分页游标无效，请从第一页重新开始", "The page cursor is not valid; start again from the first page"),
+    RequestUnsupportedMediaType = ("request.unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
+        "不支持的内容类型，请使用 application/json", "Unsupported content type; send application/json"),
+    RequestBodyTooLarge = ("request.body_too_large", PAYLOAD_TOO_LARGE,
+        "请求内容太大", "The request body is too large"),
+    RequestOriginNotAllowed = ("request.origin_not_allowed", FORBIDDEN,
+        "不允许从该来源访问", "Requests from this origin are not allowed"),
+    RouteNotFound = ("route.not_found", NOT_FOUND,
+        "没有这个地址", "There is nothing at this address"),
+    RouteMethodNotAllowed = ("route.method_not_allowed", METHOD_NOT_ALLOWED,
+        "该地址不支持这种请求方法", "This address does not accept this request method"),
+    AreaNotFound = ("area.not_found", NOT_FOUND,
+        "找不到该地区", "No area has this code"),
+    AreaInvalidCode = ("area.invalid_code", BAD_REQUEST,
+        "地区代码应为 6、9 或 12 位数字", "An area code has 6, 9 or 12 digits"),
+    ServerInternal = ("server.internal", INTERNAL_SERVER_ERROR,
+        "服务器内部错误，请稍后再试", "Something went wrong on the server; please try again later"),
+    ServerNotReady = ("server.not_ready", SERVICE_UNAVAILABLE,
+        "服务暂时不可用，请稍后再试", "The service is not ready; please try again shortly"),
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Error")]
+pub struct ErrorEnvelope {
+    /// Stable, dotted error code, listed in the error-code catalogue.
+    pub code: String,
+    /// Human-readable message in the language chosen by `Accept-Language` (Chinese by default).
+    pub message: String,
+    /// What exactly was wrong, when there is more to say (the parameter, the value, the reason).
+    pub details: Option<Value>,
+}
+
+/// An error on its way to the client. Its cause, if any, goes to the log, never to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub details: Option<Value>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            details: None,
+            source: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// A server-side failure: the client sees an opaque 500, the log sees the whole chain.
+    pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            code: ErrorCode::ServerInternal,
+            details: None,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub fn envelope(&self, lang: Lang) -> ErrorEnvelope {
+        ErrorEnvelope {
+            code: self.code.as_str().to_owned(),
+            message: self.code.message(lang).to_owned(),
+            details: self.details.clone(),
+        }
+    }
+
+    pub fn to_response(&self, lang: Lang) -> Response {
+        let mut response = Json(self.envelope(lang)).into_response();
+        response.set_status(self.code.status());
+        response
+    }
+
+    /// The cause chain, for the log.
+    pub fn cause_chain(&self) -> String {
+        let mut chain = String::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|e| e as _);
+        while let Some(err) = next {
+            if !chain.is_empty() {
+                chain.push_str(": ");
+            }
+            chain.push_str(&err.to_string());
+            next = err.source();
+        }
+        chain
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code.as_str())
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// Chinese by default; the envelope middleware renders it again in the client's language.
+    fn as_response(&self) -> Response {
+        self.to_response(Lang::Zh)
+    }
+}
+
+/// Documents the error statuses operations share, all with the envelope as body.
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        const DOCUMENTED: &[(u16, &str)] = &[
+            (400, "The request is malformed: a bad parameter, cursor or JSON body."),
+            (404, "Nothing has this identifier."),
+            (413, "The request body is larger than the server accepts."),
+            (415, "The request body is not `application/json`."),
+            (422, "The JSON body has missing fields or fields of the wrong type."),
+            (500, "The server failed; the body says nothing more, the server log does."),
+        ];
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|&(status, description)| MetaResponse {
+                    description,
+                    status: Some(status),
+                    status_range: None,
+                    content: <Json<ErrorEnvelope> as ResponseContent>::media_types(),
+                    headers: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <Json<ErrorEnvelope> as ResponseContent>::register(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_is_the_default_language() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("")), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR, de")), Lang::Zh);
+    }
+
+    #[test]
+    fn english_is_chosen_when_preferred_by_quality() {
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("zh-CN;q=0.5, en;q=0.8")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("en;q=0")), Lang::Zh);
+    }
+
+    #[test]
+    fn every_code_is_unique_dotted_and_an_error_status() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+            assert!(code.as_str().contains('.'), "{} is not dotted", code.as_str());
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+            assert!(!code.message(Lang::Zh).is_empty() && !code.message(Lang::En).is_empty());
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! HTTP glue: parse, authorise, call one service function, map the result. Rules live in
+//! `service`; this layer only translates.
+
+pub mod areas;
+pub mod body_limit;
+pub mod envelope;
+pub mod error;
+pub mod json;
+pub mod observe;
+pub mod ops;
+pub mod pagination;
+
+use poem::{
+    Endpoint, EndpointExt, Route, get,
+    middleware::{Cors, SetHeader},
+};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::app::AppState;
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// The area tree: county, townships and villages.
+    Areas,
+}
+
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Every operation under `/api/v1` (a tuple once there are several groups).
+pub type Api = areas::AreasApi;
+
+pub fn openapi_service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(areas::AreasApi, "shanhuo", env!("CARGO_PKG_VERSION"))
+        .description(
+            "山货 shanhuo: traceable mountain goods and the county's poverty-exit records. \
+             Errors use one envelope, `{\"code\", \"message\", \"details\"}`; messages are \
+             Chinese unless `Accept-Language` prefers English.",
+        )
+        .server(API_PREFIX)
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json` and committed in
+/// `mobile-contract/openapi.json`.
+pub fn openapi_json() -> String {
+    openapi_service().spec()
+}
+
+/// All routes with their middleware, ready to serve.
+pub fn routes(state: AppState) -> impl Endpoint {
+    let api = openapi_service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let settings = state.settings.clone();
+    let metrics = state.metrics.clone();
+
+    let cors_enabled = !settings.cors_origins.is_empty();
+    let cors = cors(&settings.cors_origins);
+
+    Route::new()
+        .nest(API_PREFIX, api)
+        .at(format!("{API_PREFIX}/openapi.json"), spec)
+        .nest("/docs", docs)
+        .at("/", get(ops::index))
+        .at("/healthz", get(ops::healthz))
+        .at("/readyz", get(ops::readyz))
+        .at("/metrics", get(ops::metrics))
+        .data(state)
+        .with(body_limit::BodyLimit::new(settings.body_limit_bytes))
+        // Errors become envelopes before CORS adds its headers, so browsers can read them;
+        // the outer layer catches CORS's own refusals.
+        .with(envelope::Envelope)
+        .with_if(cors_enabled, cors)
+        .with(envelope::Envelope)
+        .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
+        .with(observe::Observe::new(metrics))
+}
+
+/// CORS for the configured origins; `*` allows any origin.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::new().expose_header(observe::REQUEST_ID);
+    if origins.iter().any(|o| o == "*") {
+        cors
+    } else {
+        cors.allow_origins(origins.iter().map(String::as_str))
+    }
+}

@@ -1,0 +1,57 @@
+//! Routes for operators and load balancers, outside the versioned API.
+
+use poem::{
+    IntoResponse, Response, handler,
+    http::{StatusCode, header},
+    web::{Data, Json},
+};
+use serde_json::json;
+
+use super::error::{ApiError, ErrorCode};
+use crate::{app::AppState, service::health};
+
+/// What this server is and where to look next.
+#[handler]
+pub fn index() -> Json<serde_json::Value> {
+    Json(json!({
+        "name": "shanhuo",
+        "version": env!("CARGO_PKG_VERSION"),
+        "api": "/api/v1",
+        "openapi": "/api/v1/openapi.json",
+        "docs": "/docs",
+    }))
+}
+
+/// The process is up. Says nothing about the database or cache, so a slow database does not
+/// get healthy servers restarted.
+#[handler]
+pub fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The server can answer requests: the database and the cache both answer.
+#[handler]
+pub async fn readyz(state: Data<&AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let readiness = health::readiness(&state.db, state.cache.as_ref()).await;
+    let checks = json!({
+        "database": readiness.database.as_deref().unwrap_or("ok"),
+        "cache": readiness.cache.as_deref().unwrap_or("ok"),
+    });
+    if readiness.is_ready() {
+        Ok(Json(json!({ "status": "ready", "checks": checks })))
+    } else {
+        tracing::warn!(%checks, "not ready");
+        Err(ApiError::new(ErrorCode::ServerNotReady).with_details(checks))
+    }
+}
+
+/// Prometheus text exposition.
+#[handler]
+pub fn metrics(state: Data<&AppState>) -> Response {
+    state
+        .metrics
+        .render()
+        .with_status(StatusCode::OK)
+        .with_header(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+        .into_response()
+}

@@ -1,0 +1,155 @@
+//! The in-process cache (moka), used when no Redis is configured.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
+
+use super::{Cache, CacheError, check_ttl};
+
+#[derive(Clone, Debug)]
+struct Entry {
+    value: Arc<[u8]>,
+    expires_at: Instant,
+}
+
+/// Each entry carries its own deadline, which updates keep unless they set a new one.
+struct EntryDeadline;
+
+impl Expiry<String, Entry> for EntryDeadline {
+    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+}
+
+#[derive(Clone)]
+pub struct MemoryCache {
+    entries: Moka<String, Entry>,
+}
+
+impl std::fmt::Debug for MemoryCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCache")
+            .field("entries", &self.entries.entry_count())
+            .finish()
+    }
+}
+
+impl MemoryCache {
+    pub fn new(capacity: u64) -> Self {
+        Self {
+            entries: Moka::builder()
+                .max_capacity(capacity)
+                .expire_after(EntryDeadline)
+                .build(),
+        }
+    }
+
+    fn live(entry: Entry) -> Option<Entry> {
+        (entry.expires_at > Instant::now()).then_some(entry)
+    }
+}
+
+#[async_trait::async_trait]
+impl Cache for MemoryCache {
+    fn kind(&self) -> &'static str {
+        "in-process"
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        Ok(self
+            .entries
+            .get(key)
+            .await
+            .and_then(Self::live)
+            .map(|e| e.value.to_vec()))
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
+        check_ttl(ttl)?;
+        let entry = Entry {
+            value: value.into(),
+            expires_at: Instant::now() + ttl,
+        };
+        self.entries.insert(key.to_owned(), entry).await;
+        Ok(())
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        check_ttl(ttl)?;
+        let value: Arc<[u8]> = value.into();
+        let result = self
+            .entries
+            .entry_by_ref(key)
+            .and_compute_with(|current| async move {
+                match current.map(|e| e.into_value()).and_then(Self::live) {
+                    Some(_) => Op::Nop,
+                    None => Op::Put(Entry {
+                        value,
+                        expires_at: Instant::now() + ttl,
+                    }),
+                }
+            })
+            .await;
+        Ok(matches!(
+            result,
+            moka::ops::compute::CompResult::Inserted(_)
+                | moka::ops::compute::CompResult::ReplacedWith(_)
+        ))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(self.entries.remove(key).await.and_then(Self::live).is_some())
+    }
+
+    async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
+        check_ttl(ttl)?;
+        let mut outcome = Err(CacheError::NotAnInteger(key.to_owned()));
+        let outcome_ref = &mut outcome;
+        self.entries
+            .entry_by_ref(key)
+            .and_compute_with(|current| async move {
+                let (current, expires_at) = match current.map(|e| e.into_value()).and_then(Self::live) {
+                    Some(entry) => match parse_counter(&entry.value) {
+                        Some(n) => (n, entry.expires_at),
+                        None => return Op::Nop,
+                    },
+                    None => (0, Instant::now() + ttl),
+                };
+                let next = current.saturating_add(by);
+                *outcome_ref = Ok(next);
+                Op::Put(Entry {
+                    value: next.to_string().into_bytes().into(),
+                    expires_at,
+                })
+            })
+            .await;
+        outcome
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+}
+
+/// Counters are stored as decimal text, as Redis stores them.
+fn parse_counter(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}

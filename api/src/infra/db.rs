@@ -1,0 +1,93 @@
+//! One database handle over sea-orm that behaves the same on SQLite, PostgreSQL and MySQL.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
+
+/// Connection settings beyond the URL.
+#[derive(Clone, Debug, Default)]
+pub struct DatabaseOptions {
+    pub max_connections: u32,
+    /// PostgreSQL only: the schema to use instead of `public`.
+    pub schema: Option<String>,
+}
+
+/// The database every service talks to. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct Database {
+    conn: DatabaseConnection,
+}
+
+/// One migration and whether it has run, for `shanhuo migrate status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+impl Database {
+    pub async fn connect(url: &str, options: &DatabaseOptions) -> Result<Self, DbErr> {
+        let mut connect = ConnectOptions::new(url);
+        connect
+            .max_connections(options.max_connections.max(1))
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if let Some(schema) = &options.schema {
+            connect.set_schema_search_path(schema.clone());
+        }
+        // SQLite: write-ahead logging lets readers run beside the single writer, and waiting on
+        // a busy lock beats failing a farmer's request.
+        connect.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+        let conn = sea_orm::Database::connect(connect).await?;
+        Ok(Self { conn })
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// Applies pending migrations (all, or the next `steps`).
+    pub async fn migrate_up(&self, steps: Option<u32>) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, steps).await
+    }
+
+    /// Reverts applied migrations (the last one unless `steps` says more).
+    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<(), DbErr> {
+        Migrator::down(&self.conn, Some(steps.unwrap_or(1))).await
+    }
+
+    pub async fn migration_states(&self) -> Result<Vec<MigrationState>, DbErr> {
+        let applied: std::collections::HashSet<String> = Migrator::get_applied_migrations(&self.conn)
+            .await?
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        Ok(Migrator::migrations()
+            .iter()
+            .map(|m| MigrationState {
+                name: m.name().to_owned(),
+                applied: applied.contains(m.name()),
+            })
+            .collect())
+    }
+
+    pub async fn has_pending_migrations(&self) -> Result<bool, DbErr> {
+        Ok(!Migrator::get_pending_migrations(&self.conn).await?.is_empty())
+    }
+}

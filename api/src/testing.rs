@@ -1,0 +1,233 @@
+//! Test support: every test gets its own database (a schema on PostgreSQL, a database on
+//! MySQL, a file on SQLite) and its own cache namespace, so tests run in parallel on one server.
+//!
+//! `TEST_DATABASE_URL` and `TEST_REDIS_URL` choose the servers. Unset, tests use SQLite and the
+//! in-process cache. Set, the server must answer: a test never quietly falls back.
+
+use std::sync::Arc;
+
+use poem::{EndpointExt, test::TestClient};
+use sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::{
+    app::{self, AppState, MigrateOnStart},
+    config::Settings,
+    infra::{
+        cache::{Cache, MemoryCache, RedisCache},
+        db::{Database, DatabaseOptions},
+    },
+};
+
+/// A database of its own for one test, dropped with it.
+pub struct TestDatabase {
+    pub db: Database,
+    /// URL and schema a separate process (the e2e server) can connect with.
+    pub url: String,
+    pub schema: Option<String>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+    Mysql { admin_url: String, database: String },
+}
+
+impl TestDatabase {
+    /// An empty database with no tables.
+    pub async fn empty() -> Self {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Self::on_server(url.trim()).await,
+            _ => Self::sqlite().await,
+        }
+    }
+
+    /// A database with every migration applied.
+    pub async fn migrated() -> Self {
+        let test_db = Self::empty().await;
+        test_db.db.migrate_up(None).await.expect("migrations apply");
+        test_db
+    }
+
+    /// Which server the tests talk to, for messages.
+    pub fn backend(&self) -> DbBackend {
+        self.db.backend()
+    }
+
+    /// Points settings at this database.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.database_url = self.url.clone();
+        settings.database_schema = self.schema.clone();
+        settings.database_max_connections = 5;
+    }
+
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        let db = connect(&url, None).await;
+        Self {
+            db,
+            url,
+            schema: None,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    async fn on_server(admin_url: &str) -> Self {
+        let name = format!("t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let admin = connect(admin_url, None).await;
+        match admin.backend() {
+            DbBackend::Postgres => {
+                exec(&admin, &format!("CREATE SCHEMA \"{name}\"")).await;
+                let db = connect(admin_url, Some(name.clone())).await;
+                Self {
+                    db,
+                    url: admin_url.to_owned(),
+                    schema: Some(name.clone()),
+                    cleanup: Cleanup::Postgres {
+                        admin_url: admin_url.to_owned(),
+                        schema: name,
+                    },
+                }
+            }
+            DbBackend::MySql => {
+                exec(&admin, &format!("CREATE DATABASE `{name}`")).await;
+                let url = with_database(admin_url, &name);
+                let db = connect(&url, None).await;
+                Self {
+                    db,
+                    url,
+                    schema: None,
+                    cleanup: Cleanup::Mysql {
+                        admin_url: admin_url.to_owned(),
+                        database: name,
+                    },
+                }
+            }
+            other => panic!("TEST_DATABASE_URL names an unsupported backend: {other:?}"),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let statement = match &self.cleanup {
+            Cleanup::Sqlite(_) => return,
+            Cleanup::Postgres { admin_url, schema } => {
+                (admin_url.clone(), format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            }
+            Cleanup::Mysql {
+                admin_url,
+                database,
+            } => (admin_url.clone(), format!("DROP DATABASE IF EXISTS `{database}`")),
+        };
+        // Drop cannot await; a short-lived runtime on its own thread does the clean-up.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                if let Ok(db) = Database::connect(&statement.0, &options(None)).await {
+                    let _ = db.conn().execute_unprepared(&statement.1).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn options(schema: Option<String>) -> DatabaseOptions {
+    DatabaseOptions {
+        max_connections: 5,
+        schema,
+    }
+}
+
+async fn connect(url: &str, schema: Option<String>) -> Database {
+    Database::connect(url, &options(schema))
+        .await
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL {} does not answer: {e}", app::redact(url)))
+}
+
+async fn exec(db: &Database, sql: &str) {
+    db.conn()
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The same URL naming another database: `mysql://u@h:3306/test?x` → `mysql://u@h:3306/name?x`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| base[start..].find('/').map(|i| start + i))
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{database}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// The caches the cache suite runs against: always the in-process one, and Redis when
+/// `TEST_REDIS_URL` is set (under a key prefix of its own).
+pub async fn test_caches() -> Vec<Arc<dyn Cache>> {
+    let mut caches: Vec<Arc<dyn Cache>> = vec![Arc::new(MemoryCache::new(10_000))];
+    if let Some(redis) = test_redis().await {
+        caches.push(redis);
+    }
+    caches
+}
+
+/// Redis under a fresh key prefix when `TEST_REDIS_URL` is set; panics if it does not answer.
+pub async fn test_redis() -> Option<Arc<dyn Cache>> {
+    let url = std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.trim().is_empty())?;
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let cache = RedisCache::connect(url.trim(), &prefix)
+        .await
+        .unwrap_or_else(|e| panic!("TEST_REDIS_URL {url} does not answer: {e}"));
+    Some(Arc::new(cache))
+}
+
+/// The whole HTTP application in-process, on its own database, for `TestClient` tests.
+pub struct TestApp {
+    pub client: TestClient<poem::endpoint::BoxEndpoint<'static>>,
+    pub state: AppState,
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    /// Migrated and seeded with the demo county, as `serve` leaves a fresh embedded database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let database = TestDatabase::empty().await;
+        let mut settings = Settings::default();
+        database.configure(&mut settings);
+        adjust(&mut settings);
+        let cache: Arc<dyn Cache> = match test_redis().await {
+            Some(redis) => redis,
+            None => Arc::new(MemoryCache::new(settings.cache_capacity)),
+        };
+        let state = AppState::new(settings, database.db.clone(), cache);
+        app::prepare(&state, MigrateOnStart::Apply)
+            .await
+            .expect("the test app prepares");
+        let client = TestClient::new(crate::http::routes(state.clone()).map_to_response().boxed());
+        Self {
+            client,
+            state,
+            database,
+        }
+    }
+}
+

@@ -1,0 +1,19 @@
+//! Schema migrations, run by `shanhuo migrate` and by `serve` on the embedded default.
+//!
+//! Each migration is frozen in time: it names its tables and columns with its own `DeriveIden`
+//! enums and never imports `entities`, so later changes to the entities cannot rewrite history.
+//! Every migration has a `down` that undoes exactly its `up`, and runs on SQLite, PostgreSQL and
+//! MySQL/MariaDB.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_areas;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_areas::Migration)]
+    }
+}

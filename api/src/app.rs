@@ -62,7 +62,12 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<Database> {
     };
     Database::connect(&settings.database_url, &options)
         .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(&settings.database_url)))
+        .with_context(|| {
+            format!(
+                "cannot connect to the database at {}",
+                redact(&settings.database_url)
+            )
+        })
 }
 
 pub async fn connect_cache(settings: &Settings) -> anyhow::Result<Arc<dyn Cache>> {
@@ -80,7 +85,11 @@ pub async fn connect_cache(settings: &Settings) -> anyhow::Result<Arc<dyn Cache>
 /// county into an empty database so a newcomer sees a county at once.
 pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Result<()> {
     match migrate {
-        MigrateOnStart::Apply => state.db.migrate_up(None).await.context("migration failed")?,
+        MigrateOnStart::Apply => state
+            .db
+            .migrate_up(None)
+            .await
+            .context("migration failed")?,
         MigrateOnStart::Require => {
             if state.db.has_pending_migrations().await? {
                 bail!(
@@ -184,6 +193,9 @@ mod tests {
             "postgres://app:***@db:5432/shanhuo"
         );
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
-        assert_eq!(redact("sqlite://shanhuo.db?mode=rwc"), "sqlite://shanhuo.db?mode=rwc");
+        assert_eq!(
+            redact("sqlite://shanhuo.db?mode=rwc"),
+            "sqlite://shanhuo.db?mode=rwc"
+        );
     }
 }

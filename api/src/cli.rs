@@ -12,7 +12,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "shanhuo", version, about = "山货: traceable mountain goods and the county's poverty-exit records")]
+#[command(
+    name = "shanhuo",
+    version,
+    about = "山货: traceable mountain goods and the county's poverty-exit records"
+)]
 pub struct Cli {
     /// TOML settings file (default: ./shanhuo.toml if it exists).
     #[arg(long, global = true, env = "SHANHUO_CONFIG")]
@@ -126,7 +130,9 @@ impl Command {
                 }
                 Ok(())
             }
-            Command::Seed { what: SeedWhat::Demo } => {
+            Command::Seed {
+                what: SeedWhat::Demo,
+            } => {
                 let db = app::connect_database(&settings).await?;
                 db.migrate_up(None).await?;
                 let report = seed::seed_demo(&db).await?;

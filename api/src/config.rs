@@ -115,7 +115,11 @@ pub struct UnsafeForProduction(pub Vec<String>);
 
 impl fmt::Display for UnsafeForProduction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refusing to start in production mode: {}", self.0.join("; "))
+        write!(
+            f,
+            "refusing to start in production mode: {}",
+            self.0.join("; ")
+        )
     }
 }
 
@@ -141,7 +145,9 @@ impl Settings {
     /// Extracts settings from any figment; tests use it to feed values without the process
     /// environment.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        figment.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
     pub fn is_production(&self) -> bool {
@@ -173,7 +179,8 @@ impl Settings {
             problems.push("SHANHUO_SECRET_KEY is shorter than 32 characters".to_string());
         }
         if self.uses_embedded_database() {
-            problems.push("DATABASE_URL points at SQLite; production needs PostgreSQL or MySQL".into());
+            problems
+                .push("DATABASE_URL points at SQLite; production needs PostgreSQL or MySQL".into());
         }
         if self.redis_url.is_none() {
             problems.push("REDIS_URL is not set; production needs Redis".into());

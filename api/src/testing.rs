@@ -113,13 +113,17 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let statement = match &self.cleanup {
             Cleanup::Sqlite(_) => return,
-            Cleanup::Postgres { admin_url, schema } => {
-                (admin_url.clone(), format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-            }
+            Cleanup::Postgres { admin_url, schema } => (
+                admin_url.clone(),
+                format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+            ),
             Cleanup::Mysql {
                 admin_url,
                 database,
-            } => (admin_url.clone(), format!("DROP DATABASE IF EXISTS `{database}`")),
+            } => (
+                admin_url.clone(),
+                format!("DROP DATABASE IF EXISTS `{database}`"),
+            ),
         };
         // Drop cannot await; a short-lived runtime on its own thread does the clean-up.
         let _ = std::thread::spawn(move || {
@@ -147,7 +151,12 @@ fn options(schema: Option<String>) -> DatabaseOptions {
 async fn connect(url: &str, schema: Option<String>) -> Database {
     Database::connect(url, &options(schema))
         .await
-        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL {} does not answer: {e}", app::redact(url)))
+        .unwrap_or_else(|e| {
+            panic!(
+                "TEST_DATABASE_URL {} does not answer: {e}",
+                app::redact(url)
+            )
+        })
 }
 
 async fn exec(db: &Database, sql: &str) {
@@ -188,7 +197,9 @@ pub async fn test_caches() -> Vec<Arc<dyn Cache>> {
 
 /// Redis under a fresh key prefix when `TEST_REDIS_URL` is set; panics if it does not answer.
 pub async fn test_redis() -> Option<Arc<dyn Cache>> {
-    let url = std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.trim().is_empty())?;
+    let url = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let cache = RedisCache::connect(url.trim(), &prefix)
         .await
@@ -230,4 +241,3 @@ impl TestApp {
         }
     }
 }
-

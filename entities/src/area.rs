@@ -6,7 +6,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "areas")]
 pub struct Model {
     /// The 12-digit national administrative code.
-    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(12))")]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        column_type = "String(StringLen::N(12))"
+    )]
     pub code: String,
     #[sea_orm(column_type = "String(StringLen::N(12))", nullable)]
     pub parent_code: Option<String>,
@@ -35,7 +39,11 @@ pub enum AreaLevel {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "Entity", from = "Column::ParentCode", to = "Column::Code")]
+    #[sea_orm(
+        belongs_to = "Entity",
+        from = "Column::ParentCode",
+        to = "Column::Code"
+    )]
     Parent,
 }
 

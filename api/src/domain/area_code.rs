@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn six_and_nine_digit_forms_name_the_same_area_as_twelve() {
         assert_eq!(AreaCode::parse("500235").unwrap().as_str(), "500235000000");
-        assert_eq!(AreaCode::parse("500235101").unwrap().as_str(), "500235101000");
+        assert_eq!(
+            AreaCode::parse("500235101").unwrap().as_str(),
+            "500235101000"
+        );
         assert_eq!(
             AreaCode::parse("500235101201").unwrap().as_str(),
             "500235101201"
@@ -146,9 +149,15 @@ mod tests {
     #[test]
     fn malformed_codes_are_refused_with_the_reason() {
         assert_eq!(AreaCode::parse("50023"), Err(AreaCodeError::WrongLength));
-        assert_eq!(AreaCode::parse("5002350000000"), Err(AreaCodeError::WrongLength));
+        assert_eq!(
+            AreaCode::parse("5002350000000"),
+            Err(AreaCodeError::WrongLength)
+        );
         assert_eq!(AreaCode::parse("50023x"), Err(AreaCodeError::NotDigits));
-        assert_eq!(AreaCode::parse("５００２３５"), Err(AreaCodeError::NotDigits));
+        assert_eq!(
+            AreaCode::parse("５００２３５"),
+            Err(AreaCodeError::NotDigits)
+        );
         assert_eq!(AreaCode::parse("000000"), Err(AreaCodeError::Zero));
         assert_eq!(AreaCodePrefix::parse(""), Err(AreaCodeError::WrongLength));
         assert!(AreaCodePrefix::parse("5002351").is_ok());

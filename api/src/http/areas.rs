@@ -80,7 +80,11 @@ impl AreasApi {
     /// List an area's children
     ///
     /// The areas directly below one area, in code order, page by page.
-    #[oai(path = "/areas/:code/children", method = "get", operation_id = "list_area_children")]
+    #[oai(
+        path = "/areas/:code/children",
+        method = "get",
+        operation_id = "list_area_children"
+    )]
     async fn list_area_children(
         &self,
         state: Data<&AppState>,
@@ -102,7 +106,11 @@ impl AreasApi {
     ///
     /// The area and everything below it, nested, `depth` levels down (1 or 2; a county with
     /// depth 2 brings every township and village).
-    #[oai(path = "/areas/:code/tree", method = "get", operation_id = "get_area_tree")]
+    #[oai(
+        path = "/areas/:code/tree",
+        method = "get",
+        operation_id = "get_area_tree"
+    )]
     async fn get_area_tree(
         &self,
         state: Data<&AppState>,
@@ -315,9 +323,8 @@ impl From<Page<areas::Area>> for AreaPageView {
 impl From<AreaError> for ApiError {
     fn from(err: AreaError) -> Self {
         match err {
-            AreaError::NotFound(code) => {
-                ApiError::new(ErrorCode::AreaNotFound).with_details(json!({ "code": code.as_str() }))
-            }
+            AreaError::NotFound(code) => ApiError::new(ErrorCode::AreaNotFound)
+                .with_details(json!({ "code": code.as_str() })),
             AreaError::TooManyCodes => ApiError::new(ErrorCode::RequestInvalidBody)
                 .with_details(json!({ "reason": format!("at most {MAX_LOOKUP_CODES} codes") })),
             AreaError::Invalid { code, reason } => ApiError::new(ErrorCode::RequestInvalidBody)

@@ -73,7 +73,8 @@ fn classify(err: poem::Error) -> ApiError {
         return invalid_parameter(e.name, &e.reason);
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        return ApiError::new(ErrorCode::RequestInvalidBody).with_details(json!({ "reason": e.reason }));
+        return ApiError::new(ErrorCode::RequestInvalidBody)
+            .with_details(json!({ "reason": e.reason }));
     }
     if let Some(e) = err.downcast_ref::<ContentTypeError>() {
         return ApiError::new(ErrorCode::RequestUnsupportedMediaType)
@@ -100,7 +101,8 @@ fn classify(err: poem::Error) -> ApiError {
         405 => ErrorCode::RouteMethodNotAllowed.into(),
         413 => ErrorCode::RequestBodyTooLarge.into(),
         415 => ErrorCode::RequestUnsupportedMediaType.into(),
-        _ => ApiError::new(ErrorCode::RequestInvalid).with_details(json!({ "reason": err.to_string() })),
+        _ => ApiError::new(ErrorCode::RequestInvalid)
+            .with_details(json!({ "reason": err.to_string() })),
     }
 }
 
@@ -112,9 +114,19 @@ fn invalid_parameter(name: &str, reason: &str) -> ApiError {
 fn is_body_too_large(err: &poem::Error) -> bool {
     match err.downcast_ref::<ReadBodyError>() {
         Some(ReadBodyError::PayloadTooLarge) => true,
-        Some(ReadBodyError::Io(io)) => io
-            .get_ref()
-            .is_some_and(|inner| inner.is::<BodyLimitExceeded>()),
+        Some(ReadBodyError::Io(io)) => {
+            // The body stream may wrap our error in further I/O errors on its way here.
+            let mut inner = io.get_ref();
+            while let Some(err) = inner {
+                if err.is::<BodyLimitExceeded>() {
+                    return true;
+                }
+                inner = err
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref());
+            }
+            false
+        }
         _ => false,
     }
 }

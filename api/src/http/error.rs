@@ -221,12 +221,21 @@ impl ResponseError for ApiError {
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         const DOCUMENTED: &[(u16, &str)] = &[
-            (400, "The request is malformed: a bad parameter, cursor or JSON body."),
+            (
+                400,
+                "The request is malformed: a bad parameter, cursor or JSON body.",
+            ),
             (404, "Nothing has this identifier."),
             (413, "The request body is larger than the server accepts."),
             (415, "The request body is not `application/json`."),
-            (422, "The JSON body has missing fields or fields of the wrong type."),
-            (500, "The server failed; the body says nothing more, the server log does."),
+            (
+                422,
+                "The JSON body has missing fields or fields of the wrong type.",
+            ),
+            (
+                500,
+                "The server failed; the body says nothing more, the server log does.",
+            ),
         ];
         MetaResponses {
             responses: DOCUMENTED
@@ -261,8 +270,14 @@ mod tests {
     #[test]
     fn english_is_chosen_when_preferred_by_quality() {
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("zh-CN;q=0.5, en;q=0.8")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN;q=0.5, en;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
         assert_eq!(Lang::from_accept_language(Some("en;q=0")), Lang::Zh);
     }
 
@@ -270,8 +285,16 @@ mod tests {
     fn every_code_is_unique_dotted_and_an_error_status() {
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
-            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
-            assert!(code.as_str().contains('.'), "{} is not dotted", code.as_str());
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
+            assert!(
+                code.as_str().contains('.'),
+                "{} is not dotted",
+                code.as_str()
+            );
             assert!(code.status().is_client_error() || code.status().is_server_error());
             assert!(!code.message(Lang::Zh).is_empty() && !code.message(Lang::En).is_empty());
         }

@@ -52,6 +52,9 @@ pub fn metrics(state: Data<&AppState>) -> Response {
         .metrics
         .render()
         .with_status(StatusCode::OK)
-        .with_header(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+        .with_header(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
         .into_response()
 }

@@ -73,11 +73,12 @@ impl Database {
     }
 
     pub async fn migration_states(&self) -> Result<Vec<MigrationState>, DbErr> {
-        let applied: std::collections::HashSet<String> = Migrator::get_applied_migrations(&self.conn)
-            .await?
-            .into_iter()
-            .map(|m| m.name().to_owned())
-            .collect();
+        let applied: std::collections::HashSet<String> =
+            Migrator::get_applied_migrations(&self.conn)
+                .await?
+                .into_iter()
+                .map(|m| m.name().to_owned())
+                .collect();
         Ok(Migrator::migrations()
             .iter()
             .map(|m| MigrationState {
@@ -88,6 +89,8 @@ impl Database {
     }
 
     pub async fn has_pending_migrations(&self) -> Result<bool, DbErr> {
-        Ok(!Migrator::get_pending_migrations(&self.conn).await?.is_empty())
+        Ok(!Migrator::get_pending_migrations(&self.conn)
+            .await?
+            .is_empty())
     }
 }

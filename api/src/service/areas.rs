@@ -172,7 +172,12 @@ pub async fn tree(db: &Database, code: &AreaCode, depth: u32) -> Result<AreaTree
             children,
         }
     }
-    Ok(build(&root, depth.min(MAX_TREE_DEPTH), &by_parent, &rollups))
+    Ok(build(
+        &root,
+        depth.min(MAX_TREE_DEPTH),
+        &by_parent,
+        &rollups,
+    ))
 }
 
 pub async fn search(
@@ -182,7 +187,12 @@ pub async fn search(
 ) -> Result<Page<Area>, AreaError> {
     let conn = db.conn();
     let mut query = area::Entity::find();
-    if let Some(name) = search.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    if let Some(name) = search
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         query = query.filter(area::Column::Name.like(contains_pattern(name)));
     }
     if let Some(prefix) = &search.code_prefix {
@@ -331,8 +341,10 @@ async fn rollups(
         .map(|a| a.code.as_str())
         .collect();
     let counties: BTreeMap<&str, ()> = wanted.iter().map(|code| (&code[..6], ())).collect();
-    let mut totals: HashMap<String, Rollup> =
-        wanted.iter().map(|c| ((*c).to_owned(), Rollup::default())).collect();
+    let mut totals: HashMap<String, Rollup> = wanted
+        .iter()
+        .map(|c| ((*c).to_owned(), Rollup::default()))
+        .collect();
     for county in counties.keys() {
         let villages: Vec<(String, bool, i64)> = area::Entity::find()
             .select_only()

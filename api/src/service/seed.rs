@@ -32,9 +32,16 @@ pub fn demo_areas() -> Vec<NewArea> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let per_township = villages_per_township(&mut rng);
     let poor: std::collections::HashSet<usize> =
-        index::sample(&mut rng, DEMO_VILLAGES, DEMO_POOR_VILLAGES).into_iter().collect();
+        index::sample(&mut rng, DEMO_VILLAGES, DEMO_POOR_VILLAGES)
+            .into_iter()
+            .collect();
 
-    let mut areas = vec![area(DEMO_COUNTY_CODE, DEMO_COUNTY_NAME.to_owned(), 0, false)];
+    let mut areas = vec![area(
+        DEMO_COUNTY_CODE,
+        DEMO_COUNTY_NAME.to_owned(),
+        0,
+        false,
+    )];
     let mut village_number = 0usize;
     for (t, &villages) in per_township.iter().enumerate() {
         let township = format!("500235{:03}", 101 + t);
@@ -61,7 +68,9 @@ pub fn demo_areas() -> Vec<NewArea> {
 
 /// Between 6 and 14 villages a township, exactly [`DEMO_VILLAGES`] in all.
 fn villages_per_township(rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut counts: Vec<usize> = (0..DEMO_TOWNSHIPS).map(|_| rng.random_range(6..=14)).collect();
+    let mut counts: Vec<usize> = (0..DEMO_TOWNSHIPS)
+        .map(|_| rng.random_range(6..=14))
+        .collect();
     loop {
         let total: usize = counts.iter().sum();
         if total == DEMO_VILLAGES {
@@ -97,12 +106,19 @@ mod tests {
         assert_eq!(count(AreaLevel::County), 1);
         assert_eq!(count(AreaLevel::Township), DEMO_TOWNSHIPS);
         assert_eq!(count(AreaLevel::Village), DEMO_VILLAGES);
-        assert_eq!(areas.iter().filter(|a| a.is_poor_village).count(), DEMO_POOR_VILLAGES);
+        assert_eq!(
+            areas.iter().filter(|a| a.is_poor_village).count(),
+            DEMO_POOR_VILLAGES
+        );
         let population: i64 = areas.iter().map(|a| a.rural_population).sum();
         assert!((600_000..1_200_000).contains(&population), "{population}");
         for a in &areas {
             if let Some(parent) = a.code.parent() {
-                assert!(areas.iter().any(|p| p.code == parent), "{} has no parent", a.code);
+                assert!(
+                    areas.iter().any(|p| p.code == parent),
+                    "{} has no parent",
+                    a.code
+                );
             }
         }
     }

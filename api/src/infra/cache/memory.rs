@@ -116,7 +116,12 @@ impl Cache for MemoryCache {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        Ok(self.entries.remove(key).await.and_then(Self::live).is_some())
+        Ok(self
+            .entries
+            .remove(key)
+            .await
+            .and_then(Self::live)
+            .is_some())
     }
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
@@ -126,13 +131,14 @@ impl Cache for MemoryCache {
         self.entries
             .entry_by_ref(key)
             .and_compute_with(|current| async move {
-                let (current, expires_at) = match current.map(|e| e.into_value()).and_then(Self::live) {
-                    Some(entry) => match parse_counter(&entry.value) {
-                        Some(n) => (n, entry.expires_at),
-                        None => return Op::Nop,
-                    },
-                    None => (0, Instant::now() + ttl),
-                };
+                let (current, expires_at) =
+                    match current.map(|e| e.into_value()).and_then(Self::live) {
+                        Some(entry) => match parse_counter(&entry.value) {
+                            Some(n) => (n, entry.expires_at),
+                            None => return Op::Nop,
+                        },
+                        None => (0, Instant::now() + ttl),
+                    };
                 let next = current.saturating_add(by);
                 *outcome_ref = Ok(next);
                 Op::Put(Entry {

@@ -32,8 +32,12 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
 
     /// Stores the value only if the key holds nothing; says whether it stored it.
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration)
-    -> Result<bool, CacheError>;
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
 
     /// Removes the key; says whether there was one.
     async fn delete(&self, key: &str) -> Result<bool, CacheError>;

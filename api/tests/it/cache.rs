@@ -1,0 +1,181 @@
+//! One suite, every cache implementation.
+
+use std::{sync::Arc, time::Duration};
+
+use api::{infra::cache::CacheError, testing::test_caches};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn a_value_set_can_be_read_back_until_deleted() {
+    for cache in test_caches().await {
+        assert_eq!(
+            cache.get("greeting").await.unwrap(),
+            None,
+            "{}",
+            cache.kind()
+        );
+        cache
+            .set("greeting", "你好".as_bytes(), MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.get("greeting").await.unwrap().as_deref(),
+            Some("你好".as_bytes())
+        );
+        cache.set("greeting", b"again", MINUTE).await.unwrap();
+        assert_eq!(
+            cache.get("greeting").await.unwrap().as_deref(),
+            Some(&b"again"[..])
+        );
+        assert!(cache.delete("greeting").await.unwrap(), "{}", cache.kind());
+        assert!(!cache.delete("greeting").await.unwrap(), "{}", cache.kind());
+        assert_eq!(
+            cache.get("greeting").await.unwrap(),
+            None,
+            "{}",
+            cache.kind()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_value_is_gone_once_its_ttl_passes() {
+    for cache in test_caches().await {
+        cache
+            .set("short", b"x", Duration::from_millis(150))
+            .await
+            .unwrap();
+        assert!(
+            cache.get("short").await.unwrap().is_some(),
+            "{}",
+            cache.kind()
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(cache.get("short").await.unwrap(), None, "{}", cache.kind());
+    }
+}
+
+#[tokio::test]
+async fn set_if_absent_stores_only_the_first_value() {
+    for cache in test_caches().await {
+        assert!(cache.set_if_absent("once", b"first", MINUTE).await.unwrap());
+        assert!(
+            !cache
+                .set_if_absent("once", b"second", MINUTE)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            cache.get("once").await.unwrap().as_deref(),
+            Some(&b"first"[..])
+        );
+
+        cache
+            .set("expiring", b"old", Duration::from_millis(100))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            cache
+                .set_if_absent("expiring", b"new", MINUTE)
+                .await
+                .unwrap(),
+            "an expired value counts as absent on {}",
+            cache.kind()
+        );
+    }
+}
+
+#[tokio::test]
+async fn set_if_absent_lets_exactly_one_of_many_racers_win() {
+    for cache in test_caches().await {
+        let racers = (0..32).map(|i| {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .set_if_absent("lock", i.to_string().as_bytes(), MINUTE)
+                    .await
+                    .unwrap()
+            })
+        });
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(winners, 1, "{}", cache.kind());
+    }
+}
+
+#[tokio::test]
+async fn concurrent_increments_are_all_counted() {
+    for cache in test_caches().await {
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let cache = Arc::clone(&cache);
+                tokio::spawn(async move { cache.increment("hits", 1, MINUTE).await.unwrap() })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        results.sort_unstable();
+        assert_eq!(results, (1..=100).collect::<Vec<i64>>(), "{}", cache.kind());
+        assert_eq!(cache.increment("hits", -10, MINUTE).await.unwrap(), 90);
+        assert_eq!(
+            cache.get("hits").await.unwrap().as_deref(),
+            Some(&b"90"[..])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_counter_keeps_the_ttl_of_its_first_increment() {
+    for cache in test_caches().await {
+        let window = Duration::from_millis(400);
+        assert_eq!(cache.increment("window", 1, window).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // A later increment must not push the window's end further out.
+        assert_eq!(cache.increment("window", 1, window).await.unwrap(), 2);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(
+            cache.increment("window", 1, window).await.unwrap(),
+            1,
+            "the window restarts after its TTL on {}",
+            cache.kind()
+        );
+    }
+}
+
+#[tokio::test]
+async fn incrementing_text_is_an_error_and_leaves_the_value() {
+    for cache in test_caches().await {
+        cache.set("name", b"shanhuo", MINUTE).await.unwrap();
+        let err = cache.increment("name", 1, MINUTE).await.unwrap_err();
+        assert!(
+            matches!(err, CacheError::NotAnInteger(_)),
+            "{err} on {}",
+            cache.kind()
+        );
+        assert_eq!(
+            cache.get("name").await.unwrap().as_deref(),
+            Some(&b"shanhuo"[..])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_zero_ttl_is_refused() {
+    for cache in test_caches().await {
+        assert!(matches!(
+            cache.set("k", b"v", Duration::ZERO).await,
+            Err(CacheError::ZeroTtl)
+        ));
+        assert!(matches!(
+            cache.increment("k", 1, Duration::ZERO).await,
+            Err(CacheError::ZeroTtl)
+        ));
+        cache.ping().await.unwrap();
+    }
+}

@@ -1,0 +1,121 @@
+//! Settings: defaults, file and environment, and what production refuses.
+
+// `Jail`'s closures must return figment's own (large) error type.
+#![allow(clippy::result_large_err)]
+
+use api::config::{DEVELOPMENT_SECRET_KEY, LogFormat, RunMode, Settings};
+use figment::Jail;
+use secrecy::ExposeSecret;
+
+#[test]
+fn the_defaults_run_on_a_laptop_with_nothing_else() {
+    let settings = Settings::default();
+    assert_eq!(settings.env, RunMode::Development);
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.database_url, "sqlite://shanhuo.db?mode=rwc");
+    assert!(settings.redis_url.is_none());
+    assert!(settings.uses_embedded_database());
+    assert_eq!(settings.log_format(), LogFormat::Pretty);
+    assert!(settings.check_production_safety().is_ok());
+}
+
+#[test]
+fn the_file_then_the_environment_override_the_defaults() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "shanhuo.toml",
+            r#"
+                listen = "0.0.0.0:9000"
+                database_url = "postgres://from-file/db"
+                cors_origins = ["https://a.example"]
+            "#,
+        )?;
+        jail.set_env("DATABASE_URL", "postgres://from-env/db");
+        jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
+        jail.set_env("SHANHUO_LISTEN", "127.0.0.1:9100");
+        jail.set_env(
+            "SHANHUO_CORS_ORIGINS",
+            "https://b.example, https://c.example",
+        );
+        let settings = Settings::load(None).expect("loads");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(settings.database_url, "postgres://from-env/db");
+        assert_eq!(
+            settings.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6379")
+        );
+        assert_eq!(
+            settings.cors_origins,
+            ["https://b.example", "https://c.example"]
+        );
+
+        jail.set_env("SHANHUO_DATABASE_URL", "mysql://prefixed/db");
+        jail.set_env("REDIS_URL", "");
+        let settings = Settings::load(None).expect("loads");
+        assert_eq!(settings.database_url, "mysql://prefixed/db");
+        assert_eq!(
+            settings.redis_url, None,
+            "an empty REDIS_URL means no Redis"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_setting_or_a_missing_file_is_an_error() {
+    Jail::expect_with(|jail| {
+        jail.set_env("SHANHUO_LISTN", "127.0.0.1:1");
+        assert!(
+            Settings::load(None).is_err(),
+            "a misspelt variable is reported"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|_| {
+        assert!(Settings::load(Some("nowhere.toml".into())).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+fn production_lists_every_unsafe_default() {
+    let settings = Settings {
+        env: RunMode::Production,
+        ..Settings::default()
+    };
+    assert_eq!(settings.secret_key.expose_secret(), DEVELOPMENT_SECRET_KEY);
+    let problems = settings.check_production_safety().unwrap_err().0;
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("SHANHUO_SECRET_KEY")));
+    assert!(problems.iter().any(|p| p.contains("SQLite")));
+    assert!(problems.iter().any(|p| p.contains("REDIS_URL")));
+    assert_eq!(settings.log_format(), LogFormat::Json);
+}
+
+#[test]
+fn production_starts_with_a_real_secret_a_server_database_and_redis() {
+    Jail::expect_with(|jail| {
+        jail.set_env("SHANHUO_ENV", "production");
+        jail.set_env("SHANHUO_SECRET_KEY", "short");
+        jail.set_env("DATABASE_URL", "postgres://db/shanhuo");
+        jail.set_env("REDIS_URL", "redis://cache");
+        let settings = Settings::load(None).expect("loads");
+        let problems = settings.check_production_safety().unwrap_err().0;
+        assert_eq!(
+            problems,
+            ["SHANHUO_SECRET_KEY is shorter than 32 characters"]
+        );
+
+        jail.set_env(
+            "SHANHUO_SECRET_KEY",
+            "a-long-random-secret-of-more-than-32-chars",
+        );
+        assert!(
+            Settings::load(None)
+                .unwrap()
+                .check_production_safety()
+                .is_ok()
+        );
+        Ok(())
+    });
+}

@@ -1,0 +1,352 @@
+//! The HTTP layer in-process: status codes, the error envelope, headers and metrics.
+
+use api::{http::error::ErrorCode, testing::TestApp};
+use poem::http::{StatusCode, header};
+use serde_json::{Value, json};
+
+fn assert_envelope(body: &Value, code: ErrorCode) {
+    assert_eq!(body["code"], code.as_str(), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(body.get("details").is_some(), "{body}");
+}
+
+async fn json_of(resp: poem::test::TestResponse) -> Value {
+    resp.0.into_body().into_json().await.expect("a JSON body")
+}
+
+#[tokio::test]
+async fn the_county_answers_by_its_short_and_full_code_with_its_townships() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/v1/areas/500235", "/api/v1/areas/500235000000"] {
+        let resp = app.client.get(path).send().await;
+        resp.assert_status_is_ok();
+        let body = json_of(resp).await;
+        assert_eq!(body["code"], "500235000000");
+        assert_eq!(body["level"], "county");
+        assert_eq!(body["children"].as_array().unwrap().len(), 40);
+        assert_eq!(body["children"][0]["level"], "township");
+        assert_eq!(body["village_count"], 400);
+        assert_eq!(body["poor_village_count"], 162);
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_code_is_a_400_envelope_in_the_clients_language() {
+    let app = TestApp::spawn().await;
+    let resp = app.client.get("/api/v1/areas/50023x").send().await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    resp.assert_content_type("application/json; charset=utf-8");
+    let body = json_of(resp).await;
+    assert_envelope(&body, ErrorCode::AreaInvalidCode);
+    assert_eq!(
+        body["message"],
+        ErrorCode::AreaInvalidCode.message(api::http::error::Lang::Zh)
+    );
+    assert_eq!(body["details"]["value"], "50023x");
+
+    let resp = app
+        .client
+        .get("/api/v1/areas/50023x")
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
+        .send()
+        .await;
+    let body = json_of(resp).await;
+    assert_eq!(body["message"], "An area code has 6, 9 or 12 digits");
+}
+
+#[tokio::test]
+async fn an_unknown_area_is_a_404_envelope() {
+    let app = TestApp::spawn().await;
+    let resp = app.client.get("/api/v1/areas/500235999000").send().await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    let body = json_of(resp).await;
+    assert_envelope(&body, ErrorCode::AreaNotFound);
+    assert_eq!(body["details"]["code"], "500235999000");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_answer_in_the_envelope() {
+    let app = TestApp::spawn().await;
+    let resp = app.client.get("/api/v1/nothing-here").send().await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    assert_envelope(&json_of(resp).await, ErrorCode::RouteNotFound);
+
+    let resp = app.client.delete("/api/v1/areas/500235").send().await;
+    resp.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    assert_envelope(&json_of(resp).await, ErrorCode::RouteMethodNotAllowed);
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_types_are_told_apart() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post("/api/v1/areas/lookup")
+        .content_type("application/json")
+        .body(r#"{"codes": ["500235""#)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    let body = json_of(resp).await;
+    assert_envelope(&body, ErrorCode::RequestInvalidJson);
+    assert_eq!(body["details"]["line"], 1);
+
+    for wrong in [
+        json!({"codes": 5}),
+        json!({"codes": [[1]]}),
+        json!({}),
+        json!({"codes": []}),
+    ] {
+        let resp = app
+            .client
+            .post("/api/v1/areas/lookup")
+            .body_json(&wrong)
+            .send()
+            .await;
+        let status = resp.0.status();
+        let body = json_of(resp).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}: {body}");
+        assert_envelope(&body, ErrorCode::RequestInvalidBody);
+    }
+
+    let resp = app
+        .client
+        .post("/api/v1/areas/lookup")
+        .content_type("text/plain")
+        .body("500235")
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_envelope(&json_of(resp).await, ErrorCode::RequestUnsupportedMediaType);
+}
+
+#[tokio::test]
+async fn lookup_answers_found_and_missing_codes() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post("/api/v1/areas/lookup")
+        .body_json(&json!({"codes": ["500235101", "500235999000"]}))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body = json_of(resp).await;
+    assert_eq!(body["areas"][0]["code"], "500235101000");
+    assert_eq!(body["missing"], json!(["500235999000"]));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_whether_declared_or_streamed() {
+    let app = TestApp::spawn_with(|s| s.body_limit_bytes = 1024).await;
+    let big = format!(r#"{{"codes": ["{}"]}}"#, "5".repeat(4096));
+    let resp = app
+        .client
+        .post("/api/v1/areas/lookup")
+        .content_type("application/json")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(big.clone())
+        .send()
+        .await;
+    let status = resp.0.status();
+    let body = json_of(resp).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_envelope(&body, ErrorCode::RequestBodyTooLarge);
+
+    // Without a Content-Length the limit is enforced as the bytes arrive.
+    let chunks = futures_util::stream::iter(
+        big.into_bytes()
+            .chunks(100)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let resp = app
+        .client
+        .post("/api/v1/areas/lookup")
+        .content_type("application/json")
+        .body(poem::Body::from_bytes_stream(chunks))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    assert_envelope(&json_of(resp).await, ErrorCode::RequestBodyTooLarge);
+}
+
+#[tokio::test]
+async fn bad_query_parameters_and_cursors_are_400s() {
+    let app = TestApp::spawn().await;
+    for query in ["limit=0", "limit=101", "limit=ten", "level=city"] {
+        let resp = app
+            .client
+            .get(format!("/api/v1/areas?{query}"))
+            .send()
+            .await;
+        resp.assert_status(StatusCode::BAD_REQUEST);
+        assert_envelope(&json_of(resp).await, ErrorCode::RequestInvalidParameter);
+    }
+    let resp = app.client.get("/api/v1/areas?cursor=forged").send().await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    assert_envelope(&json_of(resp).await, ErrorCode::RequestInvalidCursor);
+    let resp = app.client.get("/api/v1/areas?code_prefix=50a").send().await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    assert_envelope(&json_of(resp).await, ErrorCode::AreaInvalidCode);
+}
+
+#[tokio::test]
+async fn the_next_cursor_leads_through_every_village_of_a_township() {
+    let app = TestApp::spawn().await;
+    let mut url = "/api/v1/areas?code_prefix=500235101&level=village&limit=3".to_owned();
+    let mut villages = 0;
+    loop {
+        let body = json_of(app.client.get(&url).send().await).await;
+        villages += body["items"].as_array().unwrap().len();
+        match body["next_cursor"].as_str() {
+            Some(cursor) => {
+                url = format!(
+                    "/api/v1/areas?code_prefix=500235101&level=village&limit=3&cursor={cursor}"
+                )
+            }
+            None => break,
+        }
+    }
+    let township = json_of(app.client.get("/api/v1/areas/500235101").send().await).await;
+    assert_eq!(villages as u64, township["village_count"].as_u64().unwrap());
+}
+
+#[tokio::test]
+async fn the_tree_and_children_routes_answer() {
+    let app = TestApp::spawn().await;
+    let tree = json_of(
+        app.client
+            .get("/api/v1/areas/500235/tree?depth=2")
+            .send()
+            .await,
+    )
+    .await;
+    let townships = tree["children"].as_array().unwrap();
+    assert_eq!(townships.len(), 40);
+    let villages: usize = townships
+        .iter()
+        .map(|t| t["children"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(villages, 400);
+
+    let resp = app
+        .client
+        .get("/api/v1/areas/500235/tree?depth=3")
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+
+    let children = json_of(
+        app.client
+            .get("/api/v1/areas/500235/children?limit=40")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(children["items"].as_array().unwrap().len(), 40);
+    assert!(children["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_openapi_document_are_served() {
+    let app = TestApp::spawn().await;
+    app.client
+        .get("/healthz")
+        .send()
+        .await
+        .assert_status_is_ok();
+    let ready = app.client.get("/readyz").send().await;
+    ready.assert_status_is_ok();
+    let ready = json_of(ready).await;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["checks"]["database"], "ok");
+
+    let spec = json_of(app.client.get("/api/v1/openapi.json").send().await).await;
+    assert_eq!(spec["info"]["title"], "shanhuo");
+    assert!(
+        spec["paths"]["/areas/{code}"]["get"].is_object(),
+        "{}",
+        spec["paths"]
+    );
+    assert_eq!(
+        spec["paths"]["/areas/{code}"]["get"]["operationId"],
+        "get_area"
+    );
+
+    app.client.get("/docs").send().await.assert_status_is_ok();
+}
+
+#[tokio::test]
+async fn requests_carry_an_id_and_are_counted_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    let resp = app.client.get("/api/v1/areas/500235").send().await;
+    let generated = resp
+        .0
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(generated.len(), 32);
+    let resp = app
+        .client
+        .get("/api/v1/areas/500235")
+        .header("x-request-id", "mini-program-42")
+        .send()
+        .await;
+    resp.assert_header("x-request-id", "mini-program-42");
+    app.client.get("/api/v1/areas/5").send().await;
+    app.client.get("/random/path/1").send().await;
+
+    let metrics = app.client.get("/metrics").send().await;
+    metrics.assert_status_is_ok();
+    let text = metrics.0.into_body().into_string().await.unwrap();
+    assert!(
+        text.contains(
+            r#"shanhuo_http_requests_total{method="GET",route="get_area",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="get_area",status="400""#), "{text}");
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(
+        text.contains("shanhuo_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn cors_admits_configured_origins_only() {
+    let app = TestApp::spawn_with(|s| s.cors_origins = vec!["https://shop.example".into()]).await;
+    let resp = app
+        .client
+        .get("/api/v1/areas/500235")
+        .header(header::ORIGIN, "https://shop.example")
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    resp.assert_header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "https://shop.example");
+
+    // Error envelopes carry the header too, so browser clients can read them.
+    let resp = app
+        .client
+        .get("/api/v1/areas/5")
+        .header(header::ORIGIN, "https://shop.example")
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    resp.assert_header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "https://shop.example");
+
+    let resp = app
+        .client
+        .get("/api/v1/areas/500235")
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+    assert_envelope(&json_of(resp).await, ErrorCode::RequestOriginNotAllowed);
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the api crate, in one binary so it links once.
+//! Storage and HTTP tests run on SQLite, or on the server `TEST_DATABASE_URL` names; cache
+//! tests run on the in-process cache and, when `TEST_REDIS_URL` is set, on Redis.
+
+mod areas;
+mod cache;
+mod config;
+mod http;
+mod storage;

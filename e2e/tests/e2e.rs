@@ -1,0 +1,241 @@
+//! Black-box flows against the real binary over HTTP.
+
+use std::{process::Command, time::Duration};
+
+use e2e::{TestDatabase, TestServer, shanhuo_binary};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn a_fresh_server_serves_the_seeded_demo_county() {
+    let server = TestServer::start().await;
+    for code in ["500235000000", "500235"] {
+        let (status, county) = server.get_json(&format!("/api/v1/areas/{code}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(county["code"], "500235000000");
+        assert_eq!(county["level"], "county");
+        let townships = county["children"].as_array().unwrap();
+        assert_eq!(townships.len(), 40);
+        assert!(townships.iter().all(|t| t["level"] == "township"));
+        assert_eq!(county["poor_village_count"], 162);
+    }
+    let (_, villages) = server
+        .get_json("/api/v1/areas?q=%E7%A4%BA%E8%8C%83%E6%9D%91%20001")
+        .await;
+    assert_eq!(villages["items"][0]["name"], "示范村 001");
+    assert!(
+        server.log().contains("loaded the synthetic demo county"),
+        "the first start says it seeded:\n{}",
+        server.log()
+    );
+}
+
+/// Every malformed request answers a catalogued 4xx envelope: never a 500, never HTML.
+#[tokio::test]
+async fn malformed_requests_answer_catalogued_envelopes() {
+    let server = TestServer::start_with(&[("SHANHUO_BODY_LIMIT_BYTES", "2048")]).await;
+    let client = &server.client;
+    let url = |p: &str| server.url(p);
+    let lookup = url("/api/v1/areas/lookup");
+    let requests = vec![
+        ("bad code", client.get(url("/api/v1/areas/50023x"))),
+        ("short code", client.get(url("/api/v1/areas/5002"))),
+        (
+            "unknown area",
+            client.get(url("/api/v1/areas/500235999000")),
+        ),
+        ("unknown route", client.get(url("/api/v1/nothing"))),
+        ("unknown root route", client.get(url("/wp-login.php"))),
+        ("wrong method", client.put(url("/api/v1/areas/500235"))),
+        ("bad limit", client.get(url("/api/v1/areas?limit=-1"))),
+        ("bad level", client.get(url("/api/v1/areas?level=province"))),
+        (
+            "forged cursor",
+            client.get(url("/api/v1/areas?cursor=AAAA")),
+        ),
+        (
+            "deep tree",
+            client.get(url("/api/v1/areas/500235/tree?depth=9")),
+        ),
+        (
+            "malformed JSON",
+            client
+                .post(&lookup)
+                .header("content-type", "application/json")
+                .body("{\"codes\":"),
+        ),
+        (
+            "wrong types",
+            client.post(&lookup).json(&json!({"codes": {"a": 1}})),
+        ),
+        (
+            "missing field",
+            client.post(&lookup).json(&json!({"code": ["500235"]})),
+        ),
+        (
+            "not JSON",
+            client
+                .post(&lookup)
+                .header("content-type", "text/xml")
+                .body("<x/>"),
+        ),
+        ("no content type", client.post(&lookup).body("{}")),
+        (
+            "too large",
+            client
+                .post(&lookup)
+                .json(&json!({"codes": ["5".repeat(4000)]})),
+        ),
+    ];
+    for (what, request) in requests {
+        let resp = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!((400..500).contains(&status), "{what}: status {status}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{what}: {content_type}"
+        );
+        let body: Value = resp.json().await.unwrap();
+        let code = body["code"].as_str().unwrap_or_default();
+        let entry = mobile_contract::catalogued(code)
+            .unwrap_or_else(|| panic!("{what}: {code} is not in the error catalogue"));
+        assert_eq!(entry.status, status, "{what}: {body}");
+        assert_eq!(body["message"], entry.message_zh, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_the_committed_openapi_document_are_served() {
+    let server = TestServer::start().await;
+    let (status, health) = server.get_json("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    let (status, ready) = server.get_json("/readyz").await;
+    assert_eq!(status, 200);
+    assert_eq!(ready["checks"], json!({"database": "ok", "cache": "ok"}));
+
+    let (status, served) = server.get_json("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let committed: Value = serde_json::from_str(mobile_contract::OPENAPI_JSON).unwrap();
+    assert_eq!(
+        served, committed,
+        "the served document is the committed contract"
+    );
+
+    let docs = server.client.get(server.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains(r#"route="/readyz""#), "{text}");
+}
+
+/// SIGTERM stops new work but lets a request already in flight finish.
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_then_exits() {
+    let mut server = TestServer::start().await;
+    let address = server.base_url.trim_start_matches("http://").to_owned();
+    let body = r#"{"codes": ["500235", "500235101"]}"#;
+    let (head, tail) = body.split_at(12);
+
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request_head = format!(
+        "POST /api/v1/areas/lookup HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    stream.write_all(request_head.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.log().contains("shutdown signal received"),
+        "{}",
+        server.log()
+    );
+    // The listener is closed: new work is turned away.
+    assert!(tokio::net::TcpStream::connect(&address).await.is_err());
+
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("500235101000"), "{response}");
+
+    let status = server.wait_for_exit(Duration::from_secs(15)).await;
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        server.log()
+    );
+}
+
+fn shanhuo(database: &TestDatabase) -> Command {
+    let mut command = Command::new(shanhuo_binary());
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &database.url)
+        .env("SHANHUO_LOG", "warn");
+    if let Some(schema) = &database.schema {
+        command.env("SHANHUO_DATABASE_SCHEMA", schema);
+    }
+    command
+}
+
+fn run(command: &mut Command) -> (bool, String) {
+    let output = command.output().expect("shanhuo runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_cli_migrates_up_down_and_seeds_idempotently() {
+    let database = TestDatabase::empty().await;
+    let (ok, out) = run(shanhuo(&database).args(["migrate", "status"]));
+    assert!(ok && out.contains("pending"), "{out}");
+    let (ok, out) = run(shanhuo(&database).args(["migrate", "up"]));
+    assert!(
+        ok && out.contains("applied") && !out.contains("pending"),
+        "{out}"
+    );
+    let (ok, out) = run(shanhuo(&database).args(["migrate", "down"]));
+    assert!(ok && out.contains("pending"), "{out}");
+
+    let (ok, out) = run(shanhuo(&database).args(["seed", "demo"]));
+    assert!(ok && out.contains("441 areas added"), "{out}");
+    let (ok, out) = run(shanhuo(&database).args(["seed", "demo"]));
+    assert!(ok && out.contains(" 0 areas added"), "{out}");
+}
+
+#[tokio::test]
+async fn production_mode_refuses_default_secrets_sqlite_and_no_redis() {
+    let database = TestDatabase::empty().await;
+    let (ok, out) = run(shanhuo(&database)
+        .args(["serve", "--production"])
+        .env("DATABASE_URL", "sqlite://never.db?mode=rwc"));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("refusing to start in production mode"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SHANHUO_SECRET_KEY") && out.contains("REDIS_URL"),
+        "{out}"
+    );
+    assert!(out.contains("SQLite"), "{out}");
+}

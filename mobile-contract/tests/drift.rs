@@ -1,0 +1,78 @@
+//! The committed contract must be what the server produces. On a deliberate change, regenerate
+//! with `UPDATE_CONTRACT=1 cargo test -p mobile-contract` and commit the diff.
+
+use std::path::PathBuf;
+
+use api::http::error::{ErrorCode, Lang};
+use mobile_contract::ErrorCodeEntry;
+use serde_json::Value;
+
+fn contract_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// Compares a committed file with what the server generates now, rewriting it when asked.
+fn check_or_update(name: &str, generated: &Value) {
+    let path = contract_file(name);
+    let pretty = serde_json::to_string_pretty(generated).unwrap() + "\n";
+    if std::env::var_os("UPDATE_CONTRACT").is_some() {
+        std::fs::write(&path, pretty).unwrap();
+        return;
+    }
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
+    assert!(
+        committed == *generated,
+        "{name} differs from what the server generates; if the change is meant, run \
+         `UPDATE_CONTRACT=1 cargo test -p mobile-contract` and commit the result"
+    );
+}
+
+#[test]
+fn the_committed_openapi_document_matches_the_server() {
+    let generated: Value = serde_json::from_str(&api::http::openapi_json()).unwrap();
+    check_or_update("openapi.json", &generated);
+}
+
+#[test]
+fn every_error_code_the_server_can_emit_is_catalogued() {
+    let entries: Vec<ErrorCodeEntry> = ErrorCode::ALL
+        .iter()
+        .map(|code| ErrorCodeEntry {
+            code: code.as_str().to_owned(),
+            status: code.status().as_u16(),
+            message_zh: code.message(Lang::Zh).to_owned(),
+            message_en: code.message(Lang::En).to_owned(),
+        })
+        .collect();
+    check_or_update("error-codes.json", &serde_json::to_value(entries).unwrap());
+}
+
+#[test]
+fn every_operation_has_an_id_a_tag_a_summary_and_documents_the_error_envelope() {
+    let spec: Value = serde_json::from_str(&api::http::openapi_json()).unwrap();
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(!paths.is_empty());
+    for (path, operations) in paths {
+        for (method, op) in operations.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                id.contains('_'),
+                "{method} {path} needs a <verb>_<resource> operation id"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{id} has no tag"
+            );
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id} has no summary"
+            );
+            let errors = &op["responses"]["400"]["content"]["application/json; charset=utf-8"];
+            assert_eq!(
+                errors["schema"]["$ref"], "#/components/schemas/Error",
+                "{id}"
+            );
+        }
+    }
+}

@@ -111,29 +111,46 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let statement = match &self.cleanup {
+        let (admin_url, statements) = match &self.cleanup {
             Cleanup::Sqlite(_) => return,
             Cleanup::Postgres { admin_url, schema } => (
                 admin_url.clone(),
-                format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+                [
+                    "SET lock_timeout = '10s'".to_owned(),
+                    format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+                ],
             ),
             Cleanup::Mysql {
                 admin_url,
                 database,
             } => (
                 admin_url.clone(),
-                format!("DROP DATABASE IF EXISTS `{database}`"),
+                [
+                    "SET SESSION lock_wait_timeout = 10".to_owned(),
+                    format!("DROP DATABASE IF EXISTS `{database}`"),
+                ],
             ),
         };
-        // Drop cannot await; a short-lived runtime on its own thread does the clean-up.
+        // Drop cannot await; a short-lived runtime on its own thread does the clean-up. The
+        // lock timeout keeps a session left holding a lock from hanging the whole suite.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime");
             runtime.block_on(async {
-                if let Ok(db) = Database::connect(&statement.0, &options(None)).await {
-                    let _ = db.conn().execute_unprepared(&statement.1).await;
+                // One connection, so the session setting applies to the statement after it.
+                let single = DatabaseOptions {
+                    max_connections: 1,
+                    schema: None,
+                };
+                if let Ok(db) = Database::connect(&admin_url, &single).await {
+                    for sql in statements {
+                        if let Err(e) = db.conn().execute_unprepared(&sql).await {
+                            eprintln!("test clean-up failed: {sql}: {e}");
+                            break;
+                        }
+                    }
                 }
             });
         })

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::Utc;
 use entities::area::{self, AreaLevel};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::LikeExpr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::LikeExpr,
 };
 
 use super::pagination::{Page, PageRequest};
@@ -256,6 +256,24 @@ pub async fn insert_missing(db: &Database, areas: &[NewArea]) -> Result<usize, A
         validate(new)?;
     }
     let txn = db.conn().begin().await?;
+    match insert_missing_in(&txn, areas).await {
+        Ok(inserted) => {
+            txn.commit().await?;
+            Ok(inserted)
+        }
+        Err(err) => {
+            // Roll back now rather than when the connection is next used, so no lock outlives
+            // the failure.
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+async fn insert_missing_in(
+    txn: &DatabaseTransaction,
+    areas: &[NewArea],
+) -> Result<usize, AreaError> {
     let mut existing: HashSet<String> = HashSet::new();
     for chunk in areas.chunks(500) {
         let codes: Vec<&str> = chunk.iter().map(|a| a.code.as_str()).collect();
@@ -264,7 +282,7 @@ pub async fn insert_missing(db: &Database, areas: &[NewArea]) -> Result<usize, A
             .column(area::Column::Code)
             .filter(area::Column::Code.is_in(codes))
             .into_tuple()
-            .all(&txn)
+            .all(txn)
             .await?;
         existing.extend(found);
     }
@@ -288,9 +306,8 @@ pub async fn insert_missing(db: &Database, areas: &[NewArea]) -> Result<usize, A
             created_at: Set(now),
             updated_at: Set(now),
         });
-        area::Entity::insert_many(models).exec(&txn).await?;
+        area::Entity::insert_many(models).exec(txn).await?;
     }
-    txn.commit().await?;
     Ok(missing.len())
 }
 

@@ -179,3 +179,17 @@ async fn a_zero_ttl_is_refused() {
         cache.ping().await.unwrap();
     }
 }
+
+/// With `TEST_REDIS_URL` set, the suite above ran on Redis as well as in-process.
+#[tokio::test]
+async fn redis_is_under_test_when_configured() {
+    let kinds: Vec<&str> = test_caches().await.iter().map(|c| c.kind()).collect();
+    let redis_configured = std::env::var("TEST_REDIS_URL").is_ok_and(|u| !u.trim().is_empty());
+    let expected: &[&str] = if redis_configured {
+        &["in-process", "redis"]
+    } else {
+        &["in-process"]
+    };
+    assert_eq!(kinds, expected);
+    eprintln!("cache tests run on {kinds:?}");
+}

@@ -125,3 +125,17 @@ async fn population_on_a_township_is_refused() {
         .unwrap_err();
     assert!(matches!(err, areas::AreaError::Invalid { .. }), "{err}");
 }
+
+/// Names the server the suite runs on, so CI output shows it was not skipped.
+#[tokio::test]
+async fn the_database_under_test_is_the_one_configured() {
+    let test_db = TestDatabase::empty().await;
+    let configured = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
+    let expected = match configured.split(':').next().unwrap_or_default() {
+        "postgres" | "postgresql" => sea_orm::DbBackend::Postgres,
+        "mysql" | "mariadb" => sea_orm::DbBackend::MySql,
+        _ => sea_orm::DbBackend::Sqlite,
+    };
+    assert_eq!(test_db.backend(), expected);
+    eprintln!("storage tests run on {:?}", test_db.backend());
+}

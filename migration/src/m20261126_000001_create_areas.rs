@@ -24,8 +24,10 @@ impl MigrationTrait for Migration {
                         ForeignKey::create()
                             .name("fk_areas_parent")
                             .from(Areas::Table, Areas::ParentCode)
+                            // NO ACTION, not RESTRICT: checked at the end of the statement, so
+                            // a whole subtree (or, on SQLite, the table on `down`) can go at once.
                             .to(Areas::Table, Areas::Code)
-                            .on_delete(ForeignKeyAction::Restrict),
+                            .on_delete(ForeignKeyAction::NoAction),
                     )
                     .to_owned(),
             )

@@ -10,7 +10,8 @@ use chrono::Utc;
 use entities::area::{self, AreaLevel};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::LikeExpr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    sea_query::LikeExpr,
 };
 
 use super::pagination::{Page, PageRequest};
@@ -115,18 +116,8 @@ pub async fn children(
 ) -> Result<Page<Area>, AreaError> {
     let conn = db.conn();
     find(conn, code).await?;
-    let mut query = area::Entity::find().filter(area::Column::ParentCode.eq(code.as_str()));
-    if let Some(after) = &page.after {
-        query = query.filter(area::Column::Code.gt(after.as_str()));
-    }
-    let rows = query
-        .order_by_asc(area::Column::Code)
-        .limit(page.fetch_limit())
-        .all(conn)
-        .await?;
-    let page = Page::from_rows(rows, page, |m| m.code.clone());
-    let rollups = rollups(conn, &page.items.iter().collect::<Vec<_>>()).await?;
-    Ok(page.map(|m| view(&m, &rollups)))
+    let query = area::Entity::find().filter(area::Column::ParentCode.eq(code.as_str()));
+    fetch_page(conn, query, page).await
 }
 
 /// The area and everything below it, `depth` levels down (at most [`MAX_TREE_DEPTH`]).
@@ -201,6 +192,15 @@ pub async fn search(
     if let Some(level) = search.level {
         query = query.filter(area::Column::Level.eq(level));
     }
+    fetch_page(conn, query, page).await
+}
+
+/// One page of a query in code order, with the totals of the counties and townships on it.
+async fn fetch_page(
+    conn: &impl ConnectionTrait,
+    mut query: Select<area::Entity>,
+    page: &PageRequest,
+) -> Result<Page<Area>, AreaError> {
     if let Some(after) = &page.after {
         query = query.filter(area::Column::Code.gt(after.as_str()));
     }

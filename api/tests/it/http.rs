@@ -350,3 +350,37 @@ async fn cors_admits_configured_origins_only() {
     resp.assert_status(StatusCode::FORBIDDEN);
     assert_envelope(&json_of(resp).await, ErrorCode::RequestOriginNotAllowed);
 }
+
+#[tokio::test]
+async fn a_server_failure_is_an_opaque_500_envelope() {
+    let app = TestApp::spawn().await;
+    // Take the table away underneath the running server.
+    app.state.db.migrate_down(Some(1)).await.unwrap();
+    let resp = app.client.get("/api/v1/areas/500235").send().await;
+    resp.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json_of(resp).await;
+    assert_envelope(&body, ErrorCode::ServerInternal);
+    assert!(
+        body["details"].is_null(),
+        "nothing about the cause leaks: {body}"
+    );
+    assert!(!body.to_string().to_lowercase().contains("areas"), "{body}");
+}
+
+#[tokio::test]
+async fn readiness_fails_with_a_503_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.state.db.conn().close_by_ref().await.unwrap();
+    let resp = app.client.get("/readyz").send().await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body = json_of(resp).await;
+    assert_envelope(&body, ErrorCode::ServerNotReady);
+    assert_ne!(body["details"]["database"], "ok");
+    assert_eq!(body["details"]["cache"], "ok");
+    // The process itself is still healthy.
+    app.client
+        .get("/healthz")
+        .send()
+        .await
+        .assert_status_is_ok();
+}

@@ -15,8 +15,9 @@ use crate::{
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
+        tokens::TokenKeys,
     },
-    service::{areas, seed},
+    service::{areas, auth::Auth, seed},
 };
 
 /// What every request handler can reach. Cloning is cheap.
@@ -25,6 +26,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub cache: Arc<dyn Cache>,
+    pub auth: Auth,
     pub metrics: Metrics,
 }
 
@@ -46,10 +48,22 @@ impl AppState {
     }
 
     pub fn new(settings: Settings, db: Database, cache: Arc<dyn Cache>) -> Self {
+        let keys = TokenKeys::new(
+            &settings.secret_key,
+            settings.previous_secret_key.as_ref(),
+            Duration::from_secs(settings.access_token_ttl_secs),
+        );
+        let auth = Auth::new(
+            db.clone(),
+            cache.clone(),
+            Arc::new(keys),
+            Duration::from_secs(settings.refresh_token_ttl_days * 24 * 60 * 60),
+        );
         Self {
             settings: Arc::new(settings),
             db,
             cache,
+            auth,
             metrics: Metrics::new(),
         }
     }

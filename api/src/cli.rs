@@ -3,11 +3,18 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
+use entities::user::Role;
+use secrecy::SecretString;
 
 use crate::{
     app::{self, AppState, MigrateOnStart},
     config::{RunMode, Settings},
-    service::seed,
+    domain::{AreaCode, Phone},
+    service::{
+        audit::{self, ChainCheck},
+        seed,
+        users::{self, Invitation, Origin},
+    },
     telemetry,
 };
 
@@ -40,6 +47,64 @@ enum Command {
         #[command(subcommand)]
         what: SeedWhat,
     },
+    /// Create the first admin and invite officials.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersAction {
+    /// Create an admin who signs in with phone and password. The password is read from the
+    /// first line of standard input, so it never appears in the shell history.
+    CreateAdmin {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create an official's account for an area; they sign in with an SMS code.
+    Invite {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        /// village-cadre, township-official or county-official.
+        #[arg(long, value_enum)]
+        role: OfficialRole,
+        /// The area's code (a village for a cadre, a township, or the county).
+        #[arg(long)]
+        area: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OfficialRole {
+    VillageCadre,
+    TownshipOfficial,
+    CountyOfficial,
+}
+
+impl From<OfficialRole> for Role {
+    fn from(role: OfficialRole) -> Self {
+        match role {
+            OfficialRole::VillageCadre => Role::VillageCadre,
+            OfficialRole::TownshipOfficial => Role::TownshipOfficial,
+            OfficialRole::CountyOfficial => Role::CountyOfficial,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Walk the hash chain and report the first broken link; exits non-zero if there is one.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +194,55 @@ impl Command {
                     println!("{mark:8} {}", state.name);
                 }
                 Ok(())
+            }
+            Command::Users { action } => {
+                let db = app::connect_database(&settings).await?;
+                let user = match action {
+                    UsersAction::CreateAdmin { phone, name } => {
+                        let mut password = String::new();
+                        std::io::stdin().read_line(&mut password)?;
+                        let password = SecretString::from(password.trim_end_matches(['\r', '\n']));
+                        users::create_admin(&db, Phone::parse(&phone)?, name, &password).await?
+                    }
+                    UsersAction::Invite {
+                        phone,
+                        name,
+                        role,
+                        area,
+                    } => {
+                        let invitation = Invitation {
+                            phone: Phone::parse(&phone)?,
+                            display_name: name,
+                            role: role.into(),
+                            area: AreaCode::parse(&area)?,
+                        };
+                        users::invite_official(&db, None, invitation, &Origin::default()).await?
+                    }
+                };
+                println!(
+                    "user {} created: {} ({:?}{})",
+                    user.id,
+                    user.display_name,
+                    user.role,
+                    user.area_code
+                        .map(|a| format!(", area {a}"))
+                        .unwrap_or_default()
+                );
+                Ok(())
+            }
+            Command::Audit {
+                action: AuditAction::Verify,
+            } => {
+                let db = app::connect_database(&settings).await?;
+                match audit::verify(&db).await? {
+                    ChainCheck::Intact { entries } => {
+                        println!("audit chain intact: {entries} entries");
+                        Ok(())
+                    }
+                    ChainCheck::Broken { entry_id, reason } => {
+                        anyhow::bail!("audit chain broken at entry {entry_id}: {reason}")
+                    }
+                }
             }
             Command::Seed {
                 what: SeedWhat::Demo,

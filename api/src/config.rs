@@ -62,6 +62,13 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Master secret for signing; at least 32 characters in production.
     pub secret_key: SecretString,
+    /// The secret before the last rotation: what it signed still verifies until it expires.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub previous_secret_key: Option<SecretString>,
+    /// Lifetime of an access token, in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in days.
+    pub refresh_token_ttl_days: u64,
     /// Origins allowed to call the API from a browser; empty allows none, `*` allows any.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub cors_origins: Vec<String>,
@@ -91,6 +98,9 @@ impl Default for Settings {
             cache_capacity: 100_000,
             data_dir: PathBuf::from("./data"),
             secret_key: SecretString::from(DEVELOPMENT_SECRET_KEY),
+            previous_secret_key: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
             cors_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
             log: "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into(),
@@ -191,6 +201,10 @@ impl Settings {
             Err(UnsafeForProduction(problems))
         }
     }
+}
+
+fn empty_secret_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    Ok(empty_as_none(d)?.map(SecretString::from))
 }
 
 fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -239,3 +239,86 @@ async fn production_mode_refuses_default_secrets_sqlite_and_no_redis() {
     );
     assert!(out.contains("SQLite"), "{out}");
 }
+
+/// An admin created from the command line signs in, refreshes, reaches a protected route and
+/// signs out; afterwards neither old token works, and the audit chain checks out.
+#[tokio::test]
+async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
+    let server = TestServer::start().await;
+    let mut create = shanhuo(&server.database);
+    create
+        .args(["users", "create-admin", "--phone", "13800138000", "--name", "县管理员"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = create.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "a long admin password").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let client = &server.client;
+    let login: Value = client
+        .post(server.url("/api/v1/auth/login/password"))
+        .json(&json!({"phone": "138 0013 8000", "password": "a long admin password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refreshed: Value = client
+        .post(server.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": login["refresh_token"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = refreshed["access_token"].as_str().expect("a new access token");
+    let refresh = refreshed["refresh_token"].as_str().unwrap();
+
+    let me = client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["role"], "admin");
+
+    let logout = client
+        .post(server.url("/api/v1/auth/logout"))
+        .bearer_auth(access)
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+
+    let me = client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let again = client
+        .post(server.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+
+    let log = server.log();
+    assert!(!log.contains("a long admin password"), "no password in the log");
+    assert!(!log.contains(refresh), "no refresh token in the log");
+
+    let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));
+    assert!(ok && out.contains("audit chain intact: 1 entries"), "{out}");
+}

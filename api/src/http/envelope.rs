@@ -8,7 +8,10 @@ use poem::{
 };
 use poem_openapi::{
     OperationId,
-    error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError},
+    error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError,
+        ParseRequestPayloadError,
+    },
 };
 use serde_json::json;
 
@@ -80,6 +83,9 @@ fn classify(err: poem::Error) -> ApiError {
         return ApiError::new(ErrorCode::RequestUnsupportedMediaType)
             .with_details(json!({ "reason": e.to_string() }));
     }
+    if err.is::<AuthorizationError>() {
+        return ErrorCode::AuthUnauthenticated.into();
+    }
     if err.is::<NotFoundError>() {
         return ErrorCode::RouteNotFound.into();
     }
@@ -97,6 +103,7 @@ fn classify(err: poem::Error) -> ApiError {
         return ApiError::internal(PoemError(err.to_string()));
     }
     match status.as_u16() {
+        401 => ErrorCode::AuthUnauthenticated.into(),
         404 => ErrorCode::RouteNotFound.into(),
         405 => ErrorCode::RouteMethodNotAllowed.into(),
         413 => ErrorCode::RequestBodyTooLarge.into(),

@@ -2,6 +2,7 @@
 //! `service`; this layer only translates.
 
 pub mod areas;
+pub mod auth;
 pub mod body_limit;
 pub mod envelope;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod json;
 pub mod observe;
 pub mod ops;
 pub mod pagination;
+pub mod users;
 
 use poem::{
     Endpoint, EndpointExt, Route, get,
@@ -23,21 +25,29 @@ use crate::app::AppState;
 pub enum ApiTags {
     /// The area tree: county, townships and villages.
     Areas,
+    /// Signing in, refreshing tokens, signing out.
+    Auth,
+    /// Accounts of officials and other users.
+    Users,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
 
-/// Every operation under `/api/v1` (a tuple once there are several groups).
-pub type Api = areas::AreasApi;
+/// Every operation under `/api/v1`.
+pub type Api = (areas::AreasApi, auth::AuthApi, users::UsersApi);
 
 pub fn openapi_service() -> OpenApiService<Api, ()> {
-    OpenApiService::new(areas::AreasApi, "shanhuo", env!("CARGO_PKG_VERSION"))
-        .description(
-            "山货 shanhuo: traceable mountain goods and the county's poverty-exit records. \
+    OpenApiService::new(
+        (areas::AreasApi, auth::AuthApi, users::UsersApi),
+        "shanhuo",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "山货 shanhuo: traceable mountain goods and the county's poverty-exit records. \
              Errors use one envelope, `{\"code\", \"message\", \"details\"}`; messages are \
              Chinese unless `Accept-Language` prefers English.",
-        )
-        .server(API_PREFIX)
+    )
+    .server(API_PREFIX)
 }
 
 /// The OpenAPI document as served at `/api/v1/openapi.json` and committed in

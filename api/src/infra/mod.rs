@@ -1,6 +1,8 @@
-//! The outside parts the services stand on: database, cache (and later object storage, QR,
-//! images, SMS, WeChat), each behind a small type with one real implementation and, where an
-//! embedded default serves, a second.
+//! The outside parts the services stand on: database, cache, passwords and tokens (and later
+//! object storage, QR, images, SMS, WeChat), each behind a small type with one real
+//! implementation and, where an embedded default serves, a second.
 
 pub mod cache;
 pub mod db;
+pub mod passwords;
+pub mod tokens;

@@ -10,8 +10,7 @@ use chrono::Utc;
 use entities::area::{self, AreaLevel};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
-    sea_query::LikeExpr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, sea_query::LikeExpr,
 };
 
 use super::pagination::{Page, PageRequest};
@@ -255,7 +254,7 @@ pub async fn insert_missing(db: &Database, areas: &[NewArea]) -> Result<usize, A
     for new in areas {
         validate(new)?;
     }
-    let txn = db.conn().begin().await?;
+    let txn = db.begin_write().await?;
     match insert_missing_in(&txn, areas).await {
         Ok(inserted) => {
             txn.commit().await?;

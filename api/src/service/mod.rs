@@ -2,6 +2,10 @@
 //! the HTTP routes call the same functions.
 
 pub mod areas;
+pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod pagination;
+pub mod policy;
 pub mod seed;
+pub mod users;

@@ -6,4 +6,5 @@ mod areas;
 mod cache;
 mod config;
 mod http;
+mod identity;
 mod storage;

@@ -1,0 +1,179 @@
+//! `/api/v1/users`: officials invited for an area, and changes to role, area or access.
+
+use poem::{Request, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use serde_json::json;
+
+use super::{
+    ApiTags,
+    auth::{BearerAuth, RoleView, UserView},
+    error::{ApiError, ErrorCode},
+    json::JsonBody,
+};
+use crate::{
+    app::AppState,
+    domain::{AreaCode, Phone},
+    infra::passwords::PasswordError,
+    service::{
+        policy::{self, Action, Resource},
+        users::{self, AccountChange, Invitation, Origin, UserError},
+    },
+};
+
+pub struct UsersApi;
+
+#[OpenApi(tag = "ApiTags::Users")]
+impl UsersApi {
+    /// Invite an official
+    ///
+    /// Creates the account of a village cadre, township or county official for an area inside
+    /// the inviter's own area and of a lower rank; admins may invite anyone. The new official
+    /// signs in with an SMS code sent to the phone.
+    #[oai(path = "/users", method = "post", operation_id = "invite_official")]
+    async fn invite_official(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        body: JsonBody<InviteOfficialRequest>,
+    ) -> Result<InviteOfficialResponse, ApiError> {
+        let body = body.0;
+        let invitation = Invitation {
+            phone: parse_phone(&body.phone)?,
+            display_name: body.display_name,
+            role: body.role.into(),
+            area: parse_area(&body.area_code)?,
+        };
+        let user = users::invite_official(&state.db, Some(&auth.0.actor), invitation, &origin(req))
+            .await?;
+        Ok(InviteOfficialResponse::Created(Json(user.into())))
+    }
+
+    /// Get a user
+    ///
+    /// Your own account, or an account inside your area if you are an official.
+    #[oai(path = "/users/:id", method = "get", operation_id = "get_user")]
+    async fn get_user(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<GetUserResponse, ApiError> {
+        let user = users::find(&state.db, id.0).await?;
+        let area = user
+            .area_code
+            .as_deref()
+            .and_then(|a| AreaCode::parse(a).ok());
+        let resource = Resource::UserAccount {
+            user_id: Some(user.id),
+            role: user.role,
+            area: area.as_ref(),
+        };
+        // Accounts outside the caller's reach are "not found", so ids cannot be probed.
+        if !policy::can(&auth.0.actor, Action::Read, &resource) {
+            return Err(ErrorCode::UserNotFound.into());
+        }
+        Ok(GetUserResponse::Ok(Json(user.into())))
+    }
+
+    /// Change a user's role, area or access
+    ///
+    /// Any change revokes every token the user holds, so it takes effect at once.
+    #[oai(path = "/users/:id", method = "patch", operation_id = "update_user")]
+    async fn update_user(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        id: Path<i64>,
+        body: JsonBody<UpdateUserRequest>,
+    ) -> Result<GetUserResponse, ApiError> {
+        let body = body.0;
+        let change = AccountChange {
+            role: body.role.map(Into::into),
+            area: body.area_code.as_deref().map(parse_area).transpose()?,
+            disabled: body.disabled,
+        };
+        let user =
+            users::change_account(&state.db, &auth.0.actor, id.0, change, &origin(req)).await?;
+        Ok(GetUserResponse::Ok(Json(user.into())))
+    }
+}
+
+/// An official to invite.
+#[derive(Object)]
+pub struct InviteOfficialRequest {
+    /// Mainland mobile number.
+    #[oai(validator(max_length = 32))]
+    pub phone: String,
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub display_name: String,
+    /// `village_cadre`, `township_official` or `county_official`.
+    pub role: RoleView,
+    /// The official's area: a village for a cadre, a township or a county for the others.
+    #[oai(validator(max_length = 12))]
+    pub area_code: String,
+}
+
+/// What to change; absent fields stay as they are.
+#[derive(Object)]
+pub struct UpdateUserRequest {
+    pub role: Option<RoleView>,
+    #[oai(validator(max_length = 12))]
+    pub area_code: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(ApiResponse)]
+pub enum InviteOfficialResponse {
+    /// The new official's account.
+    #[oai(status = 201)]
+    Created(Json<UserView>),
+}
+
+#[derive(ApiResponse)]
+pub enum GetUserResponse {
+    /// The account.
+    #[oai(status = 200)]
+    Ok(Json<UserView>),
+}
+
+fn origin(req: &Request) -> Origin {
+    Origin {
+        ip: req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string()),
+    }
+}
+
+fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
+    Phone::parse(raw).map_err(|_| ErrorCode::UserInvalidPhone.into())
+}
+
+fn parse_area(raw: &str) -> Result<AreaCode, ApiError> {
+    AreaCode::parse(raw).map_err(|e| {
+        ApiError::new(ErrorCode::AreaInvalidCode)
+            .with_details(json!({ "value": raw, "reason": e.to_string() }))
+    })
+}
+
+impl From<UserError> for ApiError {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::NotFound => ErrorCode::UserNotFound.into(),
+            UserError::PhoneTaken => ErrorCode::UserPhoneTaken.into(),
+            UserError::RoleNeedsArea { level, .. } => {
+                ApiError::new(ErrorCode::UserRoleAreaMismatch)
+                    .with_details(json!({ "required_level": level }))
+            }
+            UserError::NotAnOfficialRole => ApiError::new(ErrorCode::UserRoleAreaMismatch)
+                .with_details(json!({ "reason": err.to_string() })),
+            UserError::UnknownArea => ErrorCode::AreaNotFound.into(),
+            UserError::Forbidden => ErrorCode::AuthForbidden.into(),
+            UserError::Password(PasswordError::Length) => ErrorCode::UserInvalidPassword.into(),
+            UserError::Password(e) => ApiError::internal(e),
+            UserError::Database(e) => ApiError::internal(e),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The audit log: every change to registry, assessment, exit, trace and account data leaves an
+//! entry, written in the same transaction as the change.
+//!
+//! Entries form a SHA-256 chain: each hash covers the entry's content and the previous hash, so
+//! editing or deleting a row breaks every link after it, and `verify` finds the first break.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entities::{audit_head, audit_log};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use serde_json::Value;
+
+use crate::infra::{db::Database, tokens::sha256_hex};
+
+/// The hash before the first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, by whom, to which record.
+#[derive(Clone, Debug, Default)]
+pub struct NewAuditEntry {
+    pub actor_user_id: Option<i64>,
+    pub actor_ip: Option<String>,
+    /// e.g. `user.invited`, `user.role_changed`.
+    pub action: &'static str,
+    /// e.g. `user`.
+    pub entity: &'static str,
+    pub entity_id: String,
+    /// The area the record belongs to.
+    pub area_code: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Appends an entry inside the caller's write transaction (from `Database::begin_write`) and
+/// returns its id.
+pub async fn append(conn: &DatabaseTransaction, entry: NewAuditEntry) -> Result<i64, DbErr> {
+    // Reading the head FOR UPDATE locks it and sees the latest committed link (a plain read
+    // could see an older snapshot on MySQL), so concurrent appends queue here instead of both
+    // chaining onto the same last hash. SQLite has no row locks; its write transaction already
+    // holds the database's single write lock.
+    let head = audit_head::Entity::find_by_id(1)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
+
+    // Whole seconds: MySQL's TIMESTAMP keeps no fraction, and the hash must survive the trip.
+    let at = Utc::now().trunc_subsecs(0);
+    let before = entry.before.map(|v| v.to_string());
+    let after = entry.after.map(|v| v.to_string());
+    let mut row = audit_log::Model {
+        id: 0,
+        at,
+        actor_user_id: entry.actor_user_id,
+        actor_ip: entry.actor_ip,
+        action: entry.action.to_owned(),
+        entity: entry.entity.to_owned(),
+        entity_id: entry.entity_id,
+        area_code: entry.area_code,
+        before,
+        after,
+        prev_hash: head.last_hash,
+        hash: String::new(),
+    };
+    row.hash = entry_hash(&row);
+    let inserted = audit_log::ActiveModel {
+        at: Set(row.at),
+        actor_user_id: Set(row.actor_user_id),
+        actor_ip: Set(row.actor_ip.clone()),
+        action: Set(row.action.clone()),
+        entity: Set(row.entity.clone()),
+        entity_id: Set(row.entity_id.clone()),
+        area_code: Set(row.area_code.clone()),
+        before: Set(row.before.clone()),
+        after: Set(row.after.clone()),
+        prev_hash: Set(row.prev_hash.clone()),
+        hash: Set(row.hash.clone()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::LastId, Expr::value(inserted.id))
+        .col_expr(audit_head::Column::LastHash, Expr::value(row.hash))
+        .filter(audit_head::Column::Id.eq(1))
+        .exec(conn)
+        .await?;
+    Ok(inserted.id)
+}
+
+/// The hash of an entry: SHA-256 over a JSON array of its fields and the previous hash.
+fn entry_hash(row: &audit_log::Model) -> String {
+    let canonical = serde_json::json!([
+        row.prev_hash,
+        timestamp(row.at),
+        row.actor_user_id,
+        row.actor_ip,
+        row.action,
+        row.entity,
+        row.entity_id,
+        row.area_code,
+        row.before,
+        row.after,
+    ]);
+    sha256_hex(canonical.to_string().as_bytes())
+}
+
+fn timestamp(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+/// The outcome of walking the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainCheck {
+    /// Every link holds.
+    Intact { entries: u64 },
+    /// The first entry whose link does not hold, and why.
+    Broken { entry_id: i64, reason: String },
+}
+
+/// Walks the whole chain in order and reports the first broken link.
+pub async fn verify(db: &Database) -> Result<ChainCheck, DbErr> {
+    const BATCH: u64 = 1_000;
+    let conn = db.conn();
+    let mut expected_prev = GENESIS_HASH.to_owned();
+    let mut last_id = 0i64;
+    let mut entries = 0u64;
+    loop {
+        let rows = audit_log::Entity::find()
+            .filter(audit_log::Column::Id.gt(last_id))
+            .order_by_asc(audit_log::Column::Id)
+            .limit(BATCH)
+            .all(conn)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            if row.prev_hash != expected_prev {
+                return Ok(ChainCheck::Broken {
+                    entry_id: row.id,
+                    reason: "its previous-hash does not match the entry before it \
+                             (an entry was removed or altered)"
+                        .into(),
+                });
+            }
+            if entry_hash(&row) != row.hash {
+                return Ok(ChainCheck::Broken {
+                    entry_id: row.id,
+                    reason: "its content does not match its hash (the entry was edited)".into(),
+                });
+            }
+            expected_prev = row.hash;
+            last_id = row.id;
+            entries += 1;
+        }
+    }
+    // The head remembers the last link, so removing entries from the end shows too.
+    let head = audit_head::Entity::find_by_id(1)
+        .one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
+    if head.last_hash != expected_prev || head.last_id != last_id {
+        return Ok(ChainCheck::Broken {
+            entry_id: head.last_id,
+            reason: "the chain ends before its recorded last entry (entries were removed)".into(),
+        });
+    }
+    Ok(ChainCheck::Intact { entries })
+}

@@ -1,0 +1,313 @@
+//! Signing in and staying signed in: every login method ends in the same token pair, a
+//! 15-minute access JWT and a 30-day opaque refresh token.
+//!
+//! Refresh tokens are stored only as SHA-256 hashes and rotate on every use. Tokens rotated from
+//! one login form a family; presenting a token that was already used means it was copied, so the
+//! whole family is revoked. Access tokens are checked against the user's token version (raised
+//! when a role changes or the account is disabled) and, after logout, a revocation entry in the
+//! cache that lives as long as the token would have.
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::Utc;
+use entities::{refresh_token, user};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, sea_query::Expr,
+};
+use secrecy::SecretString;
+
+use super::policy::Actor;
+use crate::{
+    domain::{AreaCode, Phone},
+    infra::{
+        cache::{Cache, CacheError},
+        db::Database,
+        passwords,
+        tokens::{TokenError, TokenKeys, sha256_hex},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown phone and wrong password look the same, so accounts cannot be discovered.
+    #[error("the phone number or password is wrong")]
+    InvalidCredentials,
+    #[error("the account is disabled")]
+    AccountDisabled,
+    #[error("the refresh token is not valid")]
+    RefreshInvalid,
+    #[error("the refresh token has expired")]
+    RefreshExpired,
+    #[error("the refresh token was already used; every token of this sign-in is revoked")]
+    RefreshReused,
+    #[error("the access token is not valid: {0}")]
+    TokenInvalid(TokenError),
+    #[error("the access token has expired")]
+    TokenExpired,
+    #[error("the access token has been revoked")]
+    TokenRevoked,
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// What a successful sign-in or refresh hands the client.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub access_expires_in: Duration,
+    pub refresh_token: SecretString,
+    pub refresh_expires_in: Duration,
+    pub user: user::Model,
+}
+
+/// The sign-in machinery, shared by every route and command that needs it.
+#[derive(Clone)]
+pub struct Auth {
+    db: Database,
+    cache: Arc<dyn Cache>,
+    keys: Arc<TokenKeys>,
+    refresh_ttl: Duration,
+}
+
+impl Auth {
+    pub fn new(
+        db: Database,
+        cache: Arc<dyn Cache>,
+        keys: Arc<TokenKeys>,
+        refresh_ttl: Duration,
+    ) -> Self {
+        Self {
+            db,
+            cache,
+            keys,
+            refresh_ttl,
+        }
+    }
+
+    /// Phone and password. Every failure before the password is checked costs a full hash too.
+    pub async fn login_with_password(
+        &self,
+        phone: &str,
+        password: &SecretString,
+    ) -> Result<TokenPair, AuthError> {
+        let user = match Phone::parse(phone) {
+            Ok(phone) => super::users::find_by_phone(&self.db, &phone).await?,
+            Err(_) => None,
+        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        if !passwords::verify(password, stored).await {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let user = user.ok_or(AuthError::InvalidCredentials)?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let family = uuid::Uuid::new_v4().to_string();
+        self.issue_pair(self.db.conn(), user, &family).await
+    }
+
+    /// Trades a refresh token for a new pair, retiring the old token.
+    pub async fn refresh(&self, presented: &SecretString) -> Result<TokenPair, AuthError> {
+        use secrecy::ExposeSecret;
+        let hash = sha256_hex(presented.expose_secret().as_bytes());
+        let txn = self.db.begin_write().await?;
+        let token = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(hash))
+            .one(&txn)
+            .await?
+            .ok_or(AuthError::RefreshInvalid)?;
+        if token.revoked_at.is_some() {
+            return Err(AuthError::RefreshInvalid);
+        }
+        let now = Utc::now();
+        if token.expires_at <= now {
+            return Err(AuthError::RefreshExpired);
+        }
+        // Claim the token; only one of two racing refreshes can.
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(token.id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            revoke_family(&txn, &token.family_id).await?;
+            txn.commit().await?;
+            tracing::warn!(
+                user_id = token.user_id,
+                family = %token.family_id,
+                "a refresh token was used twice; its whole family is revoked"
+            );
+            return Err(AuthError::RefreshReused);
+        }
+        let user = user::Entity::find_by_id(token.user_id)
+            .one(&txn)
+            .await?
+            .ok_or(AuthError::RefreshInvalid)?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let pair = self.issue_pair(&txn, user, &token.family_id).await?;
+        txn.commit().await?;
+        Ok(pair)
+    }
+
+    /// Ends a sign-in: the refresh token's family is revoked and the access token is refused
+    /// from now until it would have expired anyway.
+    pub async fn logout(
+        &self,
+        access_token: &str,
+        refresh: Option<&SecretString>,
+    ) -> Result<(), AuthError> {
+        use secrecy::ExposeSecret;
+        let claims = self.keys.verify(access_token).map_err(token_error)?;
+        if let Some(refresh) = refresh {
+            let hash = sha256_hex(refresh.expose_secret().as_bytes());
+            let token = refresh_token::Entity::find()
+                .filter(refresh_token::Column::TokenHash.eq(hash))
+                .one(self.db.conn())
+                .await?;
+            // Only the holder's own sign-in can be ended this way.
+            if let Some(token) = token.filter(|t| t.user_id.to_string() == claims.sub) {
+                revoke_family(self.db.conn(), &token.family_id).await?;
+            }
+        }
+        let remaining = claims
+            .exp
+            .saturating_sub(jsonwebtoken::get_current_timestamp())
+            .max(1);
+        self.cache
+            .set(
+                &revocation_key(&claims.jti),
+                b"1",
+                Duration::from_secs(remaining),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Who an access token speaks for, if it still may.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Actor, AuthError> {
+        let claims = self.keys.verify(access_token).map_err(token_error)?;
+        if self
+            .cache
+            .get(&revocation_key(&claims.jti))
+            .await?
+            .is_some()
+        {
+            return Err(AuthError::TokenRevoked);
+        }
+        let user_id: i64 = claims
+            .sub
+            .parse()
+            .map_err(|_| AuthError::TokenInvalid(TokenError::Invalid))?;
+        let user = user::Entity::find_by_id(user_id)
+            .one(self.db.conn())
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
+        if user.disabled || user.token_version != claims.tv {
+            return Err(AuthError::TokenRevoked);
+        }
+        Ok(actor_of(&user))
+    }
+
+    async fn issue_pair(
+        &self,
+        conn: &impl ConnectionTrait,
+        user: user::Model,
+        family: &str,
+    ) -> Result<TokenPair, AuthError> {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let refresh = URL_SAFE_NO_PAD.encode(bytes);
+        let now = Utc::now();
+        refresh_token::ActiveModel {
+            user_id: Set(user.id),
+            family_id: Set(family.to_owned()),
+            token_hash: Set(sha256_hex(refresh.as_bytes())),
+            expires_at: Set(now + self.refresh_ttl),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+        let access_token = self.keys.issue(
+            user.id.to_string(),
+            role_name(user.role).to_owned(),
+            user.area_code.clone(),
+            user.token_version,
+        );
+        Ok(TokenPair {
+            access_token,
+            access_expires_in: self.keys.access_ttl(),
+            refresh_token: SecretString::from(refresh),
+            refresh_expires_in: self.refresh_ttl,
+            user,
+        })
+    }
+}
+
+/// Revokes every refresh token a user holds (role change, disabling).
+pub async fn revoke_all_refresh_tokens(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<(), DbErr> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn revoke_family(conn: &impl ConnectionTrait, family: &str) -> Result<(), DbErr> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn revocation_key(jti: &str) -> String {
+    format!("revoked-access:{jti}")
+}
+
+fn token_error(e: TokenError) -> AuthError {
+    match e {
+        TokenError::Expired => AuthError::TokenExpired,
+        other => AuthError::TokenInvalid(other),
+    }
+}
+
+pub fn actor_of(user: &user::Model) -> Actor {
+    Actor {
+        user_id: user.id,
+        role: user.role,
+        area: user
+            .area_code
+            .as_deref()
+            .and_then(|a| AreaCode::parse(a).ok()),
+        household_id: user.household_id,
+    }
+}
+
+/// The role's name as clients and tokens spell it.
+pub fn role_name(role: user::Role) -> &'static str {
+    use user::Role;
+    match role {
+        Role::Farmer => "farmer",
+        Role::Buyer => "buyer",
+        Role::VillageCadre => "village_cadre",
+        Role::TownshipOfficial => "township_official",
+        Role::CountyOfficial => "county_official",
+        Role::Admin => "admin",
+    }
+}

@@ -1,0 +1,202 @@
+//! Who may do what, in one place. Every service call that reads or changes protected data asks
+//! `can(actor, action, resource)`; routes never decide on their own.
+//!
+//! Officials act inside their own area: a county official over the whole county, a township
+//! official over the township and its villages, a village cadre over the village. Admins act
+//! everywhere. Farmers act on their own household's things only.
+
+use entities::user::Role;
+
+use crate::domain::AreaCode;
+
+/// The signed-in person a request acts for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+    /// Officials only.
+    pub area: Option<AreaCode>,
+    /// Farmers bound to a household only.
+    pub household_id: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+}
+
+/// What an action is aimed at, with the facts the decision needs.
+#[derive(Clone, Debug)]
+pub enum Resource<'a> {
+    /// A user account: the role it has (or will have) and its area.
+    UserAccount {
+        user_id: Option<i64>,
+        role: Role,
+        area: Option<&'a AreaCode>,
+    },
+    /// The audit log of an area.
+    AuditLog { area: &'a AreaCode },
+}
+
+impl Actor {
+    pub fn is_official(&self) -> bool {
+        is_official_role(self.role)
+    }
+
+    /// Whether `area` is the actor's own area or lies below it.
+    pub fn governs(&self, area: &AreaCode) -> bool {
+        match (&self.area, self.role) {
+            (_, Role::Admin) => true,
+            (Some(own), role) if is_official_role(role) => own == area || own.contains(area),
+            _ => false,
+        }
+    }
+}
+
+pub fn is_official_role(role: Role) -> bool {
+    matches!(
+        role,
+        Role::VillageCadre | Role::TownshipOfficial | Role::CountyOfficial
+    )
+}
+
+/// The rank of a role among officials, for "may manage only those below".
+fn official_rank(role: Role) -> u8 {
+    match role {
+        Role::VillageCadre => 1,
+        Role::TownshipOfficial => 2,
+        Role::CountyOfficial => 3,
+        Role::Admin => 4,
+        Role::Farmer | Role::Buyer => 0,
+    }
+}
+
+pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>) -> bool {
+    match resource {
+        Resource::UserAccount {
+            user_id,
+            role,
+            area,
+        } => {
+            if *user_id == Some(actor.user_id) && action == Action::Read {
+                return true;
+            }
+            if actor.role == Role::Admin {
+                return true;
+            }
+            // Officials manage officials of lower rank inside their own area, and read any
+            // account inside it.
+            let inside = area.is_some_and(|a| actor.governs(a));
+            match action {
+                Action::Read => actor.is_official() && inside,
+                Action::Create | Action::Update => {
+                    actor.is_official()
+                        && inside
+                        && is_official_role(*role)
+                        && official_rank(*role) < official_rank(actor.role)
+                }
+            }
+        }
+        Resource::AuditLog { area } => action == Action::Read && actor.governs(area),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, area: Option<&str>) -> Actor {
+        Actor {
+            user_id: 1,
+            role,
+            area: area.map(|a| AreaCode::parse(a).unwrap()),
+            household_id: None,
+        }
+    }
+
+    fn code(s: &str) -> AreaCode {
+        AreaCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn officials_govern_their_area_and_what_lies_below_only() {
+        let township = actor(Role::TownshipOfficial, Some("500235101"));
+        assert!(township.governs(&code("500235101")));
+        assert!(township.governs(&code("500235101201")));
+        assert!(!township.governs(&code("500235102201")));
+        assert!(!township.governs(&code("500235")));
+        let farmer = actor(Role::Farmer, None);
+        assert!(!farmer.governs(&code("500235")));
+        assert!(actor(Role::Admin, None).governs(&code("110101")));
+    }
+
+    #[test]
+    fn officials_invite_only_lower_ranks_inside_their_area() {
+        let county = actor(Role::CountyOfficial, Some("500235"));
+        let county_area = code("500235");
+        let village = code("500235101201");
+        let other_county = code("500236101201");
+        let invite = |role, area| Resource::UserAccount {
+            user_id: None,
+            role,
+            area: Some(area),
+        };
+        assert!(can(
+            &county,
+            Action::Create,
+            &invite(Role::VillageCadre, &village)
+        ));
+        assert!(!can(
+            &county,
+            Action::Create,
+            &invite(Role::VillageCadre, &other_county)
+        ));
+        assert!(!can(
+            &county,
+            Action::Create,
+            &invite(Role::CountyOfficial, &county_area)
+        ));
+        assert!(!can(
+            &county,
+            Action::Create,
+            &invite(Role::Admin, &village)
+        ));
+
+        let cadre = actor(Role::VillageCadre, Some("500235101201"));
+        assert!(!can(
+            &cadre,
+            Action::Create,
+            &invite(Role::VillageCadre, &village)
+        ));
+        let farmer = actor(Role::Farmer, None);
+        assert!(!can(
+            &farmer,
+            Action::Create,
+            &invite(Role::VillageCadre, &village)
+        ));
+    }
+
+    #[test]
+    fn audit_logs_are_read_by_officials_of_the_area_and_admins() {
+        let township = actor(Role::TownshipOfficial, Some("500235101"));
+        let mine = code("500235101201");
+        let theirs = code("500235102000");
+        assert!(can(
+            &township,
+            Action::Read,
+            &Resource::AuditLog { area: &mine }
+        ));
+        assert!(!can(
+            &township,
+            Action::Read,
+            &Resource::AuditLog { area: &theirs }
+        ));
+        assert!(!can(
+            &actor(Role::Buyer, None),
+            Action::Read,
+            &Resource::AuditLog { area: &mine }
+        ));
+    }
+}

@@ -1,0 +1,318 @@
+//! User accounts: the first admin, officials invited for an area, and changes to role or
+//! access. Every change is audited, and a change of role or a disabling revokes the user's
+//! tokens at once by raising their token version.
+
+use chrono::Utc;
+use entities::user::{self, Role};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter,
+};
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::{
+    audit::{self, NewAuditEntry},
+    policy::{self, Action, Actor, Resource},
+};
+use crate::{
+    domain::{AreaCode, Phone},
+    infra::{
+        db::Database,
+        passwords::{self, PasswordError},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("no such user")]
+    NotFound,
+    #[error("the phone number is already registered")]
+    PhoneTaken,
+    #[error("a {role:?} must be given an area at the {level} level")]
+    RoleNeedsArea { role: Role, level: &'static str },
+    #[error("only village cadres, township and county officials are invited for an area")]
+    NotAnOfficialRole,
+    #[error("the area does not exist")]
+    UnknownArea,
+    #[error("not allowed")]
+    Forbidden,
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// An official to invite.
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub phone: Phone,
+    pub display_name: String,
+    pub role: Role,
+    pub area: AreaCode,
+}
+
+/// A change to an account; fields left `None` stay as they are.
+#[derive(Clone, Debug, Default)]
+pub struct AccountChange {
+    pub role: Option<Role>,
+    pub area: Option<AreaCode>,
+    pub disabled: Option<bool>,
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+}
+
+pub async fn find(db: &Database, id: i64) -> Result<user::Model, UserError> {
+    user::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(UserError::NotFound)
+}
+
+pub async fn find_by_phone(db: &Database, phone: &Phone) -> Result<Option<user::Model>, DbErr> {
+    find_by_phone_in(db.conn(), phone).await
+}
+
+/// Creates an admin with a password; the way in for a new deployment (CLI only).
+pub async fn create_admin(
+    db: &Database,
+    phone: Phone,
+    display_name: String,
+    password: &SecretString,
+) -> Result<user::Model, UserError> {
+    let hash = passwords::hash(password).await?;
+    let txn = db.begin_write().await?;
+    if find_by_phone_in(&txn, &phone).await?.is_some() {
+        return Err(UserError::PhoneTaken);
+    }
+    let now = Utc::now();
+    let admin = user::ActiveModel {
+        phone: Set(Some(phone.as_str().to_owned())),
+        display_name: Set(clean_name(&display_name)),
+        role: Set(Role::Admin),
+        password_hash: Set(Some(hash)),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::append(
+        &txn,
+        NewAuditEntry {
+            action: "user.admin_created",
+            entity: "user",
+            entity_id: admin.id.to_string(),
+            after: Some(account_json(&admin)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(admin)
+}
+
+/// Creates an official's account for an area. `inviter` is `None` from the CLI, which acts with
+/// the operator's full authority.
+pub async fn invite_official(
+    db: &Database,
+    inviter: Option<&Actor>,
+    invitation: Invitation,
+    origin: &Origin,
+) -> Result<user::Model, UserError> {
+    if !policy::is_official_role(invitation.role) {
+        return Err(UserError::NotAnOfficialRole);
+    }
+    check_role_fits_area(invitation.role, &invitation.area)?;
+    if let Some(actor) = inviter {
+        let target = Resource::UserAccount {
+            user_id: None,
+            role: invitation.role,
+            area: Some(&invitation.area),
+        };
+        if !policy::can(actor, Action::Create, &target) {
+            return Err(UserError::Forbidden);
+        }
+    }
+    let txn = db.begin_write().await?;
+    if entities::area::Entity::find_by_id(invitation.area.to_string())
+        .one(&txn)
+        .await?
+        .is_none()
+    {
+        return Err(UserError::UnknownArea);
+    }
+    if find_by_phone_in(&txn, &invitation.phone).await?.is_some() {
+        return Err(UserError::PhoneTaken);
+    }
+    let now = Utc::now();
+    let official = user::ActiveModel {
+        phone: Set(Some(invitation.phone.as_str().to_owned())),
+        display_name: Set(clean_name(&invitation.display_name)),
+        role: Set(invitation.role),
+        area_code: Set(Some(invitation.area.to_string())),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::append(
+        &txn,
+        NewAuditEntry {
+            actor_user_id: inviter.map(|a| a.user_id),
+            actor_ip: origin.ip.clone(),
+            action: "user.invited",
+            entity: "user",
+            entity_id: official.id.to_string(),
+            area_code: official.area_code.clone(),
+            after: Some(account_json(&official)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(official)
+}
+
+/// Changes role, area or access. Any of these revokes every token the user holds.
+pub async fn change_account(
+    db: &Database,
+    actor: &Actor,
+    user_id: i64,
+    change: AccountChange,
+    origin: &Origin,
+) -> Result<user::Model, UserError> {
+    let txn = db.begin_write().await?;
+    let before = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(UserError::NotFound)?;
+    let current_area = before
+        .area_code
+        .as_deref()
+        .and_then(|a| AreaCode::parse(a).ok());
+    // The actor must be allowed to manage the account as it is and as it will be; an account
+    // the actor may not even read is "not found", so ids cannot be probed.
+    let as_is = Resource::UserAccount {
+        user_id: Some(before.id),
+        role: before.role,
+        area: current_area.as_ref(),
+    };
+    if !policy::can(actor, Action::Read, &as_is) {
+        return Err(UserError::NotFound);
+    }
+    let new_role = change.role.unwrap_or(before.role);
+    let new_area = change.area.clone().or(current_area.clone());
+    let to_be = Resource::UserAccount {
+        user_id: Some(before.id),
+        role: new_role,
+        area: new_area.as_ref(),
+    };
+    if before.id == actor.user_id
+        || !policy::can(actor, Action::Update, &as_is)
+        || !policy::can(actor, Action::Update, &to_be)
+    {
+        return Err(UserError::Forbidden);
+    }
+    if policy::is_official_role(new_role) {
+        let area = new_area.as_ref().ok_or(UserError::RoleNeedsArea {
+            role: new_role,
+            level: required_level(new_role),
+        })?;
+        check_role_fits_area(new_role, area)?;
+    }
+
+    let mut active = before.clone().into_active_model();
+    active.role = Set(new_role);
+    active.area_code = Set(if policy::is_official_role(new_role) {
+        new_area.map(|a| a.to_string())
+    } else {
+        None
+    });
+    if let Some(disabled) = change.disabled {
+        active.disabled = Set(disabled);
+    }
+    active.token_version = Set(before.token_version + 1);
+    active.updated_at = Set(Utc::now());
+    let after = active.update(&txn).await?;
+    super::auth::revoke_all_refresh_tokens(&txn, after.id).await?;
+    audit::append(
+        &txn,
+        NewAuditEntry {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: origin.ip.clone(),
+            action: "user.changed",
+            entity: "user",
+            entity_id: after.id.to_string(),
+            area_code: after.area_code.clone().or(before.area_code.clone()),
+            before: Some(account_json(&before)),
+            after: Some(account_json(&after)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// What the audit log keeps of an account: never the password hash.
+fn account_json(user: &user::Model) -> serde_json::Value {
+    json!({
+        "id": user.id,
+        "phone": user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()),
+        "display_name": user.display_name,
+        "role": format!("{:?}", user.role),
+        "area_code": user.area_code,
+        "household_id": user.household_id,
+        "disabled": user.disabled,
+        "token_version": user.token_version,
+    })
+}
+
+fn required_level(role: Role) -> &'static str {
+    match role {
+        Role::VillageCadre => "village",
+        Role::TownshipOfficial => "township",
+        _ => "county",
+    }
+}
+
+fn check_role_fits_area(role: Role, area: &AreaCode) -> Result<(), UserError> {
+    use entities::area::AreaLevel;
+    let fits = matches!(
+        (role, area.level()),
+        (Role::VillageCadre, AreaLevel::Village)
+            | (Role::TownshipOfficial, AreaLevel::Township)
+            | (Role::CountyOfficial, AreaLevel::County)
+    );
+    if fits {
+        Ok(())
+    } else {
+        Err(UserError::RoleNeedsArea {
+            role,
+            level: required_level(role),
+        })
+    }
+}
+
+async fn find_by_phone_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    phone: &Phone,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .one(conn)
+        .await
+}
+
+fn clean_name(name: &str) -> String {
+    name.trim().chars().take(64).collect()
+}

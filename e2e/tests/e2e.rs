@@ -247,7 +247,14 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
     let server = TestServer::start().await;
     let mut create = shanhuo(&server.database);
     create
-        .args(["users", "create-admin", "--phone", "13800138000", "--name", "县管理员"])
+        .args([
+            "users",
+            "create-admin",
+            "--phone",
+            "13800138000",
+            "--name",
+            "县管理员",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -258,7 +265,11 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
         writeln!(stdin, "a long admin password").unwrap();
     }
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let client = &server.client;
     let login: Value = client
@@ -279,7 +290,9 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
         .json()
         .await
         .unwrap();
-    let access = refreshed["access_token"].as_str().expect("a new access token");
+    let access = refreshed["access_token"]
+        .as_str()
+        .expect("a new access token");
     let refresh = refreshed["refresh_token"].as_str().unwrap();
 
     let me = client
@@ -316,7 +329,10 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
     assert_eq!(again.status(), 401);
 
     let log = server.log();
-    assert!(!log.contains("a long admin password"), "no password in the log");
+    assert!(
+        !log.contains("a long admin password"),
+        "no password in the log"
+    );
     assert!(!log.contains(refresh), "no refresh token in the log");
 
     let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));

@@ -94,7 +94,11 @@ impl AuthApi {
     ///
     /// The access token stops working at once; with the refresh token given, every token of
     /// this sign-in is revoked too.
-    #[oai(path = "/auth/logout", method = "post", operation_id = "logout_session")]
+    #[oai(
+        path = "/auth/logout",
+        method = "post",
+        operation_id = "logout_session"
+    )]
     async fn logout(
         &self,
         state: Data<&AppState>,

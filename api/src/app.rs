@@ -15,9 +15,15 @@ use crate::{
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
+        sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
     },
-    service::{areas, auth::Auth, seed},
+    service::{
+        areas,
+        auth::Auth,
+        otp::{Otp, OtpTimings},
+        seed,
+    },
 };
 
 /// What every request handler can reach. Cloning is cheap.
@@ -53,10 +59,24 @@ impl AppState {
             settings.previous_secret_key.as_ref(),
             Duration::from_secs(settings.access_token_ttl_secs),
         );
+        let sms: Arc<dyn SmsSender> = match &settings.sms_gateway_url {
+            Some(url) => Arc::new(HttpSms::new(
+                url.clone(),
+                settings.sms_api_key.clone(),
+                settings.sms_template.clone(),
+            )),
+            None => Arc::new(LogSms),
+        };
+        let timings = OtpTimings {
+            code_ttl: Duration::from_secs(settings.sms_code_ttl_secs.max(1)),
+            resend_after: Duration::from_secs(settings.sms_resend_after_secs),
+        };
+        let otp = Otp::new(cache.clone(), sms, settings.secret_key.clone(), timings);
         let auth = Auth::new(
             db.clone(),
             cache.clone(),
             Arc::new(keys),
+            otp,
             Duration::from_secs(settings.refresh_token_ttl_days * 24 * 60 * 60),
         );
         Self {

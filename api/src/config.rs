@@ -69,6 +69,22 @@ pub struct Settings {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in days.
     pub refresh_token_ttl_days: u64,
+    /// SMS gateway endpoint; without it one-time codes are written to the log (development).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub sms_gateway_url: Option<String>,
+    /// Bearer key for the SMS gateway.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub sms_api_key: Option<SecretString>,
+    /// The gateway's template id for the sign-in code message.
+    pub sms_template: String,
+    /// Seconds a texted sign-in code stays valid.
+    pub sms_code_ttl_secs: u64,
+    /// Seconds before another code may be texted to the same phone; 0 for no wait.
+    pub sms_resend_after_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Requests per minute one address may make without signing in; 0 turns the limit off.
+    pub anonymous_requests_per_minute: u32,
     /// Origins allowed to call the API from a browser; empty allows none, `*` allows any.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub cors_origins: Vec<String>,
@@ -101,6 +117,13 @@ impl Default for Settings {
             previous_secret_key: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_days: 30,
+            sms_gateway_url: None,
+            sms_api_key: None,
+            sms_template: "SHANHUO_LOGIN_CODE".into(),
+            sms_code_ttl_secs: 300,
+            sms_resend_after_secs: 60,
+            trust_forwarded_for: false,
+            anonymous_requests_per_minute: 600,
             cors_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
             log: "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into(),
@@ -191,6 +214,11 @@ impl Settings {
         if self.uses_embedded_database() {
             problems
                 .push("DATABASE_URL points at SQLite; production needs PostgreSQL or MySQL".into());
+        }
+        if self.sms_gateway_url.is_none() {
+            problems.push(
+                "SHANHUO_SMS_GATEWAY_URL is not set; without it sign-in codes go to the log".into(),
+            );
         }
         if self.redis_url.is_none() {
             problems.push("REDIS_URL is not set; production needs Redis".into());

@@ -258,3 +258,92 @@ impl TestApp {
         }
     }
 }
+
+/// A small local SMS gateway that speaks the gateway protocol and remembers what it was sent;
+/// set `failing` to make it answer 500.
+pub struct FakeSmsGateway {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<ReceivedSms>>>,
+    pub failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReceivedSms {
+    pub authorization: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl FakeSmsGateway {
+    pub async fn start() -> Self {
+        use poem::{
+            Response, Server, handler,
+            http::StatusCode,
+            listener::{Acceptor, Listener, TcpListener},
+            web::{Data, Json},
+        };
+        type State = (
+            Arc<std::sync::Mutex<Vec<ReceivedSms>>>,
+            Arc<std::sync::atomic::AtomicBool>,
+        );
+
+        #[handler]
+        fn send(
+            req: &poem::Request,
+            body: Json<serde_json::Value>,
+            state: Data<&State>,
+        ) -> Response {
+            let (received, failing) = state.0;
+            if failing.load(std::sync::atomic::Ordering::SeqCst) {
+                return Response::builder()
+                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .finish();
+            }
+            received.lock().unwrap().push(ReceivedSms {
+                authorization: req
+                    .header(poem::http::header::AUTHORIZATION)
+                    .map(str::to_owned),
+                body: body.0,
+            });
+            Response::builder()
+                .status(StatusCode::OK)
+                .body(r#"{"status":"accepted"}"#)
+        }
+
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("a free port");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("a socket address");
+        let app = poem::Route::new()
+            .at("/sms/send", poem::post(send))
+            .data::<State>((received.clone(), failing.clone()));
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        Self {
+            url: format!("http://{addr}/sms/send"),
+            received,
+            failing,
+        }
+    }
+
+    /// Points the settings at this gateway.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.sms_gateway_url = Some(self.url.clone());
+        settings.sms_api_key = Some(secrecy::SecretString::from("test-gateway-key"));
+    }
+
+    /// The code in the last message to `phone`.
+    pub fn last_code_for(&self, phone: &str) -> Option<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m.body["phone"] == phone)
+            .and_then(|m| m.body["params"]["code"].as_str().map(str::to_owned))
+    }
+}

@@ -307,7 +307,6 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
     let logout = client
         .post(server.url("/api/v1/auth/logout"))
         .bearer_auth(access)
-        .json(&json!({"refresh_token": refresh}))
         .send()
         .await
         .unwrap();
@@ -337,4 +336,88 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
 
     let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));
     assert!(ok && out.contains("audit chain intact: 1 entries"), "{out}");
+}
+
+/// The code a development server wrote to its log for a phone.
+fn code_from_log(log: &str) -> Option<String> {
+    let marker = "sign-in code ";
+    let start = log.rfind(marker)? + marker.len();
+    Some(log[start..start + 6].to_owned())
+}
+
+/// A new user signs in by texted code (read from the log sender), refreshes, reaches a
+/// protected route and signs out; afterwards the old tokens no longer work.
+#[tokio::test]
+async fn a_new_user_signs_in_by_sms_code_and_signs_out_for_good() {
+    let server = TestServer::start().await;
+    let client = &server.client;
+    let sent = client
+        .post(server.url("/api/v1/auth/sms/send"))
+        .json(&json!({"phone": "13700137000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let code = code_from_log(&server.log()).expect("the log sender wrote the code");
+
+    let login = client
+        .post(server.url("/api/v1/auth/login/sms"))
+        .json(&json!({"phone": "13700137000", "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: Value = login.json().await.unwrap();
+    assert_eq!(login["user"]["role"], "buyer");
+
+    let refreshed: Value = client
+        .post(server.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": login["refresh_token"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = refreshed["access_token"].as_str().unwrap();
+    let refresh = refreshed["refresh_token"].as_str().unwrap();
+    let me = client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["phone"], "13700137000");
+
+    let logout = client
+        .post(server.url("/api/v1/auth/logout"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    for old_access in [access, login["access_token"].as_str().unwrap()] {
+        let me = client
+            .get(server.url("/api/v1/me"))
+            .bearer_auth(old_access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 401, "an old access token still works");
+    }
+    for old_refresh in [refresh, login["refresh_token"].as_str().unwrap()] {
+        let again = client
+            .post(server.url("/api/v1/auth/refresh"))
+            .json(&json!({"refresh_token": old_refresh}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 401, "an old refresh token still works");
+    }
+    let log = server.log();
+    assert!(
+        !log.contains(refresh) && !log.contains(access),
+        "tokens stay out of the log"
+    );
 }

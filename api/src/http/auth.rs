@@ -7,8 +7,10 @@ use poem_openapi::{
 };
 use secrecy::SecretString;
 
+use std::time::Duration;
+
 use super::{
-    ApiTags,
+    ApiTags, client_ip,
     error::{ApiError, ErrorCode},
     json::JsonBody,
 };
@@ -16,6 +18,7 @@ use crate::{
     app::AppState,
     service::{
         auth::{AuthError, TokenPair},
+        otp::OtpError,
         policy::Actor,
     },
 };
@@ -61,12 +64,60 @@ impl AuthApi {
     async fn login_with_password(
         &self,
         state: Data<&AppState>,
+        req: &Request,
         body: JsonBody<PasswordLogin>,
     ) -> Result<TokenPairResponse, ApiError> {
         let password = SecretString::from(body.0.password);
+        let ip = client_ip(req, &state.settings);
         let pair = state
             .auth
-            .login_with_password(&body.0.phone, &password)
+            .login_with_password(&body.0.phone, &password, &ip)
+            .await?;
+        Ok(TokenPairResponse::Ok(Json(pair.into())))
+    }
+
+    /// Text a sign-in code
+    ///
+    /// Sends a 6-digit code, valid for 5 minutes by default. A new code can be asked for after
+    /// 60 seconds, at most 10 a day for one phone or one address.
+    #[oai(
+        path = "/auth/sms/send",
+        method = "post",
+        operation_id = "send_sign_in_code"
+    )]
+    async fn send_sign_in_code(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: JsonBody<SendCodeRequest>,
+    ) -> Result<SendCodeResponse, ApiError> {
+        let ip = client_ip(req, &state.settings);
+        let timings = state.auth.send_sign_in_code(&body.0.phone, &ip).await?;
+        Ok(SendCodeResponse::Sent(Json(CodeSentView {
+            expires_in: timings.code_ttl.as_secs(),
+            resend_after: timings.resend_after.as_secs(),
+        })))
+    }
+
+    /// Sign in with a texted code
+    ///
+    /// A phone signing in for the first time gets a buyer's account. Five wrong codes end the
+    /// code; ask for a new one.
+    #[oai(
+        path = "/auth/login/sms",
+        method = "post",
+        operation_id = "login_with_code"
+    )]
+    async fn login_with_code(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: JsonBody<CodeLogin>,
+    ) -> Result<TokenPairResponse, ApiError> {
+        let ip = client_ip(req, &state.settings);
+        let pair = state
+            .auth
+            .login_with_code(&body.0.phone, &body.0.code, &ip)
             .await?;
         Ok(TokenPairResponse::Ok(Json(pair.into())))
     }
@@ -92,8 +143,8 @@ impl AuthApi {
 
     /// Sign out
     ///
-    /// The access token stops working at once; with the refresh token given, every token of
-    /// this sign-in is revoked too.
+    /// Ends this sign-in: its refresh token and every access token issued to it stop working
+    /// at once. Other sign-ins of the same user (other phones) are not touched.
     #[oai(
         path = "/auth/logout",
         method = "post",
@@ -103,10 +154,8 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        body: JsonBody<LogoutRequest>,
     ) -> Result<LogoutResponse, ApiError> {
-        let refresh = body.0.refresh_token.map(SecretString::from);
-        state.auth.logout(&auth.0.token, refresh.as_ref()).await?;
+        state.auth.logout(&auth.0.token).await?;
         Ok(LogoutResponse::Done)
     }
 
@@ -133,17 +182,44 @@ pub struct PasswordLogin {
 }
 
 #[derive(Object)]
+pub struct SendCodeRequest {
+    /// Mainland mobile number.
+    #[oai(validator(max_length = 32))]
+    pub phone: String,
+}
+
+/// Phone number and the code texted to it.
+#[derive(Object)]
+pub struct CodeLogin {
+    #[oai(validator(max_length = 32))]
+    pub phone: String,
+    /// The 6 digits from the text message.
+    #[oai(validator(max_length = 16))]
+    pub code: String,
+}
+
+/// A code is on its way.
+#[derive(Object)]
+#[oai(rename = "CodeSent")]
+pub struct CodeSentView {
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+    /// Seconds before another code can be asked for.
+    pub resend_after: u64,
+}
+
+#[derive(ApiResponse)]
+pub enum SendCodeResponse {
+    /// The code was handed to the SMS gateway.
+    #[oai(status = 202)]
+    Sent(Json<CodeSentView>),
+}
+
+#[derive(Object)]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh.
     #[oai(validator(max_length = 256))]
     pub refresh_token: String,
-}
-
-#[derive(Object)]
-pub struct LogoutRequest {
-    /// The refresh token of this sign-in, to revoke it as well.
-    #[oai(validator(max_length = 256))]
-    pub refresh_token: Option<String>,
 }
 
 /// A user's role.
@@ -281,8 +357,22 @@ impl From<AuthError> for ApiError {
             AuthError::TokenInvalid(_) => ErrorCode::AuthTokenInvalid,
             AuthError::TokenExpired => ErrorCode::AuthTokenExpired,
             AuthError::TokenRevoked => ErrorCode::AuthTokenRevoked,
+            AuthError::InvalidPhone => ErrorCode::UserInvalidPhone,
+            AuthError::Code(OtpError::Invalid) => ErrorCode::AuthCodeInvalid,
+            AuthError::Code(OtpError::TooManyTries) => ErrorCode::AuthCodeTooManyTries,
+            AuthError::Code(OtpError::TooSoon { retry_after }) => {
+                return ApiError::new(ErrorCode::AuthCodeTooSoon).with_retry_after(retry_after);
+            }
+            AuthError::Code(OtpError::Limited(e)) | AuthError::Limited(e) => return e.into(),
+            AuthError::Code(OtpError::Sms(e)) => {
+                tracing::error!(error = %e, "a sign-in code could not be sent");
+                return ApiError::new(ErrorCode::ServerSmsUnavailable)
+                    .with_retry_after(Duration::from_secs(30));
+            }
+            AuthError::Code(OtpError::Cache(e)) | AuthError::Cache(e) => {
+                return ApiError::internal(e);
+            }
             AuthError::Database(e) => return ApiError::internal(e),
-            AuthError::Cache(e) => return ApiError::internal(e),
         };
         ApiError::new(code)
     }

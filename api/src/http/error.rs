@@ -4,7 +4,13 @@
 //! Chinese and English. `mobile-contract/error-codes.json` is this table, committed, and a test
 //! fails when the two drift apart.
 
-use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
+use std::time::Duration;
+
+use poem::{
+    IntoResponse, Response,
+    error::ResponseError,
+    http::{HeaderValue, StatusCode, header},
+};
 use poem_openapi::{
     ApiResponse, Object, ResponseContent,
     payload::Json,
@@ -130,6 +136,16 @@ error_codes! {
         "The refresh token was already used; for safety this sign-in is revoked, sign in again"),
     AuthForbidden = ("auth.forbidden", FORBIDDEN,
         "没有权限进行此操作", "You are not allowed to do this"),
+    AuthCodeInvalid = ("auth.code_invalid", UNAUTHORIZED,
+        "验证码错误或已过期", "The code is wrong or has expired"),
+    AuthCodeTooManyTries = ("auth.code_too_many_tries", UNAUTHORIZED,
+        "验证码错误次数过多，请重新获取", "Too many wrong codes; ask for a new one"),
+    AuthCodeTooSoon = ("auth.code_too_soon", TOO_MANY_REQUESTS,
+        "验证码发送太频繁，请稍后再试", "A code was sent moments ago; wait before asking again"),
+    RequestRateLimited = ("request.rate_limited", TOO_MANY_REQUESTS,
+        "请求太频繁，请稍后再试", "Too many requests; try again later"),
+    ServerSmsUnavailable = ("server.sms_unavailable", SERVICE_UNAVAILABLE,
+        "短信暂时发送不了，请稍后再试", "Text messages cannot be sent right now; try again later"),
     UserNotFound = ("user.not_found", NOT_FOUND,
         "找不到该用户", "No such user"),
     UserPhoneTaken = ("user.phone_taken", CONFLICT,
@@ -164,6 +180,8 @@ pub struct ErrorEnvelope {
 pub struct ApiError {
     pub code: ErrorCode,
     pub details: Option<Value>,
+    /// Sent as `Retry-After` (seconds) on 429 and 503 answers.
+    pub retry_after: Option<Duration>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -172,8 +190,14 @@ impl ApiError {
         Self {
             code,
             details: None,
+            retry_after: None,
             source: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = Some(retry_after);
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -186,6 +210,7 @@ impl ApiError {
         Self {
             code: ErrorCode::ServerInternal,
             details: None,
+            retry_after: None,
             source: Some(Box::new(source)),
         }
     }
@@ -201,6 +226,12 @@ impl ApiError {
     pub fn to_response(&self, lang: Lang) -> Response {
         let mut response = Json(self.envelope(lang)).into_response();
         response.set_status(self.code.status());
+        if let Some(retry_after) = self.retry_after {
+            let seconds = retry_after.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 

@@ -10,6 +10,7 @@ pub mod json;
 pub mod observe;
 pub mod ops;
 pub mod pagination;
+pub mod rate_limit;
 pub mod users;
 
 use poem::{
@@ -75,6 +76,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
+        .with(rate_limit::AnonymousLimit::new(
+            state.cache.clone(),
+            settings.clone(),
+        ))
         .data(state)
         .with(body_limit::BodyLimit::new(settings.body_limit_bytes))
         // Errors become envelopes before CORS adds its headers, so browsers can read them;
@@ -94,4 +99,23 @@ fn cors(origins: &[String]) -> Cors {
     } else {
         cors.allow_origins(origins.iter().map(String::as_str))
     }
+}
+
+/// The client's address: the peer's, or behind a trusted proxy the first hop it reports.
+pub fn client_ip(req: &poem::Request, settings: &crate::config::Settings) -> String {
+    if settings.trust_forwarded_for
+        && let Some(forwarded) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+    {
+        return forwarded.to_owned();
+    }
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }

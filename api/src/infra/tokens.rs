@@ -24,7 +24,9 @@ pub struct AccessClaims {
     pub area: Option<String>,
     /// The user's token version when issued; a higher version in the database revokes it.
     pub tv: i32,
-    /// This token's own id, for revoking just it (logout).
+    /// The sign-in this token belongs to (its refresh-token family), for revoking it whole.
+    pub sid: String,
+    /// This token's own id.
     pub jti: String,
     pub iat: u64,
     pub exp: u64,
@@ -102,13 +104,21 @@ impl TokenKeys {
     }
 
     /// Signs an access token for the holder, valid from now for the access TTL.
-    pub fn issue(&self, sub: String, role: String, area: Option<String>, tv: i32) -> String {
+    pub fn issue(
+        &self,
+        sub: String,
+        role: String,
+        area: Option<String>,
+        tv: i32,
+        sid: String,
+    ) -> String {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = AccessClaims {
             sub,
             role,
             area,
             tv,
+            sid,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             iat: now,
             exp: now + self.access_ttl.as_secs(),
@@ -170,7 +180,7 @@ mod tests {
     }
 
     fn issue(keys: &TokenKeys) -> String {
-        keys.issue("42".into(), "admin".into(), None, 3)
+        keys.issue("42".into(), "admin".into(), None, 3, "session".into())
     }
 
     /// Re-encodes a token's header or claims without re-signing.
@@ -242,6 +252,7 @@ mod tests {
             role: "admin".into(),
             area: None,
             tv: 0,
+            sid: "session".into(),
             jti: "old".into(),
             iat: now - 3600,
             exp: now - 60,

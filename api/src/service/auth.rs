@@ -19,7 +19,11 @@ use sea_orm::{
 };
 use secrecy::SecretString;
 
-use super::policy::Actor;
+use super::{
+    otp::{Otp, OtpError, OtpTimings},
+    policy::Actor,
+    rate_limit::{self, LOGIN_PER_IP, LOGIN_PER_PHONE, LimitError},
+};
 use crate::{
     domain::{AreaCode, Phone},
     infra::{
@@ -49,6 +53,12 @@ pub enum AuthError {
     TokenExpired,
     #[error("the access token has been revoked")]
     TokenRevoked,
+    #[error("a mobile number has 11 digits and starts with 13 to 19")]
+    InvalidPhone,
+    #[error(transparent)]
+    Code(#[from] OtpError),
+    #[error(transparent)]
+    Limited(#[from] LimitError),
     #[error(transparent)]
     Database(#[from] DbErr),
     #[error(transparent)]
@@ -71,6 +81,7 @@ pub struct Auth {
     db: Database,
     cache: Arc<dyn Cache>,
     keys: Arc<TokenKeys>,
+    otp: Otp,
     refresh_ttl: Duration,
 }
 
@@ -79,12 +90,14 @@ impl Auth {
         db: Database,
         cache: Arc<dyn Cache>,
         keys: Arc<TokenKeys>,
+        otp: Otp,
         refresh_ttl: Duration,
     ) -> Self {
         Self {
             db,
             cache,
             keys,
+            otp,
             refresh_ttl,
         }
     }
@@ -94,10 +107,13 @@ impl Auth {
         &self,
         phone: &str,
         password: &SecretString,
+        client_ip: &str,
     ) -> Result<TokenPair, AuthError> {
-        let user = match Phone::parse(phone) {
-            Ok(phone) => super::users::find_by_phone(&self.db, &phone).await?,
-            Err(_) => None,
+        let phone = Phone::parse(phone).ok();
+        self.count_login_attempt(phone.as_ref(), client_ip).await?;
+        let user = match &phone {
+            Some(phone) => super::users::find_by_phone(&self.db, phone).await?,
+            None => None,
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         if !passwords::verify(password, stored).await {
@@ -109,6 +125,51 @@ impl Auth {
         }
         let family = uuid::Uuid::new_v4().to_string();
         self.issue_pair(self.db.conn(), user, &family).await
+    }
+
+    /// Texts a sign-in code to the phone; says how long it lives and when another may follow.
+    pub async fn send_sign_in_code(
+        &self,
+        phone: &str,
+        client_ip: &str,
+    ) -> Result<OtpTimings, AuthError> {
+        let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
+        self.otp.send(&phone, client_ip).await?;
+        Ok(self.otp.timings())
+    }
+
+    /// Phone and texted code. A phone seen for the first time becomes a buyer's account;
+    /// officials invited for an area and farmers sign in to the accounts made for them.
+    pub async fn login_with_code(
+        &self,
+        phone: &str,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<TokenPair, AuthError> {
+        let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
+        self.count_login_attempt(Some(&phone), client_ip).await?;
+        self.otp.check(&phone, code).await?;
+        let txn = self.db.begin_write().await?;
+        let user = super::users::find_or_register_buyer(&txn, &phone, client_ip).await?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let family = uuid::Uuid::new_v4().to_string();
+        let pair = self.issue_pair(&txn, user, &family).await?;
+        txn.commit().await?;
+        Ok(pair)
+    }
+
+    async fn count_login_attempt(
+        &self,
+        phone: Option<&Phone>,
+        client_ip: &str,
+    ) -> Result<(), AuthError> {
+        rate_limit::hit(self.cache.as_ref(), LOGIN_PER_IP, client_ip).await?;
+        if let Some(phone) = phone {
+            rate_limit::hit(self.cache.as_ref(), LOGIN_PER_PHONE, phone.as_str()).await?;
+        }
+        Ok(())
     }
 
     /// Trades a refresh token for a new pair, retiring the old token.
@@ -138,6 +199,7 @@ impl Auth {
         if claimed.rows_affected == 0 {
             revoke_family(&txn, &token.family_id).await?;
             txn.commit().await?;
+            self.revoke_session_access(&token.family_id).await?;
             tracing::warn!(
                 user_id = token.user_id,
                 family = %token.family_id,
@@ -157,35 +219,22 @@ impl Auth {
         Ok(pair)
     }
 
-    /// Ends a sign-in: the refresh token's family is revoked and the access token is refused
-    /// from now until it would have expired anyway.
-    pub async fn logout(
-        &self,
-        access_token: &str,
-        refresh: Option<&SecretString>,
-    ) -> Result<(), AuthError> {
-        use secrecy::ExposeSecret;
+    /// Ends a sign-in: its refresh tokens are revoked, and every access token issued to it is
+    /// refused from now until it would have expired anyway.
+    pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.keys.verify(access_token).map_err(token_error)?;
-        if let Some(refresh) = refresh {
-            let hash = sha256_hex(refresh.expose_secret().as_bytes());
-            let token = refresh_token::Entity::find()
-                .filter(refresh_token::Column::TokenHash.eq(hash))
-                .one(self.db.conn())
-                .await?;
-            // Only the holder's own sign-in can be ended this way.
-            if let Some(token) = token.filter(|t| t.user_id.to_string() == claims.sub) {
-                revoke_family(self.db.conn(), &token.family_id).await?;
-            }
-        }
-        let remaining = claims
-            .exp
-            .saturating_sub(jsonwebtoken::get_current_timestamp())
-            .max(1);
+        revoke_family(self.db.conn(), &claims.sid).await?;
+        self.revoke_session_access(&claims.sid).await
+    }
+
+    /// Access tokens are not stored, so a sign-in's are refused through a cache entry that
+    /// outlives the longest of them.
+    async fn revoke_session_access(&self, sid: &str) -> Result<(), AuthError> {
         self.cache
             .set(
-                &revocation_key(&claims.jti),
+                &revocation_key(sid),
                 b"1",
-                Duration::from_secs(remaining),
+                self.keys.access_ttl() + Duration::from_secs(60),
             )
             .await?;
         Ok(())
@@ -196,7 +245,7 @@ impl Auth {
         let claims = self.keys.verify(access_token).map_err(token_error)?;
         if self
             .cache
-            .get(&revocation_key(&claims.jti))
+            .get(&revocation_key(&claims.sid))
             .await?
             .is_some()
         {
@@ -241,6 +290,7 @@ impl Auth {
             role_name(user.role).to_owned(),
             user.area_code.clone(),
             user.token_version,
+            family.to_owned(),
         );
         Ok(TokenPair {
             access_token,
@@ -276,8 +326,8 @@ async fn revoke_family(conn: &impl ConnectionTrait, family: &str) -> Result<(), 
     Ok(())
 }
 
-fn revocation_key(jti: &str) -> String {
-    format!("revoked-access:{jti}")
+fn revocation_key(sid: &str) -> String {
+    format!("revoked-session:{sid}")
 }
 
 fn token_error(e: TokenError) -> AuthError {

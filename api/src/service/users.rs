@@ -5,8 +5,8 @@
 use chrono::Utc;
 use entities::user::{self, Role};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use secrecy::SecretString;
 use serde_json::json;
@@ -75,6 +75,44 @@ pub async fn find(db: &Database, id: i64) -> Result<user::Model, UserError> {
 
 pub async fn find_by_phone(db: &Database, phone: &Phone) -> Result<Option<user::Model>, DbErr> {
     find_by_phone_in(db.conn(), phone).await
+}
+
+/// The account for a phone signing in by code, created as a buyer's on first sign-in.
+pub async fn find_or_register_buyer(
+    txn: &DatabaseTransaction,
+    phone: &Phone,
+    client_ip: &str,
+) -> Result<user::Model, DbErr> {
+    if let Some(existing) = find_by_phone_in(txn, phone).await? {
+        return Ok(existing);
+    }
+    let now = Utc::now();
+    let buyer = user::ActiveModel {
+        phone: Set(Some(phone.as_str().to_owned())),
+        display_name: Set(phone.masked()),
+        role: Set(Role::Buyer),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::append(
+        txn,
+        NewAuditEntry {
+            actor_user_id: Some(buyer.id),
+            actor_ip: Some(client_ip.to_owned()),
+            action: "user.registered",
+            entity: "user",
+            entity_id: buyer.id.to_string(),
+            after: Some(account_json(&buyer)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(buyer)
 }
 
 /// Creates an admin with a password; the way in for a new deployment (CLI only).

@@ -85,7 +85,12 @@ fn production_lists_every_unsafe_default() {
     };
     assert_eq!(settings.secret_key.expose_secret(), DEVELOPMENT_SECRET_KEY);
     let problems = settings.check_production_safety().unwrap_err().0;
-    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("SHANHUO_SMS_GATEWAY_URL"))
+    );
     assert!(problems.iter().any(|p| p.contains("SHANHUO_SECRET_KEY")));
     assert!(problems.iter().any(|p| p.contains("SQLite")));
     assert!(problems.iter().any(|p| p.contains("REDIS_URL")));
@@ -99,6 +104,7 @@ fn production_starts_with_a_real_secret_a_server_database_and_redis() {
         jail.set_env("SHANHUO_SECRET_KEY", "short");
         jail.set_env("DATABASE_URL", "postgres://db/shanhuo");
         jail.set_env("REDIS_URL", "redis://cache");
+        jail.set_env("SHANHUO_SMS_GATEWAY_URL", "https://sms.example/send");
         let settings = Settings::load(None).expect("loads");
         let problems = settings.check_production_safety().unwrap_err().0;
         assert_eq!(

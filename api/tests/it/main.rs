@@ -7,4 +7,5 @@ mod cache;
 mod config;
 mod http;
 mod identity;
+mod sms_login;
 mod storage;

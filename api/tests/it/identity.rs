@@ -150,11 +150,11 @@ async fn a_refresh_token_rotates_and_its_reuse_revokes_the_whole_sign_in() {
 
     let resp = refresh(&app, &first).await;
     resp.assert_status_is_ok();
-    let second = json_of(resp).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let body = json_of(resp).await;
+    let second = body["refresh_token"].as_str().unwrap().to_owned();
+    let second_access = body["access_token"].as_str().unwrap().to_owned();
     assert_ne!(first, second);
+    get_me(&app, &second_access).await.assert_status_is_ok();
 
     // The first token, presented again, is a stolen copy: everything from that sign-in goes.
     let resp = refresh(&app, &first).await;

@@ -17,6 +17,7 @@ use crate::{
         db::{Database, DatabaseOptions},
         sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
+        wechat::{HttpWeChat, WeChat},
     },
     service::{
         areas,
@@ -72,11 +73,21 @@ impl AppState {
             resend_after: Duration::from_secs(settings.sms_resend_after_secs),
         };
         let otp = Otp::new(cache.clone(), sms, settings.secret_key.clone(), timings);
+        let wechat: Option<Arc<dyn WeChat>> =
+            match (&settings.wechat_appid, &settings.wechat_secret) {
+                (Some(appid), Some(secret)) => Some(Arc::new(HttpWeChat::new(
+                    &settings.wechat_base_url,
+                    appid.clone(),
+                    secret.clone(),
+                ))),
+                _ => None,
+            };
         let auth = Auth::new(
             db.clone(),
             cache.clone(),
             Arc::new(keys),
             otp,
+            wechat,
             Duration::from_secs(settings.refresh_token_ttl_days * 24 * 60 * 60),
         );
         Self {

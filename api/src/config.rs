@@ -81,6 +81,14 @@ pub struct Settings {
     pub sms_code_ttl_secs: u64,
     /// Seconds before another code may be texted to the same phone; 0 for no wait.
     pub sms_resend_after_secs: u64,
+    /// WeChat mini-program app id; WeChat sign-in is off without it.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub wechat_appid: Option<String>,
+    /// WeChat mini-program app secret.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub wechat_secret: Option<SecretString>,
+    /// Where `code2session` is called.
+    pub wechat_base_url: String,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Requests per minute one address may make without signing in; 0 turns the limit off.
@@ -122,6 +130,9 @@ impl Default for Settings {
             sms_template: "SHANHUO_LOGIN_CODE".into(),
             sms_code_ttl_secs: 300,
             sms_resend_after_secs: 60,
+            wechat_appid: None,
+            wechat_secret: None,
+            wechat_base_url: "https://api.weixin.qq.com".into(),
             trust_forwarded_for: false,
             anonymous_requests_per_minute: 600,
             cors_origins: Vec::new(),

@@ -347,3 +347,95 @@ impl FakeSmsGateway {
             .and_then(|m| m.body["params"]["code"].as_str().map(str::to_owned))
     }
 }
+
+/// A small local stand-in for WeChat's `code2session`, answering as WeChat does (JSON with a
+/// text/plain content type). Codes work once. `wx-<name>` and `wx-<name>.<anything>` are the
+/// user `<name>`; `invalid`, `busy`, `blocked` and `limited` give WeChat's error codes.
+pub struct FakeWeChat {
+    pub base_url: String,
+    /// The query strings WeChat was called with.
+    pub calls: Arc<std::sync::Mutex<Vec<std::collections::HashMap<String, String>>>>,
+}
+
+impl FakeWeChat {
+    pub const APPID: &'static str = "wx-test-appid";
+    pub const SECRET: &'static str = "wx-test-secret";
+
+    pub async fn start() -> Self {
+        use std::collections::{HashMap, HashSet};
+
+        use poem::{
+            Response, Server, handler,
+            listener::{Acceptor, Listener, TcpListener},
+            web::{Data, Query},
+        };
+        type Calls = Arc<std::sync::Mutex<Vec<HashMap<String, String>>>>;
+        type Used = Arc<std::sync::Mutex<HashSet<String>>>;
+
+        #[handler]
+        fn code2session(
+            query: Query<HashMap<String, String>>,
+            calls: Data<&Calls>,
+            used: Data<&Used>,
+        ) -> Response {
+            calls.lock().unwrap().push(query.0.clone());
+            let code = query.0.get("js_code").cloned().unwrap_or_default();
+            let credentials_ok = query.0.get("appid").map(String::as_str)
+                == Some(FakeWeChat::APPID)
+                && query.0.get("secret").map(String::as_str) == Some(FakeWeChat::SECRET)
+                && query.0.get("grant_type").map(String::as_str) == Some("authorization_code");
+            let body = if !credentials_ok {
+                serde_json::json!({"errcode": 40125, "errmsg": "invalid appsecret"})
+            } else if !used.lock().unwrap().insert(code.clone()) {
+                serde_json::json!({"errcode": 40163, "errmsg": "code been used"})
+            } else if let Some(name) = code
+                .strip_prefix("wx-")
+                .map(|rest| rest.split('.').next().unwrap_or(rest))
+            {
+                serde_json::json!({
+                    "openid": format!("openid-{name}"),
+                    "session_key": "never-stored",
+                    "unionid": format!("unionid-{name}"),
+                })
+            } else {
+                let errcode = match code.as_str() {
+                    "busy" => -1,
+                    "blocked" => 40226,
+                    "limited" => 45011,
+                    _ => 40029,
+                };
+                serde_json::json!({"errcode": errcode, "errmsg": "fake WeChat"})
+            };
+            Response::builder()
+                .content_type("text/plain")
+                .body(body.to_string())
+        }
+
+        let calls: Calls = Arc::default();
+        let used: Used = Arc::default();
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("a free port");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("a socket address");
+        let app = poem::Route::new()
+            .at("/sns/jscode2session", poem::get(code2session))
+            .data(calls.clone())
+            .data(used);
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        Self {
+            base_url: format!("http://{addr}"),
+            calls,
+        }
+    }
+
+    /// Points the settings at this stand-in.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.wechat_appid = Some(Self::APPID.into());
+        settings.wechat_secret = Some(secrecy::SecretString::from(Self::SECRET));
+        settings.wechat_base_url = self.base_url.clone();
+    }
+}

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     app::AppState,
+    infra::wechat::WeChatError,
     service::{
         auth::{AuthError, TokenPair},
         otp::OtpError,
@@ -159,6 +160,47 @@ impl AuthApi {
         Ok(LogoutResponse::Done)
     }
 
+    /// Sign in with WeChat
+    ///
+    /// Exchanges a mini program's `wx.login` code with WeChat. The first sign-in of a WeChat
+    /// user makes a buyer's account; binding a phone later joins it to an existing account.
+    #[oai(
+        path = "/auth/login/wechat",
+        method = "post",
+        operation_id = "login_with_wechat"
+    )]
+    async fn login_with_wechat(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: JsonBody<WeChatLogin>,
+    ) -> Result<TokenPairResponse, ApiError> {
+        let ip = client_ip(req, &state.settings);
+        let pair = state.auth.login_with_wechat(&body.0.code, &ip).await?;
+        Ok(TokenPairResponse::Ok(Json(pair.into())))
+    }
+
+    /// Bind a phone to the signed-in account
+    ///
+    /// Proves the phone with a texted code. If the phone already has an account, a WeChat-only
+    /// buyer account is merged into it. Either way the answer is a fresh sign-in as the account
+    /// that now holds the phone; the old tokens stop working.
+    #[oai(path = "/me/phone", method = "post", operation_id = "bind_phone")]
+    async fn bind_phone(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        body: JsonBody<CodeLogin>,
+    ) -> Result<TokenPairResponse, ApiError> {
+        let ip = client_ip(req, &state.settings);
+        let pair = state
+            .auth
+            .bind_phone(&auth.0.actor, &body.0.phone, &body.0.code, &ip)
+            .await?;
+        Ok(TokenPairResponse::Ok(Json(pair.into())))
+    }
+
     /// Get the signed-in user
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn get_me(
@@ -195,6 +237,13 @@ pub struct CodeLogin {
     pub phone: String,
     /// The 6 digits from the text message.
     #[oai(validator(max_length = 16))]
+    pub code: String,
+}
+
+/// The code from the mini program's `wx.login`.
+#[derive(Object)]
+pub struct WeChatLogin {
+    #[oai(validator(min_length = 1, max_length = 128))]
     pub code: String,
 }
 
@@ -372,6 +421,15 @@ impl From<AuthError> for ApiError {
             AuthError::Code(OtpError::Cache(e)) | AuthError::Cache(e) => {
                 return ApiError::internal(e);
             }
+            AuthError::WeChatDisabled => ErrorCode::AuthWechatDisabled,
+            AuthError::WeChat(WeChatError::InvalidCode(_)) => ErrorCode::AuthWechatCodeInvalid,
+            AuthError::WeChat(WeChatError::Blocked) => ErrorCode::AuthWechatBlocked,
+            AuthError::WeChat(e) => {
+                tracing::error!(error = %e, "WeChat code2session failed");
+                return ApiError::new(ErrorCode::ServerWechatUnavailable)
+                    .with_retry_after(Duration::from_secs(10));
+            }
+            AuthError::Account(e) => return e.into(),
             AuthError::Database(e) => return ApiError::internal(e),
         };
         ApiError::new(code)

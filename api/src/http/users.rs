@@ -171,6 +171,8 @@ impl From<UserError> for ApiError {
                 .with_details(json!({ "reason": err.to_string() })),
             UserError::UnknownArea => ErrorCode::AreaNotFound.into(),
             UserError::Forbidden => ErrorCode::AuthForbidden.into(),
+            UserError::PhoneAlreadyBound => ErrorCode::UserPhoneAlreadyBound.into(),
+            UserError::MergeRefused => ErrorCode::UserMergeRefused.into(),
             UserError::Password(PasswordError::Length) => ErrorCode::UserInvalidPassword.into(),
             UserError::Password(e) => ApiError::internal(e),
             UserError::Database(e) => ApiError::internal(e),

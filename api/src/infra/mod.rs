@@ -7,3 +7,4 @@ pub mod db;
 pub mod passwords;
 pub mod sms;
 pub mod tokens;
+pub mod wechat;

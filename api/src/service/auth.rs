@@ -23,6 +23,7 @@ use super::{
     otp::{Otp, OtpError, OtpTimings},
     policy::Actor,
     rate_limit::{self, LOGIN_PER_IP, LOGIN_PER_PHONE, LimitError},
+    users::UserError,
 };
 use crate::{
     domain::{AreaCode, Phone},
@@ -31,6 +32,7 @@ use crate::{
         db::Database,
         passwords,
         tokens::{TokenError, TokenKeys, sha256_hex},
+        wechat::{WeChat, WeChatError},
     },
 };
 
@@ -55,6 +57,12 @@ pub enum AuthError {
     TokenRevoked,
     #[error("a mobile number has 11 digits and starts with 13 to 19")]
     InvalidPhone,
+    #[error("WeChat sign-in is not configured on this server")]
+    WeChatDisabled,
+    #[error(transparent)]
+    WeChat(#[from] WeChatError),
+    #[error(transparent)]
+    Account(#[from] UserError),
     #[error(transparent)]
     Code(#[from] OtpError),
     #[error(transparent)]
@@ -82,6 +90,8 @@ pub struct Auth {
     cache: Arc<dyn Cache>,
     keys: Arc<TokenKeys>,
     otp: Otp,
+    /// `None` when WeChat sign-in is not configured.
+    wechat: Option<Arc<dyn WeChat>>,
     refresh_ttl: Duration,
 }
 
@@ -91,6 +101,7 @@ impl Auth {
         cache: Arc<dyn Cache>,
         keys: Arc<TokenKeys>,
         otp: Otp,
+        wechat: Option<Arc<dyn WeChat>>,
         refresh_ttl: Duration,
     ) -> Self {
         Self {
@@ -98,8 +109,63 @@ impl Auth {
             cache,
             keys,
             otp,
+            wechat,
             refresh_ttl,
         }
+    }
+
+    /// A WeChat mini-program `wx.login` code. The first sign-in of an openid makes a buyer's
+    /// account bound to it.
+    pub async fn login_with_wechat(
+        &self,
+        js_code: &str,
+        client_ip: &str,
+    ) -> Result<TokenPair, AuthError> {
+        let wechat = self.wechat.as_ref().ok_or(AuthError::WeChatDisabled)?;
+        self.count_login_attempt(None, client_ip).await?;
+        let identity = wechat.code_to_session(js_code).await?;
+        let txn = self.db.begin_write().await?;
+        let user = super::users::find_or_register_wechat(
+            &txn,
+            &identity.openid,
+            identity.unionid.as_deref(),
+            client_ip,
+        )
+        .await?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let family = uuid::Uuid::new_v4().to_string();
+        let pair = self.issue_pair(&txn, user, &family).await?;
+        txn.commit().await?;
+        Ok(pair)
+    }
+
+    /// Binds a phone, proven by a texted code, to the signed-in account (merging a WeChat-only
+    /// account into the phone's existing one) and signs in afresh as the resulting account.
+    pub async fn bind_phone(
+        &self,
+        actor: &Actor,
+        phone: &str,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<TokenPair, AuthError> {
+        let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
+        self.count_login_attempt(Some(&phone), client_ip).await?;
+        self.otp.check(&phone, code).await?;
+        let txn = self.db.begin_write().await?;
+        let current = user::Entity::find_by_id(actor.user_id)
+            .one(&txn)
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
+        let account = super::users::bind_phone(&txn, &current, &phone, client_ip).await?;
+        if account.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let family = uuid::Uuid::new_v4().to_string();
+        let pair = self.issue_pair(&txn, account, &family).await?;
+        txn.commit().await?;
+        Ok(pair)
     }
 
     /// Phone and password. Every failure before the password is checked costs a full hash too.

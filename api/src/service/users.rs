@@ -37,6 +37,10 @@ pub enum UserError {
     UnknownArea,
     #[error("not allowed")]
     Forbidden,
+    #[error("this account already has a phone number")]
+    PhoneAlreadyBound,
+    #[error("the phone belongs to an account this one cannot be merged into")]
+    MergeRefused,
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
@@ -113,6 +117,128 @@ pub async fn find_or_register_buyer(
     )
     .await?;
     Ok(buyer)
+}
+
+/// The account bound to a WeChat openid, created as a buyer's on first sign-in.
+pub async fn find_or_register_wechat(
+    txn: &DatabaseTransaction,
+    openid: &str,
+    unionid: Option<&str>,
+    client_ip: &str,
+) -> Result<user::Model, DbErr> {
+    if let Some(existing) = user::Entity::find()
+        .filter(user::Column::WechatOpenid.eq(openid))
+        .one(txn)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let now = Utc::now();
+    let buyer = user::ActiveModel {
+        display_name: Set("微信用户".to_owned()),
+        role: Set(Role::Buyer),
+        wechat_openid: Set(Some(openid.to_owned())),
+        wechat_unionid: Set(unionid.map(str::to_owned)),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::append(
+        txn,
+        NewAuditEntry {
+            actor_user_id: Some(buyer.id),
+            actor_ip: Some(client_ip.to_owned()),
+            action: "user.registered",
+            entity: "user",
+            entity_id: buyer.id.to_string(),
+            after: Some(account_json(&buyer)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(buyer)
+}
+
+/// Binds a verified phone to the signed-in account. When another account already has that
+/// phone, a WeChat-only buyer account is merged into it: the phone's account takes the WeChat
+/// identity and the WeChat-only account is closed. Returns the account that now holds both.
+pub async fn bind_phone(
+    txn: &DatabaseTransaction,
+    current: &user::Model,
+    phone: &Phone,
+    client_ip: &str,
+) -> Result<user::Model, UserError> {
+    if current.phone.is_some() {
+        return Err(UserError::PhoneAlreadyBound);
+    }
+    let now = Utc::now();
+    let Some(owner) = find_by_phone_in(txn, phone).await? else {
+        let mut active = current.clone().into_active_model();
+        active.phone = Set(Some(phone.as_str().to_owned()));
+        active.updated_at = Set(now);
+        let bound = active.update(txn).await?;
+        audit::append(
+            txn,
+            NewAuditEntry {
+                actor_user_id: Some(current.id),
+                actor_ip: Some(client_ip.to_owned()),
+                action: "user.phone_bound",
+                entity: "user",
+                entity_id: current.id.to_string(),
+                area_code: bound.area_code.clone(),
+                before: Some(account_json(current)),
+                after: Some(account_json(&bound)),
+            },
+        )
+        .await?;
+        return Ok(bound);
+    };
+    // Only an account that is nothing but a WeChat buyer may be folded into another, and only
+    // into one that has no WeChat identity of its own.
+    if current.role != Role::Buyer || current.household_id.is_some() {
+        return Err(UserError::MergeRefused);
+    }
+    if owner.wechat_openid.is_some() {
+        return Err(UserError::MergeRefused);
+    }
+    let mut closing = current.clone().into_active_model();
+    closing.wechat_openid = Set(None);
+    closing.wechat_unionid = Set(None);
+    closing.disabled = Set(true);
+    closing.token_version = Set(current.token_version + 1);
+    closing.updated_at = Set(now);
+    let closed = closing.update(txn).await?;
+    super::auth::revoke_all_refresh_tokens(txn, closed.id).await?;
+
+    let mut merged = owner.clone().into_active_model();
+    merged.wechat_openid = Set(current.wechat_openid.clone());
+    merged.wechat_unionid = Set(current.wechat_unionid.clone());
+    merged.updated_at = Set(now);
+    let merged = merged.update(txn).await?;
+    for (action, before, after) in [
+        ("user.merged_away", current, &closed),
+        ("user.merged_into", &owner, &merged),
+    ] {
+        audit::append(
+            txn,
+            NewAuditEntry {
+                actor_user_id: Some(current.id),
+                actor_ip: Some(client_ip.to_owned()),
+                action,
+                entity: "user",
+                entity_id: after.id.to_string(),
+                area_code: after.area_code.clone(),
+                before: Some(account_json(before)),
+                after: Some(account_json(after)),
+            },
+        )
+        .await?;
+    }
+    Ok(merged)
 }
 
 /// Creates an admin with a password; the way in for a new deployment (CLI only).
@@ -310,6 +436,7 @@ fn account_json(user: &user::Model) -> serde_json::Value {
         "role": format!("{:?}", user.role),
         "area_code": user.area_code,
         "household_id": user.household_id,
+        "wechat_bound": user.wechat_openid.is_some(),
         "disabled": user.disabled,
         "token_version": user.token_version,
     })

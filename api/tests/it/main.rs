@@ -9,3 +9,4 @@ mod http;
 mod identity;
 mod sms_login;
 mod storage;
+mod wechat_login;

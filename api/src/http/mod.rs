@@ -2,6 +2,7 @@
 //! `service`; this layer only translates.
 
 pub mod areas;
+pub mod audit;
 pub mod auth;
 pub mod body_limit;
 pub mod envelope;
@@ -30,16 +31,28 @@ pub enum ApiTags {
     Auth,
     /// Accounts of officials and other users.
     Users,
+    /// The tamper-evident record of every change.
+    Audit,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
 
 /// Every operation under `/api/v1`.
-pub type Api = (areas::AreasApi, auth::AuthApi, users::UsersApi);
+pub type Api = (
+    areas::AreasApi,
+    auth::AuthApi,
+    users::UsersApi,
+    audit::AuditApi,
+);
 
 pub fn openapi_service() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (areas::AreasApi, auth::AuthApi, users::UsersApi),
+        (
+            areas::AreasApi,
+            auth::AuthApi,
+            users::UsersApi,
+            audit::AuditApi,
+        ),
         "shanhuo",
         env!("CARGO_PKG_VERSION"),
     )

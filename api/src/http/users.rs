@@ -1,14 +1,20 @@
 //! `/api/v1/users`: officials invited for an area, and changes to role, area or access.
 
 use poem::{Request, web::Data};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use serde_json::json;
 
 use super::{
     ApiTags,
+    audit::is_id,
     auth::{BearerAuth, RoleView, UserView},
     error::{ApiError, ErrorCode},
     json::JsonBody,
+    pagination::{encode_cursor, page_request},
 };
 use crate::{
     app::AppState,
@@ -47,6 +53,32 @@ impl UsersApi {
         let user = users::invite_official(&state.db, Some(&auth.0.actor), invitation, &origin(req))
             .await?;
         Ok(InviteOfficialResponse::Created(Json(user.into())))
+    }
+
+    /// List users
+    ///
+    /// The accounts inside an area (default: the caller's own), in id order. Officials see
+    /// their own area only; admins may leave the area out to list everyone.
+    #[oai(path = "/users", method = "get", operation_id = "list_users")]
+    async fn list_users(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Area code; accounts in it and below it are listed.
+        area_code: Query<Option<String>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Items per page, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+    ) -> Result<ListUsersResponse, ApiError> {
+        let area = area_code.0.as_deref().map(parse_area).transpose()?;
+        let page = page_request(cursor.0.as_deref(), limit.0, is_id)?;
+        let found = users::list(&state.db, &auth.0.actor, area.as_ref(), &page).await?;
+        Ok(ListUsersResponse::Ok(Json(UserPageView {
+            next_cursor: found.next_after.as_deref().map(encode_cursor),
+            items: found.items.into_iter().map(Into::into).collect(),
+        })))
     }
 
     /// Get a user
@@ -122,6 +154,22 @@ pub struct UpdateUserRequest {
     #[oai(validator(max_length = 12))]
     pub area_code: Option<String>,
     pub disabled: Option<bool>,
+}
+
+/// One page of users.
+#[derive(Object)]
+#[oai(rename = "UserPage")]
+pub struct UserPageView {
+    pub items: Vec<UserView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ListUsersResponse {
+    /// One page of accounts.
+    #[oai(status = 200)]
+    Ok(Json<UserPageView>),
 }
 
 #[derive(ApiResponse)]

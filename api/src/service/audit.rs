@@ -12,7 +12,15 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use crate::infra::{db::Database, tokens::sha256_hex};
+use super::{
+    pagination::{Page, PageRequest},
+    policy::{self, Action, Actor, Resource},
+};
+use crate::{
+    domain::AreaCode,
+    infra::{db::Database, tokens::sha256_hex},
+};
+use entities::user::Role;
 
 /// The hash before the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -169,4 +177,42 @@ pub async fn verify(db: &Database) -> Result<ChainCheck, DbErr> {
         });
     }
     Ok(ChainCheck::Intact { entries })
+}
+
+/// One page of an area's audit log, newest first: entries about records inside `area` (or, for
+/// an admin asking for no area, every entry).
+pub async fn list(
+    db: &Database,
+    actor: &Actor,
+    area: Option<&AreaCode>,
+    page: &PageRequest,
+) -> Result<Page<audit_log::Model>, AuditError> {
+    let mut query = audit_log::Entity::find();
+    match area {
+        Some(area) => {
+            if !policy::can(actor, Action::Read, &Resource::AuditLog { area }) {
+                return Err(AuditError::Forbidden);
+            }
+            query = query.filter(audit_log::Column::AreaCode.starts_with(area.descendant_prefix()));
+        }
+        None if actor.role == Role::Admin => {}
+        None => return Err(AuditError::Forbidden),
+    }
+    if let Some(before) = page.after.as_deref().and_then(|id| id.parse::<i64>().ok()) {
+        query = query.filter(audit_log::Column::Id.lt(before));
+    }
+    let rows = query
+        .order_by_desc(audit_log::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db.conn())
+        .await?;
+    Ok(Page::from_rows(rows, page, |e| e.id.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("not allowed to read this area's audit log")]
+    Forbidden,
+    #[error(transparent)]
+    Database(#[from] DbErr),
 }

@@ -178,6 +178,67 @@ mod tests {
         ));
     }
 
+    /// Every role against every kind of resource, inside and outside the actor's area.
+    #[test]
+    fn the_role_and_area_matrix() {
+        let inside = code("500235101201");
+        let outside = code("500235102201");
+        let cases = [
+            // (role, own area, may read the audit log inside, may invite a cadre inside)
+            (Role::Admin, None, true, true),
+            (Role::CountyOfficial, Some("500235"), true, true),
+            (Role::TownshipOfficial, Some("500235101"), true, true),
+            (Role::VillageCadre, Some("500235101201"), true, false),
+            (Role::Farmer, None, false, false),
+            (Role::Buyer, None, false, false),
+        ];
+        for (role, area, reads_inside, invites_inside) in cases {
+            let actor = actor(role, area);
+            let log = |area| Resource::AuditLog { area };
+            let cadre = |area| Resource::UserAccount {
+                user_id: Some(99),
+                role: Role::VillageCadre,
+                area: Some(area),
+            };
+            assert_eq!(
+                can(&actor, Action::Read, &log(&inside)),
+                reads_inside,
+                "{role:?}"
+            );
+            assert_eq!(
+                can(&actor, Action::Read, &cadre(&inside)),
+                reads_inside,
+                "{role:?}"
+            );
+            assert_eq!(
+                can(&actor, Action::Update, &cadre(&inside)),
+                invites_inside,
+                "{role:?}"
+            );
+            // Outside one's area nothing is allowed, except to an admin or the whole county.
+            let county_wide = matches!(role, Role::Admin | Role::CountyOfficial);
+            assert_eq!(
+                can(&actor, Action::Read, &log(&outside)),
+                county_wide,
+                "{role:?}"
+            );
+            assert_eq!(
+                can(&actor, Action::Update, &cadre(&outside)),
+                county_wide,
+                "{role:?}"
+            );
+        }
+        // Everyone may read their own account, whatever their role.
+        let farmer = actor(Role::Farmer, None);
+        let own = Resource::UserAccount {
+            user_id: Some(farmer.user_id),
+            role: Role::Farmer,
+            area: None,
+        };
+        assert!(can(&farmer, Action::Read, &own));
+        assert!(!can(&farmer, Action::Update, &own));
+    }
+
     #[test]
     fn audit_logs_are_read_by_officials_of_the_area_and_admins() {
         let township = actor(Role::TownshipOfficial, Some("500235101"));

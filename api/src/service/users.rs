@@ -6,13 +6,14 @@ use chrono::Utc;
 use entities::user::{self, Role};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use secrecy::SecretString;
 use serde_json::json;
 
 use super::{
     audit::{self, NewAuditEntry},
+    pagination::{Page, PageRequest},
     policy::{self, Action, Actor, Resource},
 };
 use crate::{
@@ -79,6 +80,36 @@ pub async fn find(db: &Database, id: i64) -> Result<user::Model, UserError> {
 
 pub async fn find_by_phone(db: &Database, phone: &Phone) -> Result<Option<user::Model>, DbErr> {
     find_by_phone_in(db.conn(), phone).await
+}
+
+/// One page of the accounts an actor may see: an official's those inside their area, an admin's
+/// all (or those inside `area`).
+pub async fn list(
+    db: &Database,
+    actor: &Actor,
+    area: Option<&AreaCode>,
+    page: &PageRequest,
+) -> Result<Page<user::Model>, UserError> {
+    let scope = match (area, actor.role) {
+        (Some(area), _) if actor.governs(area) => Some(area.clone()),
+        (Some(_), _) => return Err(UserError::Forbidden),
+        (None, Role::Admin) => None,
+        (None, _) if actor.is_official() => actor.area.clone(),
+        (None, _) => return Err(UserError::Forbidden),
+    };
+    let mut query = user::Entity::find();
+    if let Some(area) = &scope {
+        query = query.filter(user::Column::AreaCode.starts_with(area.descendant_prefix()));
+    }
+    if let Some(after) = page.after.as_deref().and_then(|id| id.parse::<i64>().ok()) {
+        query = query.filter(user::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(user::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db.conn())
+        .await?;
+    Ok(Page::from_rows(rows, page, |u| u.id.to_string()))
 }
 
 /// The account for a phone signing in by code, created as a buyer's on first sign-in.

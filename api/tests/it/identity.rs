@@ -413,3 +413,105 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
         ChainCheck::Intact { entries: 9 }
     );
 }
+
+#[tokio::test]
+async fn officials_read_their_own_areas_audit_log_and_accounts_only() {
+    let app = app_with_admin().await;
+    official(
+        &app,
+        "13800000031",
+        user::Role::TownshipOfficial,
+        "500235101",
+    )
+    .await;
+    let mine = official(
+        &app,
+        "13800000032",
+        user::Role::VillageCadre,
+        "500235101201",
+    )
+    .await;
+    let theirs = official(
+        &app,
+        "13800000033",
+        user::Role::VillageCadre,
+        "500235102201",
+    )
+    .await;
+    let (township, _) = tokens(&app, "13800000031").await;
+    let bearer = format!("Bearer {township}");
+
+    let resp = app
+        .client
+        .get("/api/v1/audit")
+        .header("authorization", &bearer)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let log = json_of(resp).await;
+    let ids: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entity_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&mine.id.to_string().as_str()), "{log}");
+    assert!(!ids.contains(&theirs.id.to_string().as_str()), "{log}");
+    assert!(log["items"][0]["after"]["role"].is_string());
+
+    let resp = app
+        .client
+        .get("/api/v1/audit?area_code=500235102")
+        .header("authorization", &bearer)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+
+    let users = json_of(
+        app.client
+            .get("/api/v1/users")
+            .header("authorization", &bearer)
+            .send()
+            .await,
+    )
+    .await;
+    let user_ids: Vec<i64> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        user_ids.contains(&mine.id) && !user_ids.contains(&theirs.id),
+        "{users}"
+    );
+
+    // A buyer has no area to read.
+    let mut demoted = users::find(&app.state.db, mine.id)
+        .await
+        .unwrap()
+        .into_active_model();
+    demoted.role = Set(user::Role::Buyer);
+    demoted.area_code = Set(None);
+    demoted.update(app.state.db.conn()).await.unwrap();
+    let (buyer, _) = tokens(&app, "13800000032").await;
+    let resp = app
+        .client
+        .get("/api/v1/audit?area_code=500235")
+        .header("authorization", format!("Bearer {buyer}"))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+
+    // The admin reads everything.
+    let (admin, _) = tokens(&app, ADMIN_PHONE).await;
+    let all = json_of(
+        app.client
+            .get("/api/v1/audit?limit=100")
+            .header("authorization", format!("Bearer {admin}"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 4);
+}

@@ -14,8 +14,8 @@ use chrono::Utc;
 use entities::{refresh_token, user};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, sea_query::Expr,
 };
 use secrecy::SecretString;
 
@@ -132,13 +132,7 @@ impl Auth {
             client_ip,
         )
         .await?;
-        if user.disabled {
-            return Err(AuthError::AccountDisabled);
-        }
-        let family = uuid::Uuid::new_v4().to_string();
-        let pair = self.issue_pair(&txn, user, &family).await?;
-        txn.commit().await?;
-        Ok(pair)
+        self.start_session(txn, user).await
     }
 
     /// Binds a phone, proven by a texted code, to the signed-in account (merging a WeChat-only
@@ -159,13 +153,7 @@ impl Auth {
             .await?
             .ok_or(AuthError::TokenRevoked)?;
         let account = super::users::bind_phone(&txn, &current, &phone, client_ip).await?;
-        if account.disabled {
-            return Err(AuthError::AccountDisabled);
-        }
-        let family = uuid::Uuid::new_v4().to_string();
-        let pair = self.issue_pair(&txn, account, &family).await?;
-        txn.commit().await?;
-        Ok(pair)
+        self.start_session(txn, account).await
     }
 
     /// Phone and password. Every failure before the password is checked costs a full hash too.
@@ -186,11 +174,8 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         }
         let user = user.ok_or(AuthError::InvalidCredentials)?;
-        if user.disabled {
-            return Err(AuthError::AccountDisabled);
-        }
-        let family = uuid::Uuid::new_v4().to_string();
-        self.issue_pair(self.db.conn(), user, &family).await
+        let txn = self.db.begin_write().await?;
+        self.start_session(txn, user).await
     }
 
     /// Texts a sign-in code to the phone; says how long it lives and when another may follow.
@@ -217,6 +202,16 @@ impl Auth {
         self.otp.check(&phone, code).await?;
         let txn = self.db.begin_write().await?;
         let user = super::users::find_or_register_buyer(&txn, &phone, client_ip).await?;
+        self.start_session(txn, user).await
+    }
+
+    /// Starts a new sign-in (a new refresh-token family) for an account that may sign in, and
+    /// commits the transaction that found or made the account.
+    async fn start_session(
+        &self,
+        txn: DatabaseTransaction,
+        user: user::Model,
+    ) -> Result<TokenPair, AuthError> {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }

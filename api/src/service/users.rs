@@ -121,33 +121,12 @@ pub async fn find_or_register_buyer(
     if let Some(existing) = find_by_phone_in(txn, phone).await? {
         return Ok(existing);
     }
-    let now = Utc::now();
     let buyer = user::ActiveModel {
         phone: Set(Some(phone.as_str().to_owned())),
         display_name: Set(phone.masked()),
-        role: Set(Role::Buyer),
-        token_version: Set(0),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    audit::append(
-        txn,
-        NewAuditEntry {
-            actor_user_id: Some(buyer.id),
-            actor_ip: Some(client_ip.to_owned()),
-            action: "user.registered",
-            entity: "user",
-            entity_id: buyer.id.to_string(),
-            after: Some(account_json(&buyer)),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(buyer)
+    };
+    register_buyer(txn, buyer, client_ip).await
 }
 
 /// The account bound to a WeChat openid, created as a buyer's on first sign-in.
@@ -164,20 +143,28 @@ pub async fn find_or_register_wechat(
     {
         return Ok(existing);
     }
-    let now = Utc::now();
     let buyer = user::ActiveModel {
         display_name: Set("微信用户".to_owned()),
-        role: Set(Role::Buyer),
         wechat_openid: Set(Some(openid.to_owned())),
         wechat_unionid: Set(unionid.map(str::to_owned)),
-        token_version: Set(0),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    };
+    register_buyer(txn, buyer, client_ip).await
+}
+
+/// Stores a new buyer (identity fields set by the caller) and audits the registration.
+async fn register_buyer(
+    txn: &DatabaseTransaction,
+    mut buyer: user::ActiveModel,
+    client_ip: &str,
+) -> Result<user::Model, DbErr> {
+    let now = Utc::now();
+    buyer.role = Set(Role::Buyer);
+    buyer.token_version = Set(0);
+    buyer.disabled = Set(false);
+    buyer.created_at = Set(now);
+    buyer.updated_at = Set(now);
+    let buyer = buyer.insert(txn).await?;
     audit::append(
         txn,
         NewAuditEntry {

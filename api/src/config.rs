@@ -65,6 +65,16 @@ pub struct Settings {
     /// The secret before the last rotation: what it signed still verifies until it expires.
     #[serde(deserialize_with = "empty_secret_as_none")]
     pub previous_secret_key: Option<SecretString>,
+    /// Key for sealing personal data (ID numbers); derived from the secret key when not set.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub pii_key: Option<SecretString>,
+    /// The personal-data key before the last rotation: data it sealed still opens.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub pii_previous_key: Option<SecretString>,
+    /// Key of the searchable hash of personal data. It must never change once data is stored;
+    /// derived from the secret key when not set, so set it before rotating the secret key.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub pii_search_key: Option<SecretString>,
     /// Lifetime of an access token, in seconds.
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in days.
@@ -123,6 +133,9 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             secret_key: SecretString::from(DEVELOPMENT_SECRET_KEY),
             previous_secret_key: None,
+            pii_key: None,
+            pii_previous_key: None,
+            pii_search_key: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_days: 30,
             sms_gateway_url: None,

@@ -1,7 +1,9 @@
 //! Newtypes that parse input once, at the edge, so the rest of the code can trust them.
 
 mod area_code;
+mod id_number;
 mod phone;
 
 pub use area_code::{AreaCode, AreaCodeError, AreaCodePrefix};
+pub use id_number::{IdNumber, IdNumberError, Sex};
 pub use phone::{Phone, PhoneError};

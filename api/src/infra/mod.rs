@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod db;
 pub mod passwords;
+pub mod pii;
 pub mod sms;
 pub mod tokens;
 pub mod wechat;

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_areas;
 mod m20261127_000001_create_identity;
+mod m20261127_000002_create_households;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_areas::Migration),
             Box::new(m20261127_000001_create_identity::Migration),
+            Box::new(m20261127_000002_create_households::Migration),
         ]
     }
 }

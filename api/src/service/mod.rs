@@ -5,6 +5,7 @@ pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod households;
 pub mod otp;
 pub mod pagination;
 pub mod policy;

@@ -25,6 +25,8 @@ pub enum Action {
     Read,
     Create,
     Update,
+    /// See personal data (full ID numbers) in clear.
+    Reveal,
 }
 
 /// What an action is aimed at, with the facts the decision needs.
@@ -38,6 +40,11 @@ pub enum Resource<'a> {
     },
     /// The audit log of an area.
     AuditLog { area: &'a AreaCode },
+    /// A registered household in a village (`household_id` is `None` for one being created).
+    Household {
+        household_id: Option<i64>,
+        area: &'a AreaCode,
+    },
 }
 
 impl Actor {
@@ -91,6 +98,8 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>) -> bool {
             let inside = area.is_some_and(|a| actor.governs(a));
             match action {
                 Action::Read => actor.is_official() && inside,
+                // Accounts hold no personal data beyond what their readers see.
+                Action::Reveal => false,
                 Action::Create | Action::Update => {
                     actor.is_official()
                         && inside
@@ -100,6 +109,16 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>) -> bool {
             }
         }
         Resource::AuditLog { area } => action == Action::Read && actor.governs(area),
+        Resource::Household { household_id, area } => {
+            // A farmer reads their own household; officials of the area keep the registry.
+            let own = household_id.is_some() && *household_id == actor.household_id;
+            match action {
+                Action::Read => actor.governs(area) || (actor.role == Role::Farmer && own),
+                Action::Create | Action::Update | Action::Reveal => {
+                    (actor.is_official() && actor.governs(area)) || actor.role == Role::Admin
+                }
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 mod areas;
 mod cache;
 mod config;
+mod households;
 mod http;
 mod identity;
 mod sms_login;

@@ -1,0 +1,253 @@
+//! The household registry against a real database: validation, sealing, masking, duplicates
+//! and scope.
+
+use api::{
+    domain::{AreaCode, IdNumber, Phone, Sex},
+    infra::pii::PiiVault,
+    service::{
+        households::{self, HouseholdError, NewHousehold, NewMember},
+        policy::Actor,
+        users::Origin,
+    },
+    testing::TestApp,
+};
+use entities::{
+    household::PovertyCause,
+    household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
+    user::Role,
+};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+const HEAD_ID: &str = "500235198001010012";
+
+fn id(body: &str) -> IdNumber {
+    IdNumber::from_body(body).unwrap()
+}
+
+fn member(name: &str, id_number: IdNumber, relation: MemberRelation) -> NewMember {
+    NewMember {
+        name: name.into(),
+        id_number,
+        relation,
+        declared_sex: None,
+        declared_birth_date: None,
+        labour_capacity: LabourCapacity::Full,
+        health: Health::Healthy,
+        schooling: Schooling::JuniorSecondary,
+        medical_insurance: true,
+    }
+}
+
+fn household(number: &str, village: &str, members: Vec<NewMember>) -> NewHousehold {
+    NewHousehold {
+        household_number: number.into(),
+        village: AreaCode::parse(village).unwrap(),
+        phone: Some(Phone::parse("13500135000").unwrap()),
+        poverty_cause: PovertyCause::Illness,
+        responsible_cadre_id: None,
+        registered_year: 2016,
+        members,
+    }
+}
+
+fn official(role: Role, area: &str) -> Actor {
+    Actor {
+        user_id: 1,
+        role,
+        area: Some(AreaCode::parse(area).unwrap()),
+        household_id: None,
+    }
+}
+
+fn family() -> Vec<NewMember> {
+    vec![
+        member("张三", id("50023519800101001"), MemberRelation::Head),
+        member("李四", id("50023519820202002"), MemberRelation::Spouse),
+        member("张小五", id("50023520100303003"), MemberRelation::Child),
+    ]
+}
+
+#[tokio::test]
+async fn a_household_is_stored_with_sealed_id_numbers_and_facts_from_them() {
+    let app = TestApp::spawn().await;
+    let vault = PiiVault::from_settings(&app.state.settings);
+    let cadre = official(Role::VillageCadre, "500235101201");
+    let record = households::register(
+        &app.state.db,
+        &vault,
+        &cadre,
+        household("500235101201-0001", "500235101201", family()),
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(record.members.len(), 3);
+    let head = &record.members[0];
+    assert_eq!(head.id_number, "500235********0012");
+    assert_eq!(head.member.sex, household_member::Sex::Male);
+    assert_eq!(head.member.birth_date.to_string(), "1980-01-01");
+    assert_eq!(record.members[1].member.sex, household_member::Sex::Female);
+
+    // The database column holds no plain ID number.
+    let stored = household_member::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    for row in &stored {
+        assert!(!row.id_ciphertext.contains("19800101"));
+        assert!(!format!("{row:?}").contains(HEAD_ID));
+    }
+    assert_eq!(stored[0].id_hash, vault.search_hash(HEAD_ID));
+}
+
+#[tokio::test]
+async fn the_same_person_cannot_be_in_two_households() {
+    let app = TestApp::spawn().await;
+    let vault = PiiVault::from_settings(&app.state.settings);
+    let county = official(Role::CountyOfficial, "500235");
+    households::register(
+        &app.state.db,
+        &vault,
+        &county,
+        household("H-1", "500235101201", family()),
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    let again = vec![
+        member("王六", id("50023519700505005"), MemberRelation::Head),
+        member("张三", id("50023519800101001"), MemberRelation::Other),
+    ];
+    let err = households::register(
+        &app.state.db,
+        &vault,
+        &county,
+        household("H-2", "500235102201", again),
+        &Origin::default(),
+    )
+    .await
+    .unwrap_err();
+    match err {
+        HouseholdError::DuplicatePerson {
+            member,
+            household_number,
+            id_masked,
+        } => {
+            assert_eq!((member, household_number.as_str()), (2, "H-1"));
+            assert_eq!(id_masked, "500235********0012");
+        }
+        other => panic!("{other}"),
+    }
+    let households = entities::household::Entity::find()
+        .count(app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        households, 1,
+        "nothing of the refused household was written"
+    );
+}
+
+#[tokio::test]
+async fn bad_households_are_refused_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let vault = PiiVault::from_settings(&app.state.settings);
+    let county = official(Role::CountyOfficial, "500235");
+    let two_heads = vec![
+        member("甲", id("50023519800101001"), MemberRelation::Head),
+        member("乙", id("50023519820202002"), MemberRelation::Head),
+    ];
+    let mut wrong_sex = family();
+    wrong_sex[0].declared_sex = Some(Sex::Female);
+    let mut twice = family();
+    twice[2].id_number = twice[1].id_number.clone();
+    for (case, members) in [
+        ("two heads", two_heads),
+        ("wrong sex", wrong_sex),
+        ("twice", twice),
+    ] {
+        let err = households::register(
+            &app.state.db,
+            &vault,
+            &county,
+            household("H-X", "500235101201", members),
+            &Origin::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, HouseholdError::Invalid(_)), "{case}: {err}");
+    }
+    let not_a_village = households::register(
+        &app.state.db,
+        &vault,
+        &county,
+        household("H-Y", "500235101", family()),
+        &Origin::default(),
+    )
+    .await;
+    assert!(matches!(not_a_village, Err(HouseholdError::UnknownVillage)));
+}
+
+#[tokio::test]
+async fn id_numbers_are_revealed_only_to_the_owning_area_and_the_look_is_audited() {
+    let app = TestApp::spawn().await;
+    let vault = PiiVault::from_settings(&app.state.settings);
+    let cadre = official(Role::VillageCadre, "500235101201");
+    let record = households::register(
+        &app.state.db,
+        &vault,
+        &cadre,
+        household("H-1", "500235101201", family()),
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    let id = record.household.id;
+
+    let masked = households::get(&app.state.db, &vault, &cadre, id, false, &Origin::default())
+        .await
+        .unwrap();
+    assert_eq!(masked.members[0].id_number, "500235********0012");
+    let revealed = households::get(&app.state.db, &vault, &cadre, id, true, &Origin::default())
+        .await
+        .unwrap();
+    assert_eq!(revealed.members[0].id_number, HEAD_ID);
+    let log = entities::audit_log::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "household.id_numbers_revealed")
+    );
+    assert!(
+        log.iter()
+            .all(|e| !e.after.clone().unwrap_or_default().contains(HEAD_ID))
+    );
+
+    // Another township's official, and a buyer, cannot even see the household.
+    let outsider = official(Role::TownshipOfficial, "500235102");
+    let buyer = Actor {
+        user_id: 7,
+        role: Role::Buyer,
+        area: None,
+        household_id: None,
+    };
+    for actor in [&outsider, &buyer] {
+        let err = households::get(&app.state.db, &vault, actor, id, false, &Origin::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HouseholdError::NotFound), "{err}");
+    }
+    // Another township's official cannot register households in this village either.
+    let err = households::register(
+        &app.state.db,
+        &vault,
+        &outsider,
+        household("H-2", "500235101202", family()),
+        &Origin::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HouseholdError::Forbidden));
+}

@@ -15,6 +15,7 @@ use crate::{
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
+        pii::PiiVault,
         sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
         wechat::{HttpWeChat, WeChat},
@@ -34,6 +35,8 @@ pub struct AppState {
     pub db: Database,
     pub cache: Arc<dyn Cache>,
     pub auth: Auth,
+    /// Seals and finds personal data (ID numbers).
+    pub pii: Arc<PiiVault>,
     pub metrics: Metrics,
 }
 
@@ -90,11 +93,13 @@ impl AppState {
             wechat,
             Duration::from_secs(settings.refresh_token_ttl_days * 24 * 60 * 60),
         );
+        let pii = Arc::new(PiiVault::from_settings(&settings));
         Self {
             settings: Arc::new(settings),
             db,
             cache,
             auth,
+            pii,
             metrics: Metrics::new(),
         }
     }

@@ -99,9 +99,9 @@ pub enum Schooling {
     Preschool,
     #[sea_orm(string_value = "primary")]
     Primary,
-    #[sea_orm(string_value = "junior")]
+    #[sea_orm(string_value = "junior_secondary")]
     JuniorSecondary,
-    #[sea_orm(string_value = "senior")]
+    #[sea_orm(string_value = "senior_secondary")]
     SeniorSecondary,
     #[sea_orm(string_value = "vocational")]
     Vocational,

@@ -1,14 +1,14 @@
 //! `/api/v1/areas`: read the county → township → village tree by national code.
 
-use entities::area::AreaLevel;
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
 use serde_json::json;
 
 use super::{
     ApiTags,
     error::{ApiError, ErrorCode},
     json::JsonBody,
+    mirror_enum,
     pagination::{encode_cursor, page_request},
 };
 use crate::{
@@ -177,33 +177,9 @@ pub enum LookupAreasResponse {
     Ok(Json<LookupAreasView>),
 }
 
-/// Level of an area in the tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename = "AreaLevel", rename_all = "snake_case")]
-pub enum AreaLevelView {
-    County,
-    Township,
-    Village,
-}
-
-impl From<AreaLevel> for AreaLevelView {
-    fn from(level: AreaLevel) -> Self {
-        match level {
-            AreaLevel::County => Self::County,
-            AreaLevel::Township => Self::Township,
-            AreaLevel::Village => Self::Village,
-        }
-    }
-}
-
-impl From<AreaLevelView> for AreaLevel {
-    fn from(level: AreaLevelView) -> Self {
-        match level {
-            AreaLevelView::County => Self::County,
-            AreaLevelView::Township => Self::Township,
-            AreaLevelView::Village => Self::Village,
-        }
-    }
+mirror_enum! {
+    /// Level of an area in the tree.
+    AreaLevelView as "AreaLevel" <=> entities::area::AreaLevel { County, Township, Village }
 }
 
 /// A county, township or village.

@@ -2,9 +2,7 @@
 //! every protected operation declares.
 
 use poem::{Request, web::Data};
-use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi, SecurityScheme, auth::Bearer, payload::Json,
-};
+use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, auth::Bearer, payload::Json};
 use secrecy::SecretString;
 
 use std::time::Duration;
@@ -13,6 +11,7 @@ use super::{
     ApiTags, client_ip,
     error::{ApiError, ErrorCode},
     json::JsonBody,
+    mirror_enum,
 };
 use crate::{
     app::AppState,
@@ -271,43 +270,10 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// A user's role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename = "Role", rename_all = "snake_case")]
-pub enum RoleView {
-    Farmer,
-    Buyer,
-    VillageCadre,
-    TownshipOfficial,
-    CountyOfficial,
-    Admin,
-}
-
-impl From<entities::user::Role> for RoleView {
-    fn from(role: entities::user::Role) -> Self {
-        use entities::user::Role;
-        match role {
-            Role::Farmer => Self::Farmer,
-            Role::Buyer => Self::Buyer,
-            Role::VillageCadre => Self::VillageCadre,
-            Role::TownshipOfficial => Self::TownshipOfficial,
-            Role::CountyOfficial => Self::CountyOfficial,
-            Role::Admin => Self::Admin,
-        }
-    }
-}
-
-impl From<RoleView> for entities::user::Role {
-    fn from(role: RoleView) -> Self {
-        use entities::user::Role;
-        match role {
-            RoleView::Farmer => Role::Farmer,
-            RoleView::Buyer => Role::Buyer,
-            RoleView::VillageCadre => Role::VillageCadre,
-            RoleView::TownshipOfficial => Role::TownshipOfficial,
-            RoleView::CountyOfficial => Role::CountyOfficial,
-            RoleView::Admin => Role::Admin,
-        }
+mirror_enum! {
+    /// A user's role.
+    RoleView as "Role" <=> entities::user::Role {
+        Farmer, Buyer, VillageCadre, TownshipOfficial, CountyOfficial, Admin
     }
 }
 

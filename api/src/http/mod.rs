@@ -5,8 +5,10 @@ pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod body_limit;
+pub mod enums;
 pub mod envelope;
 pub mod error;
+pub mod households;
 pub mod json;
 pub mod observe;
 pub mod ops;
@@ -21,6 +23,7 @@ use poem::{
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::app::AppState;
+pub(crate) use crate::mirror_enum;
 
 /// Groups of operations in the OpenAPI document.
 #[derive(Tags)]
@@ -33,6 +36,8 @@ pub enum ApiTags {
     Users,
     /// The tamper-evident record of every change.
     Audit,
+    /// The registry of poor households and their members.
+    Households,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
@@ -42,6 +47,7 @@ pub type Api = (
     areas::AreasApi,
     auth::AuthApi,
     users::UsersApi,
+    households::HouseholdsApi,
     audit::AuditApi,
 );
 
@@ -51,6 +57,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             areas::AreasApi,
             auth::AuthApi,
             users::UsersApi,
+            households::HouseholdsApi,
             audit::AuditApi,
         ),
         "shanhuo",

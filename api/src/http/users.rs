@@ -186,7 +186,8 @@ pub enum GetUserResponse {
     Ok(Json<UserView>),
 }
 
-fn origin(req: &Request) -> Origin {
+/// Where a request came from, for the audit log.
+pub fn origin(req: &Request) -> Origin {
     Origin {
         ip: req
             .remote_addr()

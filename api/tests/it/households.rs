@@ -251,3 +251,104 @@ async fn id_numbers_are_revealed_only_to_the_owning_area_and_the_look_is_audited
     .unwrap_err();
     assert!(matches!(err, HouseholdError::Forbidden));
 }
+
+fn registration(number: &str, head_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "household_number": number,
+        "village_code": "500235101201",
+        "phone": "135 0013 5000",
+        "poverty_cause": "illness",
+        "registered_year": 2016,
+        "members": [
+            {
+                "name": "张三", "id_number": head_id, "relation": "head", "sex": "male",
+                "labour_capacity": "full", "health": "chronic", "schooling": "primary",
+                "medical_insurance": true
+            },
+            {
+                "name": "张小五", "id_number": "500235201003030038", "relation": "child",
+                "labour_capacity": "none", "health": "healthy", "schooling": "junior_secondary",
+                "medical_insurance": true
+            }
+        ]
+    })
+}
+
+#[tokio::test]
+async fn officials_register_and_read_households_over_http_with_masked_id_numbers() {
+    use crate::support::{app_with_admin, json_of, official, tokens};
+    use api::http::error::ErrorCode;
+    use poem::http::StatusCode;
+
+    let app = app_with_admin().await;
+    official(&app, "13800000041", Role::VillageCadre, "500235101201").await;
+    official(&app, "13800000042", Role::TownshipOfficial, "500235102").await;
+    let (cadre, _) = tokens(&app, "13800000041").await;
+    let (outsider, _) = tokens(&app, "13800000042").await;
+    let as_cadre = format!("Bearer {cadre}");
+
+    let resp = app
+        .client
+        .post("/api/v1/households")
+        .header("authorization", &as_cadre)
+        .body_json(&registration("H-100", HEAD_ID))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let created = json_of(resp).await;
+    assert_eq!(created["status"], "poor");
+    assert_eq!(created["members"][0]["id_number"], "500235********0012");
+    assert_eq!(created["members"][0]["birth_date"], "1980-01-01");
+    assert_eq!(created["members"][1]["schooling"], "junior_secondary");
+    let path = format!("/api/v1/households/{}", created["id"]);
+
+    let revealed = json_of(
+        app.client
+            .get(format!("{path}?reveal=true"))
+            .header("authorization", &as_cadre)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(revealed["members"][0]["id_number"], HEAD_ID);
+
+    let resp = app
+        .client
+        .get(&path)
+        .header("authorization", format!("Bearer {outsider}"))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(
+        json_of(resp).await["code"],
+        ErrorCode::HouseholdNotFound.as_str()
+    );
+
+    let resp = app
+        .client
+        .post("/api/v1/households")
+        .header("authorization", &as_cadre)
+        .body_json(&registration("H-101", "500235198001010013"))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    let body = json_of(resp).await;
+    assert_eq!(body["code"], ErrorCode::HouseholdInvalidIdNumber.as_str());
+    assert_eq!(body["details"]["member"], 1);
+
+    let mut again = registration("H-102", "50023519700505005X");
+    again["members"][1]["id_number"] = serde_json::json!("500235201003030038");
+    let resp = app
+        .client
+        .post("/api/v1/households")
+        .header("authorization", &as_cadre)
+        .body_json(&again)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CONFLICT);
+    let body = json_of(resp).await;
+    assert_eq!(body["code"], ErrorCode::HouseholdDuplicatePerson.as_str());
+    assert_eq!(body["details"]["household_number"], "H-100");
+    assert_eq!(body["details"]["id_number"], "500235********0038");
+    assert!(!body.to_string().contains("500235201003030038"));
+}

@@ -10,4 +10,5 @@ mod http;
 mod identity;
 mod sms_login;
 mod storage;
+mod support;
 mod wechat_login;

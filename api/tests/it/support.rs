@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests: an app with an admin, officials who can sign in,
+//! and token pairs.
+
+use api::{
+    domain::{AreaCode, Phone},
+    infra::passwords,
+    service::users::{self, Invitation, Origin},
+    testing::TestApp,
+};
+use entities::user;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const ADMIN_PHONE: &str = "13800000001";
+pub const PASSWORD: &str = "山货-correct-horse";
+
+pub async fn json_of(resp: poem::test::TestResponse) -> Value {
+    resp.0.into_body().into_json().await.expect("a JSON body")
+}
+
+pub async fn app_with_admin() -> TestApp {
+    let app = TestApp::spawn().await;
+    users::create_admin(
+        &app.state.db,
+        Phone::parse(ADMIN_PHONE).unwrap(),
+        "管理员".into(),
+        &SecretString::from(PASSWORD),
+    )
+    .await
+    .unwrap();
+    app
+}
+
+/// An official with a password, so the test can sign in as them.
+pub async fn official(app: &TestApp, phone: &str, role: user::Role, area: &str) -> user::Model {
+    let official = users::invite_official(
+        &app.state.db,
+        None,
+        Invitation {
+            phone: Phone::parse(phone).unwrap(),
+            display_name: format!("干部 {phone}"),
+            role,
+            area: AreaCode::parse(area).unwrap(),
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    let mut active = official.clone().into_active_model();
+    active.password_hash = Set(Some(
+        passwords::hash(&SecretString::from(PASSWORD))
+            .await
+            .unwrap(),
+    ));
+    active.update(app.state.db.conn()).await.unwrap()
+}
+
+pub async fn login(app: &TestApp, phone: &str, password: &str) -> poem::test::TestResponse {
+    app.client
+        .post("/api/v1/auth/login/password")
+        .body_json(&json!({ "phone": phone, "password": password }))
+        .send()
+        .await
+}
+
+pub async fn tokens(app: &TestApp, phone: &str) -> (String, String) {
+    let resp = login(app, phone, PASSWORD).await;
+    resp.assert_status_is_ok();
+    let body = json_of(resp).await;
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}

@@ -8,7 +8,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, ModelTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, SqlErr,
 };
 use serde_json::json;
 
@@ -91,6 +91,25 @@ pub struct MemberRecord {
 }
 
 pub async fn register(
+    db: &Database,
+    vault: &PiiVault,
+    actor: &Actor,
+    new: NewHousehold,
+    origin: &Origin,
+) -> Result<HouseholdRecord, HouseholdError> {
+    match register_once(db, vault, actor, new.clone(), origin).await {
+        // Someone registered the same number or person between our checks and our insert
+        // (only the unique indexes saw it); once more, the checks name the clash precisely.
+        Err(HouseholdError::Database(e))
+            if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+        {
+            register_once(db, vault, actor, new, origin).await
+        }
+        other => other,
+    }
+}
+
+async fn register_once(
     db: &Database,
     vault: &PiiVault,
     actor: &Actor,

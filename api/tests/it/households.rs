@@ -352,3 +352,44 @@ async fn officials_register_and_read_households_over_http_with_masked_id_numbers
     assert_eq!(body["details"]["id_number"], "500235********0038");
     assert!(!body.to_string().contains("500235201003030038"));
 }
+
+#[tokio::test]
+async fn racing_registrations_of_one_person_leave_exactly_one_household() {
+    let app = TestApp::spawn().await;
+    let vault = std::sync::Arc::new(PiiVault::from_settings(&app.state.settings));
+    let county = official(Role::CountyOfficial, "500235");
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let db = app.state.db.clone();
+            let vault = vault.clone();
+            let county = county.clone();
+            tokio::spawn(async move {
+                let members = vec![
+                    member(
+                        "户主",
+                        id(&format!("5002351970010100{i}")),
+                        MemberRelation::Head,
+                    ),
+                    member("同一人", id("50023520100303003"), MemberRelation::Child),
+                ];
+                households::register(
+                    &db,
+                    &vault,
+                    &county,
+                    household(&format!("R-{i}"), "500235101201", members),
+                    &Origin::default(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut registered = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => registered += 1,
+            Err(HouseholdError::DuplicatePerson { member, .. }) => assert_eq!(member, 2),
+            Err(other) => panic!("a race must end in a clear refusal, not {other}"),
+        }
+    }
+    assert_eq!(registered, 1);
+}

@@ -237,13 +237,8 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_refused() {
-        let keys = TokenKeys::new(
-            &SecretString::from("one secret that is long enough for tests"),
-            None,
-            Duration::ZERO,
-        );
-        let token = tamper(&issue(&keys), 1, |_| {});
-        // Expired beyond the leeway: re-sign honestly with an old expiry.
+        let keys = keys("one secret that is long enough for tests");
+        // Signed honestly with the right key, but expired beyond the leeway.
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(keys.current.kid.clone());
         let now = jsonwebtoken::get_current_timestamp();
@@ -261,7 +256,6 @@ mod tests {
         };
         let expired = jsonwebtoken::encode(&header, &old, &keys.current.encoding).unwrap();
         assert_eq!(keys.verify(&expired), Err(TokenError::Expired));
-        assert!(keys.verify(&token).is_err());
     }
 
     #[test]

@@ -14,12 +14,16 @@ use super::{
     error::{ApiError, ErrorCode},
     json::JsonBody,
     mirror_enum,
+    pagination::{encode_cursor, page_request},
     users::origin,
 };
 use crate::{
     app::AppState,
     domain::{AreaCode, IdNumber, Phone, Sex},
-    service::households::{self, HouseholdError, HouseholdRecord, NewHousehold, NewMember},
+    service::households::{
+        self, HouseholdError, HouseholdFilter, HouseholdRecord, HouseholdSort, NewHousehold,
+        NewMember,
+    },
 };
 
 mirror_enum! {
@@ -93,6 +97,71 @@ impl HouseholdsApi {
         let record =
             households::register(&state.db, &state.pii, &auth.0.actor, new, &origin(req)).await?;
         Ok(RegisterHouseholdResponse::Created(Json(record.into())))
+    }
+
+    /// List households
+    ///
+    /// The households of an area (default: the caller's own), filtered by status, poverty
+    /// cause and part of the household number or a member's name, page by page.
+    #[oai(path = "/households", method = "get", operation_id = "list_households")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list_households(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Area code; households in it and below it are listed.
+        area_code: Query<Option<String>>,
+        status: Query<Option<HouseholdStatusView>>,
+        poverty_cause: Query<Option<PovertyCauseView>>,
+        /// Part of the household number or of a member's name.
+        q: Query<Option<String>>,
+        /// `registered` (default) or `household_number`.
+        sort: Query<Option<HouseholdSortView>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Items per page, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+    ) -> Result<ListHouseholdsResponse, ApiError> {
+        let area = area_code
+            .0
+            .as_deref()
+            .map(|raw| {
+                AreaCode::parse(raw).map_err(|e| {
+                    ApiError::new(ErrorCode::AreaInvalidCode)
+                        .with_details(json!({ "value": raw, "reason": e.to_string() }))
+                })
+            })
+            .transpose()?;
+        let filter = HouseholdFilter {
+            area,
+            status: status.0.map(Into::into),
+            poverty_cause: poverty_cause.0.map(Into::into),
+            text: q.0,
+        };
+        let sort = match sort.0.unwrap_or(HouseholdSortView::Registered) {
+            HouseholdSortView::Registered => HouseholdSort::Registered,
+            HouseholdSortView::HouseholdNumber => HouseholdSort::HouseholdNumber,
+        };
+        let page = page_request(cursor.0.as_deref(), limit.0, |key| !key.is_empty())?;
+        let found = households::list(&state.db, &auth.0.actor, &filter, sort, &page).await?;
+        Ok(ListHouseholdsResponse::Ok(Json(HouseholdPageView {
+            next_cursor: found.next_after.as_deref().map(encode_cursor),
+            items: found
+                .items
+                .into_iter()
+                .map(|s| HouseholdSummaryView {
+                    id: s.household.id,
+                    household_number: s.household.household_number,
+                    village_code: s.household.village_code,
+                    status: s.household.status.into(),
+                    poverty_cause: s.household.poverty_cause.into(),
+                    registered_year: s.household.registered_year,
+                    head_name: s.head_name,
+                    member_count: s.member_count,
+                })
+                .collect(),
+        })))
     }
 
     /// Get a household
@@ -200,6 +269,44 @@ pub struct MemberView {
     pub health: HealthView,
     pub schooling: SchoolingView,
     pub medical_insurance: bool,
+}
+
+/// Order of a household list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "HouseholdSort", rename_all = "snake_case")]
+pub enum HouseholdSortView {
+    Registered,
+    HouseholdNumber,
+}
+
+/// One line of a household list.
+#[derive(Object)]
+#[oai(rename = "HouseholdSummary")]
+pub struct HouseholdSummaryView {
+    pub id: i64,
+    pub household_number: String,
+    pub village_code: String,
+    pub status: HouseholdStatusView,
+    pub poverty_cause: PovertyCauseView,
+    pub registered_year: i32,
+    pub head_name: Option<String>,
+    pub member_count: u64,
+}
+
+/// One page of households.
+#[derive(Object)]
+#[oai(rename = "HouseholdPage")]
+pub struct HouseholdPageView {
+    pub items: Vec<HouseholdSummaryView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ListHouseholdsResponse {
+    /// One page of households.
+    #[oai(status = 200)]
+    Ok(Json<HouseholdPageView>),
 }
 
 #[derive(ApiResponse)]

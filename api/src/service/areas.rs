@@ -10,7 +10,7 @@ use chrono::Utc;
 use entities::area::{self, AreaLevel};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, sea_query::LikeExpr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::pagination::{Page, PageRequest};
@@ -183,7 +183,7 @@ pub async fn search(
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        query = query.filter(area::Column::Name.like(contains_pattern(name)));
+        query = query.filter(area::Column::Name.like(super::contains_pattern(name)));
     }
     if let Some(prefix) = &search.code_prefix {
         query = query.filter(area::Column::Code.starts_with(prefix.as_str()));
@@ -404,18 +404,4 @@ fn view(model: &area::Model, rollups: &HashMap<String, Rollup>) -> Area {
         village_count: (!is_village).then_some(rollup.villages),
         poor_village_count: (!is_village).then_some(rollup.poor_villages),
     }
-}
-
-/// `LIKE '%…%'` with the user's own `%` and `_` taken literally.
-fn contains_pattern(text: &str) -> LikeExpr {
-    let mut escaped = String::with_capacity(text.len() + 2);
-    escaped.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            escaped.push('!');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    LikeExpr::new(escaped).escape('!')
 }

@@ -7,13 +7,14 @@ use entities::{
     household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, ModelTrait, QueryFilter,
-    QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Query,
 };
 use serde_json::json;
 
 use super::{
     audit::{self, NewAuditEntry},
+    pagination::{Page, PageRequest},
     policy::{self, Action, Actor, Resource},
     users::Origin,
 };
@@ -361,4 +362,119 @@ fn audit_json(household: &household::Model, members: &[MemberRecord]) -> serde_j
             "relation": format!("{:?}", m.member.relation),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// Which households a list shows; every filter is optional and they combine with AND.
+#[derive(Clone, Debug, Default)]
+pub struct HouseholdFilter {
+    /// The area whose households are listed (default: the actor's own).
+    pub area: Option<AreaCode>,
+    pub status: Option<HouseholdStatus>,
+    pub poverty_cause: Option<PovertyCause>,
+    /// Part of the household number or of a member's name.
+    pub text: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HouseholdSort {
+    /// In the order they were registered.
+    #[default]
+    Registered,
+    HouseholdNumber,
+}
+
+/// One line of a household list.
+#[derive(Clone, Debug)]
+pub struct HouseholdSummary {
+    pub household: household::Model,
+    pub head_name: Option<String>,
+    pub member_count: u64,
+}
+
+/// One page of the households in an area the actor governs.
+pub async fn list(
+    db: &Database,
+    actor: &Actor,
+    filter: &HouseholdFilter,
+    sort: HouseholdSort,
+    page: &PageRequest,
+) -> Result<Page<HouseholdSummary>, HouseholdError> {
+    let area = filter.area.clone().or_else(|| actor.area.clone());
+    let mut query = household::Entity::find();
+    match &area {
+        Some(area) if actor.governs(area) => {
+            query =
+                query.filter(household::Column::VillageCode.starts_with(area.descendant_prefix()));
+        }
+        None if actor.role == entities::user::Role::Admin => {}
+        _ => return Err(HouseholdError::Forbidden),
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(household::Column::Status.eq(status));
+    }
+    if let Some(cause) = filter.poverty_cause {
+        query = query.filter(household::Column::PovertyCause.eq(cause));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let pattern = super::contains_pattern(text);
+        let by_member = Query::select()
+            .column(household_member::Column::HouseholdId)
+            .from(household_member::Entity)
+            .and_where(household_member::Column::Name.like(pattern.clone()))
+            .to_owned();
+        query = query.filter(
+            Condition::any()
+                .add(household::Column::HouseholdNumber.like(pattern))
+                .add(household::Column::Id.in_subquery(by_member)),
+        );
+    }
+    let rows = match sort {
+        HouseholdSort::Registered => {
+            if let Some(after) = page.after.as_deref().and_then(|a| a.parse::<i64>().ok()) {
+                query = query.filter(household::Column::Id.gt(after));
+            }
+            query.order_by_asc(household::Column::Id)
+        }
+        HouseholdSort::HouseholdNumber => {
+            if let Some(after) = &page.after {
+                query = query.filter(household::Column::HouseholdNumber.gt(after.as_str()));
+            }
+            query.order_by_asc(household::Column::HouseholdNumber)
+        }
+    }
+    .limit(page.fetch_limit())
+    .all(db.conn())
+    .await?;
+    let page = Page::from_rows(rows, page, |h| match sort {
+        HouseholdSort::Registered => h.id.to_string(),
+        HouseholdSort::HouseholdNumber => h.household_number.clone(),
+    });
+
+    // Heads and sizes of the households on this page, in one query.
+    let ids: Vec<i64> = page.items.iter().map(|h| h.id).collect();
+    let members: Vec<(i64, String, MemberRelation)> = household_member::Entity::find()
+        .select_only()
+        .column(household_member::Column::HouseholdId)
+        .column(household_member::Column::Name)
+        .column(household_member::Column::Relation)
+        .filter(household_member::Column::HouseholdId.is_in(ids))
+        .into_tuple()
+        .all(db.conn())
+        .await?;
+    Ok(page.map(|household| {
+        let own = members.iter().filter(|(id, _, _)| *id == household.id);
+        HouseholdSummary {
+            head_name: own
+                .clone()
+                .find(|(_, _, relation)| *relation == MemberRelation::Head)
+                .map(|(_, name, _)| name.clone()),
+            member_count: own.count() as u64,
+            household,
+        }
+    }))
 }

@@ -12,3 +12,17 @@ pub mod policy;
 pub mod rate_limit;
 pub mod seed;
 pub mod users;
+
+/// `LIKE '%…%'` with the user's own `%` and `_` taken literally.
+pub(crate) fn contains_pattern(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    sea_orm::sea_query::LikeExpr::new(escaped).escape('!')
+}

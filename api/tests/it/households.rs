@@ -351,6 +351,23 @@ async fn officials_register_and_read_households_over_http_with_masked_id_numbers
     assert_eq!(body["details"]["household_number"], "H-100");
     assert_eq!(body["details"]["id_number"], "500235********0038");
     assert!(!body.to_string().contains("500235201003030038"));
+
+    // The list shows the household to its cadre, found by a member's name, and to no one else.
+    let list = |query: &str, bearer: &str| {
+        let request = app
+            .client
+            .get(format!("/api/v1/households?{query}"))
+            .header("authorization", bearer.to_owned());
+        async move { request.send().await }
+    };
+    let found = json_of(list("q=%E5%BC%A0%E5%B0%8F", &as_cadre).await).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["items"][0]["head_name"], "张三");
+    assert_eq!(found["items"][0]["member_count"], 2);
+    let none = json_of(list("status=exited", &as_cadre).await).await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let resp = list("area_code=500235101", &format!("Bearer {outsider}")).await;
+    resp.assert_status(StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -392,4 +409,52 @@ async fn racing_registrations_of_one_person_leave_exactly_one_household() {
         }
     }
     assert_eq!(registered, 1);
+}
+
+#[tokio::test]
+async fn a_household_list_pages_through_every_household_once_in_number_order() {
+    let app = TestApp::spawn().await;
+    let vault = PiiVault::from_settings(&app.state.settings);
+    let county = official(Role::CountyOfficial, "500235");
+    for i in (0..5).rev() {
+        let members = vec![member(
+            "户主",
+            id(&format!("5002351970010100{i}")),
+            MemberRelation::Head,
+        )];
+        households::register(
+            &app.state.db,
+            &vault,
+            &county,
+            household(&format!("N-{i}"), "500235101201", members),
+            &Origin::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let filter = households::HouseholdFilter::default();
+    let mut page = api::service::pagination::PageRequest::new(None, Some(2));
+    let mut numbers = Vec::new();
+    loop {
+        let found = households::list(
+            &app.state.db,
+            &county,
+            &filter,
+            households::HouseholdSort::HouseholdNumber,
+            &page,
+        )
+        .await
+        .unwrap();
+        numbers.extend(
+            found
+                .items
+                .iter()
+                .map(|s| s.household.household_number.clone()),
+        );
+        match found.next_after {
+            Some(after) => page = api::service::pagination::PageRequest::new(Some(after), Some(2)),
+            None => break,
+        }
+    }
+    assert_eq!(numbers, ["N-0", "N-1", "N-2", "N-3", "N-4"]);
 }

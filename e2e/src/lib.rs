@@ -99,6 +99,41 @@ impl TestServer {
         (status, resp.json().await.expect("a JSON body"))
     }
 
+    /// POSTs JSON and returns the status and the JSON body (`null` when there is none).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("a response");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends a request with a bearer token and returns the status and JSON body, if any.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: &str,
+    ) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("a response");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

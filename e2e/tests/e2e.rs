@@ -3,6 +3,7 @@
 use std::{process::Command, time::Duration};
 
 use e2e::{TestDatabase, TestServer, shanhuo_binary};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -240,13 +241,54 @@ async fn production_mode_refuses_default_secrets_sqlite_and_no_redis() {
     assert!(out.contains("SQLite"), "{out}");
 }
 
-/// An admin created from the command line signs in, refreshes, reaches a protected route and
-/// signs out; afterwards neither old token works, and the audit chain checks out.
+/// From a fresh sign-in: refresh, reach a protected route, sign out, and check that none of
+/// the sign-in's tokens works any more. Returns the last refresh and access tokens.
+async fn refresh_use_and_sign_out(server: &TestServer, login: &Value) -> (String, String) {
+    let (status, refreshed) = server
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": login["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    let refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
+
+    let (status, me) = server.send_as(Method::GET, "/api/v1/me", &access).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["id"], login["user"]["id"]);
+
+    let (status, _) = server
+        .send_as(Method::POST, "/api/v1/auth/logout", &access)
+        .await;
+    assert_eq!(status, 204);
+    for old_access in [access.as_str(), login["access_token"].as_str().unwrap()] {
+        let (status, _) = server.send_as(Method::GET, "/api/v1/me", old_access).await;
+        assert_eq!(status, 401, "an old access token still works");
+    }
+    for old_refresh in [refresh.as_str(), login["refresh_token"].as_str().unwrap()] {
+        let (status, _) = server
+            .post_json(
+                "/api/v1/auth/refresh",
+                &json!({"refresh_token": old_refresh}),
+            )
+            .await;
+        assert_eq!(status, 401, "an old refresh token still works");
+    }
+    let log = server.log();
+    assert!(
+        !log.contains(&refresh) && !log.contains(&access),
+        "tokens stay out of the log"
+    );
+    (refresh, access)
+}
+
+/// An admin created from the command line signs in with a password, refreshes, reaches a
+/// protected route and signs out for good; the audit chain checks out.
 #[tokio::test]
 async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
     let server = TestServer::start().await;
-    let mut create = shanhuo(&server.database);
-    create
+    let mut child = shanhuo(&server.database)
         .args([
             "users",
             "create-admin",
@@ -257,8 +299,9 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
         ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = create.spawn().unwrap();
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
@@ -271,74 +314,25 @@ async fn an_admin_signs_in_refreshes_and_signs_out_for_good() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let client = &server.client;
-    let login: Value = client
-        .post(server.url("/api/v1/auth/login/password"))
-        .json(&json!({"phone": "138 0013 8000", "password": "a long admin password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let refreshed: Value = client
-        .post(server.url("/api/v1/auth/refresh"))
-        .json(&json!({"refresh_token": login["refresh_token"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = refreshed["access_token"]
-        .as_str()
-        .expect("a new access token");
-    let refresh = refreshed["refresh_token"].as_str().unwrap();
-
-    let me = client
-        .get(server.url("/api/v1/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<Value>().await.unwrap()["role"], "admin");
-
-    let logout = client
-        .post(server.url("/api/v1/auth/logout"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 204);
-
-    let me = client
-        .get(server.url("/api/v1/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 401);
-    let again = client
-        .post(server.url("/api/v1/auth/refresh"))
-        .json(&json!({"refresh_token": refresh}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 401);
-
-    let log = server.log();
+    let (status, login) = server
+        .post_json(
+            "/api/v1/auth/login/password",
+            &json!({"phone": "138 0013 8000", "password": "a long admin password"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["user"]["role"], "admin");
+    refresh_use_and_sign_out(&server, &login).await;
     assert!(
-        !log.contains("a long admin password"),
+        !server.log().contains("a long admin password"),
         "no password in the log"
     );
-    assert!(!log.contains(refresh), "no refresh token in the log");
 
     let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));
     assert!(ok && out.contains("audit chain intact: 1 entries"), "{out}");
 }
 
-/// The code a development server wrote to its log for a phone.
+/// The code a development server wrote to its log.
 fn code_from_log(log: &str) -> Option<String> {
     let marker = "sign-in code ";
     let start = log.rfind(marker)? + marker.len();
@@ -350,74 +344,20 @@ fn code_from_log(log: &str) -> Option<String> {
 #[tokio::test]
 async fn a_new_user_signs_in_by_sms_code_and_signs_out_for_good() {
     let server = TestServer::start().await;
-    let client = &server.client;
-    let sent = client
-        .post(server.url("/api/v1/auth/sms/send"))
-        .json(&json!({"phone": "13700137000"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status(), 202);
+    let (status, _) = server
+        .post_json("/api/v1/auth/sms/send", &json!({"phone": "13700137000"}))
+        .await;
+    assert_eq!(status, 202);
     let code = code_from_log(&server.log()).expect("the log sender wrote the code");
 
-    let login = client
-        .post(server.url("/api/v1/auth/login/sms"))
-        .json(&json!({"phone": "13700137000", "code": code}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let login: Value = login.json().await.unwrap();
+    let (status, login) = server
+        .post_json(
+            "/api/v1/auth/login/sms",
+            &json!({"phone": "13700137000", "code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{login}");
     assert_eq!(login["user"]["role"], "buyer");
-
-    let refreshed: Value = client
-        .post(server.url("/api/v1/auth/refresh"))
-        .json(&json!({"refresh_token": login["refresh_token"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = refreshed["access_token"].as_str().unwrap();
-    let refresh = refreshed["refresh_token"].as_str().unwrap();
-    let me = client
-        .get(server.url("/api/v1/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<Value>().await.unwrap()["phone"], "13700137000");
-
-    let logout = client
-        .post(server.url("/api/v1/auth/logout"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 204);
-    for old_access in [access, login["access_token"].as_str().unwrap()] {
-        let me = client
-            .get(server.url("/api/v1/me"))
-            .bearer_auth(old_access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(me.status(), 401, "an old access token still works");
-    }
-    for old_refresh in [refresh, login["refresh_token"].as_str().unwrap()] {
-        let again = client
-            .post(server.url("/api/v1/auth/refresh"))
-            .json(&json!({"refresh_token": old_refresh}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(again.status(), 401, "an old refresh token still works");
-    }
-    let log = server.log();
-    assert!(
-        !log.contains(refresh) && !log.contains(access),
-        "tokens stay out of the log"
-    );
+    assert_eq!(login["user"]["phone"], "13700137000");
+    refresh_use_and_sign_out(&server, &login).await;
 }

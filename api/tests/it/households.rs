@@ -3,7 +3,6 @@
 
 use api::{
     domain::{AreaCode, IdNumber, Phone, Sex},
-    infra::pii::PiiVault,
     service::{
         households::{self, HouseholdError, NewHousehold, NewMember},
         policy::Actor,
@@ -59,6 +58,21 @@ fn official(role: Role, area: &str) -> Actor {
     }
 }
 
+async fn register(
+    app: &TestApp,
+    actor: &Actor,
+    new: NewHousehold,
+) -> Result<households::HouseholdRecord, HouseholdError> {
+    households::register(
+        &app.state.db,
+        &app.state.pii,
+        actor,
+        new,
+        &Origin::default(),
+    )
+    .await
+}
+
 fn family() -> Vec<NewMember> {
     vec![
         member("张三", id("50023519800101001"), MemberRelation::Head),
@@ -70,14 +84,12 @@ fn family() -> Vec<NewMember> {
 #[tokio::test]
 async fn a_household_is_stored_with_sealed_id_numbers_and_facts_from_them() {
     let app = TestApp::spawn().await;
-    let vault = PiiVault::from_settings(&app.state.settings);
+    let vault = &app.state.pii;
     let cadre = official(Role::VillageCadre, "500235101201");
-    let record = households::register(
-        &app.state.db,
-        &vault,
+    let record = register(
+        &app,
         &cadre,
         household("500235101201-0001", "500235101201", family()),
-        &Origin::default(),
     )
     .await
     .unwrap();
@@ -103,30 +115,17 @@ async fn a_household_is_stored_with_sealed_id_numbers_and_facts_from_them() {
 #[tokio::test]
 async fn the_same_person_cannot_be_in_two_households() {
     let app = TestApp::spawn().await;
-    let vault = PiiVault::from_settings(&app.state.settings);
     let county = official(Role::CountyOfficial, "500235");
-    households::register(
-        &app.state.db,
-        &vault,
-        &county,
-        household("H-1", "500235101201", family()),
-        &Origin::default(),
-    )
-    .await
-    .unwrap();
+    register(&app, &county, household("H-1", "500235101201", family()))
+        .await
+        .unwrap();
     let again = vec![
         member("王六", id("50023519700505005"), MemberRelation::Head),
         member("张三", id("50023519800101001"), MemberRelation::Other),
     ];
-    let err = households::register(
-        &app.state.db,
-        &vault,
-        &county,
-        household("H-2", "500235102201", again),
-        &Origin::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = register(&app, &county, household("H-2", "500235102201", again))
+        .await
+        .unwrap_err();
     match err {
         HouseholdError::DuplicatePerson {
             member,
@@ -151,7 +150,6 @@ async fn the_same_person_cannot_be_in_two_households() {
 #[tokio::test]
 async fn bad_households_are_refused_with_the_reason() {
     let app = TestApp::spawn().await;
-    let vault = PiiVault::from_settings(&app.state.settings);
     let county = official(Role::CountyOfficial, "500235");
     let two_heads = vec![
         member("甲", id("50023519800101001"), MemberRelation::Head),
@@ -166,49 +164,30 @@ async fn bad_households_are_refused_with_the_reason() {
         ("wrong sex", wrong_sex),
         ("twice", twice),
     ] {
-        let err = households::register(
-            &app.state.db,
-            &vault,
-            &county,
-            household("H-X", "500235101201", members),
-            &Origin::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = register(&app, &county, household("H-X", "500235101201", members))
+            .await
+            .unwrap_err();
         assert!(matches!(err, HouseholdError::Invalid(_)), "{case}: {err}");
     }
-    let not_a_village = households::register(
-        &app.state.db,
-        &vault,
-        &county,
-        household("H-Y", "500235101", family()),
-        &Origin::default(),
-    )
-    .await;
+    let not_a_village = register(&app, &county, household("H-Y", "500235101", family())).await;
     assert!(matches!(not_a_village, Err(HouseholdError::UnknownVillage)));
 }
 
 #[tokio::test]
 async fn id_numbers_are_revealed_only_to_the_owning_area_and_the_look_is_audited() {
     let app = TestApp::spawn().await;
-    let vault = PiiVault::from_settings(&app.state.settings);
+    let vault = &app.state.pii;
     let cadre = official(Role::VillageCadre, "500235101201");
-    let record = households::register(
-        &app.state.db,
-        &vault,
-        &cadre,
-        household("H-1", "500235101201", family()),
-        &Origin::default(),
-    )
-    .await
-    .unwrap();
+    let record = register(&app, &cadre, household("H-1", "500235101201", family()))
+        .await
+        .unwrap();
     let id = record.household.id;
 
-    let masked = households::get(&app.state.db, &vault, &cadre, id, false, &Origin::default())
+    let masked = households::get(&app.state.db, vault, &cadre, id, false, &Origin::default())
         .await
         .unwrap();
     assert_eq!(masked.members[0].id_number, "500235********0012");
-    let revealed = households::get(&app.state.db, &vault, &cadre, id, true, &Origin::default())
+    let revealed = households::get(&app.state.db, vault, &cadre, id, true, &Origin::default())
         .await
         .unwrap();
     assert_eq!(revealed.members[0].id_number, HEAD_ID);
@@ -234,21 +213,15 @@ async fn id_numbers_are_revealed_only_to_the_owning_area_and_the_look_is_audited
         household_id: None,
     };
     for actor in [&outsider, &buyer] {
-        let err = households::get(&app.state.db, &vault, actor, id, false, &Origin::default())
+        let err = households::get(&app.state.db, vault, actor, id, false, &Origin::default())
             .await
             .unwrap_err();
         assert!(matches!(err, HouseholdError::NotFound), "{err}");
     }
     // Another township's official cannot register households in this village either.
-    let err = households::register(
-        &app.state.db,
-        &vault,
-        &outsider,
-        household("H-2", "500235101202", family()),
-        &Origin::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = register(&app, &outsider, household("H-2", "500235101202", family()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, HouseholdError::Forbidden));
 }
 
@@ -373,7 +346,7 @@ async fn officials_register_and_read_households_over_http_with_masked_id_numbers
 #[tokio::test]
 async fn racing_registrations_of_one_person_leave_exactly_one_household() {
     let app = TestApp::spawn().await;
-    let vault = std::sync::Arc::new(PiiVault::from_settings(&app.state.settings));
+    let vault = app.state.pii.clone();
     let county = official(Role::CountyOfficial, "500235");
     let tasks: Vec<_> = (0..4)
         .map(|i| {
@@ -414,7 +387,6 @@ async fn racing_registrations_of_one_person_leave_exactly_one_household() {
 #[tokio::test]
 async fn a_household_list_pages_through_every_household_once_in_number_order() {
     let app = TestApp::spawn().await;
-    let vault = PiiVault::from_settings(&app.state.settings);
     let county = official(Role::CountyOfficial, "500235");
     for i in (0..5).rev() {
         let members = vec![member(
@@ -422,12 +394,10 @@ async fn a_household_list_pages_through_every_household_once_in_number_order() {
             id(&format!("5002351970010100{i}")),
             MemberRelation::Head,
         )];
-        households::register(
-            &app.state.db,
-            &vault,
+        register(
+            &app,
             &county,
             household(&format!("N-{i}"), "500235101201", members),
-            &Origin::default(),
         )
         .await
         .unwrap();

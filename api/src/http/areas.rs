@@ -72,7 +72,7 @@ impl AreasApi {
         /// Area code: 12 digits, or the 6-digit county / 9-digit township short form.
         code: Path<String>,
     ) -> Result<GetAreaResponse, ApiError> {
-        let code = parse_code(&code)?;
+        let code = parse_area_code(&code)?;
         let detail = areas::get(&state.db, &code).await?;
         Ok(GetAreaResponse::Ok(Json(detail.into())))
     }
@@ -96,7 +96,7 @@ impl AreasApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
     ) -> Result<ListAreasResponse, ApiError> {
-        let code = parse_code(&code)?;
+        let code = parse_area_code(&code)?;
         let page = page_request(cursor.0.as_deref(), limit.0, is_area_code)?;
         let children = areas::children(&state.db, &code, &page).await?;
         Ok(ListAreasResponse::Ok(Json(children.into())))
@@ -120,7 +120,7 @@ impl AreasApi {
         #[oai(validator(maximum(value = "2")))]
         depth: Query<Option<u32>>,
     ) -> Result<GetAreaTreeResponse, ApiError> {
-        let code = parse_code(&code)?;
+        let code = parse_area_code(&code)?;
         let tree = areas::tree(&state.db, &code, depth.0.unwrap_or(MAX_TREE_DEPTH)).await?;
         Ok(GetAreaTreeResponse::Ok(Json(tree.into())))
     }
@@ -139,7 +139,7 @@ impl AreasApi {
             .0
             .codes
             .iter()
-            .map(|raw| parse_code(raw))
+            .map(|raw| parse_area_code(raw))
             .collect::<Result<Vec<_>, _>>()?;
         let (found, missing) = areas::lookup(&state.db, &codes).await?;
         Ok(LookupAreasResponse::Ok(Json(LookupAreasView {
@@ -310,7 +310,9 @@ impl From<AreaError> for ApiError {
     }
 }
 
-fn parse_code(raw: &str) -> Result<AreaCode, ApiError> {
+/// Reads an area code from a request; every route that takes one answers `area.invalid_code`
+/// the same way.
+pub(crate) fn parse_area_code(raw: &str) -> Result<AreaCode, ApiError> {
     AreaCode::parse(raw).map_err(|e| invalid_code(raw, &e))
 }
 

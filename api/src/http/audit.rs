@@ -2,17 +2,16 @@
 
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
-use serde_json::json;
 
 use super::{
     ApiTags,
+    areas::parse_area_code,
     auth::BearerAuth,
     error::{ApiError, ErrorCode},
     pagination::{encode_cursor, page_request},
 };
 use crate::{
     app::AppState,
-    domain::AreaCode,
     service::{
         audit::{self, AuditError},
         pagination::Page,
@@ -42,10 +41,7 @@ impl AuditApi {
     ) -> Result<ListAuditEntriesResponse, ApiError> {
         let actor = &auth.0.actor;
         let area = match area_code.0.as_deref() {
-            Some(raw) => Some(AreaCode::parse(raw).map_err(|e| {
-                ApiError::new(ErrorCode::AreaInvalidCode)
-                    .with_details(json!({ "value": raw, "reason": e.to_string() }))
-            })?),
+            Some(raw) => Some(parse_area_code(raw)?),
             None => actor.area.clone(),
         };
         let page = page_request(cursor.0.as_deref(), limit.0, is_id)?;

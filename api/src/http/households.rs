@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{
     ApiTags,
+    areas::parse_area_code,
     auth::BearerAuth,
     error::{ApiError, ErrorCode},
     json::JsonBody,
@@ -19,11 +20,12 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::{AreaCode, IdNumber, Phone, Sex},
+    domain::{IdNumber, Phone, Sex},
     service::households::{
-        self, HouseholdError, HouseholdFilter, HouseholdRecord, HouseholdSort, NewHousehold,
-        NewMember,
+        self, HouseholdError, HouseholdFilter, HouseholdRecord, HouseholdSort, HouseholdSummary,
+        NewHousehold, NewMember,
     },
+    service::pagination::Page,
 };
 
 mirror_enum! {
@@ -123,16 +125,7 @@ impl HouseholdsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
     ) -> Result<ListHouseholdsResponse, ApiError> {
-        let area = area_code
-            .0
-            .as_deref()
-            .map(|raw| {
-                AreaCode::parse(raw).map_err(|e| {
-                    ApiError::new(ErrorCode::AreaInvalidCode)
-                        .with_details(json!({ "value": raw, "reason": e.to_string() }))
-                })
-            })
-            .transpose()?;
+        let area = area_code.0.as_deref().map(parse_area_code).transpose()?;
         let filter = HouseholdFilter {
             area,
             status: status.0.map(Into::into),
@@ -145,23 +138,7 @@ impl HouseholdsApi {
         };
         let page = page_request(cursor.0.as_deref(), limit.0, |key| !key.is_empty())?;
         let found = households::list(&state.db, &auth.0.actor, &filter, sort, &page).await?;
-        Ok(ListHouseholdsResponse::Ok(Json(HouseholdPageView {
-            next_cursor: found.next_after.as_deref().map(encode_cursor),
-            items: found
-                .items
-                .into_iter()
-                .map(|s| HouseholdSummaryView {
-                    id: s.household.id,
-                    household_number: s.household.household_number,
-                    village_code: s.household.village_code,
-                    status: s.household.status.into(),
-                    poverty_cause: s.household.poverty_cause.into(),
-                    registered_year: s.household.registered_year,
-                    head_name: s.head_name,
-                    member_count: s.member_count,
-                })
-                .collect(),
-        })))
+        Ok(ListHouseholdsResponse::Ok(Json(found.into())))
     }
 
     /// Get a household
@@ -327,10 +304,7 @@ impl TryFrom<RegisterHouseholdRequest> for NewHousehold {
     type Error = ApiError;
 
     fn try_from(body: RegisterHouseholdRequest) -> Result<Self, ApiError> {
-        let village = AreaCode::parse(&body.village_code).map_err(|e| {
-            ApiError::new(ErrorCode::AreaInvalidCode)
-                .with_details(json!({ "value": body.village_code, "reason": e.to_string() }))
-        })?;
+        let village = parse_area_code(&body.village_code)?;
         let phone = body
             .phone
             .as_deref()
@@ -372,6 +346,28 @@ impl TryFrom<RegisterHouseholdRequest> for NewHousehold {
             registered_year: body.registered_year,
             members,
         })
+    }
+}
+
+impl From<Page<HouseholdSummary>> for HouseholdPageView {
+    fn from(page: Page<HouseholdSummary>) -> Self {
+        Self {
+            next_cursor: page.next_after.as_deref().map(encode_cursor),
+            items: page
+                .items
+                .into_iter()
+                .map(|s| HouseholdSummaryView {
+                    id: s.household.id,
+                    household_number: s.household.household_number,
+                    village_code: s.household.village_code,
+                    status: s.household.status.into(),
+                    poverty_cause: s.household.poverty_cause.into(),
+                    registered_year: s.household.registered_year,
+                    head_name: s.head_name,
+                    member_count: s.member_count,
+                })
+                .collect(),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{
     ApiTags,
+    areas::parse_area_code,
     audit::is_id,
     auth::{BearerAuth, RoleView, UserView},
     error::{ApiError, ErrorCode},
@@ -18,12 +19,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::{AreaCode, Phone},
+    domain::Phone,
     infra::passwords::PasswordError,
-    service::{
-        policy::{self, Action, Resource},
-        users::{self, AccountChange, Invitation, Origin, UserError},
-    },
+    service::users::{self, AccountChange, Invitation, Origin, UserError},
 };
 
 pub struct UsersApi;
@@ -48,7 +46,7 @@ impl UsersApi {
             phone: parse_phone(&body.phone)?,
             display_name: body.display_name,
             role: body.role.into(),
-            area: parse_area(&body.area_code)?,
+            area: parse_area_code(&body.area_code)?,
         };
         let user = users::invite_official(&state.db, Some(&auth.0.actor), invitation, &origin(req))
             .await?;
@@ -72,7 +70,7 @@ impl UsersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
     ) -> Result<ListUsersResponse, ApiError> {
-        let area = area_code.0.as_deref().map(parse_area).transpose()?;
+        let area = area_code.0.as_deref().map(parse_area_code).transpose()?;
         let page = page_request(cursor.0.as_deref(), limit.0, is_id)?;
         let found = users::list(&state.db, &auth.0.actor, area.as_ref(), &page).await?;
         Ok(ListUsersResponse::Ok(Json(UserPageView {
@@ -91,20 +89,7 @@ impl UsersApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<GetUserResponse, ApiError> {
-        let user = users::find(&state.db, id.0).await?;
-        let area = user
-            .area_code
-            .as_deref()
-            .and_then(|a| AreaCode::parse(a).ok());
-        let resource = Resource::UserAccount {
-            user_id: Some(user.id),
-            role: user.role,
-            area: area.as_ref(),
-        };
-        // Accounts outside the caller's reach are "not found", so ids cannot be probed.
-        if !policy::can(&auth.0.actor, Action::Read, &resource) {
-            return Err(ErrorCode::UserNotFound.into());
-        }
+        let user = users::get(&state.db, &auth.0.actor, id.0).await?;
         Ok(GetUserResponse::Ok(Json(user.into())))
     }
 
@@ -123,7 +108,7 @@ impl UsersApi {
         let body = body.0;
         let change = AccountChange {
             role: body.role.map(Into::into),
-            area: body.area_code.as_deref().map(parse_area).transpose()?,
+            area: body.area_code.as_deref().map(parse_area_code).transpose()?,
             disabled: body.disabled,
         };
         let user =
@@ -198,13 +183,6 @@ pub fn origin(req: &Request) -> Origin {
 
 fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
     Phone::parse(raw).map_err(|_| ErrorCode::UserInvalidPhone.into())
-}
-
-fn parse_area(raw: &str) -> Result<AreaCode, ApiError> {
-    AreaCode::parse(raw).map_err(|e| {
-        ApiError::new(ErrorCode::AreaInvalidCode)
-            .with_details(json!({ "value": raw, "reason": e.to_string() }))
-    })
 }
 
 impl From<UserError> for ApiError {

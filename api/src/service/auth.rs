@@ -144,9 +144,7 @@ impl Auth {
         code: &str,
         client_ip: &str,
     ) -> Result<TokenPair, AuthError> {
-        let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
-        self.count_login_attempt(Some(&phone), client_ip).await?;
-        self.otp.check(&phone, code).await?;
+        let phone = self.verified_phone(phone, code, client_ip).await?;
         let txn = self.db.begin_write().await?;
         let current = user::Entity::find_by_id(actor.user_id)
             .one(&txn)
@@ -197,9 +195,7 @@ impl Auth {
         code: &str,
         client_ip: &str,
     ) -> Result<TokenPair, AuthError> {
-        let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
-        self.count_login_attempt(Some(&phone), client_ip).await?;
-        self.otp.check(&phone, code).await?;
+        let phone = self.verified_phone(phone, code, client_ip).await?;
         let txn = self.db.begin_write().await?;
         let user = super::users::find_or_register_buyer(&txn, &phone, client_ip).await?;
         self.start_session(txn, user).await
@@ -219,6 +215,19 @@ impl Auth {
         let pair = self.issue_pair(&txn, user, &family).await?;
         txn.commit().await?;
         Ok(pair)
+    }
+
+    /// The phone, once its texted code checks out; every try counts against the limits.
+    async fn verified_phone(
+        &self,
+        phone: &str,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<Phone, AuthError> {
+        let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
+        self.count_login_attempt(Some(&phone), client_ip).await?;
+        self.otp.check(&phone, code).await?;
+        Ok(phone)
     }
 
     async fn count_login_attempt(

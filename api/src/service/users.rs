@@ -82,6 +82,26 @@ pub async fn find_by_phone(db: &Database, phone: &Phone) -> Result<Option<user::
     find_by_phone_in(db.conn(), phone).await
 }
 
+/// An account the actor may read. Accounts out of the actor's reach are "not found", so ids
+/// cannot be probed.
+pub async fn get(db: &Database, actor: &Actor, id: i64) -> Result<user::Model, UserError> {
+    let user = find(db, id).await?;
+    let area = user
+        .area_code
+        .as_deref()
+        .and_then(|a| AreaCode::parse(a).ok());
+    let resource = Resource::UserAccount {
+        user_id: Some(user.id),
+        role: user.role,
+        area: area.as_ref(),
+    };
+    if policy::can(actor, Action::Read, &resource) {
+        Ok(user)
+    } else {
+        Err(UserError::NotFound)
+    }
+}
+
 /// One page of the accounts an actor may see: an official's those inside their area, an admin's
 /// all (or those inside `area`).
 pub async fn list(

@@ -151,9 +151,15 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
     }
     let settings = &state.settings;
     if !settings.is_production() && settings.seed_demo && areas::count(&state.db).await? == 0 {
-        let report = seed::seed_demo(&state.db).await?;
+        let report = seed::seed_demo(
+            &state.db,
+            settings.seed_demo_households.then_some(&*state.pii),
+        )
+        .await?;
         tracing::info!(
             areas = report.areas_inserted,
+            households = report.households_inserted,
+            people = report.people_inserted,
             county = seed::DEMO_COUNTY_CODE,
             "the database was empty: loaded the synthetic demo county ({} townships, {} villages, {} poor villages)",
             seed::DEMO_TOWNSHIPS,

@@ -2,6 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use entities::user::Role;
 use secrecy::SecretString;
@@ -10,8 +11,10 @@ use crate::{
     app::{self, AppState, MigrateOnStart},
     config::{RunMode, Settings},
     domain::{AreaCode, Phone},
+    infra::pii::PiiVault,
     service::{
         audit::{self, ChainCheck},
+        households::import::{self, ImportError, ImportReport},
         seed,
         users::{self, Invitation, Origin},
     },
@@ -51,6 +54,11 @@ enum Command {
     Users {
         #[command(subcommand)]
         action: UsersAction,
+    },
+    /// Import registry data from officials' spreadsheets.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
     },
     /// Check the audit log.
     Audit {
@@ -102,6 +110,19 @@ impl From<OfficialRole> for Role {
 }
 
 #[derive(Debug, Subcommand)]
+enum ImportWhat {
+    /// Households and members from a CSV or XLSX file in the registry template's layout.
+    /// Writes all of it in one transaction, or nothing if any row has a problem; exits
+    /// non-zero and lists every problem by row and column when there are any.
+    Households {
+        file: PathBuf,
+        /// Check the file and report problems without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditAction {
     /// Walk the hash chain and report the first broken link; exits non-zero if there is one.
     Verify,
@@ -137,9 +158,14 @@ enum MigrateAction {
 
 #[derive(Debug, Subcommand)]
 enum SeedWhat {
-    /// The synthetic demo county 500235: 40 townships, 400 villages, 162 poor villages.
-    /// Running it again changes nothing.
-    Demo,
+    /// The synthetic demo county 500235: 40 townships, 400 villages, 162 poor villages and
+    /// in them 135,000 registered poor people in about 45,000 households. Running it again
+    /// changes nothing.
+    Demo {
+        /// Only the area tree, no households.
+        #[arg(long)]
+        without_households: bool,
+    },
 }
 
 impl Cli {
@@ -230,6 +256,27 @@ impl Command {
                 );
                 Ok(())
             }
+            Command::Import {
+                what: ImportWhat::Households { file, dry_run },
+            } => {
+                let db = app::connect_database(&settings).await?;
+                let vault = PiiVault::from_settings(&settings);
+                let file = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))?;
+                let started = std::time::Instant::now();
+                let outcome =
+                    import::import_file(&db, &vault, None, file, dry_run, &Origin::default()).await;
+                let report = match outcome {
+                    Ok(report) => report,
+                    Err(ImportError::Rejected(report)) => *report,
+                    Err(e) => return Err(e.into()),
+                };
+                print_import_report(&report, started.elapsed());
+                if report.problem_count > 0 {
+                    anyhow::bail!("{} problems; nothing was written", report.problem_count);
+                }
+                Ok(())
+            }
             Command::Audit {
                 action: AuditAction::Verify,
             } => {
@@ -245,19 +292,55 @@ impl Command {
                 }
             }
             Command::Seed {
-                what: SeedWhat::Demo,
+                what: SeedWhat::Demo { without_households },
             } => {
                 let db = app::connect_database(&settings).await?;
                 db.migrate_up(None).await?;
-                let report = seed::seed_demo(&db).await?;
+                let vault = PiiVault::from_settings(&settings);
+                let report = seed::seed_demo(&db, (!without_households).then_some(&vault)).await?;
                 println!(
-                    "demo county {}: {} areas added ({} already there are unchanged)",
+                    "demo county {}: {} areas, {} households with {} people added \
+                     (what was already there is unchanged)",
                     seed::DEMO_COUNTY_CODE,
                     report.areas_inserted,
-                    seed::demo_areas().len() - report.areas_inserted,
+                    report.households_inserted,
+                    report.people_inserted,
                 );
                 Ok(())
             }
         }
     }
+}
+
+fn print_import_report(report: &ImportReport, took: std::time::Duration) {
+    for problem in &report.problems {
+        let column = problem
+            .column
+            .map(|c| format!(" 「{c}」"))
+            .unwrap_or_default();
+        println!("row {}{column}: {}", problem.row, problem.message);
+    }
+    if report.problem_count > report.problems.len() {
+        println!(
+            "… and {} more problems",
+            report.problem_count - report.problems.len()
+        );
+    }
+    if !report.ignored_columns.is_empty() {
+        println!("columns not read: {}", report.ignored_columns.join(", "));
+    }
+    let verdict = if report.committed {
+        "imported"
+    } else if report.problem_count > 0 {
+        "not imported"
+    } else {
+        "checked (dry run), nothing written"
+    };
+    println!(
+        "{} households, {} members in {}: {verdict} in {:.1} s",
+        report.households,
+        report.members,
+        report.format.unwrap_or("the file"),
+        took.as_secs_f64()
+    );
 }

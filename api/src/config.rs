@@ -114,6 +114,10 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// Load the synthetic demo county into an empty database at start (never in production).
     pub seed_demo: bool,
+    /// With `seed_demo`, load the demo county's 45,000 registered households too.
+    pub seed_demo_households: bool,
+    /// Largest spreadsheet an official may upload for a household import, in bytes.
+    pub import_limit_bytes: usize,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout_secs: u64,
 }
@@ -153,6 +157,8 @@ impl Default for Settings {
             log: "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into(),
             log_format: None,
             seed_demo: true,
+            seed_demo_households: true,
+            import_limit_bytes: 32 * 1024 * 1024,
             shutdown_timeout_secs: 30,
         }
     }

@@ -232,7 +232,8 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Migrated and seeded with the demo county, as `serve` leaves a fresh embedded database.
+    /// Migrated and seeded with the demo county's areas, as `serve` leaves a fresh embedded
+    /// database.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
     }
@@ -241,6 +242,8 @@ impl TestApp {
         let database = TestDatabase::empty().await;
         let mut settings = Settings::default();
         database.configure(&mut settings);
+        // The demo county's areas, without its 45,000 households (a test adds its own).
+        settings.seed_demo_households = false;
         adjust(&mut settings);
         let cache: Arc<dyn Cache> = match test_redis().await {
             Some(redis) => redis,

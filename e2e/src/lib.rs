@@ -63,6 +63,8 @@ impl TestServer {
                 .env("REDIS_URL", redis)
                 .env("SHANHUO_CACHE_PREFIX", format!("e2e:{port}:"));
         }
+        // The demo county's areas only; its 45,000 households are the CLI test's to load.
+        command.env("SHANHUO_SEED_DEMO_HOUSEHOLDS", "false");
         for (key, value) in env {
             command.env(key, value);
         }

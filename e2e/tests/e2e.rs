@@ -218,9 +218,53 @@ async fn the_cli_migrates_up_down_and_seeds_idempotently() {
     assert!(ok && out.contains("pending"), "{out}");
 
     let (ok, out) = run(shanhuo(&database).args(["seed", "demo"]));
-    assert!(ok && out.contains("441 areas added"), "{out}");
+    assert!(
+        ok && out.contains("441 areas") && out.contains("135000 people added"),
+        "{out}"
+    );
     let (ok, out) = run(shanhuo(&database).args(["seed", "demo"]));
-    assert!(ok && out.contains(" 0 areas added"), "{out}");
+    assert!(
+        ok && out.contains(" 0 areas, 0 households with 0 people added"),
+        "{out}"
+    );
+
+    // A registry sheet with a mistake is refused, row and column named; fixed, it imports.
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("registry.csv");
+    let header = "户编号,村代码,姓名,身份证号码,与户主关系,劳动技能,健康状况,文化程度,参加基本医疗保险,主要致贫原因,识别年度";
+    let head = "E2E-1,500235101201,张三,11010119800101001X,户主,普通劳动力,健康,初中,是,因病,2016";
+    std::fs::write(&sheet, format!("{header}\n{head}\n")).unwrap();
+    let (ok, out) = run(shanhuo(&database)
+        .args(["import", "households"])
+        .arg(&sheet));
+    assert!(!ok && out.contains("row 2 「身份证号码」"), "{out}");
+    let fixed = head.replace("11010119800101001X", &valid_id("11010119800101001"));
+    std::fs::write(&sheet, format!("{header}\n{fixed}\n")).unwrap();
+    let (ok, out) = run(shanhuo(&database)
+        .args(["import", "households", "--dry-run"])
+        .arg(&sheet));
+    assert!(ok && out.contains("dry run"), "{out}");
+    let (ok, out) = run(shanhuo(&database)
+        .args(["import", "households"])
+        .arg(&sheet));
+    assert!(
+        ok && out.contains("1 households, 1 members in csv: imported"),
+        "{out}"
+    );
+    let (ok, out) = run(shanhuo(&database).args(["audit", "verify"]));
+    assert!(ok && out.contains("audit chain intact"), "{out}");
+}
+
+/// The 18-character ID number with its check character.
+fn valid_id(body: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let sum: u32 = body
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(digit, weight)| u32::from(digit - b'0') * weight)
+        .sum();
+    format!("{body}{}", CHECK[(sum % 11) as usize] as char)
 }
 
 #[tokio::test]

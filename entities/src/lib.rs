@@ -5,6 +5,7 @@ pub mod area;
 pub mod audit_head;
 pub mod audit_log;
 pub mod household;
+pub mod household_income;
 pub mod household_member;
 pub mod refresh_token;
 pub mod user;

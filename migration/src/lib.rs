@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_areas;
 mod m20261127_000001_create_identity;
 mod m20261127_000002_create_households;
+mod m20261127_000003_create_household_incomes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_areas::Migration),
             Box::new(m20261127_000001_create_identity::Migration),
             Box::new(m20261127_000002_create_households::Migration),
+            Box::new(m20261127_000003_create_household_incomes::Migration),
         ]
     }
 }

@@ -2,6 +2,11 @@
 //! or streams the body in chunks. (poem's own `SizeLimit` demands a `Content-Length` on every
 //! request, even a GET, which mobile clients do not send.)
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use futures_util::StreamExt;
 use poem::{Body, Endpoint, Middleware, Request, Result, http::header};
 
@@ -13,11 +18,22 @@ pub struct BodyLimitExceeded(pub usize);
 
 pub struct BodyLimit {
     max_bytes: usize,
+    /// Paths that take larger bodies (file uploads), with their own limit.
+    larger: Vec<(String, usize)>,
 }
 
 impl BodyLimit {
     pub fn new(max_bytes: usize) -> Self {
-        Self { max_bytes }
+        Self {
+            max_bytes,
+            larger: Vec::new(),
+        }
+    }
+
+    /// A different limit for requests to exactly `path`.
+    pub fn with_path(mut self, path: impl Into<String>, max_bytes: usize) -> Self {
+        self.larger.push((path.into(), max_bytes));
+        self
     }
 }
 
@@ -28,6 +44,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
         BodyLimitEndpoint {
             inner,
             max_bytes: self.max_bytes,
+            larger: self.larger.clone(),
         }
     }
 }
@@ -35,6 +52,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     max_bytes: usize,
+    larger: Vec<(String, usize)>,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
@@ -46,7 +64,12 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let max = self.max_bytes;
+        let path = req.uri().path();
+        let max = self
+            .larger
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(self.max_bytes, |(_, max)| *max);
         match declared {
             Some(length) if length > max as u64 => {
                 return Err(ApiError::new(ErrorCode::RequestBodyTooLarge).into());
@@ -54,18 +77,27 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             Some(_) => {}
             None => {
                 // No declared length: count the bytes as they arrive and fail the read once
-                // the limit is passed.
+                // the limit is passed. Whatever the reader makes of that failure (a JSON
+                // error, a multipart error), the answer is 413.
+                let exceeded = Arc::new(AtomicBool::new(false));
+                let flag = exceeded.clone();
                 let mut seen = 0usize;
                 let stream = req.take_body().into_bytes_stream().map(move |chunk| {
                     let chunk = chunk?;
                     seen = seen.saturating_add(chunk.len());
                     if seen > max {
+                        flag.store(true, Ordering::Relaxed);
                         Err(std::io::Error::other(BodyLimitExceeded(max)))
                     } else {
                         Ok(chunk)
                     }
                 });
                 req.set_body(Body::from_bytes_stream(stream));
+                let result = self.inner.call(req).await;
+                if exceeded.load(Ordering::Relaxed) {
+                    return Err(ApiError::new(ErrorCode::RequestBodyTooLarge).into());
+                }
+                return result;
             }
         }
         self.inner.call(req).await

@@ -48,6 +48,7 @@ pub type Api = (
     auth::AuthApi,
     users::UsersApi,
     households::HouseholdsApi,
+    households::HouseholdChangesApi,
     audit::AuditApi,
 );
 
@@ -58,6 +59,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             auth::AuthApi,
             users::UsersApi,
             households::HouseholdsApi,
+            households::HouseholdChangesApi,
             audit::AuditApi,
         ),
         "shanhuo",
@@ -101,7 +103,12 @@ pub fn routes(state: AppState) -> impl Endpoint {
             settings.clone(),
         ))
         .data(state)
-        .with(body_limit::BodyLimit::new(settings.body_limit_bytes))
+        .with(
+            body_limit::BodyLimit::new(settings.body_limit_bytes).with_path(
+                format!("{API_PREFIX}{}", households::IMPORT_PATH),
+                settings.import_limit_bytes,
+            ),
+        )
         // Errors become envelopes before CORS adds its headers, so browsers can read them;
         // the outer layer catches CORS's own refusals.
         .with(envelope::Envelope)

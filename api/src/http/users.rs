@@ -181,7 +181,7 @@ pub fn origin(req: &Request) -> Origin {
     }
 }
 
-fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
+pub(crate) fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
     Phone::parse(raw).map_err(|_| ErrorCode::UserInvalidPhone.into())
 }
 

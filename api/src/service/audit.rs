@@ -7,8 +7,8 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::{audit_head, audit_log};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 
@@ -44,6 +44,17 @@ pub struct NewAuditEntry {
 /// Appends an entry inside the caller's write transaction (from `Database::begin_write`) and
 /// returns its id.
 pub async fn append(conn: &DatabaseTransaction, entry: NewAuditEntry) -> Result<i64, DbErr> {
+    append_many(conn, std::iter::once(entry))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)
+}
+
+/// Appends entries in order inside the caller's write transaction, in as few statements as
+/// the database allows; returns the last entry's id (`None` when there were none).
+pub async fn append_many(
+    conn: &DatabaseTransaction,
+    entries: impl IntoIterator<Item = NewAuditEntry>,
+) -> Result<Option<i64>, DbErr> {
     // Reading the head FOR UPDATE locks it and sees the latest committed link (a plain read
     // could see an older snapshot on MySQL), so concurrent appends queue here instead of both
     // chaining onto the same last hash. SQLite has no row locks; its write transaction already
@@ -56,46 +67,65 @@ pub async fn append(conn: &DatabaseTransaction, entry: NewAuditEntry) -> Result<
 
     // Whole seconds: MySQL's TIMESTAMP keeps no fraction, and the hash must survive the trip.
     let at = Utc::now().trunc_subsecs(0);
-    let before = entry.before.map(|v| v.to_string());
-    let after = entry.after.map(|v| v.to_string());
-    let mut row = audit_log::Model {
-        id: 0,
-        at,
-        actor_user_id: entry.actor_user_id,
-        actor_ip: entry.actor_ip,
-        action: entry.action.to_owned(),
-        entity: entry.entity.to_owned(),
-        entity_id: entry.entity_id,
-        area_code: entry.area_code,
-        before,
-        after,
-        prev_hash: head.last_hash,
-        hash: String::new(),
-    };
-    row.hash = entry_hash(&row);
-    let inserted = audit_log::ActiveModel {
-        at: Set(row.at),
-        actor_user_id: Set(row.actor_user_id),
-        actor_ip: Set(row.actor_ip.clone()),
-        action: Set(row.action.clone()),
-        entity: Set(row.entity.clone()),
-        entity_id: Set(row.entity_id.clone()),
-        area_code: Set(row.area_code.clone()),
-        before: Set(row.before.clone()),
-        after: Set(row.after.clone()),
-        prev_hash: Set(row.prev_hash.clone()),
-        hash: Set(row.hash.clone()),
-        ..Default::default()
+    let mut last_hash = head.last_hash;
+    let mut rows = Vec::new();
+    for entry in entries {
+        let mut row = audit_log::Model {
+            id: 0,
+            at,
+            actor_user_id: entry.actor_user_id,
+            actor_ip: entry.actor_ip,
+            action: entry.action.to_owned(),
+            entity: entry.entity.to_owned(),
+            entity_id: entry.entity_id,
+            area_code: entry.area_code,
+            before: entry.before.map(|v| v.to_string()),
+            after: entry.after.map(|v| v.to_string()),
+            prev_hash: last_hash,
+            hash: String::new(),
+        };
+        row.hash = entry_hash(&row);
+        last_hash = row.hash.clone();
+        rows.push(row);
     }
-    .insert(conn)
-    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    // Ids follow insertion order, which is chain order.
+    for chunk in rows.chunks(200) {
+        audit_log::Entity::insert_many(chunk.iter().map(|row| audit_log::ActiveModel {
+            at: Set(row.at),
+            actor_user_id: Set(row.actor_user_id),
+            actor_ip: Set(row.actor_ip.clone()),
+            action: Set(row.action.clone()),
+            entity: Set(row.entity.clone()),
+            entity_id: Set(row.entity_id.clone()),
+            area_code: Set(row.area_code.clone()),
+            before: Set(row.before.clone()),
+            after: Set(row.after.clone()),
+            prev_hash: Set(row.prev_hash.clone()),
+            hash: Set(row.hash.clone()),
+            ..Default::default()
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
+    // The head's lock keeps every other appender out until we commit, so the newest id is ours.
+    let last_id: Option<i64> = audit_log::Entity::find()
+        .select_only()
+        .column_as(audit_log::Column::Id.max(), "id")
+        .into_tuple()
+        .one(conn)
+        .await?
+        .flatten();
+    let last_id = last_id.ok_or(DbErr::RecordNotInserted)?;
     audit_head::Entity::update_many()
-        .col_expr(audit_head::Column::LastId, Expr::value(inserted.id))
-        .col_expr(audit_head::Column::LastHash, Expr::value(row.hash))
+        .col_expr(audit_head::Column::LastId, Expr::value(last_id))
+        .col_expr(audit_head::Column::LastHash, Expr::value(last_hash))
         .filter(audit_head::Column::Id.eq(1))
         .exec(conn)
         .await?;
-    Ok(inserted.id)
+    Ok(Some(last_id))
 }
 
 /// The hash of an entry: SHA-256 over a JSON array of its fields and the previous hash.

@@ -258,6 +258,72 @@ mod tests {
         assert!(!can(&farmer, Action::Update, &own));
     }
 
+    /// Every role against a household inside and outside its area, and one farmer against
+    /// another farmer's household.
+    #[test]
+    fn the_household_matrix() {
+        let inside = code("500235101201");
+        let outside = code("500235102201");
+        let household = |id, area| Resource::Household {
+            household_id: Some(id),
+            area,
+        };
+        let cases = [
+            // (role, own area, reads inside, changes and reveals inside)
+            (Role::Admin, None, true, true),
+            (Role::CountyOfficial, Some("500235"), true, true),
+            (Role::TownshipOfficial, Some("500235101"), true, true),
+            (Role::VillageCadre, Some("500235101201"), true, true),
+            (Role::Farmer, None, false, false),
+            (Role::Buyer, None, false, false),
+        ];
+        for (role, area, reads, changes) in cases {
+            let actor = actor(role, area);
+            assert_eq!(
+                can(&actor, Action::Read, &household(5, &inside)),
+                reads,
+                "{role:?}"
+            );
+            for action in [Action::Create, Action::Update, Action::Reveal] {
+                assert_eq!(
+                    can(&actor, action, &household(5, &inside)),
+                    changes,
+                    "{role:?} {action:?}"
+                );
+            }
+            let county_wide = matches!(role, Role::Admin | Role::CountyOfficial);
+            for action in [Action::Read, Action::Update, Action::Reveal] {
+                assert_eq!(
+                    can(&actor, action, &household(5, &outside)),
+                    county_wide,
+                    "{role:?} {action:?} outside"
+                );
+            }
+        }
+        // A farmer reads their own household, never changes or reveals it, and never sees
+        // another farmer's, whatever id they guess.
+        let farmer = Actor {
+            household_id: Some(5),
+            ..actor(Role::Farmer, None)
+        };
+        assert!(can(&farmer, Action::Read, &household(5, &inside)));
+        for action in [Action::Update, Action::Reveal, Action::Create] {
+            assert!(!can(&farmer, action, &household(5, &inside)), "{action:?}");
+        }
+        for guess in [4, 6, 500] {
+            assert!(!can(&farmer, Action::Read, &household(guess, &inside)));
+        }
+        let unbound = actor(Role::Farmer, None);
+        assert!(!can(
+            &unbound,
+            Action::Read,
+            &Resource::Household {
+                household_id: None,
+                area: &inside
+            }
+        ));
+    }
+
     #[test]
     fn audit_logs_are_read_by_officials_of_the_area_and_admins() {
         let township = actor(Role::TownshipOfficial, Some("500235101"));

@@ -13,7 +13,7 @@ use entities::area::AreaLevel;
 
 async fn demo_county() -> TestDatabase {
     let test_db = TestDatabase::migrated().await;
-    seed::seed_demo(&test_db.db).await.unwrap();
+    seed::seed_demo(&test_db.db, None).await.unwrap();
     test_db
 }
 

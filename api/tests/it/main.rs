@@ -5,9 +5,11 @@
 mod areas;
 mod cache;
 mod config;
+mod household_changes;
 mod households;
 mod http;
 mod identity;
+mod import;
 mod sms_login;
 mod storage;
 mod support;

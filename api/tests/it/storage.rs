@@ -47,7 +47,7 @@ async fn migrations_apply_revert_and_apply_again() {
 async fn seeding_the_demo_county_twice_changes_nothing() {
     let test_db = TestDatabase::migrated().await;
     let db = &test_db.db;
-    let first = seed::seed_demo(db).await.unwrap();
+    let first = seed::seed_demo(db, None).await.unwrap();
     assert_eq!(
         first.areas_inserted,
         1 + seed::DEMO_TOWNSHIPS + seed::DEMO_VILLAGES
@@ -61,7 +61,7 @@ async fn seeding_the_demo_county_twice_changes_nothing() {
     };
     let before = snapshot().await;
 
-    let second = seed::seed_demo(db).await.unwrap();
+    let second = seed::seed_demo(db, None).await.unwrap();
     assert_eq!(second.areas_inserted, 0);
     assert_eq!(snapshot().await, before);
 }
@@ -78,7 +78,7 @@ async fn seeding_fills_in_what_is_missing_and_keeps_what_is_there() {
         .await
         .unwrap();
 
-    let report = seed::seed_demo(db).await.unwrap();
+    let report = seed::seed_demo(db, None).await.unwrap();
     assert_eq!(report.areas_inserted, demo.len() - 2);
     let kept = area::Entity::find_by_id(township.code.to_string())
         .one(db.conn())

@@ -1,16 +1,24 @@
 //! The household registry: registering a household with its members, and reading it back with
 //! ID numbers masked unless an official of the owning area asks to reveal them (audited).
 
+pub mod changes;
+pub mod export;
+pub mod import;
+pub mod incomes;
+pub mod sheet;
+pub(crate) mod store;
+
+pub use store::Clash;
+
 use chrono::{Datelike, NaiveDate, Utc};
 use entities::{
     household::{self, HouseholdStatus, PovertyCause},
     household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Query,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, sea_query::Query,
 };
-use serde_json::json;
 
 use super::{
     audit::{self, NewAuditEntry},
@@ -30,6 +38,8 @@ use crate::{
 pub enum HouseholdError {
     #[error("no such household")]
     NotFound,
+    #[error("no such user")]
+    UserNotFound,
     #[error("not allowed")]
     Forbidden,
     #[error("household {0} is already registered")]
@@ -46,6 +56,8 @@ pub enum HouseholdError {
     },
     #[error(transparent)]
     Pii(#[from] PiiError),
+    #[error(transparent)]
+    Sheet(#[from] export::SheetWriteError),
     #[error(transparent)]
     Database(#[from] DbErr),
 }
@@ -98,13 +110,13 @@ pub async fn register(
     new: NewHousehold,
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
-    match register_once(db, vault, actor, new.clone(), origin).await {
+    match register_once(db, vault, actor, &new, origin).await {
         // Someone registered the same number or person between our checks and our insert
         // (only the unique indexes saw it); once more, the checks name the clash precisely.
         Err(HouseholdError::Database(e))
             if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
         {
-            register_once(db, vault, actor, new, origin).await
+            register_once(db, vault, actor, &new, origin).await
         }
         other => other,
     }
@@ -114,7 +126,7 @@ async fn register_once(
     db: &Database,
     vault: &PiiVault,
     actor: &Actor,
-    new: NewHousehold,
+    new: &NewHousehold,
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
     let resource = Resource::Household {
@@ -124,111 +136,113 @@ async fn register_once(
     if !policy::can(actor, Action::Create, &resource) {
         return Err(HouseholdError::Forbidden);
     }
-    validate(&new)?;
+    if let Some(flaw) = flaws(new).into_iter().next() {
+        return Err(HouseholdError::Invalid(flaw.in_household()));
+    }
 
     let txn = db.begin_write().await?;
-    let village = entities::area::Entity::find_by_id(new.village.to_string())
-        .one(&txn)
-        .await?;
-    if village.is_none_or(|v| v.level != entities::area::AreaLevel::Village) {
-        return Err(HouseholdError::UnknownVillage);
-    }
-    let number = new.household_number.trim().to_owned();
-    if household::Entity::find()
-        .filter(household::Column::HouseholdNumber.eq(&number))
-        .one(&txn)
+    let households = std::slice::from_ref(new);
+    if let Some(clash) = store::find_clashes(&txn, vault, Some(actor), households)
         .await?
-        .is_some()
+        .into_iter()
+        .next()
     {
-        return Err(HouseholdError::NumberTaken(number));
+        return Err(clash.into());
     }
-    let hashes: Vec<String> = new
-        .members
-        .iter()
-        .map(|m| vault.search_hash(m.id_number.as_str()))
-        .collect();
-    let existing = household_member::Entity::find()
-        .filter(household_member::Column::IdHash.is_in(hashes.clone()))
-        .find_also_related(household::Entity)
-        .all(&txn)
-        .await?;
-    if let Some((member, household)) = existing.first() {
-        let position = hashes
-            .iter()
-            .position(|h| *h == member.id_hash)
-            .unwrap_or(0);
-        return Err(HouseholdError::DuplicatePerson {
-            member: position + 1,
-            household_number: household
-                .as_ref()
-                .map(|h| h.household_number.clone())
-                .unwrap_or_default(),
-            id_masked: member.id_masked.clone(),
-        });
-    }
-
-    let now = Utc::now();
-    let household = household::ActiveModel {
-        household_number: Set(number),
-        village_code: Set(new.village.to_string()),
-        phone: Set(new.phone.as_ref().map(|p| p.as_str().to_owned())),
-        poverty_cause: Set(new.poverty_cause),
-        responsible_cadre_id: Set(new.responsible_cadre_id),
-        registered_year: Set(new.registered_year),
-        status: Set(HouseholdStatus::Poor),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let mut members = Vec::with_capacity(new.members.len());
-    for (member, hash) in new.members.iter().zip(hashes) {
-        let sealed = vault.seal(member.id_number.as_str());
-        let stored = household_member::ActiveModel {
-            household_id: Set(household.id),
-            name: Set(member.name.trim().to_owned()),
-            id_key_id: Set(sealed.key_id),
-            id_ciphertext: Set(sealed.ciphertext),
-            id_masked: Set(member.id_number.masked()),
-            id_hash: Set(hash),
-            relation: Set(member.relation),
-            sex: Set(match member.id_number.sex() {
-                Sex::Male => household_member::Sex::Male,
-                Sex::Female => household_member::Sex::Female,
-            }),
-            birth_date: Set(member.id_number.birth_date()),
-            labour_capacity: Set(member.labour_capacity),
-            health: Set(member.health),
-            schooling: Set(member.schooling),
-            medical_insurance: Set(member.medical_insurance),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        members.push(MemberRecord {
-            id_number: stored.id_masked.clone(),
-            member: stored,
-        });
-    }
-    audit::append(
+    let ids = store::insert_households(
         &txn,
-        NewAuditEntry {
-            actor_user_id: Some(actor.user_id),
-            actor_ip: origin.ip.clone(),
-            action: "household.registered",
-            entity: "household",
-            entity_id: household.id.to_string(),
-            area_code: Some(household.village_code.clone()),
-            after: Some(audit_json(&household, &members)),
-            ..Default::default()
-        },
+        vault,
+        households,
+        "household.registered",
+        Some(actor.user_id),
+        origin,
     )
     .await?;
+    let household = find_household(&txn, ids[0]).await?;
+    let record = load_record(&txn, household, None).await?;
     txn.commit().await?;
+    Ok(record)
+}
+
+impl From<Clash> for HouseholdError {
+    fn from(clash: Clash) -> Self {
+        match clash {
+            Clash::UnknownVillage { .. } => HouseholdError::UnknownVillage,
+            Clash::OutsideArea { .. } => HouseholdError::Forbidden,
+            Clash::NumberTaken {
+                household_number, ..
+            } => HouseholdError::NumberTaken(household_number),
+            Clash::PersonRegistered {
+                member,
+                household_number,
+                id_masked,
+                ..
+            } => HouseholdError::DuplicatePerson {
+                member: member + 1,
+                household_number,
+                id_masked,
+            },
+        }
+    }
+}
+
+async fn find_household(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<household::Model, HouseholdError> {
+    household::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(HouseholdError::NotFound)
+}
+
+/// A household with its members; ID numbers opened with `reveal_with`, masked without it.
+async fn load_record(
+    conn: &impl ConnectionTrait,
+    household: household::Model,
+    reveal_with: Option<&PiiVault>,
+) -> Result<HouseholdRecord, HouseholdError> {
+    let stored = household
+        .find_related(household_member::Entity)
+        .order_by_asc(household_member::Column::Id)
+        .all(conn)
+        .await?;
+    let mut members = Vec::with_capacity(stored.len());
+    for member in stored {
+        let id_number = match reveal_with {
+            Some(vault) => vault.open(&Sealed {
+                key_id: member.id_key_id.clone(),
+                ciphertext: member.id_ciphertext.clone(),
+            })?,
+            None => member.id_masked.clone(),
+        };
+        members.push(MemberRecord { member, id_number });
+    }
     Ok(HouseholdRecord { household, members })
+}
+
+/// The household `id` if the actor may take `action` on it. Out of reach reads as not found,
+/// so ids cannot be probed.
+async fn household_for(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    action: Action,
+) -> Result<household::Model, HouseholdError> {
+    let household = find_household(conn, id).await?;
+    let village = AreaCode::parse(&household.village_code)
+        .map_err(|e| HouseholdError::Invalid(e.to_string()))?;
+    let resource = Resource::Household {
+        household_id: Some(household.id),
+        area: &village,
+    };
+    if !policy::can(actor, Action::Read, &resource) {
+        return Err(HouseholdError::NotFound);
+    }
+    if !policy::can(actor, action, &resource) {
+        return Err(HouseholdError::Forbidden);
+    }
+    Ok(household)
 }
 
 /// A household with its members. `reveal` shows full ID numbers to officials of the owning
@@ -241,127 +255,113 @@ pub async fn get(
     reveal: bool,
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
-    let household = household::Entity::find_by_id(id)
-        .one(db.conn())
-        .await?
-        .ok_or(HouseholdError::NotFound)?;
-    let village = AreaCode::parse(&household.village_code)
-        .map_err(|e| HouseholdError::Invalid(e.to_string()))?;
-    let resource = Resource::Household {
-        household_id: Some(household.id),
-        area: &village,
-    };
-    // Out of reach reads as not found, so ids cannot be probed.
-    if !policy::can(actor, Action::Read, &resource) {
-        return Err(HouseholdError::NotFound);
+    let action = if reveal { Action::Reveal } else { Action::Read };
+    let household = household_for(db.conn(), actor, id, action).await?;
+    if !reveal {
+        return load_record(db.conn(), household, None).await;
     }
-    if reveal && !policy::can(actor, Action::Reveal, &resource) {
-        return Err(HouseholdError::Forbidden);
-    }
-    let stored = household
-        .find_related(household_member::Entity)
-        .order_by_asc(household_member::Column::Id)
-        .all(db.conn())
-        .await?;
-    let mut members = Vec::with_capacity(stored.len());
-    for member in stored {
-        let id_number = if reveal {
-            vault.open(&Sealed {
-                key_id: member.id_key_id.clone(),
-                ciphertext: member.id_ciphertext.clone(),
-            })?
-        } else {
-            member.id_masked.clone()
-        };
-        members.push(MemberRecord { member, id_number });
-    }
-    if reveal {
-        let txn = db.begin_write().await?;
-        audit::append(
-            &txn,
-            NewAuditEntry {
-                actor_user_id: Some(actor.user_id),
-                actor_ip: origin.ip.clone(),
-                action: "household.id_numbers_revealed",
-                entity: "household",
-                entity_id: household.id.to_string(),
-                area_code: Some(household.village_code.clone()),
-                ..Default::default()
-            },
-        )
-        .await?;
-        txn.commit().await?;
-    }
-    Ok(HouseholdRecord { household, members })
+    let txn = db.begin_write().await?;
+    let record = load_record(&txn, household, Some(vault)).await?;
+    audit::append(
+        &txn,
+        NewAuditEntry {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: origin.ip.clone(),
+            action: "household.id_numbers_revealed",
+            entity: "household",
+            entity_id: record.household.id.to_string(),
+            area_code: Some(record.household.village_code.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(record)
 }
 
-fn validate(new: &NewHousehold) -> Result<(), HouseholdError> {
-    let invalid = |reason: String| Err(HouseholdError::Invalid(reason));
+/// Something wrong with a household as given, found before the registry is consulted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Flaw {
+    #[error("a household number has 1 to 32 characters")]
+    NumberLength,
+    #[error("the registered year lies between 2014 and {this_year}")]
+    YearOutOfRange { this_year: i32 },
+    #[error("a household has 1 to 30 members")]
+    MemberCount,
+    #[error("a household has exactly one head, not {0}")]
+    HeadCount(usize),
+    #[error("a name has 1 to 64 characters")]
+    NameLength { member: usize },
+    #[error("the sex does not match the ID number")]
+    SexMismatch { member: usize },
+    #[error("the birth date does not match the ID number")]
+    BirthDateMismatch { member: usize },
+    #[error("the same ID number is listed twice")]
+    RepeatedIdNumber { member: usize },
+}
+
+impl Flaw {
+    /// The flaw as said of a whole household: "member 2: …" where it is one member's.
+    pub fn in_household(&self) -> String {
+        match self {
+            Flaw::NameLength { member }
+            | Flaw::SexMismatch { member }
+            | Flaw::BirthDateMismatch { member }
+            | Flaw::RepeatedIdNumber { member } => format!("member {}: {self}", member + 1),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Every flaw of a household, in the order of its fields and members.
+pub fn flaws(new: &NewHousehold) -> Vec<Flaw> {
+    let mut flaws = Vec::new();
     let number = new.household_number.trim();
     if number.is_empty() || number.chars().count() > 32 {
-        return invalid("a household number has 1 to 32 characters".into());
+        flaws.push(Flaw::NumberLength);
     }
     let this_year = Utc::now().year();
     if !(2014..=this_year).contains(&new.registered_year) {
-        return invalid(format!(
-            "the registered year lies between 2014 and {this_year}"
-        ));
+        flaws.push(Flaw::YearOutOfRange { this_year });
     }
     if new.members.is_empty() || new.members.len() > 30 {
-        return invalid("a household has 1 to 30 members".into());
+        flaws.push(Flaw::MemberCount);
     }
     let heads = new
         .members
         .iter()
         .filter(|m| m.relation == MemberRelation::Head)
         .count();
-    if heads != 1 {
-        return invalid(format!("a household has exactly one head, not {heads}"));
+    if heads != 1 && !new.members.is_empty() {
+        flaws.push(Flaw::HeadCount(heads));
     }
-    for (i, member) in new.members.iter().enumerate() {
-        let n = i + 1;
-        let name = member.name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return invalid(format!("member {n}: a name has 1 to 64 characters"));
-        }
-        if member
-            .declared_sex
-            .is_some_and(|sex| sex != member.id_number.sex())
-        {
-            return invalid(format!("member {n}: the sex does not match the ID number"));
-        }
-        if member
-            .declared_birth_date
-            .is_some_and(|date| date != member.id_number.birth_date())
-        {
-            return invalid(format!(
-                "member {n}: the birth date does not match the ID number"
-            ));
-        }
-        if new.members[..i]
+    for (member, m) in new.members.iter().enumerate() {
+        flaws.extend(member_flaws(m, member));
+        if new.members[..member]
             .iter()
-            .any(|other| other.id_number == member.id_number)
+            .any(|other| other.id_number == m.id_number)
         {
-            return invalid(format!("member {n}: the same ID number is listed twice"));
+            flaws.push(Flaw::RepeatedIdNumber { member });
         }
     }
-    Ok(())
+    flaws
 }
 
-/// What the audit log keeps of a household: ID numbers masked only.
-fn audit_json(household: &household::Model, members: &[MemberRecord]) -> serde_json::Value {
-    json!({
-        "id": household.id,
-        "household_number": household.household_number,
-        "village_code": household.village_code,
-        "status": format!("{:?}", household.status),
-        "poverty_cause": format!("{:?}", household.poverty_cause),
-        "members": members.iter().map(|m| json!({
-            "name": m.member.name,
-            "id_number": m.member.id_masked,
-            "relation": format!("{:?}", m.member.relation),
-        })).collect::<Vec<_>>(),
-    })
+fn member_flaws(m: &NewMember, member: usize) -> Vec<Flaw> {
+    let mut flaws = Vec::new();
+    let name = m.name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        flaws.push(Flaw::NameLength { member });
+    }
+    if m.declared_sex.is_some_and(|sex| sex != m.id_number.sex()) {
+        flaws.push(Flaw::SexMismatch { member });
+    }
+    if m.declared_birth_date
+        .is_some_and(|date| date != m.id_number.birth_date())
+    {
+        flaws.push(Flaw::BirthDateMismatch { member });
+    }
+    flaws
 }
 
 /// Which households a list shows; every filter is optional and they combine with AND.

@@ -1,0 +1,567 @@
+//! Importing the registry from officials' spreadsheets (CSV or XLSX, see `sheet`). A dry run
+//! reports every problem by row and column without writing; a commit writes everything in one
+//! transaction, or nothing when any row has a problem.
+
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    fs::File,
+};
+
+use entities::{
+    household::PovertyCause,
+    household_member::{Health, LabourCapacity, MemberRelation, Schooling},
+};
+use sea_orm::DbErr;
+use serde::Serialize;
+
+use super::{
+    Flaw, NewHousehold, NewMember, flaws,
+    sheet::{self, Column, SheetError, SheetLabel, clean},
+    store::{self, Clash},
+};
+use crate::{
+    domain::{AreaCode, IdNumber, Phone, Sex},
+    infra::{db::Database, pii::PiiVault},
+    service::{policy::Actor, users::Origin},
+};
+
+/// A report lists at most this many problems (and counts them all).
+pub const MAX_REPORTED_PROBLEMS: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("not allowed")]
+    Forbidden,
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    /// A commit refused because of the problems in the report.
+    #[error("the file has {} problems; nothing was written", .0.problem_count)]
+    Rejected(Box<ImportReport>),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// What an import found, and whether it wrote.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub format: Option<&'static str>,
+    /// Households and members in the file.
+    pub households: usize,
+    pub members: usize,
+    /// Whether the households were written (never on a dry run or with problems).
+    pub committed: bool,
+    /// Every problem found, up to `MAX_REPORTED_PROBLEMS`, in row order.
+    pub problems: Vec<Problem>,
+    pub problem_count: usize,
+    /// Headers the import does not read.
+    pub ignored_columns: Vec<String>,
+}
+
+/// One thing wrong with the file, where a person can find and fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The row as the spreadsheet numbers it (the header is row 1).
+    pub row: u32,
+    /// The column's header, when one column is at fault.
+    pub column: Option<&'static str>,
+    pub code: ProblemCode,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    MissingColumn,
+    Empty,
+    Required,
+    InvalidValue,
+    InvalidIdNumber,
+    Mismatch,
+    InconsistentHousehold,
+    HeadCount,
+    MemberCount,
+    DuplicateInFile,
+    AlreadyRegistered,
+    NumberTaken,
+    UnknownVillage,
+    OutsideArea,
+}
+
+/// Reads, checks and (unless `dry_run`) writes the households in `file`. `actor` is `None` for
+/// the command line, which reaches the whole county.
+pub async fn import_file(
+    db: &Database,
+    vault: &PiiVault,
+    actor: Option<&Actor>,
+    file: File,
+    dry_run: bool,
+    origin: &Origin,
+) -> Result<ImportReport, ImportError> {
+    if actor.is_some_and(|a| !a.is_official() && a.role != entities::user::Role::Admin) {
+        return Err(ImportError::Forbidden);
+    }
+    let parsed = tokio::task::spawn_blocking(move || parse_file(file))
+        .await
+        .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let ParsedSheet {
+        households,
+        member_rows,
+        mut report,
+    } = parsed;
+
+    let (clashes, txn) = if dry_run || !report.problems.is_empty() {
+        (
+            store::find_clashes(db.conn(), vault, actor, &households).await?,
+            None,
+        )
+    } else {
+        // Checked again inside the transaction that writes, so nothing slips in between.
+        let txn = db.begin_write().await?;
+        (
+            store::find_clashes(&txn, vault, actor, &households).await?,
+            Some(txn),
+        )
+    };
+    for clash in clashes {
+        report
+            .problems
+            .push(clash_problem(clash, &households, &member_rows));
+    }
+    report.problems.sort_by_key(|p| p.row);
+    report.problem_count = report.problems.len();
+    report.problems.truncate(MAX_REPORTED_PROBLEMS);
+
+    let Some(txn) = txn else {
+        return if dry_run {
+            Ok(report)
+        } else {
+            Err(ImportError::Rejected(Box::new(report)))
+        };
+    };
+    if report.problem_count > 0 {
+        txn.rollback().await?;
+        return Err(ImportError::Rejected(Box::new(report)));
+    }
+    store::insert_households(
+        &txn,
+        vault,
+        &households,
+        "household.imported",
+        actor.map(|a| a.user_id),
+        origin,
+    )
+    .await?;
+    txn.commit().await?;
+    report.committed = true;
+    Ok(report)
+}
+
+/// The households read from a file, with the rows each member came from.
+struct ParsedSheet {
+    households: Vec<NewHousehold>,
+    /// For each household, the row of each member.
+    member_rows: Vec<Vec<u32>>,
+    report: ImportReport,
+}
+
+fn parse_file(file: File) -> Result<ParsedSheet, ImportError> {
+    let mut builder = SheetBuilder::new();
+    let format = sheet::read_rows(file, |row, cells| builder.row(row, cells))?;
+    let mut parsed = builder.finish();
+    parsed.report.format = Some(match format {
+        sheet::SheetFormat::Csv => "csv",
+        sheet::SheetFormat::Xlsx => "xlsx",
+    });
+    Ok(parsed)
+}
+
+/// Turns rows into households as they stream past.
+struct SheetBuilder {
+    /// Where each column is, once the header row has been read.
+    columns: Option<HashMap<Column, usize>>,
+    households: Vec<NewHousehold>,
+    member_rows: Vec<Vec<u32>>,
+    /// The row each household's fields were first read from.
+    first_rows: Vec<u32>,
+    by_number: HashMap<String, usize>,
+    /// Where each ID number was first seen.
+    seen_ids: HashMap<IdNumber, u32>,
+    report: ImportReport,
+}
+
+impl SheetBuilder {
+    fn new() -> Self {
+        Self {
+            columns: None,
+            households: Vec::new(),
+            member_rows: Vec::new(),
+            first_rows: Vec::new(),
+            by_number: HashMap::new(),
+            seen_ids: HashMap::new(),
+            report: ImportReport::default(),
+        }
+    }
+
+    fn problem(&mut self, row: u32, column: Option<Column>, code: ProblemCode, message: String) {
+        self.report.problems.push(Problem {
+            row,
+            column: column.map(Column::header),
+            code,
+            message,
+        });
+    }
+
+    fn row(&mut self, row: u32, cells: Vec<String>) {
+        if cells.iter().all(|c| clean(c).is_empty()) {
+            return;
+        }
+        match &self.columns {
+            None => self.header(row, &cells),
+            Some(columns) => {
+                let columns = columns.clone();
+                self.member(row, &columns, &cells);
+            }
+        }
+    }
+
+    fn header(&mut self, row: u32, cells: &[String]) {
+        let mut columns = HashMap::new();
+        for (i, cell) in cells.iter().enumerate() {
+            match Column::from_header(cell) {
+                Some(column) if Column::IMPORTED.contains(&column) => {
+                    columns.entry(column).or_insert(i);
+                }
+                _ if !clean(cell).is_empty() => {
+                    self.report.ignored_columns.push(clean(cell).to_owned())
+                }
+                _ => {}
+            }
+        }
+        for column in Column::IMPORTED {
+            if column.required() && !columns.contains_key(&column) {
+                self.problem(
+                    row,
+                    Some(column),
+                    ProblemCode::MissingColumn,
+                    format!("the header row has no column 「{}」", column.header()),
+                );
+            }
+        }
+        self.columns = Some(columns);
+    }
+
+    fn member(&mut self, row: u32, columns: &HashMap<Column, usize>, cells: &[String]) {
+        let mut cells = RowCells {
+            row,
+            columns,
+            cells,
+            problems: Vec::new(),
+        };
+        let number = cells.required(Column::HouseholdNumber, |t| Some(t.to_owned()));
+        let village = cells.required(Column::VillageCode, |t| AreaCode::parse(t).ok());
+        let name = cells.required(Column::Name, |t| Some(t.to_owned()));
+        let id_number = cells.id_number();
+        let relation = cells.required(Column::Relation, MemberRelation::from_label);
+        let declared_sex = cells.optional(Column::Sex, |t| {
+            entities::household_member::Sex::from_label(t).map(|s| match s {
+                entities::household_member::Sex::Male => Sex::Male,
+                entities::household_member::Sex::Female => Sex::Female,
+            })
+        });
+        let declared_birth_date = cells.optional(Column::BirthDate, sheet::parse_date);
+        let labour_capacity = cells.required(Column::LabourCapacity, LabourCapacity::from_label);
+        let health = cells.required(Column::Health, Health::from_label);
+        let schooling = cells.required(Column::Schooling, Schooling::from_label);
+        let medical_insurance = cells.required(Column::MedicalInsurance, sheet::parse_yes_no);
+        let phone = cells.optional(Column::Phone, |t| Phone::parse(t).ok());
+        let poverty_cause = cells.required(Column::PovertyCause, PovertyCause::from_label);
+        let registered_year = cells.required(Column::RegisteredYear, |t| t.parse::<i32>().ok());
+        let problems = std::mem::take(&mut cells.problems);
+        self.report.problems.extend(problems);
+        self.report.members += 1;
+
+        let (
+            Some(number),
+            Some(village),
+            Some(name),
+            Some(id_number),
+            Some(relation),
+            Some(labour_capacity),
+            Some(health),
+            Some(schooling),
+            Some(medical_insurance),
+            Some(poverty_cause),
+            Some(registered_year),
+        ) = (
+            number,
+            village,
+            name,
+            id_number,
+            relation,
+            labour_capacity,
+            health,
+            schooling,
+            medical_insurance,
+            poverty_cause,
+            registered_year,
+        )
+        else {
+            return;
+        };
+        let member = NewMember {
+            name,
+            id_number,
+            relation,
+            declared_sex: declared_sex.flatten(),
+            declared_birth_date: declared_birth_date.flatten(),
+            labour_capacity,
+            health,
+            schooling,
+            medical_insurance,
+        };
+        if let Some(first) = self.seen_ids.get(&member.id_number) {
+            let message = format!("this ID number is also on row {first}");
+            self.problem(
+                row,
+                Some(Column::IdNumber),
+                ProblemCode::DuplicateInFile,
+                message,
+            );
+            return;
+        }
+        self.seen_ids.insert(member.id_number.clone(), row);
+
+        let household = NewHousehold {
+            household_number: number.clone(),
+            village,
+            phone: phone.flatten(),
+            poverty_cause,
+            responsible_cadre_id: None,
+            registered_year,
+            members: Vec::new(),
+        };
+        let index = match self.by_number.entry(number) {
+            Entry::Vacant(slot) => {
+                slot.insert(self.households.len());
+                self.households.push(household.clone());
+                self.member_rows.push(Vec::new());
+                self.first_rows.push(row);
+                self.households.len() - 1
+            }
+            Entry::Occupied(slot) => *slot.get(),
+        };
+        let existing = &self.households[index];
+        let differs = [
+            (existing.village != household.village).then_some(Column::VillageCode),
+            (existing.poverty_cause != household.poverty_cause).then_some(Column::PovertyCause),
+            (existing.registered_year != household.registered_year)
+                .then_some(Column::RegisteredYear),
+            (household.phone.is_some() && existing.phone != household.phone)
+                .then_some(Column::Phone),
+        ];
+        let first_row = self.first_rows[index];
+        for column in differs.into_iter().flatten() {
+            self.problem(
+                row,
+                Some(column),
+                ProblemCode::InconsistentHousehold,
+                format!(
+                    "「{}」 differs from row {first_row} of the same household",
+                    column.header()
+                ),
+            );
+        }
+        self.households[index].members.push(member);
+        self.member_rows[index].push(row);
+    }
+
+    fn finish(mut self) -> ParsedSheet {
+        if self.columns.is_none() {
+            self.problem(
+                1,
+                None,
+                ProblemCode::Empty,
+                "the file has no header row and no data".into(),
+            );
+        }
+        for (index, household) in self.households.iter().enumerate() {
+            let rows = &self.member_rows[index];
+            for flaw in flaws(household) {
+                let (row, column, code) = match flaw {
+                    Flaw::NumberLength => (
+                        rows[0],
+                        Some(Column::HouseholdNumber),
+                        ProblemCode::InvalidValue,
+                    ),
+                    Flaw::YearOutOfRange { .. } => (
+                        rows[0],
+                        Some(Column::RegisteredYear),
+                        ProblemCode::InvalidValue,
+                    ),
+                    Flaw::MemberCount => (rows[0], None, ProblemCode::MemberCount),
+                    Flaw::HeadCount(_) => (rows[0], Some(Column::Relation), ProblemCode::HeadCount),
+                    Flaw::NameLength { member } => {
+                        (rows[member], Some(Column::Name), ProblemCode::InvalidValue)
+                    }
+                    Flaw::SexMismatch { member } => {
+                        (rows[member], Some(Column::Sex), ProblemCode::Mismatch)
+                    }
+                    Flaw::BirthDateMismatch { member } => {
+                        (rows[member], Some(Column::BirthDate), ProblemCode::Mismatch)
+                    }
+                    // Caught across the whole file as it was read.
+                    Flaw::RepeatedIdNumber { .. } => continue,
+                };
+                let message = match flaw {
+                    Flaw::HeadCount(_) | Flaw::MemberCount => {
+                        format!("household {}: {flaw}", household.household_number.trim())
+                    }
+                    _ => flaw.to_string(),
+                };
+                self.report.problems.push(Problem {
+                    row,
+                    column: column.map(Column::header),
+                    code,
+                    message,
+                });
+            }
+        }
+        self.report.households = self.households.len();
+        ParsedSheet {
+            households: self.households,
+            member_rows: self.member_rows,
+            report: self.report,
+        }
+    }
+}
+
+/// The cells of one row, read column by column; each unreadable cell leaves a problem.
+struct RowCells<'a> {
+    row: u32,
+    columns: &'a HashMap<Column, usize>,
+    cells: &'a [String],
+    problems: Vec<Problem>,
+}
+
+impl RowCells<'_> {
+    fn text(&self, column: Column) -> &str {
+        self.columns
+            .get(&column)
+            .and_then(|i| self.cells.get(*i))
+            .map(|c| clean(c))
+            .unwrap_or("")
+    }
+
+    fn push(&mut self, column: Column, code: ProblemCode, message: String) {
+        self.problems.push(Problem {
+            row: self.row,
+            column: Some(column.header()),
+            code,
+            message,
+        });
+    }
+
+    fn required<T>(&mut self, column: Column, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let text = self.text(column).to_owned();
+        if text.is_empty() {
+            if self.columns.contains_key(&column) {
+                self.push(
+                    column,
+                    ProblemCode::Required,
+                    format!("「{}」 is empty", column.header()),
+                );
+            }
+            return None;
+        }
+        self.parsed(column, &text, parse)
+    }
+
+    /// `Some(None)` for an empty cell, `None` for one that cannot be read.
+    fn optional<T>(
+        &mut self,
+        column: Column,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let text = self.text(column).to_owned();
+        if text.is_empty() {
+            return Some(None);
+        }
+        self.parsed(column, &text, parse).map(Some)
+    }
+
+    fn parsed<T>(
+        &mut self,
+        column: Column,
+        text: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let value = parse(text);
+        if value.is_none() {
+            self.push(
+                column,
+                ProblemCode::InvalidValue,
+                format!("「{text}」 is not allowed here; use {}", column.allowed()),
+            );
+        }
+        value
+    }
+
+    /// The ID number; its problem never repeats the number itself.
+    fn id_number(&mut self) -> Option<IdNumber> {
+        let column = Column::IdNumber;
+        let text = self.text(column).to_owned();
+        if text.is_empty() {
+            return self.required(column, |_| None::<IdNumber>);
+        }
+        match IdNumber::parse(&text) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.push(column, ProblemCode::InvalidIdNumber, e.to_string());
+                None
+            }
+        }
+    }
+}
+
+fn clash_problem(clash: Clash, households: &[NewHousehold], member_rows: &[Vec<u32>]) -> Problem {
+    let first_row = |household: usize| member_rows[household][0];
+    match clash {
+        Clash::UnknownVillage { household } => Problem {
+            row: first_row(household),
+            column: Some(Column::VillageCode.header()),
+            code: ProblemCode::UnknownVillage,
+            message: format!("no village has the code {}", households[household].village),
+        },
+        Clash::OutsideArea { household } => Problem {
+            row: first_row(household),
+            column: Some(Column::VillageCode.header()),
+            code: ProblemCode::OutsideArea,
+            message: format!(
+                "village {} lies outside your area",
+                households[household].village
+            ),
+        },
+        Clash::NumberTaken {
+            household,
+            household_number,
+        } => Problem {
+            row: first_row(household),
+            column: Some(Column::HouseholdNumber.header()),
+            code: ProblemCode::NumberTaken,
+            message: format!("household {household_number} is already registered"),
+        },
+        Clash::PersonRegistered {
+            household,
+            member,
+            household_number,
+            id_masked,
+        } => Problem {
+            row: member_rows[household][member],
+            column: Some(Column::IdNumber.header()),
+            code: ProblemCode::AlreadyRegistered,
+            message: format!(
+                "this person ({id_masked}) is already registered in household {household_number}"
+            ),
+        },
+    }
+}

@@ -24,6 +24,8 @@ use entities::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
+use crate::support;
+
 const VILLAGE: &str = "500235101201";
 const NEIGHBOUR_VILLAGE: &str = "500235101202";
 const OTHER_TOWNSHIP_VILLAGE: &str = "500235102201";
@@ -463,4 +465,150 @@ async fn officials_bind_a_verified_account_to_a_household_as_its_farmer() {
             .unwrap_err(),
         HouseholdError::NotFound
     ));
+}
+
+/// A farmer bound to `household_id` who signs in with the test password.
+async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let now = chrono::Utc::now();
+    let hash = api::infra::passwords::hash(&secrecy::SecretString::from(support::PASSWORD))
+        .await
+        .unwrap();
+    entities::user::ActiveModel {
+        phone: Set(Some(phone.into())),
+        display_name: Set(format!("农户 {phone}")),
+        role: Set(Role::Farmer),
+        household_id: Set(Some(household_id)),
+        password_hash: Set(Some(hash)),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(app.state.db.conn())
+    .await
+    .unwrap();
+}
+
+/// Over HTTP, by guessing ids: a farmer reaches only their own household and an official
+/// only their own area's; everyone else gets 404 or 403 and never the data.
+#[tokio::test]
+async fn farmers_and_officials_guessing_ids_over_http_never_see_others_households() {
+    use poem::http::StatusCode;
+    use serde_json::json;
+
+    let app = support::app_with_admin().await;
+    let mine = registered(&app).await.household.id;
+    let theirs = households::register(
+        &app.state.db,
+        &app.state.pii,
+        &actor(Role::CountyOfficial, Some("500235"), None),
+        NewHousehold {
+            household_number: "C-2".into(),
+            village: AreaCode::parse(OTHER_TOWNSHIP_VILLAGE).unwrap(),
+            phone: None,
+            poverty_cause: PovertyCause::Land,
+            responsible_cadre_id: None,
+            registered_year: 2016,
+            members: vec![member("王二", "50023519900303003", MemberRelation::Head)],
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap()
+    .household
+    .id;
+    farmer_account(&app, "13600000001", mine).await;
+    farmer_account(&app, "13600000002", theirs).await;
+    support::official(&app, "13900000020", Role::VillageCadre, VILLAGE).await;
+    let (farmer, _) = support::tokens(&app, "13600000001").await;
+    let (other_farmer, _) = support::tokens(&app, "13600000002").await;
+    let (cadre, _) = support::tokens(&app, "13900000020").await;
+
+    let get = |path: String, token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(path)
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await
+        }
+    };
+    // Each reaches their own.
+    get(format!("/api/v1/households/{mine}"), farmer.clone())
+        .await
+        .assert_status_is_ok();
+    get(
+        format!("/api/v1/households/{theirs}/incomes"),
+        other_farmer.clone(),
+    )
+    .await
+    .assert_status_is_ok();
+    get(format!("/api/v1/households/{mine}"), cadre.clone())
+        .await
+        .assert_status_is_ok();
+    // Nobody reaches the other's, whatever they try.
+    for (token, target) in [(&farmer, theirs), (&other_farmer, mine), (&cadre, theirs)] {
+        for path in [
+            format!("/api/v1/households/{target}"),
+            format!("/api/v1/households/{target}/incomes"),
+            format!("/api/v1/households/{}", target + 100),
+        ] {
+            let resp = get(path.clone(), token.clone()).await;
+            resp.assert_status(StatusCode::NOT_FOUND);
+            let body = support::json_of(resp).await;
+            assert_eq!(body["code"], "household.not_found", "{path}");
+        }
+        let resp = app
+            .client
+            .patch(format!("/api/v1/households/{target}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body_json(&json!({ "poverty_cause": "disaster" }))
+            .send()
+            .await;
+        resp.assert_status(StatusCode::NOT_FOUND);
+    }
+    // A farmer changes nothing, not even their own household's registry entry.
+    let resp = app
+        .client
+        .put(format!("/api/v1/households/{mine}/incomes/2020"))
+        .header("authorization", format!("Bearer {farmer}"))
+        .body_json(&json!({ "wages_fen": 1 }))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+
+    // The cadre changes their own household over HTTP; `null` clears, absent keeps.
+    let resp = app
+        .client
+        .patch(format!("/api/v1/households/{mine}"))
+        .header("authorization", format!("Bearer {cadre}"))
+        .body_json(&json!({ "phone": "13700137000", "poverty_cause": "disaster" }))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let resp = app
+        .client
+        .patch(format!("/api/v1/households/{mine}"))
+        .header("authorization", format!("Bearer {cadre}"))
+        .body_json(&json!({ "phone": null }))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body = support::json_of(resp).await;
+    assert_eq!(body["phone"], serde_json::Value::Null);
+    assert_eq!(body["poverty_cause"], "disaster");
+    let resp = app
+        .client
+        .put(format!("/api/v1/households/{mine}/incomes/2020"))
+        .header("authorization", format!("Bearer {cadre}"))
+        .body_json(&json!({ "wages_fen": 900_000, "farming_fen": 100_000 }))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body = support::json_of(resp).await;
+    assert_eq!(body["total_fen"], 1_000_000);
+    assert_eq!(body["ecommerce_fen"], 0);
 }

@@ -224,14 +224,7 @@ pub async fn update_member(
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
     let txn = db.begin_write().await?;
-    let household = household_for(&txn, actor, id, Action::Update).await?;
-    let before = load_record(&txn, household, None).await?;
-    let stored = before
-        .members
-        .iter()
-        .find(|m| m.member.id == member_id)
-        .map(|m| m.member.clone())
-        .ok_or(HouseholdError::NotFound)?;
+    let (before, stored) = member_for_change(&txn, actor, id, member_id).await?;
     let now = Utc::now();
     if let Some(name) = &changes.name {
         let name = name.trim();
@@ -298,14 +291,8 @@ pub async fn remove_member(
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
     let txn = db.begin_write().await?;
-    let household = household_for(&txn, actor, id, Action::Update).await?;
-    let before = load_record(&txn, household, None).await?;
-    let member = before
-        .members
-        .iter()
-        .find(|m| m.member.id == member_id)
-        .ok_or(HouseholdError::NotFound)?;
-    if member.member.relation == MemberRelation::Head {
+    let (before, member) = member_for_change(&txn, actor, id, member_id).await?;
+    if member.relation == MemberRelation::Head {
         return Err(HouseholdError::Invalid(
             "the head cannot be removed; make another member the head first, or remove the \
              household"
@@ -404,6 +391,25 @@ async fn set_farmer(
     .await?;
     txn.commit().await?;
     Ok(after)
+}
+
+/// The household as it is and one of its members, if the actor may change them; a member of
+/// another household is not found.
+async fn member_for_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: i64,
+    member_id: i64,
+) -> Result<(HouseholdRecord, household_member::Model), HouseholdError> {
+    let household = household_for(txn, actor, id, Action::Update).await?;
+    let record = load_record(txn, household, None).await?;
+    let member = record
+        .members
+        .iter()
+        .find(|m| m.member.id == member_id)
+        .map(|m| m.member.clone())
+        .ok_or(HouseholdError::NotFound)?;
+    Ok((record, member))
 }
 
 /// Audits a change to the members (the whole list before and after) and commits it.

@@ -23,6 +23,7 @@ use crate::{
     service::{
         areas,
         auth::Auth,
+        exit::rules::ExitRules,
         otp::{Otp, OtpTimings},
         seed,
     },
@@ -38,6 +39,8 @@ pub struct AppState {
     /// Seals and finds personal data (ID numbers).
     pub pii: Arc<PiiVault>,
     pub metrics: Metrics,
+    /// The configured exit criteria and goals.
+    pub exit_rules: Arc<ExitRules>,
 }
 
 /// How `serve` treats the schema at start.
@@ -94,12 +97,17 @@ impl AppState {
             Duration::from_secs(settings.refresh_token_ttl_days * 24 * 60 * 60),
         );
         let pii = Arc::new(PiiVault::from_settings(&settings));
+        let exit_rules = Arc::new(
+            ExitRules::from_settings(&settings)
+                .expect("exit rules are checked when the settings are loaded"),
+        );
         Self {
             settings: Arc::new(settings),
             db,
             cache,
             auth,
             pii,
+            exit_rules,
             metrics: Metrics::new(),
         }
     }

@@ -4,7 +4,7 @@
 //! in-process cache and a local data folder. Production mode refuses any default secret and
 //! insists on a server database and Redis, so a forgotten variable cannot reach real users.
 
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf};
 
 use figment::{
     Figment,
@@ -120,6 +120,23 @@ pub struct Settings {
     pub import_limit_bytes: usize,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout_secs: u64,
+    /// The poverty line per year, yuan per person: a TOML table (`2014 = 2800`) or
+    /// `2014=2800,2015=2855`. A year without a line of its own uses the latest earlier one.
+    #[serde(deserialize_with = "year_amounts")]
+    pub income_lines: BTreeMap<i32, i64>,
+    /// A village may exit when its poverty incidence is below this, in percent.
+    pub poverty_incidence_threshold_percent: f64,
+    /// Indicators a village must meet to exit: any of `hardened_road`, `safe_water`, `power`,
+    /// `broadband`, `clinic`, `cultural_room`, `collective_income`.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub village_required_indicators: Vec<String>,
+    /// Village collective income that counts as met, yuan per year.
+    pub village_min_collective_income_yuan: i64,
+    /// Days a public notice (公示) runs before the township may review.
+    pub public_notice_days: u32,
+    /// The county's goals: poor villages to de-list and registered poor people to lift out.
+    pub goal_villages: u32,
+    pub goal_people: u32,
 }
 
 impl Default for Settings {
@@ -160,6 +177,32 @@ impl Default for Settings {
             seed_demo_households: true,
             import_limit_bytes: 32 * 1024 * 1024,
             shutdown_timeout_secs: 30,
+            // The national lines as published (2010 prices adjusted each year).
+            income_lines: BTreeMap::from([
+                (2014, 2800),
+                (2015, 2855),
+                (2016, 2952),
+                (2017, 3335),
+                (2018, 3535),
+                (2019, 3747),
+                (2020, 4000),
+            ]),
+            poverty_incidence_threshold_percent: 3.0,
+            village_required_indicators: [
+                "hardened_road",
+                "safe_water",
+                "power",
+                "broadband",
+                "clinic",
+                "cultural_room",
+                "collective_income",
+            ]
+            .map(String::from)
+            .to_vec(),
+            village_min_collective_income_yuan: 50_000,
+            public_notice_days: 7,
+            goal_villages: 162,
+            goal_people: 135_000,
         }
     }
 }
@@ -170,6 +213,8 @@ pub enum ConfigError {
     MissingFile(PathBuf),
     #[error("invalid configuration: {0}")]
     Invalid(#[from] Box<figment::Error>),
+    #[error("invalid exit rules: {0}")]
+    Rules(String),
 }
 
 /// What production mode found unsafe; every problem is listed, not just the first.
@@ -208,9 +253,12 @@ impl Settings {
     /// Extracts settings from any figment; tests use it to feed values without the process
     /// environment.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        figment
+        let settings: Settings = figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        crate::service::exit::rules::ExitRules::from_settings(&settings)
+            .map_err(|e| ConfigError::Rules(e.to_string()))?;
+        Ok(settings)
     }
 
     pub fn is_production(&self) -> bool {
@@ -268,6 +316,44 @@ fn empty_secret_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret
 fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let value = Option::<String>::deserialize(d)?;
     Ok(value.filter(|s| !s.trim().is_empty()))
+}
+
+/// Accepts a TOML table of year = amount or, from an environment variable, `2014=2800,…`.
+fn year_amounts<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, i64>, D::Error> {
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TableOrString {
+        Table(BTreeMap<String, i64>),
+        String(String),
+    }
+    let pairs: Vec<(String, String)> = match TableOrString::deserialize(d)? {
+        TableOrString::Table(table) => table
+            .into_iter()
+            .map(|(year, amount)| (year, amount.to_string()))
+            .collect(),
+        TableOrString::String(s) => s
+            .split(',')
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| {
+                let (year, amount) = item.split_once('=').unwrap_or((item, ""));
+                (year.to_owned(), amount.to_owned())
+            })
+            .collect(),
+    };
+    pairs
+        .into_iter()
+        .map(|(year, amount)| {
+            let year = year.trim().parse::<i32>();
+            let amount = amount.trim().parse::<i64>();
+            match (year, amount) {
+                (Ok(year), Ok(amount)) if amount > 0 => Ok((year, amount)),
+                _ => Err(D::Error::custom(
+                    "income lines are year=yuan pairs, e.g. 2014=2800,2015=2855",
+                )),
+            }
+        })
+        .collect()
 }
 
 /// Accepts a TOML list or, from an environment variable, a comma-separated string.

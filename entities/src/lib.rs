@@ -4,8 +4,12 @@
 pub mod area;
 pub mod audit_head;
 pub mod audit_log;
+pub mod exit_case;
+pub mod exit_case_step;
 pub mod household;
+pub mod household_check;
 pub mod household_income;
 pub mod household_member;
 pub mod refresh_token;
 pub mod user;
+pub mod village_indicator;

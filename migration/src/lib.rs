@@ -11,6 +11,7 @@ mod m20261126_000001_create_areas;
 mod m20261127_000001_create_identity;
 mod m20261127_000002_create_households;
 mod m20261127_000003_create_household_incomes;
+mod m20261127_000004_create_exit;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_identity::Migration),
             Box::new(m20261127_000002_create_households::Migration),
             Box::new(m20261127_000003_create_household_incomes::Migration),
+            Box::new(m20261127_000004_create_exit::Migration),
         ]
     }
 }

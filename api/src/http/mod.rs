@@ -8,6 +8,7 @@ pub mod body_limit;
 pub mod enums;
 pub mod envelope;
 pub mod error;
+pub mod exit;
 pub mod households;
 pub mod json;
 pub mod observe;
@@ -38,6 +39,8 @@ pub enum ApiTags {
     Audit,
     /// The registry of poor households and their members.
     Households,
+    /// De-listing: assessments, exit cases and progress toward the county's goals.
+    Exit,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
@@ -49,6 +52,7 @@ pub type Api = (
     users::UsersApi,
     households::HouseholdsApi,
     households::HouseholdChangesApi,
+    exit::ExitApi,
     audit::AuditApi,
 );
 
@@ -60,6 +64,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             users::UsersApi,
             households::HouseholdsApi,
             households::HouseholdChangesApi,
+            exit::ExitApi,
             audit::AuditApi,
         ),
         "shanhuo",

@@ -5,6 +5,7 @@
 mod areas;
 mod cache;
 mod config;
+mod exit;
 mod household_changes;
 mod households;
 mod http;

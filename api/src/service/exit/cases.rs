@@ -1,0 +1,685 @@
+//! Exit cases: the de-listing procedure as one transition table. Every step checks the actor's
+//! role and area, checks that the subject still qualifies, records who, when and why, and is
+//! audited in the same transaction. The public notice ends by the clock: objections are taken
+//! only while it runs and the township reviews only after it ends, judged on every request
+//! from the stored end time, so a restart changes nothing.
+
+use chrono::{DateTime, Duration, Utc};
+use entities::{
+    area,
+    exit_case::{self, ExitState, ExitSubject},
+    exit_case_step,
+    household::{self, HouseholdStatus},
+    user::Role,
+};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+
+use super::{
+    ExitError,
+    assessment::{self, Failing},
+    household_in_reach,
+    rules::ExitRules,
+    village_in_reach,
+};
+use crate::{
+    domain::AreaCode,
+    infra::db::Database,
+    service::{
+        audit::{self, NewAuditEntry},
+        policy::{Action, Actor},
+        users::Origin,
+    },
+};
+
+/// What an official does to a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitAction {
+    /// 民主评议: the village's democratic appraisal agreed.
+    Appraise,
+    /// 村两委和驻村工作队核实.
+    Verify,
+    /// 公示: publish the notice; it runs for the configured days.
+    StartNotice,
+    /// An objection during the notice: back to verification.
+    Object,
+    /// 乡镇审核, once the notice has ended.
+    Review,
+    /// 县审定.
+    Approve,
+    /// 公告退出: the subject has exited.
+    Announce,
+    Reject,
+}
+
+impl ExitAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitAction::Appraise => "appraise",
+            ExitAction::Verify => "verify",
+            ExitAction::StartNotice => "start_notice",
+            ExitAction::Object => "object",
+            ExitAction::Review => "review",
+            ExitAction::Approve => "approve",
+            ExitAction::Announce => "announce",
+            ExitAction::Reject => "reject",
+        }
+    }
+}
+
+/// When, relative to the public notice, a step may be taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoticeTiming {
+    Any,
+    /// Only while the notice runs.
+    During,
+    /// Only once it has ended.
+    After,
+}
+
+struct Transition {
+    action: ExitAction,
+    from: &'static [ExitState],
+    to: ExitState,
+    roles: &'static [Role],
+    timing: NoticeTiming,
+    /// Forward steps re-check that the subject still qualifies.
+    requalify: bool,
+    needs_reason: bool,
+}
+
+use ExitState::*;
+use Role::{CountyOfficial, TownshipOfficial, VillageCadre};
+
+const OFFICIALS: &[Role] = &[VillageCadre, TownshipOfficial, CountyOfficial];
+
+/// The procedure, in one place.
+const TRANSITIONS: &[Transition] = &[
+    Transition {
+        action: ExitAction::Appraise,
+        from: &[Proposed],
+        to: Appraised,
+        roles: &[VillageCadre],
+        timing: NoticeTiming::Any,
+        requalify: true,
+        needs_reason: false,
+    },
+    Transition {
+        action: ExitAction::Verify,
+        from: &[Appraised],
+        to: Verified,
+        roles: &[VillageCadre, TownshipOfficial],
+        timing: NoticeTiming::Any,
+        requalify: true,
+        needs_reason: false,
+    },
+    Transition {
+        action: ExitAction::StartNotice,
+        from: &[Verified],
+        to: PublicNotice,
+        roles: &[VillageCadre, TownshipOfficial],
+        timing: NoticeTiming::Any,
+        requalify: true,
+        needs_reason: false,
+    },
+    Transition {
+        action: ExitAction::Object,
+        from: &[PublicNotice],
+        to: Verified,
+        roles: OFFICIALS,
+        timing: NoticeTiming::During,
+        requalify: false,
+        needs_reason: true,
+    },
+    Transition {
+        action: ExitAction::Review,
+        from: &[PublicNotice],
+        to: Reviewed,
+        roles: &[TownshipOfficial],
+        timing: NoticeTiming::After,
+        requalify: true,
+        needs_reason: false,
+    },
+    Transition {
+        action: ExitAction::Approve,
+        from: &[Reviewed],
+        to: Approved,
+        roles: &[CountyOfficial],
+        timing: NoticeTiming::Any,
+        requalify: true,
+        needs_reason: false,
+    },
+    Transition {
+        action: ExitAction::Announce,
+        from: &[Approved],
+        to: Announced,
+        roles: &[CountyOfficial],
+        timing: NoticeTiming::Any,
+        requalify: true,
+        needs_reason: false,
+    },
+    Transition {
+        action: ExitAction::Reject,
+        from: &[Proposed, Appraised, Verified, PublicNotice],
+        to: Rejected,
+        roles: OFFICIALS,
+        timing: NoticeTiming::Any,
+        requalify: false,
+        needs_reason: true,
+    },
+    Transition {
+        action: ExitAction::Reject,
+        from: &[Reviewed],
+        to: Rejected,
+        roles: &[TownshipOfficial, CountyOfficial],
+        timing: NoticeTiming::Any,
+        requalify: false,
+        needs_reason: true,
+    },
+    Transition {
+        action: ExitAction::Reject,
+        from: &[Approved],
+        to: Rejected,
+        roles: &[CountyOfficial],
+        timing: NoticeTiming::Any,
+        requalify: false,
+        needs_reason: true,
+    },
+];
+
+/// Who may propose: village cadres propose households; townships propose villages.
+fn may_propose(role: Role, subject: ExitSubject) -> bool {
+    match subject {
+        ExitSubject::Household => matches!(role, VillageCadre | TownshipOfficial),
+        ExitSubject::Village => matches!(role, TownshipOfficial | CountyOfficial),
+    }
+}
+
+fn notice_running(case: &exit_case::Model, now: DateTime<Utc>) -> bool {
+    case.state == PublicNotice && case.notice_ends_at.is_some_and(|end| now < end)
+}
+
+fn timing_allows(timing: NoticeTiming, case: &exit_case::Model, now: DateTime<Utc>) -> bool {
+    match timing {
+        NoticeTiming::Any => true,
+        NoticeTiming::During => notice_running(case, now),
+        NoticeTiming::After => !notice_running(case, now),
+    }
+}
+
+/// The actions the procedure allows from the case's state at `now`, whoever takes them.
+pub fn next_actions(case: &exit_case::Model, now: DateTime<Utc>) -> Vec<ExitAction> {
+    let mut actions: Vec<ExitAction> = TRANSITIONS
+        .iter()
+        .filter(|t| t.from.contains(&case.state) && timing_allows(t.timing, case, now))
+        .map(|t| t.action)
+        .collect();
+    actions.dedup();
+    actions
+}
+
+/// A case with its steps, as read back.
+#[derive(Clone, Debug)]
+pub struct CaseRecord {
+    pub case: exit_case::Model,
+    pub steps: Vec<exit_case_step::Model>,
+    /// What may happen next, at the time of reading.
+    pub next_actions: Vec<ExitAction>,
+    /// Whether the notice is still running, at the time of reading.
+    pub notice_running: bool,
+}
+
+/// What a case is about.
+#[derive(Clone, Debug)]
+pub enum ExitSubjectRef {
+    Household(i64),
+    Village(AreaCode),
+}
+
+/// Opens a case for a subject that qualifies in `year`. A household becomes `exit_pending`.
+pub async fn propose(
+    db: &Database,
+    rules: &ExitRules,
+    actor: &Actor,
+    subject: ExitSubjectRef,
+    year: i32,
+    origin: &Origin,
+) -> Result<CaseRecord, ExitError> {
+    let txn = db.begin_write().await?;
+    let now = Utc::now();
+    let mut status = None;
+    let (kind, household_id, village_code) = match &subject {
+        ExitSubjectRef::Household(id) => {
+            let household = household_in_reach(&txn, actor, *id, Action::Update).await?;
+            status = Some(household.status);
+            (ExitSubject::Household, Some(*id), household.village_code)
+        }
+        ExitSubjectRef::Village(code) => {
+            let village = village_in_reach(&txn, actor, code, Action::Update).await?;
+            if !village.is_poor_village {
+                return Err(ExitError::Invalid(
+                    "only a registered poor village has an exit procedure".into(),
+                ));
+            }
+            let done = exit_case::Entity::find()
+                .filter(exit_case::Column::Subject.eq(ExitSubject::Village.to_value()))
+                .filter(exit_case::Column::VillageCode.eq(&village.code))
+                .filter(exit_case::Column::State.eq(Announced.to_value()))
+                .one(&txn)
+                .await?;
+            if done.is_some() {
+                return Err(ExitError::Invalid("the village has exited already".into()));
+            }
+            (ExitSubject::Village, None, village.code)
+        }
+    };
+    if !may_propose(actor.role, kind) {
+        return Err(ExitError::Forbidden);
+    }
+    let mut open = exit_case::Entity::find()
+        .filter(exit_case::Column::Subject.eq(kind.to_value()))
+        .filter(exit_case::Column::Open.eq(true));
+    open = match household_id {
+        Some(id) => open.filter(exit_case::Column::HouseholdId.eq(id)),
+        None => open.filter(exit_case::Column::VillageCode.eq(&village_code)),
+    };
+    if let Some(existing) = open.one(&txn).await? {
+        return Err(ExitError::CaseOpen(existing.id));
+    }
+    if let Some(status) = status
+        && !matches!(status, HouseholdStatus::Poor | HouseholdStatus::Returned)
+    {
+        return Err(ExitError::Invalid(format!(
+            "only a poor or returned household can be proposed, not one that is {}",
+            status.to_value()
+        )));
+    }
+    let failing = still_qualifies(&txn, rules, kind, household_id, &village_code, year).await?;
+    if !failing.is_empty() {
+        return Err(ExitError::NotQualified(failing));
+    }
+
+    let case = exit_case::ActiveModel {
+        subject: Set(kind),
+        household_id: Set(household_id),
+        village_code: Set(village_code.clone()),
+        year: Set(year),
+        state: Set(Proposed),
+        open: Set(true),
+        notice_ends_at: Set(None),
+        proposed_by: Set(actor.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(id) = household_id {
+        set_household_status(&txn, id, HouseholdStatus::ExitPending).await?;
+    }
+    record_step(&txn, actor, origin, &case, None, "propose", None).await?;
+    let record = load(&txn, case, now).await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// Moves a case one step, as the transition table allows.
+pub async fn transition(
+    db: &Database,
+    rules: &ExitRules,
+    actor: &Actor,
+    case_id: i64,
+    action: ExitAction,
+    reason: Option<String>,
+    origin: &Origin,
+) -> Result<CaseRecord, ExitError> {
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ExitError::Invalid(
+            "a reason has at most 500 characters".into(),
+        ));
+    }
+    let txn = db.begin_write().await?;
+    let now = Utc::now();
+    let case = case_in_reach(&txn, actor, case_id).await?;
+    let candidates: Vec<&Transition> = TRANSITIONS
+        .iter()
+        .filter(|t| t.action == action && t.from.contains(&case.state))
+        .collect();
+    let Some(step) = candidates
+        .iter()
+        .find(|t| timing_allows(t.timing, &case, now))
+    else {
+        return Err(ExitError::NotAllowedNow {
+            state: case.state,
+            action,
+            next: next_actions(&case, now),
+            notice_ends_at: case.notice_ends_at,
+        });
+    };
+    if !step.roles.contains(&actor.role) {
+        return Err(ExitError::Forbidden);
+    }
+    if step.needs_reason && reason.is_none() {
+        return Err(ExitError::Invalid(format!(
+            "{} needs a reason",
+            action.name()
+        )));
+    }
+    if step.requalify {
+        let failing = still_qualifies(
+            &txn,
+            rules,
+            case.subject,
+            case.household_id,
+            &case.village_code,
+            case.year,
+        )
+        .await?;
+        if !failing.is_empty() {
+            return Err(ExitError::NotQualified(failing));
+        }
+    }
+
+    let from = case.state;
+    let mut active = case.clone().into_active_model();
+    active.state = Set(step.to);
+    active.updated_at = Set(now);
+    if step.to == PublicNotice {
+        active.notice_ends_at = Set(Some(now + Duration::days(i64::from(rules.notice_days))));
+    }
+    if matches!(step.to, Announced | Rejected) {
+        active.open = Set(false);
+    }
+    let case = active.update(&txn).await?;
+    if let Some(id) = case.household_id {
+        match step.to {
+            Announced => {
+                set_household_status(&txn, id, HouseholdStatus::Exited).await?;
+            }
+            Rejected => {
+                // Back to where it stood: poor, or returned if it had exited before.
+                let exited_before = exit_case::Entity::find()
+                    .filter(exit_case::Column::HouseholdId.eq(id))
+                    .filter(exit_case::Column::State.eq(Announced.to_value()))
+                    .one(&txn)
+                    .await?
+                    .is_some();
+                let status = if exited_before {
+                    HouseholdStatus::Returned
+                } else {
+                    HouseholdStatus::Poor
+                };
+                set_household_status(&txn, id, status).await?;
+            }
+            _ => {}
+        }
+    }
+    record_step(
+        &txn,
+        actor,
+        origin,
+        &case,
+        Some(from),
+        action.name(),
+        reason,
+    )
+    .await?;
+    let record = load(&txn, case, now).await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// A case with its steps, for officials of its area.
+pub async fn get(db: &Database, actor: &Actor, case_id: i64) -> Result<CaseRecord, ExitError> {
+    let case = case_in_reach(db.conn(), actor, case_id).await?;
+    load(db.conn(), case, Utc::now()).await
+}
+
+/// Marks an exited household as returned to poverty (返贫); it counts as poor again.
+pub async fn mark_returned(
+    db: &Database,
+    actor: &Actor,
+    household_id: i64,
+    reason: &str,
+    origin: &Origin,
+) -> Result<household::Model, ExitError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ExitError::Invalid(
+            "say why the household returned to poverty, in 1 to 500 characters".into(),
+        ));
+    }
+    let txn = db.begin_write().await?;
+    let household = household_in_reach(&txn, actor, household_id, Action::Update).await?;
+    if household.status != HouseholdStatus::Exited {
+        return Err(ExitError::Invalid(
+            "only a household that exited can return to poverty".into(),
+        ));
+    }
+    let updated = set_household_status(&txn, household_id, HouseholdStatus::Returned).await?;
+    audit::append(
+        &txn,
+        NewAuditEntry {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: origin.ip.clone(),
+            action: "household.returned_to_poverty",
+            entity: "household",
+            entity_id: household_id.to_string(),
+            area_code: Some(household.village_code.clone()),
+            before: Some(json!({ "status": "exited" })),
+            after: Some(json!({ "status": "returned", "reason": reason })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn still_qualifies(
+    txn: &DatabaseTransaction,
+    rules: &ExitRules,
+    subject: ExitSubject,
+    household_id: Option<i64>,
+    village_code: &str,
+    year: i32,
+) -> Result<Vec<Failing>, ExitError> {
+    Ok(match (subject, household_id) {
+        (ExitSubject::Household, Some(id)) => {
+            assessment::assess_household(txn, rules, id, year)
+                .await?
+                .failing
+        }
+        _ => {
+            let village = area::Entity::find_by_id(village_code.to_owned())
+                .one(txn)
+                .await?
+                .ok_or(ExitError::NotFound)?;
+            assessment::assess_village(txn, rules, &village, year)
+                .await?
+                .failing
+        }
+    })
+}
+
+async fn case_in_reach(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    case_id: i64,
+) -> Result<exit_case::Model, ExitError> {
+    let case = exit_case::Entity::find_by_id(case_id)
+        .one(txn)
+        .await?
+        .ok_or(ExitError::NotFound)?;
+    let village = AreaCode::parse(&case.village_code).map_err(|_| ExitError::NotFound)?;
+    if !actor.is_official() || !actor.governs(&village) {
+        return Err(ExitError::NotFound);
+    }
+    Ok(case)
+}
+
+async fn set_household_status(
+    txn: &DatabaseTransaction,
+    id: i64,
+    status: HouseholdStatus,
+) -> Result<household::Model, ExitError> {
+    let household = household::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(ExitError::NotFound)?;
+    let mut active = household.into_active_model();
+    active.status = Set(status);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+async fn record_step(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    origin: &Origin,
+    case: &exit_case::Model,
+    from: Option<ExitState>,
+    action: &'static str,
+    reason: Option<String>,
+) -> Result<(), ExitError> {
+    exit_case_step::ActiveModel {
+        case_id: Set(case.id),
+        from_state: Set(from),
+        to_state: Set(case.state),
+        action: Set(action.to_owned()),
+        actor_user_id: Set(actor.user_id),
+        reason: Set(reason.clone()),
+        at: Set(case.updated_at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::append(
+        txn,
+        NewAuditEntry {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: origin.ip.clone(),
+            action: "exit_case.step",
+            entity: "exit_case",
+            entity_id: case.id.to_string(),
+            area_code: Some(case.village_code.clone()),
+            before: from.map(|s| json!({ "state": s.to_value() })),
+            after: Some(json!({
+                "action": action,
+                "state": case.state.to_value(),
+                "subject": case.subject.to_value(),
+                "household_id": case.household_id,
+                "year": case.year,
+                "reason": reason,
+            })),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn load(
+    txn: &impl ConnectionTrait,
+    case: exit_case::Model,
+    now: DateTime<Utc>,
+) -> Result<CaseRecord, ExitError> {
+    let steps = exit_case_step::Entity::find()
+        .filter(exit_case_step::Column::CaseId.eq(case.id))
+        .order_by_asc(exit_case_step::Column::Id)
+        .all(txn)
+        .await?;
+    Ok(CaseRecord {
+        next_actions: next_actions(&case, now),
+        notice_running: notice_running(&case, now),
+        case,
+        steps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(state: ExitState, notice_ends_at: Option<DateTime<Utc>>) -> exit_case::Model {
+        let now = Utc::now();
+        exit_case::Model {
+            id: 1,
+            subject: ExitSubject::Household,
+            household_id: Some(1),
+            village_code: "500235101201".into(),
+            year: 2020,
+            state,
+            open: true,
+            notice_ends_at,
+            proposed_by: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn each_state_allows_exactly_its_next_steps() {
+        let now = Utc::now();
+        let running = Some(now + Duration::days(3));
+        let ended = Some(now - Duration::seconds(1));
+        use ExitAction as A;
+        let expected = [
+            (case(Proposed, None), vec![A::Appraise, A::Reject]),
+            (case(Appraised, None), vec![A::Verify, A::Reject]),
+            (case(Verified, None), vec![A::StartNotice, A::Reject]),
+            (case(PublicNotice, running), vec![A::Object, A::Reject]),
+            (case(PublicNotice, ended), vec![A::Review, A::Reject]),
+            (case(Reviewed, None), vec![A::Approve, A::Reject]),
+            (case(Approved, None), vec![A::Announce, A::Reject]),
+            (case(Announced, None), vec![]),
+            (case(Rejected, None), vec![]),
+        ];
+        for (case, actions) in expected {
+            assert_eq!(next_actions(&case, now), actions, "{:?}", case.state);
+        }
+    }
+
+    #[test]
+    fn each_step_belongs_to_its_officials() {
+        let roles_for = |action: ExitAction, state: ExitState| -> Vec<Role> {
+            TRANSITIONS
+                .iter()
+                .filter(|t| t.action == action && t.from.contains(&state))
+                .flat_map(|t| t.roles.iter().copied())
+                .collect()
+        };
+        assert_eq!(
+            roles_for(ExitAction::Appraise, Proposed),
+            vec![VillageCadre]
+        );
+        assert_eq!(
+            roles_for(ExitAction::Review, PublicNotice),
+            vec![TownshipOfficial]
+        );
+        assert_eq!(
+            roles_for(ExitAction::Approve, Reviewed),
+            vec![CountyOfficial]
+        );
+        assert_eq!(
+            roles_for(ExitAction::Announce, Approved),
+            vec![CountyOfficial]
+        );
+        assert_eq!(
+            roles_for(ExitAction::Reject, Approved),
+            vec![CountyOfficial]
+        );
+        assert!(!roles_for(ExitAction::Reject, Reviewed).contains(&VillageCadre));
+        // No step is open to farmers, buyers or admins.
+        for t in TRANSITIONS {
+            for role in [Role::Farmer, Role::Buyer, Role::Admin] {
+                assert!(!t.roles.contains(&role));
+            }
+        }
+    }
+}

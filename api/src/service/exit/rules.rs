@@ -1,0 +1,132 @@
+//! The exit criteria as configured: income lines, the incidence threshold and the village
+//! indicators that must be met.
+
+use std::collections::BTreeMap;
+
+use crate::config::Settings;
+
+/// A village indicator a county may require.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Indicator {
+    HardenedRoad,
+    SafeWater,
+    Power,
+    Broadband,
+    Clinic,
+    CulturalRoom,
+    CollectiveIncome,
+}
+
+impl Indicator {
+    pub const ALL: [Indicator; 7] = [
+        Indicator::HardenedRoad,
+        Indicator::SafeWater,
+        Indicator::Power,
+        Indicator::Broadband,
+        Indicator::Clinic,
+        Indicator::CulturalRoom,
+        Indicator::CollectiveIncome,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Indicator::HardenedRoad => "hardened_road",
+            Indicator::SafeWater => "safe_water",
+            Indicator::Power => "power",
+            Indicator::Broadband => "broadband",
+            Indicator::Clinic => "clinic",
+            Indicator::CulturalRoom => "cultural_room",
+            Indicator::CollectiveIncome => "collective_income",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Indicator> {
+        Indicator::ALL.into_iter().find(|i| i.name() == name.trim())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExitRules {
+    /// Yuan per person per year, by year.
+    pub income_lines: BTreeMap<i32, i64>,
+    /// The incidence threshold in basis points (3% is 300).
+    pub incidence_threshold_bp: i64,
+    pub required_indicators: Vec<Indicator>,
+    pub min_collective_income_fen: i64,
+    pub notice_days: u32,
+    pub goal_villages: u32,
+    pub goal_people: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidRules(String);
+
+impl ExitRules {
+    pub fn from_settings(settings: &Settings) -> Result<Self, InvalidRules> {
+        let required_indicators = settings
+            .village_required_indicators
+            .iter()
+            .map(|name| {
+                Indicator::parse(name).ok_or_else(|| {
+                    InvalidRules(format!(
+                        "unknown village indicator {name:?}; known: {}",
+                        Indicator::ALL.map(Indicator::name).join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let threshold = settings.poverty_incidence_threshold_percent;
+        if !(0.0..=100.0).contains(&threshold) {
+            return Err(InvalidRules(
+                "the poverty incidence threshold is a percentage from 0 to 100".into(),
+            ));
+        }
+        if settings.income_lines.is_empty() {
+            return Err(InvalidRules("at least one income line is needed".into()));
+        }
+        Ok(Self {
+            income_lines: settings.income_lines.clone(),
+            incidence_threshold_bp: (threshold * 100.0).round() as i64,
+            required_indicators,
+            min_collective_income_fen: settings.village_min_collective_income_yuan * 100,
+            notice_days: settings.public_notice_days,
+            goal_villages: settings.goal_villages,
+            goal_people: settings.goal_people,
+        })
+    }
+
+    /// The line for `year` in fen per person: the year's own, or the latest earlier one; `None`
+    /// before the first configured year.
+    pub fn income_line_fen(&self, year: i32) -> Option<i64> {
+        self.income_lines
+            .range(..=year)
+            .next_back()
+            .map(|(_, yuan)| yuan * 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_without_a_line_uses_the_latest_earlier_one() {
+        let rules = ExitRules::from_settings(&Settings::default()).unwrap();
+        assert_eq!(rules.income_line_fen(2016), Some(295_200));
+        assert_eq!(rules.income_line_fen(2023), Some(400_000));
+        assert_eq!(rules.income_line_fen(2013), None);
+        assert_eq!(rules.incidence_threshold_bp, 300);
+        assert_eq!(rules.required_indicators.len(), 7);
+    }
+
+    #[test]
+    fn unknown_indicators_are_refused() {
+        let settings = Settings {
+            village_required_indicators: vec!["airport".into()],
+            ..Settings::default()
+        };
+        assert!(ExitRules::from_settings(&settings).is_err());
+    }
+}

@@ -1,0 +1,790 @@
+//! De-listing against a real database: the criteria at and around each threshold, every step
+//! of the procedure by the right and the wrong officials, the notice ending by the clock across
+//! a restart, objections, returns to poverty, and progress equal to an independent count.
+
+use api::{
+    app::AppState,
+    domain::{AreaCode, IdNumber},
+    service::{
+        exit::{
+            ExitError,
+            assessment::{self, Failing, NewCheck, NewIndicators},
+            cases::{self, ExitAction, ExitSubjectRef},
+            progress,
+        },
+        households::{self, NewHousehold, NewMember, incomes},
+        policy::Actor,
+        users::Origin,
+    },
+    testing::TestApp,
+};
+use chrono::{Duration, Utc};
+use entities::{
+    area,
+    exit_case::{self, ExitState},
+    household::{self, HouseholdStatus, PovertyCause},
+    household_check::CheckKind,
+    household_income::IncomeSource,
+    household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
+    user::Role,
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, Iterable};
+
+const VILLAGE: &str = "500235101201";
+const YEAR: i32 = 2016;
+/// The 2016 line, fen per person.
+const LINE_FEN: i64 = 295_200;
+
+fn official(role: Role, area: &str, user_id: i64) -> Actor {
+    Actor {
+        user_id,
+        role,
+        area: Some(AreaCode::parse(area).unwrap()),
+        household_id: None,
+    }
+}
+
+fn cadre() -> Actor {
+    official(Role::VillageCadre, VILLAGE, 11)
+}
+fn township() -> Actor {
+    official(Role::TownshipOfficial, "500235101", 12)
+}
+fn county() -> Actor {
+    official(Role::CountyOfficial, "500235", 13)
+}
+
+fn member(name: &str, body: &str, relation: MemberRelation, insured: bool) -> NewMember {
+    NewMember {
+        name: name.into(),
+        id_number: IdNumber::from_body(body).unwrap(),
+        relation,
+        declared_sex: None,
+        declared_birth_date: None,
+        labour_capacity: LabourCapacity::Full,
+        health: Health::Healthy,
+        schooling: Schooling::Primary,
+        medical_insurance: insured,
+    }
+}
+
+/// A two-person household in `VILLAGE`; `n` keeps numbers and people apart.
+async fn household(app: &TestApp, n: u32) -> i64 {
+    households::register(
+        &app.state.db,
+        &app.state.pii,
+        &county(),
+        NewHousehold {
+            household_number: format!("X-{n}"),
+            village: AreaCode::parse(VILLAGE).unwrap(),
+            phone: None,
+            poverty_cause: PovertyCause::Illness,
+            responsible_cadre_id: None,
+            registered_year: 2014,
+            members: vec![
+                member(
+                    "户主",
+                    &format!("500235198001{n:02}011"),
+                    MemberRelation::Head,
+                    true,
+                ),
+                member(
+                    "配偶",
+                    &format!("500235198202{n:02}022"),
+                    MemberRelation::Spouse,
+                    true,
+                ),
+            ],
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap()
+    .household
+    .id
+}
+
+async fn set_income(app: &TestApp, id: i64, total_fen: i64) {
+    incomes::record_year(
+        &app.state.db,
+        &cadre(),
+        id,
+        YEAR,
+        &[(IncomeSource::Wages, total_fen)],
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+}
+
+async fn check(app: &TestApp, id: i64, kind: CheckKind, passed: bool) {
+    assessment::record_check(
+        &app.state.db,
+        &app.state.exit_rules,
+        &cadre(),
+        id,
+        YEAR,
+        NewCheck {
+            check: kind,
+            passed,
+            note: Some("入户核实".into()),
+            evidence_url: None,
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+}
+
+/// A household that qualifies: income just above the line, every check passed.
+async fn qualifying_household(app: &TestApp, n: u32) -> i64 {
+    let id = household(app, n).await;
+    set_income(app, id, 2 * LINE_FEN + 2).await;
+    for kind in CheckKind::iter() {
+        check(app, id, kind, true).await;
+    }
+    id
+}
+
+async fn assess(app: &TestApp, id: i64) -> Vec<Failing> {
+    assessment::household_assessment(&app.state.db, &app.state.exit_rules, &cadre(), id, YEAR)
+        .await
+        .unwrap()
+        .failing
+}
+
+#[tokio::test]
+async fn a_household_qualifies_only_above_the_line_with_every_check_passed() {
+    let app = TestApp::spawn().await;
+    let id = household(&app, 1).await;
+    let failing = assess(&app, id).await;
+    assert!(failing.contains(&Failing::IncomeAtOrBelowLine {
+        per_capita_fen: 0,
+        line_fen: LINE_FEN
+    }));
+    assert!(failing.contains(&Failing::CheckMissing { check: "water" }));
+
+    // Exactly at the line is not above it; one fen per person more is.
+    set_income(&app, id, 2 * LINE_FEN).await;
+    for kind in CheckKind::iter() {
+        check(&app, id, kind, true).await;
+    }
+    assert_eq!(
+        assess(&app, id).await,
+        vec![Failing::IncomeAtOrBelowLine {
+            per_capita_fen: LINE_FEN,
+            line_fen: LINE_FEN
+        }]
+    );
+    set_income(&app, id, 2 * LINE_FEN + 1).await;
+    assert_eq!(
+        assess(&app, id).await.len(),
+        1,
+        "half a fen each is not above"
+    );
+    set_income(&app, id, 2 * LINE_FEN + 2).await;
+    assert_eq!(assess(&app, id).await, vec![]);
+
+    // A failed check, and a member without medical insurance, each fail on their own.
+    check(&app, id, CheckKind::Housing, false).await;
+    assert_eq!(
+        assess(&app, id).await,
+        vec![Failing::CheckFailed { check: "housing" }]
+    );
+    check(&app, id, CheckKind::Housing, true).await;
+    let spouse = household_member::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.household_id == id && m.relation == MemberRelation::Spouse)
+        .unwrap();
+    let mut active = spouse.into_active_model();
+    active.medical_insurance = Set(false);
+    active.update(app.state.db.conn()).await.unwrap();
+    assert_eq!(
+        assess(&app, id).await,
+        vec![Failing::MembersUninsured { count: 1 }]
+    );
+
+    // E-commerce income from orders counts toward the line.
+    let other = household(&app, 2).await;
+    set_income(&app, other, 2 * LINE_FEN).await;
+    let txn = app.state.db.begin_write().await.unwrap();
+    incomes::add_ecommerce(&txn, other, YEAR, 2).await.unwrap();
+    txn.commit().await.unwrap();
+    assert!(
+        !assess(&app, other)
+            .await
+            .iter()
+            .any(|f| matches!(f, Failing::IncomeAtOrBelowLine { .. }))
+    );
+}
+
+/// Makes `VILLAGE` a registered poor village of `people` rural residents.
+async fn set_rural_population(app: &TestApp, people: i64) -> area::Model {
+    let village = area::Entity::find_by_id(VILLAGE.to_owned())
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active = village.into_active_model();
+    active.rural_population = Set(people);
+    active.is_poor_village = Set(true);
+    active.update(app.state.db.conn()).await.unwrap()
+}
+
+fn indicators(collective_income_fen: i64) -> NewIndicators {
+    NewIndicators {
+        hardened_road: true,
+        safe_water: true,
+        power: true,
+        broadband: true,
+        clinic: true,
+        cultural_room: true,
+        collective_income_fen,
+    }
+}
+
+async fn village_failing(app: &TestApp) -> Vec<Failing> {
+    assessment::village_assessment(
+        &app.state.db,
+        &app.state.exit_rules,
+        &township(),
+        &AreaCode::parse(VILLAGE).unwrap(),
+        YEAR,
+    )
+    .await
+    .unwrap()
+    .failing
+}
+
+#[tokio::test]
+async fn a_village_qualifies_only_below_the_threshold_with_its_indicators_met() {
+    let app = TestApp::spawn().await;
+    // Two households of two: four poor people in a village of 100 is 4%.
+    let first = qualifying_household(&app, 1).await;
+    household(&app, 2).await;
+    set_rural_population(&app, 100).await;
+    let failing = village_failing(&app).await;
+    assert!(failing.contains(&Failing::IncidenceTooHigh {
+        incidence_bp: 400,
+        threshold_bp: 300
+    }));
+    assert!(failing.contains(&Failing::IndicatorsMissing));
+
+    let record = |income| {
+        let app = &app;
+        async move {
+            assessment::record_indicators(
+                &app.state.db,
+                &app.state.exit_rules,
+                &township(),
+                &AreaCode::parse(VILLAGE).unwrap(),
+                YEAR,
+                indicators(income),
+                &Origin::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // The collective income is met at the minimum (50,000 yuan), not a fen below.
+    record(5_000_000 - 1).await;
+    assert!(
+        village_failing(&app)
+            .await
+            .contains(&Failing::IndicatorUnmet {
+                indicator: "collective_income"
+            })
+    );
+    record(5_000_000).await;
+
+    // 4 poor of 133 rounds up to 301 bp: still too high; of 134 it is 299 bp, below 3%.
+    set_rural_population(&app, 133).await;
+    assert_eq!(
+        village_failing(&app).await,
+        vec![Failing::IncidenceTooHigh {
+            incidence_bp: 301,
+            threshold_bp: 300
+        }]
+    );
+    // Exactly 3% is not below 3%.
+    set_rural_population(&app, 400).await;
+    household(&app, 3).await;
+    household(&app, 4).await;
+    household(&app, 5).await;
+    household(&app, 6).await;
+    assert_eq!(
+        village_failing(&app).await,
+        vec![Failing::IncidenceTooHigh {
+            incidence_bp: 300,
+            threshold_bp: 300
+        }]
+    );
+    set_rural_population(&app, 401).await;
+    assert_eq!(village_failing(&app).await, vec![]);
+
+    // Households that exit no longer count as poor.
+    run_to_the_end(&app, first).await;
+    set_rural_population(&app, 334).await;
+    assert_eq!(village_failing(&app).await, vec![], "10 of 334 is 2.99%");
+}
+
+/// Takes a household's case through every step with the right officials.
+async fn run_to_the_end(app: &TestApp, id: i64) -> i64 {
+    let db = &app.state.db;
+    let rules = &app.state.exit_rules;
+    let origin = Origin::default();
+    let case = cases::propose(
+        db,
+        rules,
+        &cadre(),
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap();
+    let case_id = case.case.id;
+    for (actor, action) in [
+        (cadre(), ExitAction::Appraise),
+        (cadre(), ExitAction::Verify),
+        (cadre(), ExitAction::StartNotice),
+    ] {
+        cases::transition(db, rules, &actor, case_id, action, None, &origin)
+            .await
+            .unwrap();
+    }
+    end_notice(app, case_id).await;
+    for (actor, action) in [
+        (township(), ExitAction::Review),
+        (county(), ExitAction::Approve),
+        (county(), ExitAction::Announce),
+    ] {
+        cases::transition(db, rules, &actor, case_id, action, None, &origin)
+            .await
+            .unwrap();
+    }
+    case_id
+}
+
+/// Moves the notice's end into the past, as the days passing would.
+async fn end_notice(app: &TestApp, case_id: i64) {
+    let case = exit_case::Entity::find_by_id(case_id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active = case.into_active_model();
+    active.notice_ends_at = Set(Some(Utc::now() - Duration::seconds(1)));
+    active.update(app.state.db.conn()).await.unwrap();
+}
+
+async fn status_of(app: &TestApp, id: i64) -> HouseholdStatus {
+    household::Entity::find_by_id(id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let rules = &app.state.exit_rules;
+    let origin = Origin::default();
+    let id = qualifying_household(&app, 1).await;
+
+    // Not the county proposing a household, not a cadre of another village.
+    let stranger = official(Role::VillageCadre, "500235102201", 20);
+    let err = cases::propose(
+        db,
+        rules,
+        &stranger,
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ExitError::NotFound), "{err:?}");
+    let case = cases::propose(
+        db,
+        rules,
+        &cadre(),
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status_of(&app, id).await, HouseholdStatus::ExitPending);
+    let case_id = case.case.id;
+    assert_eq!(
+        case.next_actions,
+        vec![ExitAction::Appraise, ExitAction::Reject]
+    );
+    let err = cases::propose(
+        db,
+        rules,
+        &cadre(),
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ExitError::CaseOpen(open) if open == case_id));
+
+    let origin = &origin;
+    let step = |actor: Actor, action: ExitAction, reason: Option<&str>| {
+        let reason = reason.map(str::to_owned);
+        async move { cases::transition(db, rules, &actor, case_id, action, reason, origin).await }
+    };
+    // Out of order: a clear refusal naming what may come next.
+    match step(county(), ExitAction::Approve, None).await.unwrap_err() {
+        ExitError::NotAllowedNow { state, next, .. } => {
+            assert_eq!(state, ExitState::Proposed);
+            assert_eq!(next, vec![ExitAction::Appraise, ExitAction::Reject]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The right step by the wrong official.
+    assert!(matches!(
+        step(county(), ExitAction::Appraise, None)
+            .await
+            .unwrap_err(),
+        ExitError::Forbidden
+    ));
+    step(cadre(), ExitAction::Appraise, None).await.unwrap();
+    step(township(), ExitAction::Verify, None).await.unwrap();
+    let noticed = step(cadre(), ExitAction::StartNotice, None).await.unwrap();
+    assert!(noticed.notice_running);
+    let ends = noticed.case.notice_ends_at.unwrap();
+    assert!(ends > Utc::now() + Duration::days(6));
+
+    // During the notice the township cannot review; an objection needs a reason and sends
+    // the case back to verification.
+    assert!(matches!(
+        step(township(), ExitAction::Review, None)
+            .await
+            .unwrap_err(),
+        ExitError::NotAllowedNow { .. }
+    ));
+    assert!(matches!(
+        step(cadre(), ExitAction::Object, None).await.unwrap_err(),
+        ExitError::Invalid(_)
+    ));
+    let objected = step(cadre(), ExitAction::Object, Some("村民反映收入核算有误"))
+        .await
+        .unwrap();
+    assert_eq!(objected.case.state, ExitState::Verified);
+
+    // The subject must still qualify: a failed check stops the next step.
+    check(&app, id, CheckKind::Water, false).await;
+    assert!(matches!(
+        step(cadre(), ExitAction::StartNotice, None).await.unwrap_err(),
+        ExitError::NotQualified(failing) if failing == vec![Failing::CheckFailed { check: "water" }]
+    ));
+    check(&app, id, CheckKind::Water, true).await;
+    step(cadre(), ExitAction::StartNotice, None).await.unwrap();
+
+    // The notice ends by the clock, and a restarted server sees it ended: nothing in memory.
+    end_notice(&app, case_id).await;
+    let restarted = AppState::new(
+        app.state.settings.as_ref().clone(),
+        app.state.db.clone(),
+        app.state.cache.clone(),
+    );
+    let after = cases::get(&restarted.db, &township(), case_id)
+        .await
+        .unwrap();
+    assert!(!after.notice_running);
+    assert_eq!(
+        after.next_actions,
+        vec![ExitAction::Review, ExitAction::Reject]
+    );
+    assert!(matches!(
+        step(cadre(), ExitAction::Object, Some("太晚了"))
+            .await
+            .unwrap_err(),
+        ExitError::NotAllowedNow { .. }
+    ));
+    assert!(matches!(
+        step(cadre(), ExitAction::Review, None).await.unwrap_err(),
+        ExitError::Forbidden
+    ));
+    step(township(), ExitAction::Review, None).await.unwrap();
+    assert!(matches!(
+        step(township(), ExitAction::Approve, None)
+            .await
+            .unwrap_err(),
+        ExitError::Forbidden
+    ));
+    // A cadre can no longer reject once the township has reviewed.
+    assert!(matches!(
+        step(cadre(), ExitAction::Reject, Some("x"))
+            .await
+            .unwrap_err(),
+        ExitError::Forbidden
+    ));
+    step(county(), ExitAction::Approve, None).await.unwrap();
+    let done = step(county(), ExitAction::Announce, None).await.unwrap();
+    assert_eq!(done.case.state, ExitState::Announced);
+    assert!(!done.case.open);
+    assert!(done.next_actions.is_empty());
+    assert_eq!(status_of(&app, id).await, HouseholdStatus::Exited);
+    let actions: Vec<&str> = done.steps.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "propose",
+            "appraise",
+            "verify",
+            "start_notice",
+            "object",
+            "start_notice",
+            "review",
+            "approve",
+            "announce"
+        ]
+    );
+    assert!(matches!(
+        step(county(), ExitAction::Reject, Some("x"))
+            .await
+            .unwrap_err(),
+        ExitError::NotAllowedNow { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_as_poor() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let rules = &app.state.exit_rules;
+    let origin = Origin::default();
+    let id = qualifying_household(&app, 1).await;
+
+    let case = cases::propose(
+        db,
+        rules,
+        &cadre(),
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap();
+    let err = cases::transition(
+        db,
+        rules,
+        &cadre(),
+        case.case.id,
+        ExitAction::Reject,
+        None,
+        &origin,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ExitError::Invalid(_)));
+    cases::transition(
+        db,
+        rules,
+        &cadre(),
+        case.case.id,
+        ExitAction::Reject,
+        Some("评议未通过".into()),
+        &origin,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status_of(&app, id).await, HouseholdStatus::Poor);
+
+    // Poor households cannot be "returned"; exited ones can, and then count as poor.
+    assert!(matches!(
+        cases::mark_returned(db, &cadre(), id, "因病", &origin)
+            .await
+            .unwrap_err(),
+        ExitError::Invalid(_)
+    ));
+    run_to_the_end(&app, id).await;
+    let before = county_progress(&app).await;
+    assert_eq!(before.people.lifted_out, 2);
+    let returned = cases::mark_returned(db, &cadre(), id, "因病返贫", &origin)
+        .await
+        .unwrap();
+    assert_eq!(returned.status, HouseholdStatus::Returned);
+    let after = county_progress(&app).await;
+    assert_eq!(after.people.lifted_out, 0);
+    assert_eq!(after.people.still_poor, before.people.still_poor + 2);
+
+    // A returned household may go through the procedure again; a rejection leaves it returned.
+    let again = cases::propose(
+        db,
+        rules,
+        &cadre(),
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap();
+    cases::transition(
+        db,
+        rules,
+        &cadre(),
+        again.case.id,
+        ExitAction::Reject,
+        Some("未稳定".into()),
+        &origin,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status_of(&app, id).await, HouseholdStatus::Returned);
+}
+
+async fn county_progress(app: &TestApp) -> progress::Progress {
+    progress::progress(
+        &app.state.db,
+        &app.state.cache,
+        &app.state.exit_rules,
+        &county(),
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn progress_equals_a_count_from_the_rows_and_moves_with_each_exit() {
+    let app = TestApp::spawn().await;
+    set_rural_population(&app, 10_000).await;
+    let exiting = qualifying_household(&app, 1).await;
+    for n in 2..=4 {
+        household(&app, n).await;
+    }
+    let before = county_progress(&app).await;
+
+    // An independent count: every member of every household, by its household's status.
+    let households = household::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    let members = household_member::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    let count = |exited: bool| {
+        members
+            .iter()
+            .filter(|m| {
+                let h = households.iter().find(|h| h.id == m.household_id).unwrap();
+                (h.status == HouseholdStatus::Exited) == exited
+            })
+            .count() as u64
+    };
+    assert_eq!(before.people.registered, members.len() as u64);
+    assert_eq!(before.people.lifted_out, count(true));
+    assert_eq!(before.people.still_poor, count(false));
+    assert_eq!(before.goal_villages, 162);
+    assert_eq!(before.goal_people, 135_000);
+    let poor_villages = area::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.is_poor_village)
+        .count() as u32;
+    assert_eq!(before.villages.poor, poor_villages);
+    assert_eq!(before.villages.not_started, poor_villages);
+    assert_eq!(before.parts.len(), 40);
+    let township_total: u64 = before.parts.iter().map(|p| p.people.registered).sum();
+    assert_eq!(township_total, before.people.registered);
+
+    // The cached answer is the same until something changes, then moves by exactly the
+    // household's members.
+    assert_eq!(county_progress(&app).await.computed_at, before.computed_at);
+    run_to_the_end(&app, exiting).await;
+    let after = county_progress(&app).await;
+    assert_eq!(after.people.lifted_out, before.people.lifted_out + 2);
+    assert_eq!(after.people.still_poor, before.people.still_poor - 2);
+    assert_eq!(after.people.households_exited, 1);
+    assert!(after.as_of_change > before.as_of_change);
+
+    // A village that exits moves from not started to de-listed, and leaves the ranking.
+    let village = AreaCode::parse(VILLAGE).unwrap();
+    assessment::record_indicators(
+        &app.state.db,
+        &app.state.exit_rules,
+        &township(),
+        &village,
+        YEAR,
+        indicators(5_000_000),
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    let db = &app.state.db;
+    let rules = &app.state.exit_rules;
+    let origin = Origin::default();
+    let case = cases::propose(
+        db,
+        rules,
+        &township(),
+        ExitSubjectRef::Village(village.clone()),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap();
+    let case_id = case.case.id;
+    let middle = county_progress(&app).await;
+    assert_eq!(middle.villages.in_progress, 1);
+    for (actor, action) in [
+        (cadre(), ExitAction::Appraise),
+        (cadre(), ExitAction::Verify),
+        (cadre(), ExitAction::StartNotice),
+    ] {
+        cases::transition(db, rules, &actor, case_id, action, None, &origin)
+            .await
+            .unwrap();
+    }
+    end_notice(&app, case_id).await;
+    for (actor, action) in [
+        (township(), ExitAction::Review),
+        (county(), ExitAction::Approve),
+        (county(), ExitAction::Announce),
+    ] {
+        cases::transition(db, rules, &actor, case_id, action, None, &origin)
+            .await
+            .unwrap();
+    }
+    let done = county_progress(&app).await;
+    assert_eq!(done.villages.delisted, 1);
+    assert_eq!(done.villages.not_started, poor_villages - 1);
+    assert!(!done.villages_by_incidence.iter().any(|v| v.code == VILLAGE));
+    let township_part = done
+        .parts
+        .iter()
+        .find(|p| p.code == "500235101000")
+        .unwrap();
+    assert_eq!(township_part.villages.delisted, 1);
+
+    // Only officials of the area see it.
+    let stranger = official(Role::TownshipOfficial, "500235102", 30);
+    assert!(matches!(
+        progress::progress(
+            &app.state.db,
+            &app.state.cache,
+            &app.state.exit_rules,
+            &stranger,
+            Some(AreaCode::parse("500235101").unwrap()),
+        )
+        .await
+        .unwrap_err(),
+        ExitError::NotFound
+    ));
+}

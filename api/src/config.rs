@@ -132,8 +132,8 @@ pub struct Settings {
     pub village_required_indicators: Vec<String>,
     /// Village collective income that counts as met, yuan per year.
     pub village_min_collective_income_yuan: i64,
-    /// Days a public notice (公示) runs before the township may review.
-    pub public_notice_days: u32,
+    /// Days a public notice (公示) runs before the township may review (fractions allowed).
+    pub public_notice_days: f64,
     /// The county's goals: poor villages to de-list and registered poor people to lift out.
     pub goal_villages: u32,
     pub goal_people: u32,
@@ -200,7 +200,7 @@ impl Default for Settings {
             .map(String::from)
             .to_vec(),
             village_min_collective_income_yuan: 50_000,
-            public_notice_days: 7,
+            public_notice_days: 7.0,
             goal_villages: 162,
             goal_people: 135_000,
         }

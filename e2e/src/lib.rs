@@ -23,6 +23,8 @@ pub struct TestServer {
     pub database: TestDatabase,
     pub client: reqwest::Client,
     child: Child,
+    port: u16,
+    env: Vec<(String, String)>,
     log_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -40,36 +42,11 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let port = free_port();
         let log_path = dir.path().join("server.log");
-        let log = std::fs::File::create(&log_path).expect("a log file");
-
-        let mut command = Command::new(shanhuo_binary());
-        command
-            .arg("serve")
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("SHANHUO_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SHANHUO_DATA_DIR", dir.path().join("data"))
-            .env("SHANHUO_LOG", "info")
-            .env("DATABASE_URL", &database.url)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("a log handle"))
-            .stderr(log);
-        if let Some(schema) = &database.schema {
-            command.env("SHANHUO_DATABASE_SCHEMA", schema);
-        }
-        if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
-            command
-                .env("REDIS_URL", redis)
-                .env("SHANHUO_CACHE_PREFIX", format!("e2e:{port}:"));
-        }
-        // The demo county's areas only; its 45,000 households are the CLI test's to load.
-        command.env("SHANHUO_SEED_DEMO_HOUSEHOLDS", "false");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("the shanhuo binary starts");
-
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let child = spawn_server(&database, dir.path(), port, &log_path, &env);
         let mut server = Self {
             base_url: format!("http://127.0.0.1:{port}"),
             database,
@@ -78,11 +55,28 @@ impl TestServer {
                 .build()
                 .expect("an HTTP client"),
             child,
+            port,
+            env,
             log_path,
             _dir: dir,
         };
         server.wait_until_ready().await;
         server
+    }
+
+    /// Stops the server with SIGTERM and starts it again on the same database, port and
+    /// settings, as a deployment or a crash and a process manager would.
+    pub async fn restart(&mut self) {
+        self.terminate();
+        self.wait_for_exit(Duration::from_secs(30)).await;
+        self.child = spawn_server(
+            &self.database,
+            self._dir.path(),
+            self.port,
+            &self.log_path,
+            &self.env,
+        );
+        self.wait_until_ready().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -198,6 +192,48 @@ impl Drop for TestServer {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Starts `shanhuo serve` on `database`, appending to the log at `log_path`.
+fn spawn_server(
+    database: &TestDatabase,
+    dir: &Path,
+    port: u16,
+    log_path: &Path,
+    env: &[(String, String)],
+) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .expect("a log file");
+    let mut command = Command::new(shanhuo_binary());
+    command
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SHANHUO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SHANHUO_DATA_DIR", dir.join("data"))
+        .env("SHANHUO_LOG", "info")
+        .env("DATABASE_URL", &database.url)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("a log handle"))
+        .stderr(log);
+    if let Some(schema) = &database.schema {
+        command.env("SHANHUO_DATABASE_SCHEMA", schema);
+    }
+    if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
+        command
+            .env("REDIS_URL", redis)
+            .env("SHANHUO_CACHE_PREFIX", format!("e2e:{port}:"));
+    }
+    // The demo county's areas only; its 45,000 households are the CLI test's to load.
+    command.env("SHANHUO_SEED_DEMO_HOUSEHOLDS", "false");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.spawn().expect("the shanhuo binary starts")
 }
 
 fn free_port() -> u16 {

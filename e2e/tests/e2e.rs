@@ -405,3 +405,187 @@ async fn a_new_user_signs_in_by_sms_code_and_signs_out_for_good() {
     assert_eq!(login["user"]["phone"], "13700137000");
     refresh_use_and_sign_out(&server, &login).await;
 }
+
+/// Signs an invited official in by texted code, read from the development log.
+async fn official_token(server: &TestServer, phone: &str, role: &str, area: &str) -> String {
+    let (ok, out) = run(shanhuo(&server.database).args([
+        "users", "invite", "--phone", phone, "--name", "干部", "--role", role, "--area", area,
+    ]));
+    assert!(ok, "{out}");
+    let (status, _) = server
+        .post_json("/api/v1/auth/sms/send", &json!({ "phone": phone }))
+        .await;
+    assert_eq!(status, 202);
+    let code = code_from_log(&server.log()).expect("the log sender wrote the code");
+    let (status, login) = server
+        .post_json(
+            "/api/v1/auth/login/sms",
+            &json!({ "phone": phone, "code": code }),
+        )
+        .await;
+    assert_eq!(status, 200, "{login}");
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Sends JSON with a bearer token; returns the status and the JSON answer.
+async fn send_json(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    bearer: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let resp = server
+        .client
+        .request(method, server.url(path))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .expect("a response");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn take_step(server: &TestServer, steps: &str, token: &str, action: &str) -> (u16, Value) {
+    send_json(
+        server,
+        Method::POST,
+        steps,
+        token,
+        &json!({ "action": action }),
+    )
+    .await
+}
+
+/// A village cadre proposes a household's exit; it goes through the whole procedure with the
+/// right officials, the public notice ending by the clock across a restart, and the county's
+/// progress moves by exactly the household's members.
+#[tokio::test]
+async fn a_household_exits_through_the_whole_procedure_and_the_dashboard_moves_by_its_members() {
+    // A notice of about four seconds, so the test can outwait it.
+    let mut server = TestServer::start_with(&[("SHANHUO_PUBLIC_NOTICE_DAYS", "0.00005")]).await;
+    let village = "500235101201";
+    let cadre = official_token(&server, "13900000001", "village-cadre", village).await;
+    let township = official_token(&server, "13900000002", "township-official", "500235101").await;
+    let county = official_token(&server, "13900000003", "county-official", "500235").await;
+
+    let member = |name: &str, body: &str, relation: &str| {
+        json!({
+            "name": name, "id_number": valid_id(body), "relation": relation,
+            "labour_capacity": "full", "health": "healthy", "schooling": "junior_secondary",
+            "medical_insurance": true,
+        })
+    };
+    let (status, household) = send_json(
+        &server,
+        Method::POST,
+        "/api/v1/households",
+        &cadre,
+        &json!({
+            "household_number": "E2E-EXIT-1", "village_code": village,
+            "poverty_cause": "illness", "registered_year": 2014,
+            "members": [
+                member("张三", "11010119800101001", "head"),
+                member("李四", "11010119820202002", "spouse"),
+                member("张小五", "11010120100303003", "child"),
+            ],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{household}");
+    let id = household["id"].as_i64().unwrap();
+
+    let (status, _) = send_json(
+        &server,
+        Method::PUT,
+        &format!("/api/v1/households/{id}/incomes/2016"),
+        &cadre,
+        &json!({ "wages_fen": 1_200_000 }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for check in [
+        "food",
+        "clothing",
+        "education",
+        "medical",
+        "housing",
+        "water",
+    ] {
+        let (status, assessment) = send_json(
+            &server,
+            Method::PUT,
+            &format!("/api/v1/households/{id}/checks/2016/{check}"),
+            &cadre,
+            &json!({ "passed": true, "note": "入户核实" }),
+        )
+        .await;
+        assert_eq!(status, 200, "{assessment}");
+    }
+    let (_, assessment) = server
+        .send_as(
+            Method::GET,
+            &format!("/api/v1/households/{id}/assessment?year=2016"),
+            &cadre,
+        )
+        .await;
+    assert_eq!(assessment["qualifies"], true, "{assessment}");
+
+    let (_, before) = server
+        .send_as(Method::GET, "/api/v1/progress", &county)
+        .await;
+
+    let (status, case) = send_json(
+        &server,
+        Method::POST,
+        "/api/v1/exit-cases",
+        &cadre,
+        &json!({ "subject": "household", "household_id": id, "year": 2016 }),
+    )
+    .await;
+    assert_eq!(status, 201, "{case}");
+    let steps = format!("/api/v1/exit-cases/{}/steps", case["id"]);
+    for action in ["appraise", "verify", "start_notice"] {
+        let (status, body) = take_step(&server, &steps, &cadre, action).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    // The township cannot review while the notice runs; the answer says what may happen.
+    let (status, refused) = take_step(&server, &steps, &township, "review").await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "exit.step_not_allowed");
+    assert_eq!(refused["details"]["allowed"], json!(["object", "reject"]));
+    let ends: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(refused["details"]["notice_ends_at"].clone()).unwrap();
+
+    // The server restarts during the notice; the notice still ends on time.
+    server.restart().await;
+    let wait = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(200)).await;
+    let (status, body) = take_step(&server, &steps, &cadre, "review").await;
+    assert_eq!(status, 403, "a cadre does not review: {body}");
+    for (token, action) in [
+        (&township, "review"),
+        (&county, "approve"),
+        (&county, "announce"),
+    ] {
+        let (status, body) = take_step(&server, &steps, token, action).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+
+    let (_, after) = server
+        .send_as(Method::GET, "/api/v1/progress", &county)
+        .await;
+    let moved = |key: &str| {
+        after["people"][key].as_i64().unwrap() - before["people"][key].as_i64().unwrap()
+    };
+    assert_eq!(moved("lifted_out"), 3, "{after}");
+    assert_eq!(moved("still_poor"), -3, "{after}");
+    assert_eq!(moved("households_exited"), 1);
+    let (_, household) = server
+        .send_as(Method::GET, &format!("/api/v1/households/{id}"), &county)
+        .await;
+    assert_eq!(household["status"], "exited");
+    let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));
+    assert!(ok, "{out}");
+}

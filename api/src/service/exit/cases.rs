@@ -4,7 +4,7 @@
 //! only while it runs and the township reviews only after it ends, judged on every request
 //! from the stored end time, so a restart changes nothing.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entities::{
     area,
     exit_case::{self, ExitState, ExitSubject},
@@ -392,7 +392,7 @@ pub async fn transition(
     active.state = Set(step.to);
     active.updated_at = Set(now);
     if step.to == PublicNotice {
-        active.notice_ends_at = Set(Some(now + Duration::days(i64::from(rules.notice_days))));
+        active.notice_ends_at = Set(Some(now + rules.notice));
     }
     if matches!(step.to, Announced | Rejected) {
         active.open = Set(false);
@@ -604,6 +604,8 @@ async fn load(
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+
     use super::*;
 
     fn case(state: ExitState, notice_ends_at: Option<DateTime<Utc>>) -> exit_case::Model {

@@ -54,7 +54,7 @@ pub struct ExitRules {
     pub incidence_threshold_bp: i64,
     pub required_indicators: Vec<Indicator>,
     pub min_collective_income_fen: i64,
-    pub notice_days: u32,
+    pub notice: chrono::Duration,
     pub goal_villages: u32,
     pub goal_people: u32,
 }
@@ -83,6 +83,11 @@ impl ExitRules {
                 "the poverty incidence threshold is a percentage from 0 to 100".into(),
             ));
         }
+        if !(0.0..=365.0).contains(&settings.public_notice_days) {
+            return Err(InvalidRules(
+                "a public notice runs from 0 to 365 days".into(),
+            ));
+        }
         if settings.income_lines.is_empty() {
             return Err(InvalidRules("at least one income line is needed".into()));
         }
@@ -91,7 +96,9 @@ impl ExitRules {
             incidence_threshold_bp: (threshold * 100.0).round() as i64,
             required_indicators,
             min_collective_income_fen: settings.village_min_collective_income_yuan * 100,
-            notice_days: settings.public_notice_days,
+            notice: chrono::Duration::milliseconds(
+                (settings.public_notice_days * 86_400_000.0).round() as i64,
+            ),
             goal_villages: settings.goal_villages,
             goal_people: settings.goal_people,
         })

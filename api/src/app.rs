@@ -23,7 +23,7 @@ use crate::{
     service::{
         areas,
         auth::Auth,
-        exit::rules::ExitRules,
+        exit::{progress, rules::ExitRules},
         otp::{Otp, OtpTimings},
         seed,
     },
@@ -194,6 +194,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             );
         }
     }
+    let snapshots = tokio::spawn(snapshot_progress_hourly(state.clone()));
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             http::routes(state),
@@ -201,8 +202,34 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             Some(Duration::from_secs(settings.shutdown_timeout_secs)),
         )
         .await?;
+    snapshots.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Records the day's progress every hour (the last one of a day stands for it). With several
+/// servers on one Redis, one of them takes each hour's turn.
+async fn snapshot_progress_hourly(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+    loop {
+        tick.tick().await;
+        let hour = chrono::Utc::now().format("%Y-%m-%dT%H");
+        let turn = state
+            .cache
+            .set_if_absent(
+                &format!("progress-snapshot:{hour}"),
+                b"1",
+                Duration::from_secs(60 * 60),
+            )
+            .await;
+        if !matches!(turn, Ok(true)) {
+            continue;
+        }
+        match progress::take_snapshots(&state.db, &state.exit_rules).await {
+            Ok(areas) => tracing::debug!(areas, "progress snapshot taken"),
+            Err(e) => tracing::warn!(error = %e, "progress snapshot failed; trying next hour"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

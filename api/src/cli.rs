@@ -14,6 +14,7 @@ use crate::{
     infra::pii::PiiVault,
     service::{
         audit::{self, ChainCheck},
+        exit::{progress, rules::ExitRules},
         households::import::{self, ImportError, ImportReport},
         seed,
         users::{self, Invitation, Origin},
@@ -59,6 +60,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportWhat,
+    },
+    /// Record today's progress for the county and each township (the server does it hourly).
+    Progress {
+        #[command(subcommand)]
+        action: ProgressAction,
     },
     /// Check the audit log.
     Audit {
@@ -120,6 +126,12 @@ enum ImportWhat {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProgressAction {
+    /// Take today's snapshot now, replacing any taken earlier today.
+    Snapshot,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +287,15 @@ impl Command {
                 if report.problem_count > 0 {
                     anyhow::bail!("{} problems; nothing was written", report.problem_count);
                 }
+                Ok(())
+            }
+            Command::Progress {
+                action: ProgressAction::Snapshot,
+            } => {
+                let db = app::connect_database(&settings).await?;
+                let rules = ExitRules::from_settings(&settings)?;
+                let areas = progress::take_snapshots(&db, &rules).await?;
+                println!("progress recorded for {areas} areas");
                 Ok(())
             }
             Command::Audit {

@@ -12,6 +12,7 @@ mod m20261127_000001_create_identity;
 mod m20261127_000002_create_households;
 mod m20261127_000003_create_household_incomes;
 mod m20261127_000004_create_exit;
+mod m20261127_000005_create_progress_snapshots;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_households::Migration),
             Box::new(m20261127_000003_create_household_incomes::Migration),
             Box::new(m20261127_000004_create_exit::Migration),
+            Box::new(m20261127_000005_create_progress_snapshots::Migration),
         ]
     }
 }

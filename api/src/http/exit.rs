@@ -635,6 +635,30 @@ pub struct VillageIncidenceView {
     pub incidence_bp: i64,
 }
 
+/// The area's numbers on one day.
+#[derive(Object)]
+#[oai(rename = "ProgressSnapshot")]
+pub struct SnapshotPointView {
+    pub day: chrono::NaiveDate,
+    pub villages_delisted: u32,
+    pub villages_in_progress: u32,
+    pub people_lifted_out: u64,
+    pub people_still_poor: u64,
+}
+
+/// When the goals are reached at the pace of the last 30 days of snapshots.
+#[derive(Object)]
+#[oai(rename = "ProgressProjection")]
+pub struct ProjectionView {
+    /// Days of history the pace is measured over (0: no history yet).
+    pub basis_days: i64,
+    pub people_per_day: Option<f64>,
+    pub villages_per_day: Option<f64>,
+    /// Absent without history or without progress in it; today when already reached.
+    pub people_goal_date: Option<chrono::NaiveDate>,
+    pub villages_goal_date: Option<chrono::NaiveDate>,
+}
+
 #[derive(Object)]
 #[oai(rename = "Progress")]
 pub struct ProgressView {
@@ -649,6 +673,9 @@ pub struct ProgressView {
     pub parts: Vec<PartProgressView>,
     /// Poor villages not yet de-listed, highest incidence first.
     pub villages_by_incidence: Vec<VillageIncidenceView>,
+    /// Daily snapshots of this area over the last year, oldest first (county and townships).
+    pub history: Vec<SnapshotPointView>,
+    pub projection: ProjectionView,
     pub computed_at: DateTime<Utc>,
     /// The last recorded change the numbers include.
     pub as_of_change: i64,
@@ -720,6 +747,24 @@ impl From<Progress> for ProgressView {
                 .into_iter()
                 .map(Into::into)
                 .collect(),
+            history: p
+                .history
+                .into_iter()
+                .map(|h| SnapshotPointView {
+                    day: h.day,
+                    villages_delisted: h.villages_delisted,
+                    villages_in_progress: h.villages_in_progress,
+                    people_lifted_out: h.people_lifted_out,
+                    people_still_poor: h.people_still_poor,
+                })
+                .collect(),
+            projection: ProjectionView {
+                basis_days: p.projection.basis_days,
+                people_per_day: p.projection.people_per_day,
+                villages_per_day: p.projection.villages_per_day,
+                people_goal_date: p.projection.people_goal_date,
+                villages_goal_date: p.projection.villages_goal_date,
+            },
             computed_at: p.computed_at,
             as_of_change: p.as_of_change,
         }

@@ -788,3 +788,50 @@ async fn progress_equals_a_count_from_the_rows_and_moves_with_each_exit() {
         ExitError::NotFound
     ));
 }
+
+#[tokio::test]
+async fn daily_snapshots_draw_progress_over_time_and_project_the_goal_date() {
+    use entities::progress_snapshot;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+
+    // A small goal, so the projected date is near.
+    let app = TestApp::spawn_with(|s| s.goal_people = 12).await;
+    let db = &app.state.db;
+    let rules = &app.state.exit_rules;
+    let exiting = qualifying_household(&app, 1).await;
+
+    // The county and its 40 townships; taking it again the same day replaces the day's rows.
+    assert_eq!(progress::take_snapshots(db, rules).await.unwrap(), 41);
+    assert_eq!(progress::take_snapshots(db, rules).await.unwrap(), 41);
+    assert_eq!(
+        progress_snapshot::Entity::find()
+            .count(db.conn())
+            .await
+            .unwrap(),
+        41
+    );
+    let today = progress_snapshot::Entity::find()
+        .filter(progress_snapshot::Column::AreaCode.eq("500235000000"))
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(today.people_lifted_out, 0);
+    assert_eq!(today.people_still_poor, 2);
+
+    // Ten days ago nobody had exited; today two people have: 0.2 a day.
+    let mut earlier = today.into_active_model();
+    earlier.id = sea_orm::ActiveValue::NotSet;
+    earlier.day = Set(Utc::now().date_naive() - chrono::Days::new(10));
+    earlier.insert(db.conn()).await.unwrap();
+    run_to_the_end(&app, exiting).await;
+    let progress = county_progress(&app).await;
+    assert_eq!(progress.history.len(), 2);
+    assert_eq!(progress.projection.basis_days, 10);
+    assert_eq!(progress.projection.people_per_day, Some(0.2));
+    // Ten more people at 0.2 a day: 50 days.
+    assert_eq!(
+        progress.projection.people_goal_date,
+        Some(Utc::now().date_naive() + chrono::Days::new(50))
+    );
+}

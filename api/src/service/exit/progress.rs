@@ -9,16 +9,17 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     area::{self, AreaLevel},
     audit_head,
     exit_case::{self, ExitState, ExitSubject},
     household::{self, HouseholdStatus},
-    household_member,
+    household_member, progress_snapshot,
 };
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +81,7 @@ pub struct VillageIncidence {
     pub incidence_bp: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub area_code: String,
     pub area_name: String,
@@ -93,10 +94,38 @@ pub struct Progress {
     pub parts: Vec<PartProgress>,
     /// Poor villages not yet de-listed, highest incidence first.
     pub villages_by_incidence: Vec<VillageIncidence>,
+    /// Daily snapshots of this area, oldest first (the county and its townships).
+    pub history: Vec<SnapshotPoint>,
+    pub projection: Projection,
     pub computed_at: DateTime<Utc>,
     /// The last audit entry the numbers include.
     pub as_of_change: i64,
 }
+
+/// The area's numbers as they stood on one day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPoint {
+    pub day: NaiveDate,
+    pub villages_delisted: u32,
+    pub villages_in_progress: u32,
+    pub people_lifted_out: u64,
+    pub people_still_poor: u64,
+}
+
+/// When the goals are reached at the pace of the last weeks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    /// Days of history the pace is measured over (at most [`PACE_WINDOW_DAYS`]).
+    pub basis_days: i64,
+    pub people_per_day: Option<f64>,
+    pub villages_per_day: Option<f64>,
+    /// `None` when there is no history yet or no progress in it; today when already reached.
+    pub people_goal_date: Option<NaiveDate>,
+    pub villages_goal_date: Option<NaiveDate>,
+}
+
+/// The pace is measured over this many days of snapshots.
+pub const PACE_WINDOW_DAYS: i64 = 30;
 
 /// The progress of an area the actor governs (default: their own; the county for an admin).
 pub async fn progress(
@@ -114,7 +143,8 @@ pub async fn progress(
         return Err(ExitError::NotFound);
     }
     let as_of = last_change(db.conn()).await?;
-    let key = format!("progress:v1:{area}:{as_of}");
+    // The day is part of the key: history and projection move with the calendar too.
+    let key = format!("progress:v1:{area}:{as_of}:{}", Utc::now().date_naive());
     if let Ok(Some(cached)) = cache.get(&key).await
         && let Ok(progress) = serde_json::from_slice::<Progress>(&cached)
     {
@@ -302,6 +332,16 @@ pub async fn compute(
     } else {
         (total_villages.poor, total_people.registered)
     };
+    let history = history(conn, &root.code).await?;
+    let today = Utc::now().date_naive();
+    let projection = project(
+        &history,
+        today,
+        &total_villages,
+        &total_people,
+        goal_villages,
+        goal_people,
+    );
     Ok(Progress {
         area_code: root.code.clone(),
         area_name: root.name.clone(),
@@ -312,6 +352,8 @@ pub async fn compute(
         people: total_people,
         parts: parts.into_values().collect(),
         villages_by_incidence: ranked,
+        history,
+        projection,
         computed_at: Utc::now(),
         as_of_change,
     })
@@ -330,4 +372,178 @@ fn add_people(total: &mut PeopleCounts, part: &PeopleCounts) {
     total.still_poor += part.still_poor;
     total.households += part.households;
     total.households_exited += part.households_exited;
+}
+
+async fn history(
+    conn: &impl ConnectionTrait,
+    area_code: &str,
+) -> Result<Vec<SnapshotPoint>, DbErr> {
+    let since = Utc::now().date_naive() - chrono::Days::new(366);
+    Ok(progress_snapshot::Entity::find()
+        .filter(progress_snapshot::Column::AreaCode.eq(area_code))
+        .filter(progress_snapshot::Column::Day.gte(since))
+        .order_by_asc(progress_snapshot::Column::Day)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| SnapshotPoint {
+            day: s.day,
+            villages_delisted: s.villages_delisted.max(0) as u32,
+            villages_in_progress: s.villages_in_progress.max(0) as u32,
+            people_lifted_out: s.people_lifted_out.max(0) as u64,
+            people_still_poor: s.people_still_poor.max(0) as u64,
+        })
+        .collect())
+}
+
+/// The pace from the earliest snapshot in the window to the numbers now, carried forward to
+/// the goals.
+pub fn project(
+    history: &[SnapshotPoint],
+    today: NaiveDate,
+    villages: &VillageCounts,
+    people: &PeopleCounts,
+    goal_villages: u32,
+    goal_people: u64,
+) -> Projection {
+    let window_start = today - chrono::Days::new(PACE_WINDOW_DAYS as u64);
+    let Some(first) = history
+        .iter()
+        .find(|p| p.day >= window_start && p.day < today)
+    else {
+        return Projection::default();
+    };
+    let days = (today - first.day).num_days();
+    let pace = |now: f64, then: f64| Some((now - then) / days as f64).filter(|p| *p > 0.0);
+    let people_per_day = pace(people.lifted_out as f64, first.people_lifted_out as f64);
+    let villages_per_day = pace(villages.delisted as f64, f64::from(first.villages_delisted));
+    let reach = |now: f64, goal: f64, per_day: Option<f64>| {
+        if now >= goal {
+            return Some(today);
+        }
+        let days = ((goal - now) / per_day?).ceil();
+        // Beyond a century is no projection at all.
+        (days < 36_500.0).then(|| today + chrono::Days::new(days as u64))
+    };
+    Projection {
+        basis_days: days,
+        people_per_day,
+        villages_per_day,
+        people_goal_date: reach(people.lifted_out as f64, goal_people as f64, people_per_day),
+        villages_goal_date: reach(
+            f64::from(villages.delisted),
+            f64::from(goal_villages),
+            villages_per_day,
+        ),
+    }
+}
+
+/// Records today's numbers for the county and each township (replacing today's earlier
+/// ones), so progress can be drawn over time. Returns how many areas were recorded.
+pub async fn take_snapshots(db: &Database, rules: &ExitRules) -> Result<usize, ExitError> {
+    let Some(county) = county_code(db.conn()).await? else {
+        return Ok(0);
+    };
+    let as_of = last_change(db.conn()).await?;
+    let progress = compute(db.conn(), rules, &county, as_of).await?;
+    let mut rows = vec![(
+        progress.area_code.clone(),
+        progress.villages.clone(),
+        progress.people.clone(),
+    )];
+    rows.extend(
+        progress
+            .parts
+            .iter()
+            .map(|p| (p.code.clone(), p.villages.clone(), p.people.clone())),
+    );
+    let today = Utc::now().date_naive();
+    let now = Utc::now();
+    let txn = db.begin_write().await?;
+    progress_snapshot::Entity::delete_many()
+        .filter(progress_snapshot::Column::Day.eq(today))
+        .exec(&txn)
+        .await?;
+    let count = rows.len();
+    progress_snapshot::Entity::insert_many(rows.into_iter().map(|(code, villages, people)| {
+        progress_snapshot::ActiveModel {
+            day: Set(today),
+            area_code: Set(code),
+            villages_delisted: Set(villages.delisted as i32),
+            villages_in_progress: Set(villages.in_progress as i32),
+            people_lifted_out: Set(people.lifted_out as i64),
+            people_still_poor: Set(people.still_poor as i64),
+            households_exited: Set(people.households_exited as i64),
+            taken_at: Set(now),
+            ..Default::default()
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(day: NaiveDate, villages: u32, people: u64) -> SnapshotPoint {
+        SnapshotPoint {
+            day,
+            villages_delisted: villages,
+            villages_in_progress: 0,
+            people_lifted_out: people,
+            people_still_poor: 0,
+        }
+    }
+
+    fn counts(villages: u32, people: u64) -> (VillageCounts, PeopleCounts) {
+        (
+            VillageCounts {
+                delisted: villages,
+                ..Default::default()
+            },
+            PeopleCounts {
+                lifted_out: people,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn the_goal_date_follows_the_pace_of_the_last_weeks() {
+        let today = NaiveDate::from_ymd_opt(2019, 6, 30).unwrap();
+        let history = vec![
+            // Older than the window: not used.
+            point(today - chrono::Days::new(90), 0, 0),
+            point(today - chrono::Days::new(20), 100, 95_000),
+            point(today - chrono::Days::new(10), 105, 96_000),
+        ];
+        // 2,000 people and 10 villages in 20 days: 100 people and 0.5 villages a day.
+        let (villages, people) = counts(110, 97_000);
+        let p = project(&history, today, &villages, &people, 162, 135_000);
+        assert_eq!(p.basis_days, 20);
+        assert_eq!(p.people_per_day, Some(100.0));
+        assert_eq!(p.villages_per_day, Some(0.5));
+        assert_eq!(p.people_goal_date, Some(today + chrono::Days::new(380)));
+        assert_eq!(p.villages_goal_date, Some(today + chrono::Days::new(104)));
+    }
+
+    #[test]
+    fn no_history_or_no_progress_projects_nothing_and_a_reached_goal_is_today() {
+        let today = NaiveDate::from_ymd_opt(2019, 6, 30).unwrap();
+        let (villages, people) = counts(10, 1_000);
+        assert_eq!(
+            project(&[], today, &villages, &people, 162, 135_000),
+            Projection::default()
+        );
+        let flat = vec![point(today - chrono::Days::new(5), 10, 1_000)];
+        let p = project(&flat, today, &villages, &people, 162, 135_000);
+        assert_eq!((p.people_per_day, p.people_goal_date), (None, None));
+        let (villages, people) = counts(162, 135_000);
+        let p = project(&flat, today, &villages, &people, 162, 135_000);
+        assert_eq!(p.people_goal_date, Some(today));
+        assert_eq!(p.villages_goal_date, Some(today));
+    }
 }

@@ -161,13 +161,17 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
     if !settings.is_production() && settings.seed_demo && areas::count(&state.db).await? == 0 {
         let report = seed::seed_demo(
             &state.db,
-            settings.seed_demo_households.then_some(&*state.pii),
+            settings.seed_demo_households.then_some(seed::DemoRegistry {
+                vault: &state.pii,
+                rules: &state.exit_rules,
+            }),
         )
         .await?;
         tracing::info!(
             areas = report.areas_inserted,
             households = report.households_inserted,
             people = report.people_inserted,
+            exited = report.households_exited,
             county = seed::DEMO_COUNTY_CODE,
             "the database was empty: loaded the synthetic demo county ({} townships, {} villages, {} poor villages)",
             seed::DEMO_TOWNSHIPS,

@@ -318,14 +318,21 @@ impl Command {
                 let db = app::connect_database(&settings).await?;
                 db.migrate_up(None).await?;
                 let vault = PiiVault::from_settings(&settings);
-                let report = seed::seed_demo(&db, (!without_households).then_some(&vault)).await?;
+                let rules = ExitRules::from_settings(&settings)?;
+                let registry = seed::DemoRegistry {
+                    vault: &vault,
+                    rules: &rules,
+                };
+                let report =
+                    seed::seed_demo(&db, (!without_households).then_some(registry)).await?;
                 println!(
-                    "demo county {}: {} areas, {} households with {} people added \
-                     (what was already there is unchanged)",
+                    "demo county {}: {} areas, {} households with {} people added, \
+                     {} households recorded as exited (what was already there is unchanged)",
                     seed::DEMO_COUNTY_CODE,
                     report.areas_inserted,
                     report.households_inserted,
                     report.people_inserted,
+                    report.households_exited,
                 );
                 Ok(())
             }

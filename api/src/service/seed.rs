@@ -18,6 +18,7 @@ use sea_orm::{DbErr, Iterable};
 
 use super::{
     areas::{self, AreaError, NewArea},
+    exit::{demo, rules::ExitRules},
     households::{NewHousehold, NewMember, store},
     users::Origin,
 };
@@ -40,6 +41,16 @@ pub struct SeedReport {
     pub areas_inserted: usize,
     pub households_inserted: usize,
     pub people_inserted: usize,
+    /// Households the demo's recorded progress took out of poverty.
+    pub households_exited: usize,
+}
+
+/// What seeding the demo registry needs: the vault that seals ID numbers and the exit rules
+/// its recorded progress must satisfy.
+#[derive(Clone, Copy)]
+pub struct DemoRegistry<'a> {
+    pub vault: &'a PiiVault,
+    pub rules: &'a ExitRules,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,18 +61,18 @@ pub enum SeedError {
     Database(#[from] DbErr),
 }
 
-/// The demo county's areas and, given the vault that seals ID numbers, its registered poor
-/// households. Only what is missing is added; a household that clashes with one already
-/// registered is left out.
+/// The demo county's areas and, with `registry`, its registered poor households and their
+/// progress toward exit. Only what is missing is added; a household that clashes with one
+/// already registered is left out, and progress is recorded only once.
 pub async fn seed_demo(
     db: &Database,
-    households: Option<&PiiVault>,
+    registry: Option<DemoRegistry<'_>>,
 ) -> Result<SeedReport, SeedError> {
     let mut report = SeedReport {
         areas_inserted: areas::insert_missing(db, &demo_areas()).await?,
         ..Default::default()
     };
-    if let Some(vault) = households {
+    if let Some(DemoRegistry { vault, rules }) = registry {
         let demo = demo_households();
         let txn = db.begin_write().await?;
         let clashing: HashSet<usize> = store::find_clashes(&txn, vault, None, &demo)
@@ -89,6 +100,11 @@ pub async fn seed_demo(
             &Origin::default(),
         )
         .await?;
+        if !missing.is_empty() {
+            report.households_exited = demo::seed_demo_progress(&txn, rules)
+                .await?
+                .households_exited;
+        }
         txn.commit().await?;
         report.households_inserted = missing.len();
         report.people_inserted = missing.iter().map(|h| h.members.len()).sum();

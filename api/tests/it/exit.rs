@@ -835,3 +835,72 @@ async fn daily_snapshots_draw_progress_over_time_and_project_the_goal_date() {
         Some(Utc::now().date_naive() + chrono::Days::new(50))
     );
 }
+
+#[tokio::test]
+async fn the_demo_progress_is_backed_by_the_records() {
+    use api::service::{exit::demo, seed};
+    use std::collections::HashSet;
+
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let rules = &app.state.exit_rules;
+    // One demo household in each poor village keeps the test small.
+    let mut seen = HashSet::new();
+    for household in seed::demo_households() {
+        if seen.insert(household.village.clone()) {
+            households::register(db, &app.state.pii, &county(), household, &Origin::default())
+                .await
+                .unwrap();
+        }
+    }
+    let txn = db.begin_write().await.unwrap();
+    let report = demo::seed_demo_progress(&txn, rules).await.unwrap();
+    txn.commit().await.unwrap();
+    assert!(report.households_exited >= 80, "{report:?}");
+    // Once only.
+    let txn = db.begin_write().await.unwrap();
+    let again = demo::seed_demo_progress(&txn, rules).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(again, demo::DemoProgress::default());
+
+    // Every exited household qualifies on its records, and so does every de-listed village.
+    for h in household::Entity::find().all(db.conn()).await.unwrap() {
+        let a = assessment::assess_household(db.conn(), rules, h.id, demo::DEMO_YEAR)
+            .await
+            .unwrap();
+        if matches!(
+            h.status,
+            HouseholdStatus::Exited | HouseholdStatus::ExitPending
+        ) {
+            assert_eq!(a.failing, vec![], "household {}", h.household_number);
+        }
+    }
+    let village_cases: Vec<exit_case::Model> = exit_case::Entity::find()
+        .all(db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.household_id.is_none())
+        .collect();
+    for case in &village_cases {
+        let village = area::Entity::find_by_id(case.village_code.clone())
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let a = assessment::assess_village(db.conn(), rules, &village, demo::DEMO_YEAR)
+            .await
+            .unwrap();
+        assert_eq!(a.failing, vec![], "village {}", village.code);
+    }
+    let progress = county_progress(&app).await;
+    assert_eq!(
+        progress.villages.delisted as usize,
+        demo::DEMO_VILLAGES_EXITED
+    );
+    assert!(progress.villages.in_progress as usize >= demo::DEMO_VILLAGES_IN_NOTICE);
+    assert_eq!(
+        progress.people.households_exited as usize,
+        report.households_exited
+    );
+}

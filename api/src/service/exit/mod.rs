@@ -3,6 +3,7 @@
 
 pub mod assessment;
 pub mod cases;
+pub mod demo;
 pub mod progress;
 pub mod rules;
 

@@ -137,6 +137,12 @@ pub struct Settings {
     /// The county's goals: poor villages to de-list and registered poor people to lift out.
     pub goal_villages: u32,
     pub goal_people: u32,
+    /// Yearly targets on the way, cumulative by the end of each year: `2017=40,2018=100`.
+    #[serde(deserialize_with = "year_amounts")]
+    pub yearly_goal_villages: BTreeMap<i32, i64>,
+    /// Yearly targets of people lifted out, cumulative: `2017=30000,2018=80000`.
+    #[serde(deserialize_with = "year_amounts")]
+    pub yearly_goal_people: BTreeMap<i32, i64>,
 }
 
 impl Default for Settings {
@@ -203,6 +209,8 @@ impl Default for Settings {
             public_notice_days: 7.0,
             goal_villages: 162,
             goal_people: 135_000,
+            yearly_goal_villages: BTreeMap::new(),
+            yearly_goal_people: BTreeMap::new(),
         }
     }
 }
@@ -319,6 +327,7 @@ fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
 }
 
 /// Accepts a TOML table of year = amount or, from an environment variable, `2014=2800,…`.
+/// Amounts are positive.
 fn year_amounts<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, i64>, D::Error> {
     use serde::de::Error;
     #[derive(Deserialize)]
@@ -349,7 +358,7 @@ fn year_amounts<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, i64>, D
             match (year, amount) {
                 (Ok(year), Ok(amount)) if amount > 0 => Ok((year, amount)),
                 _ => Err(D::Error::custom(
-                    "income lines are year=yuan pairs, e.g. 2014=2800,2015=2855",
+                    "expected year=amount pairs with positive amounts, e.g. 2014=2800,2015=2855",
                 )),
             }
         })

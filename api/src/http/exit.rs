@@ -635,6 +635,17 @@ pub struct VillageIncidenceView {
     pub incidence_bp: i64,
 }
 
+/// A cumulative target by the end of a year.
+#[derive(Object)]
+#[oai(rename = "YearGoal")]
+pub struct YearGoalView {
+    pub year: i32,
+    /// Poor villages de-listed by the end of the year.
+    pub villages: Option<i64>,
+    /// People lifted out by the end of the year.
+    pub people: Option<i64>,
+}
+
 /// The area's numbers on one day.
 #[derive(Object)]
 #[oai(rename = "ProgressSnapshot")]
@@ -667,6 +678,8 @@ pub struct ProgressView {
     pub level: String,
     pub goal_villages: u32,
     pub goal_people: u64,
+    /// The county's yearly targets on the way (county only).
+    pub yearly_goals: Vec<YearGoalView>,
     pub villages: VillageCountsView,
     pub people: PeopleCountsView,
     /// Townships of a county, villages of a township.
@@ -739,6 +752,15 @@ impl From<Progress> for ProgressView {
             level: p.level,
             goal_villages: p.goal_villages,
             goal_people: p.goal_people,
+            yearly_goals: p
+                .yearly_goals
+                .into_iter()
+                .map(|g| YearGoalView {
+                    year: g.year,
+                    villages: g.villages,
+                    people: g.people,
+                })
+                .collect(),
             villages: p.villages.into(),
             people: p.people.into(),
             parts: p.parts.into_iter().map(Into::into).collect(),

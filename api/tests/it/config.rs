@@ -125,3 +125,31 @@ fn production_starts_with_a_real_secret_a_server_database_and_redis() {
         Ok(())
     });
 }
+
+#[test]
+fn exit_rules_come_from_a_table_or_the_environment_and_bad_ones_are_refused() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "shanhuo.toml",
+            "[income_lines]\n2014 = 2800\n2021 = 4200\n\n[yearly_goal_villages]\n2017 = 40\n",
+        )?;
+        jail.set_env("SHANHUO_YEARLY_GOAL_PEOPLE", "2017=30000, 2018=80000");
+        jail.set_env("SHANHUO_PUBLIC_NOTICE_DAYS", "0.5");
+        let settings = Settings::load(None).expect("valid settings");
+        assert_eq!(settings.income_lines.get(&2021), Some(&4200));
+        assert_eq!(settings.income_lines.len(), 2);
+        assert_eq!(settings.yearly_goal_villages.get(&2017), Some(&40));
+        assert_eq!(settings.yearly_goal_people.get(&2018), Some(&80_000));
+        assert_eq!(settings.public_notice_days, 0.5);
+
+        jail.set_env("SHANHUO_INCOME_LINES", "2014=lots");
+        assert!(Settings::load(None).is_err());
+        jail.set_env("SHANHUO_INCOME_LINES", "2014=2800");
+        jail.set_env("SHANHUO_VILLAGE_REQUIRED_INDICATORS", "power,airport");
+        assert!(Settings::load(None).is_err());
+        jail.set_env("SHANHUO_VILLAGE_REQUIRED_INDICATORS", "power,clinic");
+        jail.set_env("SHANHUO_POVERTY_INCIDENCE_THRESHOLD_PERCENT", "150");
+        assert!(Settings::load(None).is_err());
+        Ok(())
+    });
+}

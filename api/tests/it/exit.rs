@@ -781,7 +781,12 @@ async fn daily_snapshots_draw_progress_over_time_and_project_the_goal_date() {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
 
     // A small goal, so the projected date is near.
-    let app = TestApp::spawn_with(|s| s.goal_people = 12).await;
+    let app = TestApp::spawn_with(|s| {
+        s.goal_people = 12;
+        s.yearly_goal_people = [(2017, 5), (2018, 10)].into();
+        s.yearly_goal_villages = [(2018, 1)].into();
+    })
+    .await;
     let db = &app.state.db;
     let rules = &app.state.exit_rules;
     let exiting = qualifying_household(&app, 1).await;
@@ -815,6 +820,21 @@ async fn daily_snapshots_draw_progress_over_time_and_project_the_goal_date() {
     assert_eq!(progress.history.len(), 2);
     assert_eq!(progress.projection.basis_days, 10);
     assert_eq!(progress.projection.people_per_day, Some(0.2));
+    assert_eq!(
+        progress.yearly_goals,
+        vec![
+            progress::YearGoal {
+                year: 2017,
+                villages: None,
+                people: Some(5)
+            },
+            progress::YearGoal {
+                year: 2018,
+                villages: Some(1),
+                people: Some(10)
+            },
+        ]
+    );
     // Ten more people at 0.2 a day: 50 days.
     assert_eq!(
         progress.projection.people_goal_date,

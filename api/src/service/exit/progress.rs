@@ -89,6 +89,8 @@ pub struct Progress {
     /// The county's goals, for the county; for a part of it, what lies inside.
     pub goal_villages: u32,
     pub goal_people: u64,
+    /// The county's yearly targets on the way (county only), cumulative by each year's end.
+    pub yearly_goals: Vec<YearGoal>,
     pub villages: VillageCounts,
     pub people: PeopleCounts,
     pub parts: Vec<PartProgress>,
@@ -100,6 +102,14 @@ pub struct Progress {
     pub computed_at: DateTime<Utc>,
     /// The last audit entry the numbers include.
     pub as_of_change: i64,
+}
+
+/// A target by the end of a year.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YearGoal {
+    pub year: i32,
+    pub villages: Option<i64>,
+    pub people: Option<i64>,
 }
 
 /// The area's numbers as they stood on one day.
@@ -342,12 +352,26 @@ pub async fn compute(
         goal_villages,
         goal_people,
     );
+    let yearly_goals = if root.level == AreaLevel::County {
+        rules
+            .yearly_goals
+            .iter()
+            .map(|(year, (villages, people))| YearGoal {
+                year: *year,
+                villages: *villages,
+                people: *people,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Progress {
         area_code: root.code.clone(),
         area_name: root.name.clone(),
         level: root.level.to_value(),
         goal_villages,
         goal_people,
+        yearly_goals,
         villages: total_villages,
         people: total_people,
         parts: parts.into_values().collect(),

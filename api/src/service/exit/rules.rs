@@ -57,6 +57,8 @@ pub struct ExitRules {
     pub notice: chrono::Duration,
     pub goal_villages: u32,
     pub goal_people: u32,
+    /// Cumulative targets by the end of each year: (villages, people).
+    pub yearly_goals: BTreeMap<i32, (Option<i64>, Option<i64>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,16 @@ impl ExitRules {
             ),
             goal_villages: settings.goal_villages,
             goal_people: settings.goal_people,
+            yearly_goals: settings
+                .yearly_goal_villages
+                .keys()
+                .chain(settings.yearly_goal_people.keys())
+                .map(|year| {
+                    let villages = settings.yearly_goal_villages.get(year).copied();
+                    let people = settings.yearly_goal_people.get(year).copied();
+                    (*year, (villages, people))
+                })
+                .collect(),
         })
     }
 

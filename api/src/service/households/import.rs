@@ -20,7 +20,7 @@ use super::{
     store::{self, Clash},
 };
 use crate::{
-    domain::{AreaCode, IdNumber, Phone, Sex},
+    domain::{AreaCode, IdNumber, IdNumberError, Phone, Sex},
     infra::{db::Database, pii::PiiVault},
     service::{policy::Actor, users::Origin},
 };
@@ -243,7 +243,7 @@ impl SheetBuilder {
                     row,
                     Some(column),
                     ProblemCode::MissingColumn,
-                    format!("the header row has no column 「{}」", column.header()),
+                    format!("表头缺少「{}」列", column.header()),
                 );
             }
         }
@@ -320,7 +320,7 @@ impl SheetBuilder {
             medical_insurance,
         };
         if let Some(first) = self.seen_ids.get(&member.id_number) {
-            let message = format!("this ID number is also on row {first}");
+            let message = format!("该身份证号码与第 {first} 行重复");
             self.problem(
                 row,
                 Some(Column::IdNumber),
@@ -365,10 +365,7 @@ impl SheetBuilder {
                 row,
                 Some(column),
                 ProblemCode::InconsistentHousehold,
-                format!(
-                    "「{}」 differs from row {first_row} of the same household",
-                    column.header()
-                ),
+                format!("「{}」与同一户第 {first_row} 行不一致", column.header()),
             );
         }
         self.households[index].members.push(member);
@@ -381,7 +378,7 @@ impl SheetBuilder {
                 1,
                 None,
                 ProblemCode::Empty,
-                "the file has no header row and no data".into(),
+                "文件没有表头，也没有数据".into(),
             );
         }
         for (index, household) in self.households.iter().enumerate() {
@@ -412,12 +409,7 @@ impl SheetBuilder {
                     // Caught across the whole file as it was read.
                     Flaw::RepeatedIdNumber { .. } => continue,
                 };
-                let message = match flaw {
-                    Flaw::HeadCount(_) | Flaw::MemberCount => {
-                        format!("household {}: {flaw}", household.household_number.trim())
-                    }
-                    _ => flaw.to_string(),
-                };
+                let message = flaw_message(&flaw, household.household_number.trim());
                 self.report.problems.push(Problem {
                     row,
                     column: column.map(Column::header),
@@ -468,7 +460,7 @@ impl RowCells<'_> {
                 self.push(
                     column,
                     ProblemCode::Required,
-                    format!("「{}」 is empty", column.header()),
+                    format!("「{}」不能为空", column.header()),
                 );
             }
             return None;
@@ -500,7 +492,7 @@ impl RowCells<'_> {
             self.push(
                 column,
                 ProblemCode::InvalidValue,
-                format!("「{text}」 is not allowed here; use {}", column.allowed()),
+                format!("「{text}」不是有效值，应填：{}", column.allowed()),
             );
         }
         value
@@ -516,7 +508,7 @@ impl RowCells<'_> {
         match IdNumber::parse(&text) {
             Ok(id) => Some(id),
             Err(e) => {
-                self.push(column, ProblemCode::InvalidIdNumber, e.to_string());
+                self.push(column, ProblemCode::InvalidIdNumber, id_message(&e).into());
                 None
             }
         }
@@ -530,16 +522,13 @@ fn clash_problem(clash: Clash, households: &[NewHousehold], member_rows: &[Vec<u
             row: first_row(household),
             column: Some(Column::VillageCode.header()),
             code: ProblemCode::UnknownVillage,
-            message: format!("no village has the code {}", households[household].village),
+            message: format!("没有代码为 {} 的村", households[household].village),
         },
         Clash::OutsideArea { household } => Problem {
             row: first_row(household),
             column: Some(Column::VillageCode.header()),
             code: ProblemCode::OutsideArea,
-            message: format!(
-                "village {} lies outside your area",
-                households[household].village
-            ),
+            message: format!("村 {} 不在您管辖的范围内", households[household].village),
         },
         Clash::NumberTaken {
             household,
@@ -548,7 +537,7 @@ fn clash_problem(clash: Clash, households: &[NewHousehold], member_rows: &[Vec<u
             row: first_row(household),
             column: Some(Column::HouseholdNumber.header()),
             code: ProblemCode::NumberTaken,
-            message: format!("household {household_number} is already registered"),
+            message: format!("户编号 {household_number} 已登记"),
         },
         Clash::PersonRegistered {
             household,
@@ -559,9 +548,34 @@ fn clash_problem(clash: Clash, households: &[NewHousehold], member_rows: &[Vec<u
             row: member_rows[household][member],
             column: Some(Column::IdNumber.header()),
             code: ProblemCode::AlreadyRegistered,
-            message: format!(
-                "this person ({id_masked}) is already registered in household {household_number}"
-            ),
+            message: format!("此人（{id_masked}）已登记在户 {household_number}"),
         },
+    }
+}
+
+/// A household flaw as the report says it.
+fn flaw_message(flaw: &Flaw, household_number: &str) -> String {
+    match flaw {
+        Flaw::NumberLength => "户编号应为 1 至 32 个字符".into(),
+        Flaw::YearOutOfRange { this_year } => format!("识别年度应在 2014 至 {this_year} 之间"),
+        Flaw::MemberCount => format!("户 {household_number} 应有 1 至 30 名成员"),
+        Flaw::HeadCount(heads) => {
+            format!("户 {household_number} 应有且只有一名户主，现有 {heads} 名")
+        }
+        Flaw::NameLength { .. } => "姓名应为 1 至 64 个字".into(),
+        Flaw::SexMismatch { .. } => "性别与身份证号码不符".into(),
+        Flaw::BirthDateMismatch { .. } => "出生日期与身份证号码不符".into(),
+        Flaw::RepeatedIdNumber { .. } => "同一户内身份证号码重复".into(),
+    }
+}
+
+/// Why an ID number was refused, without repeating it.
+fn id_message(error: &IdNumberError) -> &'static str {
+    match error {
+        IdNumberError::Length => "身份证号码应为 18 位",
+        IdNumberError::Characters => "身份证号码应为 17 位数字加 1 位数字或 X",
+        IdNumberError::Region => "身份证号码的地区代码无效",
+        IdNumberError::BirthDate => "身份证号码中的出生日期无效",
+        IdNumberError::CheckDigit => "身份证号码校验位不符，可能有数字输错",
     }
 }

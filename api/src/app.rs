@@ -24,6 +24,7 @@ use crate::{
         areas,
         auth::Auth,
         exit::{progress, rules::ExitRules},
+        market::catalogue,
         otp::{Otp, OtpTimings},
         seed,
     },
@@ -156,6 +157,10 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
                 );
             }
         }
+    }
+    let added = catalogue::ensure_defaults(&state.db).await?;
+    if added > 0 {
+        tracing::info!(added, "added the county's default product categories");
     }
     let settings = &state.settings;
     if !settings.is_production() && settings.seed_demo && areas::count(&state.db).await? == 0 {

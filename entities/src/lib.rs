@@ -10,6 +10,8 @@ pub mod household;
 pub mod household_check;
 pub mod household_income;
 pub mod household_member;
+pub mod listing;
+pub mod product_category;
 pub mod progress_snapshot;
 pub mod refresh_token;
 pub mod user;

@@ -13,6 +13,7 @@ mod m20261127_000002_create_households;
 mod m20261127_000003_create_household_incomes;
 mod m20261127_000004_create_exit;
 mod m20261127_000005_create_progress_snapshots;
+mod m20261127_000006_create_catalogue_and_listings;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_household_incomes::Migration),
             Box::new(m20261127_000004_create_exit::Migration),
             Box::new(m20261127_000005_create_progress_snapshots::Migration),
+            Box::new(m20261127_000006_create_catalogue_and_listings::Migration),
         ]
     }
 }

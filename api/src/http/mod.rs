@@ -11,6 +11,7 @@ pub mod error;
 pub mod exit;
 pub mod households;
 pub mod json;
+pub mod market;
 pub mod observe;
 pub mod ops;
 pub mod pagination;
@@ -41,6 +42,8 @@ pub enum ApiTags {
     Households,
     /// De-listing: assessments, exit cases and progress toward the county's goals.
     Exit,
+    /// The marketplace: the county's goods and farmers' listings.
+    Market,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
@@ -53,6 +56,7 @@ pub type Api = (
     households::HouseholdsApi,
     households::HouseholdChangesApi,
     exit::ExitApi,
+    market::MarketApi,
     audit::AuditApi,
 );
 
@@ -65,6 +69,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdsApi,
             households::HouseholdChangesApi,
             exit::ExitApi,
+            market::MarketApi,
             audit::AuditApi,
         ),
         "shanhuo",

@@ -11,6 +11,7 @@ mod households;
 mod http;
 mod identity;
 mod import;
+mod market;
 mod sms_login;
 mod storage;
 mod support;

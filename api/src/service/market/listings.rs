@@ -1,0 +1,288 @@
+//! Listings: a farmer household's goods for sale. A farmer manages only their own household's
+//! listings; officials of the area read them; anyone browses what is on sale.
+
+use chrono::Utc;
+use entities::{
+    household,
+    listing::{self, ListingStatus, Model as Listing, Unit},
+    product_category,
+    user::Role,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::MarketError;
+use crate::{
+    domain::AreaCode,
+    infra::db::Database,
+    service::{
+        pagination::{Page, PageRequest},
+        policy::Actor,
+    },
+};
+
+const MAX_PRICE_FEN: i64 = 100_000_000;
+const MAX_STOCK: i64 = 10_000_000;
+
+/// A listing to create, or the changes to one (`None` keeps a field).
+#[derive(Clone, Debug, Default)]
+pub struct ListingFields {
+    pub category_id: Option<i64>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub price_fen: Option<i64>,
+    pub unit: Option<Unit>,
+    pub stock: Option<i64>,
+    pub min_order: Option<i64>,
+    pub status: Option<ListingStatus>,
+}
+
+/// The rules every listing keeps, checked on the listing as it would be after a change.
+fn check(listing: &Listing) -> Result<(), MarketError> {
+    let invalid = |reason: String| Err(MarketError::Invalid(reason));
+    let title = listing.title.trim();
+    if title.is_empty() || title.chars().count() > 64 {
+        return invalid("a title has 1 to 64 characters".into());
+    }
+    if listing.description.chars().count() > 2000 {
+        return invalid("a description has at most 2,000 characters".into());
+    }
+    if !(1..=MAX_PRICE_FEN).contains(&listing.price_fen) {
+        return invalid("a price lies between 1 fen and 1,000,000 yuan per unit".into());
+    }
+    if !(0..=MAX_STOCK).contains(&listing.stock) {
+        return invalid(format!("stock lies between 0 and {MAX_STOCK}"));
+    }
+    if listing.min_order < 1 {
+        return invalid("the minimum order is at least 1".into());
+    }
+    if listing.status == ListingStatus::OnSale && listing.stock < listing.min_order {
+        return invalid("a listing on sale has at least its minimum order in stock".into());
+    }
+    Ok(())
+}
+
+/// The farmer's household and its village, or why they cannot sell.
+async fn seller_household(db: &Database, actor: &Actor) -> Result<household::Model, MarketError> {
+    let (Role::Farmer, Some(household_id)) = (actor.role, actor.household_id) else {
+        return Err(MarketError::Forbidden);
+    };
+    household::Entity::find_by_id(household_id)
+        .one(db.conn())
+        .await?
+        .ok_or(MarketError::Forbidden)
+}
+
+async fn active_category(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<product_category::Model, MarketError> {
+    product_category::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .filter(|c| c.active)
+        .ok_or_else(|| MarketError::Invalid("no active category has this id".into()))
+}
+
+/// Lists goods of the farmer's own household, as a draft or straight on sale.
+pub async fn create(
+    db: &Database,
+    actor: &Actor,
+    fields: ListingFields,
+) -> Result<Listing, MarketError> {
+    let household = seller_household(db, actor).await?;
+    let Some(category_id) = fields.category_id else {
+        return Err(MarketError::Invalid("a listing needs a category".into()));
+    };
+    let category = active_category(db.conn(), category_id).await?;
+    let status = fields.status.unwrap_or(ListingStatus::Draft);
+    if !matches!(status, ListingStatus::Draft | ListingStatus::OnSale) {
+        return Err(MarketError::Invalid(
+            "a new listing is a draft or on sale".into(),
+        ));
+    }
+    let now = Utc::now();
+    let listing = Listing {
+        id: 0,
+        seller_user_id: actor.user_id,
+        household_id: household.id,
+        village_code: household.village_code.clone(),
+        category_id,
+        title: fields.title.unwrap_or_default().trim().to_owned(),
+        description: fields.description.unwrap_or_default().trim().to_owned(),
+        price_fen: fields.price_fen.unwrap_or(0),
+        unit: fields.unit.unwrap_or(category.default_unit),
+        stock: fields.stock.unwrap_or(0),
+        min_order: fields.min_order.unwrap_or(1),
+        status,
+        created_at: now,
+        updated_at: now,
+    };
+    check(&listing)?;
+    let mut active = listing.into_active_model();
+    active.id = sea_orm::ActiveValue::NotSet;
+    Ok(active.insert(db.conn()).await?)
+}
+
+/// Changes one of the farmer's own listings. Another household's listing is not found.
+pub async fn update(
+    db: &Database,
+    actor: &Actor,
+    id: i64,
+    fields: ListingFields,
+) -> Result<Listing, MarketError> {
+    let txn = db.begin_write().await?;
+    let current = listing::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .filter(|l| owns(actor, l))
+        .ok_or(MarketError::NotFound)?;
+    let mut next = current.clone();
+    if let Some(category_id) = fields.category_id {
+        active_category(&txn, category_id).await?;
+        next.category_id = category_id;
+    }
+    if let Some(title) = fields.title {
+        next.title = title.trim().to_owned();
+    }
+    if let Some(description) = fields.description {
+        next.description = description.trim().to_owned();
+    }
+    if let Some(price) = fields.price_fen {
+        next.price_fen = price;
+    }
+    if let Some(unit) = fields.unit {
+        next.unit = unit;
+    }
+    if let Some(stock) = fields.stock {
+        next.stock = stock;
+    }
+    if let Some(min_order) = fields.min_order {
+        next.min_order = min_order;
+    }
+    if let Some(status) = fields.status {
+        if status == ListingStatus::SoldOut {
+            return Err(MarketError::Invalid(
+                "a listing is sold out when its stock runs out, not by choice".into(),
+            ));
+        }
+        next.status = status;
+    }
+    // Restocking a sold-out listing puts it back on sale; emptying one marks it sold out.
+    if next.status == ListingStatus::SoldOut && next.stock >= next.min_order {
+        next.status = ListingStatus::OnSale;
+    } else if next.status == ListingStatus::OnSale && next.stock == 0 {
+        next.status = ListingStatus::SoldOut;
+    }
+    check(&next)?;
+    let mut active = current.into_active_model();
+    active.category_id = Set(next.category_id);
+    active.title = Set(next.title);
+    active.description = Set(next.description);
+    active.price_fen = Set(next.price_fen);
+    active.unit = Set(next.unit);
+    active.stock = Set(next.stock);
+    active.min_order = Set(next.min_order);
+    active.status = Set(next.status);
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn owns(actor: &Actor, listing: &Listing) -> bool {
+    actor.role == Role::Farmer && actor.household_id == Some(listing.household_id)
+}
+
+/// What the public sees: listings on sale or sold out.
+fn public(listing: &Listing) -> bool {
+    matches!(
+        listing.status,
+        ListingStatus::OnSale | ListingStatus::SoldOut
+    )
+}
+
+/// One listing: public ones for anyone, the rest for their farmer and the area's officials.
+pub async fn get(db: &Database, actor: Option<&Actor>, id: i64) -> Result<Listing, MarketError> {
+    let listing = listing::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(MarketError::NotFound)?;
+    let visible = public(&listing)
+        || actor.is_some_and(|a| {
+            owns(a, &listing) || AreaCode::parse(&listing.village_code).is_ok_and(|v| a.governs(&v))
+        });
+    if visible {
+        Ok(listing)
+    } else {
+        Err(MarketError::NotFound)
+    }
+}
+
+/// What a browse selects; filters combine with AND.
+#[derive(Clone, Debug, Default)]
+pub struct ListingFilter {
+    pub category_id: Option<i64>,
+    /// A village, township or the county.
+    pub area: Option<AreaCode>,
+    pub min_price_fen: Option<i64>,
+    pub max_price_fen: Option<i64>,
+    /// Part of the title or description.
+    pub text: Option<String>,
+}
+
+/// Listings on sale, newest first, page by page. With `mine`, the farmer's own in every status.
+pub async fn browse(
+    db: &Database,
+    filter: &ListingFilter,
+    mine: Option<&Actor>,
+    page: &PageRequest,
+) -> Result<Page<Listing>, MarketError> {
+    let mut query = listing::Entity::find();
+    match mine {
+        Some(actor) => {
+            let (Role::Farmer, Some(household_id)) = (actor.role, actor.household_id) else {
+                return Err(MarketError::Forbidden);
+            };
+            query = query.filter(listing::Column::HouseholdId.eq(household_id));
+        }
+        None => query = query.filter(listing::Column::Status.eq(ListingStatus::OnSale)),
+    }
+    if let Some(category) = filter.category_id {
+        query = query.filter(listing::Column::CategoryId.eq(category));
+    }
+    if let Some(area) = &filter.area {
+        query = query.filter(listing::Column::VillageCode.starts_with(area.descendant_prefix()));
+    }
+    if let Some(min) = filter.min_price_fen {
+        query = query.filter(listing::Column::PriceFen.gte(min));
+    }
+    if let Some(max) = filter.max_price_fen {
+        query = query.filter(listing::Column::PriceFen.lte(max));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let pattern = crate::service::contains_pattern(text);
+        query = query.filter(
+            Condition::any()
+                .add(listing::Column::Title.like(pattern.clone()))
+                .add(listing::Column::Description.like(pattern)),
+        );
+    }
+    if let Some(after) = page.after.as_deref().and_then(|a| a.parse::<i64>().ok()) {
+        query = query.filter(listing::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(listing::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db.conn())
+        .await?;
+    Ok(Page::from_rows(rows, page, |l| l.id.to_string()))
+}

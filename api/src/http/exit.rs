@@ -27,7 +27,10 @@ use crate::{
             self, Failing, HouseholdAssessment, NewCheck, NewIndicators, VillageAssessment,
         },
         cases::{self, CaseRecord, ExitSubjectRef},
-        progress::{self, PartProgress, PeopleCounts, Progress, VillageCounts, VillageIncidence},
+        progress::{
+            self, PartProgress, PeopleCounts, Progress, VillageCounts, VillageIncidence,
+            VillageStage,
+        },
     },
 };
 
@@ -420,18 +423,51 @@ pub struct FailingView {
 
 impl From<&Failing> for FailingView {
     fn from(f: &Failing) -> Self {
-        let value = serde_json::to_value(f).unwrap_or_default();
-        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        let number = |key: &str| value.get(key).and_then(|v| v.as_i64());
-        Self {
-            criterion: text("criterion").unwrap_or_default(),
-            check: text("check"),
-            indicator: text("indicator"),
-            per_capita_fen: number("per_capita_fen"),
-            line_fen: number("line_fen"),
-            incidence_bp: number("incidence_bp"),
-            threshold_bp: number("threshold_bp"),
-            count: value.get("count").and_then(|v| v.as_u64()),
+        let view = |criterion: &str| FailingView {
+            criterion: criterion.to_owned(),
+            check: None,
+            indicator: None,
+            per_capita_fen: None,
+            line_fen: None,
+            incidence_bp: None,
+            threshold_bp: None,
+            count: None,
+        };
+        match f {
+            Failing::NoIncomeLine => view("no_income_line"),
+            Failing::IncomeAtOrBelowLine {
+                per_capita_fen,
+                line_fen,
+            } => FailingView {
+                per_capita_fen: Some(*per_capita_fen),
+                line_fen: Some(*line_fen),
+                ..view("income_at_or_below_line")
+            },
+            Failing::CheckMissing { check } => FailingView {
+                check: Some((*check).to_owned()),
+                ..view("check_missing")
+            },
+            Failing::CheckFailed { check } => FailingView {
+                check: Some((*check).to_owned()),
+                ..view("check_failed")
+            },
+            Failing::MembersUninsured { count } => FailingView {
+                count: Some(*count as u64),
+                ..view("members_uninsured")
+            },
+            Failing::IncidenceTooHigh {
+                incidence_bp,
+                threshold_bp,
+            } => FailingView {
+                incidence_bp: Some(*incidence_bp),
+                threshold_bp: Some(*threshold_bp),
+                ..view("incidence_too_high")
+            },
+            Failing::IndicatorsMissing => view("indicators_missing"),
+            Failing::IndicatorUnmet { indicator } => FailingView {
+                indicator: Some((*indicator).to_owned()),
+                ..view("indicator_unmet")
+            },
         }
     }
 }
@@ -731,10 +767,12 @@ impl From<PartProgress> for PartProgressView {
 impl From<VillageIncidence> for VillageIncidenceView {
     fn from(v: VillageIncidence) -> Self {
         Self {
-            stage: serde_json::to_value(v.stage)
-                .ok()
-                .and_then(|s| s.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            stage: match v.stage {
+                VillageStage::Delisted => "delisted",
+                VillageStage::InProgress => "in_progress",
+                VillageStage::NotStarted => "not_started",
+            }
+            .to_owned(),
             code: v.code,
             name: v.name,
             poor_people: v.poor_people,

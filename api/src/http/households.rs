@@ -724,10 +724,7 @@ impl From<ImportReport> for ImportReportView {
                 .map(|p| ImportProblemView {
                     row: p.row,
                     column: p.column.map(str::to_owned),
-                    code: serde_json::to_value(p.code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    code: p.code.name().to_owned(),
                     message: p.message,
                 })
                 .collect(),

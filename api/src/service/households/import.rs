@@ -87,6 +87,28 @@ pub enum ProblemCode {
     OutsideArea,
 }
 
+impl ProblemCode {
+    /// The code as reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProblemCode::MissingColumn => "missing_column",
+            ProblemCode::Empty => "empty",
+            ProblemCode::Required => "required",
+            ProblemCode::InvalidValue => "invalid_value",
+            ProblemCode::InvalidIdNumber => "invalid_id_number",
+            ProblemCode::Mismatch => "mismatch",
+            ProblemCode::InconsistentHousehold => "inconsistent_household",
+            ProblemCode::HeadCount => "head_count",
+            ProblemCode::MemberCount => "member_count",
+            ProblemCode::DuplicateInFile => "duplicate_in_file",
+            ProblemCode::AlreadyRegistered => "already_registered",
+            ProblemCode::NumberTaken => "number_taken",
+            ProblemCode::UnknownVillage => "unknown_village",
+            ProblemCode::OutsideArea => "outside_area",
+        }
+    }
+}
+
 /// Reads, checks and (unless `dry_run`) writes the households in `file`. `actor` is `None` for
 /// the command line, which reaches the whole county.
 pub async fn import_file(

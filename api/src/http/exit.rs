@@ -7,6 +7,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use sea_orm::ActiveEnum;
 use serde_json::json;
 
 use super::{
@@ -889,7 +890,7 @@ impl From<ExitError> for ApiError {
                 next,
                 notice_ends_at,
             } => ApiError::new(ErrorCode::ExitStepNotAllowed).with_details(json!({
-                "state": ExitStateName(state).to_string(),
+                "state": state.to_value(),
                 "action": action.name(),
                 "allowed": next.iter().map(|a| a.name()).collect::<Vec<_>>(),
                 "notice_ends_at": notice_ends_at,
@@ -899,15 +900,5 @@ impl From<ExitError> for ApiError {
             }
             ExitError::Database(e) => ApiError::internal(e),
         }
-    }
-}
-
-/// A state as the contract spells it.
-struct ExitStateName(entities::exit_case::ExitState);
-
-impl std::fmt::Display for ExitStateName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use sea_orm::ActiveEnum;
-        f.write_str(&self.0.to_value())
     }
 }

@@ -314,7 +314,7 @@ pub async fn record_check(
     let note = clean_text(new.note, "a note")?;
     let evidence_url = clean_text(new.evidence_url, "an evidence link")?;
     let txn = db.begin_write().await?;
-    let household = super::household_in_reach(&txn, actor, household_id, Action::Update).await?;
+    let household = super::household_for(&txn, actor, household_id, Action::Update).await?;
     let existing = household_check::Entity::find()
         .filter(household_check::Column::HouseholdId.eq(household_id))
         .filter(household_check::Column::Year.eq(year))
@@ -373,7 +373,7 @@ pub async fn household_assessment(
     household_id: i64,
     year: i32,
 ) -> Result<HouseholdAssessment, ExitError> {
-    super::household_in_reach(db.conn(), actor, household_id, Action::Read).await?;
+    super::household_for(db.conn(), actor, household_id, Action::Read).await?;
     Ok(assess_household(db.conn(), rules, household_id, year).await?)
 }
 

@@ -21,7 +21,7 @@ use serde_json::json;
 use super::{
     ExitError,
     assessment::{self, Failing},
-    household_in_reach,
+    household_for,
     rules::ExitRules,
     village_in_reach,
 };
@@ -254,7 +254,7 @@ pub async fn propose(
     let mut status = None;
     let (kind, household_id, village_code) = match &subject {
         ExitSubjectRef::Household(id) => {
-            let household = household_in_reach(&txn, actor, *id, Action::Update).await?;
+            let household = household_for(&txn, actor, *id, Action::Update).await?;
             status = Some(household.status);
             (ExitSubject::Household, Some(*id), household.village_code)
         }
@@ -457,7 +457,7 @@ pub async fn mark_returned(
         ));
     }
     let txn = db.begin_write().await?;
-    let household = household_in_reach(&txn, actor, household_id, Action::Update).await?;
+    let household = household_for(&txn, actor, household_id, Action::Update).await?;
     if household.status != HouseholdStatus::Exited {
         return Err(ExitError::Invalid(
             "only a household that exited can return to poverty".into(),

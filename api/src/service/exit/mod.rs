@@ -8,13 +8,18 @@ pub mod progress;
 pub mod rules;
 
 use chrono::{DateTime, Utc};
-use entities::{area, exit_case::ExitState, household};
+use entities::{area, exit_case::ExitState};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use self::{assessment::Failing, cases::ExitAction};
+/// Households are reached through the registry's own check.
+pub(crate) use super::households::household_for;
 use crate::{
     domain::AreaCode,
-    service::policy::{self, Action, Actor, Resource},
+    service::{
+        households::HouseholdError,
+        policy::{self, Action, Actor, Resource},
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -40,29 +45,15 @@ pub enum ExitError {
     Database(#[from] DbErr),
 }
 
-/// The household if the actor may take `action` on it; out of reach reads as not found.
-pub(crate) async fn household_in_reach(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    id: i64,
-    action: Action,
-) -> Result<household::Model, ExitError> {
-    let household = household::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(ExitError::NotFound)?;
-    let village = AreaCode::parse(&household.village_code).map_err(|_| ExitError::NotFound)?;
-    let resource = Resource::Household {
-        household_id: Some(id),
-        area: &village,
-    };
-    if !policy::can(actor, Action::Read, &resource) {
-        return Err(ExitError::NotFound);
+impl From<HouseholdError> for ExitError {
+    fn from(err: HouseholdError) -> Self {
+        match err {
+            HouseholdError::NotFound | HouseholdError::UserNotFound => ExitError::NotFound,
+            HouseholdError::Forbidden => ExitError::Forbidden,
+            HouseholdError::Database(e) => ExitError::Database(e),
+            other => ExitError::Invalid(other.to_string()),
+        }
     }
-    if !policy::can(actor, action, &resource) {
-        return Err(ExitError::Forbidden);
-    }
-    Ok(household)
 }
 
 /// The village if the actor governs it; out of reach reads as not found.

@@ -118,6 +118,7 @@ pub async fn record_year(
     }
     let txn = db.begin_write().await?;
     let household = household_for(&txn, actor, household_id, Action::Update).await?;
+    lock_household(&txn, household_id).await?;
     let before = year_of(&txn, household_id, year).await?;
     for (source, amount) in amounts {
         upsert(
@@ -157,6 +158,7 @@ pub async fn add_ecommerce(
     year: i32,
     amount_fen: i64,
 ) -> Result<(), DbErr> {
+    lock_household(conn, household_id).await?;
     upsert(
         conn,
         household_id,
@@ -166,6 +168,16 @@ pub async fn add_ecommerce(
         None,
     )
     .await
+}
+
+/// Locks the household's row, so two writers of its income take turns (SQLite's write
+/// transaction already serialises them).
+async fn lock_household(conn: &impl ConnectionTrait, household_id: i64) -> Result<(), DbErr> {
+    household::Entity::find_by_id(household_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    Ok(())
 }
 
 async fn year_of(
@@ -181,8 +193,7 @@ async fn year_of(
     Ok(IncomeYear::from_rows(year, &rows))
 }
 
-/// Sets one source's amount from its current one. The household row is locked first, so two
-/// writers to the same household take turns (SQLite's write transaction already does).
+/// Sets one source's amount from its current one, under the household's lock.
 async fn upsert(
     conn: &impl ConnectionTrait,
     household_id: i64,
@@ -191,10 +202,6 @@ async fn upsert(
     amount: impl Fn(i64) -> i64,
     updated_by: Option<i64>,
 ) -> Result<(), DbErr> {
-    household::Entity::find_by_id(household_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?;
     let now = Utc::now();
     let existing = household_income::Entity::find()
         .filter(household_income::Column::HouseholdId.eq(household_id))

@@ -223,7 +223,7 @@ async fn load_record(
 
 /// The household `id` if the actor may take `action` on it. Out of reach reads as not found,
 /// so ids cannot be probed.
-async fn household_for(
+pub(crate) async fn household_for(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     id: i64,

@@ -13,8 +13,10 @@ use crate::{
     config::Settings,
     http::{self, observe::Metrics},
     infra::{
+        blobs::Blobs,
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
+        imaging::PhotoLimits,
         pii::PiiVault,
         sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
@@ -24,7 +26,7 @@ use crate::{
         areas,
         auth::Auth,
         exit::{progress, rules::ExitRules},
-        market::catalogue,
+        market::{catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
         seed,
     },
@@ -42,6 +44,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The configured exit criteria and goals.
     pub exit_rules: Arc<ExitRules>,
+    /// Listing photos: processing and storage.
+    pub photos: Photos,
 }
 
 /// How `serve` treats the schema at start.
@@ -58,10 +62,10 @@ impl AppState {
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let db = connect_database(&settings).await?;
         let cache = connect_cache(&settings).await?;
-        Ok(Self::new(settings, db, cache))
+        Self::new(settings, db, cache)
     }
 
-    pub fn new(settings: Settings, db: Database, cache: Arc<dyn Cache>) -> Self {
+    pub fn new(settings: Settings, db: Database, cache: Arc<dyn Cache>) -> anyhow::Result<Self> {
         let keys = TokenKeys::new(
             &settings.secret_key,
             settings.previous_secret_key.as_ref(),
@@ -102,15 +106,21 @@ impl AppState {
             ExitRules::from_settings(&settings)
                 .expect("exit rules are checked when the settings are loaded"),
         );
-        Self {
+        let photos = Photos::new(
+            Blobs::from_settings(&settings).context("cannot open the file storage")?,
+            settings.photo_workers,
+            PhotoLimits::default(),
+        );
+        Ok(Self {
             settings: Arc::new(settings),
             db,
             cache,
             auth,
             pii,
             exit_rules,
+            photos,
             metrics: Metrics::new(),
-        }
+        })
     }
 }
 

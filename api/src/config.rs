@@ -118,6 +118,23 @@ pub struct Settings {
     pub seed_demo_households: bool,
     /// Largest spreadsheet an official may upload for a household import, in bytes.
     pub import_limit_bytes: usize,
+    /// Largest photo a farmer may upload, in bytes.
+    pub photo_limit_bytes: usize,
+    /// Photos decoded and resized at once; more wait their turn. 0 means one per CPU core.
+    pub photo_workers: usize,
+    /// S3-compatible bucket for photos and label sheets; without it they live under `data_dir`.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_bucket: Option<String>,
+    /// The S3 endpoint (MinIO, OSS, COS); AWS when not set.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_access_key_id: Option<String>,
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Allow a plain-HTTP endpoint (a MinIO on the same host).
+    pub s3_allow_http: bool,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout_secs: u64,
     /// The poverty line per year, yuan per person: a TOML table (`2014 = 2800`) or
@@ -182,6 +199,14 @@ impl Default for Settings {
             seed_demo: true,
             seed_demo_households: true,
             import_limit_bytes: 32 * 1024 * 1024,
+            photo_limit_bytes: 15 * 1024 * 1024,
+            photo_workers: 0,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
             shutdown_timeout_secs: 30,
             // The national lines as published (2010 prices adjusted each year).
             income_lines: BTreeMap::from([

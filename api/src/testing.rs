@@ -229,6 +229,8 @@ pub struct TestApp {
     pub client: TestClient<poem::endpoint::BoxEndpoint<'static>>,
     pub state: AppState,
     pub database: TestDatabase,
+    /// The app's file storage (photos), removed with the app.
+    pub files: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -244,12 +246,15 @@ impl TestApp {
         database.configure(&mut settings);
         // The demo county's areas, without its 45,000 households (a test adds its own).
         settings.seed_demo_households = false;
+        let files = tempfile::tempdir().expect("a temporary folder for files");
+        settings.data_dir = files.path().to_owned();
         adjust(&mut settings);
         let cache: Arc<dyn Cache> = match test_redis().await {
             Some(redis) => redis,
             None => Arc::new(MemoryCache::new(settings.cache_capacity)),
         };
-        let state = AppState::new(settings, database.db.clone(), cache);
+        let state =
+            AppState::new(settings, database.db.clone(), cache).expect("the test app starts");
         app::prepare(&state, MigrateOnStart::Apply)
             .await
             .expect("the test app prepares");
@@ -258,6 +263,7 @@ impl TestApp {
             client,
             state,
             database,
+            files,
         }
     }
 }

@@ -14,6 +14,7 @@ mod m20261127_000003_create_household_incomes;
 mod m20261127_000004_create_exit;
 mod m20261127_000005_create_progress_snapshots;
 mod m20261127_000006_create_catalogue_and_listings;
+mod m20261127_000007_create_photos_and_orders;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_exit::Migration),
             Box::new(m20261127_000005_create_progress_snapshots::Migration),
             Box::new(m20261127_000006_create_catalogue_and_listings::Migration),
+            Box::new(m20261127_000007_create_photos_and_orders::Migration),
         ]
     }
 }

@@ -30,7 +30,7 @@ impl BodyLimit {
         }
     }
 
-    /// A different limit for requests to exactly `path`.
+    /// A different limit for requests to `path`, where a `:name` segment matches any one segment.
     pub fn with_path(mut self, path: impl Into<String>, max_bytes: usize) -> Self {
         self.larger.push((path.into(), max_bytes));
         self
@@ -68,7 +68,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         let max = self
             .larger
             .iter()
-            .find(|(p, _)| p == path)
+            .find(|(pattern, _)| path_matches(pattern, path))
             .map_or(self.max_bytes, |(_, max)| *max);
         match declared {
             Some(length) if length > max as u64 => {
@@ -101,5 +101,46 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             }
         }
         self.inner.call(req).await
+    }
+}
+
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut pattern = pattern.split('/');
+    let mut path = path.split('/');
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p == s || (p.starts_with(':') && !s.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_matches;
+
+    #[test]
+    fn a_named_segment_matches_any_one_segment() {
+        assert!(path_matches(
+            "/api/v1/listings/:id/photos",
+            "/api/v1/listings/42/photos"
+        ));
+        assert!(!path_matches(
+            "/api/v1/listings/:id/photos",
+            "/api/v1/listings//photos"
+        ));
+        assert!(!path_matches(
+            "/api/v1/listings/:id/photos",
+            "/api/v1/listings/4/2/photos"
+        ));
+        assert!(path_matches(
+            "/api/v1/households/import",
+            "/api/v1/households/import"
+        ));
+        assert!(!path_matches(
+            "/api/v1/households/import",
+            "/api/v1/households/import/x"
+        ));
     }
 }

@@ -3,10 +3,10 @@
 
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
+    ApiResponse, Multipart, Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::{Binary, Json},
+    types::{MaybeUndefined, multipart::Upload},
 };
 use serde_json::json;
 
@@ -21,15 +21,23 @@ use super::{
 };
 use crate::{
     app::AppState,
+    infra::imaging::{self, PhotoRejection, Variant},
     service::{
         market::{
             MarketError,
             catalogue::{self, CategoryFields},
             listings::{self, ListingFields, ListingFilter},
+            photos,
         },
         pagination::Page,
     },
 };
+
+/// Where photos are uploaded, with a body limit of its own.
+pub const PHOTO_UPLOAD_PATH: &str = "/listings/:id/photos";
+
+/// Stored photos never change (their name is their content's hash).
+const PHOTO_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 mirror_enum! {
     /// What quantities are counted in: 斤 (half a kilogram), kg, piece or box.
@@ -144,7 +152,10 @@ impl MarketApi {
             status: b.status.map(Into::into),
         };
         let listing = listings::create(&state.db, &auth.0.actor, fields).await?;
-        Ok(CreateListingResponse::Created(Json(listing.into())))
+        Ok(CreateListingResponse::Created(Json(ListingView::new(
+            listing,
+            Vec::new(),
+        ))))
     }
 
     /// Change a listing
@@ -175,7 +186,9 @@ impl MarketApi {
             status: b.status.map(Into::into),
         };
         let listing = listings::update(&state.db, &auth.0.actor, id.0, fields).await?;
-        Ok(ListingResponse::Ok(Json(listing.into())))
+        Ok(ListingResponse::Ok(Json(
+            with_photos(&state, listing).await?,
+        )))
     }
 
     /// Browse listings
@@ -210,7 +223,9 @@ impl MarketApi {
         };
         let page = page_request(cursor.0.as_deref(), limit.0, is_id)?;
         let found = listings::browse(&state.db, &filter, None, &page).await?;
-        Ok(ListListingsResponse::Ok(Json(found.into())))
+        Ok(ListListingsResponse::Ok(Json(
+            ListingPageView::new(&state, found).await?,
+        )))
     }
 
     /// List my listings
@@ -236,7 +251,9 @@ impl MarketApi {
             &page,
         )
         .await?;
-        Ok(ListListingsResponse::Ok(Json(found.into())))
+        Ok(ListListingsResponse::Ok(Json(
+            ListingPageView::new(&state, found).await?,
+        )))
     }
 
     /// Get a listing
@@ -249,8 +266,108 @@ impl MarketApi {
         id: Path<i64>,
     ) -> Result<ListingResponse, ApiError> {
         let listing = listings::get(&state.db, None, id.0).await?;
-        Ok(ListingResponse::Ok(Json(listing.into())))
+        Ok(ListingResponse::Ok(Json(
+            with_photos(&state, listing).await?,
+        )))
     }
+
+    /// Add a photo to a listing
+    ///
+    /// The farmer's own listing only; the multipart field `file` holds a JPEG, PNG or WebP
+    /// photo (its kind is read from its bytes and must agree with its name and type). The
+    /// photo is turned the way the camera held it, stripped of all metadata (GPS included)
+    /// and kept as a bounded original with 720 and 240 pixel thumbnails. A listing shows up
+    /// to 9; the same photo twice is kept once.
+    #[oai(
+        path = "/listings/:id/photos",
+        method = "post",
+        operation_id = "create_listing_photo"
+    )]
+    async fn create_listing_photo(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        upload: PhotoUpload,
+    ) -> Result<ListingPhotosResponse, ApiError> {
+        let declared =
+            imaging::declared_format(upload.file.content_type(), upload.file.file_name());
+        let bytes = upload
+            .file
+            .into_vec()
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::RequestBodyTooLarge))?;
+        let photos = state
+            .photos
+            .add_to_listing(&state.db, &auth.0.actor, id.0, bytes, declared)
+            .await?;
+        Ok(ListingPhotosResponse::Created(Json(
+            photos.into_iter().map(Into::into).collect(),
+        )))
+    }
+
+    /// Take a photo off a listing
+    ///
+    /// The farmer's own listing only; answers the photos it still shows.
+    #[oai(
+        path = "/listings/:id/photos/:photo_id",
+        method = "delete",
+        operation_id = "delete_listing_photo"
+    )]
+    async fn delete_listing_photo(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        photo_id: Path<String>,
+    ) -> Result<RemainingPhotosResponse, ApiError> {
+        let photos = state
+            .photos
+            .remove_from_listing(&state.db, &auth.0.actor, id.0, &photo_id.0)
+            .await?;
+        Ok(RemainingPhotosResponse::Ok(Json(
+            photos.into_iter().map(Into::into).collect(),
+        )))
+    }
+
+    /// Get a photo
+    ///
+    /// One stored size (`original`, `720` or `240` pixels on the long side) as JPEG. A photo's
+    /// id is the hash of its content, so it never changes: cache it for a year; `ETag` and
+    /// `If-None-Match` spare the download.
+    #[oai(path = "/photos/:id/:size", method = "get", operation_id = "get_photo")]
+    async fn get_photo(
+        &self,
+        state: Data<&AppState>,
+        id: Path<String>,
+        /// `original`, `720` or `240`.
+        size: Path<String>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<PhotoFileResponse, ApiError> {
+        let variant = Variant::from_name(&size.0).ok_or(MarketError::NotFound)?;
+        let etag = format!("\"{}-{}\"", id.0, variant.name());
+        let cache = PHOTO_CACHE_CONTROL.to_owned();
+        if if_none_match
+            .0
+            .as_deref()
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        {
+            // Only what the store holds gets an ETag, so a match means it is there.
+            return Ok(PhotoFileResponse::NotModified(etag, cache));
+        }
+        let bytes = state.photos.read(&id.0, variant).await?;
+        Ok(PhotoFileResponse::Ok(Binary(bytes.to_vec()), etag, cache))
+    }
+}
+
+/// A listing as shown, with its photos.
+async fn with_photos(
+    state: &AppState,
+    listing: entities::listing::Model,
+) -> Result<ListingView, ApiError> {
+    let mut photos = photos::of_listings(&state.db, &[listing.id]).await?;
+    let shown = photos.remove(&listing.id).unwrap_or_default();
+    Ok(ListingView::new(listing, shown))
 }
 
 fn is_id(key: &str) -> bool {
@@ -362,12 +479,14 @@ pub struct ListingView {
     pub stock: i64,
     pub min_order: i64,
     pub status: ListingStatusView,
+    /// Cover first.
+    pub photos: Vec<PhotoView>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl From<entities::listing::Model> for ListingView {
-    fn from(l: entities::listing::Model) -> Self {
+impl ListingView {
+    fn new(l: entities::listing::Model, photos: Vec<entities::photo::Model>) -> Self {
         Self {
             id: l.id,
             household_id: l.household_id,
@@ -380,6 +499,7 @@ impl From<entities::listing::Model> for ListingView {
             stock: l.stock,
             min_order: l.min_order,
             status: l.status.into(),
+            photos: photos.into_iter().map(Into::into).collect(),
             created_at: l.created_at,
             updated_at: l.updated_at,
         }
@@ -394,13 +514,90 @@ pub struct ListingPageView {
     pub next_cursor: Option<String>,
 }
 
-impl From<Page<entities::listing::Model>> for ListingPageView {
-    fn from(page: Page<entities::listing::Model>) -> Self {
-        Self {
+impl ListingPageView {
+    async fn new(state: &AppState, page: Page<entities::listing::Model>) -> Result<Self, ApiError> {
+        let ids: Vec<i64> = page.items.iter().map(|l| l.id).collect();
+        let mut photos = photos::of_listings(&state.db, &ids).await?;
+        Ok(Self {
             next_cursor: page.next_after.as_deref().map(encode_cursor),
-            items: page.items.into_iter().map(Into::into).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|l| {
+                    let shown = photos.remove(&l.id).unwrap_or_default();
+                    ListingView::new(l, shown)
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A listing's photo, in three sizes.
+#[derive(Object)]
+#[oai(rename = "Photo")]
+pub struct PhotoView {
+    /// SHA-256 of the uploaded file.
+    pub id: String,
+    /// Of the stored original.
+    pub width: i32,
+    pub height: i32,
+    /// Paths of the stored sizes, relative to the server.
+    pub original_url: String,
+    pub large_url: String,
+    pub small_url: String,
+}
+
+impl From<entities::photo::Model> for PhotoView {
+    fn from(p: entities::photo::Model) -> Self {
+        let url =
+            |variant: Variant| format!("{}/photos/{}/{}", super::API_PREFIX, p.id, variant.name());
+        Self {
+            original_url: url(Variant::Original),
+            large_url: url(Variant::Large),
+            small_url: url(Variant::Small),
+            id: p.id,
+            width: p.width,
+            height: p.height,
         }
     }
+}
+
+/// A photo to add to a listing.
+#[derive(Multipart)]
+pub struct PhotoUpload {
+    /// JPEG, PNG or WebP, up to the configured size (15 MB by default).
+    file: Upload,
+}
+
+#[derive(ApiResponse)]
+pub enum ListingPhotosResponse {
+    /// The listing's photos, cover first, the new one among them.
+    #[oai(status = 201)]
+    Created(Json<Vec<PhotoView>>),
+}
+
+#[derive(ApiResponse)]
+pub enum RemainingPhotosResponse {
+    /// The photos the listing still shows.
+    #[oai(status = 200)]
+    Ok(Json<Vec<PhotoView>>),
+}
+
+#[derive(ApiResponse)]
+pub enum PhotoFileResponse {
+    /// The photo.
+    #[oai(status = 200, content_type = "image/jpeg")]
+    Ok(
+        Binary<Vec<u8>>,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+    /// The copy the client holds is current.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -456,6 +653,17 @@ impl From<MarketError> for ApiError {
             MarketError::CategoryTaken(code) => {
                 ApiError::new(ErrorCode::MarketCategoryTaken).with_details(json!({ "code": code }))
             }
+            MarketError::Photo(rejection) => {
+                let code = match rejection {
+                    PhotoRejection::NotAnImage => ErrorCode::PhotoNotAnImage,
+                    PhotoRejection::TypeMismatch { .. } => ErrorCode::PhotoTypeMismatch,
+                    PhotoRejection::TooManyPixels { .. } => ErrorCode::PhotoTooManyPixels,
+                    PhotoRejection::MetadataTooLarge { .. } => ErrorCode::PhotoMetadataTooLarge,
+                    PhotoRejection::Corrupt(_) => ErrorCode::PhotoCorrupt,
+                };
+                ApiError::new(code).with_details(json!({ "reason": rejection.to_string() }))
+            }
+            MarketError::Storage(e) => ApiError::internal(e),
             MarketError::Database(e) => ApiError::internal(e),
         }
     }

@@ -114,10 +114,15 @@ pub fn routes(state: AppState) -> impl Endpoint {
         ))
         .data(state)
         .with(
-            body_limit::BodyLimit::new(settings.body_limit_bytes).with_path(
-                format!("{API_PREFIX}{}", households::IMPORT_PATH),
-                settings.import_limit_bytes,
-            ),
+            body_limit::BodyLimit::new(settings.body_limit_bytes)
+                .with_path(
+                    format!("{API_PREFIX}{}", households::IMPORT_PATH),
+                    settings.import_limit_bytes,
+                )
+                .with_path(
+                    format!("{API_PREFIX}{}", market::PHOTO_UPLOAD_PATH),
+                    settings.photo_limit_bytes,
+                ),
         )
         // Errors become envelopes before CORS adds its headers, so browsers can read them;
         // the outer layer catches CORS's own refusals.

@@ -2,8 +2,10 @@
 //! object storage, QR, images, SMS, WeChat), each behind a small type with one real
 //! implementation and, where an embedded default serves, a second.
 
+pub mod blobs;
 pub mod cache;
 pub mod db;
+pub mod imaging;
 pub mod passwords;
 pub mod pii;
 pub mod sms;

@@ -503,7 +503,8 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
         app.state.settings.as_ref().clone(),
         app.state.db.clone(),
         app.state.cache.clone(),
-    );
+    )
+    .unwrap();
     let after = cases::get(&restarted.db, &township(), case_id)
         .await
         .unwrap();

@@ -467,30 +467,6 @@ async fn officials_bind_a_verified_account_to_a_household_as_its_farmer() {
     ));
 }
 
-/// A farmer bound to `household_id` who signs in with the test password.
-async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) {
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    let now = chrono::Utc::now();
-    let hash = api::infra::passwords::hash(&secrecy::SecretString::from(support::PASSWORD))
-        .await
-        .unwrap();
-    entities::user::ActiveModel {
-        phone: Set(Some(phone.into())),
-        display_name: Set(format!("农户 {phone}")),
-        role: Set(Role::Farmer),
-        household_id: Set(Some(household_id)),
-        password_hash: Set(Some(hash)),
-        token_version: Set(0),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(app.state.db.conn())
-    .await
-    .unwrap();
-}
-
 /// Over HTTP, by guessing ids: a farmer reaches only their own household and an official
 /// only their own area's; everyone else gets 404 or 403 and never the data.
 #[tokio::test]
@@ -519,8 +495,8 @@ async fn farmers_and_officials_guessing_ids_over_http_never_see_others_household
     .unwrap()
     .household
     .id;
-    farmer_account(&app, "13600000001", mine).await;
-    farmer_account(&app, "13600000002", theirs).await;
+    support::farmer_account(&app, "13600000001", mine).await;
+    support::farmer_account(&app, "13600000002", theirs).await;
     support::official(&app, "13900000020", Role::VillageCadre, VILLAGE).await;
     let (farmer, _) = support::tokens(&app, "13600000001").await;
     let (other_farmer, _) = support::tokens(&app, "13600000002").await;

@@ -12,6 +12,7 @@ mod http;
 mod identity;
 mod import;
 mod market;
+mod photos;
 mod sms_login;
 mod storage;
 mod support;

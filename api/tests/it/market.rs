@@ -1,9 +1,8 @@
 //! The catalogue and listings against a real database: rules, ownership and public browsing.
 
 use api::{
-    domain::{AreaCode, IdNumber},
+    domain::AreaCode,
     service::{
-        households::{self, NewHousehold, NewMember},
         market::{
             MarketError,
             catalogue::{self, CategoryFields, DEFAULT_CATEGORIES},
@@ -11,54 +10,15 @@ use api::{
         },
         pagination::PageRequest,
         policy::Actor,
-        users::Origin,
     },
     testing::TestApp,
 };
 use entities::{
-    household::PovertyCause,
-    household_member::{Health, LabourCapacity, MemberRelation, Schooling},
     listing::{ListingStatus, Unit},
     user::Role,
 };
 
-async fn household_in(app: &TestApp, village: &str, n: u32) -> i64 {
-    let county = Actor {
-        user_id: 1,
-        role: Role::CountyOfficial,
-        area: Some(AreaCode::parse("500235").unwrap()),
-        household_id: None,
-    };
-    households::register(
-        &app.state.db,
-        &app.state.pii,
-        &county,
-        NewHousehold {
-            household_number: format!("M-{n}"),
-            village: AreaCode::parse(village).unwrap(),
-            phone: None,
-            poverty_cause: PovertyCause::Land,
-            responsible_cadre_id: None,
-            registered_year: 2015,
-            members: vec![NewMember {
-                name: "农户".into(),
-                id_number: IdNumber::from_body(&format!("500235197001{n:02}011")).unwrap(),
-                relation: MemberRelation::Head,
-                declared_sex: None,
-                declared_birth_date: None,
-                labour_capacity: LabourCapacity::Full,
-                health: Health::Healthy,
-                schooling: Schooling::Primary,
-                medical_insurance: true,
-            }],
-        },
-        &Origin::default(),
-    )
-    .await
-    .unwrap()
-    .household
-    .id
-}
+use crate::support;
 
 fn farmer(user_id: i64, household_id: i64) -> Actor {
     Actor {
@@ -168,8 +128,8 @@ async fn the_catalogue_starts_with_the_countys_goods_and_county_officials_manage
 async fn farmers_list_their_own_goods_within_the_rules() {
     let app = TestApp::spawn().await;
     let db = &app.state.db;
-    let mine = household_in(&app, "500235101201", 1).await;
-    let theirs = household_in(&app, "500235102201", 2).await;
+    let mine = support::household_in(&app, "500235101201", 1).await;
+    let theirs = support::household_in(&app, "500235102201", 2).await;
     let vermicelli_id = category_id(&app, "sweet_potato_vermicelli").await;
 
     // Buyers and unbound farmers do not sell.
@@ -257,8 +217,8 @@ async fn farmers_list_their_own_goods_within_the_rules() {
 async fn anyone_browses_what_is_on_sale_by_category_area_price_and_text() {
     let app = TestApp::spawn().await;
     let db = &app.state.db;
-    let a = household_in(&app, "500235101201", 1).await;
-    let b = household_in(&app, "500235102201", 2).await;
+    let a = support::household_in(&app, "500235101201", 1).await;
+    let b = support::household_in(&app, "500235102201", 2).await;
     let vermicelli_id = category_id(&app, "sweet_potato_vermicelli").await;
     let eggs_id = category_id(&app, "free_range_eggs").await;
     let on_sale = listings::create(db, &farmer(1, a), vermicelli(vermicelli_id, 3_000, 10))

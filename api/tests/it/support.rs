@@ -1,13 +1,21 @@
-//! Helpers shared by the integration tests: an app with an admin, officials who can sign in,
-//! and token pairs.
+//! Helpers shared by the integration tests: an app with an admin, officials and farmers who
+//! can sign in, households, and token pairs.
 
 use api::{
-    domain::{AreaCode, Phone},
+    domain::{AreaCode, IdNumber, Phone},
     infra::passwords,
-    service::users::{self, Invitation, Origin},
+    service::{
+        households::{self, NewHousehold, NewMember},
+        policy::Actor,
+        users::{self, Invitation, Origin},
+    },
     testing::TestApp,
 };
-use entities::user;
+use entities::{
+    household::PovertyCause,
+    household_member::{Health, LabourCapacity, MemberRelation, Schooling},
+    user,
+};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -72,4 +80,67 @@ pub async fn tokens(app: &TestApp, phone: &str) -> (String, String) {
         body["access_token"].as_str().unwrap().to_owned(),
         body["refresh_token"].as_str().unwrap().to_owned(),
     )
+}
+
+/// A one-person household in `village`, registered by the county; `n` (0–99) keeps the
+/// household number and the ID number apart from other households of the test.
+pub async fn household_in(app: &TestApp, village: &str, n: u32) -> i64 {
+    let county = Actor {
+        user_id: 1,
+        role: user::Role::CountyOfficial,
+        area: Some(AreaCode::parse("500235").unwrap()),
+        household_id: None,
+    };
+    households::register(
+        &app.state.db,
+        &app.state.pii,
+        &county,
+        NewHousehold {
+            household_number: format!("M-{n}"),
+            village: AreaCode::parse(village).unwrap(),
+            phone: None,
+            poverty_cause: PovertyCause::Land,
+            responsible_cadre_id: None,
+            registered_year: 2015,
+            members: vec![NewMember {
+                name: "农户".into(),
+                id_number: IdNumber::from_body(&format!("500235197001{n:02}011")).unwrap(),
+                relation: MemberRelation::Head,
+                declared_sex: None,
+                declared_birth_date: None,
+                labour_capacity: LabourCapacity::Full,
+                health: Health::Healthy,
+                schooling: Schooling::Primary,
+                medical_insurance: true,
+            }],
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap()
+    .household
+    .id
+}
+
+/// A farmer bound to `household_id` who signs in with the test password.
+pub async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) -> user::Model {
+    let now = chrono::Utc::now();
+    let hash = passwords::hash(&SecretString::from(PASSWORD))
+        .await
+        .unwrap();
+    user::ActiveModel {
+        phone: Set(Some(phone.into())),
+        display_name: Set(format!("农户 {phone}")),
+        role: Set(user::Role::Farmer),
+        household_id: Set(Some(household_id)),
+        password_hash: Set(Some(hash)),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(app.state.db.conn())
+    .await
+    .unwrap()
 }

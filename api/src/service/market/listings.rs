@@ -193,7 +193,7 @@ pub async fn update(
     Ok(updated)
 }
 
-fn owns(actor: &Actor, listing: &Listing) -> bool {
+pub(crate) fn owns(actor: &Actor, listing: &Listing) -> bool {
     actor.role == Role::Farmer && actor.household_id == Some(listing.household_id)
 }
 

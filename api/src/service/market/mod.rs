@@ -2,8 +2,11 @@
 
 pub mod catalogue;
 pub mod listings;
+pub mod photos;
 
 use sea_orm::DbErr;
+
+use crate::infra::{blobs::BlobError, imaging::PhotoRejection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MarketError {
@@ -15,6 +18,10 @@ pub enum MarketError {
     Invalid(String),
     #[error("category {0} exists already")]
     CategoryTaken(String),
+    #[error(transparent)]
+    Photo(PhotoRejection),
+    #[error(transparent)]
+    Storage(BlobError),
     #[error(transparent)]
     Database(#[from] DbErr),
 }

@@ -1,0 +1,253 @@
+//! Listing photos: an upload is checked and resized off the async threads (a bounded number at
+//! once), stored under the SHA-256 of its bytes so the same photo is kept once, and shown on the
+//! farmer's own listing in the order added.
+
+use std::{collections::HashMap, sync::Arc};
+
+use bytes::Bytes;
+use chrono::Utc;
+use entities::{listing, listing_photo, photo};
+use image::ImageFormat;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use super::{MarketError, listings::owns};
+use crate::{
+    infra::{
+        blobs::{BlobError, Blobs},
+        db::Database,
+        imaging::{self, PhotoLimits, ProcessedPhoto, Variant},
+    },
+    service::policy::Actor,
+};
+
+/// Photos one listing shows at most, as WeChat's picker allows.
+pub const MAX_PHOTOS_PER_LISTING: usize = 9;
+
+/// Processing and storage for photos, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Photos {
+    blobs: Blobs,
+    /// How many photos are decoded at once; the rest wait.
+    permits: Arc<Semaphore>,
+    limits: PhotoLimits,
+}
+
+impl Photos {
+    /// `workers` 0 means one per CPU core.
+    pub fn new(blobs: Blobs, workers: usize, limits: PhotoLimits) -> Self {
+        let workers = if workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            workers
+        };
+        Self {
+            blobs,
+            permits: Arc::new(Semaphore::new(workers)),
+            limits,
+        }
+    }
+
+    /// Checks, resizes and stores an upload, unless the same bytes are stored already. Answers
+    /// the photo's id (the SHA-256 of the bytes).
+    pub async fn store(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        bytes: Vec<u8>,
+        declared: Option<ImageFormat>,
+    ) -> Result<photo::Model, MarketError> {
+        let id = content_id(&bytes);
+        if let Some(stored) = photo::Entity::find_by_id(&id).one(db.conn()).await? {
+            return Ok(stored);
+        }
+        let processed = self.process(bytes, declared).await?;
+        for encoded in &processed.variants {
+            self.blobs
+                .put(&key(&id, encoded.variant), encoded.jpeg.clone())
+                .await
+                .map_err(MarketError::Storage)?;
+        }
+        let original = &processed.variants[0];
+        let row = photo::ActiveModel {
+            id: Set(id.clone()),
+            width: Set(original.width as i32),
+            height: Set(original.height as i32),
+            source_format: Set(format_code(processed.source_format).into()),
+            uploaded_by: Set(actor.user_id),
+            created_at: Set(Utc::now()),
+        };
+        // Two uploads of the same photo at once both get here; the first row stands.
+        photo::Entity::insert(row)
+            .on_conflict_do_nothing_on([photo::Column::Id])
+            .exec(db.conn())
+            .await?;
+        photo::Entity::find_by_id(&id)
+            .one(db.conn())
+            .await?
+            .ok_or(MarketError::NotFound)
+    }
+
+    async fn process(
+        &self,
+        bytes: Vec<u8>,
+        declared: Option<ImageFormat>,
+    ) -> Result<ProcessedPhoto, MarketError> {
+        let _permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the photo semaphore is never closed");
+        let limits = self.limits;
+        tokio::task::spawn_blocking(move || imaging::process(&bytes, declared, &limits))
+            .await
+            .map_err(|e| MarketError::Invalid(format!("the photo could not be processed: {e}")))?
+            .map_err(MarketError::Photo)
+    }
+
+    /// One stored size of a photo.
+    pub async fn read(&self, id: &str, variant: Variant) -> Result<Bytes, MarketError> {
+        if !is_content_id(id) {
+            return Err(MarketError::NotFound);
+        }
+        match self.blobs.get(&key(id, variant)).await {
+            Ok(bytes) => Ok(bytes),
+            Err(BlobError::NotFound(_)) => Err(MarketError::NotFound),
+            Err(e) => Err(MarketError::Storage(e)),
+        }
+    }
+
+    /// Stores an upload and adds it to the farmer's own listing, after its other photos.
+    /// Adding a photo the listing shows already changes nothing.
+    pub async fn add_to_listing(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        listing_id: i64,
+        bytes: Vec<u8>,
+        declared: Option<ImageFormat>,
+    ) -> Result<Vec<photo::Model>, MarketError> {
+        // Checked before the work of decoding, and again under the lock before writing.
+        owned_listing(db.conn(), actor, listing_id, false).await?;
+        let stored = self.store(db, actor, bytes, declared).await?;
+
+        let txn = db.begin_write().await?;
+        owned_listing(&txn, actor, listing_id, true).await?;
+        let current = listing_photo::Entity::find()
+            .filter(listing_photo::Column::ListingId.eq(listing_id))
+            .all(&txn)
+            .await?;
+        if !current.iter().any(|p| p.photo_id == stored.id) {
+            if current.len() >= MAX_PHOTOS_PER_LISTING {
+                return Err(MarketError::Invalid(format!(
+                    "a listing shows at most {MAX_PHOTOS_PER_LISTING} photos"
+                )));
+            }
+            let position = current.iter().map(|p| p.position + 1).max().unwrap_or(0);
+            listing_photo::Entity::insert(listing_photo::ActiveModel {
+                listing_id: Set(listing_id),
+                photo_id: Set(stored.id.clone()),
+                position: Set(position),
+                created_at: Set(Utc::now()),
+            })
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(of_listings(db, &[listing_id])
+            .await?
+            .remove(&listing_id)
+            .unwrap_or_default())
+    }
+
+    /// Takes a photo off the farmer's own listing (the stored file stays: another listing may
+    /// show the same photo).
+    pub async fn remove_from_listing(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        listing_id: i64,
+        photo_id: &str,
+    ) -> Result<Vec<photo::Model>, MarketError> {
+        let txn = db.begin_write().await?;
+        owned_listing(&txn, actor, listing_id, true).await?;
+        let removed = listing_photo::Entity::delete_many()
+            .filter(listing_photo::Column::ListingId.eq(listing_id))
+            .filter(listing_photo::Column::PhotoId.eq(photo_id))
+            .exec(&txn)
+            .await?;
+        if removed.rows_affected == 0 {
+            return Err(MarketError::NotFound);
+        }
+        txn.commit().await?;
+        Ok(of_listings(db, &[listing_id])
+            .await?
+            .remove(&listing_id)
+            .unwrap_or_default())
+    }
+}
+
+/// The photos of each listing, cover first.
+pub async fn of_listings(
+    db: &Database,
+    listing_ids: &[i64],
+) -> Result<HashMap<i64, Vec<photo::Model>>, MarketError> {
+    let mut by_listing: HashMap<i64, Vec<photo::Model>> = HashMap::new();
+    if listing_ids.is_empty() {
+        return Ok(by_listing);
+    }
+    let rows = listing_photo::Entity::find()
+        .filter(listing_photo::Column::ListingId.is_in(listing_ids.iter().copied()))
+        .order_by_asc(listing_photo::Column::ListingId)
+        .order_by_asc(listing_photo::Column::Position)
+        .find_also_related(photo::Entity)
+        .all(db.conn())
+        .await?;
+    for (link, photo) in rows {
+        if let Some(photo) = photo {
+            by_listing.entry(link.listing_id).or_default().push(photo);
+        }
+    }
+    Ok(by_listing)
+}
+
+async fn owned_listing(
+    conn: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    listing_id: i64,
+    lock: bool,
+) -> Result<listing::Model, MarketError> {
+    let mut query = listing::Entity::find_by_id(listing_id);
+    if lock {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(conn)
+        .await?
+        .filter(|l| owns(actor, l))
+        .ok_or(MarketError::NotFound)
+}
+
+/// Lower-case hex SHA-256.
+pub fn content_id(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_content_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn key(id: &str, variant: Variant) -> String {
+    format!("photos/{}/{}/{}.jpg", &id[..2], id, variant.name())
+}
+
+fn format_code(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "png",
+        ImageFormat::WebP => "webp",
+        _ => "jpeg",
+    }
+}

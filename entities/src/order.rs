@@ -1,0 +1,68 @@
+//! A buyer's order of one listing, delivered to a region of the country.
+
+use sea_orm::entity::prelude::*;
+
+use crate::listing::Unit;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub listing_id: i64,
+    /// The producing household, whose e-commerce income a completed order becomes.
+    pub household_id: i64,
+    /// The village of origin, as the listing had it.
+    pub village_code: String,
+    pub category_id: i64,
+    pub seller_user_id: i64,
+    pub buyer_user_id: i64,
+    pub quantity: i64,
+    pub unit: Unit,
+    /// The listing's price when ordered.
+    pub unit_price_fen: i64,
+    pub amount_fen: i64,
+    /// National (GB/T 2260) codes of the destination province and prefecture-level city.
+    pub province_code: String,
+    pub city_code: String,
+    pub address: String,
+    pub recipient_name: String,
+    pub recipient_phone: String,
+    pub status: OrderStatus,
+    /// The buyer's key for this order request: a retry with the same key finds this order.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the request a key was first used with, so reuse for another request is refused.
+    pub request_digest: Option<String>,
+    pub placed_at: DateTimeUtc,
+    pub paid_at: Option<DateTimeUtc>,
+    pub shipped_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    pub completed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub cancel_reason: Option<String>,
+    /// The year whose e-commerce income the amount was added to, once completed.
+    pub income_year: Option<i32>,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum OrderStatus {
+    #[sea_orm(string_value = "placed")]
+    Placed,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    #[sea_orm(string_value = "shipped")]
+    Shipped,
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

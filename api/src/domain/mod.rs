@@ -3,6 +3,7 @@
 mod area_code;
 mod id_number;
 mod phone;
+pub mod region;
 
 pub use area_code::{AreaCode, AreaCodeError, AreaCodePrefix};
 pub use id_number::{IdNumber, IdNumberError, Sex};

@@ -663,6 +663,14 @@ impl From<MarketError> for ApiError {
                 };
                 ApiError::new(code).with_details(json!({ "reason": rejection.to_string() }))
             }
+            MarketError::OutOfStock { available } => ApiError::new(ErrorCode::OrderOutOfStock)
+                .with_details(json!({ "available": available })),
+            MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),
+            MarketError::StepNotAllowed { allowed } => {
+                ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({
+                    "allowed": allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                }))
+            }
             MarketError::Storage(e) => ApiError::internal(e),
             MarketError::Database(e) => ApiError::internal(e),
         }

@@ -14,6 +14,7 @@ pub mod json;
 pub mod market;
 pub mod observe;
 pub mod ops;
+pub mod orders;
 pub mod pagination;
 pub mod rate_limit;
 pub mod users;
@@ -44,6 +45,8 @@ pub enum ApiTags {
     Exit,
     /// The marketplace: the county's goods and farmers' listings.
     Market,
+    /// Buying: orders, delivery regions and where the county's goods sell.
+    Orders,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
@@ -57,6 +60,7 @@ pub type Api = (
     households::HouseholdChangesApi,
     exit::ExitApi,
     market::MarketApi,
+    orders::OrdersApi,
     audit::AuditApi,
 );
 
@@ -70,6 +74,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdChangesApi,
             exit::ExitApi,
             market::MarketApi,
+            orders::OrdersApi,
             audit::AuditApi,
         ),
         "shanhuo",

@@ -19,6 +19,15 @@ use crate::{
     infra::db::Database,
 };
 
+/// The county's code (the top of the tree), if the areas are loaded.
+pub async fn county_code(conn: &impl ConnectionTrait) -> Result<Option<AreaCode>, DbErr> {
+    Ok(area::Entity::find()
+        .filter(area::Column::Level.eq(AreaLevel::County))
+        .one(conn)
+        .await?
+        .and_then(|a| AreaCode::parse(&a.code).ok()))
+}
+
 /// Deepest tree one request may ask for: county → townships → villages.
 pub const MAX_TREE_DEPTH: u32 = 2;
 /// Most codes one lookup may name.

@@ -12,6 +12,7 @@ mod http;
 mod identity;
 mod import;
 mod market;
+mod orders;
 mod photos;
 mod sms_login;
 mod storage;

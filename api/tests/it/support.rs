@@ -124,15 +124,29 @@ pub async fn household_in(app: &TestApp, village: &str, n: u32) -> i64 {
 
 /// A farmer bound to `household_id` who signs in with the test password.
 pub async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) -> user::Model {
+    account(app, phone, user::Role::Farmer, Some(household_id)).await
+}
+
+/// A buyer who signs in with the test password.
+pub async fn buyer_account(app: &TestApp, phone: &str) -> user::Model {
+    account(app, phone, user::Role::Buyer, None).await
+}
+
+async fn account(
+    app: &TestApp,
+    phone: &str,
+    role: user::Role,
+    household_id: Option<i64>,
+) -> user::Model {
     let now = chrono::Utc::now();
     let hash = passwords::hash(&SecretString::from(PASSWORD))
         .await
         .unwrap();
     user::ActiveModel {
         phone: Set(Some(phone.into())),
-        display_name: Set(format!("农户 {phone}")),
-        role: Set(user::Role::Farmer),
-        household_id: Set(Some(household_id)),
+        display_name: Set(format!("用户 {phone}")),
+        role: Set(role),
+        household_id: Set(household_id),
         password_hash: Set(Some(hash)),
         token_version: Set(0),
         disabled: Set(false),

@@ -27,7 +27,7 @@ use super::{ExitError, assessment::incidence_bp, rules::ExitRules};
 use crate::{
     domain::AreaCode,
     infra::{cache::Cache, db::Database},
-    service::policy::Actor,
+    service::{areas, policy::Actor},
 };
 
 const CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -147,7 +147,9 @@ pub async fn progress(
 ) -> Result<Progress, ExitError> {
     let area = match area.or_else(|| actor.area.clone()) {
         Some(area) => area,
-        None => county_code(db.conn()).await?.ok_or(ExitError::NotFound)?,
+        None => areas::county_code(db.conn())
+            .await?
+            .ok_or(ExitError::NotFound)?,
     };
     // Only admins and officials govern an area.
     if !actor.governs(&area) {
@@ -167,14 +169,6 @@ pub async fn progress(
         let _ = cache.set(&key, &bytes, CACHE_TTL).await;
     }
     Ok(computed)
-}
-
-async fn county_code(conn: &impl ConnectionTrait) -> Result<Option<AreaCode>, DbErr> {
-    Ok(area::Entity::find()
-        .filter(area::Column::Level.eq(AreaLevel::County))
-        .one(conn)
-        .await?
-        .and_then(|a| AreaCode::parse(&a.code).ok()))
 }
 
 async fn last_change(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
@@ -466,7 +460,7 @@ pub fn project(
 /// Records today's numbers for the county and each township (replacing today's earlier
 /// ones), so progress can be drawn over time. Returns how many areas were recorded.
 pub async fn take_snapshots(db: &Database, rules: &ExitRules) -> Result<usize, ExitError> {
-    let Some(county) = county_code(db.conn()).await? else {
+    let Some(county) = areas::county_code(db.conn()).await? else {
         return Ok(0);
     };
     let as_of = last_change(db.conn()).await?;

@@ -2,7 +2,9 @@
 
 pub mod catalogue;
 pub mod listings;
+pub mod orders;
 pub mod photos;
+pub mod sales;
 
 use sea_orm::DbErr;
 
@@ -18,6 +20,12 @@ pub enum MarketError {
     Invalid(String),
     #[error("category {0} exists already")]
     CategoryTaken(String),
+    #[error("only {available} left in stock")]
+    OutOfStock { available: i64 },
+    #[error("this idempotency key was used for a different order")]
+    IdempotencyKeyReused,
+    #[error("this step is not allowed now")]
+    StepNotAllowed { allowed: Vec<orders::OrderAction> },
     #[error(transparent)]
     Photo(PhotoRejection),
     #[error(transparent)]

@@ -1,0 +1,455 @@
+//! Orders: a buyer takes a quantity of a listing, its stock reserved in the same transaction
+//! that records the order, so two buyers cannot take the last unit twice. An order moves
+//! placed → paid → shipped → delivered → completed, or is cancelled while placed or paid (its
+//! stock returns). Completing it adds its amount to the producing household's e-commerce
+//! income for the year, in the same transaction, once.
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use entities::{
+    listing::{self, ListingStatus},
+    order::{self, Model as Order, OrderStatus},
+    user::Role,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::MarketError;
+use crate::{
+    domain::{AreaCode, Phone, region::Destination},
+    infra::db::Database,
+    service::{
+        audit::{self, NewAuditEntry},
+        households::incomes,
+        pagination::{Page, PageRequest},
+        policy::Actor,
+        users::Origin,
+    },
+};
+
+/// The county keeps Beijing time: an order completed on New Year's Eve evening counts for the
+/// year that is ending.
+pub(crate) fn china_time(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+}
+
+/// What a buyer asks for.
+#[derive(Clone, Debug)]
+pub struct NewOrder {
+    pub listing_id: i64,
+    pub quantity: i64,
+    pub destination: Destination,
+    pub address: String,
+    pub recipient_name: String,
+    pub recipient_phone: Phone,
+    /// The client's key for this request: a retry with the same key returns the same order.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewOrder {
+    /// Everything the order asks, so a reused key can be told apart from a retry.
+    fn digest(&self) -> String {
+        let canonical = json!([
+            self.listing_id,
+            self.quantity,
+            self.destination.province_code,
+            self.destination.city_code,
+            self.address.trim(),
+            self.recipient_name.trim(),
+            self.recipient_phone.as_str(),
+        ]);
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn check(&self) -> Result<(), MarketError> {
+        let invalid = |reason: &str| Err(MarketError::Invalid(reason.into()));
+        if self.quantity < 1 {
+            return invalid("the quantity is at least 1");
+        }
+        let address = self.address.trim().chars().count();
+        if address == 0 || address > 200 {
+            return invalid("the address has 1 to 200 characters");
+        }
+        let name = self.recipient_name.trim().chars().count();
+        if name == 0 || name > 32 {
+            return invalid("the recipient's name has 1 to 32 characters");
+        }
+        if let Some(key) = &self.idempotency_key
+            && (key.is_empty()
+                || key.len() > 64
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return invalid("an idempotency key has 1 to 64 letters, digits, '-' or '_'");
+        }
+        Ok(())
+    }
+}
+
+/// The order, and whether this request made it (a retry finds the one made before).
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub order: Order,
+    pub created: bool,
+}
+
+/// Places an order: checks the listing, reserves its stock and records the order, atomically.
+pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed, MarketError> {
+    new.check()?;
+    let digest = new.digest();
+    if let Some(found) = by_key(db.conn(), actor, &new, &digest).await? {
+        return Ok(found);
+    }
+
+    let txn = db.begin_write().await?;
+    let listing = listing::Entity::find_by_id(new.listing_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(MarketError::NotFound)?;
+    if actor.household_id == Some(listing.household_id) {
+        return Err(MarketError::Invalid(
+            "a household does not order its own goods".into(),
+        ));
+    }
+    if listing.status != ListingStatus::OnSale && listing.status != ListingStatus::SoldOut {
+        return Err(MarketError::NotFound);
+    }
+    if new.quantity < listing.min_order {
+        return Err(MarketError::Invalid(format!(
+            "this listing sells at least {} per order",
+            listing.min_order
+        )));
+    }
+    if listing.status == ListingStatus::SoldOut || listing.stock < new.quantity {
+        return Err(MarketError::OutOfStock {
+            available: listing.stock,
+        });
+    }
+    let amount_fen = listing
+        .price_fen
+        .checked_mul(new.quantity)
+        .filter(|a| *a <= 1_000_000_000_000)
+        .ok_or_else(|| MarketError::Invalid("the order's amount is too large".into()))?;
+
+    let now = Utc::now();
+    let stock = listing.stock - new.quantity;
+    let mut reserved = listing.clone().into_active_model();
+    reserved.stock = Set(stock);
+    if stock < listing.min_order {
+        reserved.status = Set(ListingStatus::SoldOut);
+    }
+    reserved.updated_at = Set(now);
+    reserved.update(&txn).await?;
+
+    let inserted = order::ActiveModel {
+        listing_id: Set(listing.id),
+        household_id: Set(listing.household_id),
+        village_code: Set(listing.village_code.clone()),
+        category_id: Set(listing.category_id),
+        seller_user_id: Set(listing.seller_user_id),
+        buyer_user_id: Set(actor.user_id),
+        quantity: Set(new.quantity),
+        unit: Set(listing.unit),
+        unit_price_fen: Set(listing.price_fen),
+        amount_fen: Set(amount_fen),
+        province_code: Set(new.destination.province_code.into()),
+        city_code: Set(new.destination.city_code.into()),
+        address: Set(new.address.trim().into()),
+        recipient_name: Set(new.recipient_name.trim().into()),
+        recipient_phone: Set(new.recipient_phone.as_str().into()),
+        status: Set(OrderStatus::Placed),
+        idempotency_key: Set(new.idempotency_key.clone()),
+        request_digest: Set(new.idempotency_key.as_ref().map(|_| digest.clone())),
+        placed_at: Set(now),
+        paid_at: Set(None),
+        shipped_at: Set(None),
+        delivered_at: Set(None),
+        completed_at: Set(None),
+        cancelled_at: Set(None),
+        cancel_reason: Set(None),
+        income_year: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    match inserted {
+        Ok(order) => {
+            txn.commit().await?;
+            Ok(Placed {
+                order,
+                created: true,
+            })
+        }
+        // The same key raced in on another connection and won: answer with its order.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            drop(txn);
+            by_key(db.conn(), actor, &new, &digest)
+                .await?
+                .ok_or(MarketError::Database(e))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The order this buyer made before with the same key, if any.
+async fn by_key(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    new: &NewOrder,
+    digest: &str,
+) -> Result<Option<Placed>, MarketError> {
+    let Some(key) = &new.idempotency_key else {
+        return Ok(None);
+    };
+    let Some(order) = order::Entity::find()
+        .filter(order::Column::BuyerUserId.eq(actor.user_id))
+        .filter(order::Column::IdempotencyKey.eq(key.as_str()))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if order.request_digest.as_deref() != Some(digest) {
+        return Err(MarketError::IdempotencyKeyReused);
+    }
+    Ok(Some(Placed {
+        order,
+        created: false,
+    }))
+}
+
+/// A step in an order's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderAction {
+    Pay,
+    Ship,
+    Deliver,
+    Complete,
+    Cancel,
+}
+
+impl OrderAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pay => "pay",
+            Ship => "ship",
+            Deliver => "deliver",
+            Complete => "complete",
+            Cancel => "cancel",
+        }
+    }
+}
+
+/// How the actor stands to an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Party {
+    Buyer,
+    Seller,
+    /// An official of the village's area, or an admin.
+    Official,
+}
+
+use OrderAction::*;
+use OrderStatus::*;
+use Party::*;
+
+/// Who may take which step from which state. Payment is outside the system: the seller or an
+/// official records it. The seller may not complete their own order: completion credits the
+/// household's income, which the exit assessment reads.
+const STEPS: &[(OrderStatus, OrderAction, OrderStatus, &[Party])] = &[
+    (Placed, Pay, Paid, &[Seller, Official]),
+    (Paid, Ship, Shipped, &[Seller, Official]),
+    (Shipped, Deliver, Delivered, &[Buyer, Seller, Official]),
+    (Delivered, Complete, Completed, &[Buyer, Official]),
+    (Placed, Cancel, Cancelled, &[Buyer, Seller, Official]),
+    (Paid, Cancel, Cancelled, &[Seller, Official]),
+];
+
+fn parties(actor: &Actor, order: &Order) -> Vec<Party> {
+    let mut parties = Vec::new();
+    if actor.user_id == order.buyer_user_id {
+        parties.push(Buyer);
+    }
+    if actor.role == Role::Farmer && actor.household_id == Some(order.household_id) {
+        parties.push(Seller);
+    }
+    if actor.role != Role::Farmer
+        && AreaCode::parse(&order.village_code).is_ok_and(|v| actor.governs(&v))
+    {
+        parties.push(Official);
+    }
+    parties
+}
+
+/// The steps this actor may take on the order now.
+pub fn next_actions(actor: &Actor, order: &Order) -> Vec<OrderAction> {
+    let parties = parties(actor, order);
+    STEPS
+        .iter()
+        .filter(|(from, _, _, who)| {
+            *from == order.status && who.iter().any(|p| parties.contains(p))
+        })
+        .map(|(_, action, _, _)| *action)
+        .collect()
+}
+
+/// Takes one step. Cancelling returns the stock; completing credits the household's income.
+pub async fn act(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    action: OrderAction,
+    reason: Option<String>,
+    origin: &Origin,
+) -> Result<Order, MarketError> {
+    let txn = db.begin_write().await?;
+    let current = order::Entity::find_by_id(order_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(MarketError::NotFound)?;
+    let parties = parties(actor, &current);
+    if parties.is_empty() {
+        return Err(MarketError::NotFound);
+    }
+    let Some((_, _, to, who)) = STEPS
+        .iter()
+        .find(|(from, a, _, _)| *from == current.status && *a == action)
+    else {
+        return Err(MarketError::StepNotAllowed {
+            allowed: next_actions(actor, &current),
+        });
+    };
+    if !who.iter().any(|p| parties.contains(p)) {
+        return Err(MarketError::Forbidden);
+    }
+    let now = Utc::now();
+    let mut next = current.clone().into_active_model();
+    next.status = Set(*to);
+    next.updated_at = Set(now);
+    match action {
+        Pay => next.paid_at = Set(Some(now)),
+        Ship => next.shipped_at = Set(Some(now)),
+        Deliver => next.delivered_at = Set(Some(now)),
+        Complete => {
+            let year = china_time(now).year();
+            next.completed_at = Set(Some(now));
+            next.income_year = Set(Some(year));
+            incomes::add_ecommerce(&txn, current.household_id, year, current.amount_fen).await?;
+            audit::append(
+                &txn,
+                NewAuditEntry {
+                    actor_user_id: Some(actor.user_id),
+                    actor_ip: origin.ip.clone(),
+                    action: "household.ecommerce_income_added",
+                    entity: "household",
+                    entity_id: current.household_id.to_string(),
+                    area_code: Some(current.village_code.clone()),
+                    before: None,
+                    after: Some(json!({
+                        "order_id": current.id,
+                        "year": year,
+                        "amount_fen": current.amount_fen,
+                    })),
+                },
+            )
+            .await?;
+        }
+        Cancel => {
+            let reason = reason
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty());
+            if reason.as_ref().is_some_and(|r| r.chars().count() > 200) {
+                return Err(MarketError::Invalid(
+                    "a reason has at most 200 characters".into(),
+                ));
+            }
+            next.cancelled_at = Set(Some(now));
+            next.cancel_reason = Set(reason);
+            return_stock(&txn, current.listing_id, current.quantity).await?;
+        }
+    }
+    let updated = next.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Puts a cancelled order's units back; a sold-out listing that has enough again is back on sale.
+async fn return_stock(
+    conn: &impl ConnectionTrait,
+    listing_id: i64,
+    quantity: i64,
+) -> Result<(), MarketError> {
+    let listing = listing::Entity::find_by_id(listing_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(MarketError::NotFound)?;
+    let stock = listing.stock + quantity;
+    let back_on_sale = listing.status == ListingStatus::SoldOut && stock >= listing.min_order;
+    let mut active = listing.into_active_model();
+    active.stock = Set(stock);
+    if back_on_sale {
+        active.status = Set(ListingStatus::OnSale);
+    }
+    active.updated_at = Set(Utc::now());
+    active.update(conn).await?;
+    Ok(())
+}
+
+/// One order, for its buyer, its seller and the officials of its village.
+pub async fn get(db: &Database, actor: &Actor, id: i64) -> Result<Order, MarketError> {
+    order::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .filter(|o| !parties(actor, o).is_empty())
+        .ok_or(MarketError::NotFound)
+}
+
+/// Whose orders a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderSide {
+    /// What the actor bought.
+    Bought,
+    /// What the actor's household sold.
+    Sold,
+}
+
+/// The actor's orders, newest first.
+pub async fn list(
+    db: &Database,
+    actor: &Actor,
+    side: OrderSide,
+    status: Option<OrderStatus>,
+    page: &PageRequest,
+) -> Result<Page<Order>, MarketError> {
+    let mut query = order::Entity::find();
+    query = match side {
+        OrderSide::Bought => query.filter(order::Column::BuyerUserId.eq(actor.user_id)),
+        OrderSide::Sold => {
+            let (Role::Farmer, Some(household_id)) = (actor.role, actor.household_id) else {
+                return Err(MarketError::Forbidden);
+            };
+            query.filter(order::Column::HouseholdId.eq(household_id))
+        }
+    };
+    if let Some(status) = status {
+        query = query.filter(order::Column::Status.eq(status));
+    }
+    if let Some(after) = page.after.as_deref().and_then(|a| a.parse::<i64>().ok()) {
+        query = query.filter(order::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(order::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db.conn())
+        .await?;
+    Ok(Page::from_rows(rows, page, |o| o.id.to_string()))
+}

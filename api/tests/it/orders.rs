@@ -1,0 +1,634 @@
+//! Orders over HTTP against the configured database: stock reserved atomically under
+//! concurrent buyers, idempotent placement, the lifecycle and who may take each step, income
+//! credited exactly once, and sales statistics checked against an independent count.
+
+use std::sync::Arc;
+
+use api::{
+    service::{
+        market::listings::{self, ListingFields},
+        policy::Actor,
+    },
+    testing::TestApp,
+};
+use entities::{
+    household_income::{self, IncomeSource},
+    listing::ListingStatus,
+    order::{self, OrderStatus},
+    user::Role,
+};
+use futures_util::future::join_all;
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::{Value, json};
+
+use crate::support::{self, json_of};
+
+const VILLAGE_A: &str = "500235101201";
+const VILLAGE_B: &str = "500235102201";
+
+struct Market {
+    app: Arc<TestApp>,
+    seller: String,
+    seller_household: i64,
+    buyer: String,
+    other_buyer: String,
+    county: String,
+}
+
+impl Market {
+    async fn open() -> Self {
+        let app = support::app_with_admin().await;
+        let household = support::household_in(&app, VILLAGE_A, 1).await;
+        support::farmer_account(&app, "13600000001", household).await;
+        support::buyer_account(&app, "13700000001").await;
+        support::buyer_account(&app, "13700000002").await;
+        support::official(&app, "13900000001", Role::CountyOfficial, "500235").await;
+        let (seller, _) = support::tokens(&app, "13600000001").await;
+        let (buyer, _) = support::tokens(&app, "13700000001").await;
+        let (other_buyer, _) = support::tokens(&app, "13700000002").await;
+        let (county, _) = support::tokens(&app, "13900000001").await;
+        Self {
+            app: Arc::new(app),
+            seller,
+            seller_household: household,
+            buyer,
+            other_buyer,
+            county,
+        }
+    }
+
+    /// A listing of the seller's on sale, by the service (its rules are tested elsewhere).
+    async fn listing(&self, household_id: i64, category_code: &str, price: i64, stock: i64) -> i64 {
+        let db = &self.app.state.db;
+        let seller = entities::user::Entity::find()
+            .filter(entities::user::Column::HouseholdId.eq(household_id))
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let category = api::service::market::catalogue::list(db, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.code == category_code)
+            .unwrap();
+        listings::create(
+            db,
+            &Actor {
+                user_id: seller.id,
+                role: Role::Farmer,
+                area: None,
+                household_id: Some(household_id),
+            },
+            ListingFields {
+                category_id: Some(category.id),
+                title: Some(format!("{} {price}", category.name_zh)),
+                price_fen: Some(price),
+                stock: Some(stock),
+                status: Some(ListingStatus::OnSale),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    async fn order(
+        &self,
+        token: &str,
+        listing_id: i64,
+        quantity: i64,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        self.order_to(token, listing_id, quantity, key, ("440000", "440300"))
+            .await
+    }
+
+    async fn order_to(
+        &self,
+        token: &str,
+        listing_id: i64,
+        quantity: i64,
+        key: Option<&str>,
+        (province, city): (&str, &str),
+    ) -> (u16, Value) {
+        let mut req = self
+            .app
+            .client
+            .post("/api/v1/orders")
+            .header("authorization", format!("Bearer {token}"));
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        let resp = req
+            .body_json(&json!({
+                "listing_id": listing_id,
+                "quantity": quantity,
+                "province_code": province,
+                "city_code": city,
+                "address": "南山区科技园 1 号",
+                "recipient_name": "李四",
+                "recipient_phone": "13700000001",
+            }))
+            .send()
+            .await;
+        let status = resp.0.status().as_u16();
+        (status, json_of(resp).await)
+    }
+
+    async fn step(&self, token: &str, order_id: i64, action: &str) -> (u16, Value) {
+        let resp = self
+            .app
+            .client
+            .post(format!("/api/v1/orders/{order_id}/steps"))
+            .header("authorization", format!("Bearer {token}"))
+            .body_json(&json!({ "action": action }))
+            .send()
+            .await;
+        let status = resp.0.status().as_u16();
+        (status, json_of(resp).await)
+    }
+
+    async fn stock(&self, listing_id: i64) -> (i64, ListingStatus) {
+        let l = entities::listing::Entity::find_by_id(listing_id)
+            .one(self.app.state.db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        (l.stock, l.status)
+    }
+
+    async fn ecommerce_income(&self, household_id: i64) -> i64 {
+        household_income::Entity::find()
+            .filter(household_income::Column::HouseholdId.eq(household_id))
+            .filter(household_income::Column::Source.eq(IncomeSource::Ecommerce))
+            .all(self.app.state.db.conn())
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i.amount_fen)
+            .sum()
+    }
+
+    /// Placed, paid and shipped by the seller, delivered: ready to complete.
+    async fn delivered_order(&self, listing_id: i64, quantity: i64) -> i64 {
+        let (status, body) = self.order(&self.buyer, listing_id, quantity, None).await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["id"].as_i64().unwrap();
+        for action in ["pay", "ship", "deliver"] {
+            let (status, body) = self.step(&self.seller, id, action).await;
+            assert_eq!(status, 200, "{action}: {body}");
+        }
+        id
+    }
+}
+
+#[tokio::test]
+async fn ordering_reserves_stock_and_cancelling_returns_it() {
+    let m = Market::open().await;
+    let listing = m
+        .listing(m.seller_household, "sweet_potato_vermicelli", 2500, 5)
+        .await;
+
+    let (status, first) = m.order(&m.buyer, listing, 3, None).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["amount_fen"], 7500);
+    assert_eq!(first["status"], "placed");
+    assert_eq!(first["city_name"], "深圳市");
+    assert_eq!(first["next_actions"], json!(["cancel"]));
+    assert_eq!(m.stock(listing).await, (2, ListingStatus::OnSale));
+
+    let (status, body) = m.order(&m.buyer, listing, 3, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("order.out_of_stock"))
+    );
+    assert_eq!(body["details"]["available"], 2);
+
+    let (status, _) = m.order(&m.other_buyer, listing, 2, None).await;
+    assert_eq!(status, 201);
+    assert_eq!(m.stock(listing).await, (0, ListingStatus::SoldOut));
+
+    // The seller may not buy their own goods; a made-up city is refused.
+    let (status, body) = m.order(&m.seller, listing, 1, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("market.invalid"))
+    );
+    let (status, body) = m
+        .order_to(&m.buyer, listing, 1, None, ("440000", "510100"))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("order.invalid_destination"))
+    );
+
+    // Cancelling puts the units back on sale.
+    let id = first["id"].as_i64().unwrap();
+    let resp = m
+        .app
+        .client
+        .post(format!("/api/v1/orders/{id}/steps"))
+        .header("authorization", format!("Bearer {}", m.buyer))
+        .body_json(&json!({ "action": "cancel", "reason": "买多了" }))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let cancelled = json_of(resp).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["cancel_reason"], "买多了");
+    assert_eq!(m.stock(listing).await, (3, ListingStatus::OnSale));
+    let (status, body) = m.step(&m.buyer, id, "cancel").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("order.step_not_allowed"))
+    );
+}
+
+/// Many buyers at once for a few units: exactly the stock is sold, never more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_buyers_cannot_take_the_same_units_twice() {
+    let m = Arc::new(Market::open().await);
+    let stock = 5;
+    let listing = m
+        .listing(m.seller_household, "free_range_eggs", 150, stock)
+        .await;
+    let attempts = 24;
+    let results = join_all((0..attempts).map(|n| {
+        let m = m.clone();
+        tokio::spawn(async move {
+            let token = if n % 2 == 0 { &m.buyer } else { &m.other_buyer };
+            m.order(token, listing, 1, None).await
+        })
+    }))
+    .await;
+    let statuses: Vec<u16> = results.into_iter().map(|r| r.unwrap().0).collect();
+    let sold = statuses.iter().filter(|s| **s == 201).count();
+    let refused = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!(
+        (sold, refused),
+        (stock as usize, attempts - stock as usize),
+        "{statuses:?}"
+    );
+    assert_eq!(m.stock(listing).await, (0, ListingStatus::SoldOut));
+    let orders = order::Entity::find()
+        .filter(order::Column::ListingId.eq(listing))
+        .all(m.app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(orders.iter().map(|o| o.quantity).sum::<i64>(), stock);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_order_with_the_same_key_orders_once() {
+    let m = Arc::new(Market::open().await);
+    let listing = m
+        .listing(m.seller_household, "black_fungus", 4800, 10)
+        .await;
+
+    let (status, first) = m.order(&m.buyer, listing, 2, Some("k-0001")).await;
+    assert_eq!(status, 201);
+    let (status, again) = m.order(&m.buyer, listing, 2, Some("k-0001")).await;
+    assert_eq!(status, 200, "a replay answers 200");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(m.stock(listing).await.0, 8);
+
+    // The same key for a different order is a client bug, not a retry.
+    let (status, body) = m.order(&m.buyer, listing, 3, Some("k-0001")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("order.idempotency_key_reused"))
+    );
+    // Keys are the buyer's own: another buyer's same key is another order.
+    let (status, _) = m.order(&m.other_buyer, listing, 2, Some("k-0001")).await;
+    assert_eq!(status, 201);
+    assert_eq!(m.stock(listing).await.0, 6);
+
+    // Ten copies of one request at once (a client retrying on a flaky network): one order.
+    let results = join_all((0..10).map(|_| {
+        let m = m.clone();
+        tokio::spawn(async move { m.order(&m.buyer, listing, 1, Some("k-0002")).await })
+    }))
+    .await;
+    let results: Vec<(u16, Value)> = results.into_iter().map(Result::unwrap).collect();
+    assert!(
+        results.iter().all(|(s, _)| *s == 200 || *s == 201),
+        "{results:?}"
+    );
+    assert_eq!(results.iter().filter(|(s, _)| *s == 201).count(), 1);
+    assert!(results.iter().all(|(_, b)| b["id"] == results[0].1["id"]));
+    assert_eq!(m.stock(listing).await.0, 5);
+
+    let (status, body) = m.order(&m.buyer, listing, 1, Some("not a key!")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("market.invalid"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn completing_an_order_credits_the_households_income_exactly_once() {
+    let m = Arc::new(Market::open().await);
+    let listing = m
+        .listing(m.seller_household, "chrysanthemum", 3600, 20)
+        .await;
+    let id = m.delivered_order(listing, 2).await;
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 0);
+
+    // The seller may not complete their own sale: completion is income the exit assessment reads.
+    let (status, body) = m.step(&m.seller, id, "complete").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("auth.forbidden"))
+    );
+
+    // The buyer confirms twice at once, and the county official too: one completion.
+    let results = join_all(
+        [m.buyer.clone(), m.buyer.clone(), m.county.clone()].map(|token| {
+            let m = m.clone();
+            tokio::spawn(async move { m.step(&token, id, "complete").await })
+        }),
+    )
+    .await;
+    let statuses: Vec<u16> = results.into_iter().map(|r| r.unwrap().0).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 7200);
+
+    let order = order::Entity::find_by_id(id)
+        .one(m.app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, OrderStatus::Completed);
+    let year = order.income_year.unwrap();
+    let income = household_income::Entity::find()
+        .filter(household_income::Column::HouseholdId.eq(m.seller_household))
+        .filter(household_income::Column::Year.eq(year))
+        .filter(household_income::Column::Source.eq(IncomeSource::Ecommerce))
+        .one(m.app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(income.amount_fen, 7200);
+
+    // A second order adds to the same year's income.
+    let second = m.delivered_order(listing, 1).await;
+    let (status, _) = m.step(&m.buyer, second, "complete").await;
+    assert_eq!(status, 200);
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 10_800);
+}
+
+#[tokio::test]
+async fn each_party_takes_only_its_own_steps_and_strangers_see_nothing() {
+    let m = Market::open().await;
+    let listing = m
+        .listing(m.seller_household, "red_tangerine", 800, 50)
+        .await;
+    let (_, placed) = m.order(&m.buyer, listing, 5, None).await;
+    let id = placed["id"].as_i64().unwrap();
+
+    // Payment is recorded by the seller or an official, never the buyer.
+    let (status, _) = m.step(&m.buyer, id, "pay").await;
+    assert_eq!(status, 403);
+    let (status, body) = m.step(&m.seller, id, "ship").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("order.step_not_allowed"))
+    );
+    assert_eq!(body["details"]["allowed"], json!(["pay", "cancel"]));
+    let (status, paid) = m.step(&m.county, id, "pay").await;
+    assert_eq!((status, paid["status"].as_str()), (200, Some("paid")));
+
+    // Once paid, only the seller or an official cancels.
+    let (status, _) = m.step(&m.buyer, id, "cancel").await;
+    assert_eq!(status, 403);
+
+    // Another buyer sees no such order; a village cadre elsewhere neither.
+    support::official(&m.app, "13900000002", Role::VillageCadre, VILLAGE_B).await;
+    let (cadre, _) = support::tokens(&m.app, "13900000002").await;
+    for token in [&m.other_buyer, &cadre] {
+        let resp = m
+            .app
+            .client
+            .get(format!("/api/v1/orders/{id}"))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await;
+        resp.assert_status(poem::http::StatusCode::NOT_FOUND);
+    }
+
+    // The buyer's list and the seller's sales both hold it.
+    for (path, token) in [
+        ("/api/v1/my/orders", &m.buyer),
+        ("/api/v1/my/sales", &m.seller),
+    ] {
+        let resp = m
+            .app
+            .client
+            .get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        let body = json_of(resp).await;
+        assert_eq!(body["items"][0]["id"], id, "{path}");
+    }
+}
+
+#[derive(Debug, FromQueryResult, PartialEq, Eq)]
+struct Group {
+    key: String,
+    orders: i64,
+    amount_fen: i64,
+}
+
+#[tokio::test]
+async fn sales_statistics_equal_an_independent_count() {
+    let m = Market::open().await;
+    let other_household = support::household_in(&m.app, VILLAGE_B, 2).await;
+    support::farmer_account(&m.app, "13600000002", other_household).await;
+    let (other_seller, _) = support::tokens(&m.app, "13600000002").await;
+
+    let noodles = m
+        .listing(m.seller_household, "sweet_potato_vermicelli", 2500, 500)
+        .await;
+    let eggs = m
+        .listing(m.seller_household, "free_range_eggs", 150, 500)
+        .await;
+    let fungus = m.listing(other_household, "black_fungus", 4800, 500).await;
+    let destinations = [
+        ("440000", "440300"),
+        ("310000", "310100"),
+        ("500000", "500100"),
+    ];
+
+    // A spread of orders; every third is left placed and every fifth cancelled, which are not sales.
+    for n in 0..24i64 {
+        let (listing, seller) = match n % 3 {
+            0 => (noodles, &m.seller),
+            1 => (eggs, &m.seller),
+            _ => (fungus, &other_seller),
+        };
+        let (status, body) = m
+            .order_to(
+                &m.buyer,
+                listing,
+                1 + n % 4,
+                None,
+                destinations[(n % 3) as usize],
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["id"].as_i64().unwrap();
+        if n % 5 == 0 {
+            assert_eq!(m.step(seller, id, "cancel").await.0, 200);
+            continue;
+        }
+        if n % 3 == 2 && n % 2 == 0 {
+            continue;
+        }
+        for action in ["pay", "ship", "deliver"] {
+            assert_eq!(m.step(seller, id, action).await.0, 200);
+        }
+        assert_eq!(m.step(&m.buyer, id, "complete").await.0, 200);
+    }
+
+    let stats = |area: Option<&str>, token: &str| {
+        let url = match area {
+            Some(a) => format!("/api/v1/sales/stats?area_code={a}"),
+            None => "/api/v1/sales/stats".to_owned(),
+        };
+        let req = m
+            .app
+            .client
+            .get(url)
+            .header("authorization", format!("Bearer {token}"));
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            (status, json_of(resp).await)
+        }
+    };
+    let (status, county) = stats(None, &m.county).await;
+    assert_eq!(status, 200, "{county}");
+
+    // The independent count: the database's own GROUP BY over completed orders.
+    let conn = m.app.state.db.conn();
+    // Each database names its text and integer types its own way.
+    let (text, integer) = match conn.get_database_backend() {
+        DbBackend::MySql => ("CHAR", "SIGNED"),
+        DbBackend::Postgres => ("TEXT", "BIGINT"),
+        _ => ("TEXT", "INTEGER"),
+    };
+    let grouped = |column: order::Column| async move {
+        let mut groups = order::Entity::find()
+            .select_only()
+            .column_as(Expr::col(column).cast_as(text), "key")
+            .column_as(order::Column::Id.count().cast_as(integer), "orders")
+            .column_as(
+                order::Column::AmountFen.sum().cast_as(integer),
+                "amount_fen",
+            )
+            .filter(order::Column::Status.eq(OrderStatus::Completed))
+            .group_by(column)
+            .into_model::<Group>()
+            .all(conn)
+            .await
+            .unwrap();
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        groups
+    };
+    let from_stats = |lines: &Value| {
+        let mut groups: Vec<Group> = lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| Group {
+                key: l["key"].as_str().unwrap().to_owned(),
+                orders: l["orders"].as_i64().unwrap(),
+                amount_fen: l["amount_fen"].as_i64().unwrap(),
+            })
+            .collect();
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        groups
+    };
+    assert_eq!(
+        from_stats(&county["by_village"]),
+        grouped(order::Column::VillageCode).await
+    );
+    assert_eq!(
+        from_stats(&county["by_category"]),
+        grouped(order::Column::CategoryId).await
+    );
+    assert_eq!(
+        from_stats(&county["by_province"]),
+        grouped(order::Column::ProvinceCode).await
+    );
+    assert_eq!(
+        from_stats(&county["by_city"]),
+        grouped(order::Column::CityCode).await
+    );
+    assert_eq!(
+        from_stats(&county["top_products"]),
+        grouped(order::Column::ListingId).await
+    );
+    let all = grouped(order::Column::Status).await;
+    assert_eq!(county["orders"].as_i64(), Some(all[0].orders));
+    assert_eq!(county["amount_fen"].as_i64(), Some(all[0].amount_fen));
+    assert_eq!(county["households"], 2);
+    let months = from_stats(&county["by_month"]);
+    assert_eq!(months.iter().map(|g| g.orders).sum::<i64>(), all[0].orders);
+    let townships = from_stats(&county["by_township"]);
+    assert_eq!(
+        townships.iter().map(|g| g.key.as_str()).collect::<Vec<_>>(),
+        ["500235101000", "500235102000"]
+    );
+    assert_eq!(
+        county["by_township"][0]["name"].as_str().map(str::is_empty),
+        Some(false)
+    );
+
+    // The income credited equals the sales, household by household.
+    assert_eq!(
+        m.ecommerce_income(m.seller_household).await + m.ecommerce_income(other_household).await,
+        all[0].amount_fen
+    );
+
+    // Scoped: a township official sees their township only; a village cadre not the county.
+    support::official(
+        &m.app,
+        "13900000003",
+        Role::TownshipOfficial,
+        "500235101000",
+    )
+    .await;
+    let (township, _) = support::tokens(&m.app, "13900000003").await;
+    let (status, mine) = stats(None, &township).await;
+    assert_eq!(status, 200);
+    assert_eq!(mine["by_village"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["by_village"][0]["key"], VILLAGE_A);
+    let (status, _) = stats(Some("500235"), &township).await;
+    assert_eq!(status, 403);
+    let (status, _) = stats(None, &m.buyer).await;
+    assert_eq!(status, 403);
+
+    // Cached, yet a new completion shows at once.
+    let id = m.delivered_order(noodles, 1).await;
+    assert_eq!(m.step(&m.buyer, id, "complete").await.0, 200);
+    let (_, after) = stats(None, &m.county).await;
+    assert_eq!(after["orders"].as_i64(), Some(all[0].orders + 1));
+    assert_eq!(after["amount_fen"].as_i64(), Some(all[0].amount_fen + 2500));
+}

@@ -13,10 +13,8 @@ use crate::{
     config::Settings,
     http::{self, observe::Metrics},
     infra::{
-        blobs::Blobs,
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
-        imaging::PhotoLimits,
         pii::PiiVault,
         sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
@@ -26,7 +24,7 @@ use crate::{
         areas,
         auth::Auth,
         exit::{progress, rules::ExitRules},
-        market::{catalogue, photos::Photos},
+        market::{self, catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
         seed,
     },
@@ -106,11 +104,7 @@ impl AppState {
             ExitRules::from_settings(&settings)
                 .expect("exit rules are checked when the settings are loaded"),
         );
-        let photos = Photos::new(
-            Blobs::from_settings(&settings).context("cannot open the file storage")?,
-            settings.photo_workers,
-            PhotoLimits::default(),
-        );
+        let photos = Photos::from_settings(&settings).context("cannot open the file storage")?;
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -193,6 +187,15 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
             seed::DEMO_VILLAGES,
             seed::DEMO_POOR_VILLAGES,
         );
+        if settings.seed_demo_households {
+            let market = market::demo::seed_demo_market(&state.db, &state.photos).await?;
+            tracing::info!(
+                listings = market.listings,
+                orders = market.orders,
+                completed = market.completed,
+                "loaded the demo marketplace: listings with photos and a year of orders"
+            );
+        }
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::{
         audit::{self, ChainCheck},
         exit::{progress, rules::ExitRules},
         households::import::{self, ImportError, ImportReport},
+        market::{self, photos::Photos},
         seed,
         users::{self, Invitation, Origin},
     },
@@ -334,6 +335,14 @@ impl Command {
                     report.people_inserted,
                     report.households_exited,
                 );
+                if !without_households {
+                    let photos = Photos::from_settings(&settings)?;
+                    let market = market::demo::seed_demo_market(&db, &photos).await?;
+                    println!(
+                        "demo marketplace: {} listings with photos, {} orders ({} completed) added",
+                        market.listings, market.orders, market.completed
+                    );
+                }
                 Ok(())
             }
         }

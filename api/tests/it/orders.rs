@@ -632,3 +632,64 @@ async fn sales_statistics_equal_an_independent_count() {
     assert_eq!(after["orders"].as_i64(), Some(all[0].orders + 1));
     assert_eq!(after["amount_fen"].as_i64(), Some(all[0].amount_fen + 2500));
 }
+
+#[tokio::test]
+async fn the_demo_marketplace_has_photos_a_year_of_orders_and_matching_income() {
+    use api::service::market::demo;
+    let app = TestApp::spawn().await;
+    let mut households = Vec::new();
+    for n in 1..=6 {
+        let village = if n % 2 == 0 { VILLAGE_A } else { VILLAGE_B };
+        households.push(support::household_in(&app, village, n).await);
+    }
+    let db = &app.state.db;
+    let seeded = demo::seed_demo_market(db, &app.state.photos).await.unwrap();
+    assert!((6..=12).contains(&seeded.listings), "{seeded:?}");
+    assert_eq!(seeded.orders, demo::DEMO_ORDERS);
+
+    // Every listing shows a photo drawn for it; no two share one.
+    let photos = entities::listing_photo::Entity::find()
+        .all(db.conn())
+        .await
+        .unwrap();
+    assert_eq!(photos.len(), seeded.listings);
+    let distinct: std::collections::HashSet<_> = photos.iter().map(|p| &p.photo_id).collect();
+    assert_eq!(distinct.len(), seeded.listings);
+
+    // A year of orders up to today, to the nation's cities, credited as income when completed.
+    let orders = order::Entity::find().all(db.conn()).await.unwrap();
+    let oldest = orders.iter().map(|o| o.placed_at).min().unwrap();
+    assert!(chrono::Utc::now() - oldest > chrono::Duration::days(300));
+    assert!(orders.iter().all(|o| {
+        api::domain::region::Destination::parse(&o.province_code, &o.city_code).is_ok()
+    }));
+    let completed: Vec<_> = orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Completed)
+        .collect();
+    assert_eq!(completed.len(), seeded.completed);
+    let income: i64 = household_income::Entity::find()
+        .filter(household_income::Column::Source.eq(IncomeSource::Ecommerce))
+        .all(db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.amount_fen)
+        .sum();
+    assert_eq!(income, completed.iter().map(|o| o.amount_fen).sum::<i64>());
+    let county = api::domain::AreaCode::parse("500235").unwrap();
+    let stats = api::service::market::sales::compute(db.conn(), &county, None)
+        .await
+        .unwrap();
+    assert_eq!(stats.orders as usize, seeded.completed);
+    // Completions run from a year ago to two weeks ago: twelve or thirteen calendar months.
+    assert!(
+        (12..=13).contains(&stats.by_month.len()),
+        "{:?}",
+        stats.by_month
+    );
+
+    // Seeding again adds nothing.
+    let again = demo::seed_demo_market(db, &app.state.photos).await.unwrap();
+    assert_eq!(again, demo::DemoMarket::default());
+}

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::{MarketError, listings::owns};
 use crate::{
+    config::Settings,
     infra::{
         blobs::{BlobError, Blobs},
         db::Database,
@@ -47,6 +48,15 @@ impl Photos {
             permits: Arc::new(Semaphore::new(workers)),
             limits,
         }
+    }
+
+    /// Storage and workers as the settings name them.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self::new(
+            Blobs::from_settings(settings)?,
+            settings.photo_workers,
+            PhotoLimits::default(),
+        ))
     }
 
     /// Checks, resizes and stores an upload, unless the same bytes are stored already. Answers

@@ -448,3 +448,87 @@ impl FakeWeChat {
         settings.wechat_base_url = self.base_url.clone();
     }
 }
+
+/// A one-person household in `village`, registered as the county would; `n` (1–99) keeps the
+/// household number and the ID number apart from other households.
+pub async fn one_person_household(state: &AppState, village: &str, n: u32) -> i64 {
+    use crate::{
+        domain::{AreaCode, IdNumber},
+        service::{
+            households::{self, NewHousehold, NewMember},
+            policy::Actor,
+            users::Origin,
+        },
+    };
+    use entities::{
+        household::PovertyCause,
+        household_member::{Health, LabourCapacity, MemberRelation, Schooling},
+        user::Role,
+    };
+    let county = Actor {
+        user_id: 1,
+        role: Role::CountyOfficial,
+        area: Some(AreaCode::parse(&village[..6]).expect("a county code")),
+        household_id: None,
+    };
+    households::register(
+        &state.db,
+        &state.pii,
+        &county,
+        NewHousehold {
+            household_number: format!("M-{n}"),
+            village: AreaCode::parse(village).expect("a village code"),
+            phone: None,
+            poverty_cause: PovertyCause::Land,
+            responsible_cadre_id: None,
+            registered_year: 2015,
+            members: vec![NewMember {
+                name: "农户".into(),
+                id_number: IdNumber::from_body(&format!("{}197001{n:02}011", &village[..6]))
+                    .expect("a valid ID number"),
+                relation: MemberRelation::Head,
+                declared_sex: None,
+                declared_birth_date: None,
+                labour_capacity: LabourCapacity::Full,
+                health: Health::Healthy,
+                schooling: Schooling::Primary,
+                medical_insurance: true,
+            }],
+        },
+        &Origin::default(),
+    )
+    .await
+    .expect("the household registers")
+    .household
+    .id
+}
+
+/// An account that signs in with `password`; a farmer's is bound to `household_id`.
+pub async fn account(
+    state: &AppState,
+    phone: &str,
+    role: entities::user::Role,
+    household_id: Option<i64>,
+    password: &str,
+) -> entities::user::Model {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let now = chrono::Utc::now();
+    let hash = crate::infra::passwords::hash(&secrecy::SecretString::from(password))
+        .await
+        .expect("the password hashes");
+    entities::user::ActiveModel {
+        phone: Set(Some(phone.into())),
+        display_name: Set(format!("用户 {phone}")),
+        role: Set(role),
+        household_id: Set(household_id),
+        password_hash: Set(Some(hash)),
+        token_version: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(state.db.conn())
+    .await
+    .expect("the account is created")
+}

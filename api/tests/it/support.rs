@@ -2,20 +2,12 @@
 //! can sign in, households, and token pairs.
 
 use api::{
-    domain::{AreaCode, IdNumber, Phone},
+    domain::{AreaCode, Phone},
     infra::passwords,
-    service::{
-        households::{self, NewHousehold, NewMember},
-        policy::Actor,
-        users::{self, Invitation, Origin},
-    },
-    testing::TestApp,
+    service::users::{self, Invitation, Origin},
+    testing::{self, TestApp},
 };
-use entities::{
-    household::PovertyCause,
-    household_member::{Health, LabourCapacity, MemberRelation, Schooling},
-    user,
-};
+use entities::user;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -82,79 +74,25 @@ pub async fn tokens(app: &TestApp, phone: &str) -> (String, String) {
     )
 }
 
-/// A one-person household in `village`, registered by the county; `n` (0–99) keeps the
+/// A one-person household in `village`, registered by the county; `n` (1–99) keeps the
 /// household number and the ID number apart from other households of the test.
 pub async fn household_in(app: &TestApp, village: &str, n: u32) -> i64 {
-    let county = Actor {
-        user_id: 1,
-        role: user::Role::CountyOfficial,
-        area: Some(AreaCode::parse("500235").unwrap()),
-        household_id: None,
-    };
-    households::register(
-        &app.state.db,
-        &app.state.pii,
-        &county,
-        NewHousehold {
-            household_number: format!("M-{n}"),
-            village: AreaCode::parse(village).unwrap(),
-            phone: None,
-            poverty_cause: PovertyCause::Land,
-            responsible_cadre_id: None,
-            registered_year: 2015,
-            members: vec![NewMember {
-                name: "农户".into(),
-                id_number: IdNumber::from_body(&format!("500235197001{n:02}011")).unwrap(),
-                relation: MemberRelation::Head,
-                declared_sex: None,
-                declared_birth_date: None,
-                labour_capacity: LabourCapacity::Full,
-                health: Health::Healthy,
-                schooling: Schooling::Primary,
-                medical_insurance: true,
-            }],
-        },
-        &Origin::default(),
-    )
-    .await
-    .unwrap()
-    .household
-    .id
+    testing::one_person_household(&app.state, village, n).await
 }
 
 /// A farmer bound to `household_id` who signs in with the test password.
 pub async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) -> user::Model {
-    account(app, phone, user::Role::Farmer, Some(household_id)).await
+    testing::account(
+        &app.state,
+        phone,
+        user::Role::Farmer,
+        Some(household_id),
+        PASSWORD,
+    )
+    .await
 }
 
 /// A buyer who signs in with the test password.
 pub async fn buyer_account(app: &TestApp, phone: &str) -> user::Model {
-    account(app, phone, user::Role::Buyer, None).await
-}
-
-async fn account(
-    app: &TestApp,
-    phone: &str,
-    role: user::Role,
-    household_id: Option<i64>,
-) -> user::Model {
-    let now = chrono::Utc::now();
-    let hash = passwords::hash(&SecretString::from(PASSWORD))
-        .await
-        .unwrap();
-    user::ActiveModel {
-        phone: Set(Some(phone.into())),
-        display_name: Set(format!("用户 {phone}")),
-        role: Set(role),
-        household_id: Set(household_id),
-        password_hash: Set(Some(hash)),
-        token_version: Set(0),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(app.state.db.conn())
-    .await
-    .unwrap()
+    testing::account(&app.state, phone, user::Role::Buyer, None, PASSWORD).await
 }

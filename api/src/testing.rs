@@ -532,3 +532,96 @@ pub async fn account(
     .await
     .expect("the account is created")
 }
+
+/// A small local S3-compatible object store: `PUT`, `GET` and `HEAD` of objects in one bucket,
+/// answered with the headers S3 sends, and the objects kept in memory for the test to inspect.
+/// It checks that each request is signed (AWS Signature V4) but not the signature itself.
+pub struct FakeS3 {
+    pub endpoint: String,
+    pub bucket: String,
+    pub objects: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>>,
+}
+
+impl FakeS3 {
+    pub async fn start() -> Self {
+        use poem::{
+            Body, Response, Server, handler,
+            http::{Method, StatusCode},
+            listener::{Acceptor, Listener, TcpListener},
+            web::Data,
+        };
+        type Objects = Arc<std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>>;
+
+        #[handler]
+        async fn object(req: &poem::Request, body: Body, objects: Data<&Objects>) -> Response {
+            let signed = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
+            if !signed {
+                return Response::builder()
+                    .status(StatusCode::FORBIDDEN)
+                    .body("<Error><Code>AccessDenied</Code></Error>");
+            }
+            let key = req.uri().path().trim_start_matches('/').to_owned();
+            let etag = |bytes: &[u8]| format!("\"{}\"", crate::infra::tokens::sha256_hex(bytes));
+            let modified = chrono::Utc::now()
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            match *req.method() {
+                Method::PUT => {
+                    let bytes = body.into_vec().await.unwrap_or_default();
+                    let tag = etag(&bytes);
+                    objects.lock().unwrap().insert(key, bytes);
+                    Response::builder().header("ETag", tag).finish()
+                }
+                Method::GET | Method::HEAD => match objects.lock().unwrap().get(&key) {
+                    Some(bytes) => {
+                        let builder = Response::builder()
+                            .header("ETag", etag(bytes))
+                            .header("Last-Modified", modified)
+                            .header("Content-Length", bytes.len());
+                        if req.method() == Method::GET {
+                            builder.body(bytes.clone())
+                        } else {
+                            builder.finish()
+                        }
+                    }
+                    None => Response::builder()
+                        .status(StatusCode::NOT_FOUND)
+                        .body("<Error><Code>NoSuchKey</Code></Error>"),
+                },
+                _ => Response::builder()
+                    .status(StatusCode::METHOD_NOT_ALLOWED)
+                    .finish(),
+            }
+        }
+
+        let objects: Objects = Arc::default();
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("a free port");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("a socket address");
+        let app = poem::Route::new().at("/*key", object).data(objects.clone());
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        Self {
+            endpoint: format!("http://{addr}"),
+            bucket: "shanhuo-files".into(),
+            objects,
+        }
+    }
+
+    /// Points the settings at this store.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.s3_bucket = Some(self.bucket.clone());
+        settings.s3_endpoint = Some(self.endpoint.clone());
+        settings.s3_allow_http = true;
+        settings.s3_access_key_id = Some("test-key-id".into());
+        settings.s3_secret_access_key = Some(secrecy::SecretString::from("test-secret"));
+    }
+}

@@ -487,3 +487,34 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[tokio::test]
+async fn photos_go_to_s3_compatible_storage_when_a_bucket_is_configured() {
+    let s3 = api::testing::FakeS3::start().await;
+    let shop = shop_with(|s| s3.configure(s)).await;
+    let (status, body) = shop
+        .upload(jpeg_of(&picture(1600, 1200)), "p.jpg", "image/jpeg")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body[0]["id"].as_str().unwrap();
+
+    let stored: Vec<String> = s3.objects.lock().unwrap().keys().cloned().collect();
+    let prefix = format!("{}/photos/{}/{id}", s3.bucket, &id[..2]);
+    assert_eq!(
+        stored,
+        ["240", "720", "original"].map(|size| format!("{prefix}/{size}.jpg"))
+    );
+    assert_eq!(
+        walk(shop.app.files.path()),
+        0,
+        "nothing in the local folder"
+    );
+
+    let resp = shop.fetch(body[0]["large_url"].as_str().unwrap()).await;
+    resp.assert_status_is_ok();
+    let served = resp.0.into_body().into_vec().await.unwrap();
+    assert_eq!(
+        served,
+        s3.objects.lock().unwrap()[&format!("{prefix}/720.jpg")]
+    );
+}

@@ -15,12 +15,11 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::MarketError;
 use crate::{
     domain::{AreaCode, Phone, region::Destination},
-    infra::db::Database,
+    infra::{db::Database, tokens::sha256_hex},
     service::{
         audit::{self, NewAuditEntry},
         households::incomes,
@@ -61,8 +60,7 @@ impl NewOrder {
             self.recipient_name.trim(),
             self.recipient_phone.as_str(),
         ]);
-        let digest = Sha256::digest(canonical.to_string().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(canonical.to_string().as_bytes())
     }
 
     fn check(&self) -> Result<(), MarketError> {

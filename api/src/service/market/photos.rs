@@ -9,7 +9,6 @@ use chrono::Utc;
 use entities::{listing, listing_photo, photo};
 use image::ImageFormat;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::{MarketError, listings::owns};
@@ -19,6 +18,7 @@ use crate::{
         blobs::{BlobError, Blobs},
         db::Database,
         imaging::{self, PhotoLimits, ProcessedPhoto, Variant},
+        tokens::sha256_hex,
     },
     service::policy::Actor,
 };
@@ -240,10 +240,9 @@ async fn owned_listing(
         .ok_or(MarketError::NotFound)
 }
 
-/// Lower-case hex SHA-256.
+/// A photo's name: the lower-case hex SHA-256 of the uploaded bytes.
 pub fn content_id(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(bytes)
 }
 
 fn is_content_id(id: &str) -> bool {

@@ -22,10 +22,7 @@ use api::{
     testing::{self, TestApp},
 };
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb, codecs::jpeg::JpegEncoder};
-use poem::{
-    EndpointExt, Server,
-    listener::{Acceptor, Listener, TcpListener},
-};
+use poem::EndpointExt;
 
 /// The child process's mode: process the JPEG at this path once and report.
 const CHILD: &str = "SHANHUO_PHOTO_BENCH_FILE";
@@ -172,16 +169,7 @@ async fn uploads(camera: Vec<u8>) {
         uploaders.push(phone);
     }
 
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .expect("a port");
-    let addr = acceptor.local_addr()[0]
-        .as_socket_addr()
-        .copied()
-        .expect("a TCP address");
-    let endpoint = http::routes(app.state.clone()).map_to_response();
-    tokio::spawn(Server::new_with_acceptor(acceptor).run(endpoint));
+    let addr = testing::serve_locally(http::routes(app.state.clone()).map_to_response()).await;
     let base = format!("http://{addr}/api/v1");
     let client = reqwest::Client::new();
 

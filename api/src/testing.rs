@@ -285,9 +285,8 @@ pub struct ReceivedSms {
 impl FakeSmsGateway {
     pub async fn start() -> Self {
         use poem::{
-            Response, Server, handler,
+            Response, handler,
             http::StatusCode,
-            listener::{Acceptor, Listener, TcpListener},
             web::{Data, Json},
         };
         type State = (
@@ -320,18 +319,10 @@ impl FakeSmsGateway {
 
         let received = Arc::new(std::sync::Mutex::new(Vec::new()));
         let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("a free port");
-        let addr = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .copied()
-            .expect("a socket address");
         let app = poem::Route::new()
             .at("/sms/send", poem::post(send))
             .data::<State>((received.clone(), failing.clone()));
-        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        let addr = serve_locally(app).await;
         Self {
             url: format!("http://{addr}/sms/send"),
             received,
@@ -374,8 +365,7 @@ impl FakeWeChat {
         use std::collections::{HashMap, HashSet};
 
         use poem::{
-            Response, Server, handler,
-            listener::{Acceptor, Listener, TcpListener},
+            Response, handler,
             web::{Data, Query},
         };
         type Calls = Arc<std::sync::Mutex<Vec<HashMap<String, String>>>>;
@@ -422,19 +412,11 @@ impl FakeWeChat {
 
         let calls: Calls = Arc::default();
         let used: Used = Arc::default();
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("a free port");
-        let addr = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .copied()
-            .expect("a socket address");
         let app = poem::Route::new()
             .at("/sns/jscode2session", poem::get(code2session))
             .data(calls.clone())
             .data(used);
-        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        let addr = serve_locally(app).await;
         Self {
             base_url: format!("http://{addr}"),
             calls,
@@ -545,9 +527,8 @@ pub struct FakeS3 {
 impl FakeS3 {
     pub async fn start() -> Self {
         use poem::{
-            Body, Response, Server, handler,
+            Body, Response, handler,
             http::{Method, StatusCode},
-            listener::{Acceptor, Listener, TcpListener},
             web::Data,
         };
         type Objects = Arc<std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>>;
@@ -599,16 +580,8 @@ impl FakeS3 {
         }
 
         let objects: Objects = Arc::default();
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("a free port");
-        let addr = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .copied()
-            .expect("a socket address");
         let app = poem::Route::new().at("/*key", object).data(objects.clone());
-        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        let addr = serve_locally(app).await;
         Self {
             endpoint: format!("http://{addr}"),
             bucket: "shanhuo-files".into(),
@@ -624,4 +597,22 @@ impl FakeS3 {
         settings.s3_access_key_id = Some("test-key-id".into());
         settings.s3_secret_access_key = Some(secrecy::SecretString::from("test-secret"));
     }
+}
+
+/// Serves `app` on a free local port until the test ends; answers the address.
+pub async fn serve_locally(app: impl poem::Endpoint + 'static) -> std::net::SocketAddr {
+    use poem::{
+        Server,
+        listener::{Acceptor, Listener, TcpListener},
+    };
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("a free port");
+    let addr = acceptor.local_addr()[0]
+        .as_socket_addr()
+        .copied()
+        .expect("a socket address");
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+    addr
 }

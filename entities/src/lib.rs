@@ -4,6 +4,8 @@
 pub mod area;
 pub mod audit_head;
 pub mod audit_log;
+pub mod cooperative;
+pub mod cooperative_member;
 pub mod exit_case;
 pub mod exit_case_step;
 pub mod household;

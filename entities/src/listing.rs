@@ -11,6 +11,8 @@ pub struct Model {
     pub seller_user_id: i64,
     /// The producing household, whose income its sales become.
     pub household_id: i64,
+    /// The co-operative that sells it for the household; its manager is the seller.
+    pub cooperative_id: Option<i64>,
     /// The village of origin, from the household.
     pub village_code: String,
     pub category_id: i64,

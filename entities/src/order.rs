@@ -16,6 +16,8 @@ pub struct Model {
     pub village_code: String,
     pub category_id: i64,
     pub seller_user_id: i64,
+    /// The co-operative that sold it, if one did.
+    pub cooperative_id: Option<i64>,
     pub buyer_user_id: i64,
     pub quantity: i64,
     pub unit: Unit,

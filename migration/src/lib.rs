@@ -15,6 +15,7 @@ mod m20261127_000004_create_exit;
 mod m20261127_000005_create_progress_snapshots;
 mod m20261127_000006_create_catalogue_and_listings;
 mod m20261127_000007_create_photos_and_orders;
+mod m20261127_000008_create_cooperatives;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_create_progress_snapshots::Migration),
             Box::new(m20261127_000006_create_catalogue_and_listings::Migration),
             Box::new(m20261127_000007_create_photos_and_orders::Migration),
+            Box::new(m20261127_000008_create_cooperatives::Migration),
         ]
     }
 }

@@ -142,6 +142,7 @@ impl MarketApi {
     ) -> Result<CreateListingResponse, ApiError> {
         let b = body.0;
         let fields = ListingFields {
+            household_id: b.household_id,
             category_id: Some(b.category_id),
             title: Some(b.title),
             description: b.description,
@@ -176,6 +177,7 @@ impl MarketApi {
     ) -> Result<ListingResponse, ApiError> {
         let b = body.0;
         let fields = ListingFields {
+            household_id: None,
             category_id: b.category_id,
             title: b.title,
             description: b.description,
@@ -431,6 +433,9 @@ pub struct UpdateCategoryRequest {
 /// A listing to create.
 #[derive(Object)]
 pub struct ListingInput {
+    /// For a co-operative's manager: the member household whose goods these are. A farmer
+    /// lists their own household's and leaves it out.
+    pub household_id: Option<i64>,
     pub category_id: i64,
     #[oai(validator(min_length = 1, max_length = 64))]
     pub title: String,
@@ -467,7 +472,10 @@ pub struct UpdateListingRequest {
 #[oai(rename = "Listing")]
 pub struct ListingView {
     pub id: i64,
+    /// The producing household.
     pub household_id: i64,
+    /// The co-operative that sells it for the household, if one does.
+    pub cooperative_id: Option<i64>,
     /// The village of origin.
     pub village_code: String,
     pub category_id: i64,
@@ -490,6 +498,7 @@ impl ListingView {
         Self {
             id: l.id,
             household_id: l.household_id,
+            cooperative_id: l.cooperative_id,
             village_code: l.village_code,
             category_id: l.category_id,
             title: l.title,

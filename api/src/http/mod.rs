@@ -5,6 +5,7 @@ pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod body_limit;
+pub mod cooperatives;
 pub mod enums;
 pub mod envelope;
 pub mod error;
@@ -60,6 +61,7 @@ pub type Api = (
     households::HouseholdChangesApi,
     exit::ExitApi,
     market::MarketApi,
+    cooperatives::CooperativesApi,
     orders::OrdersApi,
     audit::AuditApi,
 );
@@ -74,6 +76,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdChangesApi,
             exit::ExitApi,
             market::MarketApi,
+            cooperatives::CooperativesApi,
             orders::OrdersApi,
             audit::AuditApi,
         ),

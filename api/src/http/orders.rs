@@ -294,6 +294,8 @@ pub struct OrderView {
     pub listing_id: i64,
     /// The producing household.
     pub household_id: i64,
+    /// The co-operative that sold it, if one did.
+    pub cooperative_id: Option<i64>,
     /// The village of origin.
     pub village_code: String,
     pub category_id: i64,
@@ -333,6 +335,7 @@ impl OrderView {
             id: o.id,
             listing_id: o.listing_id,
             household_id: o.household_id,
+            cooperative_id: o.cooperative_id,
             village_code: o.village_code,
             category_id: o.category_id,
             quantity: o.quantity,

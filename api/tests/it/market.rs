@@ -49,6 +49,7 @@ fn vermicelli(category_id: i64, price_fen: i64, stock: i64) -> ListingFields {
         stock: Some(stock),
         min_order: Some(2),
         status: Some(ListingStatus::OnSale),
+        ..Default::default()
     }
 }
 

@@ -693,3 +693,130 @@ async fn the_demo_marketplace_has_photos_a_year_of_orders_and_matching_income() 
     let again = demo::seed_demo_market(db, &app.state.photos).await.unwrap();
     assert_eq!(again, demo::DemoMarket::default());
 }
+
+/// A co-operative sells its members' goods: its manager lists, ships and is the seller; each
+/// sale stays the producing household's, in its village and its income.
+#[tokio::test]
+async fn a_cooperative_sells_for_its_member_households() {
+    let m = Market::open().await;
+    let member = support::household_in(&m.app, VILLAGE_A, 2).await;
+    let outsider = support::household_in(&m.app, VILLAGE_B, 3).await;
+    support::farmer_account(&m.app, "13600000002", member).await;
+    let (member_farmer, _) = support::tokens(&m.app, "13600000002").await;
+    let manager = api::testing::account(
+        &m.app.state,
+        "13600000009",
+        Role::Farmer,
+        None,
+        support::PASSWORD,
+    )
+    .await;
+    let (manager_token, _) = support::tokens(&m.app, "13600000009").await;
+    let post = |path: String, token: &str, body: Value| {
+        let req = m
+            .app
+            .client
+            .post(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body_json(&body);
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            (status, json_of(resp).await)
+        }
+    };
+
+    // A village cadre elsewhere cannot register one in this township; the county can.
+    support::official(&m.app, "13900000002", Role::VillageCadre, VILLAGE_B).await;
+    let (cadre, _) = support::tokens(&m.app, "13900000002").await;
+    let input = json!({ "name": "龙角镇红苕粉合作社", "area_code": "500235101000",
+                        "manager_user_id": manager.id });
+    let (status, _) = post("/api/v1/cooperatives".into(), &cadre, input.clone()).await;
+    assert_eq!(status, 403);
+    let (status, coop) = post("/api/v1/cooperatives".into(), &m.county, input.clone()).await;
+    assert_eq!(status, 201, "{coop}");
+    let coop_id = coop["id"].as_i64().unwrap();
+    let (status, _) = post("/api/v1/cooperatives".into(), &m.county, input).await;
+    assert_eq!(status, 422, "one co-operative per manager");
+    let (status, coop) = post(
+        format!("/api/v1/cooperatives/{coop_id}/members"),
+        &m.county,
+        json!({ "household_id": member }),
+    )
+    .await;
+    assert_eq!(
+        (status, coop["member_household_ids"].clone()),
+        (200, json!([member]))
+    );
+
+    // The manager lists for a member, not for an outsider.
+    let category = api::service::market::catalogue::list(&m.app.state.db, false)
+        .await
+        .unwrap()[0]
+        .id;
+    let listing = |household: i64| {
+        json!({ "household_id": household, "category_id": category, "title": "合作社红苕粉",
+                "price_fen": 3000, "stock": 20, "status": "on_sale" })
+    };
+    let (status, body) = post("/api/v1/listings".into(), &manager_token, listing(outsider)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("market.invalid"))
+    );
+    let (status, listed) = post("/api/v1/listings".into(), &manager_token, listing(member)).await;
+    assert_eq!(status, 201, "{listed}");
+    assert_eq!(listed["household_id"], member);
+    assert_eq!(listed["cooperative_id"], coop_id);
+    assert_eq!(listed["village_code"], VILLAGE_A);
+    let listing_id = listed["id"].as_i64().unwrap();
+
+    // The co-operative's listing is the manager's to change, not the member farmer's.
+    for (token, expected) in [(&member_farmer, 404), (&manager_token, 200)] {
+        let resp = m
+            .app
+            .client
+            .patch(format!("/api/v1/listings/{listing_id}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body_json(&json!({ "price_fen": 2800 }))
+            .send()
+            .await;
+        assert_eq!(resp.0.status().as_u16(), expected);
+    }
+
+    // Sold through the co-operative: the manager ships, the member household is credited.
+    let (status, order) = m.order(&m.buyer, listing_id, 2, None).await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_i64().unwrap();
+    // The member farmer is not the seller here: the order is not theirs to see.
+    assert_eq!(m.step(&member_farmer, id, "pay").await.0, 404);
+    for action in ["pay", "ship", "deliver"] {
+        assert_eq!(m.step(&manager_token, id, action).await.0, 200, "{action}");
+    }
+    assert_eq!(m.step(&m.buyer, id, "complete").await.0, 200);
+    assert_eq!(m.ecommerce_income(member).await, 5600);
+
+    let list = |path: &'static str, token: String| {
+        let req = m
+            .app
+            .client
+            .get(path)
+            .header("authorization", format!("Bearer {token}"));
+        async move { json_of(req.send().await).await["items"].clone() }
+    };
+    assert_eq!(
+        list("/api/v1/my/sales", manager_token.clone()).await[0]["id"],
+        id
+    );
+    assert_eq!(
+        list("/api/v1/my/sales", member_farmer.clone()).await,
+        json!([])
+    );
+    assert_eq!(
+        list("/api/v1/my/listings", manager_token.clone()).await[0]["id"],
+        listing_id
+    );
+    assert_eq!(
+        list("/api/v1/my/listings", member_farmer.clone()).await,
+        json!([])
+    );
+}

@@ -13,7 +13,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::MarketError;
+use super::{MarketError, cooperatives};
 use crate::{
     domain::AreaCode,
     infra::db::Database,
@@ -29,6 +29,9 @@ const MAX_STOCK: i64 = 10_000_000;
 /// A listing to create, or the changes to one (`None` keeps a field).
 #[derive(Clone, Debug, Default)]
 pub struct ListingFields {
+    /// For a co-operative's manager: the member household whose goods these are (a farmer
+    /// always lists their own household's).
+    pub household_id: Option<i64>,
     pub category_id: Option<i64>,
     pub title: Option<String>,
     pub description: Option<String>,
@@ -64,15 +67,41 @@ fn check(listing: &Listing) -> Result<(), MarketError> {
     Ok(())
 }
 
-/// The farmer's household and its village, or why they cannot sell.
-async fn seller_household(db: &Database, actor: &Actor) -> Result<household::Model, MarketError> {
-    let (Role::Farmer, Some(household_id)) = (actor.role, actor.household_id) else {
+/// Who sells a new listing: a farmer for their own household, or a co-operative's manager for
+/// a member household. Answers the producing household and the co-operative, if any.
+async fn seller_of(
+    db: &Database,
+    actor: &Actor,
+    household_id: Option<i64>,
+) -> Result<(household::Model, Option<i64>), MarketError> {
+    if actor.role != Role::Farmer {
         return Err(MarketError::Forbidden);
+    }
+    let own = actor
+        .household_id
+        .filter(|own| household_id.is_none_or(|h| h == *own));
+    let cooperative = match own {
+        Some(_) => None,
+        None => {
+            let cooperative = cooperatives::managed_by(db.conn(), actor.user_id)
+                .await?
+                .ok_or(MarketError::Forbidden)?;
+            let member = household_id.ok_or_else(|| {
+                MarketError::Invalid("a co-operative names the member household".into())
+            })?;
+            if !cooperatives::is_member(db.conn(), cooperative.id, member).await? {
+                return Err(MarketError::Invalid(
+                    "the household is not a member of the co-operative".into(),
+                ));
+            }
+            Some(cooperative.id)
+        }
     };
-    household::Entity::find_by_id(household_id)
+    let household = household::Entity::find_by_id(own.or(household_id).unwrap_or_default())
         .one(db.conn())
         .await?
-        .ok_or(MarketError::Forbidden)
+        .ok_or(MarketError::Forbidden)?;
+    Ok((household, cooperative))
 }
 
 async fn active_category(
@@ -92,7 +121,7 @@ pub async fn create(
     actor: &Actor,
     fields: ListingFields,
 ) -> Result<Listing, MarketError> {
-    let household = seller_household(db, actor).await?;
+    let (household, cooperative_id) = seller_of(db, actor, fields.household_id).await?;
     let Some(category_id) = fields.category_id else {
         return Err(MarketError::Invalid("a listing needs a category".into()));
     };
@@ -108,6 +137,7 @@ pub async fn create(
         id: 0,
         seller_user_id: actor.user_id,
         household_id: household.id,
+        cooperative_id,
         village_code: household.village_code.clone(),
         category_id,
         title: fields.title.unwrap_or_default().trim().to_owned(),
@@ -193,8 +223,51 @@ pub async fn update(
     Ok(updated)
 }
 
+/// A co-operative's listing is its manager's (the seller); any other is its household's farmer's.
 pub(crate) fn owns(actor: &Actor, listing: &Listing) -> bool {
-    actor.role == Role::Farmer && actor.household_id == Some(listing.household_id)
+    sells(
+        actor,
+        listing.cooperative_id,
+        listing.seller_user_id,
+        listing.household_id,
+    )
+}
+
+/// Whether the actor is the seller of goods sold by `seller_user_id` for `household_id`,
+/// through `cooperative_id` if set.
+pub(crate) fn sells(
+    actor: &Actor,
+    cooperative_id: Option<i64>,
+    seller_user_id: i64,
+    household_id: i64,
+) -> bool {
+    actor.role == Role::Farmer
+        && match cooperative_id {
+            Some(_) => actor.user_id == seller_user_id,
+            None => actor.household_id == Some(household_id),
+        }
+}
+
+/// What a seller's own lists select: what they sell themselves, and their household's goods
+/// not sold through a co-operative.
+pub(crate) fn sold_by(
+    actor: &Actor,
+    seller_column: impl ColumnTrait,
+    household_column: impl ColumnTrait,
+    cooperative_column: impl ColumnTrait,
+) -> Result<Condition, MarketError> {
+    if actor.role != Role::Farmer {
+        return Err(MarketError::Forbidden);
+    }
+    let mut mine = Condition::any().add(seller_column.eq(actor.user_id));
+    if let Some(household_id) = actor.household_id {
+        mine = mine.add(
+            Condition::all()
+                .add(household_column.eq(household_id))
+                .add(cooperative_column.is_null()),
+        );
+    }
+    Ok(mine)
 }
 
 /// What the public sees: listings on sale or sold out.
@@ -244,10 +317,12 @@ pub async fn browse(
     let mut query = listing::Entity::find();
     match mine {
         Some(actor) => {
-            let (Role::Farmer, Some(household_id)) = (actor.role, actor.household_id) else {
-                return Err(MarketError::Forbidden);
-            };
-            query = query.filter(listing::Column::HouseholdId.eq(household_id));
+            query = query.filter(sold_by(
+                actor,
+                listing::Column::SellerUserId,
+                listing::Column::HouseholdId,
+                listing::Column::CooperativeId,
+            )?);
         }
         None => query = query.filter(listing::Column::Status.eq(ListingStatus::OnSale)),
     }

@@ -1,6 +1,7 @@
 //! The marketplace (上行): the catalogue of the county's goods and farmers' listings.
 
 pub mod catalogue;
+pub mod cooperatives;
 pub mod demo;
 pub mod listings;
 pub mod orders;

@@ -16,7 +16,10 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::MarketError;
+use super::{
+    MarketError,
+    listings::{sells, sold_by},
+};
 use crate::{
     domain::{AreaCode, Phone, region::Destination},
     infra::{db::Database, tokens::sha256_hex},
@@ -151,6 +154,7 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         village_code: Set(listing.village_code.clone()),
         category_id: Set(listing.category_id),
         seller_user_id: Set(listing.seller_user_id),
+        cooperative_id: Set(listing.cooperative_id),
         buyer_user_id: Set(actor.user_id),
         quantity: Set(new.quantity),
         unit: Set(listing.unit),
@@ -275,7 +279,12 @@ fn parties(actor: &Actor, order: &Order) -> Vec<Party> {
     if actor.user_id == order.buyer_user_id {
         parties.push(Buyer);
     }
-    if actor.role == Role::Farmer && actor.household_id == Some(order.household_id) {
+    if sells(
+        actor,
+        order.cooperative_id,
+        order.seller_user_id,
+        order.household_id,
+    ) {
         parties.push(Seller);
     }
     if actor.role != Role::Farmer
@@ -431,12 +440,12 @@ pub async fn list(
     let mut query = order::Entity::find();
     query = match side {
         OrderSide::Bought => query.filter(order::Column::BuyerUserId.eq(actor.user_id)),
-        OrderSide::Sold => {
-            let (Role::Farmer, Some(household_id)) = (actor.role, actor.household_id) else {
-                return Err(MarketError::Forbidden);
-            };
-            query.filter(order::Column::HouseholdId.eq(household_id))
-        }
+        OrderSide::Sold => query.filter(sold_by(
+            actor,
+            order::Column::SellerUserId,
+            order::Column::HouseholdId,
+            order::Column::CooperativeId,
+        )?),
     };
     if let Some(status) = status {
         query = query.filter(order::Column::Status.eq(status));

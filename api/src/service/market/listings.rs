@@ -80,8 +80,8 @@ async fn seller_of(
     let own = actor
         .household_id
         .filter(|own| household_id.is_none_or(|h| h == *own));
-    let cooperative = match own {
-        Some(_) => None,
+    let (producer, cooperative) = match own {
+        Some(own) => (own, None),
         None => {
             let cooperative = cooperatives::managed_by(db.conn(), actor.user_id)
                 .await?
@@ -94,10 +94,10 @@ async fn seller_of(
                     "the household is not a member of the co-operative".into(),
                 ));
             }
-            Some(cooperative.id)
+            (member, Some(cooperative.id))
         }
     };
-    let household = household::Entity::find_by_id(own.or(household_id).unwrap_or_default())
+    let household = household::Entity::find_by_id(producer)
         .one(db.conn())
         .await?
         .ok_or(MarketError::Forbidden)?;
@@ -248,8 +248,8 @@ pub(crate) fn sells(
         }
 }
 
-/// What a seller's own lists select: what they sell themselves, and their household's goods
-/// not sold through a co-operative.
+/// What a seller's own lists select, as [`sells`] decides: what they sell for a co-operative,
+/// and their household's goods not sold through one.
 pub(crate) fn sold_by(
     actor: &Actor,
     seller_column: impl ColumnTrait,
@@ -259,7 +259,11 @@ pub(crate) fn sold_by(
     if actor.role != Role::Farmer {
         return Err(MarketError::Forbidden);
     }
-    let mut mine = Condition::any().add(seller_column.eq(actor.user_id));
+    let mut mine = Condition::any().add(
+        Condition::all()
+            .add(seller_column.eq(actor.user_id))
+            .add(cooperative_column.is_not_null()),
+    );
     if let Some(household_id) = actor.household_id {
         mine = mine.add(
             Condition::all()

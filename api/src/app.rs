@@ -18,6 +18,7 @@ use crate::{
         pii::PiiVault,
         sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
+        trace_codes::TraceKeys,
         wechat::{HttpWeChat, WeChat},
     },
     service::{
@@ -44,6 +45,8 @@ pub struct AppState {
     pub exit_rules: Arc<ExitRules>,
     /// Listing photos: processing and storage.
     pub photos: Photos,
+    /// Signs and checks trace codes.
+    pub trace_keys: Arc<TraceKeys>,
 }
 
 /// How `serve` treats the schema at start.
@@ -105,6 +108,10 @@ impl AppState {
                 .expect("exit rules are checked when the settings are loaded"),
         );
         let photos = Photos::from_settings(&settings).context("cannot open the file storage")?;
+        let trace_keys = Arc::new(TraceKeys::new(
+            &settings.secret_key,
+            settings.previous_secret_key.as_ref(),
+        ));
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -113,6 +120,7 @@ impl AppState {
             pii,
             exit_rules,
             photos,
+            trace_keys,
             metrics: Metrics::new(),
         })
     }

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod orders;
 pub mod pagination;
 pub mod rate_limit;
+pub mod trace;
 pub mod users;
 
 use poem::{
@@ -48,6 +49,8 @@ pub enum ApiTags {
     Market,
     /// Buying: orders, delivery regions and where the county's goods sell.
     Orders,
+    /// Traceability: plots, batches, trace codes and what a scan finds.
+    Trace,
 }
 
 pub const API_PREFIX: &str = "/api/v1";
@@ -63,6 +66,7 @@ pub type Api = (
     market::MarketApi,
     cooperatives::CooperativesApi,
     orders::OrdersApi,
+    trace::TraceApi,
     audit::AuditApi,
 );
 
@@ -78,6 +82,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             market::MarketApi,
             cooperatives::CooperativesApi,
             orders::OrdersApi,
+            trace::TraceApi,
             audit::AuditApi,
         ),
         "shanhuo",

@@ -1,6 +1,12 @@
 //! One database handle over sea-orm that behaves the same on SQLite, PostgreSQL and MySQL.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -20,6 +26,8 @@ pub struct DatabaseOptions {
 #[derive(Clone, Debug)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// Statements run on this pool since it was opened.
+    statements: Arc<AtomicU64>,
 }
 
 /// One migration and whether it has run, for `shanhuo migrate status`.
@@ -48,8 +56,19 @@ impl Database {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-        let conn = sea_orm::Database::connect(connect).await?;
-        Ok(Self { conn })
+        let mut conn = sea_orm::Database::connect(connect).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { conn, statements })
+    }
+
+    /// How many statements this pool has run: hot paths that must not touch the database are
+    /// tested against it.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     pub fn conn(&self) -> &DatabaseConnection {

@@ -10,4 +10,5 @@ pub mod passwords;
 pub mod pii;
 pub mod sms;
 pub mod tokens;
+pub mod trace_codes;
 pub mod wechat;

@@ -143,7 +143,8 @@ impl PiiVault {
     }
 }
 
-fn derive_key(label: &[u8], secret: &str) -> [u8; 32] {
+/// A 32-byte key for one purpose (`label`) from a configured secret.
+pub(crate) fn derive_key(label: &[u8], secret: &str) -> [u8; 32] {
     Sha256::new()
         .chain_update(label)
         .chain_update([0])

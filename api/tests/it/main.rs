@@ -17,4 +17,5 @@ mod photos;
 mod sms_login;
 mod storage;
 mod support;
+mod trace;
 mod wechat_login;

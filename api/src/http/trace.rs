@@ -1,0 +1,576 @@
+//! Traceability over HTTP: farmers record plots and batches and issue codes; anyone verifies a
+//! scanned code.
+
+use chrono::NaiveDate;
+use poem::{Body, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::Path,
+    payload::{Attachment, Json},
+};
+use serde_json::json;
+
+use super::{
+    ApiTags,
+    areas::parse_area_code,
+    auth::BearerAuth,
+    error::{ApiError, ErrorCode},
+    json::JsonBody,
+    market::UnitView,
+};
+use crate::{
+    app::AppState,
+    service::trace::{
+        TraceError,
+        codes::{self, Verification, Warning},
+        production::{self, NewBatch, NewPlot},
+    },
+};
+
+pub struct TraceApi;
+
+#[OpenApi(tag = "ApiTags::Trace")]
+impl TraceApi {
+    /// Record a plot
+    ///
+    /// A farmer records a plot (地块) of their own household: name, village (default: the
+    /// household's), area in mu, crop, and optionally where it lies.
+    #[oai(path = "/plots", method = "post", operation_id = "create_plot")]
+    async fn create_plot(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<PlotInput>,
+    ) -> Result<CreatePlotResponse, ApiError> {
+        let b = body.0;
+        let new = NewPlot {
+            name: b.name,
+            village: b.village_code.as_deref().map(parse_area_code).transpose()?,
+            area_mu: b.area_mu,
+            crop: b.crop,
+            location: b.latitude.zip(b.longitude),
+        };
+        let plot = production::create_plot(&state.db, &auth.0.actor, new).await?;
+        Ok(CreatePlotResponse::Created(Json(plot.into())))
+    }
+
+    /// List a household's plots
+    ///
+    /// For the household's farmer and the officials of its village.
+    #[oai(
+        path = "/households/:id/plots",
+        method = "get",
+        operation_id = "list_household_plots"
+    )]
+    async fn list_household_plots(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<ListPlotsResponse, ApiError> {
+        let plots = production::plots_of(&state.db, &auth.0.actor, id.0).await?;
+        Ok(ListPlotsResponse::Ok(Json(
+            plots.into_iter().map(Into::into).collect(),
+        )))
+    }
+
+    /// Record a batch
+    ///
+    /// A farmer records a batch (批次) of their own household: a category's goods from one of
+    /// its plots (or made by the household), the quantity, the day harvested or made, and the
+    /// household's listings that sell it.
+    #[oai(path = "/batches", method = "post", operation_id = "create_batch")]
+    async fn create_batch(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<BatchInput>,
+    ) -> Result<CreateBatchResponse, ApiError> {
+        let b = body.0;
+        let new = NewBatch {
+            category_id: b.category_id,
+            plot_id: b.plot_id,
+            quantity: b.quantity,
+            unit: b.unit.map(Into::into),
+            produced_on: b.produced_on,
+            note: b.note.unwrap_or_default(),
+            listing_ids: b.listing_ids.unwrap_or_default(),
+        };
+        let batch = production::create_batch(&state.db, &auth.0.actor, new).await?;
+        let view = BatchView::new(&state, batch, Vec::new());
+        Ok(CreateBatchResponse::Created(Json(view)))
+    }
+
+    /// Get a batch
+    ///
+    /// For its farmer and the officials of its village, with the batch's own code.
+    #[oai(path = "/batches/:id", method = "get", operation_id = "get_batch")]
+    async fn get_batch(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<BatchResponse, ApiError> {
+        let batch = production::get_batch(&state.db, &auth.0.actor, id.0).await?;
+        let listings = production::listings_of(state.db.conn(), batch.id).await?;
+        Ok(BatchResponse::Ok(Json(BatchView::new(
+            &state, batch, listings,
+        ))))
+    }
+
+    /// Recall a batch
+    ///
+    /// Its farmer or an official of its village recalls the whole batch with a reason: every
+    /// code of it warns buyers from then on. Recalling again changes nothing.
+    #[oai(
+        path = "/batches/:id/recall",
+        method = "post",
+        operation_id = "create_batch_recall"
+    )]
+    async fn create_batch_recall(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<ReasonInput>,
+    ) -> Result<BatchResponse, ApiError> {
+        let batch = codes::recall(&state.db, &auth.0.actor, id.0, &body.0.reason).await?;
+        let listings = production::listings_of(state.db.conn(), batch.id).await?;
+        Ok(BatchResponse::Ok(Json(BatchView::new(
+            &state, batch, listings,
+        ))))
+    }
+
+    /// Issue item codes
+    ///
+    /// Issues 1 to 100,000 serialised item codes for the farmer's own batch, numbered after
+    /// those issued before. Download them with `GET …/code-runs/{run_id}/codes`.
+    #[oai(
+        path = "/batches/:id/code-runs",
+        method = "post",
+        operation_id = "create_code_run"
+    )]
+    async fn create_code_run(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<CodeRunInput>,
+    ) -> Result<CreateCodeRunResponse, ApiError> {
+        let run = codes::issue(&state.db, &auth.0.actor, id.0, body.0.count).await?;
+        Ok(CreateCodeRunResponse::Created(Json(run.into())))
+    }
+
+    /// Download a run's codes
+    ///
+    /// A CSV file, one item a line: item number, code and the URL its QR code carries. Streamed
+    /// as it is signed.
+    #[oai(
+        path = "/batches/:id/code-runs/:run_id/codes",
+        method = "get",
+        operation_id = "get_code_run_codes"
+    )]
+    async fn get_code_run_codes(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        run_id: Path<i64>,
+    ) -> Result<CodesFileResponse, ApiError> {
+        let run = codes::run(&state.db, &auth.0.actor, id.0, run_id.0).await?;
+        let keys = state.trace_keys.clone();
+        let base = scan_base(&state);
+        let header = futures_util::stream::once(async {
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"item,code,url\n"))
+        });
+        let lines = futures_util::stream::iter(
+            (run.first_item..=run.last_item)
+                .collect::<Vec<_>>()
+                .chunks(1_000)
+                .map(<[i64]>::to_vec)
+                .collect::<Vec<_>>(),
+        )
+        .map(move |items| {
+            let mut chunk = String::with_capacity(items.len() * 64);
+            for item in items {
+                let code = keys.sign(crate::infra::trace_codes::TraceCode {
+                    batch_id: run.batch_id as u32,
+                    item: item as u32,
+                });
+                chunk.push_str(&format!("{item},{code},{base}{code}\n"));
+            }
+            Ok(bytes::Bytes::from(chunk))
+        });
+        use futures_util::StreamExt;
+        let body = Body::from_bytes_stream(header.chain(lines));
+        Ok(CodesFileResponse::Ok(
+            Attachment::new(body).filename(format!("batch-{}-run-{}.csv", id.0, run_id.0)),
+        ))
+    }
+
+    /// Revoke a code
+    ///
+    /// The batch's farmer takes one code out of use (a lost roll of labels); scans of it warn
+    /// from then on.
+    #[oai(
+        path = "/trace/revocations",
+        method = "post",
+        operation_id = "create_code_revocation"
+    )]
+    async fn create_code_revocation(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<RevocationInput>,
+    ) -> Result<RevokedResponse, ApiError> {
+        codes::revoke(
+            &state.db,
+            &auth.0.actor,
+            &state.trace_keys,
+            &body.0.code,
+            &body.0.reason,
+        )
+        .await?;
+        Ok(RevokedResponse::NoContent)
+    }
+
+    /// Verify a scanned code
+    ///
+    /// Whether the code is genuine, where the goods come from (product, village and township,
+    /// the producer's masked name, the plot, the day harvested or made, the listings that sell
+    /// it) and any warning: forged, never issued, revoked or recalled. A forged code is told by
+    /// its signature, without a lookup. No sign-in needed.
+    #[oai(path = "/trace/:code", method = "get", operation_id = "get_trace")]
+    async fn get_trace(
+        &self,
+        state: Data<&AppState>,
+        code: Path<String>,
+    ) -> Result<TraceResponse, ApiError> {
+        let verification = codes::verify(&state.db, &state.trace_keys, &code.0).await?;
+        Ok(TraceResponse::Ok(Json(TraceView::new(
+            &code.0,
+            verification,
+        ))))
+    }
+}
+
+/// The URL a code's QR code carries, before the code: upper case so the QR code can use its
+/// compact alphanumeric mode.
+fn scan_base(state: &AppState) -> String {
+    format!(
+        "{}/T/",
+        state.settings.public_base_url.trim_end_matches('/')
+    )
+    .to_ascii_uppercase()
+}
+
+impl From<TraceError> for ApiError {
+    fn from(err: TraceError) -> Self {
+        match err {
+            TraceError::NotFound => ErrorCode::TraceNotFound.into(),
+            TraceError::Forbidden => ErrorCode::AuthForbidden.into(),
+            TraceError::Invalid(reason) => {
+                ApiError::new(ErrorCode::TraceInvalid).with_details(json!({ "reason": reason }))
+            }
+            TraceError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct PlotInput {
+    #[oai(validator(min_length = 1, max_length = 32))]
+    pub name: String,
+    /// Default: the household's village.
+    pub village_code: Option<String>,
+    /// In mu (亩); hundredths are kept.
+    pub area_mu: f64,
+    #[oai(validator(min_length = 1, max_length = 32))]
+    pub crop: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// A plot (地块).
+#[derive(Object)]
+#[oai(rename = "Plot")]
+pub struct PlotView {
+    pub id: i64,
+    pub household_id: i64,
+    pub name: String,
+    pub village_code: String,
+    pub area_mu: f64,
+    pub crop: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl From<entities::plot::Model> for PlotView {
+    fn from(p: entities::plot::Model) -> Self {
+        Self {
+            id: p.id,
+            household_id: p.household_id,
+            name: p.name,
+            village_code: p.village_code,
+            area_mu: p.area_centimu as f64 / 100.0,
+            crop: p.crop,
+            latitude: p.latitude,
+            longitude: p.longitude,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct BatchInput {
+    pub category_id: i64,
+    /// Absent for goods the household made rather than harvested.
+    pub plot_id: Option<i64>,
+    pub quantity: i64,
+    /// Default: the category's unit.
+    pub unit: Option<UnitView>,
+    /// Harvested or made on (not in the future).
+    pub produced_on: NaiveDate,
+    #[oai(validator(max_length = 500))]
+    pub note: Option<String>,
+    /// The household's listings that sell it.
+    pub listing_ids: Option<Vec<i64>>,
+}
+
+/// A batch (批次).
+#[derive(Object)]
+#[oai(rename = "Batch")]
+pub struct BatchView {
+    pub id: i64,
+    pub household_id: i64,
+    pub plot_id: Option<i64>,
+    pub village_code: String,
+    pub category_id: i64,
+    pub quantity: i64,
+    pub unit: UnitView,
+    pub produced_on: NaiveDate,
+    pub note: String,
+    pub listing_ids: Vec<i64>,
+    /// The batch's own code (item 0), for a label on the whole lot.
+    pub batch_code: String,
+    /// What a phone opens when it scans the batch code.
+    pub batch_code_url: String,
+    pub recalled_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub recall_reason: Option<String>,
+}
+
+impl BatchView {
+    fn new(state: &AppState, b: entities::batch::Model, listing_ids: Vec<i64>) -> Self {
+        let batch_code = state.trace_keys.sign(crate::infra::trace_codes::TraceCode {
+            batch_id: b.id as u32,
+            item: 0,
+        });
+        Self {
+            batch_code_url: format!("{}{batch_code}", scan_base(state)),
+            batch_code,
+            id: b.id,
+            household_id: b.household_id,
+            plot_id: b.plot_id,
+            village_code: b.village_code,
+            category_id: b.category_id,
+            quantity: b.quantity,
+            unit: b.unit.into(),
+            produced_on: b.produced_on,
+            note: b.note,
+            listing_ids,
+            recalled_at: b.recalled_at,
+            recall_reason: b.recall_reason,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct ReasonInput {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub reason: String,
+}
+
+#[derive(Object)]
+pub struct CodeRunInput {
+    /// 1 to 100,000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub count: u32,
+}
+
+/// Item codes issued together.
+#[derive(Object)]
+#[oai(rename = "CodeRun")]
+pub struct CodeRunView {
+    pub id: i64,
+    pub batch_id: i64,
+    pub first_item: i64,
+    pub last_item: i64,
+    pub count: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<entities::trace_code_run::Model> for CodeRunView {
+    fn from(r: entities::trace_code_run::Model) -> Self {
+        Self {
+            id: r.id,
+            batch_id: r.batch_id,
+            first_item: r.first_item,
+            last_item: r.last_item,
+            count: r.last_item - r.first_item + 1,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct RevocationInput {
+    pub code: String,
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub reason: String,
+}
+
+/// What a scan found.
+#[derive(Object)]
+#[oai(rename = "Trace")]
+pub struct TraceView {
+    pub code: String,
+    /// Signed by this server and issued. Check `warnings` even so.
+    pub genuine: bool,
+    pub warnings: Vec<TraceWarningView>,
+    pub provenance: Option<ProvenanceView>,
+}
+
+/// Why a buyer should be wary: `forged`, `unknown_key`, `not_issued`, `revoked`, `recalled`.
+#[derive(Object)]
+#[oai(rename = "TraceWarning")]
+pub struct TraceWarningView {
+    pub kind: String,
+    pub reason: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Where the goods come from. Never the household's poverty status or any ID number.
+#[derive(Object)]
+#[oai(rename = "Provenance")]
+pub struct ProvenanceView {
+    pub batch_id: i64,
+    /// 0 for the batch's own code.
+    pub item: u32,
+    pub category_code: String,
+    pub product_zh: String,
+    pub product_en: String,
+    pub village_code: String,
+    pub village_name: String,
+    pub township_code: String,
+    pub township_name: String,
+    /// Masked: 张*.
+    pub producer: String,
+    pub plot_name: Option<String>,
+    pub plot_crop: Option<String>,
+    pub plot_area_mu: Option<f64>,
+    pub produced_on: NaiveDate,
+    pub quantity: i64,
+    pub unit: UnitView,
+    pub listing_ids: Vec<i64>,
+}
+
+impl TraceView {
+    fn new(code: &str, v: Verification) -> Self {
+        Self {
+            code: code.trim().to_ascii_uppercase(),
+            genuine: v.genuine,
+            warnings: v
+                .warnings
+                .into_iter()
+                .map(|w| {
+                    let (kind, reason, since) = match w {
+                        Warning::Forged => ("forged", None, None),
+                        Warning::UnknownKey => ("unknown_key", None, None),
+                        Warning::NotIssued => ("not_issued", None, None),
+                        Warning::Revoked { reason } => ("revoked", Some(reason), None),
+                        Warning::Recalled { reason, at } => ("recalled", Some(reason), Some(at)),
+                    };
+                    TraceWarningView {
+                        kind: kind.into(),
+                        reason,
+                        since,
+                    }
+                })
+                .collect(),
+            provenance: v.provenance.map(|p| ProvenanceView {
+                batch_id: p.batch_id,
+                item: p.item,
+                category_code: p.category_code,
+                product_zh: p.product_zh,
+                product_en: p.product_en,
+                village_code: p.village_code,
+                village_name: p.village_name,
+                township_code: p.township_code,
+                township_name: p.township_name,
+                producer: p.producer,
+                plot_name: p.plot.as_ref().map(|pl| pl.name.clone()),
+                plot_crop: p.plot.as_ref().map(|pl| pl.crop.clone()),
+                plot_area_mu: p.plot.as_ref().map(|pl| pl.area_mu),
+                produced_on: p.produced_on,
+                quantity: p.quantity,
+                unit: p.unit.into(),
+                listing_ids: p.listing_ids,
+            }),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum CreatePlotResponse {
+    /// The new plot.
+    #[oai(status = 201)]
+    Created(Json<PlotView>),
+}
+
+#[derive(ApiResponse)]
+pub enum ListPlotsResponse {
+    /// The household's plots.
+    #[oai(status = 200)]
+    Ok(Json<Vec<PlotView>>),
+}
+
+#[derive(ApiResponse)]
+pub enum CreateBatchResponse {
+    /// The new batch, with its own code.
+    #[oai(status = 201)]
+    Created(Json<BatchView>),
+}
+
+#[derive(ApiResponse)]
+pub enum BatchResponse {
+    /// The batch.
+    #[oai(status = 200)]
+    Ok(Json<BatchView>),
+}
+
+#[derive(ApiResponse)]
+pub enum CreateCodeRunResponse {
+    /// The issued range.
+    #[oai(status = 201)]
+    Created(Json<CodeRunView>),
+}
+
+#[derive(ApiResponse)]
+pub enum CodesFileResponse {
+    /// The codes, as CSV.
+    #[oai(status = 200, content_type = "text/csv")]
+    Ok(Attachment<Body>),
+}
+
+#[derive(ApiResponse)]
+pub enum RevokedResponse {
+    /// The code warns from now on.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
+pub enum TraceResponse {
+    /// What the scan found; a forged code is `genuine: false` with a `forged` warning.
+    #[oai(status = 200)]
+    Ok(Json<TraceView>),
+}

@@ -1,0 +1,367 @@
+//! Issuing, revoking and verifying trace codes. Verification checks the signature first: a
+//! forged or mistyped code is answered without touching the database or the cache.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::{
+    area, batch,
+    household_member::{self, MemberRelation},
+    plot, product_category, revoked_code, trace_code_run,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
+
+use super::{TraceError, production};
+use crate::{
+    domain::AreaCode,
+    infra::{
+        db::Database,
+        trace_codes::{CodeError, MAX_ITEM, TraceCode, TraceKeys},
+    },
+    service::policy::Actor,
+};
+
+/// Most item codes one request issues.
+pub const MAX_CODES_PER_RUN: u32 = 100_000;
+
+/// Issues `count` serialised item codes for the farmer's own batch, numbered after those issued
+/// before. Answers the run; the codes are derived from it.
+pub async fn issue(
+    db: &Database,
+    actor: &Actor,
+    batch_id: i64,
+    count: u32,
+) -> Result<trace_code_run::Model, TraceError> {
+    if !(1..=MAX_CODES_PER_RUN).contains(&count) {
+        return Err(TraceError::Invalid(format!(
+            "one request issues 1 to {MAX_CODES_PER_RUN} codes"
+        )));
+    }
+    let txn = db.begin_write().await?;
+    let batch = production::own_batch(&txn, actor, batch_id).await?;
+    if batch.recalled_at.is_some() {
+        return Err(TraceError::Invalid("the batch is recalled".into()));
+    }
+    let last: Option<i64> = trace_code_run::Entity::find()
+        .select_only()
+        .column_as(trace_code_run::Column::LastItem.max(), "last")
+        .filter(trace_code_run::Column::BatchId.eq(batch.id))
+        .into_tuple()
+        .one(&txn)
+        .await?
+        .flatten();
+    let first = last.unwrap_or(0) + 1;
+    let last = first + i64::from(count) - 1;
+    if last > i64::from(MAX_ITEM) || batch.id > i64::from(u32::MAX) {
+        return Err(TraceError::Invalid(
+            "the batch has all the codes it can have".into(),
+        ));
+    }
+    let run = trace_code_run::ActiveModel {
+        batch_id: Set(batch.id),
+        first_item: Set(first),
+        last_item: Set(last),
+        created_by: Set(actor.user_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(run)
+}
+
+/// The printed codes of a run, in item order (item 0, the batch's own code, is always valid and
+/// is not part of a run).
+pub fn codes_of<'k>(
+    keys: &'k TraceKeys,
+    run: &trace_code_run::Model,
+) -> impl Iterator<Item = String> + 'k {
+    let batch_id = run.batch_id as u32;
+    (run.first_item..=run.last_item).map(move |item| {
+        keys.sign(TraceCode {
+            batch_id,
+            item: item as u32,
+        })
+    })
+}
+
+/// A run of the farmer's own batch, or of a batch of the official's area.
+pub async fn run(
+    db: &Database,
+    actor: &Actor,
+    batch_id: i64,
+    run_id: i64,
+) -> Result<trace_code_run::Model, TraceError> {
+    production::get_batch(db, actor, batch_id).await?;
+    trace_code_run::Entity::find_by_id(run_id)
+        .one(db.conn())
+        .await?
+        .filter(|r| r.batch_id == batch_id)
+        .ok_or(TraceError::NotFound)
+}
+
+/// Takes one code out of use (a lost roll of labels); scanning it warns from then on.
+pub async fn revoke(
+    db: &Database,
+    actor: &Actor,
+    keys: &TraceKeys,
+    code: &str,
+    reason: &str,
+) -> Result<(), TraceError> {
+    let code = keys.verify(code).map_err(|_| TraceError::NotFound)?;
+    let reason = checked_reason(reason)?;
+    let txn = db.begin_write().await?;
+    production::own_batch(&txn, actor, i64::from(code.batch_id)).await?;
+    revoked_code::Entity::insert(revoked_code::ActiveModel {
+        batch_id: Set(i64::from(code.batch_id)),
+        item: Set(i64::from(code.item)),
+        reason: Set(reason),
+        revoked_by: Set(actor.user_id),
+        revoked_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing_on([revoked_code::Column::BatchId, revoked_code::Column::Item])
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Recalls a whole batch with a reason: its farmer, or an official of its village.
+pub async fn recall(
+    db: &Database,
+    actor: &Actor,
+    batch_id: i64,
+    reason: &str,
+) -> Result<batch::Model, TraceError> {
+    let reason = checked_reason(reason)?;
+    let txn = db.begin_write().await?;
+    let found = batch::Entity::find_by_id(batch_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .filter(|b| production::may_read(actor, b.household_id, &b.village_code))
+        .ok_or(TraceError::NotFound)?;
+    if found.recalled_at.is_some() {
+        txn.commit().await?;
+        return Ok(found);
+    }
+    let mut active: batch::ActiveModel = found.into();
+    active.recalled_at = Set(Some(Utc::now()));
+    active.recall_reason = Set(Some(reason));
+    let recalled = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(recalled)
+}
+
+fn checked_reason(reason: &str) -> Result<String, TraceError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(TraceError::Invalid(
+            "a reason has 1 to 200 characters".into(),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// Why a scan should make the buyer wary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Warning {
+    /// The signature does not match: a forged or mistyped code.
+    Forged,
+    /// Signed by a key this server does not have.
+    UnknownKey,
+    /// Genuine signature, but never issued (a batch or item that does not exist).
+    NotIssued,
+    Revoked {
+        reason: String,
+    },
+    Recalled {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Where a genuine code's goods come from. Never the household's poverty status or any ID.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provenance {
+    pub batch_id: i64,
+    pub item: u32,
+    pub category_code: String,
+    pub product_zh: String,
+    pub product_en: String,
+    pub village_code: String,
+    pub village_name: String,
+    pub township_code: String,
+    pub township_name: String,
+    /// The head of household's name, masked: 张*.
+    pub producer: String,
+    pub plot: Option<PlotSummary>,
+    pub produced_on: NaiveDate,
+    pub quantity: i64,
+    pub unit: entities::listing::Unit,
+    pub listing_ids: Vec<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlotSummary {
+    pub name: String,
+    pub crop: String,
+    pub area_mu: f64,
+}
+
+/// What a scan finds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verification {
+    pub genuine: bool,
+    pub provenance: Option<Provenance>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Verifies a scanned code: the signature first, then the batch and its warnings.
+pub async fn verify(
+    db: &Database,
+    keys: &TraceKeys,
+    code: &str,
+) -> Result<Verification, TraceError> {
+    let code = match keys.verify(code) {
+        Ok(code) => code,
+        Err(e) => {
+            let warning = match e {
+                CodeError::UnknownKey => Warning::UnknownKey,
+                _ => Warning::Forged,
+            };
+            return Ok(Verification {
+                genuine: false,
+                provenance: None,
+                warnings: vec![warning],
+            });
+        }
+    };
+    let not_issued = || Verification {
+        genuine: false,
+        provenance: None,
+        warnings: vec![Warning::NotIssued],
+    };
+    let batch_id = i64::from(code.batch_id);
+    let Some(batch) = batch::Entity::find_by_id(batch_id).one(db.conn()).await? else {
+        return Ok(not_issued());
+    };
+    if code.item > 0 {
+        let item = i64::from(code.item);
+        let issued = trace_code_run::Entity::find()
+            .filter(trace_code_run::Column::BatchId.eq(batch_id))
+            .filter(trace_code_run::Column::FirstItem.lte(item))
+            .filter(trace_code_run::Column::LastItem.gte(item))
+            .one(db.conn())
+            .await?
+            .is_some();
+        if !issued {
+            return Ok(not_issued());
+        }
+    }
+    let mut warnings = Vec::new();
+    if let Some(revoked) = revoked_code::Entity::find_by_id((batch_id, i64::from(code.item)))
+        .one(db.conn())
+        .await?
+    {
+        warnings.push(Warning::Revoked {
+            reason: revoked.reason,
+        });
+    }
+    if let (Some(at), reason) = (batch.recalled_at, batch.recall_reason.clone()) {
+        warnings.push(Warning::Recalled {
+            reason: reason.unwrap_or_default(),
+            at,
+        });
+    }
+    let provenance = provenance(db, &batch, code.item).await?;
+    Ok(Verification {
+        genuine: true,
+        provenance: Some(provenance),
+        warnings,
+    })
+}
+
+async fn provenance(
+    db: &Database,
+    batch: &batch::Model,
+    item: u32,
+) -> Result<Provenance, TraceError> {
+    let conn = db.conn();
+    let category = product_category::Entity::find_by_id(batch.category_id)
+        .one(conn)
+        .await?
+        .ok_or(TraceError::NotFound)?;
+    let village =
+        AreaCode::parse(&batch.village_code).map_err(|e| TraceError::Invalid(e.to_string()))?;
+    let township = village.parent().unwrap_or_else(|| village.clone());
+    let names: Vec<area::Model> = area::Entity::find()
+        .filter(area::Column::Code.is_in([village.as_str(), township.as_str()]))
+        .all(conn)
+        .await?;
+    let name_of = |code: &AreaCode| {
+        names
+            .iter()
+            .find(|a| a.code == code.as_str())
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    let head: Option<String> = household_member::Entity::find()
+        .select_only()
+        .column(household_member::Column::Name)
+        .filter(household_member::Column::HouseholdId.eq(batch.household_id))
+        .filter(household_member::Column::Relation.eq(MemberRelation::Head))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let plot = match batch.plot_id {
+        Some(id) => plot::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .map(|p| PlotSummary {
+                name: p.name,
+                crop: p.crop,
+                area_mu: p.area_centimu as f64 / 100.0,
+            }),
+        None => None,
+    };
+    Ok(Provenance {
+        batch_id: batch.id,
+        item,
+        category_code: category.code,
+        product_zh: category.name_zh,
+        product_en: category.name_en,
+        village_code: village.as_str().to_owned(),
+        village_name: name_of(&village),
+        township_code: township.as_str().to_owned(),
+        township_name: name_of(&township),
+        producer: mask_name(head.as_deref().unwrap_or("农户")),
+        plot,
+        produced_on: batch.produced_on,
+        quantity: batch.quantity,
+        unit: batch.unit,
+        listing_ids: production::listings_of(conn, batch.id).await?,
+    })
+}
+
+/// The family name and a star for each other character: 张三 → 张*, 欧阳明 → 欧**.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_name;
+
+    #[test]
+    fn names_are_masked_after_the_family_name() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳明月"), "欧***");
+        assert_eq!(mask_name(""), "");
+    }
+}

@@ -1,0 +1,18 @@
+//! Traceability (溯源): plots and batches, signed trace codes, and what a buyer's scan finds.
+
+pub mod codes;
+pub mod production;
+
+use sea_orm::DbErr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("not found")]
+    NotFound,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}

@@ -1,0 +1,379 @@
+//! Traceability over HTTP: plots, batches, issued codes, and what a scan finds.
+
+use api::{infra::trace_codes::TraceCode, testing::TestApp};
+use entities::user::Role;
+use serde_json::{Value, json};
+
+use crate::support;
+
+const VILLAGE: &str = "500235101201";
+
+struct Farm {
+    app: TestApp,
+    token: String,
+    household: i64,
+}
+
+impl Farm {
+    async fn open() -> Self {
+        let app = TestApp::spawn().await;
+        let household = support::household_in(&app, VILLAGE, 1).await;
+        support::farmer_account(&app, "13600000001", household).await;
+        let (token, _) = support::tokens(&app, "13600000001").await;
+        Self {
+            app,
+            token,
+            household,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = match method {
+            "POST" => self.app.client.post(path),
+            _ => self.app.client.get(path),
+        };
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req.body_json(&body);
+        }
+        let resp = req.send().await;
+        let status = resp.0.status().as_u16();
+        let body = resp.0.into_body().into_string().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    async fn batch(&self) -> Value {
+        let (status, plot) = self
+            .call(
+                "POST",
+                "/api/v1/plots",
+                Some(&self.token),
+                Some(json!({ "name": "屋后坡地", "area_mu": 1.25, "crop": "红薯" })),
+            )
+            .await;
+        assert_eq!(status, 201, "{plot}");
+        assert_eq!(plot["village_code"], VILLAGE);
+        let category = api::service::market::catalogue::list(&self.app.state.db, false)
+            .await
+            .unwrap()[0]
+            .id;
+        let (status, batch) = self
+            .call(
+                "POST",
+                "/api/v1/batches",
+                Some(&self.token),
+                Some(
+                    json!({ "category_id": category, "plot_id": plot["id"], "quantity": 300,
+                             "produced_on": "2026-10-20", "note": "霜降前收" }),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{batch}");
+        batch
+    }
+
+    async fn scan(&self, code: &str) -> Value {
+        let (status, body) = self
+            .call("GET", &format!("/api/v1/trace/{code}"), None, None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn kinds(scan: &Value) -> Vec<&str> {
+    scan["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn issued_codes_verify_to_their_batch_and_show_where_the_goods_come_from() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let batch_id = batch["id"].as_i64().unwrap();
+    let code = batch["batch_code"].as_str().unwrap();
+    assert_eq!(code.len(), 21);
+    assert!(
+        batch["batch_code_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/T/{code}"))
+    );
+    assert!(
+        batch["batch_code_url"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| !b.is_ascii_lowercase())
+    );
+
+    let scan = farm.scan(code).await;
+    assert_eq!(scan["genuine"], true);
+    assert_eq!(kinds(&scan), Vec::<&str>::new());
+    let origin = &scan["provenance"];
+    assert_eq!(origin["batch_id"], batch_id);
+    assert_eq!(origin["item"], 0);
+    assert_eq!(origin["village_code"], VILLAGE);
+    assert_eq!(origin["township_code"], "500235101000");
+    assert!(!origin["village_name"].as_str().unwrap().is_empty());
+    assert_eq!(origin["producer"], "农*");
+    assert_eq!(origin["plot_name"], "屋后坡地");
+    assert_eq!(origin["plot_area_mu"], 1.25);
+    assert_eq!(origin["produced_on"], "2026-10-20");
+    // Nothing about the household's poverty status or identity.
+    let text = scan.to_string();
+    for leak in ["poor", "household_id", "id_number", "500235197001"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+
+    // 1,000 item codes, downloaded as CSV, each genuine; lower case is accepted too.
+    let (status, run) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&farm.token),
+            Some(json!({ "count": 1000 })),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(
+        (run["first_item"].as_i64(), run["last_item"].as_i64()),
+        (Some(1), Some(1000))
+    );
+    let (status, csv) = farm
+        .call(
+            "GET",
+            &format!("/api/v1/batches/{batch_id}/code-runs/{}/codes", run["id"]),
+            Some(&farm.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let csv = csv.as_str().unwrap().to_owned();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1001);
+    assert_eq!(lines[0], "item,code,url");
+    for line in [lines[1], lines[500], lines[1000]] {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert!(fields[2].ends_with(fields[1]));
+        let scan = farm.scan(&fields[1].to_ascii_lowercase()).await;
+        assert_eq!(scan["genuine"], true, "{line}");
+        assert_eq!(
+            scan["provenance"]["item"].as_i64(),
+            Some(fields[0].parse().unwrap())
+        );
+    }
+    // The next run continues the numbering.
+    let (_, next) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&farm.token),
+            Some(json!({ "count": 5 })),
+        )
+        .await;
+    assert_eq!(next["first_item"], 1001);
+}
+
+#[tokio::test]
+async fn a_forged_code_is_refused_without_a_database_query() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let genuine = batch["batch_code"].as_str().unwrap().to_owned();
+    let mut forged = genuine.clone().into_bytes();
+    forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+
+    for code in [forged.as_str(), "HELLO-WORLD", "0000000000000000000000"] {
+        let before = farm.app.state.db.statements_run();
+        let scan = farm.scan(code).await;
+        assert_eq!(
+            farm.app.state.db.statements_run(),
+            before,
+            "a query for {code}"
+        );
+        assert_eq!(scan["genuine"], false);
+        assert_eq!(scan["provenance"], Value::Null);
+        assert!(
+            kinds(&scan) == ["forged"] || kinds(&scan) == ["unknown_key"],
+            "{scan}"
+        );
+    }
+    // The genuine one does query (and so the counter counts).
+    let before = farm.app.state.db.statements_run();
+    farm.scan(&genuine).await;
+    assert!(farm.app.state.db.statements_run() > before);
+
+    // Signed by this server but never issued: item 50 of a batch with no item codes, or a
+    // batch that does not exist.
+    for never in [
+        TraceCode {
+            batch_id: batch["id"].as_i64().unwrap() as u32,
+            item: 50,
+        },
+        TraceCode {
+            batch_id: 999_999,
+            item: 0,
+        },
+    ] {
+        let scan = farm.scan(&farm.app.state.trace_keys.sign(never)).await;
+        assert_eq!(
+            (scan["genuine"].as_bool(), kinds(&scan)),
+            (Some(false), vec!["not_issued"])
+        );
+    }
+}
+
+#[tokio::test]
+async fn revoked_and_recalled_codes_warn_and_only_their_owners_act_on_them() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let batch_id = batch["id"].as_i64().unwrap();
+    let (_, run) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&farm.token),
+            Some(json!({ "count": 3 })),
+        )
+        .await;
+    let item = |n: u32| {
+        farm.app.state.trace_keys.sign(TraceCode {
+            batch_id: batch_id as u32,
+            item: n,
+        })
+    };
+    assert_eq!(run["last_item"], 3);
+
+    // Another farmer cannot issue, revoke or recall; a cadre of another village cannot recall.
+    let other = support::household_in(&farm.app, "500235102201", 2).await;
+    support::farmer_account(&farm.app, "13600000002", other).await;
+    let (stranger, _) = support::tokens(&farm.app, "13600000002").await;
+    support::official(&farm.app, "13900000002", Role::VillageCadre, "500235102201").await;
+    let (cadre, _) = support::tokens(&farm.app, "13900000002").await;
+    let (status, _) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&stranger),
+            Some(json!({ "count": 1 })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = farm
+        .call(
+            "POST",
+            "/api/v1/trace/revocations",
+            Some(&stranger),
+            Some(json!({ "code": item(2), "reason": "标签丢失" })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    for token in [&stranger, &cadre] {
+        let (status, _) = farm
+            .call(
+                "POST",
+                &format!("/api/v1/batches/{batch_id}/recall"),
+                Some(token),
+                Some(json!({ "reason": "抽检不合格" })),
+            )
+            .await;
+        assert_eq!(status, 404);
+    }
+
+    // The farmer revokes item 2: it warns, item 1 does not.
+    let (status, _) = farm
+        .call(
+            "POST",
+            "/api/v1/trace/revocations",
+            Some(&farm.token),
+            Some(json!({ "code": item(2), "reason": "标签丢失" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let scan = farm.scan(&item(2)).await;
+    assert_eq!(
+        (scan["genuine"].as_bool(), kinds(&scan)),
+        (Some(true), vec!["revoked"])
+    );
+    assert_eq!(scan["warnings"][0]["reason"], "标签丢失");
+    assert!(kinds(&farm.scan(&item(1)).await).is_empty());
+
+    // The township recalls the batch: every code warns, and no more codes are issued.
+    support::official(
+        &farm.app,
+        "13900000003",
+        Role::TownshipOfficial,
+        "500235101000",
+    )
+    .await;
+    let (township, _) = support::tokens(&farm.app, "13900000003").await;
+    let (status, recalled) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/recall"),
+            Some(&township),
+            Some(json!({ "reason": "抽检不合格" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{recalled}");
+    assert_eq!(recalled["recall_reason"], "抽检不合格");
+    for code in [item(0), item(1), item(3)] {
+        let scan = farm.scan(&code).await;
+        assert_eq!(kinds(&scan), vec!["recalled"], "{scan}");
+    }
+    assert_eq!(
+        kinds(&farm.scan(&item(2)).await),
+        vec!["revoked", "recalled"]
+    );
+    let (status, body) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&farm.token),
+            Some(json!({ "count": 1 })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("trace.invalid"))
+    );
+
+    // The batch is the farmer's and the village's officials' to read, nobody else's.
+    let (status, _) = farm
+        .call(
+            "GET",
+            &format!("/api/v1/batches/{batch_id}"),
+            Some(&stranger),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, read) = farm
+        .call(
+            "GET",
+            &format!("/api/v1/batches/{batch_id}"),
+            Some(&township),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, read["household_id"].as_i64()),
+        (200, Some(farm.household))
+    );
+}

@@ -159,7 +159,7 @@ async fn uploads(camera: Vec<u8>) {
         let household = testing::one_person_household(&app.state, village, n).await;
         let phone = format!("136000000{n:02}");
         testing::account(
-            &app.state,
+            &app.state.db,
             &phone,
             entities::user::Role::Farmer,
             Some(household),

@@ -28,6 +28,7 @@ use crate::{
         market::{self, catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
         seed,
+        trace::scans::{self, ScanCounter},
     },
 };
 
@@ -47,6 +48,8 @@ pub struct AppState {
     pub photos: Photos,
     /// Signs and checks trace codes.
     pub trace_keys: Arc<TraceKeys>,
+    /// Counts scans in the cache and writes them to the database in batches.
+    pub scans: ScanCounter,
 }
 
 /// How `serve` treats the schema at start.
@@ -108,6 +111,7 @@ impl AppState {
                 .expect("exit rules are checked when the settings are loaded"),
         );
         let photos = Photos::from_settings(&settings).context("cannot open the file storage")?;
+        let scans = ScanCounter::new(cache.clone());
         let trace_keys = Arc::new(TraceKeys::new(
             &settings.secret_key,
             settings.previous_secret_key.as_ref(),
@@ -121,6 +125,7 @@ impl AppState {
             exit_rules,
             photos,
             trace_keys,
+            scans,
             metrics: Metrics::new(),
         })
     }
@@ -225,14 +230,26 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         }
     }
     let snapshots = tokio::spawn(snapshot_progress_hourly(state.clone()));
-    Server::new_with_acceptor(acceptor)
+    let scan_writer = tokio::spawn(scans::flush_periodically(
+        state.scans.clone(),
+        state.db.clone(),
+        Duration::from_secs(settings.scan_flush_secs.max(1)),
+    ));
+    let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
-            http::routes(state),
+            http::routes(state.clone()),
             shutdown_signal(),
             Some(Duration::from_secs(settings.shutdown_timeout_secs)),
         )
-        .await?;
+        .await;
     snapshots.abort();
+    scan_writer.abort();
+    // The scans counted since the last write, so a restart loses none.
+    match state.scans.flush(&state.db).await {
+        Ok(codes) => tracing::info!(codes, "wrote the pending scan counts"),
+        Err(e) => tracing::error!(error = %e, "writing the pending scan counts failed"),
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

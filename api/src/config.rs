@@ -118,6 +118,12 @@ pub struct Settings {
     pub seed_demo_households: bool,
     /// Largest spreadsheet an official may upload for a household import, in bytes.
     pub import_limit_bytes: usize,
+    /// A genuine trace code scanned more often than this warns of a copied label.
+    pub scan_warn_after: i64,
+    /// A genuine trace code scanned from more network neighbourhoods than this warns too.
+    pub scan_warn_places: i64,
+    /// Seconds between writes of scan counts from the cache to the database.
+    pub scan_flush_secs: u64,
     /// Largest photo a farmer may upload, in bytes.
     pub photo_limit_bytes: usize,
     /// Photos decoded and resized at once; more wait their turn. 0 means one per CPU core.
@@ -199,6 +205,9 @@ impl Default for Settings {
             seed_demo: true,
             seed_demo_households: true,
             import_limit_bytes: 32 * 1024 * 1024,
+            scan_warn_after: 20,
+            scan_warn_places: 5,
+            scan_flush_secs: 2,
             photo_limit_bytes: 15 * 1024 * 1024,
             photo_workers: 0,
             s3_bucket: None,

@@ -487,7 +487,7 @@ pub async fn one_person_household(state: &AppState, village: &str, n: u32) -> i6
 
 /// An account that signs in with `password`; a farmer's is bound to `household_id`.
 pub async fn account(
-    state: &AppState,
+    db: &Database,
     phone: &str,
     role: entities::user::Role,
     household_id: Option<i64>,
@@ -510,7 +510,7 @@ pub async fn account(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(state.db.conn())
+    .insert(db.conn())
     .await
     .expect("the account is created")
 }

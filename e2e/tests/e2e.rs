@@ -589,3 +589,78 @@ async fn a_household_exits_through_the_whole_procedure_and_the_dashboard_moves_b
     let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));
     assert!(ok, "{out}");
 }
+
+/// Scans counted in the cache reach the database when the server stops: with writes every hour
+/// only the shutdown writes them, and after a restart the count carries on from there.
+#[tokio::test]
+async fn no_scan_is_lost_across_a_restart() {
+    let mut server = TestServer::start_with(&[("SHANHUO_SCAN_FLUSH_SECS", "3600")]).await;
+    let village = "500235101201";
+    let cadre = official_token(&server, "13900000001", "village-cadre", village).await;
+    let (status, household) = send_json(
+        &server,
+        Method::POST,
+        "/api/v1/households",
+        &cadre,
+        &json!({
+            "household_number": "E2E-SCAN-1", "village_code": village,
+            "poverty_cause": "land", "registered_year": 2015,
+            "members": [{
+                "name": "王五", "id_number": valid_id("11010119750505005"), "relation": "head",
+                "labour_capacity": "full", "health": "healthy", "schooling": "primary",
+                "medical_insurance": true,
+            }],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{household}");
+    api::testing::account(
+        &server.database.db,
+        "13600000001",
+        entities::user::Role::Farmer,
+        household["id"].as_i64(),
+        "e2e-farmer-password",
+    )
+    .await;
+    let (status, login) = server
+        .post_json(
+            "/api/v1/auth/login/password",
+            &json!({ "phone": "13600000001", "password": "e2e-farmer-password" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{login}");
+    let farmer = login["access_token"].as_str().unwrap().to_owned();
+    let (_, categories) = server.get_json("/api/v1/categories").await;
+    let (status, batch) = send_json(
+        &server,
+        Method::POST,
+        "/api/v1/batches",
+        &farmer,
+        &json!({ "category_id": categories[0]["id"], "quantity": 100,
+                 "produced_on": "2026-11-01" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{batch}");
+    let code = batch["batch_code"].as_str().unwrap().to_owned();
+
+    let path = format!("/api/v1/trace/{code}");
+    let scans = futures_util::future::join_all((0..30).map(|_| server.get_json(&path))).await;
+    assert!(scans.iter().all(|(status, _)| *status == 200));
+    let mut counts: Vec<i64> = scans
+        .iter()
+        .map(|(_, s)| s["scan_count"].as_i64().unwrap())
+        .collect();
+    counts.sort();
+    assert_eq!(counts, (1..=30).collect::<Vec<_>>());
+
+    server.restart().await;
+    use sea_orm::EntityTrait;
+    let stored = entities::code_scan::Entity::find_by_id((batch["id"].as_i64().unwrap(), 0))
+        .one(server.database.db.conn())
+        .await
+        .unwrap()
+        .expect("the shutdown wrote the scans");
+    assert_eq!(stored.scans, 30);
+    let (_, next) = server.get_json(&format!("/api/v1/trace/{code}")).await;
+    assert_eq!(next["scan_count"], 31, "{next}");
+}

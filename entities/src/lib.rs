@@ -6,6 +6,7 @@ pub mod audit_head;
 pub mod audit_log;
 pub mod batch;
 pub mod batch_listing;
+pub mod code_scan;
 pub mod cooperative;
 pub mod cooperative_member;
 pub mod exit_case;

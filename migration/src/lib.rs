@@ -17,6 +17,7 @@ mod m20261127_000006_create_catalogue_and_listings;
 mod m20261127_000007_create_photos_and_orders;
 mod m20261127_000008_create_cooperatives;
 mod m20261127_000009_create_plots_batches_codes;
+mod m20261127_000010_create_code_scans;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_create_photos_and_orders::Migration),
             Box::new(m20261127_000008_create_cooperatives::Migration),
             Box::new(m20261127_000009_create_plots_batches_codes::Migration),
+            Box::new(m20261127_000010_create_code_scans::Migration),
         ]
     }
 }

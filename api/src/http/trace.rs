@@ -22,7 +22,7 @@ use crate::{
     app::AppState,
     service::trace::{
         TraceError,
-        codes::{self, Verification, Warning},
+        codes::{self, Scan, ScanLimits, Verification, Warning},
         production::{self, NewBatch, NewPlot},
     },
 };
@@ -244,13 +244,38 @@ impl TraceApi {
     async fn get_trace(
         &self,
         state: Data<&AppState>,
+        req: &poem::Request,
         code: Path<String>,
     ) -> Result<TraceResponse, ApiError> {
-        let verification = codes::verify(&state.db, &state.trace_keys, &code.0).await?;
+        let place = neighbourhood(&super::client_ip(req, &state.settings));
+        let scan = Scan {
+            counter: &state.scans,
+            limits: ScanLimits {
+                warn_after_scans: state.settings.scan_warn_after,
+                warn_after_places: state.settings.scan_warn_places,
+            },
+            place: place.as_deref(),
+        };
+        let verification = codes::verify(&state.db, &state.trace_keys, scan, &code.0).await?;
         Ok(TraceResponse::Ok(Json(TraceView::new(
             &code.0,
             verification,
         ))))
+    }
+}
+
+/// Where a scan comes from, as coarsely as a copied label shows: the /24 of an IPv4 address,
+/// the /48 of an IPv6 one.
+fn neighbourhood(ip: &str) -> Option<String> {
+    match ip.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Some(format!("{a}.{b}.{c}.0/24"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
     }
 }
 
@@ -437,15 +462,22 @@ pub struct TraceView {
     pub genuine: bool,
     pub warnings: Vec<TraceWarningView>,
     pub provenance: Option<ProvenanceView>,
+    /// Times this code has been verified, this scan included; genuine codes only.
+    pub scan_count: Option<i64>,
+    /// When it was first verified.
+    pub first_scanned_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Why a buyer should be wary: `forged`, `unknown_key`, `not_issued`, `revoked`, `recalled`.
+/// Why a buyer should be wary: `forged`, `unknown_key`, `not_issued`, `revoked`, `recalled`,
+/// `over_scanned` or `many_places`.
 #[derive(Object)]
 #[oai(rename = "TraceWarning")]
 pub struct TraceWarningView {
     pub kind: String,
     pub reason: Option<String>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Scans or places, for `over_scanned` and `many_places`.
+    pub count: Option<i64>,
 }
 
 /// Where the goods come from. Never the household's poverty status or any ID number.
@@ -478,21 +510,28 @@ impl TraceView {
         Self {
             code: code.trim().to_ascii_uppercase(),
             genuine: v.genuine,
+            scan_count: v.scans.map(|s| s.count),
+            first_scanned_at: v.scans.map(|s| s.first_at),
             warnings: v
                 .warnings
                 .into_iter()
                 .map(|w| {
-                    let (kind, reason, since) = match w {
-                        Warning::Forged => ("forged", None, None),
-                        Warning::UnknownKey => ("unknown_key", None, None),
-                        Warning::NotIssued => ("not_issued", None, None),
-                        Warning::Revoked { reason } => ("revoked", Some(reason), None),
-                        Warning::Recalled { reason, at } => ("recalled", Some(reason), Some(at)),
+                    let (kind, reason, since, count) = match w {
+                        Warning::Forged => ("forged", None, None, None),
+                        Warning::UnknownKey => ("unknown_key", None, None, None),
+                        Warning::NotIssued => ("not_issued", None, None, None),
+                        Warning::Revoked { reason } => ("revoked", Some(reason), None, None),
+                        Warning::Recalled { reason, at } => {
+                            ("recalled", Some(reason), Some(at), None)
+                        }
+                        Warning::OverScanned { count } => ("over_scanned", None, None, Some(count)),
+                        Warning::ManyPlaces { places } => ("many_places", None, None, Some(places)),
                     };
                     TraceWarningView {
                         kind: kind.into(),
                         reason,
                         since,
+                        count,
                     }
                 })
                 .collect(),

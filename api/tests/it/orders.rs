@@ -704,7 +704,7 @@ async fn a_cooperative_sells_for_its_member_households() {
     support::farmer_account(&m.app, "13600000002", member).await;
     let (member_farmer, _) = support::tokens(&m.app, "13600000002").await;
     let manager = api::testing::account(
-        &m.app.state,
+        &m.app.state.db,
         "13600000009",
         Role::Farmer,
         None,

@@ -83,7 +83,7 @@ pub async fn household_in(app: &TestApp, village: &str, n: u32) -> i64 {
 /// A farmer bound to `household_id` who signs in with the test password.
 pub async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) -> user::Model {
     testing::account(
-        &app.state,
+        &app.state.db,
         phone,
         user::Role::Farmer,
         Some(household_id),
@@ -94,5 +94,5 @@ pub async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) -> us
 
 /// A buyer who signs in with the test password.
 pub async fn buyer_account(app: &TestApp, phone: &str) -> user::Model {
-    testing::account(&app.state, phone, user::Role::Buyer, None, PASSWORD).await
+    testing::account(&app.state.db, phone, user::Role::Buyer, None, PASSWORD).await
 }

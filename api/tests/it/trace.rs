@@ -16,7 +16,11 @@ struct Farm {
 
 impl Farm {
     async fn open() -> Self {
-        let app = TestApp::spawn().await;
+        Self::open_with(|_| {}).await
+    }
+
+    async fn open_with(adjust: impl FnOnce(&mut api::config::Settings)) -> Self {
+        let app = TestApp::spawn_with(adjust).await;
         let household = support::household_in(&app, VILLAGE, 1).await;
         support::farmer_account(&app, "13600000001", household).await;
         let (token, _) = support::tokens(&app, "13600000001").await;
@@ -376,4 +380,114 @@ async fn revoked_and_recalled_codes_warn_and_only_their_owners_act_on_them() {
         (status, read["household_id"].as_i64()),
         (200, Some(farm.household))
     );
+}
+
+/// Many phones scanning one label at once: every scan gets its own count, and the database,
+/// once written, holds exactly the number sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scan_counts_are_exact_under_concurrent_scans() {
+    let farm = std::sync::Arc::new(Farm::open_with(|s| s.scan_warn_after = 1_000).await);
+    let batch = farm.batch().await;
+    let code = batch["batch_code"].as_str().unwrap().to_owned();
+    let scan_all = |n: usize| {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (farm, code) = (farm.clone(), code.clone());
+                tokio::spawn(async move { farm.scan(&code).await })
+            })
+            .collect();
+        async move {
+            let mut scans = Vec::new();
+            for task in tasks {
+                scans.push(task.await.unwrap());
+            }
+            scans
+        }
+    };
+    let scans = scan_all(200).await;
+    let mut counts: Vec<i64> = scans
+        .iter()
+        .map(|s| s["scan_count"].as_i64().unwrap())
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=200).collect::<Vec<_>>(),
+        "each scan its own count"
+    );
+    let first: std::collections::HashSet<&str> = scans
+        .iter()
+        .map(|s| s["first_scanned_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(first.len(), 1, "one first scan: {first:?}");
+
+    let stored = || async {
+        use sea_orm::EntityTrait;
+        entities::code_scan::Entity::find_by_id((batch["id"].as_i64().unwrap(), 0))
+            .one(farm.app.state.db.conn())
+            .await
+            .unwrap()
+            .map_or(0, |row| row.scans)
+    };
+    farm.app
+        .state
+        .scans
+        .flush(&farm.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored().await, 200);
+    scan_all(50).await;
+    farm.app
+        .state
+        .scans
+        .flush(&farm.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored().await, 250);
+    // Nothing pending: another write changes nothing.
+    assert_eq!(
+        farm.app
+            .state
+            .scans
+            .flush(&farm.app.state.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(stored().await, 250);
+}
+
+#[tokio::test]
+async fn a_label_scanned_too_often_or_from_too_many_places_warns() {
+    let farm = Farm::open_with(|s| {
+        s.scan_warn_after = 3;
+        s.scan_warn_places = 2;
+        s.trust_forwarded_for = true;
+    })
+    .await;
+    let batch = farm.batch().await;
+    let code = batch["batch_code"].as_str().unwrap();
+    let scan_from = |ip: &'static str| {
+        let req = farm
+            .app
+            .client
+            .get(format!("/api/v1/trace/{code}"))
+            .header("x-forwarded-for", ip);
+        async move {
+            serde_json::from_str::<Value>(
+                &req.send().await.0.into_body().into_string().await.unwrap(),
+            )
+            .unwrap()
+        }
+    };
+    // Two scans from one neighbourhood, one from another: nothing odd yet.
+    for ip in ["120.1.2.3", "120.1.2.99", "36.5.6.7"] {
+        assert!(kinds(&scan_from(ip).await).is_empty());
+    }
+    // The fourth scan is one too many; a third neighbourhood is one too many.
+    let scan = scan_from("58.10.11.12").await;
+    assert_eq!(kinds(&scan), vec!["over_scanned", "many_places"], "{scan}");
+    assert_eq!(scan["warnings"][0]["count"], 4);
+    assert_eq!(scan["warnings"][1]["count"], 3);
+    assert_eq!(scan["genuine"], true);
 }

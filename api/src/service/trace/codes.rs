@@ -11,7 +11,10 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use super::{TraceError, production};
+use super::{
+    TraceError, production,
+    scans::{ScanCounter, ScanTally},
+};
 use crate::{
     domain::AreaCode,
     infra::{
@@ -180,6 +183,21 @@ pub enum Warning {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// Scanned more often than one label plausibly is: a copied label, perhaps.
+    OverScanned {
+        count: i64,
+    },
+    /// Scanned from more places than one parcel plausibly travels.
+    ManyPlaces {
+        places: i64,
+    },
+}
+
+/// When a genuine code's scans look like a copied label.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanLimits {
+    pub warn_after_scans: i64,
+    pub warn_after_places: i64,
 }
 
 /// Where a genuine code's goods come from. Never the household's poverty status or any ID.
@@ -215,13 +233,25 @@ pub struct PlotSummary {
 pub struct Verification {
     pub genuine: bool,
     pub provenance: Option<Provenance>,
+    /// This scan's count and the first scan's time; genuine codes only.
+    pub scans: Option<ScanTally>,
     pub warnings: Vec<Warning>,
+}
+
+/// Who is scanning: where from, and the limits that make a count suspicious.
+#[derive(Clone, Copy, Debug)]
+pub struct Scan<'a> {
+    pub counter: &'a ScanCounter,
+    pub limits: ScanLimits,
+    /// The scanner's network neighbourhood, if known.
+    pub place: Option<&'a str>,
 }
 
 /// Verifies a scanned code: the signature first, then the batch and its warnings.
 pub async fn verify(
     db: &Database,
     keys: &TraceKeys,
+    scan: Scan<'_>,
     code: &str,
 ) -> Result<Verification, TraceError> {
     let code = match keys.verify(code) {
@@ -234,6 +264,7 @@ pub async fn verify(
             return Ok(Verification {
                 genuine: false,
                 provenance: None,
+                scans: None,
                 warnings: vec![warning],
             });
         }
@@ -241,6 +272,7 @@ pub async fn verify(
     let not_issued = || Verification {
         genuine: false,
         provenance: None,
+        scans: None,
         warnings: vec![Warning::NotIssued],
     };
     let batch_id = i64::from(code.batch_id);
@@ -276,9 +308,22 @@ pub async fn verify(
         });
     }
     let provenance = provenance(db, &batch, code.item).await?;
+    let tally = scan
+        .counter
+        .record(db, batch_id, i64::from(code.item), scan.place)
+        .await?;
+    if tally.count > scan.limits.warn_after_scans {
+        warnings.push(Warning::OverScanned { count: tally.count });
+    }
+    if tally.places > scan.limits.warn_after_places {
+        warnings.push(Warning::ManyPlaces {
+            places: tally.places,
+        });
+    }
     Ok(Verification {
         genuine: true,
         provenance: Some(provenance),
+        scans: Some(tally),
         warnings,
     })
 }

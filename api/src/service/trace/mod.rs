@@ -2,6 +2,7 @@
 
 pub mod codes;
 pub mod production;
+pub mod scans;
 
 use sea_orm::DbErr;
 

@@ -202,6 +202,8 @@ error_codes! {
         "找不到该地块、批次或溯源码", "No such plot, batch or trace code"),
     TraceInvalid = ("trace.invalid", UNPROCESSABLE_ENTITY,
         "溯源信息有误", "The traceability details are not valid"),
+    TraceNoCodeInPhoto = ("trace.no_code_in_photo", UNPROCESSABLE_ENTITY,
+        "照片中没有找到溯源二维码，请对准标签重拍", "No trace QR code was found in the photo; take it again, closer to the label"),
     PhotoNotAnImage = ("photo.not_an_image", UNSUPPORTED_MEDIA_TYPE,
         "请上传 JPEG、PNG 或 WebP 格式的照片", "Upload a JPEG, PNG or WebP photo"),
     PhotoTypeMismatch = ("photo.type_mismatch", UNPROCESSABLE_ENTITY,

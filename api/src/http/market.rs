@@ -292,13 +292,7 @@ impl MarketApi {
         id: Path<i64>,
         upload: PhotoUpload,
     ) -> Result<ListingPhotosResponse, ApiError> {
-        let declared =
-            imaging::declared_format(upload.file.content_type(), upload.file.file_name());
-        let bytes = upload
-            .file
-            .into_vec()
-            .await
-            .map_err(|_| ApiError::new(ErrorCode::RequestBodyTooLarge))?;
+        let (bytes, declared) = upload.read().await?;
         let photos = state
             .photos
             .add_to_listing(&state.db, &auth.0.actor, id.0, bytes, declared)
@@ -571,11 +565,24 @@ impl From<entities::photo::Model> for PhotoView {
     }
 }
 
-/// A photo to add to a listing.
+/// A photo upload.
 #[derive(Multipart)]
 pub struct PhotoUpload {
     /// JPEG, PNG or WebP, up to the configured size (15 MB by default).
-    file: Upload,
+    pub file: Upload,
+}
+
+impl PhotoUpload {
+    /// The bytes and the format the client claims for them.
+    pub async fn read(self) -> Result<(Vec<u8>, Option<image::ImageFormat>), ApiError> {
+        let declared = imaging::declared_format(self.file.content_type(), self.file.file_name());
+        let bytes = self
+            .file
+            .into_vec()
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::RequestBodyTooLarge))?;
+        Ok((bytes, declared))
+    }
 }
 
 #[derive(ApiResponse)]
@@ -651,6 +658,19 @@ pub enum ListListingsResponse {
     Ok(Json<ListingPageView>),
 }
 
+impl From<PhotoRejection> for ApiError {
+    fn from(rejection: PhotoRejection) -> Self {
+        let code = match rejection {
+            PhotoRejection::NotAnImage => ErrorCode::PhotoNotAnImage,
+            PhotoRejection::TypeMismatch { .. } => ErrorCode::PhotoTypeMismatch,
+            PhotoRejection::TooManyPixels { .. } => ErrorCode::PhotoTooManyPixels,
+            PhotoRejection::MetadataTooLarge { .. } => ErrorCode::PhotoMetadataTooLarge,
+            PhotoRejection::Corrupt(_) => ErrorCode::PhotoCorrupt,
+        };
+        ApiError::new(code).with_details(json!({ "reason": rejection.to_string() }))
+    }
+}
+
 impl From<MarketError> for ApiError {
     fn from(err: MarketError) -> Self {
         match err {
@@ -662,16 +682,7 @@ impl From<MarketError> for ApiError {
             MarketError::CategoryTaken(code) => {
                 ApiError::new(ErrorCode::MarketCategoryTaken).with_details(json!({ "code": code }))
             }
-            MarketError::Photo(rejection) => {
-                let code = match rejection {
-                    PhotoRejection::NotAnImage => ErrorCode::PhotoNotAnImage,
-                    PhotoRejection::TypeMismatch { .. } => ErrorCode::PhotoTypeMismatch,
-                    PhotoRejection::TooManyPixels { .. } => ErrorCode::PhotoTooManyPixels,
-                    PhotoRejection::MetadataTooLarge { .. } => ErrorCode::PhotoMetadataTooLarge,
-                    PhotoRejection::Corrupt(_) => ErrorCode::PhotoCorrupt,
-                };
-                ApiError::new(code).with_details(json!({ "reason": rejection.to_string() }))
-            }
+            MarketError::Photo(rejection) => rejection.into(),
             MarketError::OutOfStock { available } => ApiError::new(ErrorCode::OrderOutOfStock)
                 .with_details(json!({ "available": available })),
             MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use poem::{Body, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::Path,
-    payload::{Attachment, Json},
+    param::{Path, Query},
+    payload::{Attachment, Binary, Json, PlainText},
 };
 use serde_json::json;
 
@@ -16,16 +16,20 @@ use super::{
     auth::BearerAuth,
     error::{ApiError, ErrorCode},
     json::JsonBody,
-    market::UnitView,
+    market::{PhotoUpload, UnitView},
 };
 use crate::{
     app::AppState,
+    infra::qr,
     service::trace::{
         TraceError,
         codes::{self, Scan, ScanLimits, Verification, Warning},
         production::{self, NewBatch, NewPlot},
     },
 };
+
+/// Where photos of codes are sent, with the photo upload limit.
+pub const DECODE_PATH: &str = "/trace/decode";
 
 pub struct TraceApi;
 
@@ -179,7 +183,7 @@ impl TraceApi {
     ) -> Result<CodesFileResponse, ApiError> {
         let run = codes::run(&state.db, &auth.0.actor, id.0, run_id.0).await?;
         let keys = state.trace_keys.clone();
-        let base = scan_base(&state);
+        let base = state.settings.public_base_url.clone();
         let header = futures_util::stream::once(async {
             Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"item,code,url\n"))
         });
@@ -197,7 +201,8 @@ impl TraceApi {
                     batch_id: run.batch_id as u32,
                     item: item as u32,
                 });
-                chunk.push_str(&format!("{item},{code},{base}{code}\n"));
+                let url = qr::scan_url(&base, &code);
+                chunk.push_str(&format!("{item},{code},{url}\n"));
             }
             Ok(bytes::Bytes::from(chunk))
         });
@@ -232,6 +237,73 @@ impl TraceApi {
         )
         .await?;
         Ok(RevokedResponse::NoContent)
+    }
+
+    /// Get a code's QR code as PNG
+    ///
+    /// The QR code of a genuine code's scan URL, `module_px` pixels a module (default 8), with
+    /// the four-module quiet zone and error correction M. The URL is upper case so the symbol
+    /// uses alphanumeric mode: version 3 (29 × 29 modules) for a base URL of up to 26 characters.
+    #[oai(
+        path = "/trace/:code/qr.png",
+        method = "get",
+        operation_id = "get_trace_qr_png"
+    )]
+    async fn get_trace_qr_png(
+        &self,
+        state: Data<&AppState>,
+        code: Path<String>,
+        /// Pixels a module, 1 to 20.
+        #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
+        module_px: Query<Option<u32>>,
+    ) -> Result<QrPngResponse, ApiError> {
+        let url = printed_url(&state, &code.0)?;
+        let module_px = module_px.0.unwrap_or(8);
+        let png = tokio::task::spawn_blocking(move || qr::png(&url, module_px))
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(QrPngResponse::Ok(Binary(png), QR_CACHE.to_owned()))
+    }
+
+    /// Get a code's QR code as SVG
+    ///
+    /// As the PNG, drawn to scale to any print size.
+    #[oai(
+        path = "/trace/:code/qr.svg",
+        method = "get",
+        operation_id = "get_trace_qr_svg"
+    )]
+    async fn get_trace_qr_svg(
+        &self,
+        state: Data<&AppState>,
+        code: Path<String>,
+    ) -> Result<QrSvgResponse, ApiError> {
+        let url = printed_url(&state, &code.0)?;
+        Ok(QrSvgResponse::Ok(
+            PlainText(qr::svg(&url)),
+            QR_CACHE.to_owned(),
+        ))
+    }
+
+    /// Verify a photo of a code
+    ///
+    /// For phones whose scanner cannot open links: the multipart field `file` holds a photo
+    /// (JPEG, PNG or WebP, within the photo upload limits) of a label; the QR code in it is read
+    /// and verified as `GET /trace/{code}` does, scan counted.
+    #[oai(
+        path = "/trace/decode",
+        method = "post",
+        operation_id = "create_trace_decode"
+    )]
+    async fn create_trace_decode(
+        &self,
+        state: Data<&AppState>,
+        req: &poem::Request,
+        upload: PhotoUpload,
+    ) -> Result<TraceResponse, ApiError> {
+        let (bytes, declared) = upload.read().await?;
+        let code = codes::code_in_photo(&state.photos, bytes, declared).await?;
+        verified(&state, req, &code).await
     }
 
     /// Verify a scanned code
@@ -279,14 +351,37 @@ fn neighbourhood(ip: &str) -> Option<String> {
     }
 }
 
-/// The URL a code's QR code carries, before the code: upper case so the QR code can use its
-/// compact alphanumeric mode.
-fn scan_base(state: &AppState) -> String {
-    format!(
-        "{}/T/",
-        state.settings.public_base_url.trim_end_matches('/')
-    )
-    .to_ascii_uppercase()
+/// Verifies a code for the client of `req`, counting the scan.
+async fn verified(
+    state: &AppState,
+    req: &poem::Request,
+    code: &str,
+) -> Result<TraceResponse, ApiError> {
+    let place = neighbourhood(&super::client_ip(req, &state.settings));
+    let scan = Scan {
+        counter: &state.scans,
+        limits: ScanLimits {
+            warn_after_scans: state.settings.scan_warn_after,
+            warn_after_places: state.settings.scan_warn_places,
+        },
+        place: place.as_deref(),
+    };
+    let verification = codes::verify(&state.db, &state.trace_keys, scan, code).await?;
+    Ok(TraceResponse::Ok(Json(TraceView::new(code, verification))))
+}
+
+/// A code's picture never changes; a day keeps printers and CDNs from asking again.
+const QR_CACHE: &str = "public, max-age=86400";
+
+/// The scan URL of a genuine code, as printed. A forged code gets no picture, and costs no
+/// lookup.
+fn printed_url(state: &AppState, code: &str) -> Result<String, ApiError> {
+    let trace_code = state
+        .trace_keys
+        .verify(code)
+        .map_err(|_| ApiError::from(TraceError::NotFound))?;
+    let printed = state.trace_keys.sign(trace_code);
+    Ok(qr::scan_url(&state.settings.public_base_url, &printed))
 }
 
 impl From<TraceError> for ApiError {
@@ -297,6 +392,8 @@ impl From<TraceError> for ApiError {
             TraceError::Invalid(reason) => {
                 ApiError::new(ErrorCode::TraceInvalid).with_details(json!({ "reason": reason }))
             }
+            TraceError::Photo(rejection) => rejection.into(),
+            TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
             TraceError::Database(e) => ApiError::internal(e),
         }
     }
@@ -390,7 +487,7 @@ impl BatchView {
             item: 0,
         });
         Self {
-            batch_code_url: format!("{}{batch_code}", scan_base(state)),
+            batch_code_url: qr::scan_url(&state.settings.public_base_url, &batch_code),
             batch_code,
             id: b.id,
             household_id: b.household_id,
@@ -605,6 +702,20 @@ pub enum RevokedResponse {
     /// The code warns from now on.
     #[oai(status = 204)]
     NoContent,
+}
+
+#[derive(ApiResponse)]
+pub enum QrPngResponse {
+    /// The QR code.
+    #[oai(status = 200, content_type = "image/png")]
+    Ok(Binary<Vec<u8>>, #[oai(header = "Cache-Control")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum QrSvgResponse {
+    /// The QR code.
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Ok(PlainText<String>, #[oai(header = "Cache-Control")] String),
 }
 
 #[derive(ApiResponse)]

@@ -158,6 +158,37 @@ pub fn process(
     declared: Option<ImageFormat>,
     limits: &PhotoLimits,
 ) -> Result<ProcessedPhoto, PhotoRejection> {
+    let (format, image) = decode(bytes, declared, limits)?;
+    let image = DynamicImage::ImageRgb8(image.into_rgb8());
+
+    let mut variants = Vec::with_capacity(Variant::ALL.len());
+    let mut source = image;
+    for variant in Variant::ALL {
+        let side = variant.max_side();
+        if source.width() > side || source.height() > side {
+            source = source.thumbnail(side, side);
+        }
+        variants.push(EncodedVariant {
+            variant,
+            width: source.width(),
+            height: source.height(),
+            jpeg: encode_jpeg(&source, variant.quality())?,
+        });
+    }
+    Ok(ProcessedPhoto {
+        source_format: format,
+        variants,
+    })
+}
+
+/// Reads an upload within the limits: the format from its bytes (agreeing with what the client
+/// declared), the metadata counted and bounded, the pixels decoded only once the size is known
+/// to be acceptable, turned the way the camera held it. CPU-bound.
+pub fn decode(
+    bytes: &[u8],
+    declared: Option<ImageFormat>,
+    limits: &PhotoLimits,
+) -> Result<(ImageFormat, DynamicImage), PhotoRejection> {
     let format = sniff(bytes)?;
     if let Some(declared) = declared
         && declared != format
@@ -190,26 +221,7 @@ pub fn process(
     let orientation = decoder.orientation().map_err(rejection)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(rejection)?;
     image.apply_orientation(orientation);
-    let image = DynamicImage::ImageRgb8(image.into_rgb8());
-
-    let mut variants = Vec::with_capacity(Variant::ALL.len());
-    let mut source = image;
-    for variant in Variant::ALL {
-        let side = variant.max_side();
-        if source.width() > side || source.height() > side {
-            source = source.thumbnail(side, side);
-        }
-        variants.push(EncodedVariant {
-            variant,
-            width: source.width(),
-            height: source.height(),
-            jpeg: encode_jpeg(&source, variant.quality())?,
-        });
-    }
-    Ok(ProcessedPhoto {
-        source_format: format,
-        variants,
-    })
+    Ok((format, image))
 }
 
 fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoRejection> {

@@ -8,6 +8,7 @@ pub mod db;
 pub mod imaging;
 pub mod passwords;
 pub mod pii;
+pub mod qr;
 pub mod sms;
 pub mod tokens;
 pub mod trace_codes;

@@ -491,3 +491,112 @@ async fn a_label_scanned_too_often_or_from_too_many_places_warns() {
     assert_eq!(scan["warnings"][1]["count"], 3);
     assert_eq!(scan["genuine"], true);
 }
+
+#[tokio::test]
+async fn a_codes_qr_code_reads_back_to_its_scan_url_at_the_printed_size() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let code = batch["batch_code"].as_str().unwrap();
+    let url = batch["batch_code_url"].as_str().unwrap();
+
+    let resp = farm
+        .app
+        .client
+        .get(format!("/api/v1/trace/{code}/qr.png?module_px=4"))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    resp.assert_content_type("image/png");
+    resp.assert_header("cache-control", "public, max-age=86400");
+    let png = resp.0.into_body().into_vec().await.unwrap();
+    let image = image::load_from_memory(&png).unwrap().to_luma8();
+    let (version, modules) = api::infra::qr::size_of(url);
+    assert_eq!(version, 3, "{url}");
+    assert_eq!(image.width(), (modules as u32 + 8) * 4);
+    assert_eq!(api::infra::qr::decode(&image), vec![url.to_owned()]);
+
+    let resp = farm
+        .app
+        .client
+        .get(format!(
+            "/api/v1/trace/{}/qr.svg",
+            code.to_ascii_lowercase()
+        ))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    resp.assert_content_type("image/svg+xml");
+
+    let mut forged = code.to_owned().into_bytes();
+    forged[5] = if forged[5] == b'A' { b'B' } else { b'A' };
+    let resp = farm
+        .app
+        .client
+        .get(format!(
+            "/api/v1/trace/{}/qr.png",
+            String::from_utf8(forged).unwrap()
+        ))
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_photo_of_a_label_is_read_and_verified() {
+    use image::{DynamicImage, GenericImage, ImageBuffer, Rgb, codecs::jpeg::JpegEncoder};
+    use poem::test::{TestForm, TestFormField};
+
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let url = batch["batch_code_url"].as_str().unwrap();
+    // The label's QR code on a parcel photographed on a table.
+    let label = image::load_from_memory(&api::infra::qr::png(url, 6))
+        .unwrap()
+        .to_rgb8();
+    let mut photo = ImageBuffer::from_fn(1600, 1200, |x, y| {
+        Rgb([150 + (x % 40) as u8, 120 + (y % 30) as u8, 90])
+    });
+    photo.copy_from(&label, 500, 400).unwrap();
+    let mut jpeg = Vec::new();
+    DynamicImage::ImageRgb8(photo)
+        .write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, 85))
+        .unwrap();
+    let send = |bytes: Vec<u8>, name: &'static str, kind: &'static str| {
+        let req = farm.app.client.post("/api/v1/trace/decode").multipart(
+            TestForm::new().field(
+                TestFormField::bytes(bytes)
+                    .name("file")
+                    .filename(name)
+                    .content_type(kind),
+            ),
+        );
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            let body: Value =
+                serde_json::from_str(&resp.0.into_body().into_string().await.unwrap()).unwrap();
+            (status, body)
+        }
+    };
+    let (status, scan) = send(jpeg, "label.jpg", "image/jpeg").await;
+    assert_eq!(status, 200, "{scan}");
+    assert_eq!(scan["genuine"], true);
+    assert_eq!(scan["code"], batch["batch_code"]);
+    assert_eq!(scan["scan_count"], 1);
+
+    // A photo with no code, and something that is not a photo, are refused with their reason.
+    let mut plain = Vec::new();
+    DynamicImage::ImageRgb8(ImageBuffer::from_pixel(400, 300, Rgb([200, 180, 150])))
+        .write_with_encoder(JpegEncoder::new_with_quality(&mut plain, 85))
+        .unwrap();
+    let (status, body) = send(plain, "table.jpg", "image/jpeg").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("trace.no_code_in_photo"))
+    );
+    let (status, body) = send(b"hello".to_vec(), "x.jpg", "image/jpeg").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("photo.not_an_image"))
+    );
+}

@@ -17,7 +17,7 @@ use crate::{
     infra::{
         blobs::{BlobError, Blobs},
         db::Database,
-        imaging::{self, PhotoLimits, ProcessedPhoto, Variant},
+        imaging::{self, PhotoLimits, PhotoRejection, ProcessedPhoto, Variant},
         tokens::sha256_hex,
     },
     service::policy::Actor,
@@ -104,6 +104,23 @@ impl Photos {
         bytes: Vec<u8>,
         declared: Option<ImageFormat>,
     ) -> Result<ProcessedPhoto, MarketError> {
+        self.with_image(bytes, declared, |bytes, declared, limits| {
+            imaging::process(bytes, declared, limits)
+        })
+        .await
+        .map_err(MarketError::Photo)
+    }
+
+    /// Runs image work on an upload off the async threads, at most as many at once as there
+    /// are photo workers; everything that decodes uploaded images goes through here.
+    pub async fn with_image<T: Send + 'static>(
+        &self,
+        bytes: Vec<u8>,
+        declared: Option<ImageFormat>,
+        work: impl FnOnce(&[u8], Option<ImageFormat>, &PhotoLimits) -> Result<T, PhotoRejection>
+        + Send
+        + 'static,
+    ) -> Result<T, PhotoRejection> {
         let _permit = self
             .permits
             .clone()
@@ -111,10 +128,9 @@ impl Photos {
             .await
             .expect("the photo semaphore is never closed");
         let limits = self.limits;
-        tokio::task::spawn_blocking(move || imaging::process(&bytes, declared, &limits))
+        tokio::task::spawn_blocking(move || work(&bytes, declared, &limits))
             .await
-            .map_err(|e| MarketError::Invalid(format!("the photo could not be processed: {e}")))?
-            .map_err(MarketError::Photo)
+            .unwrap_or_else(|e| Err(PhotoRejection::Corrupt(format!("decoding failed: {e}"))))
     }
 
     /// One stored size of a photo.

@@ -19,10 +19,12 @@ use crate::{
     domain::AreaCode,
     infra::{
         db::Database,
+        imaging, qr,
         trace_codes::{CodeError, MAX_ITEM, TraceCode, TraceKeys},
     },
-    service::policy::Actor,
+    service::{market::photos::Photos, policy::Actor},
 };
+use image::ImageFormat;
 
 /// Most item codes one request issues.
 pub const MAX_CODES_PER_RUN: u32 = 100_000;
@@ -326,6 +328,35 @@ pub async fn verify(
         scans: Some(tally),
         warnings,
     })
+}
+
+/// The trace code in a photo of a label, for phones whose scanner cannot open links: the
+/// photo is read within the upload limits, and the first QR code found that carries one of our
+/// scan URLs (or a bare code) is the answer.
+pub async fn code_in_photo(
+    photos: &Photos,
+    bytes: Vec<u8>,
+    declared: Option<ImageFormat>,
+) -> Result<String, TraceError> {
+    let found = photos
+        .with_image(bytes, declared, |bytes, declared, limits| {
+            let (_, image) = imaging::decode(bytes, declared, limits)?;
+            // QR finders work on grey; a phone photo needs no more than ~1600 px to find a label.
+            let image = if image.width().max(image.height()) > 1600 {
+                image.thumbnail(1600, 1600)
+            } else {
+                image
+            };
+            Ok(qr::decode(&image.to_luma8()))
+        })
+        .await
+        .map_err(TraceError::Photo)?;
+    found
+        .iter()
+        .map(|text| qr::code_in(text))
+        .find(|code| code.len() == crate::infra::trace_codes::CODE_LEN)
+        .map(str::to_owned)
+        .ok_or(TraceError::NoCodeInPhoto)
 }
 
 async fn provenance(

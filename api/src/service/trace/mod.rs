@@ -6,6 +6,8 @@ pub mod scans;
 
 use sea_orm::DbErr;
 
+use crate::infra::imaging::PhotoRejection;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     #[error("not found")]
@@ -14,6 +16,10 @@ pub enum TraceError {
     Forbidden,
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Photo(PhotoRejection),
+    #[error("no QR code could be read in the photo")]
+    NoCodeInPhoto,
     #[error(transparent)]
     Database(#[from] DbErr),
 }

@@ -25,5 +25,6 @@ pub mod progress_snapshot;
 pub mod refresh_token;
 pub mod revoked_code;
 pub mod trace_code_run;
+pub mod trace_event;
 pub mod user;
 pub mod village_indicator;

@@ -18,6 +18,7 @@ mod m20261127_000007_create_photos_and_orders;
 mod m20261127_000008_create_cooperatives;
 mod m20261127_000009_create_plots_batches_codes;
 mod m20261127_000010_create_code_scans;
+mod m20261127_000011_create_trace_events;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_create_cooperatives::Migration),
             Box::new(m20261127_000009_create_plots_batches_codes::Migration),
             Box::new(m20261127_000010_create_code_scans::Migration),
+            Box::new(m20261127_000011_create_trace_events::Migration),
         ]
     }
 }

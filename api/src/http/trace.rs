@@ -17,6 +17,7 @@ use super::{
     error::{ApiError, ErrorCode},
     json::JsonBody,
     market::{PhotoUpload, UnitView},
+    mirror_enum,
 };
 use crate::{
     app::AppState,
@@ -24,6 +25,7 @@ use crate::{
     service::trace::{
         TraceError,
         codes::{self, Scan, ScanLimits, Verification, Warning},
+        events::{self, NewEvent},
         production::{self, NewBatch, NewPlot},
     },
 };
@@ -143,6 +145,96 @@ impl TraceApi {
         Ok(BatchResponse::Ok(Json(BatchView::new(
             &state, batch, listings,
         ))))
+    }
+
+    /// Record a trace event
+    ///
+    /// The batch's farmer records what happened: `harvested`, `processed` (naming the
+    /// household's batches it consumed), `packed`, `inspected` (with `pass` or `fail`),
+    /// `stored`, `shipped`, `received` or `sold`, with when, where (an area code or words) and
+    /// small details. Events are never changed: a correction is a new event.
+    #[oai(
+        path = "/batches/:id/events",
+        method = "post",
+        operation_id = "create_trace_event"
+    )]
+    async fn create_trace_event(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<TraceEventInput>,
+    ) -> Result<CreateTraceEventResponse, ApiError> {
+        let b = body.0;
+        let details = match b.details {
+            None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+            Some(serde_json::Value::Object(map)) => map,
+            Some(_) => {
+                return Err(TraceError::Invalid("details are a JSON object".into()).into());
+            }
+        };
+        let new = NewEvent {
+            kind: b.kind.into(),
+            occurred_at: b.occurred_at,
+            place_area: b
+                .place_area_code
+                .as_deref()
+                .map(parse_area_code)
+                .transpose()?,
+            place_text: b.place_text,
+            result: b.result.map(Into::into),
+            input_batch_ids: b.input_batch_ids.unwrap_or_default(),
+            details,
+        };
+        let event = events::record(&state.db, &auth.0.actor, id.0, new).await?;
+        Ok(CreateTraceEventResponse::Created(Json(event.into())))
+    }
+
+    /// List a batch's trace events
+    ///
+    /// In the order they happened; for its farmer and the officials of its village.
+    #[oai(
+        path = "/batches/:id/events",
+        method = "get",
+        operation_id = "list_trace_events"
+    )]
+    async fn list_trace_events(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<ListTraceEventsResponse, ApiError> {
+        let found = events::list(&state.db, &auth.0.actor, id.0).await?;
+        Ok(ListTraceEventsResponse::Ok(Json(
+            found.into_iter().map(Into::into).collect(),
+        )))
+    }
+
+    /// Export a batch's events as EPCIS 2.0
+    ///
+    /// A GS1 EPCIS 2.0 JSON-LD document: harvesting an `ObjectEvent` that commissions the batch,
+    /// processing a `TransformationEvent` from its input batches, the rest `ObjectEvent`s with
+    /// the CBV business step and disposition; quantities in UNECE Rec 20 units (1 jin is
+    /// 0.5 KGM, a piece H87, a box BX).
+    #[oai(
+        path = "/batches/:id/epcis",
+        method = "get",
+        operation_id = "get_batch_epcis"
+    )]
+    async fn get_batch_epcis(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<EpcisResponse, ApiError> {
+        let document = events::epcis(
+            &state.db,
+            &auth.0.actor,
+            &state.settings.public_base_url,
+            id.0,
+        )
+        .await?;
+        Ok(EpcisResponse::Ok(Json(document)))
     }
 
     /// Issue item codes
@@ -505,6 +597,82 @@ impl BatchView {
     }
 }
 
+mirror_enum! {
+    /// What happened to a batch.
+    EventKindView as "TraceEventKind" <=> entities::trace_event::EventKind {
+        Harvested, Processed, Packed, Inspected, Stored, Shipped, Received, Sold
+    }
+}
+
+mirror_enum! {
+    /// An inspection's outcome.
+    InspectionResultView as "InspectionResult" <=> entities::trace_event::InspectionResult {
+        Pass, Fail
+    }
+}
+
+#[derive(Object)]
+pub struct TraceEventInput {
+    pub kind: EventKindView,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// Where, as a village, township or county code …
+    pub place_area_code: Option<String>,
+    /// … or in words (a warehouse, a market).
+    #[oai(validator(max_length = 100))]
+    pub place_text: Option<String>,
+    /// For `inspected` only.
+    pub result: Option<InspectionResultView>,
+    /// For `processed` only: the household's batches it consumed.
+    pub input_batch_ids: Option<Vec<i64>>,
+    /// A small JSON object (at most 2,000 bytes), e.g. `{"inspector": "县农检站"}`.
+    pub details: Option<serde_json::Value>,
+}
+
+/// Something that happened to a batch.
+#[derive(Object)]
+#[oai(rename = "TraceEvent")]
+pub struct TraceEventView {
+    pub id: i64,
+    pub batch_id: i64,
+    pub kind: EventKindView,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub place_area_code: Option<String>,
+    pub place_text: Option<String>,
+    pub result: Option<InspectionResultView>,
+    pub input_batch_ids: Vec<i64>,
+    pub details: serde_json::Value,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<entities::trace_event::Model> for TraceEventView {
+    fn from(e: entities::trace_event::Model) -> Self {
+        Self {
+            input_batch_ids: events::inputs_of(&e),
+            details: serde_json::Value::Object(events::details_of(&e)),
+            id: e.id,
+            batch_id: e.batch_id,
+            kind: e.kind.into(),
+            occurred_at: e.occurred_at,
+            place_area_code: e.place_area_code,
+            place_text: e.place_text,
+            result: e.result.map(Into::into),
+            recorded_at: e.recorded_at,
+        }
+    }
+}
+
+/// One step of the goods' journey, as a buyer reads it.
+#[derive(Object)]
+#[oai(rename = "TimelineEntry")]
+pub struct TimelineEntryView {
+    pub kind: EventKindView,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// The area's name or the place in words.
+    pub place: Option<String>,
+    /// For inspections.
+    pub result: Option<InspectionResultView>,
+}
+
 #[derive(Object)]
 pub struct ReasonInput {
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -600,6 +768,8 @@ pub struct ProvenanceView {
     pub quantity: i64,
     pub unit: UnitView,
     pub listing_ids: Vec<i64>,
+    /// What happened to the batch, in order; inspections with their results.
+    pub timeline: Vec<TimelineEntryView>,
 }
 
 impl TraceView {
@@ -650,6 +820,16 @@ impl TraceView {
                 quantity: p.quantity,
                 unit: p.unit.into(),
                 listing_ids: p.listing_ids,
+                timeline: p
+                    .timeline
+                    .into_iter()
+                    .map(|t| TimelineEntryView {
+                        kind: t.kind.into(),
+                        occurred_at: t.occurred_at,
+                        place: t.place,
+                        result: t.result.map(Into::into),
+                    })
+                    .collect(),
             }),
         }
     }
@@ -681,6 +861,27 @@ pub enum BatchResponse {
     /// The batch.
     #[oai(status = 200)]
     Ok(Json<BatchView>),
+}
+
+#[derive(ApiResponse)]
+pub enum CreateTraceEventResponse {
+    /// The recorded event.
+    #[oai(status = 201)]
+    Created(Json<TraceEventView>),
+}
+
+#[derive(ApiResponse)]
+pub enum ListTraceEventsResponse {
+    /// The events, in the order they happened.
+    #[oai(status = 200)]
+    Ok(Json<Vec<TraceEventView>>),
+}
+
+#[derive(ApiResponse)]
+pub enum EpcisResponse {
+    /// The EPCIS 2.0 document.
+    #[oai(status = 200, content_type = "application/ld+json")]
+    Ok(Json<serde_json::Value>),
 }
 
 #[derive(ApiResponse)]

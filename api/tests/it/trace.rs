@@ -600,3 +600,126 @@ async fn a_photo_of_a_label_is_read_and_verified() {
         (415, Some("photo.not_an_image"))
     );
 }
+
+/// GS1's EPCIS 2.0 JSON schema, from `EPCIS_JSON_SCHEMA` (which `.ci/run` sets); `None` only
+/// outside CI when it is not set.
+fn epcis_schema() -> Option<Value> {
+    let Ok(path) = std::env::var("EPCIS_JSON_SCHEMA") else {
+        eprintln!("EPCIS_JSON_SCHEMA is not set: the EPCIS export is not validated here");
+        return None;
+    };
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("EPCIS_JSON_SCHEMA={path} cannot be read: {e}"));
+    Some(serde_json::from_str(&text).expect("the schema is JSON"))
+}
+
+#[tokio::test]
+async fn a_batchs_journey_is_recorded_shown_to_buyers_and_exported_as_valid_epcis() {
+    let farm = Farm::open().await;
+    let potatoes = farm.batch().await;
+    let category = |code: &'static str| {
+        let db = farm.app.state.db.clone();
+        async move {
+            api::service::market::catalogue::list(&db, false)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|c| c.code == code)
+                .unwrap()
+                .id
+        }
+    };
+    let (status, vermicelli) = farm
+        .call(
+            "POST",
+            "/api/v1/batches",
+            Some(&farm.token),
+            Some(
+                json!({ "category_id": category("sweet_potato_vermicelli").await,
+                         "quantity": 60, "produced_on": "2026-11-02" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{vermicelli}");
+    let id = vermicelli["id"].as_i64().unwrap();
+    let events_path = format!("/api/v1/batches/{id}/events");
+    let record = |body: Value| farm.call("POST", &events_path, Some(&farm.token), Some(body));
+
+    for body in [
+        json!({ "kind": "processed", "occurred_at": "2026-11-02T02:00:00Z",
+                "place_area_code": VILLAGE, "input_batch_ids": [potatoes["id"]],
+                "details": { "method": "手工漏粉" } }),
+        json!({ "kind": "inspected", "occurred_at": "2026-11-03T03:00:00Z",
+                "place_text": "县农产品检测站", "result": "pass",
+                "details": { "report": "NJ-2026-1103" } }),
+        json!({ "kind": "packed", "occurred_at": "2026-11-04T03:00:00Z", "place_area_code": VILLAGE }),
+        json!({ "kind": "shipped", "occurred_at": "2026-11-05T03:00:00Z", "place_area_code": "500235101000" }),
+    ] {
+        let (status, event) = record(body).await;
+        assert_eq!(status, 201, "{event}");
+    }
+    // The rules: an inspection has a result, only processing has inputs, no future events.
+    for bad in [
+        json!({ "kind": "inspected", "occurred_at": "2026-11-03T03:00:00Z" }),
+        json!({ "kind": "packed", "occurred_at": "2026-11-03T03:00:00Z", "input_batch_ids": [potatoes["id"]] }),
+        json!({ "kind": "packed", "occurred_at": "2099-01-01T00:00:00Z" }),
+        json!({ "kind": "processed", "occurred_at": "2026-11-02T02:00:00Z", "input_batch_ids": [id] }),
+    ] {
+        let (status, body) = record(bad.clone()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("trace.invalid")),
+            "{bad}"
+        );
+    }
+
+    // The buyer's scan shows the journey with the inspection's result.
+    let scan = farm.scan(vermicelli["batch_code"].as_str().unwrap()).await;
+    let timeline = scan["provenance"]["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = timeline
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["processed", "inspected", "packed", "shipped"]);
+    assert_eq!(timeline[1]["result"], "pass");
+    assert_eq!(timeline[1]["place"], "县农产品检测站");
+    assert!(!timeline[0]["place"].as_str().unwrap().is_empty());
+
+    let (status, document) = farm
+        .call(
+            "GET",
+            &format!("/api/v1/batches/{id}/epcis"),
+            Some(&farm.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{document}");
+    let events = document["epcisBody"]["eventList"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "TransformationEvent");
+    assert_eq!(
+        events[0]["inputQuantityList"][0]["quantity"], 150.0,
+        "300 jin is 150 kg"
+    );
+    assert_eq!(events[0]["inputQuantityList"][0]["uom"], "KGM");
+    assert_eq!(events[0]["outputQuantityList"][0]["quantity"], 30.0);
+    assert_eq!(events[1]["disposition"], "conformant");
+    assert_eq!(events[3]["bizStep"], "shipping");
+    if let Some(schema) = epcis_schema() {
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("GS1's schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
+        // The check can fail: a document without its event time does not validate.
+        let mut broken = document.clone();
+        broken["epcisBody"]["eventList"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("eventTime");
+        assert!(!validator.is_valid(&broken));
+    }
+}

@@ -221,6 +221,18 @@ pub struct Provenance {
     pub quantity: i64,
     pub unit: entities::listing::Unit,
     pub listing_ids: Vec<i64>,
+    /// What happened to the batch, in order.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// One event as a buyer reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEntry {
+    pub kind: entities::trace_event::EventKind,
+    pub occurred_at: DateTime<Utc>,
+    /// The area's name, or the place in words.
+    pub place: Option<String>,
+    pub result: Option<entities::trace_event::InspectionResult>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -372,8 +384,11 @@ async fn provenance(
     let village =
         AreaCode::parse(&batch.village_code).map_err(|e| TraceError::Invalid(e.to_string()))?;
     let township = village.parent().unwrap_or_else(|| village.clone());
+    let events = super::events::of_batch(conn, batch.id).await?;
+    let mut codes: Vec<String> = vec![village.as_str().to_owned(), township.as_str().to_owned()];
+    codes.extend(events.iter().filter_map(|e| e.place_area_code.clone()));
     let names: Vec<area::Model> = area::Entity::find()
-        .filter(area::Column::Code.is_in([village.as_str(), township.as_str()]))
+        .filter(area::Column::Code.is_in(codes))
         .all(conn)
         .await?;
     let name_of = |code: &AreaCode| {
@@ -418,6 +433,20 @@ async fn provenance(
         quantity: batch.quantity,
         unit: batch.unit,
         listing_ids: production::listings_of(conn, batch.id).await?,
+        timeline: events
+            .into_iter()
+            .map(|e| TimelineEntry {
+                kind: e.kind,
+                occurred_at: e.occurred_at,
+                place: e
+                    .place_area_code
+                    .as_ref()
+                    .and_then(|code| names.iter().find(|a| &a.code == code))
+                    .map(|a| a.name.clone())
+                    .or(e.place_text),
+                result: e.result,
+            })
+            .collect(),
     })
 }
 

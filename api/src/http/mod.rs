@@ -19,6 +19,7 @@ pub mod orders;
 pub mod pagination;
 pub mod rate_limit;
 pub mod trace;
+pub mod trace_page;
 pub mod users;
 
 use poem::{
@@ -118,6 +119,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{API_PREFIX}/openapi.json"), spec)
         .nest("/docs", docs)
         .at("/", get(ops::index))
+        .at("/t/:code", get(trace_page::trace_page))
+        .at("/T/:code", get(trace_page::trace_page))
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))

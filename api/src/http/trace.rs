@@ -449,6 +449,16 @@ async fn verified(
     req: &poem::Request,
     code: &str,
 ) -> Result<TraceResponse, ApiError> {
+    let verification = verify_for(state, req, code).await?;
+    Ok(TraceResponse::Ok(Json(TraceView::new(code, verification))))
+}
+
+/// Verifies a code scanned by the client of `req`: the API and the scan page both answer this.
+pub(crate) async fn verify_for(
+    state: &AppState,
+    req: &poem::Request,
+    code: &str,
+) -> Result<Verification, TraceError> {
     let place = neighbourhood(&super::client_ip(req, &state.settings));
     let scan = Scan {
         counter: &state.scans,
@@ -458,8 +468,7 @@ async fn verified(
         },
         place: place.as_deref(),
     };
-    let verification = codes::verify(&state.db, &state.trace_keys, scan, code).await?;
-    Ok(TraceResponse::Ok(Json(TraceView::new(code, verification))))
+    codes::verify(&state.db, &state.trace_keys, scan, code).await
 }
 
 /// A code's picture never changes; a day keeps printers and CDNs from asking again.

@@ -723,3 +723,54 @@ async fn a_batchs_journey_is_recorded_shown_to_buyers_and_exported_as_valid_epci
         assert!(!validator.is_valid(&broken));
     }
 }
+
+#[tokio::test]
+async fn the_scan_page_tells_the_truth_in_chinese_or_english_and_stays_small() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let code = batch["batch_code"].as_str().unwrap();
+    let page = |path: String, lang: Option<&'static str>| {
+        let mut req = farm.app.client.get(path);
+        if let Some(lang) = lang {
+            req = req.header("accept-language", lang);
+        }
+        async move {
+            let resp = req.send().await;
+            resp.assert_status_is_ok();
+            resp.assert_content_type("text/html; charset=utf-8");
+            let cache = resp.0.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (cache, resp.0.into_body().into_string().await.unwrap())
+        }
+    };
+
+    // The QR payload's upper-case path opens the same page; Chinese by default.
+    let (cache, zh) = page(format!("/T/{code}"), None).await;
+    assert_eq!(cache, "private, no-cache");
+    assert!(zh.contains("正品验证通过"), "{zh}");
+    assert!(zh.contains("此码首次验证于"));
+    assert!(zh.contains("已被验证 1 次"));
+    assert!(zh.contains("农*"));
+    assert!(zh.contains("屋后坡地"));
+    assert!(!zh.contains("<script"), "no JavaScript");
+    assert!(zh.len() < 30 * 1024, "{} bytes", zh.len());
+
+    let (_, en) = page(format!("/t/{code}"), Some("en-US,en;q=0.9,zh;q=0.5")).await;
+    assert!(en.contains("Genuine"), "{en}");
+    assert!(en.contains("verified 2 times"));
+
+    // A forged code says so plainly, and its page may be cached.
+    let mut forged = code.to_owned().into_bytes();
+    forged[8] = if forged[8] == b'A' { b'B' } else { b'A' };
+    let (cache, bad) = page(format!("/t/{}", String::from_utf8(forged).unwrap()), None).await;
+    assert_eq!(cache, "public, max-age=3600");
+    assert!(bad.contains("此码无效") && bad.contains("伪造"), "{bad}");
+    // Nothing a user typed is echoed unescaped.
+    let (_, odd) = page("/t/%3Cb%3Ehi%3C%2Fb%3E".into(), None).await;
+    assert!(
+        !odd.contains("<b>hi</b>") && odd.contains("&lt;B&gt;HI&lt;/B&gt;"),
+        "{odd}"
+    );
+}

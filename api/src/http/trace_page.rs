@@ -49,7 +49,7 @@ pub async fn trace_page(
                 .header(header::CACHE_CONTROL, "no-store")
                 .body(page(
                     lang,
-                    &text(
+                    text(
                         lang,
                         "暂时无法查询，请稍后再扫",
                         "Please scan again in a moment",

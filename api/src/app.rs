@@ -28,7 +28,10 @@ use crate::{
         market::{self, catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
         seed,
-        trace::scans::{self, ScanCounter},
+        trace::{
+            codes::{self, RecordsMemo},
+            scans::{self, ScanCounter},
+        },
     },
 };
 
@@ -50,6 +53,8 @@ pub struct AppState {
     pub trace_keys: Arc<TraceKeys>,
     /// Counts scans in the cache and writes them to the database in batches.
     pub scans: ScanCounter,
+    /// Trace code records recently read, so scans of popular codes cost no query.
+    pub trace_records: RecordsMemo,
 }
 
 /// How `serve` treats the schema at start.
@@ -126,6 +131,7 @@ impl AppState {
             photos,
             trace_keys,
             scans,
+            trace_records: codes::records_memo(),
             metrics: Metrics::new(),
         })
     }

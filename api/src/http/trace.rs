@@ -140,7 +140,8 @@ impl TraceApi {
         id: Path<i64>,
         body: JsonBody<ReasonInput>,
     ) -> Result<BatchResponse, ApiError> {
-        let batch = codes::recall(&state.db, &auth.0.actor, id.0, &body.0.reason).await?;
+        let batch =
+            codes::recall(&state.db, &state.cache, &auth.0.actor, id.0, &body.0.reason).await?;
         let listings = production::listings_of(state.db.conn(), batch.id).await?;
         Ok(BatchResponse::Ok(Json(BatchView::new(
             &state, batch, listings,
@@ -186,7 +187,7 @@ impl TraceApi {
             input_batch_ids: b.input_batch_ids.unwrap_or_default(),
             details,
         };
-        let event = events::record(&state.db, &auth.0.actor, id.0, new).await?;
+        let event = events::record(&state.db, &state.cache, &auth.0.actor, id.0, new).await?;
         Ok(CreateTraceEventResponse::Created(Json(event.into())))
     }
 
@@ -253,7 +254,7 @@ impl TraceApi {
         id: Path<i64>,
         body: JsonBody<CodeRunInput>,
     ) -> Result<CreateCodeRunResponse, ApiError> {
-        let run = codes::issue(&state.db, &auth.0.actor, id.0, body.0.count).await?;
+        let run = codes::issue(&state.db, &state.cache, &auth.0.actor, id.0, body.0.count).await?;
         Ok(CreateCodeRunResponse::Created(Json(run.into())))
     }
 
@@ -322,6 +323,7 @@ impl TraceApi {
     ) -> Result<RevokedResponse, ApiError> {
         codes::revoke(
             &state.db,
+            &state.cache,
             &auth.0.actor,
             &state.trace_keys,
             &body.0.code,
@@ -411,20 +413,7 @@ impl TraceApi {
         req: &poem::Request,
         code: Path<String>,
     ) -> Result<TraceResponse, ApiError> {
-        let place = neighbourhood(&super::client_ip(req, &state.settings));
-        let scan = Scan {
-            counter: &state.scans,
-            limits: ScanLimits {
-                warn_after_scans: state.settings.scan_warn_after,
-                warn_after_places: state.settings.scan_warn_places,
-            },
-            place: place.as_deref(),
-        };
-        let verification = codes::verify(&state.db, &state.trace_keys, scan, &code.0).await?;
-        Ok(TraceResponse::Ok(Json(TraceView::new(
-            &code.0,
-            verification,
-        ))))
+        verified(&state, req, &code.0).await
     }
 }
 
@@ -462,6 +451,8 @@ pub(crate) async fn verify_for(
     let place = neighbourhood(&super::client_ip(req, &state.settings));
     let scan = Scan {
         counter: &state.scans,
+        cache: &state.cache,
+        records: &state.trace_records,
         limits: ScanLimits {
             warn_after_scans: state.settings.scan_warn_after,
             warn_after_places: state.settings.scan_warn_places,

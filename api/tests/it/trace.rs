@@ -300,6 +300,8 @@ async fn revoked_and_recalled_codes_warn_and_only_their_owners_act_on_them() {
         assert_eq!(status, 404);
     }
 
+    // Scanned once (its records now remembered), then revoked: the next scan warns at once.
+    assert!(kinds(&farm.scan(&item(2)).await).is_empty());
     // The farmer revokes item 2: it warns, item 1 does not.
     let (status, _) = farm
         .call(

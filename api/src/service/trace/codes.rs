@@ -1,6 +1,8 @@
 //! Issuing, revoking and verifying trace codes. Verification checks the signature first: a
 //! forged or mistyped code is answered without touching the database or the cache.
 
+use std::{sync::Arc, time::Duration};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     area, batch,
@@ -18,6 +20,7 @@ use super::{
 use crate::{
     domain::AreaCode,
     infra::{
+        cache::Cache,
         db::Database,
         imaging, qr,
         trace_codes::{CodeError, MAX_ITEM, TraceCode, TraceKeys},
@@ -33,6 +36,7 @@ pub const MAX_CODES_PER_RUN: u32 = 100_000;
 /// before. Answers the run; the codes are derived from it.
 pub async fn issue(
     db: &Database,
+    cache: &Arc<dyn Cache>,
     actor: &Actor,
     batch_id: i64,
     count: u32,
@@ -73,6 +77,7 @@ pub async fn issue(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    records_changed(cache, batch.id).await;
     Ok(run)
 }
 
@@ -109,6 +114,7 @@ pub async fn run(
 /// Takes one code out of use (a lost roll of labels); scanning it warns from then on.
 pub async fn revoke(
     db: &Database,
+    cache: &Arc<dyn Cache>,
     actor: &Actor,
     keys: &TraceKeys,
     code: &str,
@@ -129,12 +135,14 @@ pub async fn revoke(
     .exec(&txn)
     .await?;
     txn.commit().await?;
+    records_changed(cache, i64::from(code.batch_id)).await;
     Ok(())
 }
 
 /// Recalls a whole batch with a reason: its farmer, or an official of its village.
 pub async fn recall(
     db: &Database,
+    cache: &Arc<dyn Cache>,
     actor: &Actor,
     batch_id: i64,
     reason: &str,
@@ -156,6 +164,7 @@ pub async fn recall(
     active.recall_reason = Set(Some(reason));
     let recalled = active.update(&txn).await?;
     txn.commit().await?;
+    records_changed(cache, recalled.id).await;
     Ok(recalled)
 }
 
@@ -256,6 +265,10 @@ pub struct Verification {
 #[derive(Clone, Copy, Debug)]
 pub struct Scan<'a> {
     pub counter: &'a ScanCounter,
+    /// Where records versions live (shared by every server on Redis).
+    pub cache: &'a Arc<dyn Cache>,
+    /// This server's recently read records.
+    pub records: &'a RecordsMemo,
     pub limits: ScanLimits,
     /// The scanner's network neighbourhood, if known.
     pub place: Option<&'a str>,
@@ -283,45 +296,28 @@ pub async fn verify(
             });
         }
     };
-    let not_issued = || Verification {
-        genuine: false,
-        provenance: None,
-        scans: None,
-        warnings: vec![Warning::NotIssued],
-    };
     let batch_id = i64::from(code.batch_id);
-    let Some(batch) = batch::Entity::find_by_id(batch_id).one(db.conn()).await? else {
-        return Ok(not_issued());
+    let version = records_version(scan.cache, batch_id).await;
+    let known = scan
+        .records
+        .try_get_with((batch_id, code.item, version), async {
+            records_of(db, batch_id, code.item).await.map(Arc::new)
+        })
+        .await
+        .map_err(|e| match Arc::try_unwrap(e) {
+            Ok(e) => e,
+            // Another scan's read of the same records failed the same way.
+            Err(shared) => TraceError::Database(sea_orm::DbErr::Custom(shared.to_string())),
+        })?;
+    let Some(provenance) = known.provenance.clone() else {
+        return Ok(Verification {
+            genuine: false,
+            provenance: None,
+            scans: None,
+            warnings: known.warnings.clone(),
+        });
     };
-    if code.item > 0 {
-        let item = i64::from(code.item);
-        let issued = trace_code_run::Entity::find()
-            .filter(trace_code_run::Column::BatchId.eq(batch_id))
-            .filter(trace_code_run::Column::FirstItem.lte(item))
-            .filter(trace_code_run::Column::LastItem.gte(item))
-            .one(db.conn())
-            .await?
-            .is_some();
-        if !issued {
-            return Ok(not_issued());
-        }
-    }
-    let mut warnings = Vec::new();
-    if let Some(revoked) = revoked_code::Entity::find_by_id((batch_id, i64::from(code.item)))
-        .one(db.conn())
-        .await?
-    {
-        warnings.push(Warning::Revoked {
-            reason: revoked.reason,
-        });
-    }
-    if let (Some(at), reason) = (batch.recalled_at, batch.recall_reason.clone()) {
-        warnings.push(Warning::Recalled {
-            reason: reason.unwrap_or_default(),
-            at,
-        });
-    }
-    let provenance = provenance(db, &batch, code.item).await?;
+    let mut warnings = known.warnings.clone();
     let tally = scan
         .counter
         .record(db, batch_id, i64::from(code.item), scan.place)
@@ -338,6 +334,99 @@ pub async fn verify(
         genuine: true,
         provenance: Some(provenance),
         scans: Some(tally),
+        warnings,
+    })
+}
+
+/// What the records say about a code, before counting the scan: where its goods come from
+/// (none when it was never issued) and the warnings the records give.
+#[derive(Clone, Debug)]
+pub struct CodeRecords {
+    provenance: Option<Provenance>,
+    warnings: Vec<Warning>,
+}
+
+/// Recently read records, by batch, item and the batch's record version: a scan of a popular
+/// code costs no query, and any change to the batch (`records_changed`) moves the version, on
+/// every server sharing the cache.
+pub type RecordsMemo = moka::future::Cache<(i64, u32, i64), Arc<CodeRecords>>;
+
+pub fn records_memo() -> RecordsMemo {
+    moka::future::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(600))
+        .build()
+}
+
+fn version_key(batch_id: i64) -> String {
+    format!("trace:v1:{batch_id}:version")
+}
+
+async fn records_version(cache: &Arc<dyn Cache>, batch_id: i64) -> i64 {
+    match cache.get(&version_key(batch_id)).await {
+        Ok(Some(v)) => std::str::from_utf8(&v)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        Ok(None) => 0,
+        // Without the cache every scan reads the records afresh.
+        Err(_) => -(Utc::now().timestamp_micros()),
+    }
+}
+
+/// Says a batch's records changed (codes issued or revoked, a recall, a new event), so scans
+/// read them again.
+pub async fn records_changed(cache: &Arc<dyn Cache>, batch_id: i64) {
+    if let Err(e) = cache
+        .increment(
+            &version_key(batch_id),
+            1,
+            Duration::from_secs(30 * 24 * 3600),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, batch_id, "could not mark a batch's records as changed");
+    }
+}
+
+async fn records_of(db: &Database, batch_id: i64, item: u32) -> Result<CodeRecords, TraceError> {
+    let not_issued = CodeRecords {
+        provenance: None,
+        warnings: vec![Warning::NotIssued],
+    };
+    let Some(batch) = batch::Entity::find_by_id(batch_id).one(db.conn()).await? else {
+        return Ok(not_issued);
+    };
+    if item > 0 {
+        let item = i64::from(item);
+        let issued = trace_code_run::Entity::find()
+            .filter(trace_code_run::Column::BatchId.eq(batch_id))
+            .filter(trace_code_run::Column::FirstItem.lte(item))
+            .filter(trace_code_run::Column::LastItem.gte(item))
+            .one(db.conn())
+            .await?
+            .is_some();
+        if !issued {
+            return Ok(not_issued);
+        }
+    }
+    let mut warnings = Vec::new();
+    if let Some(revoked) = revoked_code::Entity::find_by_id((batch_id, i64::from(item)))
+        .one(db.conn())
+        .await?
+    {
+        warnings.push(Warning::Revoked {
+            reason: revoked.reason,
+        });
+    }
+    if let (Some(at), reason) = (batch.recalled_at, batch.recall_reason.clone()) {
+        warnings.push(Warning::Recalled {
+            reason: reason.unwrap_or_default(),
+            at,
+        });
+    }
+    Ok(CodeRecords {
+        provenance: Some(provenance(db, &batch, item).await?),
         warnings,
     })
 }

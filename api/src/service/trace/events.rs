@@ -13,7 +13,13 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::{TraceError, production};
-use crate::{domain::AreaCode, infra::db::Database, service::policy::Actor};
+use std::sync::Arc;
+
+use crate::{
+    domain::AreaCode,
+    infra::{cache::Cache, db::Database},
+    service::policy::Actor,
+};
 
 /// Details one event may carry, serialised.
 const MAX_DETAILS_BYTES: usize = 2_000;
@@ -36,6 +42,7 @@ pub struct NewEvent {
 /// Records an event on the farmer's own batch.
 pub async fn record(
     db: &Database,
+    cache: &Arc<dyn Cache>,
     actor: &Actor,
     batch_id: i64,
     new: NewEvent,
@@ -88,6 +95,7 @@ pub async fn record(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    super::codes::records_changed(cache, batch.id).await;
     Ok(event)
 }
 

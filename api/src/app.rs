@@ -29,6 +29,7 @@ use crate::{
         otp::{Otp, OtpTimings},
         seed,
         trace::{
+            self,
             codes::{self, RecordsMemo},
             scans::{self, ScanCounter},
         },
@@ -213,6 +214,13 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
                 orders = market.orders,
                 completed = market.completed,
                 "loaded the demo marketplace: listings with photos and a year of orders"
+            );
+            let traced = trace::demo::seed_demo_trace(&state.db, &state.cache).await?;
+            tracing::info!(
+                batches = traced.batches,
+                events = traced.events,
+                codes = traced.codes,
+                "made the demo goods traceable: plots, batches, journeys and codes"
             );
         }
     }

@@ -17,7 +17,7 @@ use crate::{
         exit::{progress, rules::ExitRules},
         households::import::{self, ImportError, ImportReport},
         market::{self, photos::Photos},
-        seed,
+        seed, trace,
         users::{self, Invitation, Origin},
     },
     telemetry,
@@ -341,6 +341,12 @@ impl Command {
                     println!(
                         "demo marketplace: {} listings with photos, {} orders ({} completed) added",
                         market.listings, market.orders, market.completed
+                    );
+                    let cache = app::connect_cache(&settings).await?;
+                    let traced = trace::demo::seed_demo_trace(&db, &cache).await?;
+                    println!(
+                        "demo traceability: {} batches with {} events and {} item codes added",
+                        traced.batches, traced.events, traced.codes
                     );
                 }
                 Ok(())

@@ -776,3 +776,54 @@ async fn the_scan_page_tells_the_truth_in_chinese_or_english_and_stays_small() {
         "{odd}"
     );
 }
+
+#[tokio::test]
+async fn the_demo_goods_are_traceable_from_listing_to_scan() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let farm = Farm::open().await;
+    for n in 2..=4 {
+        support::household_in(&farm.app, "500235102201", n).await;
+    }
+    let state = &farm.app.state;
+    let market = api::service::market::demo::seed_demo_market(&state.db, &state.photos)
+        .await
+        .unwrap();
+    let traced = api::service::trace::demo::seed_demo_trace(&state.db, &state.cache)
+        .await
+        .unwrap();
+    assert_eq!(traced.batches, market.listings);
+    assert_eq!(traced.events, 4 * market.listings);
+    let links = entities::batch_listing::Entity::find()
+        .count(state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        links as usize, market.listings,
+        "every listing sells a batch"
+    );
+
+    // An item code of a demo batch scans genuine with its journey and its listing.
+    let batch = entities::batch::Entity::find()
+        .one(state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let code = state.trace_keys.sign(TraceCode {
+        batch_id: batch.id as u32,
+        item: 7,
+    });
+    let scan = farm.scan(&code).await;
+    assert_eq!(scan["genuine"], true, "{scan}");
+    assert_eq!(scan["provenance"]["timeline"].as_array().unwrap().len(), 4);
+    assert_eq!(scan["provenance"]["timeline"][1]["result"], "pass");
+    assert_eq!(
+        scan["provenance"]["listing_ids"].as_array().unwrap().len(),
+        1
+    );
+
+    // Seeding again adds nothing.
+    let again = api::service::trace::demo::seed_demo_trace(&state.db, &state.cache)
+        .await
+        .unwrap();
+    assert_eq!(again, api::service::trace::demo::DemoTrace::default());
+}

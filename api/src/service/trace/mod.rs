@@ -1,6 +1,7 @@
 //! Traceability (溯源): plots and batches, signed trace codes, and what a buyer's scan finds.
 
 pub mod codes;
+pub mod demo;
 pub mod events;
 pub mod production;
 pub mod scans;

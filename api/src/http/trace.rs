@@ -418,13 +418,18 @@ impl TraceApi {
 }
 
 /// Where a scan comes from, as coarsely as a copied label shows: the /24 of an IPv4 address,
-/// the /48 of an IPv6 one.
-fn neighbourhood(ip: &str) -> Option<String> {
+/// the /48 of an IPv6 one. A loopback or private address (a proxy not trusted for
+/// `X-Forwarded-For`, a test) says nothing about where the phone is, so it is no place.
+pub(crate) fn neighbourhood(ip: &str) -> Option<String> {
     match ip.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) if v4.is_loopback() || v4.is_private() || v4.is_unspecified() => {
+            None
+        }
         std::net::IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             Some(format!("{a}.{b}.{c}.0/24"))
         }
+        std::net::IpAddr::V6(v6) if v6.is_loopback() || v6.is_unspecified() => None,
         std::net::IpAddr::V6(v6) => {
             let s = v6.segments();
             Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
@@ -805,28 +810,28 @@ impl TraceView {
             provenance: v.provenance.map(|p| ProvenanceView {
                 batch_id: p.batch_id,
                 item: p.item,
-                category_code: p.category_code,
-                product_zh: p.product_zh,
-                product_en: p.product_en,
-                village_code: p.village_code,
-                village_name: p.village_name,
-                township_code: p.township_code,
-                township_name: p.township_name,
-                producer: p.producer,
+                category_code: p.category_code.clone(),
+                product_zh: p.product_zh.clone(),
+                product_en: p.product_en.clone(),
+                village_code: p.village_code.clone(),
+                village_name: p.village_name.clone(),
+                township_code: p.township_code.clone(),
+                township_name: p.township_name.clone(),
+                producer: p.producer.clone(),
                 plot_name: p.plot.as_ref().map(|pl| pl.name.clone()),
                 plot_crop: p.plot.as_ref().map(|pl| pl.crop.clone()),
                 plot_area_mu: p.plot.as_ref().map(|pl| pl.area_mu),
                 produced_on: p.produced_on,
                 quantity: p.quantity,
                 unit: p.unit.into(),
-                listing_ids: p.listing_ids,
+                listing_ids: p.listing_ids.clone(),
                 timeline: p
                     .timeline
-                    .into_iter()
+                    .iter()
                     .map(|t| TimelineEntryView {
                         kind: t.kind.into(),
                         occurred_at: t.occurred_at,
-                        place: t.place,
+                        place: t.place.clone(),
                         result: t.result.map(Into::into),
                     })
                     .collect(),

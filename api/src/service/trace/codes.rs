@@ -255,7 +255,8 @@ pub struct PlotSummary {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verification {
     pub genuine: bool,
-    pub provenance: Option<Provenance>,
+    /// Shared with the remembered records: scans of one code do not copy it.
+    pub provenance: Option<Arc<Provenance>>,
     /// This scan's count and the first scan's time; genuine codes only.
     pub scans: Option<ScanTally>,
     pub warnings: Vec<Warning>,
@@ -342,7 +343,7 @@ pub async fn verify(
 /// (none when it was never issued) and the warnings the records give.
 #[derive(Clone, Debug)]
 pub struct CodeRecords {
-    provenance: Option<Provenance>,
+    provenance: Option<Arc<Provenance>>,
     warnings: Vec<Warning>,
 }
 
@@ -426,7 +427,7 @@ async fn records_of(db: &Database, batch_id: i64, item: u32) -> Result<CodeRecor
         });
     }
     Ok(CodeRecords {
-        provenance: Some(provenance(db, &batch, item).await?),
+        provenance: Some(Arc::new(provenance(db, &batch, item).await?)),
         warnings,
     })
 }

@@ -45,6 +45,8 @@ struct Pending {
 pub struct ScanCounter {
     cache: Arc<dyn Cache>,
     pending: Arc<Mutex<HashMap<(i64, i64), Pending>>>,
+    /// First scan times once known: they never change, so this process keeps them.
+    first_scans: moka::sync::Cache<(i64, i64), DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for ScanCounter {
@@ -58,6 +60,7 @@ impl ScanCounter {
         Self {
             cache,
             pending: Arc::default(),
+            first_scans: moka::sync::Cache::new(100_000),
         }
     }
 
@@ -104,9 +107,16 @@ impl ScanCounter {
             // Without the cache the database and this process still know.
             Err(_) => self.count_without_cache(db, batch_id, item).await?,
         };
-        let first_at = self
-            .first_scan(db, &first_key, stored, batch_id, item, pending_first)
-            .await?;
+        let first_at = match self.first_scans.get(&(batch_id, item)) {
+            Some(at) => at,
+            None => {
+                let at = self
+                    .first_scan(db, &first_key, stored, batch_id, item, pending_first)
+                    .await?;
+                self.first_scans.insert((batch_id, item), at);
+                at
+            }
+        };
         let places = match place {
             Some(place) => self.places(batch_id, item, place).await,
             None => 0,

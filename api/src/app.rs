@@ -56,6 +56,8 @@ pub struct AppState {
     pub scans: ScanCounter,
     /// Trace code records recently read, so scans of popular codes cost no query.
     pub trace_records: RecordsMemo,
+    /// Their answers' unchanging part, serialised once.
+    pub trace_rendered: http::trace::RenderedProvenance,
 }
 
 /// How `serve` treats the schema at start.
@@ -133,6 +135,7 @@ impl AppState {
             trace_keys,
             scans,
             trace_records: codes::records_memo(),
+            trace_rendered: Default::default(),
             metrics: Metrics::new(),
         })
     }

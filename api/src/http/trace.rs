@@ -1,12 +1,17 @@
 //! Traceability over HTTP: farmers record plots and batches and issue codes; anyone verifies a
 //! scanned code.
 
+use std::{marker::PhantomData, sync::Arc};
+
 use chrono::NaiveDate;
 use poem::{Body, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
+    payload::Payload,
     payload::{Attachment, Binary, Json, PlainText},
+    registry::{MetaSchemaRef, Registry},
+    types::{ToJSON, Type},
 };
 use serde_json::json;
 
@@ -24,7 +29,7 @@ use crate::{
     infra::qr,
     service::trace::{
         TraceError,
-        codes::{self, Scan, ScanLimits, Verification, Warning},
+        codes::{self, Provenance, Scan, ScanLimits, Verification, Warning},
         events::{self, NewEvent},
         production::{self, NewBatch, NewPlot},
     },
@@ -443,8 +448,21 @@ async fn verified(
     req: &poem::Request,
     code: &str,
 ) -> Result<TraceResponse, ApiError> {
-    let verification = verify_for(state, req, code).await?;
-    Ok(TraceResponse::Ok(Json(TraceView::new(code, verification))))
+    let mut verification = verify_for(state, req, code).await?;
+    let provenance = verification.provenance.take();
+    let mut body = TraceView::new(code, verification)
+        .to_json()
+        .unwrap_or_default()
+        .to_string();
+    if let Some(provenance) = provenance {
+        let rendered = state.trace_rendered.json(&provenance);
+        body = body.replacen(
+            "\"provenance\":null",
+            &format!("\"provenance\":{rendered}"),
+            1,
+        );
+    }
+    Ok(TraceResponse::Ok(RenderedJson(body, PhantomData)))
 }
 
 /// Verifies a code scanned by the client of `req`: the API and the scan page both answer this.
@@ -807,36 +825,97 @@ impl TraceView {
                     }
                 })
                 .collect(),
-            provenance: v.provenance.map(|p| ProvenanceView {
-                batch_id: p.batch_id,
-                item: p.item,
-                category_code: p.category_code.clone(),
-                product_zh: p.product_zh.clone(),
-                product_en: p.product_en.clone(),
-                village_code: p.village_code.clone(),
-                village_name: p.village_name.clone(),
-                township_code: p.township_code.clone(),
-                township_name: p.township_name.clone(),
-                producer: p.producer.clone(),
-                plot_name: p.plot.as_ref().map(|pl| pl.name.clone()),
-                plot_crop: p.plot.as_ref().map(|pl| pl.crop.clone()),
-                plot_area_mu: p.plot.as_ref().map(|pl| pl.area_mu),
-                produced_on: p.produced_on,
-                quantity: p.quantity,
-                unit: p.unit.into(),
-                listing_ids: p.listing_ids.clone(),
-                timeline: p
-                    .timeline
-                    .iter()
-                    .map(|t| TimelineEntryView {
-                        kind: t.kind.into(),
-                        occurred_at: t.occurred_at,
-                        place: t.place.clone(),
-                        result: t.result.map(Into::into),
-                    })
-                    .collect(),
-            }),
+            provenance: v.provenance.map(|p| ProvenanceView::from(&*p)),
         }
+    }
+}
+
+impl From<&Provenance> for ProvenanceView {
+    fn from(p: &Provenance) -> Self {
+        Self {
+            batch_id: p.batch_id,
+            item: p.item,
+            category_code: p.category_code.clone(),
+            product_zh: p.product_zh.clone(),
+            product_en: p.product_en.clone(),
+            village_code: p.village_code.clone(),
+            village_name: p.village_name.clone(),
+            township_code: p.township_code.clone(),
+            township_name: p.township_name.clone(),
+            producer: p.producer.clone(),
+            plot_name: p.plot.as_ref().map(|pl| pl.name.clone()),
+            plot_crop: p.plot.as_ref().map(|pl| pl.crop.clone()),
+            plot_area_mu: p.plot.as_ref().map(|pl| pl.area_mu),
+            produced_on: p.produced_on,
+            quantity: p.quantity,
+            unit: p.unit.into(),
+            listing_ids: p.listing_ids.clone(),
+            timeline: p
+                .timeline
+                .iter()
+                .map(|t| TimelineEntryView {
+                    kind: t.kind.into(),
+                    occurred_at: t.occurred_at,
+                    place: t.place.clone(),
+                    result: t.result.map(Into::into),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A JSON answer rendered ahead of time, documented as `T`: the scan answer splices in the
+/// provenance it rendered when the code's records were first read.
+pub struct RenderedJson<T>(String, PhantomData<fn() -> T>);
+
+impl<T: Type> Payload for RenderedJson<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T> poem::IntoResponse for RenderedJson<T> {
+    fn into_response(self) -> poem::Response {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(self.0)
+    }
+}
+
+/// Provenance answers rendered once per remembered record: a popular code's scans serialise
+/// only the few fields that change.
+#[derive(Clone)]
+pub struct RenderedProvenance(moka::sync::Cache<usize, (Arc<Provenance>, Arc<str>)>);
+
+impl Default for RenderedProvenance {
+    fn default() -> Self {
+        Self(moka::sync::Cache::new(100_000))
+    }
+}
+
+impl RenderedProvenance {
+    fn json(&self, provenance: &Arc<Provenance>) -> Arc<str> {
+        // Keyed by the record's address; the entry holds the record, so the address is not
+        // reused while the entry lives, and the pointer check makes sure.
+        let key = Arc::as_ptr(provenance) as usize;
+        if let Some((held, json)) = self.0.get(&key)
+            && Arc::ptr_eq(&held, provenance)
+        {
+            return json;
+        }
+        let json: Arc<str> = ProvenanceView::from(&**provenance)
+            .to_json()
+            .unwrap_or_default()
+            .to_string()
+            .into();
+        self.0.insert(key, (provenance.clone(), json.clone()));
+        json
     }
 }
 
@@ -928,5 +1007,5 @@ pub enum QrSvgResponse {
 pub enum TraceResponse {
     /// What the scan found; a forged code is `genuine: false` with a `forged` warning.
     #[oai(status = 200)]
-    Ok(Json<TraceView>),
+    Ok(RenderedJson<TraceView>),
 }

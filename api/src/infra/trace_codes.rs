@@ -41,7 +41,8 @@ pub enum CodeError {
 
 struct SigningKey {
     id: u8,
-    key: [u8; 32],
+    /// The HMAC with the key already absorbed: each code clones it instead of keying again.
+    keyed: Hmac<Sha256>,
 }
 
 impl SigningKey {
@@ -49,11 +50,12 @@ impl SigningKey {
         let key = derive_key(b"shanhuo/trace-code/v1", secret.expose_secret());
         // The key's name is a function of the key, so a rotation renames it by itself.
         let id = ALPHABET[(key[31] % 32) as usize];
-        Self { id, key }
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+        Self { id, keyed }
     }
 
     fn mac(&self, batch_id: u32, item: u32) -> u64 {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+        let mut mac = self.keyed.clone();
         mac.update(&[self.id]);
         mac.update(&batch_id.to_be_bytes());
         mac.update(&item.to_be_bytes());

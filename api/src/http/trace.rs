@@ -280,32 +280,15 @@ impl TraceApi {
         run_id: Path<i64>,
     ) -> Result<CodesFileResponse, ApiError> {
         let run = codes::run(&state.db, &auth.0.actor, id.0, run_id.0).await?;
-        let keys = state.trace_keys.clone();
-        let base = state.settings.public_base_url.clone();
-        let header = futures_util::stream::once(async {
-            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"item,code,url\n"))
-        });
-        let lines = futures_util::stream::iter(
-            (run.first_item..=run.last_item)
-                .collect::<Vec<_>>()
-                .chunks(1_000)
-                .map(<[i64]>::to_vec)
-                .collect::<Vec<_>>(),
-        )
-        .map(move |items| {
-            let mut chunk = String::with_capacity(items.len() * 64);
-            for item in items {
-                let code = keys.sign(crate::infra::trace_codes::TraceCode {
-                    batch_id: run.batch_id as u32,
-                    item: item as u32,
-                });
-                let url = qr::scan_url(&base, &code);
-                chunk.push_str(&format!("{item},{code},{url}\n"));
-            }
-            Ok(bytes::Bytes::from(chunk))
-        });
-        use futures_util::StreamExt;
-        let body = Body::from_bytes_stream(header.chain(lines));
+        let chunks = codes::csv_chunks(
+            state.trace_keys.clone(),
+            &run,
+            state.settings.public_base_url.clone(),
+        );
+        let lines = std::iter::once("item,code,url\n".to_owned())
+            .chain(chunks)
+            .map(|chunk| Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)));
+        let body = Body::from_bytes_stream(futures_util::stream::iter(lines));
         Ok(CodesFileResponse::Ok(
             Attachment::new(body).filename(format!("batch-{}-run-{}.csv", id.0, run_id.0)),
         ))

@@ -145,19 +145,20 @@ async fn issued_codes_verify_to_their_batch_and_show_where_the_goods_come_from()
         assert!(!text.contains(leak), "{leak} in {text}");
     }
 
-    // 1,000 item codes, downloaded as CSV, each genuine; lower case is accepted too.
+    // 2,345 item codes (three streamed chunks), downloaded as CSV, each genuine; lower case is
+    // accepted too.
     let (status, run) = farm
         .call(
             "POST",
             &format!("/api/v1/batches/{batch_id}/code-runs"),
             Some(&farm.token),
-            Some(json!({ "count": 1000 })),
+            Some(json!({ "count": 2345 })),
         )
         .await;
     assert_eq!(status, 201, "{run}");
     assert_eq!(
         (run["first_item"].as_i64(), run["last_item"].as_i64()),
-        (Some(1), Some(1000))
+        (Some(1), Some(2345))
     );
     let (status, csv) = farm
         .call(
@@ -170,9 +171,14 @@ async fn issued_codes_verify_to_their_batch_and_show_where_the_goods_come_from()
     assert_eq!(status, 200);
     let csv = csv.as_str().unwrap().to_owned();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 1001);
+    assert_eq!(lines.len(), 2346);
     assert_eq!(lines[0], "item,code,url");
-    for line in [lines[1], lines[500], lines[1000]] {
+    let items: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(items, (1..=2345).map(|i| i.to_string()).collect::<Vec<_>>());
+    for line in [lines[1], lines[1000], lines[1001], lines[2345]] {
         let fields: Vec<&str> = line.split(',').collect();
         assert!(fields[2].ends_with(fields[1]));
         let scan = farm.scan(&fields[1].to_ascii_lowercase()).await;
@@ -191,7 +197,7 @@ async fn issued_codes_verify_to_their_batch_and_show_where_the_goods_come_from()
             Some(json!({ "count": 5 })),
         )
         .await;
-    assert_eq!(next["first_item"], 1001);
+    assert_eq!(next["first_item"], 2346);
 }
 
 #[tokio::test]

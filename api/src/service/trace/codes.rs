@@ -81,19 +81,31 @@ pub async fn issue(
     Ok(run)
 }
 
-/// The printed codes of a run, in item order (item 0, the batch's own code, is always valid and
-/// is not part of a run).
-pub fn codes_of<'k>(
-    keys: &'k TraceKeys,
+/// Lines of a run's codes to print, as CSV (`item,code,url`), a thousand lines a chunk, each
+/// chunk signed only when it is read. Item 0, the batch's own code, is always valid and is not
+/// part of a run.
+pub fn csv_chunks(
+    keys: Arc<TraceKeys>,
     run: &trace_code_run::Model,
-) -> impl Iterator<Item = String> + 'k {
-    let batch_id = run.batch_id as u32;
-    (run.first_item..=run.last_item).map(move |item| {
-        keys.sign(TraceCode {
-            batch_id,
-            item: item as u32,
+    public_base_url: String,
+) -> impl Iterator<Item = String> + Send + 'static {
+    const LINES_PER_CHUNK: usize = 1_000;
+    let (batch_id, last) = (run.batch_id as u32, run.last_item);
+    (run.first_item..=last)
+        .step_by(LINES_PER_CHUNK)
+        .map(move |start| {
+            let end = (start + LINES_PER_CHUNK as i64 - 1).min(last);
+            let mut chunk = String::with_capacity(LINES_PER_CHUNK * 64);
+            for item in start..=end {
+                let code = keys.sign(TraceCode {
+                    batch_id,
+                    item: item as u32,
+                });
+                let url = qr::scan_url(&public_base_url, &code);
+                chunk.push_str(&format!("{item},{code},{url}\n"));
+            }
+            chunk
         })
-    })
 }
 
 /// A run of the farmer's own batch, or of a batch of the official's area.

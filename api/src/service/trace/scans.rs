@@ -74,7 +74,6 @@ impl ScanCounter {
     ) -> Result<ScanTally, TraceError> {
         let now = Utc::now();
         let count_key = format!("scans:v1:{batch_id}:{item}");
-        let first_key = format!("scans:v1:{batch_id}:{item}:first");
         let stored = if matches!(self.cache.get(&count_key).await, Ok(Some(_))) {
             None
         } else {
@@ -110,6 +109,7 @@ impl ScanCounter {
         let first_at = match self.first_scans.get(&(batch_id, item)) {
             Some(at) => at,
             None => {
+                let first_key = format!("scans:v1:{batch_id}:{item}:first");
                 let at = self
                     .first_scan(db, &first_key, stored, batch_id, item, pending_first)
                     .await?;

@@ -149,6 +149,26 @@ async fn a_counter_keeps_the_ttl_of_its_first_increment() {
 }
 
 #[tokio::test]
+async fn a_number_set_as_text_counts_on_and_can_be_set_again() {
+    for cache in test_caches().await {
+        assert!(cache.set_if_absent("total", b"41", MINUTE).await.unwrap());
+        assert_eq!(cache.increment("total", 1, MINUTE).await.unwrap(), 42);
+        assert!(!cache.set_if_absent("total", b"0", MINUTE).await.unwrap());
+        assert_eq!(cache.increment("total", 2, MINUTE).await.unwrap(), 44);
+        cache.set("total", b"7", MINUTE).await.unwrap();
+        assert_eq!(
+            cache.get("total").await.unwrap().as_deref(),
+            Some(&b"7"[..]),
+            "{}",
+            cache.kind()
+        );
+        assert_eq!(cache.increment("total", 1, MINUTE).await.unwrap(), 8);
+        assert!(cache.delete("total").await.unwrap());
+        assert_eq!(cache.increment("total", 1, MINUTE).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
 async fn incrementing_text_is_an_error_and_leaves_the_value() {
     for cache in test_caches().await {
         cache.set("name", b"shanhuo", MINUTE).await.unwrap();

@@ -1,7 +1,10 @@
 //! The in-process cache (moka), used when no Redis is configured.
 
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -11,8 +14,26 @@ use super::{Cache, CacheError, check_ttl};
 
 #[derive(Clone, Debug)]
 struct Entry {
-    value: Arc<[u8]>,
+    value: Value,
     expires_at: Instant,
+}
+
+/// Counters live as atomics, so concurrent increments of one hot key (a code being scanned
+/// many times at once) add up without waiting on each other; everything else is bytes.
+#[derive(Clone, Debug)]
+enum Value {
+    Bytes(Arc<[u8]>),
+    Counter(Arc<AtomicI64>),
+}
+
+impl Value {
+    /// What `get` answers: counters as decimal text, as Redis stores them.
+    fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Value::Bytes(bytes) => bytes.to_vec(),
+            Value::Counter(n) => n.load(Ordering::Acquire).to_string().into_bytes(),
+        }
+    }
 }
 
 /// Each entry carries its own deadline, which updates keep unless they set a new one.
@@ -74,13 +95,13 @@ impl Cache for MemoryCache {
             .get(key)
             .await
             .and_then(Self::live)
-            .map(|e| e.value.to_vec()))
+            .map(|e| e.value.to_bytes()))
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
         check_ttl(ttl)?;
         let entry = Entry {
-            value: value.into(),
+            value: Value::Bytes(value.into()),
             expires_at: Instant::now() + ttl,
         };
         self.entries.insert(key.to_owned(), entry).await;
@@ -102,7 +123,7 @@ impl Cache for MemoryCache {
                 match current.map(|e| e.into_value()).and_then(Self::live) {
                     Some(_) => Op::Nop,
                     None => Op::Put(Entry {
-                        value,
+                        value: Value::Bytes(value),
                         expires_at: Instant::now() + ttl,
                     }),
                 }
@@ -126,23 +147,42 @@ impl Cache for MemoryCache {
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
         check_ttl(ttl)?;
+        // Most increments find their counter already there: add to it without any lock.
+        if let Some(Entry {
+            value: Value::Counter(counter),
+            ..
+        }) = self.entries.get(key).await.and_then(Self::live)
+        {
+            return Ok(add(&counter, by));
+        }
+        // Otherwise make the key a counter (from its text, if it holds a number) once.
         let mut outcome = Err(CacheError::NotAnInteger(key.to_owned()));
         let outcome_ref = &mut outcome;
         self.entries
             .entry_by_ref(key)
             .and_compute_with(|current| async move {
-                let (current, expires_at) =
-                    match current.map(|e| e.into_value()).and_then(Self::live) {
-                        Some(entry) => match parse_counter(&entry.value) {
-                            Some(n) => (n, entry.expires_at),
-                            None => return Op::Nop,
-                        },
-                        None => (0, Instant::now() + ttl),
-                    };
-                let next = current.saturating_add(by);
+                let (start, expires_at) = match current.map(|e| e.into_value()).and_then(Self::live)
+                {
+                    Some(Entry {
+                        value: Value::Counter(counter),
+                        ..
+                    }) => {
+                        *outcome_ref = Ok(add(&counter, by));
+                        return Op::Nop;
+                    }
+                    Some(Entry {
+                        value: Value::Bytes(bytes),
+                        expires_at,
+                    }) => match parse_counter(&bytes) {
+                        Some(n) => (n, expires_at),
+                        None => return Op::Nop,
+                    },
+                    None => (0, Instant::now() + ttl),
+                };
+                let next = start.saturating_add(by);
                 *outcome_ref = Ok(next);
                 Op::Put(Entry {
-                    value: next.to_string().into_bytes().into(),
+                    value: Value::Counter(Arc::new(AtomicI64::new(next))),
                     expires_at,
                 })
             })
@@ -155,7 +195,17 @@ impl Cache for MemoryCache {
     }
 }
 
-/// Counters are stored as decimal text, as Redis stores them.
+/// Adds to a counter; it stops at the ends of i64 rather than wrapping round.
+fn add(counter: &AtomicI64, by: i64) -> i64 {
+    let previous = counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            Some(n.saturating_add(by))
+        })
+        .unwrap_or_else(|n| n);
+    previous.saturating_add(by)
+}
+
+/// Numbers set as text (`set`, `set_if_absent`) are decimal, as Redis stores them.
 fn parse_counter(bytes: &[u8]) -> Option<i64> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
 }

@@ -15,6 +15,7 @@ use crate::{
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
+        labels::LabelFonts,
         pii::PiiVault,
         sms::{HttpSms, LogSms, SmsSender},
         tokens::TokenKeys,
@@ -58,6 +59,8 @@ pub struct AppState {
     pub trace_records: RecordsMemo,
     /// Their answers' unchanging part, serialised once.
     pub trace_rendered: http::trace::RenderedProvenance,
+    /// Fonts for label sheet pictures, read when first needed.
+    pub label_fonts: Arc<LabelFonts>,
 }
 
 /// How `serve` treats the schema at start.
@@ -124,6 +127,7 @@ impl AppState {
             &settings.secret_key,
             settings.previous_secret_key.as_ref(),
         ));
+        let label_fonts = Arc::new(LabelFonts::new(settings.label_font.clone()));
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -136,6 +140,7 @@ impl AppState {
             scans,
             trace_records: codes::records_memo(),
             trace_rendered: Default::default(),
+            label_fonts,
             metrics: Metrics::new(),
         })
     }

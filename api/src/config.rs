@@ -124,6 +124,10 @@ pub struct Settings {
     pub scan_warn_places: i64,
     /// Seconds between writes of scan counts from the cache to the database.
     pub scan_flush_secs: u64,
+    /// A font file with Chinese glyphs (TTF, OTF or TTC) for label sheet PNGs; without it the
+    /// usual system places are searched (WenQuanYi, Noto CJK, Droid).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub label_font: Option<PathBuf>,
     /// Largest photo a farmer may upload, in bytes.
     pub photo_limit_bytes: usize,
     /// Photos decoded and resized at once; more wait their turn. 0 means one per CPU core.
@@ -208,6 +212,7 @@ impl Default for Settings {
             scan_warn_after: 20,
             scan_warn_places: 5,
             scan_flush_secs: 2,
+            label_font: None,
             photo_limit_bytes: 15 * 1024 * 1024,
             photo_workers: 0,
             s3_bucket: None,
@@ -352,12 +357,12 @@ impl Settings {
 }
 
 fn empty_secret_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
-    Ok(empty_as_none(d)?.map(SecretString::from))
+    Ok(empty_as_none::<_, String>(d)?.map(SecretString::from))
 }
 
-fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn empty_as_none<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
     let value = Option::<String>::deserialize(d)?;
-    Ok(value.filter(|s| !s.trim().is_empty()))
+    Ok(value.filter(|s| !s.trim().is_empty()).map(T::from))
 }
 
 /// Accepts a TOML table of year = amount or, from an environment variable, `2014=2800,…`.

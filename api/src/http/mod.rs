@@ -12,11 +12,13 @@ pub mod error;
 pub mod exit;
 pub mod households;
 pub mod json;
+pub mod labels;
 pub mod market;
 pub mod observe;
 pub mod ops;
 pub mod orders;
 pub mod pagination;
+pub mod production;
 pub mod rate_limit;
 pub mod trace;
 pub mod trace_page;
@@ -68,6 +70,8 @@ pub type Api = (
     cooperatives::CooperativesApi,
     orders::OrdersApi,
     trace::TraceApi,
+    labels::LabelsApi,
+    production::ProductionApi,
     audit::AuditApi,
 );
 
@@ -84,6 +88,8 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             cooperatives::CooperativesApi,
             orders::OrdersApi,
             trace::TraceApi,
+            labels::LabelsApi,
+            production::ProductionApi,
             audit::AuditApi,
         ),
         "shanhuo",

@@ -279,7 +279,7 @@ impl TraceApi {
         id: Path<i64>,
         run_id: Path<i64>,
     ) -> Result<CodesFileResponse, ApiError> {
-        let run = codes::run(&state.db, &auth.0.actor, id.0, run_id.0).await?;
+        let (_, run) = codes::run(&state.db, &auth.0.actor, id.0, run_id.0).await?;
         let chunks = codes::csv_chunks(
             state.trace_keys.clone(),
             &run,

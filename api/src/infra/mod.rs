@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod cache;
 pub mod db;
 pub mod imaging;
+pub mod labels;
 pub mod passwords;
 pub mod pii;
 pub mod qr;

@@ -28,6 +28,36 @@ pub async fn county_code(conn: &impl ConnectionTrait) -> Result<Option<AreaCode>
         .and_then(|a| AreaCode::parse(&a.code).ok()))
 }
 
+/// The area an official's statistics are about: the one asked for, else their own, else (an
+/// admin's) the county. `None` when no areas are loaded.
+pub async fn asked_or_own(
+    conn: &impl ConnectionTrait,
+    actor_area: Option<&AreaCode>,
+    asked: Option<AreaCode>,
+) -> Result<Option<AreaCode>, DbErr> {
+    match asked.or_else(|| actor_area.cloned()) {
+        Some(area) => Ok(Some(area)),
+        None => county_code(conn).await,
+    }
+}
+
+/// The names of the areas with these codes.
+pub async fn names_of(
+    conn: &impl ConnectionTrait,
+    codes: impl IntoIterator<Item = String>,
+) -> Result<BTreeMap<String, String>, DbErr> {
+    let codes: Vec<String> = codes.into_iter().collect();
+    let mut names = BTreeMap::new();
+    for chunk in codes.chunks(500) {
+        let found = area::Entity::find()
+            .filter(area::Column::Code.is_in(chunk.iter().cloned()))
+            .all(conn)
+            .await?;
+        names.extend(found.into_iter().map(|a| (a.code, a.name)));
+    }
+    Ok(names)
+}
+
 /// Deepest tree one request may ask for: county → townships → villages.
 pub const MAX_TREE_DEPTH: u32 = 2;
 /// Most codes one lookup may name.

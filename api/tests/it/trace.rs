@@ -549,6 +549,129 @@ async fn a_codes_qr_code_reads_back_to_its_scan_url_at_the_printed_size() {
     resp.assert_status(poem::http::StatusCode::NOT_FOUND);
 }
 
+/// A PDF's page count and the codes its pages print (the Courier lines), page by page.
+fn pdf_pages(pdf: &[u8]) -> (usize, Vec<Vec<String>>) {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let text = String::from_utf8_lossy(pdf);
+    let pages = text.matches("/Type /Page\n").count();
+    let mut codes = Vec::new();
+    let mut rest = pdf;
+    while let Some(start) = find(rest, b"\nstream\n") {
+        let body = &rest[start + b"\nstream\n".len()..];
+        let end = find(body, b"\nendstream").expect("a stream's end");
+        let content = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]).unwrap();
+        let content = String::from_utf8_lossy(&content).into_owned();
+        codes.push(
+            content
+                .split("/C 7 Tf")
+                .skip(1)
+                .filter_map(|shown| {
+                    let (_, after) = shown.split_once('(')?;
+                    Some(after.split_once(')')?.0.to_owned())
+                })
+                .collect(),
+        );
+        rest = &body[end + b"\nendstream".len()..];
+    }
+    (pages, codes)
+}
+
+#[tokio::test]
+async fn a_runs_label_sheet_prints_one_label_a_code_as_pdf_and_png() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let batch_id = batch["id"].as_i64().unwrap();
+    let (_, run) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&farm.token),
+            Some(json!({ "count": 50 })),
+        )
+        .await;
+    let run_path = format!("/api/v1/batches/{batch_id}/code-runs/{}", run["id"]);
+    let (_, csv) = farm
+        .call("GET", &format!("{run_path}/codes"), Some(&farm.token), None)
+        .await;
+    let issued: Vec<(String, String)> = csv
+        .as_str()
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (fields[1].to_owned(), fields[2].to_owned())
+        })
+        .collect();
+    let get = |path: String| {
+        let req = farm
+            .app
+            .client
+            .get(path)
+            .header("authorization", format!("Bearer {}", farm.token));
+        async move { req.send().await }
+    };
+
+    let resp = get(format!("{run_path}/labels.pdf")).await;
+    resp.assert_status_is_ok();
+    resp.assert_content_type("application/pdf");
+    resp.assert_header("x-total-pages", "3");
+    let pdf = resp.0.into_body().into_vec().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let (pages, printed) = pdf_pages(&pdf);
+    assert_eq!(pages, 3);
+    assert_eq!(
+        printed.iter().map(Vec::len).collect::<Vec<_>>(),
+        [24, 24, 2]
+    );
+    let printed: Vec<String> = printed.concat();
+    let codes: Vec<String> = issued.iter().map(|(code, _)| code.clone()).collect();
+    assert_eq!(printed, codes, "every code once, in order");
+    assert!(
+        String::from_utf8_lossy(&pdf).contains("/BaseFont /STSong-Light"),
+        "Chinese is set in the reader's Song"
+    );
+
+    let resp = get(format!("{run_path}/labels.pdf?from_page=2&to_page=2")).await;
+    resp.assert_status_is_ok();
+    let (pages, printed) = pdf_pages(&resp.0.into_body().into_vec().await.unwrap());
+    assert_eq!((pages, printed.concat()), (1, codes[24..48].to_vec()));
+    let resp = get(format!("{run_path}/labels.pdf?from_page=2&to_page=4")).await;
+    resp.assert_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The last page as a picture: two labels, each reading back to its own URL.
+    let resp = get(format!("{run_path}/labels/3")).await;
+    resp.assert_status_is_ok();
+    resp.assert_content_type("image/png");
+    resp.assert_header("x-total-pages", "3");
+    let png = resp.0.into_body().into_vec().await.unwrap();
+    let page = image::load_from_memory(&png).unwrap().to_luma8();
+    let found: Vec<Vec<String>> = api::infra::labels::png_cells()
+        .map(|(x, y, w, h)| {
+            let cell = image::imageops::crop_imm(&page, x, y, w, h).to_image();
+            api::infra::qr::decode(&cell)
+        })
+        .collect();
+    assert_eq!(found[0], vec![issued[48].1.clone()]);
+    assert_eq!(found[1], vec![issued[49].1.clone()]);
+    assert!(found[2..].iter().all(Vec::is_empty));
+    get(format!("{run_path}/labels/4"))
+        .await
+        .assert_status(poem::http::StatusCode::NOT_FOUND);
+
+    // Another farmer's sheet is not found.
+    let other = support::household_in(&farm.app, VILLAGE, 2).await;
+    support::farmer_account(&farm.app, "13600000002", other).await;
+    let (token, _) = support::tokens(&farm.app, "13600000002").await;
+    farm.app
+        .client
+        .get(format!("{run_path}/labels.pdf"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn a_photo_of_a_label_is_read_and_verified() {
     use image::{DynamicImage, GenericImage, ImageBuffer, Rgb, codecs::jpeg::JpegEncoder};
@@ -832,4 +955,144 @@ async fn the_demo_goods_are_traceable_from_listing_to_scan() {
         .await
         .unwrap();
     assert_eq!(again, api::service::trace::demo::DemoTrace::default());
+}
+
+#[tokio::test]
+async fn production_statistics_say_which_place_produces_what_by_month() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let category = batch["category_id"].as_i64().unwrap();
+    let plot_id = batch["plot_id"].as_i64().unwrap();
+    let (status, _) = farm
+        .call(
+            "POST",
+            "/api/v1/batches",
+            Some(&farm.token),
+            Some(
+                json!({ "category_id": category, "plot_id": plot_id, "quantity": 200,
+                         "produced_on": "2026-10-28" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // Last year's harvest counts for every year, not for this one.
+    farm.call(
+        "POST",
+        "/api/v1/batches",
+        Some(&farm.token),
+        Some(
+            json!({ "category_id": category, "plot_id": plot_id, "quantity": 90,
+                     "produced_on": "2025-11-02" }),
+        ),
+    )
+    .await;
+    // A household of another township.
+    let other_village = "500235102201";
+    let other = support::household_in(&farm.app, other_village, 2).await;
+    support::farmer_account(&farm.app, "13600000002", other).await;
+    let (neighbour, _) = support::tokens(&farm.app, "13600000002").await;
+    let (status, _) = farm
+        .call(
+            "POST",
+            "/api/v1/batches",
+            Some(&neighbour),
+            Some(json!({ "category_id": category, "quantity": 40,
+                         "produced_on": "2026-09-15" })),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    support::official(&farm.app, "13900000003", Role::CountyOfficial, "500235").await;
+    let (county, _) = support::tokens(&farm.app, "13900000003").await;
+    let (status, stats) = farm
+        .call(
+            "GET",
+            "/api/v1/production/stats?year=2026",
+            Some(&county),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats["batches"], 3);
+    assert_eq!(stats["households"], 2);
+    assert_eq!(stats["plots"], 1);
+    assert_eq!(stats["by_category"].as_array().unwrap().len(), 1);
+    assert_eq!(stats["by_category"][0]["quantity"], 540);
+    let quantities = |lines: &Value| -> Vec<(String, i64, u64)> {
+        lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["key"].as_str().unwrap().to_owned(),
+                    l["quantity"].as_i64().unwrap(),
+                    l["batches"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        quantities(&stats["by_township"]),
+        [
+            ("500235101000".to_owned(), 500, 2),
+            ("500235102000".to_owned(), 40, 1)
+        ]
+    );
+    assert_eq!(
+        quantities(&stats["by_village"]),
+        [
+            (VILLAGE.to_owned(), 500, 2),
+            (other_village.to_owned(), 40, 1)
+        ]
+    );
+    assert!(!stats["by_village"][0]["name"].as_str().unwrap().is_empty());
+    assert_eq!(
+        quantities(&stats["by_month"]),
+        [
+            ("2026-09".to_owned(), 40, 1),
+            ("2026-10".to_owned(), 500, 2)
+        ]
+    );
+    assert_eq!(
+        quantities(&stats["by_plot"]),
+        [(plot_id.to_string(), 500, 2)]
+    );
+    assert_eq!(stats["by_plot"][0]["name"], "屋后坡地");
+
+    let (_, every_year) = farm
+        .call("GET", "/api/v1/production/stats", Some(&county), None)
+        .await;
+    assert_eq!(every_year["batches"], 4);
+    assert_eq!(every_year["by_category"][0]["quantity"], 630);
+
+    // A township official sees their township; another's is refused, and farmers see none.
+    support::official(
+        &farm.app,
+        "13900000004",
+        Role::TownshipOfficial,
+        "500235102000",
+    )
+    .await;
+    let (township, _) = support::tokens(&farm.app, "13900000004").await;
+    let (_, own) = farm
+        .call("GET", "/api/v1/production/stats", Some(&township), None)
+        .await;
+    assert_eq!(
+        (own["area_code"].as_str(), own["batches"].as_u64()),
+        (Some("500235102000"), Some(1))
+    );
+    let (status, _) = farm
+        .call(
+            "GET",
+            "/api/v1/production/stats?area_code=500235101000",
+            Some(&township),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = farm
+        .call("GET", "/api/v1/production/stats", Some(&farm.token), None)
+        .await;
+    assert_eq!(status, 403);
 }

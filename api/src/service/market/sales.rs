@@ -3,14 +3,14 @@
 //! cached until another order completes.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{HashMap, HashSet},
     sync::Arc,
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 use entities::{
-    area, listing,
+    listing,
     order::{self, OrderStatus},
     product_category,
 };
@@ -83,12 +83,9 @@ pub async fn stats(
     area: Option<AreaCode>,
     year: Option<i32>,
 ) -> Result<SalesStats, MarketError> {
-    let area = match area.or_else(|| actor.area.clone()) {
-        Some(area) => area,
-        None => areas::county_code(db.conn())
-            .await?
-            .ok_or(MarketError::NotFound)?,
-    };
+    let area = areas::asked_or_own(db.conn(), actor.area.as_ref(), area)
+        .await?
+        .ok_or(MarketError::NotFound)?;
     if !actor.governs(&area) {
         return Err(MarketError::Forbidden);
     }
@@ -222,7 +219,7 @@ impl Tally {
             .chain(self.by_village.keys())
             .cloned()
             .collect();
-        let area_names = names_of_areas(conn, area_codes).await?;
+        let area_names = areas::names_of(conn, area_codes).await?;
         let mut top = ranked(self.by_listing, |_| String::new());
         top.truncate(TOP_PRODUCTS);
         let titles: HashMap<String, String> = listing::Entity::find()
@@ -274,19 +271,4 @@ fn ranked(groups: HashMap<String, (u64, i64)>, name: impl Fn(&str) -> String) ->
         .collect();
     lines.sort_by(|a, b| b.amount_fen.cmp(&a.amount_fen).then(a.key.cmp(&b.key)));
     lines
-}
-
-async fn names_of_areas(
-    conn: &impl ConnectionTrait,
-    codes: Vec<String>,
-) -> Result<BTreeMap<String, String>, MarketError> {
-    let mut names = BTreeMap::new();
-    for chunk in codes.chunks(500) {
-        let found = area::Entity::find()
-            .filter(area::Column::Code.is_in(chunk.iter().cloned()))
-            .all(conn)
-            .await?;
-        names.extend(found.into_iter().map(|a| (a.code, a.name)));
-    }
-    Ok(names)
 }

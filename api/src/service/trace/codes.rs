@@ -108,19 +108,20 @@ pub fn csv_chunks(
         })
 }
 
-/// A run of the farmer's own batch, or of a batch of the official's area.
+/// A run of the farmer's own batch, or of a batch of the official's area, with its batch.
 pub async fn run(
     db: &Database,
     actor: &Actor,
     batch_id: i64,
     run_id: i64,
-) -> Result<trace_code_run::Model, TraceError> {
-    production::get_batch(db, actor, batch_id).await?;
-    trace_code_run::Entity::find_by_id(run_id)
+) -> Result<(batch::Model, trace_code_run::Model), TraceError> {
+    let batch = production::get_batch(db, actor, batch_id).await?;
+    let run = trace_code_run::Entity::find_by_id(run_id)
         .one(db.conn())
         .await?
         .filter(|r| r.batch_id == batch_id)
-        .ok_or(TraceError::NotFound)
+        .ok_or(TraceError::NotFound)?;
+    Ok((batch, run))
 }
 
 /// Takes one code out of use (a lost roll of labels); scanning it warns from then on.
@@ -473,7 +474,7 @@ pub async fn code_in_photo(
         .ok_or(TraceError::NoCodeInPhoto)
 }
 
-async fn provenance(
+pub(super) async fn provenance(
     db: &Database,
     batch: &batch::Model,
     item: u32,

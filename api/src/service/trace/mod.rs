@@ -3,8 +3,10 @@
 pub mod codes;
 pub mod demo;
 pub mod events;
+pub mod labels;
 pub mod production;
 pub mod scans;
+pub mod stats;
 
 use sea_orm::DbErr;
 

@@ -1,0 +1,101 @@
+//! Label sheets for a run of item codes: which labels a page holds and what each says.
+
+use std::ops::RangeInclusive;
+
+use entities::trace_code_run;
+
+use super::{TraceError, codes};
+use crate::{
+    infra::{
+        db::Database,
+        labels::{LABELS_PER_PAGE, Label, pages_for},
+        qr,
+        trace_codes::{TraceCode, TraceKeys},
+    },
+    service::policy::Actor,
+};
+
+/// Most pages one PDF holds (12,000 labels); a larger run is printed a page range at a time.
+pub const MAX_PDF_PAGES: usize = 500;
+
+/// A run of codes with what its labels print.
+#[derive(Clone, Debug)]
+pub struct LabelRun {
+    pub run: trace_code_run::Model,
+    pub product: String,
+    /// Township and village.
+    pub place: String,
+}
+
+/// The labels of a run of the farmer's own batch, or of a batch of the official's area.
+pub async fn of_run(
+    db: &Database,
+    actor: &Actor,
+    batch_id: i64,
+    run_id: i64,
+) -> Result<LabelRun, TraceError> {
+    let (batch, run) = codes::run(db, actor, batch_id, run_id).await?;
+    let origin = codes::provenance(db, &batch, 0).await?;
+    Ok(LabelRun {
+        run,
+        product: origin.product_zh,
+        place: format!("{}{}", origin.township_name, origin.village_name),
+    })
+}
+
+impl LabelRun {
+    pub fn pages(&self) -> usize {
+        pages_for((self.run.last_item - self.run.first_item + 1) as usize)
+    }
+
+    /// The pages to print, 1-based: all of them when not given. Refused when outside the run or
+    /// more than a PDF holds.
+    pub fn page_range(
+        &self,
+        from: Option<usize>,
+        to: Option<usize>,
+    ) -> Result<RangeInclusive<usize>, TraceError> {
+        let pages = self.pages();
+        let from = from.unwrap_or(1);
+        let to = to.unwrap_or(pages);
+        if from < 1 || from > to || to > pages {
+            return Err(TraceError::Invalid(format!(
+                "the run's labels fill pages 1 to {pages}"
+            )));
+        }
+        if to - from + 1 > MAX_PDF_PAGES {
+            return Err(TraceError::Invalid(format!(
+                "one file holds at most {MAX_PDF_PAGES} pages; the run fills {pages}: ask for a \
+                 range of pages"
+            )));
+        }
+        Ok(from..=to)
+    }
+
+    /// The labels on `pages` (1-based), signed as they are made.
+    pub fn labels(
+        &self,
+        keys: &TraceKeys,
+        public_base_url: &str,
+        pages: RangeInclusive<usize>,
+    ) -> Vec<Label> {
+        let first = self.run.first_item + ((pages.start() - 1) * LABELS_PER_PAGE) as i64;
+        let last = (self.run.first_item + (pages.end() * LABELS_PER_PAGE) as i64 - 1)
+            .min(self.run.last_item);
+        (first..=last)
+            .map(|item| {
+                let code = keys.sign(TraceCode {
+                    batch_id: self.run.batch_id as u32,
+                    item: item as u32,
+                });
+                Label {
+                    url: qr::scan_url(public_base_url, &code),
+                    code,
+                    product: self.product.clone(),
+                    place: self.place.clone(),
+                    item,
+                }
+            })
+            .collect()
+    }
+}

@@ -123,20 +123,35 @@ fn fit(text: &str, size: f32, width: f32, em: impl Fn(&str) -> f32) -> String {
     out
 }
 
-/// The lines beside a QR code: (font size in pt, baseline from the label's top in mm, text,
-/// Chinese or code font).
-fn text_lines(label: &Label) -> [(f32, f32, String, bool); 4] {
+/// One line of text beside a label's QR code.
+struct TextLine {
+    size_pt: f32,
+    /// From the label's top.
+    baseline_mm: f32,
+    text: String,
+    /// Set in the code typeface (Courier) in the PDF rather than the Chinese one.
+    code: bool,
+}
+
+/// The lines beside a QR code: product, township and village, the code, the item number.
+fn text_lines(label: &Label) -> [TextLine; 4] {
     let width_pt = (LABEL_W_MM - QR_BOX_MM - TEXT_RIGHT_MM) * PT_PER_MM;
+    let line = |size_pt: f32, baseline_mm: f32, text: String, code: bool| TextLine {
+        size_pt,
+        baseline_mm,
+        text,
+        code,
+    };
     [
-        (
+        line(
             11.0,
             10.5,
             fit(&label.product, 11.0, width_pt, text_em),
-            true,
+            false,
         ),
-        (8.0, 16.5, fit(&label.place, 8.0, width_pt, text_em), true),
-        (7.0, 24.0, label.code.clone(), false),
-        (7.0, 28.5, format!("No.{}  扫码验真", label.item), true),
+        line(8.0, 16.5, fit(&label.place, 8.0, width_pt, text_em), false),
+        line(7.0, 24.0, label.code.clone(), true),
+        line(7.0, 28.5, format!("No.{}  扫码验真", label.item), false),
     ]
 }
 
@@ -210,7 +225,7 @@ pub fn pdf(labels: &[Label]) -> Vec<u8> {
             let left = left_mm * PT_PER_MM;
             let top = page_h - top_mm * PT_PER_MM;
             let modules = Modules::of(&label.url);
-            let module = (QR_BOX_MM * PT_PER_MM / modules.width as f32).min(PNG_MODULE_PT);
+            let module = (QR_BOX_MM * PT_PER_MM / modules.width as f32).min(MODULE_PT);
             let qr_side = module * modules.width as f32;
             let qr_left = left + (QR_BOX_MM * PT_PER_MM - qr_side) / 2.0;
             let qr_top = top - (LABEL_H_MM * PT_PER_MM - qr_side) / 2.0;
@@ -224,17 +239,16 @@ pub fn pdf(labels: &[Label]) -> Vec<u8> {
             }
             content.fill_nonzero();
             let text_left = left + QR_BOX_MM * PT_PER_MM;
-            for (size, baseline_mm, text, chinese) in text_lines(label) {
-                content.begin_text();
-                if chinese {
-                    content.set_font(Name(b"S"), size);
-                    content.next_line(text_left, top - baseline_mm * PT_PER_MM);
-                    content.show(Str(&utf16be(&text)));
+            for line in text_lines(label) {
+                let (font, bytes) = if line.code {
+                    (Name(b"C"), line.text.into_bytes())
                 } else {
-                    content.set_font(Name(b"C"), size);
-                    content.next_line(text_left, top - baseline_mm * PT_PER_MM);
-                    content.show(Str(text.as_bytes()));
-                }
+                    (Name(b"S"), utf16be(&line.text))
+                };
+                content.begin_text();
+                content.set_font(font, line.size_pt);
+                content.next_line(text_left, top - line.baseline_mm * PT_PER_MM);
+                content.show(Str(&bytes));
                 content.end_text();
             }
         }
@@ -246,9 +260,10 @@ pub fn pdf(labels: &[Label]) -> Vec<u8> {
     pdf.finish()
 }
 
-/// A QR module's size in the PNG (6 px at 200 dpi, 0.76 mm), which the PDF matches.
-const PNG_MODULE_PX: u32 = 6;
-const PNG_MODULE_PT: f32 = PNG_MODULE_PX as f32 * 72.0 / PNG_DPI;
+/// A QR module's size: 6 px in the 200 dpi PNG, 0.76 mm, the same in the PDF (smaller only when
+/// a long base URL needs a larger QR version to fit the label).
+const MODULE_PX: u32 = 6;
+const MODULE_PT: f32 = MODULE_PX as f32 * 72.0 / PNG_DPI;
 
 fn mm_to_px(mm: f32) -> f32 {
     mm / 25.4 * PNG_DPI
@@ -326,7 +341,7 @@ pub fn png(labels: &[Label], fonts: &LabelFonts) -> Vec<u8> {
         let (left_mm, top_mm) = label_origin(i);
         let (left, top) = (mm_to_px(left_mm), mm_to_px(top_mm));
         let modules = Modules::of(&label.url);
-        let module = ((mm_to_px(QR_BOX_MM) / modules.width as f32) as u32).clamp(1, PNG_MODULE_PX);
+        let module = ((mm_to_px(QR_BOX_MM) / modules.width as f32) as u32).clamp(1, MODULE_PX);
         let side = module * modules.width as u32;
         let qr_left = (left + (mm_to_px(QR_BOX_MM) - side as f32) / 2.0) as u32;
         let qr_top = (top + (mm_to_px(LABEL_H_MM) - side as f32) / 2.0) as u32;
@@ -345,7 +360,13 @@ pub fn png(labels: &[Label], fonts: &LabelFonts) -> Vec<u8> {
         }
         let text_left = left + mm_to_px(QR_BOX_MM);
         let text_width = mm_to_px(LABEL_W_MM - QR_BOX_MM - TEXT_RIGHT_MM);
-        for (size_pt, baseline_mm, text, _) in text_lines(label) {
+        for TextLine {
+            size_pt,
+            baseline_mm,
+            text,
+            ..
+        } in text_lines(label)
+        {
             let px = size_pt * PNG_DPI / 72.0;
             let em = |t: &str| text_width_px(fonts, t, px) / px;
             let text = fit(&text, px, text_width, em);
@@ -456,12 +477,25 @@ mod tests {
     #[test]
     fn every_label_of_a_page_reads_back_from_the_png() {
         let labels = labels(LABELS_PER_PAGE);
-        let png = png(&labels, &LabelFonts::new(None));
+        let fonts = LabelFonts::new(None);
+        let png = png(&labels, &fonts);
         let page = image::load_from_memory(&png).unwrap().to_luma8();
         assert_eq!((page.width(), page.height()), (1654, 2339));
         for (label, (x, y, w, h)) in labels.iter().zip(png_cells()) {
             let cell = image::imageops::crop_imm(&page, x, y, w, h).to_image();
             assert_eq!(crate::infra::qr::decode(&cell), vec![label.url.clone()]);
+            if fonts.has_chinese() {
+                // The product's line, right of the QR code, is inked.
+                let band = image::imageops::crop_imm(
+                    &cell,
+                    mm_to_px(QR_BOX_MM) as u32,
+                    mm_to_px(6.0) as u32,
+                    mm_to_px(LABEL_W_MM - QR_BOX_MM) as u32,
+                    mm_to_px(5.0) as u32,
+                )
+                .to_image();
+                assert!(band.pixels().filter(|p| p.0[0] < 128).count() > 100);
+            }
         }
     }
 }

@@ -87,6 +87,24 @@ impl Farm {
         batch
     }
 
+    /// Issues `count` item codes for the farm's batch.
+    async fn issue(&self, batch_id: i64, count: u32) -> (u16, Value) {
+        self.call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/code-runs"),
+            Some(&self.token),
+            Some(json!({ "count": count })),
+        )
+        .await
+    }
+
+    /// Signs in the farmer of a second household, in `village`.
+    async fn another_farmer(&self, village: &str) -> String {
+        let household = support::household_in(&self.app, village, 2).await;
+        support::farmer_account(&self.app, "13600000002", household).await;
+        support::tokens(&self.app, "13600000002").await.0
+    }
+
     async fn scan(&self, code: &str) -> Value {
         let (status, body) = self
             .call("GET", &format!("/api/v1/trace/{code}"), None, None)
@@ -147,14 +165,7 @@ async fn issued_codes_verify_to_their_batch_and_show_where_the_goods_come_from()
 
     // 2,345 item codes (three streamed chunks), downloaded as CSV, each genuine; lower case is
     // accepted too.
-    let (status, run) = farm
-        .call(
-            "POST",
-            &format!("/api/v1/batches/{batch_id}/code-runs"),
-            Some(&farm.token),
-            Some(json!({ "count": 2345 })),
-        )
-        .await;
+    let (status, run) = farm.issue(batch_id, 2345).await;
     assert_eq!(status, 201, "{run}");
     assert_eq!(
         (run["first_item"].as_i64(), run["last_item"].as_i64()),
@@ -189,14 +200,7 @@ async fn issued_codes_verify_to_their_batch_and_show_where_the_goods_come_from()
         );
     }
     // The next run continues the numbering.
-    let (_, next) = farm
-        .call(
-            "POST",
-            &format!("/api/v1/batches/{batch_id}/code-runs"),
-            Some(&farm.token),
-            Some(json!({ "count": 5 })),
-        )
-        .await;
+    let (_, next) = farm.issue(batch_id, 5).await;
     assert_eq!(next["first_item"], 2346);
 }
 
@@ -254,14 +258,7 @@ async fn revoked_and_recalled_codes_warn_and_only_their_owners_act_on_them() {
     let farm = Farm::open().await;
     let batch = farm.batch().await;
     let batch_id = batch["id"].as_i64().unwrap();
-    let (_, run) = farm
-        .call(
-            "POST",
-            &format!("/api/v1/batches/{batch_id}/code-runs"),
-            Some(&farm.token),
-            Some(json!({ "count": 3 })),
-        )
-        .await;
+    let (_, run) = farm.issue(batch_id, 3).await;
     let item = |n: u32| {
         farm.app.state.trace_keys.sign(TraceCode {
             batch_id: batch_id as u32,
@@ -271,9 +268,7 @@ async fn revoked_and_recalled_codes_warn_and_only_their_owners_act_on_them() {
     assert_eq!(run["last_item"], 3);
 
     // Another farmer cannot issue, revoke or recall; a cadre of another village cannot recall.
-    let other = support::household_in(&farm.app, "500235102201", 2).await;
-    support::farmer_account(&farm.app, "13600000002", other).await;
-    let (stranger, _) = support::tokens(&farm.app, "13600000002").await;
+    let stranger = farm.another_farmer("500235102201").await;
     support::official(&farm.app, "13900000002", Role::VillageCadre, "500235102201").await;
     let (cadre, _) = support::tokens(&farm.app, "13900000002").await;
     let (status, _) = farm
@@ -353,14 +348,7 @@ async fn revoked_and_recalled_codes_warn_and_only_their_owners_act_on_them() {
         kinds(&farm.scan(&item(2)).await),
         vec!["revoked", "recalled"]
     );
-    let (status, body) = farm
-        .call(
-            "POST",
-            &format!("/api/v1/batches/{batch_id}/code-runs"),
-            Some(&farm.token),
-            Some(json!({ "count": 1 })),
-        )
-        .await;
+    let (status, body) = farm.issue(batch_id, 1).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("trace.invalid"))
@@ -581,14 +569,7 @@ async fn a_runs_label_sheet_prints_one_label_a_code_as_pdf_and_png() {
     let farm = Farm::open().await;
     let batch = farm.batch().await;
     let batch_id = batch["id"].as_i64().unwrap();
-    let (_, run) = farm
-        .call(
-            "POST",
-            &format!("/api/v1/batches/{batch_id}/code-runs"),
-            Some(&farm.token),
-            Some(json!({ "count": 50 })),
-        )
-        .await;
+    let (_, run) = farm.issue(batch_id, 50).await;
     let run_path = format!("/api/v1/batches/{batch_id}/code-runs/{}", run["id"]);
     let (_, csv) = farm
         .call("GET", &format!("{run_path}/codes"), Some(&farm.token), None)
@@ -660,9 +641,7 @@ async fn a_runs_label_sheet_prints_one_label_a_code_as_pdf_and_png() {
         .assert_status(poem::http::StatusCode::NOT_FOUND);
 
     // Another farmer's sheet is not found.
-    let other = support::household_in(&farm.app, VILLAGE, 2).await;
-    support::farmer_account(&farm.app, "13600000002", other).await;
-    let (token, _) = support::tokens(&farm.app, "13600000002").await;
+    let token = farm.another_farmer(VILLAGE).await;
     farm.app
         .client
         .get(format!("{run_path}/labels.pdf"))
@@ -988,9 +967,7 @@ async fn production_statistics_say_which_place_produces_what_by_month() {
     .await;
     // A household of another township.
     let other_village = "500235102201";
-    let other = support::household_in(&farm.app, other_village, 2).await;
-    support::farmer_account(&farm.app, "13600000002", other).await;
-    let (neighbour, _) = support::tokens(&farm.app, "13600000002").await;
+    let neighbour = farm.another_farmer(other_village).await;
     let (status, _) = farm
         .call(
             "POST",

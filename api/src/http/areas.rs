@@ -184,7 +184,7 @@ mirror_enum! {
 
 /// A county, township or village.
 #[derive(Clone, Debug, Object)]
-#[oai(rename = "Area")]
+#[oai(rename = "Area", skip_serializing_if_is_none)]
 pub struct AreaView {
     /// 12-digit national administrative code, e.g. `500235000000`.
     pub code: String,
@@ -206,7 +206,7 @@ pub struct AreaView {
 
 /// One area with its parent and direct children.
 #[derive(Clone, Debug, Object)]
-#[oai(rename = "AreaDetail")]
+#[oai(rename = "AreaDetail", skip_serializing_if_is_none)]
 pub struct AreaDetailView {
     #[oai(flatten)]
     pub area: AreaView,
@@ -218,7 +218,7 @@ pub struct AreaDetailView {
 
 /// An area with the areas below it, nested.
 #[derive(Clone, Debug, Object)]
-#[oai(rename = "AreaTree")]
+#[oai(rename = "AreaTree", skip_serializing_if_is_none)]
 pub struct AreaTreeView {
     #[oai(flatten)]
     pub area: AreaView,
@@ -228,7 +228,7 @@ pub struct AreaTreeView {
 
 /// One page of areas.
 #[derive(Clone, Debug, Object)]
-#[oai(rename = "AreaPage")]
+#[oai(rename = "AreaPage", skip_serializing_if_is_none)]
 pub struct AreaPageView {
     pub items: Vec<AreaView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -237,7 +237,7 @@ pub struct AreaPageView {
 
 /// Codes to look up.
 #[derive(Clone, Debug, Object)]
-#[oai(rename = "LookupAreasRequest")]
+#[oai(rename = "LookupAreasRequest", skip_serializing_if_is_none)]
 pub struct LookupAreasRequest {
     /// 1 to 100 area codes (12 digits, or 6/9-digit short forms).
     #[oai(validator(min_items = 1, max_items = 100))]
@@ -246,7 +246,7 @@ pub struct LookupAreasRequest {
 
 /// The areas found, in the order asked, and the codes that name no area.
 #[derive(Clone, Debug, Object)]
-#[oai(rename = "LookupAreasResult")]
+#[oai(rename = "LookupAreasResult", skip_serializing_if_is_none)]
 pub struct LookupAreasView {
     pub areas: Vec<AreaView>,
     /// Codes (in 12-digit form) that name no area.

@@ -52,7 +52,7 @@ impl AuditApi {
 
 /// One audited change.
 #[derive(Object)]
-#[oai(rename = "AuditEntry")]
+#[oai(rename = "AuditEntry", skip_serializing_if_is_none)]
 pub struct AuditEntryView {
     pub id: i64,
     pub at: chrono::DateTime<chrono::Utc>,
@@ -76,7 +76,7 @@ pub struct AuditEntryView {
 
 /// One page of audit entries.
 #[derive(Object)]
-#[oai(rename = "AuditPage")]
+#[oai(rename = "AuditPage", skip_serializing_if_is_none)]
 pub struct AuditPageView {
     pub items: Vec<AuditEntryView>,
     /// Pass as `cursor` to get the next (older) page; absent on the last page.

@@ -214,6 +214,7 @@ impl AuthApi {
 
 /// Phone number and password.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordLogin {
     /// Mainland mobile number; spaces, dashes and a +86 prefix are fine.
     #[oai(validator(max_length = 32))]
@@ -223,6 +224,7 @@ pub struct PasswordLogin {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SendCodeRequest {
     /// Mainland mobile number.
     #[oai(validator(max_length = 32))]
@@ -231,6 +233,7 @@ pub struct SendCodeRequest {
 
 /// Phone number and the code texted to it.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CodeLogin {
     #[oai(validator(max_length = 32))]
     pub phone: String,
@@ -241,6 +244,7 @@ pub struct CodeLogin {
 
 /// The code from the mini program's `wx.login`.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WeChatLogin {
     #[oai(validator(min_length = 1, max_length = 128))]
     pub code: String,
@@ -248,7 +252,7 @@ pub struct WeChatLogin {
 
 /// A code is on its way.
 #[derive(Object)]
-#[oai(rename = "CodeSent")]
+#[oai(rename = "CodeSent", skip_serializing_if_is_none)]
 pub struct CodeSentView {
     /// Seconds the code stays valid.
     pub expires_in: u64,
@@ -264,6 +268,7 @@ pub enum SendCodeResponse {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh.
     #[oai(validator(max_length = 256))]
@@ -279,7 +284,7 @@ mirror_enum! {
 
 /// A user account as its owner and the officials over it see it.
 #[derive(Object)]
-#[oai(rename = "User")]
+#[oai(rename = "User", skip_serializing_if_is_none)]
 pub struct UserView {
     pub id: i64,
     /// Mainland mobile number.
@@ -311,7 +316,7 @@ impl From<entities::user::Model> for UserView {
 
 /// A fresh token pair.
 #[derive(Object)]
-#[oai(rename = "TokenPair")]
+#[oai(rename = "TokenPair", skip_serializing_if_is_none)]
 pub struct TokenPairView {
     /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,

@@ -124,6 +124,7 @@ impl CooperativesApi {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CooperativeInput {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub name: String,
@@ -134,13 +135,14 @@ pub struct CooperativeInput {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CooperativeMemberInput {
     pub household_id: i64,
 }
 
 /// A co-operative (合作社).
 #[derive(Object)]
-#[oai(rename = "Cooperative")]
+#[oai(rename = "Cooperative", skip_serializing_if_is_none)]
 pub struct CooperativeView {
     pub id: i64,
     pub name: String,

@@ -162,6 +162,9 @@ error_codes! {
         "找不到该户", "No such household"),
     HouseholdNumberTaken = ("household.number_taken", CONFLICT,
         "该户编号已登记", "This household number is already registered"),
+    HouseholdInUse = ("household.in_use", CONFLICT,
+        "该户已有评估、退出、交易或溯源记录，不能删除；记录见 details",
+        "Other records rely on this household (assessments, exit cases, goods, orders, trace); it cannot be removed. details lists them"),
     HouseholdUnknownVillage = ("household.unknown_village", UNPROCESSABLE_ENTITY,
         "户所在的村不存在", "The household's village does not exist"),
     HouseholdInvalid = ("household.invalid", UNPROCESSABLE_ENTITY,
@@ -239,7 +242,8 @@ pub struct ErrorEnvelope {
     pub code: String,
     /// Human-readable message in the language chosen by `Accept-Language` (Chinese by default).
     pub message: String,
-    /// What exactly was wrong, when there is more to say (the parameter, the value, the reason).
+    /// What exactly was wrong, when there is more to say (the parameter, the value, the reason);
+    /// `null` otherwise.
     pub details: Option<Value>,
 }
 
@@ -351,21 +355,49 @@ impl ResponseError for ApiError {
 /// Documents the error statuses operations share, all with the envelope as body.
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
+        // Every status a code in the catalogue has, on every operation: rate limits, sign-in
+        // and scope checks apply across the API. The body's `code` says which case it is.
         const DOCUMENTED: &[(u16, &str)] = &[
             (
                 400,
                 "The request is malformed: a bad parameter, cursor or JSON body.",
             ),
-            (404, "Nothing has this identifier."),
+            (
+                401,
+                "Not signed in, or the token or credentials are not valid; sign in again.",
+            ),
+            (
+                403,
+                "Signed in, but not allowed to do this (another area, another role, a disabled account).",
+            ),
+            (
+                404,
+                "Nothing has this identifier, or it is outside the caller's reach.",
+            ),
+            (
+                409,
+                "The request clashes with what is stored (a duplicate, a step out of turn).",
+            ),
             (413, "The request body is larger than the server accepts."),
-            (415, "The request body is not `application/json`."),
+            (
+                415,
+                "The request body is not of a type the operation takes.",
+            ),
             (
                 422,
-                "The JSON body has missing fields or fields of the wrong type.",
+                "The body has missing fields or fields of the wrong type, or breaks a rule.",
+            ),
+            (
+                429,
+                "Too many requests; `Retry-After` says when to try again.",
             ),
             (
                 500,
                 "The server failed; the body says nothing more, the server log does.",
+            ),
+            (
+                503,
+                "A service the server needs (database, SMS gateway, WeChat) is not answering.",
             ),
         ];
         MetaResponses {
@@ -390,6 +422,22 @@ impl ApiResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_an_operation_can_answer_is_documented() {
+        let documented: Vec<u16> = <ApiError as ApiResponse>::meta()
+            .responses
+            .iter()
+            .filter_map(|r| r.status)
+            .collect();
+        for code in ErrorCode::ALL {
+            let status = code.status().as_u16();
+            // A wrong method reaches no operation.
+            if status != 405 {
+                assert!(documented.contains(&status), "{} ({status})", code.as_str());
+            }
+        }
+    }
 
     #[test]
     fn chinese_is_the_default_language() {

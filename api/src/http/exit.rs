@@ -344,6 +344,7 @@ impl ExitApi {
 
 /// A check's result.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RecordCheckRequest {
     pub passed: bool,
     #[oai(validator(max_length = 500))]
@@ -355,7 +356,7 @@ pub struct RecordCheckRequest {
 
 /// A village's exit indicators for a year.
 #[derive(Object)]
-#[oai(rename = "VillageIndicators")]
+#[oai(rename = "VillageIndicators", skip_serializing_if_is_none)]
 pub struct VillageIndicatorsInput {
     /// 通硬化路
     pub hardened_road: bool,
@@ -375,6 +376,7 @@ pub struct VillageIndicatorsInput {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProposeExitRequest {
     pub subject: ExitSubjectView,
     /// For a household case.
@@ -387,6 +389,7 @@ pub struct ProposeExitRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ExitStepRequest {
     pub action: ExitActionView,
     /// Required for `object` and `reject`.
@@ -395,12 +398,14 @@ pub struct ExitStepRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReturnRequest {
     #[oai(validator(min_length = 1, max_length = 500))]
     pub reason: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HouseholdStatusChange {
     pub household_id: i64,
     pub status: HouseholdStatusView,
@@ -408,7 +413,7 @@ pub struct HouseholdStatusChange {
 
 /// A criterion that is not met.
 #[derive(Object)]
-#[oai(rename = "FailingCriterion")]
+#[oai(rename = "FailingCriterion", skip_serializing_if_is_none)]
 pub struct FailingView {
     /// `no_income_line`, `income_at_or_below_line`, `check_missing`, `check_failed`,
     /// `members_uninsured`, `incidence_too_high`, `indicators_missing` or `indicator_unmet`.
@@ -475,7 +480,7 @@ impl From<&Failing> for FailingView {
 
 /// One recorded check.
 #[derive(Object)]
-#[oai(rename = "RecordedCheck")]
+#[oai(rename = "RecordedCheck", skip_serializing_if_is_none)]
 pub struct RecordedCheckView {
     pub check: CheckView,
     /// `None` when not recorded for the year.
@@ -487,7 +492,7 @@ pub struct RecordedCheckView {
 }
 
 #[derive(Object)]
-#[oai(rename = "HouseholdAssessment")]
+#[oai(rename = "HouseholdAssessment", skip_serializing_if_is_none)]
 pub struct HouseholdAssessmentView {
     pub household_id: i64,
     pub year: i32,
@@ -529,7 +534,7 @@ impl From<HouseholdAssessment> for HouseholdAssessmentView {
 }
 
 #[derive(Object)]
-#[oai(rename = "VillageAssessment")]
+#[oai(rename = "VillageAssessment", skip_serializing_if_is_none)]
 pub struct VillageAssessmentView {
     pub village_code: String,
     pub year: i32,
@@ -570,7 +575,7 @@ impl From<VillageAssessment> for VillageAssessmentView {
 
 /// One step an exit case took.
 #[derive(Object)]
-#[oai(rename = "ExitCaseStep")]
+#[oai(rename = "ExitCaseStep", skip_serializing_if_is_none)]
 pub struct ExitStepView {
     pub action: String,
     pub from_state: Option<ExitStateView>,
@@ -581,7 +586,7 @@ pub struct ExitStepView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ExitCase")]
+#[oai(rename = "ExitCase", skip_serializing_if_is_none)]
 pub struct ExitCaseView {
     pub id: i64,
     pub subject: ExitSubjectView,
@@ -628,7 +633,7 @@ impl From<CaseRecord> for ExitCaseView {
 }
 
 #[derive(Object)]
-#[oai(rename = "VillageCounts")]
+#[oai(rename = "VillageCounts", skip_serializing_if_is_none)]
 pub struct VillageCountsView {
     /// Registered poor villages.
     pub poor: u32,
@@ -638,7 +643,7 @@ pub struct VillageCountsView {
 }
 
 #[derive(Object)]
-#[oai(rename = "PeopleCounts")]
+#[oai(rename = "PeopleCounts", skip_serializing_if_is_none)]
 pub struct PeopleCountsView {
     /// Members of registered households.
     pub registered: u64,
@@ -651,7 +656,7 @@ pub struct PeopleCountsView {
 }
 
 #[derive(Object)]
-#[oai(rename = "PartProgress")]
+#[oai(rename = "PartProgress", skip_serializing_if_is_none)]
 pub struct PartProgressView {
     pub code: String,
     pub name: String,
@@ -660,7 +665,7 @@ pub struct PartProgressView {
 }
 
 #[derive(Object)]
-#[oai(rename = "VillageIncidence")]
+#[oai(rename = "VillageIncidence", skip_serializing_if_is_none)]
 pub struct VillageIncidenceView {
     pub code: String,
     pub name: String,
@@ -674,7 +679,7 @@ pub struct VillageIncidenceView {
 
 /// A cumulative target by the end of a year.
 #[derive(Object)]
-#[oai(rename = "YearGoal")]
+#[oai(rename = "YearGoal", skip_serializing_if_is_none)]
 pub struct YearGoalView {
     pub year: i32,
     /// Poor villages de-listed by the end of the year.
@@ -685,7 +690,7 @@ pub struct YearGoalView {
 
 /// The area's numbers on one day.
 #[derive(Object)]
-#[oai(rename = "ProgressSnapshot")]
+#[oai(rename = "ProgressSnapshot", skip_serializing_if_is_none)]
 pub struct SnapshotPointView {
     pub day: chrono::NaiveDate,
     pub villages_delisted: u32,
@@ -696,7 +701,7 @@ pub struct SnapshotPointView {
 
 /// When the goals are reached at the pace of the last 30 days of snapshots.
 #[derive(Object)]
-#[oai(rename = "ProgressProjection")]
+#[oai(rename = "ProgressProjection", skip_serializing_if_is_none)]
 pub struct ProjectionView {
     /// Days of history the pace is measured over (0: no history yet).
     pub basis_days: i64,
@@ -708,7 +713,7 @@ pub struct ProjectionView {
 }
 
 #[derive(Object)]
-#[oai(rename = "Progress")]
+#[oai(rename = "Progress", skip_serializing_if_is_none)]
 pub struct ProgressView {
     pub area_code: String,
     pub area_name: String,

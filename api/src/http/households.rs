@@ -323,7 +323,9 @@ impl HouseholdChangesApi {
     /// Remove a household
     ///
     /// With its members and income records, for a household registered by mistake; the
-    /// audit log keeps what it held and the reason.
+    /// audit log keeps what it held and the reason. A household that other records rely on
+    /// (assessments, exit cases, goods, orders, plots, batches) is kept: 409
+    /// `household.in_use`, with the kinds of record in `details.records`.
     #[oai(
         path = "/households/:id",
         method = "delete",
@@ -540,6 +542,7 @@ impl HouseholdChangesApi {
 
 /// Household fields to change; absent fields stay as they are.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateHouseholdRequest {
     /// Move to this village (12-digit code).
     #[oai(validator(max_length = 12))]
@@ -554,6 +557,7 @@ pub struct UpdateHouseholdRequest {
 
 /// Member fields to change; absent fields stay as they are.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateMemberRequest {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub name: Option<String>,
@@ -566,6 +570,7 @@ pub struct UpdateMemberRequest {
 
 /// A year's income by source, in fen; absent sources keep their amounts.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RecordIncomeRequest {
     /// 工资性收入
     #[oai(validator(minimum(value = "0")))]
@@ -583,7 +588,7 @@ pub struct RecordIncomeRequest {
 
 /// A household's income in one year, in fen.
 #[derive(Object)]
-#[oai(rename = "IncomeYear")]
+#[oai(rename = "IncomeYear", skip_serializing_if_is_none)]
 pub struct IncomeYearView {
     pub year: i32,
     pub wages_fen: i64,
@@ -677,7 +682,7 @@ pub enum ImportHouseholdsResponse {
 
 /// What an import found, and whether it wrote.
 #[derive(Object)]
-#[oai(rename = "ImportReport")]
+#[oai(rename = "ImportReport", skip_serializing_if_is_none)]
 pub struct ImportReportView {
     /// `csv` or `xlsx`, as read from the file's contents.
     pub format: Option<String>,
@@ -695,7 +700,7 @@ pub struct ImportReportView {
 
 /// One problem in an imported file.
 #[derive(Object)]
-#[oai(rename = "ImportProblem")]
+#[oai(rename = "ImportProblem", skip_serializing_if_is_none)]
 pub struct ImportProblemView {
     /// The row as the spreadsheet numbers it (the header is row 1).
     pub row: u32,
@@ -774,6 +779,7 @@ fn household_filter(
 
 /// A household to register.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RegisterHouseholdRequest {
     /// The registry's household number, unique in the county.
     #[oai(validator(min_length = 1, max_length = 32))]
@@ -795,6 +801,7 @@ pub struct RegisterHouseholdRequest {
 
 /// A member to register.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MemberInput {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub name: String,
@@ -815,7 +822,7 @@ pub struct MemberInput {
 
 /// A registered household.
 #[derive(Object)]
-#[oai(rename = "Household")]
+#[oai(rename = "Household", skip_serializing_if_is_none)]
 pub struct HouseholdView {
     pub id: i64,
     pub household_number: String,
@@ -831,7 +838,7 @@ pub struct HouseholdView {
 
 /// A member of a household.
 #[derive(Object)]
-#[oai(rename = "HouseholdMember")]
+#[oai(rename = "HouseholdMember", skip_serializing_if_is_none)]
 pub struct MemberView {
     pub id: i64,
     pub name: String,
@@ -858,7 +865,7 @@ pub enum HouseholdSortView {
 
 /// One line of a household list.
 #[derive(Object)]
-#[oai(rename = "HouseholdSummary")]
+#[oai(rename = "HouseholdSummary", skip_serializing_if_is_none)]
 pub struct HouseholdSummaryView {
     pub id: i64,
     pub household_number: String,
@@ -872,7 +879,7 @@ pub struct HouseholdSummaryView {
 
 /// One page of households.
 #[derive(Object)]
-#[oai(rename = "HouseholdPage")]
+#[oai(rename = "HouseholdPage", skip_serializing_if_is_none)]
 pub struct HouseholdPageView {
     pub items: Vec<HouseholdSummaryView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -1023,6 +1030,9 @@ impl From<HouseholdError> for ApiError {
             HouseholdError::NumberTaken(number) => ApiError::new(ErrorCode::HouseholdNumberTaken)
                 .with_details(json!({ "household_number": number })),
             HouseholdError::UnknownVillage => ErrorCode::HouseholdUnknownVillage.into(),
+            HouseholdError::InUse(records) => {
+                ApiError::new(ErrorCode::HouseholdInUse).with_details(json!({ "records": records }))
+            }
             HouseholdError::Invalid(reason) => {
                 ApiError::new(ErrorCode::HouseholdInvalid).with_details(json!({ "reason": reason }))
             }

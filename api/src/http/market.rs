@@ -372,7 +372,7 @@ fn is_id(key: &str) -> bool {
 
 /// A product category.
 #[derive(Object)]
-#[oai(rename = "Category")]
+#[oai(rename = "Category", skip_serializing_if_is_none)]
 pub struct CategoryView {
     pub id: i64,
     pub code: String,
@@ -399,6 +399,7 @@ impl From<entities::product_category::Model> for CategoryView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryInput {
     /// Lower-case letters, digits and `_`.
     #[oai(validator(min_length = 1, max_length = 32))]
@@ -413,6 +414,7 @@ pub struct CategoryInput {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateCategoryRequest {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name_zh: Option<String>,
@@ -426,6 +428,7 @@ pub struct UpdateCategoryRequest {
 
 /// A listing to create.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ListingInput {
     /// For a co-operative's manager: the member household whose goods these are. A farmer
     /// lists their own household's and leaves it out.
@@ -448,6 +451,7 @@ pub struct ListingInput {
 
 /// Listing fields to change; absent ones stay.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateListingRequest {
     pub category_id: Option<i64>,
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -463,7 +467,7 @@ pub struct UpdateListingRequest {
 
 /// Goods for sale.
 #[derive(Object)]
-#[oai(rename = "Listing")]
+#[oai(rename = "Listing", skip_serializing_if_is_none)]
 pub struct ListingView {
     pub id: i64,
     /// The producing household.
@@ -510,7 +514,7 @@ impl ListingView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ListingPage")]
+#[oai(rename = "ListingPage", skip_serializing_if_is_none)]
 pub struct ListingPageView {
     pub items: Vec<ListingView>,
     /// Pass as `cursor` for the next page; absent on the last.
@@ -537,7 +541,7 @@ impl ListingPageView {
 
 /// A listing's photo, in three sizes.
 #[derive(Object)]
-#[oai(rename = "Photo")]
+#[oai(rename = "Photo", skip_serializing_if_is_none)]
 pub struct PhotoView {
     /// SHA-256 of the uploaded file.
     pub id: String,

@@ -258,6 +258,7 @@ impl From<RegionError> for ApiError {
 
 /// An order to place.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderInput {
     pub listing_id: i64,
     /// In the listing's unit; at least its minimum order.
@@ -279,6 +280,7 @@ pub struct OrderInput {
 
 /// A step to take.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderStepInput {
     pub action: OrderActionView,
     /// Why, for a cancellation.
@@ -288,7 +290,7 @@ pub struct OrderStepInput {
 
 /// An order.
 #[derive(Object)]
-#[oai(rename = "Order")]
+#[oai(rename = "Order", skip_serializing_if_is_none)]
 pub struct OrderView {
     pub id: i64,
     pub listing_id: i64,
@@ -361,7 +363,7 @@ impl OrderView {
 }
 
 #[derive(Object)]
-#[oai(rename = "OrderPage")]
+#[oai(rename = "OrderPage", skip_serializing_if_is_none)]
 pub struct OrderPageView {
     pub items: Vec<OrderView>,
     /// Pass as `cursor` for the next page; absent on the last.
@@ -383,7 +385,7 @@ impl OrderPageView {
 
 /// A province and its prefecture-level cities.
 #[derive(Object)]
-#[oai(rename = "Province")]
+#[oai(rename = "Province", skip_serializing_if_is_none)]
 pub struct ProvinceView {
     pub code: String,
     pub name: String,
@@ -391,7 +393,7 @@ pub struct ProvinceView {
 }
 
 #[derive(Object)]
-#[oai(rename = "City")]
+#[oai(rename = "City", skip_serializing_if_is_none)]
 pub struct CityView {
     pub code: String,
     /// A municipality's districts and counties carry the municipality's name.
@@ -431,7 +433,7 @@ pub enum ListRegionsResponse {
 
 /// Sales of one group: a category, area, month, destination or product.
 #[derive(Object)]
-#[oai(rename = "SalesLine")]
+#[oai(rename = "SalesLine", skip_serializing_if_is_none)]
 pub struct SalesLineView {
     /// Category id, area code, month (`2026-03`), province or city code, or listing id.
     pub key: String,
@@ -453,7 +455,7 @@ impl From<SalesLine> for SalesLineView {
 
 /// Where an area's goods sold.
 #[derive(Object)]
-#[oai(rename = "SalesStats")]
+#[oai(rename = "SalesStats", skip_serializing_if_is_none)]
 pub struct SalesStatsView {
     pub area_code: String,
     /// The year counted; every year when absent.

@@ -41,7 +41,7 @@ impl ProductionApi {
 
 /// One product, in one unit, of one group.
 #[derive(Object)]
-#[oai(rename = "ProductionLine")]
+#[oai(rename = "ProductionLine", skip_serializing_if_is_none)]
 pub struct ProductionLineView {
     /// Area code, month (`2026-10`), plot id, or category id for the totals.
     pub key: String,
@@ -70,7 +70,7 @@ impl From<ProductionLine> for ProductionLineView {
 
 /// What an area produces.
 #[derive(Object)]
-#[oai(rename = "ProductionStats")]
+#[oai(rename = "ProductionStats", skip_serializing_if_is_none)]
 pub struct ProductionStatsView {
     pub area_code: String,
     /// The year counted (by harvest or making date); every year when absent.

@@ -433,17 +433,17 @@ async fn verified(
 ) -> Result<TraceResponse, ApiError> {
     let mut verification = verify_for(state, req, code).await?;
     let provenance = verification.provenance.take();
-    let mut body = TraceView::new(code, verification)
+    let mut body: String = TraceView::new(code, verification)
         .to_json()
         .unwrap_or_default()
         .to_string();
     if let Some(provenance) = provenance {
+        // The view leaves `provenance` out when none; the rendered one goes in as its last field.
         let rendered = state.trace_rendered.json(&provenance);
-        body = body.replacen(
-            "\"provenance\":null",
-            &format!("\"provenance\":{rendered}"),
-            1,
-        );
+        body.pop();
+        body.push_str(",\"provenance\":");
+        body.push_str(&rendered);
+        body.push('}');
     }
     Ok(TraceResponse::Ok(RenderedJson(body, PhantomData)))
 }
@@ -498,6 +498,7 @@ impl From<TraceError> for ApiError {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlotInput {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name: String,
@@ -513,7 +514,7 @@ pub struct PlotInput {
 
 /// A plot (地块).
 #[derive(Object)]
-#[oai(rename = "Plot")]
+#[oai(rename = "Plot", skip_serializing_if_is_none)]
 pub struct PlotView {
     pub id: i64,
     pub household_id: i64,
@@ -541,6 +542,7 @@ impl From<entities::plot::Model> for PlotView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BatchInput {
     pub category_id: i64,
     /// Absent for goods the household made rather than harvested.
@@ -558,7 +560,7 @@ pub struct BatchInput {
 
 /// A batch (批次).
 #[derive(Object)]
-#[oai(rename = "Batch")]
+#[oai(rename = "Batch", skip_serializing_if_is_none)]
 pub struct BatchView {
     pub id: i64,
     pub household_id: i64,
@@ -618,6 +620,7 @@ mirror_enum! {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TraceEventInput {
     pub kind: EventKindView,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
@@ -636,7 +639,7 @@ pub struct TraceEventInput {
 
 /// Something that happened to a batch.
 #[derive(Object)]
-#[oai(rename = "TraceEvent")]
+#[oai(rename = "TraceEvent", skip_serializing_if_is_none)]
 pub struct TraceEventView {
     pub id: i64,
     pub batch_id: i64,
@@ -669,7 +672,7 @@ impl From<entities::trace_event::Model> for TraceEventView {
 
 /// One step of the goods' journey, as a buyer reads it.
 #[derive(Object)]
-#[oai(rename = "TimelineEntry")]
+#[oai(rename = "TimelineEntry", skip_serializing_if_is_none)]
 pub struct TimelineEntryView {
     pub kind: EventKindView,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
@@ -680,12 +683,14 @@ pub struct TimelineEntryView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReasonInput {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub reason: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CodeRunInput {
     /// 1 to 100,000.
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
@@ -694,7 +699,7 @@ pub struct CodeRunInput {
 
 /// Item codes issued together.
 #[derive(Object)]
-#[oai(rename = "CodeRun")]
+#[oai(rename = "CodeRun", skip_serializing_if_is_none)]
 pub struct CodeRunView {
     pub id: i64,
     pub batch_id: i64,
@@ -718,6 +723,7 @@ impl From<entities::trace_code_run::Model> for CodeRunView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RevocationInput {
     pub code: String,
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -726,7 +732,7 @@ pub struct RevocationInput {
 
 /// What a scan found.
 #[derive(Object)]
-#[oai(rename = "Trace")]
+#[oai(rename = "Trace", skip_serializing_if_is_none)]
 pub struct TraceView {
     pub code: String,
     /// Signed by this server and issued. Check `warnings` even so.
@@ -742,7 +748,7 @@ pub struct TraceView {
 /// Why a buyer should be wary: `forged`, `unknown_key`, `not_issued`, `revoked`, `recalled`,
 /// `over_scanned` or `many_places`.
 #[derive(Object)]
-#[oai(rename = "TraceWarning")]
+#[oai(rename = "TraceWarning", skip_serializing_if_is_none)]
 pub struct TraceWarningView {
     pub kind: String,
     pub reason: Option<String>,
@@ -753,7 +759,7 @@ pub struct TraceWarningView {
 
 /// Where the goods come from. Never the household's poverty status or any ID number.
 #[derive(Object)]
-#[oai(rename = "Provenance")]
+#[oai(rename = "Provenance", skip_serializing_if_is_none)]
 pub struct ProvenanceView {
     pub batch_id: i64,
     /// 0 for the batch's own code.

@@ -119,6 +119,7 @@ impl UsersApi {
 
 /// An official to invite.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct InviteOfficialRequest {
     /// Mainland mobile number.
     #[oai(validator(max_length = 32))]
@@ -134,6 +135,7 @@ pub struct InviteOfficialRequest {
 
 /// What to change; absent fields stay as they are.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateUserRequest {
     pub role: Option<RoleView>,
     #[oai(validator(max_length = 12))]
@@ -143,7 +145,7 @@ pub struct UpdateUserRequest {
 
 /// One page of users.
 #[derive(Object)]
-#[oai(rename = "UserPage")]
+#[oai(rename = "UserPage", skip_serializing_if_is_none)]
 pub struct UserPageView {
     pub items: Vec<UserView>,
     /// Pass as `cursor` to get the next page; absent on the last page.

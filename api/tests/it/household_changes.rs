@@ -317,6 +317,45 @@ async fn a_removed_household_takes_its_members_and_income_and_leaves_its_record_
 }
 
 #[tokio::test]
+async fn a_household_that_other_records_rely_on_is_not_removed() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = TestApp::spawn().await;
+    let record = registered(&app).await;
+    let id = record.household.id;
+    let db = &app.state.db;
+    entities::plot::ActiveModel {
+        household_id: Set(id),
+        name: Set("屋后坡地".into()),
+        village_code: Set(record.household.village_code.clone()),
+        area_centimu: Set(125),
+        crop: Set("红薯".into()),
+        created_at: Set(chrono::Utc::now()),
+        updated_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await
+    .unwrap();
+
+    let err = changes::delete(db, &township(), id, "重复登记", &Origin::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, HouseholdError::InUse(records) if records == &["plots"]),
+        "{err}"
+    );
+    assert_eq!(household::Entity::find().count(db.conn()).await.unwrap(), 1);
+    assert_eq!(
+        household_member::Entity::find()
+            .filter(household_member::Column::HouseholdId.eq(id))
+            .count(db.conn())
+            .await
+            .unwrap() as usize,
+        record.members.len()
+    );
+}
+
+#[tokio::test]
 async fn income_is_recorded_by_officials_read_by_the_farmer_and_ecommerce_comes_from_orders() {
     let app = TestApp::spawn().await;
     let id = registered(&app).await.household.id;

@@ -5,14 +5,16 @@
 use chrono::{Datelike, Utc};
 use entities::{
     area::{self, AreaLevel},
+    batch, cooperative_member, exit_case,
     household::{self, PovertyCause},
-    household_income,
+    household_check, household_income,
     household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
-    user,
+    listing, order, plot, user,
 };
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, sea_query::Expr,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    sea_query::Expr,
 };
 use serde_json::{Value, json};
 
@@ -123,8 +125,10 @@ pub async fn update(
     Ok(record)
 }
 
-/// Removes a household with its members and income records; the audit entry keeps what it
-/// held (ID numbers masked). Farmers bound to it are unbound.
+/// Removes a household registered in error, with its members and income records; the audit
+/// entry keeps what it held (ID numbers masked). Farmers bound to it are unbound. A household
+/// that other records rely on (its assessments, exit cases, goods, orders, plots, batches,
+/// co-operative memberships) is kept: those are official or traded records.
 pub async fn delete(
     db: &Database,
     actor: &Actor,
@@ -140,6 +144,10 @@ pub async fn delete(
     }
     let txn = db.begin_write().await?;
     let household = household_for(&txn, actor, id, Action::Update).await?;
+    let relied_on = records_relying_on(&txn, id).await?;
+    if !relied_on.is_empty() {
+        return Err(HouseholdError::InUse(relied_on));
+    }
     let record = load_record(&txn, household, None).await?;
     let mut before = record_json(&record);
     before["reason"] = json!(reason);
@@ -170,6 +178,69 @@ pub async fn delete(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The kinds of record that rely on a household, by name.
+async fn records_relying_on(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Vec<&'static str>, HouseholdError> {
+    let counts = [
+        (
+            "checks",
+            household_check::Entity::find()
+                .filter(household_check::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+        (
+            "exit_cases",
+            exit_case::Entity::find()
+                .filter(exit_case::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+        (
+            "listings",
+            listing::Entity::find()
+                .filter(listing::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+        (
+            "orders",
+            order::Entity::find()
+                .filter(order::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+        (
+            "plots",
+            plot::Entity::find()
+                .filter(plot::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+        (
+            "batches",
+            batch::Entity::find()
+                .filter(batch::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+        (
+            "cooperative_memberships",
+            cooperative_member::Entity::find()
+                .filter(cooperative_member::Column::HouseholdId.eq(id))
+                .count(conn)
+                .await?,
+        ),
+    ];
+    Ok(counts
+        .into_iter()
+        .filter(|&(_, count)| count > 0)
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// Adds a person to a household; they must not be registered anywhere yet.

@@ -54,6 +54,10 @@ pub enum HouseholdError {
         household_number: String,
         id_masked: String,
     },
+    /// Other records rely on the household (assessments, exit cases, goods, orders, plots,
+    /// batches, co-operative memberships): it cannot be removed.
+    #[error("the household has records that rely on it: {}", .0.join(", "))]
+    InUse(Vec<&'static str>),
     #[error(transparent)]
     Pii(#[from] PiiError),
     #[error(transparent)]

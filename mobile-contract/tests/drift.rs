@@ -1,5 +1,6 @@
 //! The committed contract must be what the server produces. On a deliberate change, regenerate
-//! with `UPDATE_CONTRACT=1 cargo test -p mobile-contract` and commit the diff.
+//! with `UPDATE_CONTRACT=1 cargo test -p mobile-contract`, then the TypeScript declarations with
+//! `npm run --prefix mobile-contract types`, and commit the diff.
 
 use std::path::PathBuf;
 
@@ -24,7 +25,8 @@ fn check_or_update(name: &str, generated: &Value) {
     assert!(
         committed == *generated,
         "{name} differs from what the server generates; if the change is meant, run \
-         `UPDATE_CONTRACT=1 cargo test -p mobile-contract` and commit the result"
+         `UPDATE_CONTRACT=1 cargo test -p mobile-contract` (then `npm run --prefix \
+         mobile-contract types`) and commit the result"
     );
 }
 

@@ -14,9 +14,11 @@ pub mod households;
 pub mod json;
 pub mod labels;
 pub mod market;
+pub mod market_pages;
 pub mod observe;
 pub mod ops;
 pub mod orders;
+pub mod pages;
 pub mod pagination;
 pub mod production;
 pub mod rate_limit;
@@ -127,6 +129,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/", get(ops::index))
         .at("/t/:code", get(trace_page::trace_page))
         .at("/T/:code", get(trace_page::trace_page))
+        .at("/m", get(market_pages::browse_page))
+        .at("/m/listings/:id", get(market_pages::listing_page))
+        .at("/m/trace", get(market_pages::trace_form_page))
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))

@@ -10,7 +10,11 @@ use poem::{
     web::{Data, Path},
 };
 
-use super::{error::Lang, trace::verify_for};
+use super::{
+    error::Lang,
+    pages::{esc, page, text},
+    trace::verify_for,
+};
 use crate::{
     app::AppState,
     service::trace::codes::{Verification, Warning},
@@ -22,11 +26,7 @@ pub async fn trace_page(
     req: &Request,
     Path(code): Path<String>,
 ) -> Response {
-    let lang = Lang::from_accept_language(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = super::pages::lang_of(req);
     match verify_for(&state, req, &code).await {
         Ok(verification) => {
             // A forged code's page never changes; a genuine one's count does.
@@ -58,29 +58,6 @@ pub async fn trace_page(
                 ))
         }
     }
-}
-
-fn text<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
-}
-
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn beijing(at: DateTime<Utc>) -> String {
@@ -233,41 +210,3 @@ fn render(code: &str, v: &Verification, lang: Lang) -> String {
     }
     page(lang, verdict, &body)
 }
-
-fn page(lang: Lang, title: &str, body: &str) -> String {
-    let html_lang = match lang {
-        Lang::Zh => "zh-CN",
-        Lang::En => "en",
-    };
-    format!(
-        "<!doctype html><html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title} · {brand}</title><style>{STYLE}</style></head><body>\
-<header>{brand}</header><main>{body}</main>\
-<footer>{footer}</footer></body></html>",
-        title = esc(title),
-        brand = text(lang, "山货溯源", "Shanhuo trace"),
-        footer = text(
-            lang,
-            "信息由生产者登记，县电商中心核验",
-            "Recorded by the producer, checked by the county e-commerce centre"
-        ),
-    )
-}
-
-/// WeUI-like: WeChat green, list cells, large type and touch targets, high contrast.
-const STYLE: &str = "body{margin:0;font:17px/1.5 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;background:#ededed;color:#191919}\
-header{background:#07c160;color:#fff;padding:12px 16px;font-size:18px;font-weight:600}\
-main{padding:12px}\
-.verdict{border-radius:8px;padding:16px;color:#fff;margin-bottom:12px}\
-.verdict b{display:block;font-size:22px}.verdict small{font-family:monospace;font-size:14px;word-break:break-all}\
-.ok{background:#07c160}.warn{background:#c87d0a}.bad{background:#c0392b}\
-.alert{background:#fff3e0;border-left:4px solid #c87d0a;padding:10px 12px;margin:8px 0;border-radius:4px}\
-.note{color:#4c4c4c;font-size:15px}\
-.cells{background:#fff;border-radius:8px;overflow:hidden}\
-.cell{display:flex;justify-content:space-between;gap:12px;padding:14px 16px;border-bottom:1px solid #e5e5e5}\
-.cell span:first-child{color:#4c4c4c;white-space:nowrap}.cell span:last-child{text-align:right}\
-h2{font-size:16px;color:#4c4c4c;margin:16px 4px 8px}\
-.timeline{background:#fff;border-radius:8px;margin:0;padding:8px 16px 8px 36px}\
-.timeline li{padding:8px 0;border-bottom:1px solid #e5e5e5}.timeline small{display:block;color:#4c4c4c}\
-footer{color:#4c4c4c;font-size:13px;text-align:center;padding:16px}";

@@ -29,16 +29,6 @@ fn farmer(user_id: i64, household_id: i64) -> Actor {
     }
 }
 
-async fn category_id(app: &TestApp, code: &str) -> i64 {
-    catalogue::list(&app.state.db, true)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.code == code)
-        .unwrap()
-        .id
-}
-
 fn vermicelli(category_id: i64, price_fen: i64, stock: i64) -> ListingFields {
     ListingFields {
         category_id: Some(category_id),
@@ -131,7 +121,7 @@ async fn farmers_list_their_own_goods_within_the_rules() {
     let db = &app.state.db;
     let mine = support::household_in(&app, "500235101201", 1).await;
     let theirs = support::household_in(&app, "500235102201", 2).await;
-    let vermicelli_id = category_id(&app, "sweet_potato_vermicelli").await;
+    let vermicelli_id = support::category_id(&app, "sweet_potato_vermicelli").await;
 
     // Buyers and unbound farmers do not sell.
     let buyer = Actor {
@@ -220,8 +210,8 @@ async fn anyone_browses_what_is_on_sale_by_category_area_price_and_text() {
     let db = &app.state.db;
     let a = support::household_in(&app, "500235101201", 1).await;
     let b = support::household_in(&app, "500235102201", 2).await;
-    let vermicelli_id = category_id(&app, "sweet_potato_vermicelli").await;
-    let eggs_id = category_id(&app, "free_range_eggs").await;
+    let vermicelli_id = support::category_id(&app, "sweet_potato_vermicelli").await;
+    let eggs_id = support::category_id(&app, "free_range_eggs").await;
     let on_sale = listings::create(db, &farmer(1, a), vermicelli(vermicelli_id, 3_000, 10))
         .await
         .unwrap();

@@ -96,3 +96,14 @@ pub async fn farmer_account(app: &TestApp, phone: &str, household_id: i64) -> us
 pub async fn buyer_account(app: &TestApp, phone: &str) -> user::Model {
     testing::account(&app.state.db, phone, user::Role::Buyer, None, PASSWORD).await
 }
+
+/// The id of the catalogue category with this code.
+pub async fn category_id(app: &TestApp, code: &str) -> i64 {
+    api::service::market::catalogue::list(&app.state.db, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.code == code)
+        .unwrap_or_else(|| panic!("no category {code}"))
+        .id
+}

@@ -727,18 +727,7 @@ fn epcis_schema() -> Option<Value> {
 async fn a_batchs_journey_is_recorded_shown_to_buyers_and_exported_as_valid_epcis() {
     let farm = Farm::open().await;
     let potatoes = farm.batch().await;
-    let category = |code: &'static str| {
-        let db = farm.app.state.db.clone();
-        async move {
-            api::service::market::catalogue::list(&db, false)
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|c| c.code == code)
-                .unwrap()
-                .id
-        }
-    };
+    let category = |code: &'static str| support::category_id(&farm.app, code);
     let (status, vermicelli) = farm
         .call(
             "POST",

@@ -112,7 +112,7 @@ a{color:#576b95}\
 .cell span:first-child{color:#4c4c4c;white-space:nowrap}.cell span:last-child{text-align:right}\
 a.cell{color:inherit;text-decoration:none;justify-content:flex-start}\
 .cell img{width:88px;height:88px;object-fit:cover;border-radius:4px;flex:none;background:#f2f2f2}\
-.cell .what{display:flex;flex-direction:column;gap:4px;min-width:0}\
+a.cell .what{display:flex;flex-direction:column;gap:4px;min-width:0;text-align:left}\
 .what b{font-weight:500;overflow:hidden;text-overflow:ellipsis}.price{color:#c0392b;font-weight:600}\
 .chips{display:flex;gap:8px;overflow-x:auto;padding:4px 0 12px}\
 .chips a{flex:none;padding:8px 14px;min-height:28px;border-radius:18px;background:#fff;color:#191919;text-decoration:none}\
@@ -120,7 +120,7 @@ a.cell{color:inherit;text-decoration:none;justify-content:flex-start}\
 form.filter{display:flex;gap:8px;margin-bottom:12px}\
 select,input,button{font:inherit;min-height:44px;border-radius:6px;border:1px solid #c7c7c7;padding:0 10px;background:#fff}\
 button{background:#07794a;color:#fff;border:0;padding:0 18px}\
-.hero{width:100%;aspect-ratio:1;object-fit:cover;border-radius:8px;background:#f2f2f2}\
+.hero{display:block;width:100%;height:auto;max-height:56vh;object-fit:cover;border-radius:8px;background:#f2f2f2}\
 .more{display:block;text-align:center;padding:14px;margin-top:12px;background:#fff;border-radius:8px}\
 h1{font-size:20px;margin:12px 4px}h2{font-size:16px;color:#4c4c4c;margin:16px 4px 8px}\
 .timeline{background:#fff;border-radius:8px;margin:0;padding:8px 16px 8px 36px}\

@@ -317,6 +317,37 @@ async fn a_removed_household_takes_its_members_and_income_and_leaves_its_record_
 }
 
 #[tokio::test]
+async fn the_responsible_cadre_must_be_an_officials_account() {
+    let app = TestApp::spawn().await;
+    let id = registered(&app).await.household.id;
+    let db = &app.state.db;
+    let cadre = support::official(&app, "13900000009", Role::VillageCadre, VILLAGE).await;
+    let farmer = support::buyer_account(&app, "13700000009").await;
+    let official = township();
+    let origin = Origin::default();
+    let assign = |user_id: Option<i64>| {
+        changes::update(
+            db,
+            &official,
+            id,
+            HouseholdChanges {
+                responsible_cadre_id: Some(user_id),
+                ..Default::default()
+            },
+            &origin,
+        )
+    };
+    for wrong in [-682_652, farmer.id] {
+        let err = assign(Some(wrong)).await.unwrap_err();
+        assert!(matches!(err, HouseholdError::Invalid(_)), "{err:?}");
+    }
+    let changed = assign(Some(cadre.id)).await.unwrap();
+    assert_eq!(changed.household.responsible_cadre_id, Some(cadre.id));
+    let cleared = assign(None).await.unwrap();
+    assert_eq!(cleared.household.responsible_cadre_id, None);
+}
+
+#[tokio::test]
 async fn a_household_that_other_records_rely_on_is_not_removed() {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let app = TestApp::spawn().await;

@@ -97,6 +97,9 @@ pub async fn update(
         active.poverty_cause = Set(cause);
     }
     if let Some(cadre) = changes.responsible_cadre_id {
+        if let Some(user_id) = cadre {
+            super::check_responsible_cadre(&txn, user_id).await?;
+        }
         active.responsible_cadre_id = Set(cadre);
     }
     if let Some(year) = changes.registered_year {

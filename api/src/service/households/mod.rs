@@ -145,6 +145,9 @@ async fn register_once(
     }
 
     let txn = db.begin_write().await?;
+    if let Some(cadre) = new.responsible_cadre_id {
+        check_responsible_cadre(&txn, cadre).await?;
+    }
     let households = std::slice::from_ref(new);
     if let Some(clash) = store::find_clashes(&txn, vault, Some(actor), households)
         .await?
@@ -166,6 +169,24 @@ async fn register_once(
     let record = load_record(&txn, household, None).await?;
     txn.commit().await?;
     Ok(record)
+}
+
+/// A household's responsible cadre must be an official's account.
+pub(crate) async fn check_responsible_cadre(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<(), HouseholdError> {
+    let is_official = entities::user::Entity::find_by_id(user_id)
+        .one(conn)
+        .await?
+        .is_some_and(|u| policy::is_official_role(u.role));
+    if is_official {
+        Ok(())
+    } else {
+        Err(HouseholdError::Invalid(format!(
+            "responsible_cadre_id: no official's account has the id {user_id}"
+        )))
+    }
 }
 
 impl From<Clash> for HouseholdError {

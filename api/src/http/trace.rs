@@ -433,7 +433,7 @@ async fn verified(
 ) -> Result<TraceResponse, ApiError> {
     let mut verification = verify_for(state, req, code).await?;
     let provenance = verification.provenance.take();
-    let mut body: String = TraceView::new(code, verification)
+    let mut body = TraceView::new(code, verification)
         .to_json()
         .unwrap_or_default()
         .to_string();

@@ -188,54 +188,47 @@ async fn records_relying_on(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Vec<&'static str>, HouseholdError> {
+    /// How many rows of `E` name the household in `column`.
+    async fn count<E>(
+        conn: &impl ConnectionTrait,
+        column: E::Column,
+        id: i64,
+    ) -> Result<u64, sea_orm::DbErr>
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
+        E::find().filter(column.eq(id)).count(conn).await
+    }
     let counts = [
         (
             "checks",
-            household_check::Entity::find()
-                .filter(household_check::Column::HouseholdId.eq(id))
-                .count(conn)
+            count::<household_check::Entity>(conn, household_check::Column::HouseholdId, id)
                 .await?,
         ),
         (
             "exit_cases",
-            exit_case::Entity::find()
-                .filter(exit_case::Column::HouseholdId.eq(id))
-                .count(conn)
-                .await?,
+            count::<exit_case::Entity>(conn, exit_case::Column::HouseholdId, id).await?,
         ),
         (
             "listings",
-            listing::Entity::find()
-                .filter(listing::Column::HouseholdId.eq(id))
-                .count(conn)
-                .await?,
+            count::<listing::Entity>(conn, listing::Column::HouseholdId, id).await?,
         ),
         (
             "orders",
-            order::Entity::find()
-                .filter(order::Column::HouseholdId.eq(id))
-                .count(conn)
-                .await?,
+            count::<order::Entity>(conn, order::Column::HouseholdId, id).await?,
         ),
         (
             "plots",
-            plot::Entity::find()
-                .filter(plot::Column::HouseholdId.eq(id))
-                .count(conn)
-                .await?,
+            count::<plot::Entity>(conn, plot::Column::HouseholdId, id).await?,
         ),
         (
             "batches",
-            batch::Entity::find()
-                .filter(batch::Column::HouseholdId.eq(id))
-                .count(conn)
-                .await?,
+            count::<batch::Entity>(conn, batch::Column::HouseholdId, id).await?,
         ),
         (
             "cooperative_memberships",
-            cooperative_member::Entity::find()
-                .filter(cooperative_member::Column::HouseholdId.eq(id))
-                .count(conn)
+            count::<cooperative_member::Entity>(conn, cooperative_member::Column::HouseholdId, id)
                 .await?,
         ),
     ];

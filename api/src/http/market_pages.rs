@@ -1,7 +1,7 @@
 //! The buyer's pages: browse the county's goods by category and township, open a listing, and
 //! look up a code typed from a label. Server-rendered through the same services as the API.
 
-use entities::listing::{ListingStatus, Unit};
+use entities::listing::ListingStatus;
 use poem::{
     IntoResponse, Request, Response, handler,
     http::{StatusCode, header},
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     error::Lang,
-    pages::{Tab, esc, lang_of, market_page, text},
+    pages::{esc, lang_of, market_page, price, text, unit_name},
 };
 use crate::{
     app::AppState,
@@ -48,7 +48,7 @@ pub async fn browse_page(
     let lang = lang_of(req);
     match browse(&state, lang, &query).await {
         Ok(body) => html(
-            market_page(lang, text(lang, "好物", "Market"), &body, Tab::Market),
+            market_page(lang, text(lang, "好物", "Market"), &body, "/m"),
             60,
         ),
         Err(e) => unavailable(lang, e),
@@ -212,7 +212,7 @@ pub async fn listing_page(state: Data<&AppState>, req: &Request, Path(id): Path<
                 t("去看看别的", "See what else is on sale")
             );
             return html(
-                market_page(lang, t("找不到商品", "Not found"), &body, Tab::Market),
+                market_page(lang, t("找不到商品", "Not found"), &body, "/m"),
                 60,
             )
             .with_status(StatusCode::NOT_FOUND)
@@ -313,7 +313,7 @@ pub async fn listing_page(state: Data<&AppState>, req: &Request, Path(id): Path<
             "Order in the Shanhuo mini program in WeChat; when the goods arrive, scan the QR code on the package to see where they come from."
         )
     ));
-    html(market_page(lang, &listing.title, &body, Tab::Market), 60)
+    html(market_page(lang, &listing.title, &body, "/m"), 60)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,23 +364,9 @@ pub async fn trace_form_page(
         t("查询", "Look up")
     ));
     html(
-        market_page(lang, t("扫码溯源", "Verify a code"), &body, Tab::Trace),
+        market_page(lang, t("扫码溯源", "Verify a code"), &body, "/m/trace"),
         300,
     )
-}
-
-fn unit_name(lang: Lang, unit: Unit) -> &'static str {
-    match unit {
-        Unit::Jin => text(lang, "斤", "jin"),
-        Unit::Kg => text(lang, "公斤", "kg"),
-        Unit::Piece => text(lang, "件", "piece"),
-        Unit::Box => text(lang, "箱", "box"),
-    }
-}
-
-/// `¥12.50/斤`.
-fn price(lang: Lang, fen: i64, unit: Unit) -> String {
-    format!("¥{}.{:02}/{}", fen / 100, fen % 100, unit_name(lang, unit))
 }
 
 fn html(body: String, max_age: u32) -> Response {
@@ -409,6 +395,6 @@ fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
             lang,
             text(lang, "山货", "Shanhuo"),
             &body,
-            Tab::Market,
+            "/m",
         ))
 }

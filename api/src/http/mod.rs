@@ -5,19 +5,24 @@ pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod body_limit;
+pub mod charts;
 pub mod cooperatives;
 pub mod enums;
 pub mod envelope;
 pub mod error;
 pub mod exit;
+pub mod farmer_pages;
+pub mod forms;
 pub mod households;
 pub mod json;
 pub mod labels;
 pub mod market;
 pub mod market_pages;
 pub mod observe;
+pub mod official_pages;
 pub mod ops;
 pub mod orders;
+pub mod page_auth;
 pub mod pages;
 pub mod pagination;
 pub mod production;
@@ -29,6 +34,7 @@ pub mod users;
 use poem::{
     Endpoint, EndpointExt, Route, get,
     middleware::{Cors, SetHeader},
+    post,
 };
 use poem_openapi::{OpenApiService, Tags};
 
@@ -132,6 +138,25 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/m", get(market_pages::browse_page))
         .at("/m/listings/:id", get(market_pages::listing_page))
         .at("/m/trace", get(market_pages::trace_form_page))
+        .at("/login", get(page_auth::login_page).post(page_auth::login))
+        .at("/login/code", post(page_auth::send_code))
+        .at("/logout", post(page_auth::logout))
+        .at("/f", get(farmer_pages::my_listings))
+        .at(
+            "/f/listings/new",
+            get(farmer_pages::new_listing_page).post(farmer_pages::create_listing),
+        )
+        .at(
+            "/f/listings/:id",
+            get(farmer_pages::listing_page).post(farmer_pages::update_listing),
+        )
+        .at(
+            "/f/listings/:id/status",
+            post(farmer_pages::set_listing_status),
+        )
+        .at("/f/listings/:id/photos", post(farmer_pages::add_photo))
+        .at("/o", get(official_pages::dashboard))
+        .at("/o/villages", get(official_pages::village_ranking))
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
@@ -149,7 +174,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
                 .with_path(
                     format!("{API_PREFIX}{}", market::PHOTO_UPLOAD_PATH),
                     settings.photo_limit_bytes,
-                ),
+                )
+                .with_path("/f/listings/new", settings.photo_limit_bytes)
+                .with_path("/f/listings/:id/photos", settings.photo_limit_bytes),
         )
         // Errors become envelopes before CORS adds its headers, so browsers can read them;
         // the outer layer catches CORS's own refusals.

@@ -4,6 +4,8 @@
 
 use poem::{Request, http::header};
 
+use entities::listing::Unit;
+
 use super::error::Lang;
 
 /// Chinese unless the phone prefers English.
@@ -57,29 +59,69 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
     )
 }
 
-/// The market's tabs, at the bottom where a thumb reaches them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    Market,
-    Trace,
+/// A tab of the bottom bar: where it goes and its Chinese and English names.
+pub type TabLink = (&'static str, &'static str, &'static str);
+
+pub const MARKET_TABS: &[TabLink] = &[
+    ("/m", "好物", "Market"),
+    ("/m/trace", "扫码溯源", "Verify a code"),
+];
+
+/// A buyer's page: the market brand and its tabs; `current` is the tab's path.
+pub fn market_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
+    tabbed_page(
+        lang,
+        text(lang, "山货", "Shanhuo"),
+        title,
+        body,
+        MARKET_TABS,
+        current,
+    )
 }
 
-/// A buyer's page: the market brand and the bottom tab bar.
-pub fn market_page(lang: Lang, title: &str, body: &str, current: Tab) -> String {
-    let tab = |tab: Tab, href: &str, zh: &str, en: &str| {
-        let here = if tab == current {
+/// A page with a bottom tab bar, where a thumb reaches it.
+pub fn tabbed_page(
+    lang: Lang,
+    brand: &str,
+    title: &str,
+    body: &str,
+    tabs: &[TabLink],
+    current: &str,
+) -> String {
+    let mut bar = String::from("<nav class=\"tabs\">");
+    for (href, zh, en) in tabs {
+        let here = if *href == current {
             " aria-current=\"page\""
         } else {
             ""
         };
-        format!("<a href=\"{href}\"{here}>{}</a>", text(lang, zh, en))
-    };
-    let tabs = format!(
-        "<nav class=\"tabs\">{}{}</nav>",
-        tab(Tab::Market, "/m", "好物", "Market"),
-        tab(Tab::Trace, "/m/trace", "扫码溯源", "Verify a code"),
-    );
-    shell(lang, text(lang, "山货", "Shanhuo"), title, body, &tabs)
+        bar.push_str(&format!(
+            "<a href=\"{href}\"{here}>{}</a>",
+            text(lang, zh, en)
+        ));
+    }
+    bar.push_str("</nav>");
+    shell(lang, brand, title, body, &bar)
+}
+
+/// A page of its own, without tabs: signing in, a refusal.
+pub fn form_page(lang: Lang, title: &str, body: &str) -> String {
+    let body = format!("<h1>{}</h1>{body}", esc(title));
+    shell(lang, text(lang, "山货", "Shanhuo"), title, &body, "")
+}
+
+pub fn unit_name(lang: Lang, unit: Unit) -> &'static str {
+    match unit {
+        Unit::Jin => text(lang, "斤", "jin"),
+        Unit::Kg => text(lang, "公斤", "kg"),
+        Unit::Piece => text(lang, "件", "piece"),
+        Unit::Box => text(lang, "箱", "box"),
+    }
+}
+
+/// `¥12.50/斤`.
+pub fn price(lang: Lang, fen: i64, unit: Unit) -> String {
+    format!("¥{}.{:02}/{}", fen / 100, fen % 100, unit_name(lang, unit))
 }
 
 fn shell(lang: Lang, brand: &str, title: &str, body: &str, footer: &str) -> String {
@@ -128,4 +170,14 @@ h1{font-size:20px;margin:12px 4px}h2{font-size:16px;color:#4c4c4c;margin:16px 4p
 .tabs{position:fixed;bottom:0;left:0;right:0;display:flex;background:#f7f7f7;border-top:1px solid #d9d9d9}\
 .tabs a{flex:1;text-align:center;padding:14px 0;color:#4c4c4c;text-decoration:none}\
 .tabs a[aria-current]{color:#07794a;font-weight:600}\
-footer{color:#4c4c4c;font-size:13px;text-align:center;padding:16px}";
+footer{color:#4c4c4c;font-size:13px;text-align:center;padding:16px}\
+form.stack{display:flex;flex-direction:column;gap:6px;background:#fff;border-radius:8px;padding:12px 16px;margin-bottom:12px}\
+form.stack label{color:#4c4c4c;font-size:15px;margin-top:6px}\
+textarea{font:inherit;border-radius:6px;border:1px solid #c7c7c7;padding:8px 10px;min-height:88px}\
+form.stack button{margin-top:10px}button.plain{background:#fff;color:#07794a;border:1px solid #07794a}\
+.row{display:flex;gap:8px}.row>*{flex:1;min-width:0}\
+.badge{display:inline-block;font-size:13px;padding:0 8px;border-radius:10px;background:#e8f5ee;color:#07794a}\
+.badge.off{background:#f2f2f2;color:#4c4c4c}\
+.button{display:block;text-align:center;background:#07794a;color:#fff;border-radius:6px;padding:10px;margin:0 0 12px;text-decoration:none}\
+.card{background:#fff;border-radius:8px;padding:12px 16px;margin-bottom:12px}.card h2{margin:0 0 8px}\
+.big{font-size:28px;font-weight:600}svg{display:block;max-width:100%;height:auto}";

@@ -297,6 +297,49 @@ impl Auth {
         self.revoke_session_access(&claims.sid).await
     }
 
+    /// Who a page sign-in speaks for. The browser keeps the sign-in's refresh token in a cookie
+    /// that scripts cannot read and presents it with every page; it is not rotated (pages load
+    /// side by side, and rotation would end the sign-in on the second), but it must be current:
+    /// never used for a refresh, not revoked, not expired, its account not disabled.
+    pub async fn authenticate_page(&self, presented: &SecretString) -> Result<Actor, AuthError> {
+        let token = self.current_refresh_token(presented).await?;
+        let user = user::Entity::find_by_id(token.user_id)
+            .one(self.db.conn())
+            .await?
+            .ok_or(AuthError::RefreshInvalid)?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        Ok(actor_of(&user))
+    }
+
+    /// Ends a page sign-in, as [`Auth::logout`] ends an app's.
+    pub async fn logout_page(&self, presented: &SecretString) -> Result<(), AuthError> {
+        let token = self.current_refresh_token(presented).await?;
+        revoke_family(self.db.conn(), &token.family_id).await?;
+        self.revoke_session_access(&token.family_id).await
+    }
+
+    async fn current_refresh_token(
+        &self,
+        presented: &SecretString,
+    ) -> Result<refresh_token::Model, AuthError> {
+        use secrecy::ExposeSecret;
+        let hash = sha256_hex(presented.expose_secret().as_bytes());
+        let token = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(hash))
+            .one(self.db.conn())
+            .await?
+            .ok_or(AuthError::RefreshInvalid)?;
+        if token.revoked_at.is_some() || token.used_at.is_some() {
+            return Err(AuthError::RefreshInvalid);
+        }
+        if token.expires_at <= Utc::now() {
+            return Err(AuthError::RefreshExpired);
+        }
+        Ok(token)
+    }
+
     /// Access tokens are not stored, so a sign-in's are refused through a cache entry that
     /// outlives the longest of them.
     async fn revoke_session_access(&self, sid: &str) -> Result<(), AuthError> {

@@ -20,3 +20,4 @@ mod storage;
 mod support;
 mod trace;
 mod wechat_login;
+mod work_pages;

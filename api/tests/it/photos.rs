@@ -10,11 +10,11 @@ use api::{
     testing::TestApp,
 };
 use entities::{listing::ListingStatus, user::Role};
-use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb, codecs::jpeg::JpegEncoder};
+use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use poem::test::{TestForm, TestFormField};
 use serde_json::Value;
 
-use crate::support::{self, json_of};
+use crate::support::{self, jpeg_of, json_of, picture};
 
 const VILLAGE: &str = "500235101201";
 
@@ -105,20 +105,6 @@ impl Shop {
     async fn fetch(&self, url: &str) -> poem::test::TestResponse {
         self.app.client.get(url).send().await
     }
-}
-
-fn picture(width: u32, height: u32) -> DynamicImage {
-    DynamicImage::ImageRgb8(ImageBuffer::from_fn(width, height, |x, y| {
-        Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 120])
-    }))
-}
-
-fn jpeg_of(image: &DynamicImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    image
-        .write_with_encoder(JpegEncoder::new_with_quality(&mut out, 90))
-        .unwrap();
-    out
 }
 
 fn png_of(image: &DynamicImage) -> Vec<u8> {

@@ -107,3 +107,20 @@ pub async fn category_id(app: &TestApp, code: &str) -> i64 {
         .unwrap_or_else(|| panic!("no category {code}"))
         .id
 }
+
+/// A colourful test picture.
+pub fn picture(width: u32, height: u32) -> image::DynamicImage {
+    image::DynamicImage::ImageRgb8(image::ImageBuffer::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 120])
+    }))
+}
+
+pub fn jpeg_of(image: &image::DynamicImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out, 90,
+        ))
+        .unwrap();
+    out
+}

@@ -5,7 +5,7 @@ use chrono::Utc;
 use entities::{
     household,
     listing::{self, ListingStatus, Model as Listing, Unit},
-    product_category,
+    listing_photo, photo, product_category,
     user::Role,
 };
 use sea_orm::{
@@ -121,6 +121,23 @@ pub async fn create(
     actor: &Actor,
     fields: ListingFields,
 ) -> Result<Listing, MarketError> {
+    create_with_photos(db, actor, fields, &[]).await
+}
+
+/// [`create`], showing photos stored already (see `Photos::store`): the listing and its photos
+/// are saved together or not at all.
+pub async fn create_with_photos(
+    db: &Database,
+    actor: &Actor,
+    fields: ListingFields,
+    photos: &[photo::Model],
+) -> Result<Listing, MarketError> {
+    if photos.len() > super::photos::MAX_PHOTOS_PER_LISTING {
+        return Err(MarketError::Invalid(format!(
+            "a listing shows at most {} photos",
+            super::photos::MAX_PHOTOS_PER_LISTING
+        )));
+    }
     let (household, cooperative_id) = seller_of(db, actor, fields.household_id).await?;
     let Some(category_id) = fields.category_id else {
         return Err(MarketError::Invalid("a listing needs a category".into()));
@@ -153,7 +170,20 @@ pub async fn create(
     check(&listing)?;
     let mut active = listing.into_active_model();
     active.id = sea_orm::ActiveValue::NotSet;
-    Ok(active.insert(db.conn()).await?)
+    let txn = db.begin_write().await?;
+    let listing = active.insert(&txn).await?;
+    for (position, photo) in photos.iter().enumerate() {
+        listing_photo::ActiveModel {
+            listing_id: Set(listing.id),
+            photo_id: Set(photo.id.clone()),
+            position: Set(position as i32),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(listing)
 }
 
 /// Changes one of the farmer's own listings. Another household's listing is not found.

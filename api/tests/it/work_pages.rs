@@ -1,0 +1,448 @@
+//! Signing in to the pages by texted code, the farmer's pages and the officials' pages, over
+//! HTTP: who may open what, forms that must come from our own pages, and nothing half-saved.
+
+use api::{
+    service::market::{
+        listings::{self, ListingFields},
+        photos,
+    },
+    testing::{FakeSmsGateway, TestApp},
+};
+use entities::{
+    listing::{self, ListingStatus},
+    user::Role,
+};
+use poem::{
+    http::StatusCode,
+    test::{TestForm, TestFormField},
+};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::support;
+
+const FARMER_PHONE: &str = "13911112222";
+const VILLAGE: &str = "500235101201";
+
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    cache: Option<String>,
+    body: String,
+}
+
+async fn answer(resp: poem::test::TestResponse) -> Answer {
+    let header = |name: &str| {
+        resp.0
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (status, location, set_cookie, cache) = (
+        resp.0.status(),
+        header("location"),
+        header("set-cookie"),
+        header("cache-control"),
+    );
+    let body = resp.0.into_body().into_string().await.unwrap();
+    Answer {
+        status,
+        location,
+        set_cookie,
+        cache,
+        body,
+    }
+}
+
+/// A page sign-in for a phone that signs in with the test password: the cookie a browser
+/// would hold.
+async fn cookie_for(app: &TestApp, phone: &str) -> String {
+    let (_, refresh) = support::tokens(app, phone).await;
+    format!("shanhuo_session={refresh}")
+}
+
+async fn get(app: &TestApp, path: &str, cookie: &str) -> Answer {
+    answer(app.client.get(path).header("cookie", cookie).send().await).await
+}
+
+/// The anti-forgery token on a page's forms.
+fn csrf_in(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with its token")
+        + 19;
+    html[start..start + 32].to_owned()
+}
+
+async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> Answer {
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    answer(
+        app.client
+            .post(path)
+            .header("cookie", cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await,
+    )
+    .await
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn farmer(app: &TestApp) -> (i64, i64) {
+    let household = support::household_in(app, VILLAGE, 1).await;
+    let user = support::farmer_account(app, FARMER_PHONE, household).await;
+    (user.id, household)
+}
+
+async fn listing_of(app: &TestApp, user_id: i64, household_id: i64, price_fen: i64) -> i64 {
+    let actor = api::service::policy::Actor {
+        user_id,
+        role: Role::Farmer,
+        area: None,
+        household_id: Some(household_id),
+    };
+    let category = support::category_id(app, "sweet_potato_vermicelli").await;
+    listings::create(
+        &app.state.db,
+        &actor,
+        ListingFields {
+            category_id: Some(category),
+            title: Some("手工红苕粉".into()),
+            price_fen: Some(price_fen),
+            stock: Some(20),
+            status: Some(ListingStatus::OnSale),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn price_of(app: &TestApp, id: i64) -> i64 {
+    listing::Entity::find_by_id(id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .price_fen
+}
+
+#[tokio::test]
+async fn a_texted_code_signs_a_farmer_in_to_their_pages_with_a_cookie_scripts_cannot_read() {
+    let gateway = FakeSmsGateway::start().await;
+    let app = TestApp::spawn_with(|s| gateway.configure(s)).await;
+    farmer(&app).await;
+
+    let away = get(&app, "/f", "").await;
+    assert_eq!(away.status, StatusCode::SEE_OTHER);
+    assert_eq!(away.location.as_deref(), Some("/login?next=/f"));
+
+    let asked = answer(
+        app.client
+            .post("/login/code")
+            .content_type("application/x-www-form-urlencoded")
+            .body("phone=%2B86+139-1111-2222&next=%2Ff")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("id=\"code\""));
+    assert!(
+        asked.body.contains("value=\"13911112222\""),
+        "the phone as typed is read"
+    );
+
+    let wrong = post_form(
+        &app,
+        "/login",
+        "",
+        &[("phone", FARMER_PHONE), ("code", "000000"), ("next", "/f")],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    assert!(wrong.body.contains("role=\"alert\""));
+    assert!(wrong.set_cookie.is_none());
+
+    let code = gateway.last_code_for(FARMER_PHONE).unwrap();
+    let signed_in = post_form(
+        &app,
+        "/login",
+        "",
+        &[("phone", FARMER_PHONE), ("code", &code), ("next", "/f")],
+    )
+    .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    assert_eq!(signed_in.location.as_deref(), Some("/f"));
+    let cookie = signed_in.set_cookie.unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+
+    let mine = get(&app, "/f", &cookie).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert!(mine.body.contains("我的商品"));
+    assert_eq!(mine.cache.as_deref(), Some("no-store"));
+
+    // Signing out ends the sign-in: the same cookie no longer opens the pages.
+    let out = post_form(&app, "/logout", &cookie, &[("csrf", &csrf_in(&mine.body))]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.set_cookie.unwrap().contains("Max-Age=0"));
+    assert_eq!(get(&app, "/f", &cookie).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn only_our_own_pages_of_this_sign_in_change_a_listing() {
+    let app = support::app_with_admin().await;
+    let (user_id, household) = farmer(&app).await;
+    let id = listing_of(&app, user_id, household, 3_000).await;
+    let cookie = cookie_for(&app, FARMER_PHONE).await;
+    let page = get(&app, &format!("/f/listings/{id}"), &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = csrf_in(&page.body);
+    let path = format!("/f/listings/{id}");
+
+    let without = post_form(&app, &path, &cookie, &[("price", "1"), ("stock", "20")]).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    let guessed = post_form(
+        &app,
+        &path,
+        &cookie,
+        &[
+            ("csrf", "0123456789abcdef0123456789abcdef"),
+            ("price", "1"),
+            ("stock", "20"),
+        ],
+    )
+    .await;
+    assert_eq!(guessed.status, StatusCode::FORBIDDEN);
+    let elsewhere = answer(
+        app.client
+            .post(&path)
+            .header("cookie", &cookie)
+            .header("origin", "https://evil.example")
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&price=1&stock=20"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert_eq!(price_of(&app, id).await, 3_000, "nothing was changed");
+
+    // A price typed on a Chinese keyboard.
+    let saved = post_form(
+        &app,
+        &path,
+        &cookie,
+        &[("csrf", &csrf), ("price", "２８．５元"), ("stock", "15")],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(price_of(&app, id).await, 2_850);
+
+    let refused = post_form(
+        &app,
+        &path,
+        &cookie,
+        &[("csrf", &csrf), ("price", "0"), ("stock", "15")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("role=\"alert\""));
+    assert_eq!(price_of(&app, id).await, 2_850);
+
+    let off = post_form(
+        &app,
+        &format!("{path}/status"),
+        &cookie,
+        &[("csrf", &csrf), ("status", "off_shelf")],
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.client
+            .get(format!("/m/listings/{id}"))
+            .send()
+            .await
+            .0
+            .status(),
+        StatusCode::NOT_FOUND,
+        "off the shelf, buyers no longer see it"
+    );
+
+    // Another farmer's cookie does not open it, nor change it.
+    let other_household = support::household_in(&app, VILLAGE, 2).await;
+    support::farmer_account(&app, "13911113333", other_household).await;
+    let other = cookie_for(&app, "13911113333").await;
+    assert_eq!(get(&app, &path, &other).await.status, StatusCode::NOT_FOUND);
+    let other_csrf = csrf_in(&get(&app, "/f", &other).await.body);
+    let taken = post_form(
+        &app,
+        &path,
+        &other,
+        &[("csrf", &other_csrf), ("price", "1"), ("stock", "1")],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::NOT_FOUND);
+    assert_eq!(price_of(&app, id).await, 2_850);
+}
+
+fn listing_form(csrf: &str, category: i64, price: &str, photo: Option<Vec<u8>>) -> TestForm {
+    let mut form = TestForm::new()
+        .text("csrf", csrf)
+        .text("category", category.to_string())
+        .text("title", "高山土豆 10斤装")
+        .text("price", price)
+        .text("unit", "jin")
+        .text("stock", "50")
+        .text("description", "")
+        .text("on_sale", "1");
+    if let Some(bytes) = photo {
+        form = form.field(
+            TestFormField::bytes(bytes)
+                .name("photo")
+                .filename("IMG_0001.jpg")
+                .content_type("image/jpeg"),
+        );
+    }
+    form
+}
+
+async fn listings_count(app: &TestApp) -> u64 {
+    listing::Entity::find()
+        .count(app.state.db.conn())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_listing_is_saved_with_its_photo_or_not_at_all() {
+    let app = support::app_with_admin().await;
+    farmer(&app).await;
+    let cookie = cookie_for(&app, FARMER_PHONE).await;
+    let form_page = get(&app, "/f/listings/new", &cookie).await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    assert!(
+        form_page.body.contains("capture=\"environment\""),
+        "the camera opens"
+    );
+    assert!(form_page.body.len() < 100 * 1024);
+    let csrf = csrf_in(&form_page.body);
+    let category = support::category_id(&app, "sweet_potato_vermicelli").await;
+    let post = |form: TestForm| {
+        app.client
+            .post("/f/listings/new")
+            .header("cookie", &cookie)
+            .multipart(form)
+            .send()
+    };
+
+    let not_a_price = answer(post(listing_form(&csrf, category, "十二块", None)).await).await;
+    assert_eq!(not_a_price.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(not_a_price.body.contains("价格请填数字"));
+    assert!(
+        not_a_price.body.contains("value=\"高山土豆 10斤装\""),
+        "what was typed is kept"
+    );
+
+    let broken_photo = b"\xFF\xD8\xFF\xE0 not really a photo".to_vec();
+    let refused =
+        answer(post(listing_form(&csrf, category, "12.5", Some(broken_photo))).await).await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    assert!(refused.body.contains("role=\"alert\""));
+    assert_eq!(listings_count(&app).await, 0, "nothing was listed");
+
+    let photo = support::jpeg_of(&support::picture(640, 480));
+    let created = answer(post(listing_form(&csrf, category, "12.5", Some(photo))).await).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let id: i64 = created
+        .location
+        .unwrap()
+        .trim_start_matches("/f/listings/")
+        .parse()
+        .unwrap();
+    let saved = listing::Entity::find_by_id(id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.price_fen, 1_250);
+    assert_eq!(saved.stock, 50);
+    assert_eq!(saved.status, ListingStatus::OnSale);
+    let shown = photos::of_listings(&app.state.db, &[id]).await.unwrap();
+    assert_eq!(shown[&id].len(), 1, "the photo is on the listing");
+
+    let without_token = answer(post(listing_form("", category, "12.5", None)).await).await;
+    assert_eq!(without_token.status, StatusCode::FORBIDDEN);
+    assert_eq!(listings_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn officials_see_the_progress_of_their_own_area_only() {
+    let app = support::app_with_admin().await;
+    support::official(&app, "13900000011", Role::CountyOfficial, "500235").await;
+    support::official(&app, "13900000012", Role::TownshipOfficial, "500235101000").await;
+    farmer(&app).await;
+
+    let county = cookie_for(&app, "13900000011").await;
+    let dashboard = get(&app, "/o", &county).await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.body);
+    assert!(dashboard.body.contains("/ 162"), "the villages goal");
+    assert!(dashboard.body.contains("/ 135,000"), "the people goal");
+    assert!(
+        dashboard.body.matches("<svg").count() >= 4,
+        "bars for the goals and the townships"
+    );
+    assert!(
+        dashboard.body.contains("href=\"/o?area=500235101000\""),
+        "townships open"
+    );
+    assert!(dashboard.body.len() < 100 * 1024);
+    assert_eq!(dashboard.cache.as_deref(), Some("no-store"));
+    let ranked = get(&app, "/o/villages", &county).await;
+    assert_eq!(ranked.status, StatusCode::OK);
+    assert!(ranked.body.contains("<ol class=\"cells\""));
+
+    let township = cookie_for(&app, "13900000012").await;
+    let own = get(&app, "/o", &township).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(
+        own.body.contains("各村"),
+        "a township's parts are its villages"
+    );
+    let other = get(&app, "/o?area=500235102000", &township).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let nonsense = get(&app, "/o?area=%3Cscript%3E", &township).await;
+    assert_eq!(nonsense.status, StatusCode::NOT_FOUND);
+    assert!(!nonsense.body.contains("<script>"));
+
+    let farmer = cookie_for(&app, FARMER_PHONE).await;
+    assert_eq!(get(&app, "/o", &farmer).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, "/f", &county).await.status, StatusCode::FORBIDDEN);
+    let anonymous = get(&app, "/o/villages", "").await;
+    assert_eq!(
+        anonymous.location.as_deref(),
+        Some("/login?next=/o/villages")
+    );
+}

@@ -1,0 +1,294 @@
+// Walks each role's main path through the pages in headless Chromium at a phone's size
+// (360 × 740), asserting on what the pages show, saving a screenshot of each step and
+// measuring what each page weighs.
+//
+//   node walk.mjs SHANHUO_BINARY
+//
+// The server runs on its demo county (../demo_server.py). Chromium is Debian's
+// (/usr/bin/chromium, or CHROMIUM_PATH); without it the walk fails. Screenshots go to
+// SHANHUO_SCREENSHOTS, else ./screenshots beside this file; the folder is printed.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SHOTS = path.resolve(process.env.SHANHUO_SCREENSHOTS || path.join(here, 'screenshots'));
+const PHONE = { width: 360, height: 740 };
+/// Each page's HTML with its CSS and scripts stays under this.
+const PAGE_BUDGET = 100 * 1024;
+
+const binary = process.argv[2];
+if (!binary) {
+  console.error('usage: node walk.mjs SHANHUO_BINARY');
+  process.exit(2);
+}
+if (!existsSync(CHROMIUM)) {
+  console.error(`Chromium is not at ${CHROMIUM}: install Debian's chromium package (or set CHROMIUM_PATH)`);
+  process.exit(1);
+}
+
+/** Starts the demo server; resolves with its description once it is up. */
+function startDemo() {
+  const child = spawn('python3', [path.join(here, '..', 'demo_server.py'), binary], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = readline.createInterface({ input: child.stdout });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`the demo server stopped (exit ${code})`)));
+    lines.once('line', (line) => resolve({ child, demo: JSON.parse(line) }));
+  });
+}
+
+const weights = [];
+
+/** Counts what a page loaded since the last count: HTML, CSS and scripts, and images. */
+function weigh(page) {
+  const seen = [];
+  page.on('response', (response) => seen.push(response));
+  return async (name) => {
+    const loaded = seen.splice(0);
+    let own = 0;
+    let images = 0;
+    for (const response of loaded) {
+      if (response.status() >= 300 && response.status() < 400) continue;
+      const body = await response.body().catch(() => null);
+      if (!body) continue;
+      if (response.request().resourceType() === 'image') images += body.length;
+      else own += body.length;
+    }
+    weights.push({ name, path: new URL(page.url()).pathname, own, images });
+    assert.ok(own < PAGE_BUDGET, `${name} weighs ${own} bytes, over ${PAGE_BUDGET}`);
+  };
+}
+
+async function shoot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function json(demo, method, route, body, token) {
+  const response = await fetch(`${demo.base}/api/v1${route}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
+  return text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text;
+}
+
+async function lastCode(demo, phone) {
+  const response = await fetch(`${demo.gateway}/codes/${phone}`);
+  assert.ok(response.ok, `no code was texted to ${phone}`);
+  return (await response.json()).code;
+}
+
+/** Signs in through the pages, as a phone does: number, texted code. */
+async function signIn(page, demo, phone) {
+  await page.waitForURL(/\/login/);
+  await page.fill('#phone', phone);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#code, [role=alert]');
+  if (await page.locator('[role=alert]').count()) {
+    throw new Error(`no code was sent to ${phone}: ${await page.locator('[role=alert]').innerText()}`);
+  }
+  await page.fill('#code', await lastCode(demo, phone));
+  await page.click('form[action="/login"] button[type=submit]');
+}
+
+/** A genuine item code of the demo farmer's goods, as printed on a label. */
+async function genuineCode(demo) {
+  await json(demo, 'POST', '/auth/sms/send', { phone: demo.farmer });
+  const code = await lastCode(demo, demo.farmer);
+  const { access_token: token } = await json(demo, 'POST', '/auth/login/sms', { phone: demo.farmer, code });
+  const [category] = await json(demo, 'GET', '/categories');
+  const today = new Date().toISOString().slice(0, 10);
+  const batch = await json(demo, 'POST', '/batches', { category_id: category.id, quantity: 100, produced_on: today }, token);
+  const run = await json(demo, 'POST', `/batches/${batch.id}/code-runs`, { count: 3 }, token);
+  const csv = await json(demo, 'GET', `/batches/${batch.id}/code-runs/${run.id}/codes`, undefined, token);
+  return csv.trim().split('\n')[1].split(',')[1];
+}
+
+async function buyer(browser, demo, code) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+
+  await page.goto(`${demo.base}/m`);
+  assert.ok((await page.locator('a.cell').count()) > 0, 'the market shows listings');
+  await page.waitForLoadState('networkidle');
+  await weighed('buyer: browse');
+  await shoot(page, 'buyer-browse');
+
+  await page.locator('a.cell').first().click();
+  await page.waitForURL(/\/m\/listings\/\d+/);
+  await page.waitForLoadState('networkidle');
+  assert.match(await page.locator('.price').first().innerText(), /¥\d+\.\d\d\//);
+  await weighed('buyer: listing');
+  await shoot(page, 'buyer-listing');
+
+  await page.goto(`${demo.base}/m/trace`);
+  await page.fill('#code', code.toLowerCase());
+  await page.click('button[type=submit]');
+  await page.waitForURL(new RegExp(`/t/${code}$`));
+  const verdict = page.locator('.verdict');
+  assert.ok(await verdict.evaluate((e) => e.classList.contains('ok')), 'a genuine code is shown as genuine');
+  assert.match(await verdict.innerText(), /正品|真/);
+  await weighed('buyer: trace page');
+  await shoot(page, 'buyer-trace');
+
+  const forged = code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A');
+  await page.goto(`${demo.base}/t/${forged}`);
+  assert.ok(await page.locator('.verdict').evaluate((e) => e.classList.contains('bad')), 'a forged code is refused');
+  await weighed('buyer: forged code');
+  await shoot(page, 'buyer-trace-forged');
+  await context.close();
+}
+
+async function farmer(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+
+  await page.goto(`${demo.base}/f`);
+  await shoot(page, 'farmer-sign-in');
+  await signIn(page, demo, demo.farmer);
+  await page.waitForURL(/\/f$/);
+  assert.equal(await page.locator('h1').innerText(), '我的商品');
+  const before = await page.locator('a.cell').count();
+  assert.ok(before > 0, "the demo farmer's goods are listed");
+  await page.waitForLoadState('networkidle');
+  await weighed('farmer: my goods');
+  await shoot(page, 'farmer-listings');
+
+  // A photo as a phone's camera would give it: one of the demo's JPEGs.
+  const cover = await page.locator('a.cell img[src]').first().getAttribute('src');
+  const photo = Buffer.from(await (await fetch(`${demo.base}${cover.replace(/\/240$/, '/720')}`)).arrayBuffer());
+
+  await page.click('a.button');
+  await page.waitForURL(/\/f\/listings\/new$/);
+  await weighed('farmer: new-listing form');
+  await shoot(page, 'farmer-new-listing');
+
+  // A price that is not a number: the form comes back saying so, and nothing is listed.
+  await page.selectOption('#category', { index: 1 });
+  await page.fill('#title', '高山土豆 10斤装');
+  await page.fill('#price', '十二块');
+  await page.fill('#stock', '50');
+  await page.click('form[action="/f/listings/new"] button[type=submit]');
+  await page.waitForSelector('[role=alert]');
+  assert.match(await page.locator('[role=alert]').innerText(), /价格/);
+  assert.equal(await page.inputValue('#title'), '高山土豆 10斤装', 'what was typed is kept');
+  await shoot(page, 'farmer-new-listing-refused');
+
+  // Full-width digits, as a Chinese keyboard types them, are read as numbers.
+  await page.fill('#price', '２５．５');
+  await page.setInputFiles('#photo', { name: 'potato.jpg', mimeType: 'image/jpeg', buffer: photo });
+  await page.click('form[action="/f/listings/new"] button[type=submit]');
+  await page.waitForURL(/\/f\/listings\/\d+$/);
+  const id = page.url().match(/(\d+)$/)[1];
+  assert.equal(await page.locator('h1').innerText(), '高山土豆 10斤装');
+  assert.equal(await page.inputValue('#price'), '25.50');
+  assert.equal(await page.locator('.badge').first().innerText(), '在售');
+  assert.equal(await page.locator('.chips img').count(), 1, 'the photo is on the listing');
+  await page.waitForLoadState('networkidle');
+  await weighed('farmer: a listing');
+  await shoot(page, 'farmer-listing');
+
+  await page.fill('#price', '26');
+  await page.fill('#stock', '40');
+  await page.click(`form[action="/f/listings/${id}"] button`);
+  await page.waitForURL(new RegExp(`/f/listings/${id}$`));
+  assert.equal(await page.inputValue('#price'), '26');
+  assert.equal(await page.inputValue('#stock'), '40');
+
+  const buyerView = await fetch(`${demo.base}/m/listings/${id}`);
+  assert.equal(buyerView.status, 200, 'buyers see the new listing');
+  assert.match(await buyerView.text(), /¥26\.00\/斤|¥26\.00\//);
+
+  await page.click(`form[action="/f/listings/${id}/status"] button`);
+  await page.waitForURL(new RegExp(`/f/listings/${id}$`));
+  assert.equal(await page.locator('.badge').first().innerText(), '已下架');
+  assert.equal((await fetch(`${demo.base}/m/listings/${id}`)).status, 404, 'off the shelf, buyers no longer see it');
+
+  await page.goto(`${demo.base}/f`);
+  assert.equal(await page.locator('a.cell').count(), before + 1, 'exactly one listing was added');
+  await context.close();
+}
+
+async function countyOfficial(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+
+  await page.goto(`${demo.base}/o`);
+  await signIn(page, demo, demo.officials.county_official);
+  await page.waitForURL(/\/o$/);
+  const text = await page.locator('main').innerText();
+  assert.match(text, /\/ 162/, 'the villages goal is shown');
+  assert.match(text, /135,000/, 'the people goal is shown');
+  assert.ok((await page.locator('main svg').count()) >= 3, 'progress bars and charts are drawn');
+  assert.ok((await page.locator('svg[role=img][aria-label]').count()) >= 3, 'charts are labelled');
+  await weighed('official: county dashboard');
+  await shoot(page, 'county-dashboard');
+  await page.screenshot({ path: path.join(SHOTS, 'county-dashboard-full.png'), fullPage: true });
+
+  const township = page.locator('svg a').first();
+  const name = await township.textContent();
+  await township.click();
+  await page.waitForURL(/\/o\?area=\d+/);
+  assert.ok((await page.locator('h1').innerText()).startsWith(name.replace('…', '')), 'a township opens');
+  await weighed('official: township dashboard');
+  await shoot(page, 'township-dashboard');
+
+  await page.goto(`${demo.base}/o/villages`);
+  assert.ok((await page.locator('ol.cells li').count()) > 0, 'villages are ranked');
+  await weighed('official: villages ranked');
+  await shoot(page, 'county-villages');
+
+  // A farmer's pages are not an official's.
+  const refused = await page.goto(`${demo.base}/f`);
+  assert.equal(refused.status(), 403);
+  await context.close();
+}
+
+async function main() {
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+  const { child, demo } = await startDemo();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  try {
+    // Made first: the farmer's phone may be texted a sign-in code only once a second.
+    const code = await genuineCode(demo);
+    for (const [role, walk] of [['buyer', buyer], ['county official', countyOfficial], ['farmer', farmer]]) {
+      console.log(`walking as the ${role}`);
+      await walk(browser, demo, code);
+    }
+  } finally {
+    await browser.close();
+    child.stdin.end();
+  }
+  console.log('\npage weights (HTML with its CSS and scripts; images apart):');
+  for (const w of weights) {
+    console.log(`  ${w.name.padEnd(30)} ${(w.own / 1024).toFixed(1).padStart(6)} KB   images ${(w.images / 1024).toFixed(1).padStart(6)} KB   ${w.path}`);
+  }
+  console.log(`\nscreenshots (360 × 740): ${SHOTS}`);
+  console.log('browser walk: every role\'s path passed');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""The server on its demo county, for tests that drive it from outside: the contract fuzzer and
+the browser walk.
+
+Starts the server binary on a fresh embedded database (which loads the demo county, its
+registry, market and traceable goods), with a small local SMS gateway that keeps the sign-in
+codes it is asked to send; makes an admin (by password) and invites a county official and a
+village cadre (sign-in by SMS code, as their phones do).
+
+As a script it prints one JSON line — the server's address, the gateway's, the accounts — and
+serves until its standard input closes:
+
+    demo_server.py SHANHUO_BINARY
+
+The gateway answers `GET /codes/{phone}` with the last code sent to that phone.
+"""
+
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+ADMIN_PHONE = "13800000000"
+ADMIN_PASSWORD = "demo-admin-password-2026"
+COUNTY = "500235"
+DEMO_FARMER = "19900010000"
+BUYER_PHONE = "13700000001"
+OFFICIALS = {
+    "county_official": ("13900000001", "county-official", COUNTY),
+    "village_cadre": ("13900000002", "village-cadre", "500235101201"),
+}
+
+
+class SmsGateway(http.server.BaseHTTPRequestHandler):
+    """Answers as an SMS gateway does and remembers the last code sent to each phone."""
+
+    codes: dict = {}
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        SmsGateway.codes[body["phone"]] = body["params"]["code"]
+        self._answer(200, {"ok": True})
+
+    def do_GET(self):
+        phone = self.path.rsplit("/", 1)[-1]
+        if self.path.startswith("/codes/") and phone in SmsGateway.codes:
+            self._answer(200, {"code": SmsGateway.codes[phone]})
+        else:
+            self._answer(404, {"error": "no code was sent to this phone"})
+
+    def _answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_):
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, token=None):
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {path}: {e.code} {e.read().decode()}") from e
+
+
+class DemoServer:
+    """`with DemoServer(binary) as demo:` — the server is up, the accounts exist."""
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.gateway = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SmsGateway)
+        data = tempfile.mkdtemp(prefix="shanhuo-demo-")
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.api = f"{self.base}/api/v1"
+        self.env = dict(
+            os.environ,
+            SHANHUO_LISTEN=f"127.0.0.1:{port}",
+            SHANHUO_PUBLIC_BASE_URL=self.base,
+            DATABASE_URL=f"sqlite://{data}/demo.db?mode=rwc",
+            SHANHUO_DATA_DIR=data,
+            SHANHUO_SMS_GATEWAY_URL=f"http://127.0.0.1:{self.gateway.server_address[1]}/send",
+            SHANHUO_SMS_RESEND_AFTER_SECS="1",
+            # Thousands of requests from one address in a few minutes: no per-address limits.
+            SHANHUO_ANONYMOUS_REQUESTS_PER_MINUTE="0",
+            SHANHUO_LOG="warn",
+        )
+        self.env.pop("REDIS_URL", None)
+        self.server = None
+
+    def __enter__(self):
+        threading.Thread(target=self.gateway.serve_forever, daemon=True).start()
+        self._cli("migrate", "up")
+        self._cli(
+            "users", "create-admin", "--phone", ADMIN_PHONE, "--name", "演示管理员",
+            input=ADMIN_PASSWORD + "\n",
+        )
+        self.server = subprocess.Popen([self.binary, "serve"], env=self.env)
+        try:
+            self._wait_until_up()
+            for phone, cli_role, area in OFFICIALS.values():
+                self._cli(
+                    "users", "invite", "--phone", phone, "--name", "演示干部",
+                    "--role", cli_role, "--area", area,
+                )
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *_):
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=30)
+        self.gateway.shutdown()
+
+    def _cli(self, *args, input=None):
+        done = subprocess.run(
+            [self.binary, *args], env=self.env, input=input, text=True, capture_output=True
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"shanhuo {' '.join(args)} failed: {done.stderr}")
+
+    def _wait_until_up(self):
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{self.base}/healthz", timeout=1)
+                return
+            except OSError:
+                if self.server.poll() is not None:
+                    raise SystemExit("the server stopped while starting")
+                time.sleep(0.5)
+        raise SystemExit("the server did not answer within 5 minutes")
+
+    def sms_sign_in(self, phone):
+        """An access token for the phone, signed in by texted code."""
+        call(self.api, "POST", "/auth/sms/send", {"phone": phone})
+        code = SmsGateway.codes[phone]
+        return call(self.api, "POST", "/auth/login/sms", {"phone": phone, "code": code})[
+            "access_token"
+        ]
+
+    def admin_token(self):
+        return call(
+            self.api,
+            "POST",
+            "/auth/login/password",
+            {"phone": ADMIN_PHONE, "password": ADMIN_PASSWORD},
+        )["access_token"]
+
+    def description(self):
+        return {
+            "base": self.base,
+            "gateway": f"http://127.0.0.1:{self.gateway.server_address[1]}",
+            "admin": {"phone": ADMIN_PHONE, "password": ADMIN_PASSWORD},
+            "farmer": DEMO_FARMER,
+            "buyer": BUYER_PHONE,
+            "officials": {role: phone for role, (phone, _, _) in OFFICIALS.items()},
+        }
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: demo_server.py SHANHUO_BINARY")
+    with DemoServer(sys.argv[1]) as demo:
+        print(json.dumps(demo.description()), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

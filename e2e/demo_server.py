@@ -4,8 +4,8 @@ the browser walk.
 
 Starts the server binary on a fresh embedded database (which loads the demo county, its
 registry, market and traceable goods), with a small local SMS gateway that keeps the sign-in
-codes it is asked to send; makes an admin (by password) and invites a county official and a
-village cadre (sign-in by SMS code, as their phones do).
+codes it is asked to send; makes an admin (by password) and invites a county official, a
+village cadre and a township official (sign-in by SMS code, as their phones do).
 
 As a script it prints one JSON line — the server's address, the gateway's, the accounts — and
 serves until its standard input closes:
@@ -35,6 +35,8 @@ BUYER_PHONE = "13700000001"
 OFFICIALS = {
     "county_official": ("13900000001", "county-official", COUNTY),
     "village_cadre": ("13900000002", "village-cadre", "500235101201"),
+    # A township whose households the demo has part-way through the exit procedure.
+    "township_official": ("13900000003", "township-official", "500235104000"),
 }
 
 

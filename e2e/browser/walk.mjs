@@ -105,8 +105,11 @@ async function signIn(page, demo, phone) {
   await page.click('form[action="/login"] button[type=submit]');
 }
 
-/** A genuine item code of the demo farmer's goods, as printed on a label. */
-async function genuineCode(demo) {
+/**
+ * Through the API, as the demo farmer's app would: a genuine item code of their goods, as
+ * printed on a label, and one of their listings on sale, for the buyer to order.
+ */
+async function prepare(demo) {
   await json(demo, 'POST', '/auth/sms/send', { phone: demo.farmer });
   const code = await lastCode(demo, demo.farmer);
   const { access_token: token } = await json(demo, 'POST', '/auth/login/sms', { phone: demo.farmer, code });
@@ -115,10 +118,13 @@ async function genuineCode(demo) {
   const batch = await json(demo, 'POST', '/batches', { category_id: category.id, quantity: 100, produced_on: today }, token);
   const run = await json(demo, 'POST', `/batches/${batch.id}/code-runs`, { count: 3 }, token);
   const csv = await json(demo, 'GET', `/batches/${batch.id}/code-runs/${run.id}/codes`, undefined, token);
-  return csv.trim().split('\n')[1].split(',')[1];
+  const mine = await json(demo, 'GET', '/my/listings?limit=100', undefined, token);
+  const onSale = mine.items.find((l) => l.status === 'on_sale' && l.stock >= l.min_order);
+  assert.ok(onSale, 'the demo farmer has goods on sale');
+  return { code: csv.trim().split('\n')[1].split(',')[1], listing: onSale };
 }
 
-async function buyer(browser, demo, code) {
+async function buyer(browser, demo, { code, listing }) {
   const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
   const page = await context.newPage();
   const weighed = weigh(page);
@@ -151,10 +157,31 @@ async function buyer(browser, demo, code) {
   assert.ok(await page.locator('.verdict').evaluate((e) => e.classList.contains('bad')), 'a forged code is refused');
   await weighed('buyer: forged code');
   await shoot(page, 'buyer-trace-forged');
+
+  // Ordering signs the buyer in by texted code, then comes back to the form.
+  await page.goto(`${demo.base}/m/listings/${listing.id}`);
+  await page.click(`a[href="/m/listings/${listing.id}/order"]`);
+  await signIn(page, demo, demo.buyer);
+  await page.waitForURL(new RegExp(`/m/listings/${listing.id}/order$`));
+  await weighed('buyer: order form');
+  await shoot(page, 'buyer-order-form');
+  await page.fill('#name', '王小明');
+  await page.fill('#phone', '138 0013 8000');
+  await page.selectOption('#city', '440300');
+  await page.fill('#address', '广东省深圳市南山区科技园 1 号');
+  await page.click('form[action$="/order"] button[type=submit]');
+  await page.waitForURL(/\/m\/orders#order-\d+$/);
+  const orderId = page.url().match(/order-(\d+)$/)[1];
+  const card = page.locator(`#order-${orderId}`);
+  assert.match(await card.innerText(), /待付款/);
+  assert.match(await card.innerText(), new RegExp(listing.title));
+  await weighed('buyer: my orders');
+  await shoot(page, 'buyer-orders');
   await context.close();
+  return orderId;
 }
 
-async function farmer(browser, demo) {
+async function farmer(browser, demo, _prepared, orderId) {
   const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
   const page = await context.newPage();
   const weighed = weigh(page);
@@ -222,6 +249,80 @@ async function farmer(browser, demo) {
 
   await page.goto(`${demo.base}/f`);
   assert.equal(await page.locator('a.cell').count(), before + 1, 'exactly one listing was added');
+
+  // The buyer's order: payment received, then shipped.
+  await page.click('nav.tabs a[href="/f/orders"]');
+  const order = page.locator(`#order-${orderId}`);
+  assert.match(await order.innerText(), /待付款/);
+  await order.locator('form[action$="/pay"] button').click();
+  await page.waitForURL(new RegExp(`/f/orders#order-${orderId}$`));
+  await page.locator(`#order-${orderId} form[action$="/ship"] button`).click();
+  await page.waitForURL(new RegExp(`/f/orders#order-${orderId}$`));
+  assert.match(await page.locator(`#order-${orderId}`).innerText(), /已发货/);
+  await weighed('farmer: orders');
+  await shoot(page, 'farmer-orders');
+
+  // A harvest: recorded, packed, given 24 codes whose label sheet downloads.
+  await page.click('nav.tabs a[href="/f/batches"]');
+  await page.selectOption('#category', { index: 1 });
+  await page.fill('#quantity', '200');
+  await page.click('form[action="/f/batches"] button[type=submit]');
+  await page.waitForURL(/\/f\/batches\/\d+$/);
+  await page.selectOption('#kind', 'packed');
+  await page.fill('#place', '村合作社仓库');
+  await page.click('form[action$="/events"] button');
+  await page.waitForURL(/\/f\/batches\/\d+$/);
+  assert.match(await page.locator('.timeline').innerText(), /包装/);
+  await page.click('form[action$="/codes"] button');
+  await page.waitForURL(/\/f\/batches\/\d+$/);
+  const sheet = page.locator('a[href$="/labels.pdf"]').first();
+  const pdf = await page.request.get(`${demo.base}${await sheet.getAttribute('href')}`);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+  await weighed('farmer: a batch');
+  await shoot(page, 'farmer-batch');
+
+  await page.click('nav.tabs a[href="/f/income"]');
+  assert.match(await page.locator('h1').innerText(), /年家庭收入/);
+  await weighed('farmer: income');
+  await shoot(page, 'farmer-income');
+  await context.close();
+}
+
+async function townshipOfficial(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+
+  await page.goto(`${demo.base}/o/cases`);
+  await signIn(page, demo, demo.officials.township_official);
+  await page.waitForURL(/\/o\/cases$/);
+  const first = page.locator('section.card').first();
+  const id = (await first.getAttribute('id')).replace('case-', '');
+  const before = await first.locator('.badge').innerText();
+  await weighed('official: cases waiting');
+  await shoot(page, 'township-cases');
+
+  // The next step, by its button: the case moves on (or leaves the list when the next
+  // step is someone else's).
+  await first.locator('form button:not(.plain)').first().click();
+  await page.waitForURL(/\/o\/cases$/);
+  assert.equal(await page.locator('[role=alert]').count(), 0, 'the step was taken');
+  const after = page.locator(`#case-${id} .badge`);
+  if (await after.count()) assert.notEqual(await after.innerText(), before);
+
+  await page.locator('section.card a[href^="/o/households/"]').first().click();
+  await page.waitForURL(/\/o\/households\/\d+/);
+  assert.match(await page.locator('main').innerText(), /年度评估/);
+  assert.match(await page.locator('main').innerText(), /人均纯收入/);
+  await weighed('official: a household');
+  await shoot(page, 'township-household');
+
+  await page.click('nav.tabs a[href="/o/stats"]');
+  assert.match(await page.locator('main').innerText(), /各产品产量/);
+  assert.match(await page.locator('main').innerText(), /卖到哪里/);
+  await weighed('official: production and sales');
+  await shoot(page, 'township-stats');
   await context.close();
 }
 
@@ -271,11 +372,15 @@ async function main() {
   });
   try {
     // Made first: the farmer's phone may be texted a sign-in code only once a second.
-    const code = await genuineCode(demo);
-    for (const [role, walk] of [['buyer', buyer], ['county official', countyOfficial], ['farmer', farmer]]) {
-      console.log(`walking as the ${role}`);
-      await walk(browser, demo, code);
-    }
+    const prepared = await prepare(demo);
+    console.log('walking as the buyer');
+    const orderId = await buyer(browser, demo, prepared);
+    console.log('walking as the county official');
+    await countyOfficial(browser, demo);
+    console.log('walking as the township official');
+    await townshipOfficial(browser, demo);
+    console.log('walking as the farmer');
+    await farmer(browser, demo, prepared, orderId);
   } finally {
     await browser.close();
     child.stdin.end();

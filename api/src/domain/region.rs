@@ -74,6 +74,15 @@ pub enum RegionError {
 }
 
 impl Destination {
+    /// The destination of a city's code alone: its province is in its first two digits.
+    pub fn of_city(city_code: &str) -> Result<Self, RegionError> {
+        let province = match city_code.get(..2) {
+            Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => province_of(city_code),
+            _ => return Err(RegionError::UnknownProvince(city_code.to_owned())),
+        };
+        Self::parse(&province, city_code)
+    }
+
     pub fn parse(province_code: &str, city_code: &str) -> Result<Self, RegionError> {
         let province = province(province_code)
             .ok_or_else(|| RegionError::UnknownProvince(province_code.into()))?;
@@ -124,5 +133,14 @@ mod tests {
             Destination::parse("990000", "990100"),
             Err(RegionError::UnknownProvince(_))
         ));
+        assert_eq!(
+            Destination::of_city("440300"),
+            Ok(Destination {
+                province_code: "440000",
+                city_code: "440300"
+            })
+        );
+        assert!(Destination::of_city("4").is_err());
+        assert!(Destination::of_city("中文").is_err());
     }
 }

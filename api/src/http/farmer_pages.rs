@@ -30,13 +30,18 @@ use crate::{
     },
 };
 
-const FARMER_TABS: &[TabLink] = &[("/f", "我的商品", "My goods")];
+const FARMER_TABS: &[TabLink] = &[
+    ("/f", "商品", "Goods"),
+    ("/f/batches", "批次", "Batches"),
+    ("/f/orders", "订单", "Orders"),
+    ("/f/income", "收入", "Income"),
+];
 
-fn is_farmer(role: Role) -> bool {
+pub(super) fn is_farmer(role: Role) -> bool {
     role == Role::Farmer
 }
 
-fn farmer_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
+pub(super) fn farmer_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
     let body = format!("<h1>{}</h1>{body}", esc(title));
     tabbed_page(
         lang,
@@ -284,7 +289,7 @@ fn unit_of(value: &str) -> Option<Unit> {
 }
 
 /// The error's message, and its particulars when the service gave a reason.
-fn problem_of(lang: Lang, error: &ApiError) -> String {
+pub(super) fn problem_of(lang: Lang, error: &ApiError) -> String {
     let envelope = error.envelope(lang);
     match envelope
         .details
@@ -676,7 +681,7 @@ fn bad_form(lang: Lang) -> Response {
     )
 }
 
-fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
+pub(super) fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "rendering a farmer's page failed");
     private(
         farmer_page(

@@ -41,30 +41,20 @@ impl LabelsApi {
         #[oai(validator(minimum(value = "1")))]
         to_page: Query<Option<u32>>,
     ) -> Result<LabelsPdfResponse, ApiError> {
-        let run = label_runs::of_run(&state.db, &auth.0.actor, id.0, run_id.0).await?;
-        let total = run.pages() as u32;
-        let pages = run.page_range(
-            from_page.0.map(|p| p as usize),
-            to_page.0.map(|p| p as usize),
-        )?;
-        let name = format!(
-            "labels-batch-{}-run-{}-pages-{}-{}.pdf",
+        let sheet = label_runs::sheet_pdf(
+            &state.db,
+            &auth.0.actor,
+            state.trace_keys.clone(),
+            &state.settings.public_base_url,
             id.0,
             run_id.0,
-            pages.start(),
-            pages.end()
-        );
-        let (keys, base) = (
-            state.trace_keys.clone(),
-            state.settings.public_base_url.clone(),
-        );
-        let pdf =
-            tokio::task::spawn_blocking(move || labels::pdf(&run.labels(&keys, &base, pages)))
-                .await
-                .map_err(ApiError::internal)?;
+            from_page.0.map(|p| p as usize),
+            to_page.0.map(|p| p as usize),
+        )
+        .await?;
         Ok(LabelsPdfResponse::Ok(
-            Attachment::new(pdf).filename(name),
-            total,
+            Attachment::new(sheet.bytes).filename(sheet.file_name),
+            sheet.total_pages,
         ))
     }
 

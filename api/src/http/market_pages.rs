@@ -306,11 +306,18 @@ pub async fn listing_page(state: Data<&AppState>, req: &Request, Path(id): Path<
         }
         body.push_str("</div>");
     }
+    if listing.status == ListingStatus::OnSale {
+        body.push_str(&format!(
+            "<a class=\"button\" style=\"margin-top:16px\" href=\"/m/listings/{}/order\">{}</a>",
+            listing.id,
+            t("立即下单", "Order now")
+        ));
+    }
     body.push_str(&format!(
         "<p class=\"note\" style=\"margin:16px 4px\">{}</p>",
         t(
-            "在微信中打开「山货」小程序下单；收到货后扫包装上的二维码，可查看产地和全程记录。",
-            "Order in the Shanhuo mini program in WeChat; when the goods arrive, scan the QR code on the package to see where they come from."
+            "收到货后扫包装上的二维码，可查看产地和全程记录。",
+            "When the goods arrive, scan the QR code on the package to see where they come from."
         )
     ));
     html(market_page(lang, &listing.title, &body, "/m"), 60)

@@ -5,13 +5,16 @@ pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod body_limit;
+pub mod buyer_pages;
 pub mod charts;
 pub mod cooperatives;
 pub mod enums;
 pub mod envelope;
 pub mod error;
 pub mod exit;
+pub mod farmer_batch_pages;
 pub mod farmer_pages;
+pub mod farmer_sales_pages;
 pub mod forms;
 pub mod households;
 pub mod json;
@@ -20,6 +23,7 @@ pub mod market;
 pub mod market_pages;
 pub mod observe;
 pub mod official_pages;
+pub mod official_work_pages;
 pub mod ops;
 pub mod orders;
 pub mod page_auth;
@@ -138,6 +142,12 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/m", get(market_pages::browse_page))
         .at("/m/listings/:id", get(market_pages::listing_page))
         .at("/m/trace", get(market_pages::trace_form_page))
+        .at(
+            "/m/listings/:id/order",
+            get(buyer_pages::order_form_page).post(buyer_pages::place_order),
+        )
+        .at("/m/orders", get(buyer_pages::my_orders))
+        .at("/m/orders/:id/:action", post(buyer_pages::take_step))
         .at("/login", get(page_auth::login_page).post(page_auth::login))
         .at("/login/code", post(page_auth::send_code))
         .at("/logout", post(page_auth::logout))
@@ -155,8 +165,32 @@ pub fn routes(state: AppState) -> impl Endpoint {
             post(farmer_pages::set_listing_status),
         )
         .at("/f/listings/:id/photos", post(farmer_pages::add_photo))
+        .at(
+            "/f/batches",
+            get(farmer_batch_pages::my_batches).post(farmer_batch_pages::create_batch),
+        )
+        .at("/f/batches/:id", get(farmer_batch_pages::batch_page))
+        .at("/f/batches/:id/events", post(farmer_batch_pages::add_event))
+        .at(
+            "/f/batches/:id/codes",
+            post(farmer_batch_pages::issue_codes),
+        )
+        .at(
+            "/f/batches/:id/runs/:run_id/labels.pdf",
+            get(farmer_batch_pages::label_sheet),
+        )
+        .at("/f/orders", get(farmer_sales_pages::my_orders))
+        .at("/f/orders/:id/:action", post(farmer_sales_pages::take_step))
+        .at("/f/income", get(farmer_sales_pages::my_income))
         .at("/o", get(official_pages::dashboard))
         .at("/o/villages", get(official_pages::village_ranking))
+        .at("/o/cases", get(official_work_pages::waiting_cases))
+        .at("/o/cases/:id/:action", post(official_work_pages::take_step))
+        .at(
+            "/o/households/:id",
+            get(official_work_pages::household_page),
+        )
+        .at("/o/stats", get(official_work_pages::stats_page))
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))

@@ -30,14 +30,16 @@ use crate::{
 
 const OFFICIAL_TABS: &[TabLink] = &[
     ("/o", "进度", "Progress"),
+    ("/o/cases", "待办", "To do"),
     ("/o/villages", "村排名", "Villages"),
+    ("/o/stats", "产销", "Goods"),
 ];
 
-fn is_official(role: Role) -> bool {
+pub(super) fn is_official(role: Role) -> bool {
     role == Role::Admin || is_official_role(role)
 }
 
-fn official_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
+pub(super) fn official_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
     let body = format!("<h1>{}</h1>{body}", esc(title));
     tabbed_page(
         lang,

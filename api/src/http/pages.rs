@@ -65,6 +65,7 @@ pub type TabLink = (&'static str, &'static str, &'static str);
 pub const MARKET_TABS: &[TabLink] = &[
     ("/m", "好物", "Market"),
     ("/m/trace", "扫码溯源", "Verify a code"),
+    ("/m/orders", "我的订单", "My orders"),
 ];
 
 /// A buyer's page: the market brand and its tabs; `current` is the tab's path.

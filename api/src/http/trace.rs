@@ -493,6 +493,7 @@ impl From<TraceError> for ApiError {
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
             TraceError::Database(e) => ApiError::internal(e),
+            TraceError::Drawing(reason) => ApiError::internal(std::io::Error::other(reason)),
         }
     }
 }
@@ -582,10 +583,7 @@ pub struct BatchView {
 
 impl BatchView {
     fn new(state: &AppState, b: entities::batch::Model, listing_ids: Vec<i64>) -> Self {
-        let batch_code = state.trace_keys.sign(crate::infra::trace_codes::TraceCode {
-            batch_id: b.id as u32,
-            item: 0,
-        });
+        let batch_code = crate::service::trace::codes::batch_code(&state.trace_keys, b.id);
         Self {
             batch_code_url: qr::scan_url(&state.settings.public_base_url, &batch_code),
             batch_code,

@@ -184,21 +184,8 @@ fn render(code: &str, v: &Verification, lang: Lang) -> String {
                 t("溯源记录", "Journey")
             ));
             for entry in &p.timeline {
-                let step = match entry.kind {
-                    EventKind::Harvested => t("采收", "Harvested"),
-                    EventKind::Processed => t("加工", "Processed"),
-                    EventKind::Packed => t("包装", "Packed"),
-                    EventKind::Inspected => t("检测", "Inspected"),
-                    EventKind::Stored => t("入库", "Stored"),
-                    EventKind::Shipped => t("发货", "Shipped"),
-                    EventKind::Received => t("收货", "Received"),
-                    EventKind::Sold => t("售出", "Sold"),
-                };
-                let result = match entry.result {
-                    Some(InspectionResult::Pass) => t("（合格）", " (passed)"),
-                    Some(InspectionResult::Fail) => t("（不合格）", " (failed)"),
-                    None => "",
-                };
+                let step = event_name(lang, entry.kind);
+                let result = result_name(lang, entry.result);
                 body.push_str(&format!(
                     "<li><b>{step}{result}</b><small>{} {}</small></li>",
                     beijing(entry.occurred_at),
@@ -209,4 +196,28 @@ fn render(code: &str, v: &Verification, lang: Lang) -> String {
         }
     }
     page(lang, verdict, &body)
+}
+
+/// What a step of a batch's journey is called.
+pub fn event_name(lang: Lang, kind: EventKind) -> &'static str {
+    let t = |zh, en| text(lang, zh, en);
+    match kind {
+        EventKind::Harvested => t("采收", "Harvested"),
+        EventKind::Processed => t("加工", "Processed"),
+        EventKind::Packed => t("包装", "Packed"),
+        EventKind::Inspected => t("检测", "Inspected"),
+        EventKind::Stored => t("入库", "Stored"),
+        EventKind::Shipped => t("发货", "Shipped"),
+        EventKind::Received => t("收货", "Received"),
+        EventKind::Sold => t("售出", "Sold"),
+    }
+}
+
+/// An inspection's result, after its step's name.
+pub fn result_name(lang: Lang, result: Option<InspectionResult>) -> &'static str {
+    match result {
+        Some(InspectionResult::Pass) => text(lang, "（合格）", " (passed)"),
+        Some(InspectionResult::Fail) => text(lang, "（不合格）", " (failed)"),
+        None => "",
+    }
 }

@@ -31,7 +31,7 @@ use entities::{
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, Iterable};
 
 const VILLAGE: &str = "500235101201";
-const YEAR: i32 = 2016;
+pub(crate) const YEAR: i32 = 2016;
 /// The 2016 line, fen per person.
 const LINE_FEN: i64 = 295_200;
 
@@ -137,7 +137,7 @@ async fn check(app: &TestApp, id: i64, kind: CheckKind, passed: bool) {
 }
 
 /// A household that qualifies: income just above the line, every check passed.
-async fn qualifying_household(app: &TestApp, n: u32) -> i64 {
+pub(crate) async fn qualifying_household(app: &TestApp, n: u32) -> i64 {
     let id = household(app, n).await;
     set_income(app, id, 2 * LINE_FEN + 2).await;
     for kind in CheckKind::iter() {

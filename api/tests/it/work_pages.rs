@@ -446,3 +446,358 @@ async fn officials_see_the_progress_of_their_own_area_only() {
         Some("/login?next=/o/villages")
     );
 }
+
+fn borrowed<'a>(form: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The `id` a form's path ends with after a redirect to `prefix{id}`.
+fn id_after(location: &str, prefix: &str) -> i64 {
+    location
+        .trim_start_matches(prefix)
+        .split(['#', '?', '/'])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_buyer_orders_once_from_the_pages_and_the_farmer_ships_it() {
+    let app = support::app_with_admin().await;
+    let (user_id, household) = farmer(&app).await;
+    let listing = listing_of(&app, user_id, household, 3_000).await;
+    support::buyer_account(&app, "13711112222").await;
+    let buyer = cookie_for(&app, "13711112222").await;
+
+    let form = get(&app, &format!("/m/listings/{listing}/order"), &buyer).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<optgroup label=\"广东省\">"));
+    assert!(form.body.len() < 100 * 1024);
+    let csrf = csrf_in(&form.body);
+    let key_at = form.body.find("name=\"key\" value=\"").unwrap() + 18;
+    let key = form.body[key_at..key_at + 24].to_owned();
+    let path = format!("/m/listings/{listing}/order");
+    let order = |phone: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("key", key.clone()),
+            ("quantity", "２".to_owned()),
+            ("name", "王小明".to_owned()),
+            ("phone", phone.to_owned()),
+            ("city", "440300".to_owned()),
+            ("address", "南山区科技园 1 号".to_owned()),
+        ]
+    };
+
+    let wrong_phone = order("12345");
+    let refused = post_form(
+        &app,
+        &path,
+        &buyer,
+        &wrong_phone
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("手机号"));
+    assert!(
+        refused.body.contains("value=\"440300\" selected"),
+        "the choice is kept"
+    );
+
+    // Pressed twice on a slow network: one order, the stock taken once.
+    let good = order("138 0013 8000");
+    let good = borrowed(&good);
+    let first = post_form(&app, &path, &buyer, &good).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let again = post_form(&app, &path, &buyer, &good).await;
+    assert_eq!(again.location, first.location);
+    let order_id = id_after(first.location.as_deref().unwrap(), "/m/orders#order-");
+    let stock = listing::Entity::find_by_id(listing)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .stock;
+    assert_eq!(stock, 18);
+    let mine = get(&app, "/m/orders", &buyer).await;
+    assert!(mine.body.contains(&format!("id=\"order-{order_id}\"")));
+    assert!(mine.body.contains("待付款"));
+
+    // The farmer records the payment and ships; the buyer then sees it shipped.
+    let seller = cookie_for(&app, FARMER_PHONE).await;
+    let orders = get(&app, "/f/orders", &seller).await;
+    assert!(
+        orders
+            .body
+            .contains(&format!("action=\"/f/orders/{order_id}/pay\""))
+    );
+    let csrf = csrf_in(&orders.body);
+    let shipped_too_soon = post_form(
+        &app,
+        &format!("/f/orders/{order_id}/ship"),
+        &seller,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(
+        shipped_too_soon.status,
+        StatusCode::CONFLICT,
+        "not paid yet"
+    );
+    for step in ["pay", "ship"] {
+        let done = post_form(
+            &app,
+            &format!("/f/orders/{order_id}/{step}"),
+            &seller,
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{step}: {}", done.body);
+    }
+    assert!(get(&app, "/m/orders", &buyer).await.body.contains("已发货"));
+    let not_theirs = post_form(
+        &app,
+        &format!("/f/orders/{order_id}/cancel"),
+        &buyer,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(
+        not_theirs.status,
+        StatusCode::FORBIDDEN,
+        "another sign-in's form token"
+    );
+}
+
+#[tokio::test]
+async fn a_farmer_records_a_batch_its_journey_and_prints_its_labels() {
+    let app = support::app_with_admin().await;
+    farmer(&app).await;
+    let cookie = cookie_for(&app, FARMER_PHONE).await;
+    let page = get(&app, "/f/batches", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = csrf_in(&page.body);
+    let category = support::category_id(&app, "sweet_potato_vermicelli")
+        .await
+        .to_string();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let batch = |quantity: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("category", category.clone()),
+            ("plot", String::new()),
+            ("quantity", quantity.to_owned()),
+            ("unit", String::new()),
+            ("produced_on", today.clone()),
+            ("listing", String::new()),
+        ]
+    };
+
+    let not_a_number = batch("很多");
+    let refused = post_form(
+        &app,
+        "/f/batches",
+        &cookie,
+        &not_a_number
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let good = batch("200");
+    let created = post_form(
+        &app,
+        "/f/batches",
+        &cookie,
+        &good
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let id = id_after(created.location.as_deref().unwrap(), "/f/batches/");
+    let path = format!("/f/batches/{id}");
+
+    let inspected = post_form(
+        &app,
+        &format!("{path}/events"),
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("kind", "inspected"),
+            ("result", "pass"),
+            ("place", "县农检站"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        inspected.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        inspected.body
+    );
+    let no_result = post_form(
+        &app,
+        &format!("{path}/events"),
+        &cookie,
+        &[("csrf", &csrf), ("kind", "inspected"), ("result", "")],
+    )
+    .await;
+    assert_eq!(
+        no_result.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an inspection has a result"
+    );
+    let issued = post_form(
+        &app,
+        &format!("{path}/codes"),
+        &cookie,
+        &[("csrf", &csrf), ("count", "30")],
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.body);
+
+    let shown = get(&app, &path, &cookie).await;
+    assert!(shown.body.contains("检测（合格）"));
+    assert!(shown.body.contains("县农检站"));
+    let start = shown.body.find("href=\"/f/batches/").unwrap() + 6;
+    let href = &shown.body[start..shown.body[start..].find('"').unwrap() + start];
+    assert!(href.ends_with("/labels.pdf"), "{href}");
+    let pdf = app.client.get(href).header("cookie", &cookie).send().await;
+    pdf.assert_status_is_ok();
+    pdf.assert_header("x-total-pages", "2");
+    let bytes = pdf.0.into_body().into_vec().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+
+    let other_household = support::household_in(&app, VILLAGE, 2).await;
+    support::farmer_account(&app, "13911113333", other_household).await;
+    let other = cookie_for(&app, "13911113333").await;
+    assert_eq!(get(&app, &path, &other).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, href, &other).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_official_takes_the_next_step_on_a_case_from_the_pages() {
+    use api::service::{
+        exit::cases::{self, ExitSubjectRef},
+        users::Origin,
+    };
+    use entities::exit_case::{self, ExitState};
+
+    let app = support::app_with_admin().await;
+    let cadre = support::official(&app, "13900000021", Role::VillageCadre, VILLAGE).await;
+    support::official(&app, "13900000022", Role::TownshipOfficial, "500235102000").await;
+    let household = crate::exit::qualifying_household(&app, 1).await;
+    let actor = api::service::auth::actor_of(&cadre);
+    let case = cases::propose(
+        &app.state.db,
+        &app.state.exit_rules,
+        &actor,
+        ExitSubjectRef::Household(household),
+        crate::exit::YEAR,
+        &Origin::default(),
+    )
+    .await
+    .unwrap()
+    .case
+    .id;
+    let state_of = || async {
+        exit_case::Entity::find_by_id(case)
+            .one(app.state.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+    };
+
+    let cookie = cookie_for(&app, "13900000021").await;
+    let waiting = get(&app, "/o/cases", &cookie).await;
+    assert_eq!(waiting.status, StatusCode::OK);
+    assert!(
+        waiting
+            .body
+            .contains(&format!("href=\"/o/households/{household}\""))
+    );
+    assert!(
+        waiting
+            .body
+            .contains(&format!("action=\"/o/cases/{case}/appraise\""))
+    );
+    let csrf = csrf_in(&waiting.body);
+
+    let no_reason = post_form(
+        &app,
+        &format!("/o/cases/{case}/reject"),
+        &cookie,
+        &[("csrf", &csrf), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(state_of().await, ExitState::Proposed);
+    let appraised = post_form(
+        &app,
+        &format!("/o/cases/{case}/appraise"),
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(
+        appraised.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        appraised.body
+    );
+    assert_eq!(state_of().await, ExitState::Appraised);
+
+    let page = get(&app, &format!("/o/households/{household}"), &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(&format!("{} 年度评估", crate::exit::YEAR))
+    );
+    assert!(page.body.contains("达到退出标准"));
+    assert!(page.body.contains("户主"));
+    assert!(
+        !page.body.contains("500235198001"),
+        "ID numbers stay masked"
+    );
+    assert_eq!(get(&app, "/o/stats", &cookie).await.status, StatusCode::OK);
+
+    // Another township's official sees neither the case nor the household.
+    let elsewhere = cookie_for(&app, "13900000022").await;
+    assert!(
+        !get(&app, "/o/cases", &elsewhere)
+            .await
+            .body
+            .contains(&format!("case-{case}"))
+    );
+    assert_eq!(
+        get(&app, &format!("/o/households/{household}"), &elsewhere)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let csrf = csrf_in(&get(&app, "/o", &elsewhere).await.body);
+    let taken = post_form(
+        &app,
+        &format!("/o/cases/{case}/verify"),
+        &elsewhere,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::NOT_FOUND);
+    assert_eq!(state_of().await, ExitState::Appraised);
+    assert_eq!(
+        get(&app, "/o/stats?area=500235101000", &elsewhere)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

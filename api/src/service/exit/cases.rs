@@ -436,6 +436,67 @@ pub async fn transition(
     Ok(record)
 }
 
+/// An open case and the steps the official may take on it now.
+#[derive(Clone, Debug)]
+pub struct AwaitingCase {
+    pub case: exit_case::Model,
+    /// Forward steps first; rejecting and objecting last.
+    pub actions: Vec<ExitAction>,
+}
+
+/// Whether a step moves a case on (rather than back or out).
+pub fn moves_forward(action: ExitAction) -> bool {
+    !matches!(action, ExitAction::Reject | ExitAction::Object)
+}
+
+/// The steps of the procedure this actor may take on the case at `now`.
+pub fn actions_for(actor: &Actor, case: &exit_case::Model, now: DateTime<Utc>) -> Vec<ExitAction> {
+    let mut actions: Vec<ExitAction> = TRANSITIONS
+        .iter()
+        .filter(|t| {
+            t.from.contains(&case.state)
+                && timing_allows(t.timing, case, now)
+                && t.roles.contains(&actor.role)
+        })
+        .map(|t| t.action)
+        .collect();
+    actions.dedup();
+    actions.sort_by_key(|a| !moves_forward(*a));
+    actions
+}
+
+/// The open cases of the official's area that wait for a forward step the official may take,
+/// oldest first, at most `limit`.
+pub async fn awaiting(
+    db: &Database,
+    actor: &Actor,
+    limit: usize,
+) -> Result<Vec<AwaitingCase>, ExitError> {
+    if !actor.is_official() {
+        return Err(ExitError::Forbidden);
+    }
+    let mut query = exit_case::Entity::find().filter(exit_case::Column::Open.eq(true));
+    if let Some(area) = &actor.area {
+        query = query.filter(exit_case::Column::VillageCode.starts_with(area.descendant_prefix()));
+    }
+    let now = Utc::now();
+    let mut waiting = Vec::new();
+    let mut open = query
+        .order_by_asc(exit_case::Column::Id)
+        .stream(db.conn())
+        .await?;
+    while let Some(case) = futures_util::TryStreamExt::try_next(&mut open).await? {
+        let actions = actions_for(actor, &case, now);
+        if actions.iter().any(|a| moves_forward(*a)) {
+            waiting.push(AwaitingCase { case, actions });
+            if waiting.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(waiting)
+}
+
 /// A case with its steps, for officials of its area.
 pub async fn get(db: &Database, actor: &Actor, case_id: i64) -> Result<CaseRecord, ExitError> {
     let case = case_in_reach(db.conn(), actor, case_id).await?;

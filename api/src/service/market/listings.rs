@@ -329,6 +329,26 @@ pub async fn get(db: &Database, actor: Option<&Actor>, id: i64) -> Result<Listin
     }
 }
 
+/// The titles of listings, by id (for lists of orders).
+pub async fn titles(
+    db: &Database,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, MarketError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(listing::Entity::find()
+        .select_only()
+        .column(listing::Column::Id)
+        .column(listing::Column::Title)
+        .filter(listing::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String)>()
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// What a browse selects; filters combine with AND.
 #[derive(Clone, Debug, Default)]
 pub struct ListingFilter {

@@ -34,7 +34,7 @@ use crate::{
 
 /// The county keeps Beijing time: an order completed on New Year's Eve evening counts for the
 /// year that is ending.
-pub(crate) fn china_time(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+pub fn china_time(at: DateTime<Utc>) -> DateTime<FixedOffset> {
     at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
 }
 

@@ -10,7 +10,8 @@ use entities::{
     plot, product_category, revoked_code, trace_code_run,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::{
@@ -106,6 +107,28 @@ pub fn csv_chunks(
             }
             chunk
         })
+}
+
+/// The code of a batch as a whole (item 0), printed on its sacks and boxes.
+pub fn batch_code(keys: &TraceKeys, batch_id: i64) -> String {
+    keys.sign(TraceCode {
+        batch_id: batch_id as u32,
+        item: 0,
+    })
+}
+
+/// A batch's runs of item codes, first issued first, for whoever may read the batch.
+pub async fn runs_of(
+    db: &Database,
+    actor: &Actor,
+    batch_id: i64,
+) -> Result<Vec<trace_code_run::Model>, TraceError> {
+    production::get_batch(db, actor, batch_id).await?;
+    Ok(trace_code_run::Entity::find()
+        .filter(trace_code_run::Column::BatchId.eq(batch_id))
+        .order_by_asc(trace_code_run::Column::FirstItem)
+        .all(db.conn())
+        .await?)
 }
 
 /// A run of the farmer's own batch, or of a batch of the official's area, with its batch.

@@ -1,6 +1,6 @@
 //! Label sheets for a run of item codes: which labels a page holds and what each says.
 
-use std::ops::RangeInclusive;
+use std::{ops::RangeInclusive, sync::Arc};
 
 use entities::trace_code_run;
 
@@ -8,7 +8,7 @@ use super::{TraceError, codes};
 use crate::{
     infra::{
         db::Database,
-        labels::{LABELS_PER_PAGE, Label, pages_for},
+        labels::{LABELS_PER_PAGE, Label, pages_for, pdf},
         qr,
         trace_codes::{TraceCode, TraceKeys},
     },
@@ -25,6 +25,46 @@ pub struct LabelRun {
     pub product: String,
     /// Township and village.
     pub place: String,
+}
+
+/// A run's label sheet, or the pages of it asked for, as a PDF.
+pub struct SheetPdf {
+    pub bytes: Vec<u8>,
+    pub file_name: String,
+    /// How many pages the whole run fills.
+    pub total_pages: u32,
+}
+
+/// Draws the pages asked for (all by default; 1-based) of a run's label sheet, off the async
+/// threads.
+#[allow(clippy::too_many_arguments)]
+pub async fn sheet_pdf(
+    db: &Database,
+    actor: &Actor,
+    keys: Arc<TraceKeys>,
+    public_base_url: &str,
+    batch_id: i64,
+    run_id: i64,
+    from_page: Option<usize>,
+    to_page: Option<usize>,
+) -> Result<SheetPdf, TraceError> {
+    let run = of_run(db, actor, batch_id, run_id).await?;
+    let total_pages = run.pages() as u32;
+    let pages = run.page_range(from_page, to_page)?;
+    let file_name = format!(
+        "labels-batch-{batch_id}-run-{run_id}-pages-{}-{}.pdf",
+        pages.start(),
+        pages.end()
+    );
+    let base = public_base_url.to_owned();
+    let bytes = tokio::task::spawn_blocking(move || pdf(&run.labels(&keys, &base, pages)))
+        .await
+        .map_err(|e| TraceError::Drawing(e.to_string()))?;
+    Ok(SheetPdf {
+        bytes,
+        file_name,
+        total_pages,
+    })
 }
 
 /// The labels of a run of the farmer's own batch, or of a batch of the official's area.

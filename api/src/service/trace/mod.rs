@@ -24,6 +24,8 @@ pub enum TraceError {
     Photo(PhotoRejection),
     #[error("no QR code could be read in the photo")]
     NoCodeInPhoto,
+    #[error("drawing failed: {0}")]
+    Drawing(String),
     #[error(transparent)]
     Database(#[from] DbErr),
 }

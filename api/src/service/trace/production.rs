@@ -233,6 +233,22 @@ pub async fn get_batch(db: &Database, actor: &Actor, id: i64) -> Result<Batch, T
         .ok_or(TraceError::NotFound)
 }
 
+/// The farmer's own household's most recent batches, newest first.
+pub async fn own_batches(
+    db: &Database,
+    actor: &Actor,
+    limit: u64,
+) -> Result<Vec<Batch>, TraceError> {
+    use sea_orm::QuerySelect;
+    let household_id = own_household(actor)?;
+    Ok(batch::Entity::find()
+        .filter(batch::Column::HouseholdId.eq(household_id))
+        .order_by_desc(batch::Column::Id)
+        .limit(limit)
+        .all(db.conn())
+        .await?)
+}
+
 /// The farmer's own batch, locked for a change, or not found.
 pub(crate) async fn own_batch(
     conn: &impl ConnectionTrait,

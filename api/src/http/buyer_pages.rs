@@ -15,8 +15,8 @@ use super::{
     farmer_pages::problem_of,
     farmer_sales_pages::{StepForm, apply_step, status_name, step_forms},
     forms::{parse_count, yuan},
-    page_auth::{PageUser, forged, private, require, see_other},
-    pages::{esc, lang_of, market_page, price, text, unit_name},
+    page_auth::{PageUser, private, require, require_form, see_other},
+    pages::{alert, esc, lang_of, market_page, price, text, try_again, unit_name},
 };
 use crate::{
     app::AppState,
@@ -106,9 +106,7 @@ async fn order_form(
     } else {
         draft.quantity.to_owned()
     };
-    let mut body = problem
-        .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
-        .unwrap_or_default();
+    let mut body = alert(problem);
     body.push_str(&format!(
         "<h1>{title}</h1><p class=\"price\" style=\"margin:0 4px 12px\">{price} · {stock} {in_stock}</p>\
          <form class=\"stack\" method=\"post\" action=\"/m/listings/{id}/order\">{csrf}\
@@ -189,14 +187,11 @@ pub async fn place_order(
     Path(id): Path<i64>,
     Form(form): Form<OrderForm>,
 ) -> Response {
-    let user = match require(&state, req, anyone).await {
+    let user = match require_form(&state, req, anyone, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     let t = |zh: &str, en: &str| text(lang, zh, en).to_owned();
     let draft = OrderDraft {
         quantity: form.quantity.as_deref().unwrap_or(""),
@@ -276,9 +271,7 @@ async fn orders_page(
         Ok(found) => found,
         Err(e) => return failed(lang, e),
     };
-    let mut body = problem
-        .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
-        .unwrap_or_default();
+    let mut body = alert(problem);
     body.push_str(&format!("<h1>{}</h1>", t("我的订单", "My orders")));
     if items.is_empty() {
         body.push_str(&format!(
@@ -319,14 +312,11 @@ pub async fn take_step(
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let user = match require(&state, req, anyone).await {
+    let user = match require_form(&state, req, anyone, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     match apply_step(&state, req, &user, id, &action, form.reason).await {
         Ok(()) => see_other(&format!("/m/orders#order-{id}")),
         Err((problem, status)) => orders_page(&state, lang, &user, Some(&problem), status).await,
@@ -339,14 +329,7 @@ fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
         market_page(
             lang,
             text(lang, "暂时打不开", "Not available"),
-            &format!(
-                "<p class=\"note\">{}</p>",
-                text(
-                    lang,
-                    "暂时打不开，请稍后再试",
-                    "Please try again in a moment"
-                )
-            ),
+            &try_again(lang),
             "/m",
         ),
         StatusCode::SERVICE_UNAVAILABLE,

@@ -14,8 +14,8 @@ use super::{
     error::{ApiError, Lang},
     farmer_pages::{failed, farmer_page, is_farmer, problem_of},
     forms::parse_count,
-    page_auth::{PageUser, forged, private, require, see_other},
-    pages::{esc, lang_of, text, unit_name},
+    page_auth::{PageUser, private, require, require_form, see_other},
+    pages::{alert, esc, lang_of, text, unit_name},
     trace_page::{event_name, result_name},
 };
 use crate::{
@@ -46,12 +46,6 @@ const KINDS: [(EventKind, &str); 8] = [
     (EventKind::Received, "received"),
     (EventKind::Sold, "sold"),
 ];
-
-fn alert(problem: Option<&str>) -> String {
-    problem
-        .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
-        .unwrap_or_default()
-}
 
 /// `GET /f/batches`: the household's batches, and a form to record a new one.
 #[handler]
@@ -217,14 +211,11 @@ pub async fn create_batch(
     req: &Request,
     Form(form): Form<BatchForm>,
 ) -> Response {
-    let user = match require(&state, req, is_farmer).await {
+    let user = match require_form(&state, req, is_farmer, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     let t = |zh: &str, en: &str| text(lang, zh, en).to_owned();
     let id = |field: &Option<String>| field.as_deref().and_then(|v| v.parse::<i64>().ok());
     let new = (|| {
@@ -437,14 +428,11 @@ pub async fn add_event(
     Path(id): Path<i64>,
     Form(form): Form<EventForm>,
 ) -> Response {
-    let user = match require(&state, req, is_farmer).await {
+    let user = match require_form(&state, req, is_farmer, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     let Some(kind) = KINDS
         .iter()
         .find(|(_, v)| Some(*v) == form.kind.as_deref())
@@ -493,14 +481,11 @@ pub async fn issue_codes(
     Path(id): Path<i64>,
     Form(form): Form<EventForm>,
 ) -> Response {
-    let user = match require(&state, req, is_farmer).await {
+    let user = match require_form(&state, req, is_farmer, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     let Some(count) =
         parse_count(form.count.as_deref().unwrap_or("")).and_then(|c| u32::try_from(c).ok())
     else {

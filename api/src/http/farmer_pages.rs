@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::{
     error::{ApiError, Lang},
     forms::{Submitted, parse_count, parse_yuan, yuan},
-    page_auth::{PageUser, forged, private, require, see_other},
-    pages::{TabLink, esc, lang_of, price, tabbed_page, text, unit_name},
+    page_auth::{PageUser, forged, private, require, require_form, see_other},
+    pages::{TabLink, alert, esc, lang_of, price, tabbed_page, text, try_again, unit_name},
 };
 use crate::{
     app::AppState,
@@ -316,12 +316,7 @@ async fn new_listing_form(
         Err(e) => return failed(lang, e),
     };
     let mut body = String::with_capacity(4096);
-    if let Some(problem) = problem {
-        body.push_str(&format!(
-            "<div class=\"alert\" role=\"alert\">{}</div>",
-            esc(problem)
-        ));
-    }
+    body.push_str(&alert(problem));
     body.push_str(&format!(
         "<form class=\"stack\" method=\"post\" action=\"/f/listings/new\" enctype=\"multipart/form-data\">{csrf}\
          <label for=\"photo\">{photo}</label>\
@@ -445,12 +440,7 @@ async fn listing_form(
         Err(e) => return failed(lang, e),
     };
     let mut body = String::with_capacity(4096);
-    if let Some(problem) = problem {
-        body.push_str(&format!(
-            "<div class=\"alert\" role=\"alert\">{}</div>",
-            esc(problem)
-        ));
-    }
+    body.push_str(&alert(problem));
     body.push_str(&format!(
         "<p style=\"margin:0 4px 12px\">{} <a href=\"/m/listings/{}\">{}</a></p>",
         status_badge(lang, listing.status),
@@ -575,14 +565,11 @@ async fn change_listing(
     csrf: Option<&str>,
     fields: Result<ListingFields, String>,
 ) -> Response {
-    let user = match require(state, req, is_farmer).await {
+    let user = match require_form(state, req, is_farmer, csrf).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, csrf) {
-        return forged(lang);
-    }
     let listing = match own_listing(state, lang, &user, id).await {
         Ok(listing) => listing,
         Err(answer) => return answer,
@@ -687,14 +674,7 @@ pub(super) fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
         farmer_page(
             lang,
             text(lang, "暂时打不开", "Not available"),
-            &format!(
-                "<p class=\"note\">{}</p>",
-                text(
-                    lang,
-                    "暂时打不开，请稍后再试",
-                    "Please try again in a moment"
-                )
-            ),
+            &try_again(lang),
             "/f",
         ),
         StatusCode::SERVICE_UNAVAILABLE,

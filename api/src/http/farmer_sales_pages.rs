@@ -17,8 +17,8 @@ use super::{
     error::{ApiError, Lang},
     farmer_pages::{failed, farmer_page, is_farmer, problem_of},
     forms::yuan,
-    page_auth::{PageUser, forged, private, require, see_other},
-    pages::{esc, lang_of, text, unit_name},
+    page_auth::{PageUser, private, require, require_form, see_other},
+    pages::{alert, esc, lang_of, text, unit_name},
     users::origin,
 };
 use crate::{
@@ -73,12 +73,7 @@ async fn orders_page(
         Err(e) => return failed(lang, e),
     };
     let mut body = String::with_capacity(8 * 1024);
-    if let Some(problem) = problem {
-        body.push_str(&format!(
-            "<div class=\"alert\" role=\"alert\">{}</div>",
-            esc(problem)
-        ));
-    }
+    body.push_str(&alert(problem));
     if items.is_empty() {
         body.push_str(&format!(
             "<p class=\"note\">{}</p>",
@@ -212,14 +207,11 @@ pub async fn take_step(
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let user = match require(&state, req, is_farmer).await {
+    let user = match require_form(&state, req, is_farmer, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     match apply_step(&state, req, &user, id, &action, form.reason).await {
         Ok(()) => see_other(&format!("/f/orders#order-{id}")),
         Err((problem, status)) => orders_page(&state, lang, &user, Some(&problem), status).await,

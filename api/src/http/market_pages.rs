@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     error::Lang,
-    pages::{esc, lang_of, market_page, price, text, unit_name},
+    pages::{esc, lang_of, market_page, price, text, try_again, unit_name},
 };
 use crate::{
     app::AppState,
@@ -386,14 +386,7 @@ fn html(body: String, max_age: u32) -> Response {
 
 fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "rendering a market page failed");
-    let body = format!(
-        "<p class=\"note\">{}</p>",
-        text(
-            lang,
-            "暂时打不开，请稍后再试",
-            "Please try again in a moment"
-        )
-    );
+    let body = try_again(lang);
     Response::builder()
         .status(StatusCode::SERVICE_UNAVAILABLE)
         .content_type("text/html; charset=utf-8")

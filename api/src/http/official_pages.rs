@@ -14,7 +14,7 @@ use super::{
     charts::{self, BarRow},
     error::Lang,
     page_auth::{PageUser, private, require},
-    pages::{TabLink, esc, lang_of, tabbed_page, text},
+    pages::{TabLink, esc, lang_of, tabbed_page, text, try_again},
 };
 use crate::{
     app::AppState,
@@ -89,14 +89,7 @@ async fn progress_of(
                 official_page(
                     lang,
                     text(lang, "暂时打不开", "Not available"),
-                    &format!(
-                        "<p class=\"note\">{}</p>",
-                        text(
-                            lang,
-                            "暂时打不开，请稍后再试",
-                            "Please try again in a moment"
-                        )
-                    ),
+                    &try_again(lang),
                     current,
                 ),
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -18,8 +18,8 @@ use super::{
     farmer_pages::problem_of,
     forms::yuan,
     official_pages::{is_official, official_page},
-    page_auth::{PageUser, forged, private, require, see_other},
-    pages::{esc, lang_of, text, unit_name},
+    page_auth::{PageUser, private, require, require_form, see_other},
+    pages::{alert, esc, lang_of, text, try_again, unit_name},
     users::origin,
 };
 use crate::{
@@ -100,9 +100,7 @@ async fn cases_page(
         Ok(found) => found,
         Err(e) => return unavailable(lang, e),
     };
-    let mut body = problem
-        .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
-        .unwrap_or_default();
+    let mut body = alert(problem);
     if waiting.is_empty() {
         body.push_str(&format!(
             "<p class=\"note\">{}</p>",
@@ -186,14 +184,11 @@ pub async fn take_step(
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let user = match require(&state, req, is_official).await {
+    let user = match require_form(&state, req, is_official, form.csrf.as_deref()).await {
         Ok(user) => user,
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    if !user.accepts(req, form.csrf.as_deref()) {
-        return forged(lang);
-    }
     let Some(action) = [
         ExitAction::Appraise,
         ExitAction::Verify,
@@ -574,14 +569,7 @@ fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
         official_page(
             lang,
             text(lang, "暂时打不开", "Not available"),
-            &format!(
-                "<p class=\"note\">{}</p>",
-                text(
-                    lang,
-                    "暂时打不开，请稍后再试",
-                    "Please try again in a moment"
-                )
-            ),
+            &try_again(lang),
             "/o",
         ),
         StatusCode::SERVICE_UNAVAILABLE,

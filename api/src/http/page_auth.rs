@@ -32,6 +32,8 @@ const COOKIE: &str = "shanhuo_session";
 pub struct PageUser {
     pub actor: Actor,
     session: SecretString,
+    /// The address the site is published at, which our own pages' posts come from.
+    public_base_url: String,
 }
 
 impl PageUser {
@@ -50,7 +52,7 @@ impl PageUser {
 
     /// Whether a submitted form came from one of our own pages of this sign-in.
     pub fn accepts(&self, req: &Request, csrf: Option<&str>) -> bool {
-        same_site(req)
+        same_site(req, &self.public_base_url)
             && csrf.is_some_and(|c| constant_time_eq(c.as_bytes(), self.csrf().as_bytes()))
     }
 }
@@ -64,19 +66,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A post from another site's page is refused whatever it carries: browsers say where a
-/// request comes from in `Sec-Fetch-Site` and `Origin`.
-fn same_site(req: &Request) -> bool {
+/// request comes from in `Sec-Fetch-Site` and `Origin`. Ours come from the published address,
+/// or from the host the request was sent to (a proxy may rename it on the way).
+fn same_site(req: &Request, public_base_url: &str) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     if header("sec-fetch-site").is_some_and(|s| s == "cross-site" || s == "same-site") {
         return false;
     }
-    match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority == host),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
+    let Some(origin) = header("origin") else {
+        return true;
+    };
+    origin == public_base_url.trim_end_matches('/')
+        || header("host").is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority == host)
+        })
 }
 
 fn session_cookie(req: &Request) -> Option<SecretString> {
@@ -94,7 +99,11 @@ fn session_cookie(req: &Request) -> Option<SecretString> {
 pub async fn signed_in(state: &AppState, req: &Request) -> Option<PageUser> {
     let session = session_cookie(req)?;
     match state.auth.authenticate_page(&session).await {
-        Ok(actor) => Some(PageUser { actor, session }),
+        Ok(actor) => Some(PageUser {
+            actor,
+            session,
+            public_base_url: state.settings.public_base_url.clone(),
+        }),
         Err(AuthError::Database(e)) => {
             tracing::error!(error = %e, "checking a page sign-in failed");
             None
@@ -139,6 +148,21 @@ pub async fn require(
             Err(see_other(&format!("/login?next={}", url_escape(&next))))
         }
     }
+}
+
+/// For a posted form: as [`require`], and the form must carry this sign-in's token from one of
+/// our own pages, else nothing is done and the answer says so.
+pub async fn require_form(
+    state: &AppState,
+    req: &Request,
+    allowed: fn(Role) -> bool,
+    csrf: Option<&str>,
+) -> Result<PageUser, Response> {
+    let user = require(state, req, allowed).await?;
+    if !user.accepts(req, csrf) {
+        return Err(forged(lang_of(req)));
+    }
+    Ok(user)
 }
 
 /// Where a role's pages begin.
@@ -234,7 +258,7 @@ pub async fn send_code(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = lang_of(req);
-    if !same_site(req) {
+    if !same_site(req, &state.settings.public_base_url) {
         return forged(lang);
     }
     let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
@@ -258,7 +282,7 @@ pub async fn send_code(
 #[handler]
 pub async fn login(state: Data<&AppState>, req: &Request, Form(form): Form<LoginForm>) -> Response {
     let lang = lang_of(req);
-    if !same_site(req) {
+    if !same_site(req, &state.settings.public_base_url) {
         return forged(lang);
     }
     let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));

@@ -40,6 +40,25 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// What was wrong with a form, announced to screen readers; nothing when all was well.
+pub fn alert(problem: Option<&str>) -> String {
+    problem
+        .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
+        .unwrap_or_default()
+}
+
+/// The body of a page that could not be put together this time.
+pub fn try_again(lang: Lang) -> String {
+    format!(
+        "<p class=\"note\">{}</p>",
+        text(
+            lang,
+            "暂时打不开，请稍后再试",
+            "Please try again in a moment"
+        )
+    )
+}
+
 /// The scan page's shell: the trace brand and a note on where the records come from.
 pub fn page(lang: Lang, title: &str, body: &str) -> String {
     let footer = format!(

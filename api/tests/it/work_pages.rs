@@ -250,12 +250,21 @@ async fn only_our_own_pages_of_this_sign_in_change_a_listing() {
     assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
     assert_eq!(price_of(&app, id).await, 3_000, "nothing was changed");
 
-    // A price typed on a Chinese keyboard.
-    let saved = post_form(
-        &app,
-        &path,
-        &cookie,
-        &[("csrf", &csrf), ("price", "２８．５元"), ("stock", "15")],
+    // A price typed on a Chinese keyboard, posted from the published address (behind a proxy
+    // that renamed the host).
+    let saved = answer(
+        app.client
+            .post(&path)
+            .header("cookie", &cookie)
+            .header("origin", app.state.settings.public_base_url.clone())
+            .header("host", "10.0.0.5:8080")
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf={csrf}&price={}&stock=15",
+                urlencode("２８．５元")
+            ))
+            .send()
+            .await,
     )
     .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);

@@ -133,9 +133,12 @@ struct TextLine {
     code: bool,
 }
 
+/// The width beside a QR code that text may take.
+const TEXT_WIDTH_MM: f32 = LABEL_W_MM - QR_BOX_MM - TEXT_RIGHT_MM;
+
 /// The lines beside a QR code: product, township and village, the code, the item number.
-fn text_lines(label: &Label) -> [TextLine; 4] {
-    let width_pt = (LABEL_W_MM - QR_BOX_MM - TEXT_RIGHT_MM) * PT_PER_MM;
+/// `fit_to_width` cuts a name to the text width as the output measures it, at a size in points.
+fn text_lines(label: &Label, fit_to_width: impl Fn(&str, f32) -> String) -> [TextLine; 4] {
     let line = |size_pt: f32, baseline_mm: f32, text: String, code: bool| TextLine {
         size_pt,
         baseline_mm,
@@ -143,13 +146,8 @@ fn text_lines(label: &Label) -> [TextLine; 4] {
         code,
     };
     [
-        line(
-            11.0,
-            10.5,
-            fit(&label.product, 11.0, width_pt, text_em),
-            false,
-        ),
-        line(8.0, 16.5, fit(&label.place, 8.0, width_pt, text_em), false),
+        line(11.0, 10.5, fit_to_width(&label.product, 11.0), false),
+        line(8.0, 16.5, fit_to_width(&label.place, 8.0), false),
         line(7.0, 24.0, label.code.clone(), true),
         line(7.0, 28.5, format!("No.{}  扫码验真", label.item), false),
     ]
@@ -239,7 +237,9 @@ pub fn pdf(labels: &[Label]) -> Vec<u8> {
             }
             content.fill_nonzero();
             let text_left = left + QR_BOX_MM * PT_PER_MM;
-            for line in text_lines(label) {
+            let fit_pdf =
+                |text: &str, size_pt: f32| fit(text, size_pt, TEXT_WIDTH_MM * PT_PER_MM, text_em);
+            for line in text_lines(label, fit_pdf) {
                 let (font, bytes) = if line.code {
                     (Name(b"C"), line.text.into_bytes())
                 } else {
@@ -359,23 +359,20 @@ pub fn png(labels: &[Label], fonts: &LabelFonts) -> Vec<u8> {
             }
         }
         let text_left = left + mm_to_px(QR_BOX_MM);
-        let text_width = mm_to_px(LABEL_W_MM - QR_BOX_MM - TEXT_RIGHT_MM);
-        for TextLine {
-            size_pt,
-            baseline_mm,
-            text,
-            ..
-        } in text_lines(label)
-        {
-            let px = size_pt * PNG_DPI / 72.0;
-            let em = |t: &str| text_width_px(fonts, t, px) / px;
-            let text = fit(&text, px, text_width, em);
+        let px_of = |size_pt: f32| size_pt * PNG_DPI / 72.0;
+        let fit_png = |text: &str, size_pt: f32| {
+            let px = px_of(size_pt);
+            fit(text, px, mm_to_px(TEXT_WIDTH_MM), |t| {
+                text_width_px(fonts, t, px) / px
+            })
+        };
+        for line in text_lines(label, fit_png) {
             draw_text(
                 &mut page,
                 fonts,
-                &text,
-                px,
-                (text_left, top + mm_to_px(baseline_mm)),
+                &line.text,
+                px_of(line.size_pt),
+                (text_left, top + mm_to_px(line.baseline_mm)),
             );
         }
     }

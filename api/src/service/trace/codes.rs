@@ -82,6 +82,34 @@ pub async fn issue(
     Ok(run)
 }
 
+/// A printed item: its number, its signed code and the URL its QR code opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedItem {
+    pub item: i64,
+    pub code: String,
+    pub url: String,
+}
+
+/// The batch's items in `items`, each signed as it is reached.
+pub fn signed_items<'a>(
+    keys: &'a TraceKeys,
+    batch_id: i64,
+    items: std::ops::RangeInclusive<i64>,
+    public_base_url: &'a str,
+) -> impl Iterator<Item = SignedItem> + 'a {
+    items.map(move |item| {
+        let code = keys.sign(TraceCode {
+            batch_id: batch_id as u32,
+            item: item as u32,
+        });
+        SignedItem {
+            url: qr::scan_url(public_base_url, &code),
+            code,
+            item,
+        }
+    })
+}
+
 /// Lines of a run's codes to print, as CSV (`item,code,url`), a thousand lines a chunk, each
 /// chunk signed only when it is read. Item 0, the batch's own code, is always valid and is not
 /// part of a run.
@@ -91,19 +119,14 @@ pub fn csv_chunks(
     public_base_url: String,
 ) -> impl Iterator<Item = String> + Send + 'static {
     const LINES_PER_CHUNK: usize = 1_000;
-    let (batch_id, last) = (run.batch_id as u32, run.last_item);
+    let (batch_id, last) = (run.batch_id, run.last_item);
     (run.first_item..=last)
         .step_by(LINES_PER_CHUNK)
         .map(move |start| {
             let end = (start + LINES_PER_CHUNK as i64 - 1).min(last);
             let mut chunk = String::with_capacity(LINES_PER_CHUNK * 64);
-            for item in start..=end {
-                let code = keys.sign(TraceCode {
-                    batch_id,
-                    item: item as u32,
-                });
-                let url = qr::scan_url(&public_base_url, &code);
-                chunk.push_str(&format!("{item},{code},{url}\n"));
+            for signed in signed_items(&keys, batch_id, start..=end, &public_base_url) {
+                chunk.push_str(&format!("{},{},{}\n", signed.item, signed.code, signed.url));
             }
             chunk
         })

@@ -2,17 +2,18 @@
 
 use std::{ops::RangeInclusive, sync::Arc};
 
-use entities::trace_code_run;
+use entities::{product_category, trace_code_run};
+use sea_orm::EntityTrait;
 
 use super::{TraceError, codes};
 use crate::{
+    domain::AreaCode,
     infra::{
         db::Database,
         labels::{LABELS_PER_PAGE, Label, pages_for, pdf},
-        qr,
-        trace_codes::{TraceCode, TraceKeys},
+        trace_codes::TraceKeys,
     },
-    service::policy::Actor,
+    service::{areas, policy::Actor},
 };
 
 /// Most pages one PDF holds (12,000 labels); a larger run is printed a page range at a time.
@@ -75,11 +76,25 @@ pub async fn of_run(
     run_id: i64,
 ) -> Result<LabelRun, TraceError> {
     let (batch, run) = codes::run(db, actor, batch_id, run_id).await?;
-    let origin = codes::provenance(db, &batch, 0).await?;
+    let product = product_category::Entity::find_by_id(batch.category_id)
+        .one(db.conn())
+        .await?
+        .map(|c| c.name_zh)
+        .unwrap_or_default();
+    let village = AreaCode::parse(&batch.village_code).ok();
+    let township = village.as_ref().and_then(AreaCode::parent);
+    let mut place_codes = vec![batch.village_code.clone()];
+    place_codes.extend(township.as_ref().map(|t| t.as_str().to_owned()));
+    let names = areas::names_of(db.conn(), place_codes).await?;
+    let name = |code: Option<&str>| code.and_then(|c| names.get(c)).cloned().unwrap_or_default();
     Ok(LabelRun {
         run,
-        product: origin.product_zh,
-        place: format!("{}{}", origin.township_name, origin.village_name),
+        product,
+        place: format!(
+            "{}{}",
+            name(township.as_ref().map(AreaCode::as_str)),
+            name(Some(batch.village_code.as_str()))
+        ),
     })
 }
 
@@ -122,19 +137,13 @@ impl LabelRun {
         let first = self.run.first_item + ((pages.start() - 1) * LABELS_PER_PAGE) as i64;
         let last = (self.run.first_item + (pages.end() * LABELS_PER_PAGE) as i64 - 1)
             .min(self.run.last_item);
-        (first..=last)
-            .map(|item| {
-                let code = keys.sign(TraceCode {
-                    batch_id: self.run.batch_id as u32,
-                    item: item as u32,
-                });
-                Label {
-                    url: qr::scan_url(public_base_url, &code),
-                    code,
-                    product: self.product.clone(),
-                    place: self.place.clone(),
-                    item,
-                }
+        codes::signed_items(keys, self.run.batch_id, first..=last, public_base_url)
+            .map(|signed| Label {
+                url: signed.url,
+                code: signed.code,
+                product: self.product.clone(),
+                place: self.place.clone(),
+                item: signed.item,
             })
             .collect()
     }

@@ -15,6 +15,7 @@ serves until its standard input closes:
 The gateway answers `GET /codes/{phone}` with the last code sent to that phone.
 """
 
+import datetime
 import http.server
 import json
 import os
@@ -101,8 +102,12 @@ class DemoServer:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.api = f"{self.base}/api/v1"
+        year = datetime.date.today().year
         self.env = dict(
             os.environ,
+            # The demo county's plan: the people and villages to be out by each year's end.
+            SHANHUO_YEARLY_GOAL_PEOPLE=f"{year}=80000,{year + 1}=110000,{year + 2}=135000",
+            SHANHUO_YEARLY_GOAL_VILLAGES=f"{year}=70,{year + 1}=120,{year + 2}=162",
             SHANHUO_LISTEN=f"127.0.0.1:{port}",
             SHANHUO_PUBLIC_BASE_URL=self.base,
             DATABASE_URL=f"sqlite://{data}/demo.db?mode=rwc",

@@ -342,6 +342,9 @@ async function countyOfficial(browser, demo) {
   await weighed('official: county dashboard');
   await shoot(page, 'county-dashboard');
   await page.screenshot({ path: path.join(SHOTS, 'county-dashboard-full.png'), fullPage: true });
+  const growth = page.locator('section.card').filter({ hasText: '年度目标' });
+  assert.equal(await growth.locator('svg polyline[stroke-dasharray]').count(), 1, 'the yearly plan is drawn');
+  await growth.screenshot({ path: path.join(SHOTS, 'county-progress-over-time.png') });
 
   const township = page.locator('svg a').first();
   const name = await township.textContent();

@@ -101,7 +101,7 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 /// A line of how a number grew, day by day, against the targets it should reach by some days
-/// (drawn as dashed steps), on a scale up to `goal`.
+/// (a dashed line through them), on a scale up to `goal`.
 pub fn growth(
     points: &[(NaiveDate, u64)],
     targets: &[(NaiveDate, u64)],
@@ -150,16 +150,22 @@ pub fn growth(
         ));
     }
     if !targets.is_empty() {
-        let mut path = format!("M{LEFT},{BOTTOM}");
-        let mut level = BOTTOM;
-        for (day, value) in targets {
-            let (tx, ty) = (x(*day), y(*value));
-            path.push_str(&format!(" L{tx:.1},{level:.1} L{tx:.1},{ty:.1}"));
-            level = ty;
-        }
+        // The plan runs from target to target; each is marked where it falls due.
+        let line: Vec<String> = targets
+            .iter()
+            .map(|(d, v)| format!("{:.1},{:.1}", x(*d), y(*v)))
+            .collect();
         svg.push_str(&format!(
-            "<path d=\"{path}\" fill=\"none\" stroke=\"#a35f00\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>"
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#a35f00\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>",
+            line.join(" ")
         ));
+        for (d, v) in targets {
+            svg.push_str(&format!(
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#fff\" stroke=\"#a35f00\"/>",
+                x(*d),
+                y(*v)
+            ));
+        }
     }
     if !points.is_empty() {
         let line: Vec<String> = points

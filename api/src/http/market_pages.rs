@@ -1,7 +1,7 @@
 //! The buyer's pages: browse the county's goods by category and township, open a listing, and
 //! look up a code typed from a label. Server-rendered through the same services as the API.
 
-use entities::listing::ListingStatus;
+use entities::{area::AreaLevel, listing::ListingStatus};
 use poem::{
     IntoResponse, Request, Response, handler,
     http::{StatusCode, header},
@@ -68,6 +68,21 @@ async fn browse(state: &AppState, lang: Lang, query: &BrowseQuery) -> Result<Str
         None => Vec::new(),
     };
     let area = query.area.as_deref().and_then(|a| AreaCode::parse(a).ok());
+    // The township asked for, or the one of the village asked for: its villages are offered.
+    let township = area
+        .as_ref()
+        .and_then(|a| match a.level() {
+            AreaLevel::Village => a.parent(),
+            _ => Some(a.clone()),
+        })
+        .filter(|t| t.level() == AreaLevel::Township);
+    let villages = match &township {
+        Some(township) => areas::children(db, township, &PageRequest::new(None, Some(100)))
+            .await
+            .map(|page| page.items)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     let filter = ListingFilter {
         category_id: query.category,
         area: area.clone(),
@@ -101,6 +116,7 @@ async fn browse(state: &AppState, lang: Lang, query: &BrowseQuery) -> Result<Str
         }
     };
     let area_str = area.as_ref().map(AreaCode::as_str);
+    let township_str = township.as_ref().map(AreaCode::as_str);
     body.push_str("<nav class=\"chips\" aria-label=\"");
     body.push_str(t("分类", "Categories"));
     body.push_str("\">");
@@ -138,7 +154,7 @@ async fn browse(state: &AppState, lang: Lang, query: &BrowseQuery) -> Result<Str
         t("全县", "Whole county")
     ));
     for township in &townships {
-        let selected = if area_str == Some(township.code.as_str()) {
+        let selected = if township_str == Some(township.code.as_str()) {
             " selected"
         } else {
             ""
@@ -153,6 +169,24 @@ async fn browse(state: &AppState, lang: Lang, query: &BrowseQuery) -> Result<Str
         "</select><button type=\"submit\">{}</button></form>",
         t("筛选", "Filter")
     ));
+    if !villages.is_empty() {
+        body.push_str(&format!(
+            "<nav class=\"chips\" aria-label=\"{}\"><a href=\"{}\"{}>{}</a>",
+            t("村", "Villages"),
+            link(query.category, township_str),
+            current(area_str == township_str),
+            t("全镇", "Whole township")
+        ));
+        for village in &villages {
+            body.push_str(&format!(
+                "<a href=\"{}\"{}>{}</a>",
+                link(query.category, Some(&village.code)),
+                current(area_str == Some(village.code.as_str())),
+                esc(&village.name)
+            ));
+        }
+        body.push_str("</nav>");
+    }
 
     if page.items.is_empty() {
         body.push_str(&format!(

@@ -76,6 +76,13 @@ async fn buyers_browse_goods_by_category_and_township_and_open_a_listing() {
         on_sale(eggs, "散养土鸡蛋 30枚", 150),
     )
     .await;
+    list(
+        &app,
+        "500235101202",
+        4,
+        on_sale(vermicelli, "邻村的红苕粉", 2_800),
+    )
+    .await;
     let draft = list(
         &app,
         "500235101201",
@@ -101,7 +108,19 @@ async fn buyers_browse_goods_by_category_and_township_and_open_a_listing() {
     assert!(html.contains("散养土鸡蛋 30枚") && !html.contains("手工红苕粉 5斤装"));
     let (_, html, _) = page(&app, "/m?area=500235101000", "zh-CN").await;
     assert!(html.contains("手工红苕粉 5斤装") && !html.contains("散养土鸡蛋 30枚"));
+    assert!(html.contains("邻村的红苕粉"));
     assert!(html.contains("value=\"500235101000\" selected"));
+    assert!(
+        html.contains("href=\"/m?area=500235101202\""),
+        "the township's villages are offered"
+    );
+    let (_, html, _) = page(&app, "/m?area=500235101202", "zh-CN").await;
+    assert!(html.contains("邻村的红苕粉") && !html.contains("手工红苕粉 5斤装"));
+    assert!(
+        html.contains("value=\"500235101000\" selected"),
+        "its township stays chosen"
+    );
+    assert!(html.contains("href=\"/m?area=500235101202\" aria-current=\"true\""));
 
     let (status, html, _) = page(&app, &format!("/m/listings/{noodles}"), "zh-CN").await;
     assert_eq!(status, StatusCode::OK);

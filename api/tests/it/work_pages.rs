@@ -203,6 +203,16 @@ async fn a_texted_code_signs_a_farmer_in_to_their_pages_with_a_cookie_scripts_ca
     assert_eq!(mine.status, StatusCode::OK);
     assert!(mine.body.contains("我的商品"));
     assert_eq!(mine.cache.as_deref(), Some("no-store"));
+    let english = answer(
+        app.client
+            .get("/f")
+            .header("cookie", &cookie)
+            .header("accept-language", "en-GB,en;q=0.9")
+            .send()
+            .await,
+    )
+    .await;
+    assert!(english.body.contains("<h1>My goods</h1>"));
 
     // Signing out ends the sign-in: the same cookie no longer opens the pages.
     let out = post_form(&app, "/logout", &cookie, &[("csrf", &csrf_in(&mine.body))]).await;

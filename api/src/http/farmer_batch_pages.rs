@@ -65,12 +65,22 @@ async fn batches_page(
     status: StatusCode,
 ) -> Response {
     let t = |zh, en| text(lang, zh, en);
+    let Some(household) = user.actor.household_id else {
+        let body = format!(
+            "<p class=\"note\">{}</p>",
+            t(
+                "批次由农户登记；您的账号还没有绑定农户，请联系村干部。",
+                "Batches are recorded by a household; your account is not linked to one yet, so ask your village cadre."
+            )
+        );
+        return private(
+            farmer_page(lang, t("我的批次", "My batches"), &body, "/f/batches"),
+            StatusCode::OK,
+        );
+    };
     let found = async {
         let batches = production::own_batches(&state.db, &user.actor, RECENT_BATCHES).await?;
-        let plots = match user.actor.household_id {
-            Some(household) => production::plots_of(&state.db, &user.actor, household).await?,
-            None => Vec::new(),
-        };
+        let plots = production::plots_of(&state.db, &user.actor, household).await?;
         let categories = catalogue::list(&state.db, false).await?;
         let goods = listings::browse(
             &state.db,

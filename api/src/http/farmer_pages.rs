@@ -357,6 +357,11 @@ async fn new_listing_form(
         price = esc(draft.price),
         unit_label = t("每", "Per"),
     ));
+    // Left alone, the unit is the one the kind of goods is usually sold by.
+    body.push_str(&format!(
+        "<option value=\"\">{}</option>",
+        t("按品类", "Usual unit")
+    ));
     for (unit, value) in UNITS {
         let selected = if draft.unit == value { " selected" } else { "" };
         body.push_str(&format!(

@@ -139,14 +139,13 @@ pub async fn require(
             ),
             StatusCode::FORBIDDEN,
         )),
-        None => {
-            let next = req
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned();
-            Err(see_other(&format!("/login?next={}", url_escape(&next))))
+        // Back to the page after signing in; a form posted to a lapsed sign-in cannot be
+        // sent again from there, so its sender starts from their own pages.
+        None if req.method() == poem::http::Method::GET => {
+            let next = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            Err(see_other(&format!("/login?next={}", url_escape(next))))
         }
+        None => Err(see_other("/login")),
     }
 }
 

@@ -219,6 +219,19 @@ async fn a_texted_code_signs_a_farmer_in_to_their_pages_with_a_cookie_scripts_ca
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.set_cookie.unwrap().contains("Max-Age=0"));
     assert_eq!(get(&app, "/f", &cookie).await.status, StatusCode::SEE_OTHER);
+    let lapsed = post_form(
+        &app,
+        "/f/listings/1/status",
+        &cookie,
+        &[("status", "on_sale")],
+    )
+    .await;
+    assert_eq!(lapsed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        lapsed.location.as_deref(),
+        Some("/login"),
+        "a post is not replayed"
+    );
 }
 
 #[tokio::test]

@@ -365,10 +365,36 @@ async function countyOfficial(browser, demo) {
   await context.close();
 }
 
+/**
+ * Opens pages over DevTools' "Slow 3G" (2 s round trip, 400 kbit/s each way) and reads how long
+ * they took from the browser's own navigation timing.
+ */
+async function slowNetwork(browser, demo, paths) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 2000,
+    downloadThroughput: (400 * 1000) / 8,
+    uploadThroughput: (400 * 1000) / 8,
+  });
+  const timings = [];
+  for (const route of paths) {
+    await page.goto(`${demo.base}${route}`, { waitUntil: 'load', timeout: 120_000 });
+    const [nav] = await page.evaluate(() => performance.getEntriesByType('navigation').map((n) => n.toJSON()));
+    timings.push({ route, ready: nav.domContentLoadedEventEnd, load: nav.loadEventEnd, bytes: nav.transferSize });
+  }
+  await context.close();
+  return timings;
+}
+
 async function main() {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   const { child, demo } = await startDemo();
+  let slow = [];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -384,6 +410,14 @@ async function main() {
     await townshipOfficial(browser, demo);
     console.log('walking as the farmer');
     await farmer(browser, demo, prepared, orderId);
+    console.log('opening the public pages over a slow 3G network');
+    slow = await slowNetwork(browser, demo, [
+      '/m',
+      `/m/listings/${prepared.listing.id}`,
+      `/t/${prepared.code}`,
+      '/m/trace',
+      '/login',
+    ]);
   } finally {
     await browser.close();
     child.stdin.end();
@@ -391,6 +425,10 @@ async function main() {
   console.log('\npage weights (HTML with its CSS and scripts; images apart):');
   for (const w of weights) {
     console.log(`  ${w.name.padEnd(30)} ${(w.own / 1024).toFixed(1).padStart(6)} KB   images ${(w.images / 1024).toFixed(1).padStart(6)} KB   ${w.path}`);
+  }
+  console.log('\nover slow 3G (2 s round trip, 400 kbit/s), from the browser\'s navigation timing:');
+  for (const t of slow) {
+    console.log(`  ${t.route.padEnd(36)} readable ${(t.ready / 1000).toFixed(1).padStart(5)} s   loaded ${(t.load / 1000).toFixed(1).padStart(5)} s   ${(t.bytes / 1024).toFixed(1)} KB on the wire`);
   }
   console.log(`\nscreenshots (360 × 740): ${SHOTS}`);
   console.log('browser walk: every role\'s path passed');

@@ -11,12 +11,11 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, Lang},
-    farmer_pages::problem_of,
+    error::Lang,
     farmer_sales_pages::{StepForm, apply_step, status_name, step_forms},
     forms::{parse_count, yuan},
     page_auth::{PageUser, private, require, require_form, see_other},
-    pages::{alert, esc, lang_of, market_page, price, text, try_again, unit_name},
+    pages::{alert, esc, lang_of, market_page, price, refusal, text, try_again, unit_name},
 };
 use crate::{
     app::AppState,
@@ -222,10 +221,7 @@ pub async fn place_order(
     let outcome = match new {
         Ok(new) => orders::place(&state.db, &user.actor, new)
             .await
-            .map_err(|e| {
-                let error = ApiError::from(e);
-                (problem_of(lang, &error), error.code.status())
-            }),
+            .map_err(|e| refusal(lang, e)),
         Err(problem) => Err((problem, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     match outcome {

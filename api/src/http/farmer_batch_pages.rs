@@ -11,11 +11,11 @@ use poem::{
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, Lang},
-    farmer_pages::{failed, farmer_page, is_farmer, problem_of},
+    error::Lang,
+    farmer_pages::{failed, farmer_page, is_farmer},
     forms::parse_count,
     page_auth::{PageUser, private, require, require_form, see_other},
-    pages::{alert, esc, lang_of, text, unit_name},
+    pages::{alert, esc, lang_of, refusal, text, unit_name},
     trace_page::{event_name, result_name},
 };
 use crate::{
@@ -257,10 +257,7 @@ pub async fn create_batch(
     let outcome = match new {
         Ok(new) => production::create_batch(&state.db, &user.actor, new)
             .await
-            .map_err(|e| {
-                let error = ApiError::from(e);
-                (problem_of(lang, &error), error.code.status())
-            }),
+            .map_err(|e| refusal(lang, e)),
         Err(problem) => Err((problem, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     match outcome {
@@ -476,9 +473,8 @@ pub async fn add_event(
     match events::record(&state.db, &state.cache, &user.actor, id, new).await {
         Ok(_) => see_other(&format!("/f/batches/{id}")),
         Err(e) => {
-            let error = ApiError::from(e);
-            let problem = problem_of(lang, &error);
-            one_batch(&state, lang, &user, id, Some(&problem), error.code.status()).await
+            let (problem, status) = refusal(lang, e);
+            one_batch(&state, lang, &user, id, Some(&problem), status).await
         }
     }
 }
@@ -517,9 +513,8 @@ pub async fn issue_codes(
     match codes::issue(&state.db, &state.cache, &user.actor, id, count).await {
         Ok(_) => see_other(&format!("/f/batches/{id}")),
         Err(e) => {
-            let error = ApiError::from(e);
-            let problem = problem_of(lang, &error);
-            one_batch(&state, lang, &user, id, Some(&problem), error.code.status()).await
+            let (problem, status) = refusal(lang, e);
+            one_batch(&state, lang, &user, id, Some(&problem), status).await
         }
     }
 }
@@ -558,9 +553,8 @@ pub async fn label_sheet(
             .header("x-total-pages", sheet.total_pages)
             .body(sheet.bytes),
         Err(e) => {
-            let error = ApiError::from(e);
-            let problem = problem_of(lang, &error);
-            one_batch(&state, lang, &user, id, Some(&problem), error.code.status()).await
+            let (problem, status) = refusal(lang, e);
+            one_batch(&state, lang, &user, id, Some(&problem), status).await
         }
     }
 }

@@ -13,10 +13,12 @@ use poem::{
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, Lang},
+    error::Lang,
     forms::{Submitted, parse_count, parse_yuan, yuan},
     page_auth::{PageUser, forged, private, require, require_form, see_other},
-    pages::{TabLink, alert, esc, lang_of, price, tabbed_page, text, try_again, unit_name},
+    pages::{
+        TabLink, alert, esc, lang_of, price, refusal, tabbed_page, text, try_again, unit_name,
+    },
 };
 use crate::{
     app::AppState,
@@ -227,17 +229,8 @@ pub async fn create_listing(
     match created.await {
         Ok(listing) => see_other(&format!("/f/listings/{}", listing.id)),
         Err(e) => {
-            let error = ApiError::from(e);
-            let problem = problem_of(lang, &error);
-            new_listing_form(
-                &state,
-                lang,
-                &user,
-                &draft,
-                Some(&problem),
-                error.code.status(),
-            )
-            .await
+            let (problem, status) = refusal(lang, e);
+            new_listing_form(&state, lang, &user, &draft, Some(&problem), status).await
         }
     }
 }
@@ -286,20 +279,6 @@ const UNITS: [(Unit, &str); 4] = [
 
 fn unit_of(value: &str) -> Option<Unit> {
     UNITS.iter().find(|(_, v)| *v == value).map(|(u, _)| *u)
-}
-
-/// The error's message, and its particulars when the service gave a reason.
-pub(super) fn problem_of(lang: Lang, error: &ApiError) -> String {
-    let envelope = error.envelope(lang);
-    match envelope
-        .details
-        .as_ref()
-        .and_then(|d| d.get("reason"))
-        .and_then(|r| r.as_str())
-    {
-        Some(reason) => format!("{}（{reason}）", envelope.message),
-        None => envelope.message,
-    }
 }
 
 async fn new_listing_form(
@@ -582,10 +561,7 @@ async fn change_listing(
     let outcome = match fields {
         Ok(fields) => listings::update(&state.db, &user.actor, id, fields)
             .await
-            .map_err(|e| {
-                let error = ApiError::from(e);
-                (problem_of(lang, &error), error.code.status())
-            }),
+            .map_err(|e| refusal(lang, e)),
         Err(problem) => Err((problem, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     match outcome {
@@ -638,17 +614,8 @@ pub async fn add_photo(
     {
         Ok(_) => see_other(&format!("/f/listings/{id}")),
         Err(e) => {
-            let error = ApiError::from(e);
-            let problem = problem_of(lang, &error);
-            listing_form(
-                &state,
-                lang,
-                &user,
-                &listing,
-                Some(&problem),
-                error.code.status(),
-            )
-            .await
+            let (problem, status) = refusal(lang, e);
+            listing_form(&state, lang, &user, &listing, Some(&problem), status).await
         }
     }
 }

@@ -14,11 +14,11 @@ use poem::{
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, Lang},
-    farmer_pages::{failed, farmer_page, is_farmer, problem_of},
+    error::Lang,
+    farmer_pages::{failed, farmer_page, is_farmer},
     forms::yuan,
     page_auth::{PageUser, private, require, require_form, see_other},
-    pages::{alert, esc, lang_of, text, unit_name},
+    pages::{alert, esc, lang_of, refusal, text, unit_name},
     users::origin,
 };
 use crate::{
@@ -176,10 +176,7 @@ pub(super) async fn apply_step(
     orders::act(&state.db, &user.actor, id, action, reason, &origin(req))
         .await
         .map(|_| ())
-        .map_err(|e| {
-            let error = ApiError::from(e);
-            (problem_of(lang, &error), error.code.status())
-        })
+        .map_err(|e| refusal(lang, e))
 }
 
 pub(super) fn status_name(lang: Lang, status: OrderStatus) -> &'static str {

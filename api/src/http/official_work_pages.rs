@@ -14,12 +14,11 @@ use poem::{
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, Lang},
-    farmer_pages::problem_of,
+    error::Lang,
     forms::yuan,
     official_pages::{is_official, official_page},
     page_auth::{PageUser, private, require, require_form, see_other},
-    pages::{alert, esc, lang_of, text, try_again, unit_name},
+    pages::{alert, esc, lang_of, refusal, text, try_again, unit_name},
     users::origin,
 };
 use crate::{
@@ -218,9 +217,8 @@ pub async fn take_step(
     {
         Ok(_) => see_other("/o/cases"),
         Err(e) => {
-            let error = ApiError::from(e);
-            let problem = problem_of(lang, &error);
-            cases_page(&state, lang, &user, Some(&problem), error.code.status()).await
+            let (problem, status) = refusal(lang, e);
+            cases_page(&state, lang, &user, Some(&problem), status).await
         }
     }
 }

@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::{
     client_ip,
-    error::{ApiError, Lang},
-    pages::{esc, form_page, lang_of, text},
+    error::Lang,
+    pages::{alert, esc, form_page, lang_of, refusal, text},
 };
 use crate::{
     app::AppState,
@@ -268,10 +268,10 @@ pub async fn send_code(
             StatusCode::OK,
         ),
         Err(e) => {
-            let error = ApiError::from(e);
+            let (problem, status) = refusal(lang, e);
             private(
-                phone_form(lang, &phone, form.next.as_deref(), Some(&error)),
-                error.code.status(),
+                phone_form(lang, &phone, form.next.as_deref(), Some(&problem)),
+                status,
             )
         }
     }
@@ -313,10 +313,10 @@ pub async fn login(state: Data<&AppState>, req: &Request, Form(form): Form<Login
             response
         }
         Err(e) => {
-            let error = ApiError::from(e);
+            let (problem, status) = refusal(lang, e);
             private(
-                code_form(lang, &phone, form.next.as_deref(), Some(&error)),
-                error.code.status(),
+                code_form(lang, &phone, form.next.as_deref(), Some(&problem)),
+                status,
             )
         }
     }
@@ -374,18 +374,7 @@ fn next_field(next: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn alert(lang: Lang, error: Option<&ApiError>) -> String {
-    error
-        .map(|e| {
-            format!(
-                "<div class=\"alert\" role=\"alert\">{}</div>",
-                esc(&e.envelope(lang).message)
-            )
-        })
-        .unwrap_or_default()
-}
-
-fn phone_form(lang: Lang, phone: &str, next: Option<&str>, error: Option<&ApiError>) -> String {
+fn phone_form(lang: Lang, phone: &str, next: Option<&str>, problem: Option<&str>) -> String {
     let t = |zh, en| text(lang, zh, en);
     let body = format!(
         "{alert}<p class=\"note\">{intro}</p>\
@@ -394,7 +383,7 @@ fn phone_form(lang: Lang, phone: &str, next: Option<&str>, error: Option<&ApiErr
          <input id=\"phone\" name=\"phone\" type=\"tel\" inputmode=\"numeric\" autocomplete=\"tel\" \
          maxlength=\"20\" required value=\"{phone}\">\
          <button type=\"submit\">{send}</button></form>",
-        alert = alert(lang, error),
+        alert = alert(problem),
         intro = t(
             "农户和干部用登记的手机号登录；我们会发一条短信验证码。",
             "Farmers and officials sign in with the phone number on record; we text you a code."
@@ -407,7 +396,7 @@ fn phone_form(lang: Lang, phone: &str, next: Option<&str>, error: Option<&ApiErr
     form_page(lang, t("登录", "Sign in"), &body)
 }
 
-fn code_form(lang: Lang, phone: &str, next: Option<&str>, error: Option<&ApiError>) -> String {
+fn code_form(lang: Lang, phone: &str, next: Option<&str>, problem: Option<&str>) -> String {
     let t = |zh, en| text(lang, zh, en);
     let body = format!(
         "{alert}<p class=\"note\">{sent} {phone}</p>\
@@ -420,7 +409,7 @@ fn code_form(lang: Lang, phone: &str, next: Option<&str>, error: Option<&ApiErro
          <form class=\"stack\" method=\"post\" action=\"/login/code\">{next}\
          <input type=\"hidden\" name=\"phone\" value=\"{phone}\">\
          <button type=\"submit\" class=\"plain\">{again}</button></form>",
-        alert = alert(lang, error),
+        alert = alert(problem),
         sent = t("验证码已发送至", "We texted a code to"),
         phone = esc(phone),
         next = next_field(next),

@@ -6,7 +6,9 @@ use poem::{Request, http::header};
 
 use entities::listing::Unit;
 
-use super::error::Lang;
+use poem::http::StatusCode;
+
+use super::error::{ApiError, Lang};
 
 /// Chinese unless the phone prefers English.
 pub fn lang_of(req: &Request) -> Lang {
@@ -45,6 +47,23 @@ pub fn alert(problem: Option<&str>) -> String {
     problem
         .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
         .unwrap_or_default()
+}
+
+/// What a refused request says on a page — the error's message, with the service's reason when
+/// it gave one — and the status to answer with.
+pub fn refusal(lang: Lang, error: impl Into<ApiError>) -> (String, StatusCode) {
+    let error = error.into();
+    let envelope = error.envelope(lang);
+    let problem = match envelope
+        .details
+        .as_ref()
+        .and_then(|d| d.get("reason"))
+        .and_then(|r| r.as_str())
+    {
+        Some(reason) => format!("{}（{reason}）", envelope.message),
+        None => envelope.message,
+    };
+    (problem, error.code.status())
 }
 
 /// The body of a page that could not be put together this time.

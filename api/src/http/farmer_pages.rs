@@ -476,15 +476,32 @@ async fn listing_form(
         add_label = t("再加一张照片", "Add a photo"),
         add = t("上传照片", "Upload the photo"),
     ));
+    body.push_str(&format!(
+        "<form class=\"stack\" method=\"post\" action=\"/f/listings/{id}/details\">{csrf}\
+         <label for=\"title\">{title_label}</label>\
+         <input id=\"title\" name=\"title\" maxlength=\"64\" required value=\"{title}\">\
+         <label for=\"description\">{about_label}</label>\
+         <textarea id=\"description\" name=\"description\" maxlength=\"2000\">{about}</textarea>\
+         <button type=\"submit\" class=\"plain\">{save}</button></form>",
+        id = listing.id,
+        csrf = user.csrf_field(),
+        title_label = t("名称", "Title"),
+        title = esc(&listing.title),
+        about_label = t("介绍", "About"),
+        about = esc(&listing.description),
+        save = t("保存名称和介绍", "Save title and description"),
+    ));
     private(farmer_page(lang, &listing.title, &body, "/f"), status)
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct StockForm {
+pub struct ListingForm {
     csrf: Option<String>,
     price: Option<String>,
     stock: Option<String>,
     status: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
 }
 
 /// `POST /f/listings/{id}`: a new price and stock.
@@ -493,7 +510,7 @@ pub async fn update_listing(
     state: Data<&AppState>,
     req: &Request,
     Path(id): Path<i64>,
-    Form(form): Form<StockForm>,
+    Form(form): Form<ListingForm>,
 ) -> Response {
     let lang = lang_of(req);
     let t = |zh: &str, en: &str| text(lang, zh, en).to_owned();
@@ -519,13 +536,29 @@ pub async fn update_listing(
     change_listing(&state, req, id, form.csrf.as_deref(), fields).await
 }
 
+/// `POST /f/listings/{id}/details`: a corrected title and description.
+#[handler]
+pub async fn update_details(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<i64>,
+    Form(form): Form<ListingForm>,
+) -> Response {
+    let fields = ListingFields {
+        title: Some(form.title.unwrap_or_default()),
+        description: Some(form.description.unwrap_or_default()),
+        ..Default::default()
+    };
+    change_listing(&state, req, id, form.csrf.as_deref(), Ok(fields)).await
+}
+
 /// `POST /f/listings/{id}/status`: on or off the shelf.
 #[handler]
 pub async fn set_listing_status(
     state: Data<&AppState>,
     req: &Request,
     Path(id): Path<i64>,
-    Form(form): Form<StockForm>,
+    Form(form): Form<ListingForm>,
 ) -> Response {
     let lang = lang_of(req);
     let status = match form.status.as_deref() {

@@ -164,6 +164,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
             "/f/listings/:id/status",
             post(farmer_pages::set_listing_status),
         )
+        .at(
+            "/f/listings/:id/details",
+            post(farmer_pages::update_details),
+        )
         .at("/f/listings/:id/photos", post(farmer_pages::add_photo))
         .at(
             "/f/batches",

@@ -304,6 +304,36 @@ async fn only_our_own_pages_of_this_sign_in_change_a_listing() {
     assert!(refused.body.contains("role=\"alert\""));
     assert_eq!(price_of(&app, id).await, 2_850);
 
+    let renamed = post_form(
+        &app,
+        &format!("{path}/details"),
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("title", "  高山手工红苕粉 "),
+            ("description", "传统工艺"),
+        ],
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.body);
+    let untitled = post_form(
+        &app,
+        &format!("{path}/details"),
+        &cookie,
+        &[("csrf", &csrf), ("title", " "), ("description", "")],
+    )
+    .await;
+    assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = listing::Entity::find_by_id(id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (saved.title.as_str(), saved.description.as_str()),
+        ("高山手工红苕粉", "传统工艺")
+    );
+
     let off = post_form(
         &app,
         &format!("{path}/status"),

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::{
     error::Lang,
-    farmer_sales_pages::{StepForm, apply_step, status_name, step_forms},
     forms::{parse_count, yuan},
+    order_steps::{StepForm, apply_step, status_name, step_forms},
     page_auth::{PageUser, private, require, require_form, see_other},
     pages::{alert, esc, lang_of, market_page, price, refusal, text, try_again, unit_name},
 };

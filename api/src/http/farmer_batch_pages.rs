@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{
     error::Lang,
     farmer_pages::{failed, farmer_page, is_farmer},
-    forms::parse_count,
+    forms::{parse_count, unit_of, unit_options},
     page_auth::{PageUser, private, require, require_form, see_other},
     pages::{alert, esc, lang_of, refusal, text, unit_name},
     trace_page::{event_name, result_name},
@@ -170,17 +170,12 @@ async fn batches_page(
         "</select><div class=\"row\"><span><label for=\"quantity\">{}</label>\
          <input id=\"quantity\" name=\"quantity\" inputmode=\"numeric\" required style=\"width:100%;box-sizing:border-box\"></span>\
          <span><label for=\"unit\">{}</label><select id=\"unit\" name=\"unit\" style=\"width:100%\">\
-         <option value=\"\">{}</option><option value=\"jin\">{}</option><option value=\"kg\">{}</option>\
-         <option value=\"piece\">{}</option><option value=\"box\">{}</option></select></span></div>\
+         {}</select></span></div>\
          <label for=\"produced_on\">{}</label><input id=\"produced_on\" name=\"produced_on\" type=\"date\" required value=\"{}\">\
          <label for=\"listing\">{}</label><select id=\"listing\" name=\"listing\"><option value=\"\">{}</option>",
         t("数量", "Quantity"),
         t("单位", "Unit"),
-        t("按产品默认", "The product's usual"),
-        unit_name(lang, entities::listing::Unit::Jin),
-        unit_name(lang, entities::listing::Unit::Kg),
-        unit_name(lang, entities::listing::Unit::Piece),
-        unit_name(lang, entities::listing::Unit::Box),
+        unit_options(lang, t("按产品默认", "The product's usual"), ""),
         t("采收/制作日期", "Harvested or made on"),
         china_time(Utc::now()).date_naive(),
         t("在卖的商品（选填）", "Sold as (optional)"),
@@ -238,13 +233,7 @@ pub async fn create_batch(
                     "Give the quantity as a whole number, such as 200",
                 )
             })?,
-            unit: match form.unit.as_deref() {
-                Some("jin") => Some(entities::listing::Unit::Jin),
-                Some("kg") => Some(entities::listing::Unit::Kg),
-                Some("piece") => Some(entities::listing::Unit::Piece),
-                Some("box") => Some(entities::listing::Unit::Box),
-                _ => None,
-            },
+            unit: unit_of(form.unit.as_deref().unwrap_or("")),
             produced_on: form
                 .produced_on
                 .as_deref()
@@ -418,6 +407,18 @@ async fn one_batch(
     private(farmer_page(lang, &title, &body, "/f/batches"), status)
 }
 
+/// The batch's page again, saying why a change to it was refused.
+async fn refused(
+    state: &AppState,
+    lang: Lang,
+    user: &PageUser,
+    id: i64,
+    e: TraceError,
+) -> Response {
+    let (problem, status) = refusal(lang, e);
+    one_batch(state, lang, user, id, Some(&problem), status).await
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct EventForm {
     csrf: Option<String>,
@@ -472,10 +473,7 @@ pub async fn add_event(
     };
     match events::record(&state.db, &state.cache, &user.actor, id, new).await {
         Ok(_) => see_other(&format!("/f/batches/{id}")),
-        Err(e) => {
-            let (problem, status) = refusal(lang, e);
-            one_batch(&state, lang, &user, id, Some(&problem), status).await
-        }
+        Err(e) => refused(&state, lang, &user, id, e).await,
     }
 }
 
@@ -512,10 +510,7 @@ pub async fn issue_codes(
     };
     match codes::issue(&state.db, &state.cache, &user.actor, id, count).await {
         Ok(_) => see_other(&format!("/f/batches/{id}")),
-        Err(e) => {
-            let (problem, status) = refusal(lang, e);
-            one_batch(&state, lang, &user, id, Some(&problem), status).await
-        }
+        Err(e) => refused(&state, lang, &user, id, e).await,
     }
 }
 
@@ -552,9 +547,6 @@ pub async fn label_sheet(
             .header(header::CACHE_CONTROL, "no-store")
             .header("x-total-pages", sheet.total_pages)
             .body(sheet.bytes),
-        Err(e) => {
-            let (problem, status) = refusal(lang, e);
-            one_batch(&state, lang, &user, id, Some(&problem), status).await
-        }
+        Err(e) => refused(&state, lang, &user, id, e).await,
     }
 }

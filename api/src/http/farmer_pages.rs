@@ -2,7 +2,7 @@
 //! changing price and stock, taking them off the shelf — through the same services as the API.
 
 use entities::{
-    listing::{ListingStatus, Model as Listing, Unit},
+    listing::{ListingStatus, Model as Listing},
     user::Role,
 };
 use poem::{
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{
     error::Lang,
-    forms::{Submitted, parse_count, parse_yuan, yuan},
+    forms::{Submitted, parse_count, parse_yuan, unit_of, unit_options, yuan},
     page_auth::{PageUser, forged, private, require, require_form, see_other},
     pages::{
         TabLink, alert, esc, lang_of, price, refusal, tabbed_page, text, try_again, unit_name,
@@ -270,17 +270,6 @@ fn listing_fields(lang: Lang, draft: &Draft<'_>) -> Result<ListingFields, String
     })
 }
 
-const UNITS: [(Unit, &str); 4] = [
-    (Unit::Jin, "jin"),
-    (Unit::Kg, "kg"),
-    (Unit::Piece, "piece"),
-    (Unit::Box, "box"),
-];
-
-fn unit_of(value: &str) -> Option<Unit> {
-    UNITS.iter().find(|(_, v)| *v == value).map(|(u, _)| *u)
-}
-
 async fn new_listing_form(
     state: &AppState,
     lang: Lang,
@@ -337,17 +326,7 @@ async fn new_listing_form(
         unit_label = t("每", "Per"),
     ));
     // Left alone, the unit is the one the kind of goods is usually sold by.
-    body.push_str(&format!(
-        "<option value=\"\">{}</option>",
-        t("按品类", "Usual unit")
-    ));
-    for (unit, value) in UNITS {
-        let selected = if draft.unit == value { " selected" } else { "" };
-        body.push_str(&format!(
-            "<option value=\"{value}\"{selected}>{}</option>",
-            unit_name(lang, unit)
-        ));
-    }
+    body.push_str(&unit_options(lang, t("按品类", "Usual unit"), draft.unit));
     body.push_str(&format!(
         "</select></span></div>\
          <label for=\"stock\">{stock_label}</label>\

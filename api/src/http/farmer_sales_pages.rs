@@ -1,25 +1,13 @@
 //! The farmer's sales pages: the orders for their goods, with the next step each one waits for
 //! (recording payment, shipping), and their household's income this year.
 
-use chrono::{Datelike, Utc};
-use entities::{
-    household_income::IncomeSource,
-    order::{Model as Order, OrderStatus},
-};
-use poem::{
-    Request, Response, handler,
-    http::StatusCode,
-    web::{Data, Form, Path},
-};
-use serde::Deserialize;
-
 use super::{
     error::Lang,
     farmer_pages::{failed, farmer_page, is_farmer},
     forms::yuan,
+    order_steps::{StepForm, apply_step, status_name, step_forms},
     page_auth::{PageUser, private, require, require_form, see_other},
-    pages::{alert, esc, lang_of, refusal, text, unit_name},
-    users::origin,
+    pages::{alert, esc, lang_of, text, unit_name},
 };
 use crate::{
     app::AppState,
@@ -27,10 +15,17 @@ use crate::{
         households::incomes,
         market::{
             listings,
-            orders::{self, OrderAction, OrderSide, china_time},
+            orders::{self, OrderSide, china_time},
         },
         pagination::PageRequest,
     },
+};
+use chrono::{Datelike, Utc};
+use entities::{household_income::IncomeSource, order::OrderStatus};
+use poem::{
+    Request, Response, handler,
+    http::StatusCode,
+    web::{Data, Form, Path},
 };
 
 /// The most recent orders a farmer's page shows.
@@ -115,85 +110,6 @@ async fn orders_page(
         farmer_page(lang, t("我的订单", "My orders"), &body, "/f/orders"),
         status,
     )
-}
-
-/// A form with a button for each step the user may take on the order, posting to
-/// `{prefix}/{id}/{step}`; cancelling asks why.
-pub(super) fn step_forms(lang: Lang, user: &PageUser, order: &Order, prefix: &str) -> String {
-    let t = |zh, en| text(lang, zh, en);
-    let mut forms = String::new();
-    for action in orders::next_actions(&user.actor, order) {
-        let (label, plain) = match action {
-            OrderAction::Pay => (t("已收款", "Payment received"), false),
-            OrderAction::Ship => (t("标记已发货", "Mark as shipped"), false),
-            OrderAction::Deliver => (t("确认收货", "Delivered"), true),
-            OrderAction::Complete => (t("完成订单", "Complete"), false),
-            OrderAction::Cancel => (t("取消订单", "Cancel the order"), true),
-        };
-        let reason = if action == OrderAction::Cancel {
-            format!(
-                "<label for=\"reason-{id}\">{}</label><input id=\"reason-{id}\" name=\"reason\" maxlength=\"200\">",
-                t("取消原因（选填）", "Why (optional)"),
-                id = order.id
-            )
-        } else {
-            String::new()
-        };
-        forms.push_str(&format!(
-            "<form class=\"stack\" style=\"padding:0;margin:8px 0 0\" method=\"post\" action=\"{prefix}/{id}/{action}\">{csrf}{reason}\
-             <button type=\"submit\"{class}>{label}</button></form>",
-            id = order.id,
-            action = action.name(),
-            csrf = user.csrf_field(),
-            class = if plain { " class=\"plain\"" } else { "" },
-        ));
-    }
-    forms
-}
-
-/// Takes the step named in a form's path on the order, as the signed-in user.
-pub(super) async fn apply_step(
-    state: &AppState,
-    req: &Request,
-    user: &PageUser,
-    id: i64,
-    step: &str,
-    reason: Option<String>,
-) -> Result<(), (String, StatusCode)> {
-    let lang = lang_of(req);
-    let Some(action) = [
-        OrderAction::Pay,
-        OrderAction::Ship,
-        OrderAction::Deliver,
-        OrderAction::Complete,
-        OrderAction::Cancel,
-    ]
-    .into_iter()
-    .find(|a| a.name() == step) else {
-        let problem = text(lang, "没有这个操作", "There is no such step");
-        return Err((problem.to_owned(), StatusCode::NOT_FOUND));
-    };
-    orders::act(&state.db, &user.actor, id, action, reason, &origin(req))
-        .await
-        .map(|_| ())
-        .map_err(|e| refusal(lang, e))
-}
-
-pub(super) fn status_name(lang: Lang, status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Placed => text(lang, "待付款", "awaiting payment"),
-        OrderStatus::Paid => text(lang, "待发货", "to ship"),
-        OrderStatus::Shipped => text(lang, "已发货", "shipped"),
-        OrderStatus::Delivered => text(lang, "已送达", "delivered"),
-        OrderStatus::Completed => text(lang, "已完成", "completed"),
-        OrderStatus::Cancelled => text(lang, "已取消", "cancelled"),
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct StepForm {
-    pub(super) csrf: Option<String>,
-    pub(super) reason: Option<String>,
 }
 
 /// `POST /f/orders/{id}/{action}`: takes the step, then back to the orders.

@@ -3,7 +3,13 @@
 
 use std::collections::HashMap;
 
+use entities::listing::Unit;
 use poem::web::Multipart;
+
+use super::{
+    error::Lang,
+    pages::{esc, unit_name},
+};
 
 /// A submitted form: its text fields and, if one was chosen, its file.
 #[derive(Debug, Default)]
@@ -111,6 +117,33 @@ pub fn parse_count(typed: &str) -> Option<i64> {
         return None;
     }
     cleaned.parse().ok()
+}
+
+/// The units goods are sold by, as forms spell them.
+const UNITS: [(Unit, &str); 4] = [
+    (Unit::Jin, "jin"),
+    (Unit::Kg, "kg"),
+    (Unit::Piece, "piece"),
+    (Unit::Box, "box"),
+];
+
+/// The unit a form's field names; none for the usual one (or anything else).
+pub fn unit_of(value: &str) -> Option<Unit> {
+    UNITS.iter().find(|(_, v)| *v == value).map(|(u, _)| *u)
+}
+
+/// A unit select's options: first "the usual unit" (`usual`, an empty value), then each unit,
+/// `chosen` selected.
+pub fn unit_options(lang: Lang, usual: &str, chosen: &str) -> String {
+    let mut options = format!("<option value=\"\">{}</option>", esc(usual));
+    for (unit, value) in UNITS {
+        let selected = if chosen == value { " selected" } else { "" };
+        options.push_str(&format!(
+            "<option value=\"{value}\"{selected}>{}</option>",
+            unit_name(lang, unit)
+        ));
+    }
+    options
 }
 
 /// Yuan for a form field: `12.5` for 1250 fen.

@@ -25,6 +25,7 @@ pub mod observe;
 pub mod official_pages;
 pub mod official_work_pages;
 pub mod ops;
+pub mod order_steps;
 pub mod orders;
 pub mod page_auth;
 pub mod pages;

@@ -83,19 +83,22 @@ async fn progress_of(
     {
         Ok(progress) => Ok(progress),
         Err(ExitError::NotFound) => Err(not_yours(lang, current)),
-        Err(e) => {
-            tracing::error!(error = %e, "rendering an official's page failed");
-            Err(private(
-                official_page(
-                    lang,
-                    text(lang, "暂时打不开", "Not available"),
-                    &try_again(lang),
-                    current,
-                ),
-                StatusCode::SERVICE_UNAVAILABLE,
-            ))
-        }
+        Err(e) => Err(unavailable(lang, e)),
     }
+}
+
+/// The page of an official's that could not be put together this time.
+pub(super) fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "rendering an official's page failed");
+    private(
+        official_page(
+            lang,
+            text(lang, "暂时打不开", "Not available"),
+            &try_again(lang),
+            "/o",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
 }
 
 fn not_yours(lang: Lang, current: &str) -> Response {

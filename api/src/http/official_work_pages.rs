@@ -16,9 +16,9 @@ use serde::Deserialize;
 use super::{
     error::Lang,
     forms::yuan,
-    official_pages::{is_official, official_page},
+    official_pages::{is_official, official_page, unavailable},
     page_auth::{PageUser, private, require, require_form, see_other},
-    pages::{alert, esc, lang_of, refusal, text, try_again, unit_name},
+    pages::{alert, esc, lang_of, refusal, text, unit_name},
     users::origin,
 };
 use crate::{
@@ -188,18 +188,7 @@ pub async fn take_step(
         Err(answer) => return answer,
     };
     let lang = lang_of(req);
-    let Some(action) = [
-        ExitAction::Appraise,
-        ExitAction::Verify,
-        ExitAction::StartNotice,
-        ExitAction::Object,
-        ExitAction::Review,
-        ExitAction::Approve,
-        ExitAction::Announce,
-        ExitAction::Reject,
-    ]
-    .into_iter()
-    .find(|a| a.name() == action) else {
+    let Some(action) = ExitAction::from_name(&action) else {
         let problem = text(lang, "没有这个步骤", "There is no such step");
         return cases_page(&state, lang, &user, Some(problem), StatusCode::NOT_FOUND).await;
     };
@@ -558,18 +547,5 @@ pub async fn stats_page(
             "/o/stats",
         ),
         StatusCode::OK,
-    )
-}
-
-fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "rendering an official's page failed");
-    private(
-        official_page(
-            lang,
-            text(lang, "暂时打不开", "Not available"),
-            &try_again(lang),
-            "/o",
-        ),
-        StatusCode::SERVICE_UNAVAILABLE,
     )
 }

@@ -57,6 +57,22 @@ pub enum ExitAction {
 }
 
 impl ExitAction {
+    pub const ALL: [ExitAction; 8] = [
+        ExitAction::Appraise,
+        ExitAction::Verify,
+        ExitAction::StartNotice,
+        ExitAction::Object,
+        ExitAction::Review,
+        ExitAction::Approve,
+        ExitAction::Announce,
+        ExitAction::Reject,
+    ];
+
+    /// The action [`ExitAction::name`] spells this way.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ExitAction::Appraise => "appraise",
@@ -475,7 +491,18 @@ pub async fn awaiting(
     if !actor.is_official() {
         return Err(ExitError::Forbidden);
     }
-    let mut query = exit_case::Entity::find().filter(exit_case::Column::Open.eq(true));
+    // Only the states a step of this role leads on from; the notice's timing is checked per case.
+    let states: Vec<ExitState> = TRANSITIONS
+        .iter()
+        .filter(|t| moves_forward(t.action) && t.roles.contains(&actor.role))
+        .flat_map(|t| t.from.iter().copied())
+        .collect();
+    if states.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = exit_case::Entity::find()
+        .filter(exit_case::Column::Open.eq(true))
+        .filter(exit_case::Column::State.is_in(states));
     if let Some(area) = &actor.area {
         query = query.filter(exit_case::Column::VillageCode.starts_with(area.descendant_prefix()));
     }

@@ -238,6 +238,13 @@ pub enum OrderAction {
 }
 
 impl OrderAction {
+    pub const ALL: [OrderAction; 5] = [Pay, Ship, Deliver, Complete, Cancel];
+
+    /// The action [`OrderAction::name`] spells this way.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Pay => "pay",

@@ -11,7 +11,7 @@ use poem::{
 
 use crate::{
     config::Settings,
-    http::{self, observe::Metrics},
+    http::{self, middleware::observe::Metrics},
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
@@ -31,7 +31,7 @@ use crate::{
         seed,
         trace::{
             self,
-            codes::{self, RecordsMemo},
+            codes::{self, RecordsMemo, RenderedRecords},
             scans::{self, ScanCounter},
         },
     },
@@ -58,7 +58,7 @@ pub struct AppState {
     /// Trace code records recently read, so scans of popular codes cost no query.
     pub trace_records: RecordsMemo,
     /// Their answers' unchanging part, serialised once.
-    pub trace_rendered: http::trace::RenderedProvenance,
+    pub trace_rendered: RenderedRecords,
     /// Fonts for label sheet pictures, read when first needed.
     pub label_fonts: Arc<LabelFonts>,
 }

@@ -7,7 +7,7 @@ use poem::{
 };
 use serde_json::json;
 
-use super::error::{ApiError, ErrorCode};
+use crate::http::error::{ApiError, ErrorCode};
 use crate::{app::AppState, service::health};
 
 /// What this server is and where to look next.

@@ -619,3 +619,34 @@ mod tests {
         assert_eq!(mask_name(""), "");
     }
 }
+
+/// Scan answers' unchanging part, rendered once per remembered record: a popular code's scans
+/// serialise only the few fields that change. What the rendering is belongs to the caller.
+#[derive(Clone)]
+pub struct RenderedRecords(moka::sync::Cache<usize, (Arc<Provenance>, Arc<str>)>);
+
+impl Default for RenderedRecords {
+    fn default() -> Self {
+        Self(moka::sync::Cache::new(100_000))
+    }
+}
+
+impl RenderedRecords {
+    pub fn get_or_render(
+        &self,
+        provenance: &Arc<Provenance>,
+        render: impl FnOnce(&Provenance) -> String,
+    ) -> Arc<str> {
+        // Keyed by the record's address; the entry holds the record, so the address is not
+        // reused while the entry lives, and the pointer check makes sure.
+        let key = Arc::as_ptr(provenance) as usize;
+        if let Some((held, rendered)) = self.0.get(&key)
+            && Arc::ptr_eq(&held, provenance)
+        {
+            return rendered;
+        }
+        let rendered: Arc<str> = render(provenance).into();
+        self.0.insert(key, (provenance.clone(), rendered.clone()));
+        rendered
+    }
+}

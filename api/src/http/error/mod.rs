@@ -1,0 +1,483 @@
+//! The one error envelope every response uses: `{"code", "message", "details"}`.
+//!
+//! Codes are stable and dotted (`area.not_found`); each has an HTTP status and a message in
+//! Chinese and English. `mobile-contract/error-codes.json` is this table, committed, and a test
+//! fails when the two drift apart.
+
+pub mod services;
+
+use std::time::Duration;
+
+use poem::{
+    IntoResponse, Response,
+    error::ResponseError,
+    http::{HeaderValue, StatusCode, header},
+};
+use poem_openapi::{
+    ApiResponse, Object, ResponseContent,
+    payload::Json,
+    registry::{MetaResponse, MetaResponses, Registry},
+};
+use serde_json::Value;
+
+/// The language of error messages, chosen by `Accept-Language`; Chinese unless English is
+/// preferred.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Picks Chinese or English from an `Accept-Language` value by quality; ties and anything
+    /// else fall back to Chinese.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(header) = header else {
+            return Lang::Zh;
+        };
+        let mut best: Option<(Lang, f32)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let lang = if tag == "zh" || tag.starts_with("zh-") {
+                Lang::Zh
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if quality > 0.0 && best.is_none_or(|(_, q)| quality > q) {
+                best = Some((lang, quality));
+            }
+        }
+        best.map_or(Lang::Zh, |(lang, _)| lang)
+    }
+}
+
+macro_rules! error_codes {
+    ($($variant:ident = ($code:literal, $status:ident, $zh:literal, $en:literal),)*) => {
+        /// Every error the server can answer with.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)*
+                }
+            }
+
+            pub fn message(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((ErrorCode::$variant, Lang::Zh) => $zh,
+                      (ErrorCode::$variant, Lang::En) => $en,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    RequestInvalid = ("request.invalid", BAD_REQUEST,
+        "请求无效", "The request is not valid"),
+    RequestInvalidJson = ("request.invalid_json", BAD_REQUEST,
+        "请求内容不是有效的 JSON", "The request body is not valid JSON"),
+    RequestInvalidBody = ("request.invalid_body", UNPROCESSABLE_ENTITY,
+        "请求内容的字段缺失或类型不对", "The request body has missing fields or fields of the wrong type"),
+    RequestInvalidParameter = ("request.invalid_parameter", BAD_REQUEST,
+        "请求参数无效", "A request parameter is not valid"),
+    RequestInvalidCursor = ("request.invalid_cursor", BAD_REQUEST,
+        "分页游标无效，请从第一页重新开始", "The page cursor is not valid; start again from the first page"),
+    RequestUnsupportedMediaType = ("request.unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
+        "不支持的内容类型，请使用 application/json", "Unsupported content type; send application/json"),
+    RequestBodyTooLarge = ("request.body_too_large", PAYLOAD_TOO_LARGE,
+        "请求内容太大", "The request body is too large"),
+    RequestOriginNotAllowed = ("request.origin_not_allowed", FORBIDDEN,
+        "不允许从该来源访问", "Requests from this origin are not allowed"),
+    RouteNotFound = ("route.not_found", NOT_FOUND,
+        "没有这个地址", "There is nothing at this address"),
+    RouteMethodNotAllowed = ("route.method_not_allowed", METHOD_NOT_ALLOWED,
+        "该地址不支持这种请求方法", "This address does not accept this request method"),
+    AreaNotFound = ("area.not_found", NOT_FOUND,
+        "找不到该地区", "No area has this code"),
+    AreaInvalidCode = ("area.invalid_code", BAD_REQUEST,
+        "地区代码应为 6、9 或 12 位数字", "An area code has 6, 9 or 12 digits"),
+    AuthUnauthenticated = ("auth.unauthenticated", UNAUTHORIZED,
+        "请先登录", "Sign in first"),
+    AuthTokenInvalid = ("auth.token_invalid", UNAUTHORIZED,
+        "登录凭证无效，请重新登录", "The access token is not valid; sign in again"),
+    AuthTokenExpired = ("auth.token_expired", UNAUTHORIZED,
+        "登录已过期，请刷新或重新登录", "The access token has expired; refresh it or sign in again"),
+    AuthTokenRevoked = ("auth.token_revoked", UNAUTHORIZED,
+        "登录已失效，请重新登录", "The access token has been revoked; sign in again"),
+    AuthInvalidCredentials = ("auth.invalid_credentials", UNAUTHORIZED,
+        "手机号或密码错误", "The phone number or password is wrong"),
+    AuthAccountDisabled = ("auth.account_disabled", FORBIDDEN,
+        "该账号已停用", "This account is disabled"),
+    AuthRefreshInvalid = ("auth.refresh_invalid", UNAUTHORIZED,
+        "刷新凭证无效，请重新登录", "The refresh token is not valid; sign in again"),
+    AuthRefreshExpired = ("auth.refresh_expired", UNAUTHORIZED,
+        "刷新凭证已过期，请重新登录", "The refresh token has expired; sign in again"),
+    AuthRefreshReused = ("auth.refresh_reused", UNAUTHORIZED,
+        "刷新凭证已被使用过，为安全起见本次登录已全部失效，请重新登录",
+        "The refresh token was already used; for safety this sign-in is revoked, sign in again"),
+    AuthForbidden = ("auth.forbidden", FORBIDDEN,
+        "没有权限进行此操作", "You are not allowed to do this"),
+    AuthCodeInvalid = ("auth.code_invalid", UNAUTHORIZED,
+        "验证码错误或已过期", "The code is wrong or has expired"),
+    AuthCodeTooManyTries = ("auth.code_too_many_tries", UNAUTHORIZED,
+        "验证码错误次数过多，请重新获取", "Too many wrong codes; ask for a new one"),
+    AuthCodeTooSoon = ("auth.code_too_soon", TOO_MANY_REQUESTS,
+        "验证码发送太频繁，请稍后再试", "A code was sent moments ago; wait before asking again"),
+    RequestRateLimited = ("request.rate_limited", TOO_MANY_REQUESTS,
+        "请求太频繁，请稍后再试", "Too many requests; try again later"),
+    ServerSmsUnavailable = ("server.sms_unavailable", SERVICE_UNAVAILABLE,
+        "短信暂时发送不了，请稍后再试", "Text messages cannot be sent right now; try again later"),
+    AuthWechatDisabled = ("auth.wechat_disabled", NOT_FOUND,
+        "本服务未开通微信登录", "WeChat sign-in is not enabled on this server"),
+    AuthWechatCodeInvalid = ("auth.wechat_code_invalid", UNAUTHORIZED,
+        "微信登录凭证无效或已使用，请重新登录", "The WeChat login code is invalid or already used; log in again"),
+    AuthWechatBlocked = ("auth.wechat_blocked", FORBIDDEN,
+        "微信限制了该用户登录", "WeChat does not allow this user to sign in"),
+    ServerWechatUnavailable = ("server.wechat_unavailable", SERVICE_UNAVAILABLE,
+        "微信服务暂时不可用，请稍后再试", "WeChat cannot be reached right now; try again later"),
+    UserPhoneAlreadyBound = ("user.phone_already_bound", CONFLICT,
+        "该账号已绑定手机号", "This account already has a phone number"),
+    UserMergeRefused = ("user.merge_refused", CONFLICT,
+        "该手机号属于另一个账号，无法合并", "The phone belongs to another account that this one cannot be merged into"),
+    HouseholdNotFound = ("household.not_found", NOT_FOUND,
+        "找不到该户", "No such household"),
+    HouseholdNumberTaken = ("household.number_taken", CONFLICT,
+        "该户编号已登记", "This household number is already registered"),
+    HouseholdInUse = ("household.in_use", CONFLICT,
+        "该户已有评估、退出、交易或溯源记录，不能删除；记录见 details",
+        "Other records rely on this household (assessments, exit cases, goods, orders, trace); it cannot be removed. details lists them"),
+    HouseholdUnknownVillage = ("household.unknown_village", UNPROCESSABLE_ENTITY,
+        "户所在的村不存在", "The household's village does not exist"),
+    HouseholdInvalid = ("household.invalid", UNPROCESSABLE_ENTITY,
+        "户信息有误", "The household's details are not valid"),
+    HouseholdInvalidIdNumber = ("household.invalid_id_number", BAD_REQUEST,
+        "身份证号码有误", "An ID number is not valid"),
+    HouseholdDuplicatePerson = ("household.duplicate_person", CONFLICT,
+        "该成员已在其他户登记", "This person is already registered in another household"),
+    HouseholdImportRejected = ("household.import_rejected", UNPROCESSABLE_ENTITY,
+        "导入文件有错误，未写入任何数据；错误见 details", "The file has problems, listed in details; nothing was written"),
+    HouseholdImportUnreadable = ("household.import_unreadable", UNPROCESSABLE_ENTITY,
+        "无法读取该文件，请使用 .xlsx 或 .csv 格式的模板", "The file cannot be read; use the .xlsx or .csv template"),
+    ExitNotFound = ("exit.not_found", NOT_FOUND,
+        "找不到该退出事项或对象", "No such exit case, household or village"),
+    ExitInvalid = ("exit.invalid", UNPROCESSABLE_ENTITY,
+        "退出信息有误", "The exit details are not valid"),
+    ExitNotQualified = ("exit.not_qualified", CONFLICT,
+        "尚未达到退出标准；未达标的项目见 details", "The exit criteria are not met; details lists those that fail"),
+    ExitStepNotAllowed = ("exit.step_not_allowed", CONFLICT,
+        "当前阶段不能进行这一步；可进行的步骤见 details", "This step is not allowed at the case's stage; details lists the allowed ones"),
+    ExitCaseOpen = ("exit.case_open", CONFLICT,
+        "该对象已有进行中的退出事项", "This subject already has an open exit case"),
+    MarketNotFound = ("market.not_found", NOT_FOUND,
+        "找不到该商品或品类", "No such listing or category"),
+    MarketInvalid = ("market.invalid", UNPROCESSABLE_ENTITY,
+        "商品信息有误", "The listing or category details are not valid"),
+    MarketCategoryTaken = ("market.category_taken", CONFLICT,
+        "该品类代码已存在", "A category with this code exists already"),
+    OrderOutOfStock = ("order.out_of_stock", CONFLICT,
+        "库存不足；剩余数量见 details", "Not enough in stock; details says how many are left"),
+    OrderIdempotencyKeyReused = ("order.idempotency_key_reused", UNPROCESSABLE_ENTITY,
+        "该幂等键已用于另一笔订单", "This idempotency key was used for a different order"),
+    OrderStepNotAllowed = ("order.step_not_allowed", CONFLICT,
+        "订单当前状态不能进行这一步；可进行的步骤见 details", "This step is not allowed in the order's state; details lists the allowed ones"),
+    OrderInvalidDestination = ("order.invalid_destination", UNPROCESSABLE_ENTITY,
+        "收货地区代码有误", "The delivery province or city code is not on the national list"),
+    TraceNotFound = ("trace.not_found", NOT_FOUND,
+        "找不到该地块、批次或溯源码", "No such plot, batch or trace code"),
+    TraceInvalid = ("trace.invalid", UNPROCESSABLE_ENTITY,
+        "溯源信息有误", "The traceability details are not valid"),
+    TraceNoCodeInPhoto = ("trace.no_code_in_photo", UNPROCESSABLE_ENTITY,
+        "照片中没有找到溯源二维码，请对准标签重拍", "No trace QR code was found in the photo; take it again, closer to the label"),
+    PhotoNotAnImage = ("photo.not_an_image", UNSUPPORTED_MEDIA_TYPE,
+        "请上传 JPEG、PNG 或 WebP 格式的照片", "Upload a JPEG, PNG or WebP photo"),
+    PhotoTypeMismatch = ("photo.type_mismatch", UNPROCESSABLE_ENTITY,
+        "照片的实际格式与文件名或类型不符", "The photo's contents do not match its name or declared type"),
+    PhotoTooManyPixels = ("photo.too_many_pixels", UNPROCESSABLE_ENTITY,
+        "照片尺寸过大", "The photo has too many pixels"),
+    PhotoMetadataTooLarge = ("photo.metadata_too_large", UNPROCESSABLE_ENTITY,
+        "照片附带的信息（EXIF 等）过多", "The photo carries too much metadata (EXIF and the like)"),
+    PhotoCorrupt = ("photo.corrupt", UNPROCESSABLE_ENTITY,
+        "照片已损坏或不完整，请重新拍摄或选择", "The photo is damaged or cut short; take or choose it again"),
+    UserNotFound = ("user.not_found", NOT_FOUND,
+        "找不到该用户", "No such user"),
+    UserPhoneTaken = ("user.phone_taken", CONFLICT,
+        "该手机号已注册", "This phone number is already registered"),
+    UserInvalidPhone = ("user.invalid_phone", BAD_REQUEST,
+        "手机号应为 11 位，以 13 至 19 开头", "A mobile number has 11 digits and starts with 13 to 19"),
+    UserInvalidPassword = ("user.invalid_password", BAD_REQUEST,
+        "密码应为 8 至 128 个字符", "A password has 8 to 128 characters"),
+    UserRoleAreaMismatch = ("user.role_area_mismatch", UNPROCESSABLE_ENTITY,
+        "角色与地区级别不符：村干部对应村，乡镇干部对应乡镇，县级干部对应县",
+        "The role does not fit the area: village cadres belong to a village, township officials to a township, county officials to a county"),
+    ServerInternal = ("server.internal", INTERNAL_SERVER_ERROR,
+        "服务器内部错误，请稍后再试", "Something went wrong on the server; please try again later"),
+    ServerNotReady = ("server.not_ready", SERVICE_UNAVAILABLE,
+        "服务暂时不可用，请稍后再试", "The service is not ready; please try again shortly"),
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Error")]
+pub struct ErrorEnvelope {
+    /// Stable, dotted error code, listed in the error-code catalogue.
+    pub code: String,
+    /// Human-readable message in the language chosen by `Accept-Language` (Chinese by default).
+    pub message: String,
+    /// What exactly was wrong, when there is more to say (the parameter, the value, the reason);
+    /// `null` otherwise.
+    pub details: Option<Value>,
+}
+
+/// An error on its way to the client. Its cause, if any, goes to the log, never to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub details: Option<Value>,
+    /// Sent as `Retry-After` (seconds) on 429 and 503 answers.
+    pub retry_after: Option<Duration>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            details: None,
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// A server-side failure: the client sees an opaque 500, the log sees the whole chain.
+    pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            code: ErrorCode::ServerInternal,
+            details: None,
+            retry_after: None,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub fn envelope(&self, lang: Lang) -> ErrorEnvelope {
+        ErrorEnvelope {
+            code: self.code.as_str().to_owned(),
+            message: self.code.message(lang).to_owned(),
+            details: self.details.clone(),
+        }
+    }
+
+    pub fn to_response(&self, lang: Lang) -> Response {
+        let mut response = Json(self.envelope(lang)).into_response();
+        response.set_status(self.code.status());
+        if let Some(retry_after) = self.retry_after {
+            let seconds = retry_after.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+
+    /// The cause chain, for the log.
+    pub fn cause_chain(&self) -> String {
+        let mut chain = String::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|e| e as _);
+        while let Some(err) = next {
+            if !chain.is_empty() {
+                chain.push_str(": ");
+            }
+            chain.push_str(&err.to_string());
+            next = err.source();
+        }
+        chain
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code.as_str())
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// Chinese by default; the envelope middleware renders it again in the client's language.
+    fn as_response(&self) -> Response {
+        self.to_response(Lang::Zh)
+    }
+}
+
+/// Documents the error statuses operations share, all with the envelope as body.
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        // Every status a code in the catalogue has, on every operation: rate limits, sign-in
+        // and scope checks apply across the API. The body's `code` says which case it is.
+        const DOCUMENTED: &[(u16, &str)] = &[
+            (
+                400,
+                "The request is malformed: a bad parameter, cursor or JSON body.",
+            ),
+            (
+                401,
+                "Not signed in, or the token or credentials are not valid; sign in again.",
+            ),
+            (
+                403,
+                "Signed in, but not allowed to do this (another area, another role, a disabled account).",
+            ),
+            (
+                404,
+                "Nothing has this identifier, or it is outside the caller's reach.",
+            ),
+            (
+                409,
+                "The request clashes with what is stored (a duplicate, a step out of turn).",
+            ),
+            (413, "The request body is larger than the server accepts."),
+            (
+                415,
+                "The request body is not of a type the operation takes.",
+            ),
+            (
+                422,
+                "The body has missing fields or fields of the wrong type, or breaks a rule.",
+            ),
+            (
+                429,
+                "Too many requests; `Retry-After` says when to try again.",
+            ),
+            (
+                500,
+                "The server failed; the body says nothing more, the server log does.",
+            ),
+            (
+                503,
+                "A service the server needs (database, SMS gateway, WeChat) is not answering.",
+            ),
+        ];
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|&(status, description)| MetaResponse {
+                    description,
+                    status: Some(status),
+                    status_range: None,
+                    content: <Json<ErrorEnvelope> as ResponseContent>::media_types(),
+                    headers: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <Json<ErrorEnvelope> as ResponseContent>::register(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_an_operation_can_answer_is_documented() {
+        let documented: Vec<u16> = <ApiError as ApiResponse>::meta()
+            .responses
+            .iter()
+            .filter_map(|r| r.status)
+            .collect();
+        for code in ErrorCode::ALL {
+            let status = code.status().as_u16();
+            // A wrong method reaches no operation.
+            if status != 405 {
+                assert!(documented.contains(&status), "{} ({status})", code.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn chinese_is_the_default_language() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("")), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR, de")), Lang::Zh);
+    }
+
+    #[test]
+    fn english_is_chosen_when_preferred_by_quality() {
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN;q=0.5, en;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
+        assert_eq!(Lang::from_accept_language(Some("en;q=0")), Lang::Zh);
+    }
+
+    #[test]
+    fn every_code_is_unique_dotted_and_an_error_status() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
+            assert!(
+                code.as_str().contains('.'),
+                "{} is not dotted",
+                code.as_str()
+            );
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+            assert!(!code.message(Lang::Zh).is_empty() && !code.message(Lang::En).is_empty());
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! How each service's refusals read over HTTP: a stable code and status, with the service's
+//! reason in the details where it gave one. The API's envelopes and the pages' refusal notes
+//! both come from here.
+
+use std::time::Duration;
+
+use sea_orm::ActiveEnum;
+use serde_json::json;
+
+use super::{ApiError, ErrorCode};
+use crate::{
+    domain::region::RegionError,
+    infra::{imaging::PhotoRejection, passwords::PasswordError, wechat::WeChatError},
+    service::{
+        areas::{AreaError, MAX_LOOKUP_CODES},
+        audit::AuditError,
+        auth::AuthError,
+        exit::ExitError,
+        households::HouseholdError,
+        market::MarketError,
+        otp::OtpError,
+        rate_limit::LimitError,
+        trace::TraceError,
+        users::UserError,
+    },
+};
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        let code = match err {
+            AuthError::InvalidCredentials => ErrorCode::AuthInvalidCredentials,
+            AuthError::AccountDisabled => ErrorCode::AuthAccountDisabled,
+            AuthError::RefreshInvalid => ErrorCode::AuthRefreshInvalid,
+            AuthError::RefreshExpired => ErrorCode::AuthRefreshExpired,
+            AuthError::RefreshReused => ErrorCode::AuthRefreshReused,
+            AuthError::TokenInvalid(_) => ErrorCode::AuthTokenInvalid,
+            AuthError::TokenExpired => ErrorCode::AuthTokenExpired,
+            AuthError::TokenRevoked => ErrorCode::AuthTokenRevoked,
+            AuthError::InvalidPhone => ErrorCode::UserInvalidPhone,
+            AuthError::Code(OtpError::Invalid) => ErrorCode::AuthCodeInvalid,
+            AuthError::Code(OtpError::TooManyTries) => ErrorCode::AuthCodeTooManyTries,
+            AuthError::Code(OtpError::TooSoon { retry_after }) => {
+                return ApiError::new(ErrorCode::AuthCodeTooSoon).with_retry_after(retry_after);
+            }
+            AuthError::Code(OtpError::Limited(e)) | AuthError::Limited(e) => return e.into(),
+            AuthError::Code(OtpError::Sms(e)) => {
+                tracing::error!(error = %e, "a sign-in code could not be sent");
+                return ApiError::new(ErrorCode::ServerSmsUnavailable)
+                    .with_retry_after(Duration::from_secs(30));
+            }
+            AuthError::Code(OtpError::Cache(e)) | AuthError::Cache(e) => {
+                return ApiError::internal(e);
+            }
+            AuthError::WeChatDisabled => ErrorCode::AuthWechatDisabled,
+            AuthError::WeChat(WeChatError::InvalidCode(_)) => ErrorCode::AuthWechatCodeInvalid,
+            AuthError::WeChat(WeChatError::Blocked) => ErrorCode::AuthWechatBlocked,
+            AuthError::WeChat(e) => {
+                tracing::error!(error = %e, "WeChat code2session failed");
+                return ApiError::new(ErrorCode::ServerWechatUnavailable)
+                    .with_retry_after(Duration::from_secs(10));
+            }
+            AuthError::Account(e) => return e.into(),
+            AuthError::Database(e) => return ApiError::internal(e),
+        };
+        ApiError::new(code)
+    }
+}
+
+impl From<AreaError> for ApiError {
+    fn from(err: AreaError) -> Self {
+        match err {
+            AreaError::NotFound(code) => ApiError::new(ErrorCode::AreaNotFound)
+                .with_details(json!({ "code": code.as_str() })),
+            AreaError::TooManyCodes => ApiError::new(ErrorCode::RequestInvalidBody)
+                .with_details(json!({ "reason": format!("at most {MAX_LOOKUP_CODES} codes") })),
+            AreaError::Invalid { code, reason } => ApiError::new(ErrorCode::RequestInvalidBody)
+                .with_details(json!({ "code": code.as_str(), "reason": reason })),
+            AreaError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::NotFound => ErrorCode::UserNotFound.into(),
+            UserError::PhoneTaken => ErrorCode::UserPhoneTaken.into(),
+            UserError::RoleNeedsArea { level, .. } => {
+                ApiError::new(ErrorCode::UserRoleAreaMismatch)
+                    .with_details(json!({ "required_level": level }))
+            }
+            UserError::NotAnOfficialRole => ApiError::new(ErrorCode::UserRoleAreaMismatch)
+                .with_details(json!({ "reason": err.to_string() })),
+            UserError::UnknownArea => ErrorCode::AreaNotFound.into(),
+            UserError::Forbidden => ErrorCode::AuthForbidden.into(),
+            UserError::PhoneAlreadyBound => ErrorCode::UserPhoneAlreadyBound.into(),
+            UserError::MergeRefused => ErrorCode::UserMergeRefused.into(),
+            UserError::Password(PasswordError::Length) => ErrorCode::UserInvalidPassword.into(),
+            UserError::Password(e) => ApiError::internal(e),
+            UserError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(err: AuditError) -> Self {
+        match err {
+            AuditError::Forbidden => ErrorCode::AuthForbidden.into(),
+            AuditError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<RegionError> for ApiError {
+    fn from(err: RegionError) -> Self {
+        ApiError::new(ErrorCode::OrderInvalidDestination)
+            .with_details(json!({ "reason": err.to_string() }))
+    }
+}
+
+impl From<TraceError> for ApiError {
+    fn from(err: TraceError) -> Self {
+        match err {
+            TraceError::NotFound => ErrorCode::TraceNotFound.into(),
+            TraceError::Forbidden => ErrorCode::AuthForbidden.into(),
+            TraceError::Invalid(reason) => {
+                ApiError::new(ErrorCode::TraceInvalid).with_details(json!({ "reason": reason }))
+            }
+            TraceError::Photo(rejection) => rejection.into(),
+            TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
+            TraceError::Database(e) => ApiError::internal(e),
+            TraceError::Drawing(reason) => ApiError::internal(std::io::Error::other(reason)),
+        }
+    }
+}
+
+impl From<ExitError> for ApiError {
+    fn from(err: ExitError) -> Self {
+        match err {
+            ExitError::NotFound => ErrorCode::ExitNotFound.into(),
+            ExitError::Forbidden => ErrorCode::AuthForbidden.into(),
+            ExitError::Invalid(reason) => {
+                ApiError::new(ErrorCode::ExitInvalid).with_details(json!({ "reason": reason }))
+            }
+            ExitError::NotQualified(failing) => ApiError::new(ErrorCode::ExitNotQualified)
+                .with_details(json!({ "failing": failing })),
+            ExitError::NotAllowedNow {
+                state,
+                action,
+                next,
+                notice_ends_at,
+            } => ApiError::new(ErrorCode::ExitStepNotAllowed).with_details(json!({
+                "state": state.to_value(),
+                "action": action.name(),
+                "allowed": next.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                "notice_ends_at": notice_ends_at,
+            })),
+            ExitError::CaseOpen(id) => {
+                ApiError::new(ErrorCode::ExitCaseOpen).with_details(json!({ "case_id": id }))
+            }
+            ExitError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<HouseholdError> for ApiError {
+    fn from(err: HouseholdError) -> Self {
+        match err {
+            HouseholdError::NotFound => ErrorCode::HouseholdNotFound.into(),
+            HouseholdError::UserNotFound => ErrorCode::UserNotFound.into(),
+            HouseholdError::Forbidden => ErrorCode::AuthForbidden.into(),
+            HouseholdError::NumberTaken(number) => ApiError::new(ErrorCode::HouseholdNumberTaken)
+                .with_details(json!({ "household_number": number })),
+            HouseholdError::UnknownVillage => ErrorCode::HouseholdUnknownVillage.into(),
+            HouseholdError::InUse(records) => {
+                ApiError::new(ErrorCode::HouseholdInUse).with_details(json!({ "records": records }))
+            }
+            HouseholdError::Invalid(reason) => {
+                ApiError::new(ErrorCode::HouseholdInvalid).with_details(json!({ "reason": reason }))
+            }
+            HouseholdError::DuplicatePerson {
+                member,
+                household_number,
+                id_masked,
+            } => ApiError::new(ErrorCode::HouseholdDuplicatePerson).with_details(json!({
+                "member": member,
+                "household_number": household_number,
+                "id_number": id_masked,
+            })),
+            HouseholdError::Pii(e) => ApiError::internal(e),
+            HouseholdError::Sheet(e) => ApiError::internal(e),
+            HouseholdError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<PhotoRejection> for ApiError {
+    fn from(rejection: PhotoRejection) -> Self {
+        let code = match rejection {
+            PhotoRejection::NotAnImage => ErrorCode::PhotoNotAnImage,
+            PhotoRejection::TypeMismatch { .. } => ErrorCode::PhotoTypeMismatch,
+            PhotoRejection::TooManyPixels { .. } => ErrorCode::PhotoTooManyPixels,
+            PhotoRejection::MetadataTooLarge { .. } => ErrorCode::PhotoMetadataTooLarge,
+            PhotoRejection::Corrupt(_) => ErrorCode::PhotoCorrupt,
+        };
+        ApiError::new(code).with_details(json!({ "reason": rejection.to_string() }))
+    }
+}
+
+impl From<MarketError> for ApiError {
+    fn from(err: MarketError) -> Self {
+        match err {
+            MarketError::NotFound => ErrorCode::MarketNotFound.into(),
+            MarketError::Forbidden => ErrorCode::AuthForbidden.into(),
+            MarketError::Invalid(reason) => {
+                ApiError::new(ErrorCode::MarketInvalid).with_details(json!({ "reason": reason }))
+            }
+            MarketError::CategoryTaken(code) => {
+                ApiError::new(ErrorCode::MarketCategoryTaken).with_details(json!({ "code": code }))
+            }
+            MarketError::Photo(rejection) => rejection.into(),
+            MarketError::OutOfStock { available } => ApiError::new(ErrorCode::OrderOutOfStock)
+                .with_details(json!({ "available": available })),
+            MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),
+            MarketError::StepNotAllowed { allowed } => {
+                ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({
+                    "allowed": allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                }))
+            }
+            MarketError::Storage(e) => ApiError::internal(e),
+            MarketError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Exceeded { retry_after } => {
+                ApiError::new(ErrorCode::RequestRateLimited).with_retry_after(retry_after)
+            }
+            LimitError::Cache(e) => ApiError::internal(e),
+        }
+    }
+}

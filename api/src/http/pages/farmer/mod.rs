@@ -1,0 +1,3 @@
+pub mod batches;
+pub mod listings;
+pub mod sales;

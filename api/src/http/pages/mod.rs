@@ -1,0 +1,72 @@
+//! The server-rendered pages, by who uses them: `public` (the scan page and the market anyone
+//! may open), `buyer`, `farmer` and `official`. Each page is an askama template filled from one
+//! service call; `session` signs people in, `shell` is the frame every page shares.
+
+pub mod buyer;
+pub mod charts;
+pub mod farmer;
+pub mod forms;
+pub mod official;
+pub mod order_steps;
+pub mod public;
+pub mod session;
+pub mod shell;
+
+use poem::{Route, get, post};
+
+/// The pages' addresses, added to `route`.
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/t/:code", get(public::scan::scan_page))
+        .at("/T/:code", get(public::scan::scan_page))
+        .at("/m", get(public::market::browse_page))
+        .at("/m/listings/:id", get(public::market::listing_page))
+        .at("/m/trace", get(public::market::trace_form_page))
+        .at(
+            "/m/listings/:id/order",
+            get(buyer::orders::order_form_page).post(buyer::orders::place_order),
+        )
+        .at("/m/orders", get(buyer::orders::my_orders))
+        .at("/m/orders/:id/:action", post(buyer::orders::take_step))
+        .at("/login", get(session::login_page).post(session::login))
+        .at("/login/code", post(session::send_code))
+        .at("/logout", post(session::logout))
+        .at("/f", get(farmer::listings::my_listings))
+        .at(
+            "/f/listings/new",
+            get(farmer::listings::new_listing_page).post(farmer::listings::create_listing),
+        )
+        .at(
+            "/f/listings/:id",
+            get(farmer::listings::listing_page).post(farmer::listings::update_listing),
+        )
+        .at(
+            "/f/listings/:id/status",
+            post(farmer::listings::set_listing_status),
+        )
+        .at(
+            "/f/listings/:id/details",
+            post(farmer::listings::update_details),
+        )
+        .at("/f/listings/:id/photos", post(farmer::listings::add_photo))
+        .at(
+            "/f/batches",
+            get(farmer::batches::my_batches).post(farmer::batches::create_batch),
+        )
+        .at("/f/batches/:id", get(farmer::batches::batch_page))
+        .at("/f/batches/:id/events", post(farmer::batches::add_event))
+        .at("/f/batches/:id/codes", post(farmer::batches::issue_codes))
+        .at(
+            "/f/batches/:id/runs/:run_id/labels.pdf",
+            get(farmer::batches::label_sheet),
+        )
+        .at("/f/orders", get(farmer::sales::my_orders))
+        .at("/f/orders/:id/:action", post(farmer::sales::take_step))
+        .at("/f/income", get(farmer::sales::my_income))
+        .at("/o", get(official::progress::dashboard))
+        .at("/o/villages", get(official::progress::village_ranking))
+        .at("/o/cases", get(official::work::waiting_cases))
+        .at("/o/cases/:id/:action", post(official::work::take_step))
+        .at("/o/households/:id", get(official::work::household_page))
+        .at("/o/stats", get(official::work::stats_page))
+}

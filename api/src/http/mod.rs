@@ -15,7 +15,7 @@ use api::{API_PREFIX, openapi_service};
 use middleware::{body_limit, envelope, observe, rate_limit};
 use poem::{
     Endpoint, EndpointExt, Route, get,
-    middleware::{Cors, SetHeader},
+    middleware::{CookieJarManager, Cors, SetHeader},
 };
 
 /// All routes with their middleware, ready to serve.
@@ -42,6 +42,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
             settings.clone(),
         ))
         .data(state)
+        // Pages' refusals become pages before anything else sees them.
+        .with(pages::error::PageErrors)
+        .with(CookieJarManager::new())
         .with(
             body_limit::BodyLimit::new(settings.body_limit_bytes)
                 .with_path(

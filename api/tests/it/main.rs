@@ -13,6 +13,7 @@ mod identity;
 mod import;
 mod market;
 mod orders;
+mod page_snapshots;
 mod pages;
 mod photos;
 mod sms_login;

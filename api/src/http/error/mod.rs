@@ -30,6 +30,22 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The text for this reader: `lang.t("登录", "Sign in")`.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// The page's `lang` attribute.
+    pub fn html_tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
     /// Picks Chinese or English from an `Accept-Language` value by quality; ties and anything
     /// else fall back to Chinese.
     pub fn from_accept_language(header: Option<&str>) -> Self {

@@ -4,6 +4,7 @@
 
 pub mod buyer;
 pub mod charts;
+pub mod error;
 pub mod farmer;
 pub mod forms;
 pub mod official;

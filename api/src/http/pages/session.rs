@@ -1,26 +1,42 @@
-//! Signing in to the pages by texted code, and the page sign-in every farmer's and official's
-//! page checks.
+//! Signing in to the pages by texted code, and who is signed in on every farmer's, official's
+//! and buyer's page.
 //!
 //! A page sign-in is an ordinary sign-in whose refresh token the browser keeps in an `HttpOnly`,
 //! `SameSite=Lax` cookie. Every form that changes something carries a token derived from that
 //! cookie (which scripts on another site can neither read nor guess), and a post whose `Origin`
 //! or `Sec-Fetch-Site` names another site is refused before anything else happens.
+//!
+//! Handlers name who may open them by their arguments: [`Farmer`], [`Official`] or [`Buyer`]
+//! for the signed-in user, [`PageForm`] for a posted form that passed both checks.
 
+use std::ops::Deref;
+
+use askama::Template;
 use entities::user::Role;
 use poem::{
-    IntoResponse, Request, Response, handler,
-    http::{StatusCode, header},
-    web::{Data, Form, Query},
+    FromRequest, Request, RequestBody, Response, handler,
+    http::{Method, StatusCode},
+    web::{
+        Data, Form, Query,
+        cookie::{Cookie, CookieJar, SameSite},
+    },
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
+use subtle::ConstantTimeEq;
 
-use super::shell::{alert, esc, form_page, lang_of, refusal, text};
-use crate::http::{caller::client_ip, error::Lang};
+use super::{
+    error::PageError,
+    shell::{Frame, private, private_with, see_other},
+};
 use crate::{
     app::AppState,
+    http::{caller::client_ip, error::Lang},
     infra::tokens::sha256_hex,
-    service::{auth::AuthError, policy::Actor},
+    service::{
+        auth::AuthError,
+        policy::{Actor, is_official_role},
+    },
 };
 
 const COOKIE: &str = "shanhuo_session";
@@ -29,28 +45,12 @@ const COOKIE: &str = "shanhuo_session";
 pub struct PageUser {
     pub actor: Actor,
     session: SecretString,
-    /// The address the site is published at, which our own pages' posts come from.
-    public_base_url: String,
 }
 
 impl PageUser {
-    /// The anti-forgery token of this sign-in.
+    /// The anti-forgery token of this sign-in, for the forms of its pages.
     pub fn csrf(&self) -> String {
         csrf_of(&self.session)
-    }
-
-    /// The hidden form field that carries [`PageUser::csrf`].
-    pub fn csrf_field(&self) -> String {
-        format!(
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            self.csrf()
-        )
-    }
-
-    /// Whether a submitted form came from one of our own pages of this sign-in.
-    pub fn accepts(&self, req: &Request, csrf: Option<&str>) -> bool {
-        same_site(req, &self.public_base_url)
-            && csrf.is_some_and(|c| constant_time_eq(c.as_bytes(), self.csrf().as_bytes()))
     }
 }
 
@@ -58,8 +58,91 @@ fn csrf_of(session: &SecretString) -> String {
     sha256_hex(format!("csrf\0{}", session.expose_secret()).as_bytes())[..32].to_owned()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+fn session_cookie(req: &Request) -> Option<SecretString> {
+    req.cookie()
+        .get(COOKIE)
+        .map(|cookie| SecretString::from(cookie.value_str().to_owned()))
+        .filter(|session| !session.expose_secret().is_empty())
+}
+
+fn state_of(req: &Request) -> Result<&AppState, PageError> {
+    req.data::<AppState>()
+        .ok_or_else(|| PageError::Unavailable(anyhow::anyhow!("the pages run without their state")))
+}
+
+/// The page's signed-in user, if the sign-in is still current.
+async fn signed_in(req: &Request) -> Result<Option<PageUser>, PageError> {
+    let Some(session) = session_cookie(req) else {
+        return Ok(None);
+    };
+    match state_of(req)?.auth.authenticate_page(&session).await {
+        Ok(actor) => Ok(Some(PageUser { actor, session })),
+        Err(AuthError::Database(e)) => Err(PageError::Unavailable(e.into())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The signed-in user if `allowed` admits their role; otherwise to the sign-in page (and back
+/// here afterwards), or a page saying this is not theirs.
+async fn require_role(req: &Request, allowed: fn(Role) -> bool) -> Result<PageUser, PageError> {
+    match signed_in(req).await? {
+        Some(user) if allowed(user.actor.role) => Ok(user),
+        Some(user) => Err(PageError::NotYours {
+            home: home_of(user.actor.role),
+        }),
+        // A form posted to a lapsed sign-in cannot be sent again from the sign-in page, so
+        // its sender starts from their own pages.
+        None if req.method() == Method::GET => Err(PageError::SignIn {
+            next: req.uri().path_and_query().map(|p| p.as_str().to_owned()),
+        }),
+        None => Err(PageError::SignIn { next: None }),
+    }
+}
+
+macro_rules! page_role {
+    ($(#[$doc:meta])* $name:ident, $allowed:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub PageUser);
+
+        impl Deref for $name {
+            type Target = PageUser;
+
+            fn deref(&self) -> &PageUser {
+                &self.0
+            }
+        }
+
+        impl<'a> FromRequest<'a> for $name {
+            async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+                Ok(Self(require_role(req, $allowed).await?))
+            }
+        }
+    };
+}
+
+page_role!(
+    /// A farmer signed in to the pages.
+    Farmer,
+    |role| role == Role::Farmer
+);
+page_role!(
+    /// An official (or an administrator) signed in to the pages.
+    Official,
+    |role| role == Role::Admin || is_official_role(role)
+);
+page_role!(
+    /// Anyone signed in, as a buyer: every account may order goods.
+    Buyer,
+    |_| true
+);
+
+/// Where a role's pages begin.
+pub fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Farmer => "/f",
+        Role::Buyer => "/m",
+        Role::VillageCadre | Role::TownshipOfficial | Role::CountyOfficial | Role::Admin => "/o",
+    }
 }
 
 /// A post from another site's page is refused whatever it carries: browsers say where a
@@ -81,147 +164,58 @@ fn same_site(req: &Request, public_base_url: &str) -> bool {
         })
 }
 
-fn session_cookie(req: &Request) -> Option<SecretString> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| SecretString::from(value.to_owned()))
-}
-
-/// The page's signed-in user, if the sign-in is still current.
-pub async fn signed_in(state: &AppState, req: &Request) -> Option<PageUser> {
-    let session = session_cookie(req)?;
-    match state.auth.authenticate_page(&session).await {
-        Ok(actor) => Some(PageUser {
-            actor,
-            session,
-            public_base_url: state.settings.public_base_url.clone(),
-        }),
-        Err(AuthError::Database(e)) => {
-            tracing::error!(error = %e, "checking a page sign-in failed");
-            None
+/// Whether a form carrying `csrf` came from one of our own pages of this request's sign-in.
+pub(super) fn form_is_ours(req: &Request, csrf: Option<&str>) -> Result<bool, PageError> {
+    let state = state_of(req)?;
+    let token_matches = match (session_cookie(req), csrf) {
+        (Some(session), Some(csrf)) => {
+            bool::from(csrf.as_bytes().ct_eq(csrf_of(&session).as_bytes()))
         }
-        Err(_) => None,
-    }
+        _ => false,
+    };
+    Ok(token_matches && same_site(req, &state.settings.public_base_url))
 }
 
-/// The signed-in user if `allowed` admits their role; otherwise the answer to send instead:
-/// to the sign-in page (and back here afterwards), or a page saying this is not theirs.
-pub async fn require(
-    state: &AppState,
-    req: &Request,
-    allowed: fn(Role) -> bool,
-) -> Result<PageUser, Response> {
-    let lang = lang_of(req);
-    match signed_in(state, req).await {
-        Some(user) if allowed(user.actor.role) => Ok(user),
-        Some(user) => Err(private(
-            form_page(
-                lang,
-                text(lang, "无权查看", "Not for this account"),
-                &format!(
-                    "<p class=\"note\">{}</p><a class=\"more\" href=\"{}\">{}</a>",
-                    text(
-                        lang,
-                        "这个页面不属于您的账号。",
-                        "This page is not for your account."
-                    ),
-                    home_of(user.actor.role),
-                    text(lang, "回到我的首页", "Back to my pages")
-                ),
-            ),
-            StatusCode::FORBIDDEN,
-        )),
-        // Back to the page after signing in; a form posted to a lapsed sign-in cannot be
-        // sent again from there, so its sender starts from their own pages.
-        None if req.method() == poem::http::Method::GET => {
-            let next = req.uri().path_and_query().map_or("/", |p| p.as_str());
-            Err(see_other(&format!("/login?next={}", url_escape(next))))
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf: Option<String>,
+}
+
+/// A posted form from one of our pages of this sign-in: its token and origin were checked
+/// before the handler runs, and a form that fails either changes nothing.
+pub struct PageForm<T>(pub T);
+
+impl<'a, T: DeserializeOwned> FromRequest<'a> for PageForm<T> {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = body
+            .take()?
+            .into_bytes()
+            .await
+            .map_err(|_| PageError::BadForm)?;
+        let CsrfField { csrf } =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::BadForm)?;
+        if !form_is_ours(req, csrf.as_deref())? {
+            return Err(PageError::Forged.into());
         }
-        None => Err(see_other("/login")),
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::BadForm)?;
+        Ok(Self(form))
     }
 }
 
-/// For a posted form: as [`require`], and the form must carry this sign-in's token from one of
-/// our own pages, else nothing is done and the answer says so.
-pub async fn require_form(
-    state: &AppState,
-    req: &Request,
-    allowed: fn(Role) -> bool,
-    csrf: Option<&str>,
-) -> Result<PageUser, Response> {
-    let user = require(state, req, allowed).await?;
-    if !user.accepts(req, csrf) {
-        return Err(forged(lang_of(req)));
-    }
-    Ok(user)
-}
+/// A posted sign-in form: there is no sign-in yet to carry a token, so only its origin is
+/// checked.
+pub struct SignInForm<T>(pub T);
 
-/// Where a role's pages begin.
-pub fn home_of(role: Role) -> &'static str {
-    match role {
-        Role::Farmer => "/f",
-        Role::Buyer => "/m",
-        Role::VillageCadre | Role::TownshipOfficial | Role::CountyOfficial | Role::Admin => "/o",
-    }
-}
-
-/// A page for one signed-in user: never kept by a shared cache.
-pub fn private(body: String, status: StatusCode) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type("text/html; charset=utf-8")
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(body)
-}
-
-pub fn see_other(location: &str) -> Response {
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, location)
-        .header(header::CACHE_CONTROL, "no-store")
-        .finish()
-}
-
-/// The answer to a form that did not come from our page of this sign-in.
-pub fn forged(lang: Lang) -> Response {
-    private(
-        form_page(
-            lang,
-            text(lang, "请重新提交", "Please try again"),
-            &format!(
-                "<p class=\"note\">{}</p><a class=\"more\" href=\"/login\">{}</a>",
-                text(
-                    lang,
-                    "这个表单已失效或来自别的网站，没有保存任何内容。请回到页面重新填写。",
-                    "This form has expired or came from another site; nothing was saved. Go back and fill it in again."
-                ),
-                text(lang, "重新登录", "Sign in again")
-            ),
-        ),
-        StatusCode::FORBIDDEN,
-    )
-}
-
-/// Only paths on this site are followed after signing in.
-fn safe_next(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-}
-
-fn url_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+impl<'a, T: DeserializeOwned> FromRequest<'a> for SignInForm<T> {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        if !same_site(req, &state_of(req)?.settings.public_base_url) {
+            return Err(PageError::Forged.into());
         }
+        let Form(form) = Form::<T>::from_request(req, body)
+            .await
+            .map_err(|_| PageError::BadForm)?;
+        Ok(Self(form))
     }
-    out
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,12 +225,11 @@ pub struct LoginQuery {
 
 /// `GET /login`: the phone number, to text a code to.
 #[handler]
-pub async fn login_page(req: &Request, Query(query): Query<LoginQuery>) -> Response {
-    let lang = lang_of(req);
-    private(
-        phone_form(lang, "", query.next.as_deref(), None),
-        StatusCode::OK,
-    )
+pub async fn login_page(
+    lang: Lang,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    private(&PhonePage::new(lang, String::new(), query.next, None))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,36 +244,28 @@ pub struct LoginForm {
 pub async fn send_code(
     state: Data<&AppState>,
     req: &Request,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let lang = lang_of(req);
-    if !same_site(req, &state.settings.public_base_url) {
-        return forged(lang);
-    }
+    lang: Lang,
+    SignInForm(form): SignInForm<LoginForm>,
+) -> Result<Response, PageError> {
     let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
     let ip = client_ip(req, &state.settings);
     match state.auth.send_sign_in_code(&phone, &ip).await {
-        Ok(_) => private(
-            code_form(lang, &phone, form.next.as_deref(), None),
-            StatusCode::OK,
-        ),
-        Err(e) => {
-            let (problem, status) = refusal(lang, e);
-            private(
-                phone_form(lang, &phone, form.next.as_deref(), Some(&problem)),
-                status,
-            )
-        }
+        Ok(_) => private(&CodePage::new(lang, phone, form.next, None)),
+        Err(e) => refused_again(lang, e, |problem| {
+            PhonePage::new(lang, phone, form.next, problem)
+        }),
     }
 }
 
 /// `POST /login`: checks the code, starts the sign-in and goes on to the user's pages.
 #[handler]
-pub async fn login(state: Data<&AppState>, req: &Request, Form(form): Form<LoginForm>) -> Response {
-    let lang = lang_of(req);
-    if !same_site(req, &state.settings.public_base_url) {
-        return forged(lang);
-    }
+pub async fn login(
+    state: Data<&AppState>,
+    req: &Request,
+    cookies: &CookieJar,
+    lang: Lang,
+    SignInForm(form): SignInForm<LoginForm>,
+) -> Result<Response, PageError> {
     let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
     let code: String = form
         .code
@@ -292,31 +277,39 @@ pub async fn login(state: Data<&AppState>, req: &Request, Form(form): Form<Login
     let ip = client_ip(req, &state.settings);
     match state.auth.login_with_code(&phone, &code, &ip).await {
         Ok(pair) => {
+            let mut cookie = session(&state, pair.refresh_token.expose_secret());
+            cookie.set_max_age(pair.refresh_expires_in);
+            cookies.add(cookie);
             let next = safe_next(form.next.as_deref()).unwrap_or(home_of(pair.user.role));
-            let secure = if state.settings.public_base_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let mut response = see_other(next);
-            let cookie = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                pair.refresh_token.expose_secret(),
-                pair.refresh_expires_in.as_secs()
-            );
-            if let Ok(value) = cookie.parse() {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
+            Ok(see_other(next))
         }
-        Err(e) => {
-            let (problem, status) = refusal(lang, e);
-            private(
-                code_form(lang, &phone, form.next.as_deref(), Some(&problem)),
-                status,
-            )
-        }
+        Err(e) => refused_again(lang, e, |problem| {
+            CodePage::new(lang, phone, form.next, problem)
+        }),
     }
+}
+
+/// The sign-in form again, saying what was wrong, with the status of the refusal.
+fn refused_again<P: Template>(
+    lang: Lang,
+    error: AuthError,
+    page: impl FnOnce(Option<String>) -> P,
+) -> Result<Response, PageError> {
+    match PageError::refused(lang, error) {
+        PageError::Refused { message, status } => private_with(&page(Some(message)), status),
+        failure => Err(failure),
+    }
+}
+
+/// The session cookie: only for our pages' requests, out of scripts' reach, kept to HTTPS
+/// where the site is published on it.
+fn session(state: &AppState, value: &str) -> Cookie {
+    let mut cookie = Cookie::new_with_str(COOKIE, value);
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_secure(state.settings.public_base_url.starts_with("https://"));
+    cookie
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -329,22 +322,21 @@ pub struct LogoutForm {
 pub async fn logout(
     state: Data<&AppState>,
     req: &Request,
+    cookies: &CookieJar,
     Form(form): Form<LogoutForm>,
-) -> Response {
-    let lang = lang_of(req);
-    if let Some(user) = signed_in(&state, req).await {
-        if !user.accepts(req, form.csrf.as_deref()) {
-            return forged(lang);
+) -> Result<Response, PageError> {
+    if let Some(session) = session_cookie(req) {
+        if !form_is_ours(req, form.csrf.as_deref())? {
+            return Err(PageError::Forged);
         }
-        if let Err(e) = state.auth.logout_page(&user.session).await {
+        if let Err(e) = state.auth.logout_page(&session).await {
             tracing::warn!(error = %e, "ending a page sign-in failed");
         }
     }
-    let mut response = see_other("/login");
-    if let Ok(value) = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0").parse() {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response.into_response()
+    let mut cookie = session(&state, "");
+    cookie.make_removal();
+    cookies.add(cookie);
+    Ok(see_other("/login"))
 }
 
 /// Digits typed on any keyboard: full-width ones too, with spaces and dashes left out.
@@ -365,56 +357,107 @@ fn normalise_phone(typed: &str) -> String {
     }
 }
 
-fn next_field(next: Option<&str>) -> String {
-    safe_next(next)
-        .map(|n| format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", esc(n)))
-        .unwrap_or_default()
+/// Only paths on this site are followed after signing in.
+fn safe_next(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
 }
 
-fn phone_form(lang: Lang, phone: &str, next: Option<&str>, problem: Option<&str>) -> String {
-    let t = |zh, en| text(lang, zh, en);
-    let body = format!(
-        "{alert}<p class=\"note\">{intro}</p>\
-         <form class=\"stack\" method=\"post\" action=\"/login/code\">{next}\
-         <label for=\"phone\">{label}</label>\
-         <input id=\"phone\" name=\"phone\" type=\"tel\" inputmode=\"numeric\" autocomplete=\"tel\" \
-         maxlength=\"20\" required value=\"{phone}\">\
-         <button type=\"submit\">{send}</button></form>",
-        alert = alert(problem),
-        intro = t(
-            "农户和干部用登记的手机号登录；我们会发一条短信验证码。",
-            "Farmers and officials sign in with the phone number on record; we text you a code."
-        ),
-        next = next_field(next),
-        label = t("手机号", "Mobile number"),
-        phone = esc(phone),
-        send = t("获取验证码", "Text me a code"),
-    );
-    form_page(lang, t("登录", "Sign in"), &body)
+/// `GET /login` and a refused number: the phone number to text a code to.
+#[derive(Template)]
+#[template(path = "session/phone.html")]
+struct PhonePage {
+    lang: Lang,
+    phone: String,
+    next: Option<String>,
+    problem: Option<String>,
 }
 
-fn code_form(lang: Lang, phone: &str, next: Option<&str>, problem: Option<&str>) -> String {
-    let t = |zh, en| text(lang, zh, en);
-    let body = format!(
-        "{alert}<p class=\"note\">{sent} {phone}</p>\
-         <form class=\"stack\" method=\"post\" action=\"/login\">{next}\
-         <input type=\"hidden\" name=\"phone\" value=\"{phone}\">\
-         <label for=\"code\">{label}</label>\
-         <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
-         maxlength=\"12\" required autofocus>\
-         <button type=\"submit\">{sign_in}</button></form>\
-         <form class=\"stack\" method=\"post\" action=\"/login/code\">{next}\
-         <input type=\"hidden\" name=\"phone\" value=\"{phone}\">\
-         <button type=\"submit\" class=\"plain\">{again}</button></form>",
-        alert = alert(problem),
-        sent = t("验证码已发送至", "We texted a code to"),
-        phone = esc(phone),
-        next = next_field(next),
-        label = t("短信验证码", "Code from the text"),
-        sign_in = t("登录", "Sign in"),
-        again = t("重新发送验证码", "Send another code"),
-    );
-    form_page(lang, t("输入验证码", "Enter the code"), &body)
+impl PhonePage {
+    fn new(lang: Lang, phone: String, next: Option<String>, problem: Option<String>) -> Self {
+        let next = safe_next(next.as_deref()).map(str::to_owned);
+        Self {
+            lang,
+            phone,
+            next,
+            problem,
+        }
+    }
+}
+
+/// The code texted to the phone, and a way to have another sent.
+#[derive(Template)]
+#[template(path = "session/code.html")]
+struct CodePage {
+    lang: Lang,
+    phone: String,
+    next: Option<String>,
+    problem: Option<String>,
+}
+
+impl CodePage {
+    fn new(lang: Lang, phone: String, next: Option<String>, problem: Option<String>) -> Self {
+        let next = safe_next(next.as_deref()).map(str::to_owned);
+        Self {
+            lang,
+            phone,
+            next,
+            problem,
+        }
+    }
+}
+
+// The string-built pages' way in, while they move to templates.
+
+impl PageUser {
+    /// The hidden form field that carries [`PageUser::csrf`].
+    pub fn csrf_field(&self) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            self.csrf()
+        )
+    }
+
+    /// Whether a submitted form came from one of our own pages of this sign-in.
+    pub fn accepts(&self, req: &Request, csrf: Option<&str>) -> bool {
+        form_is_ours(req, csrf).unwrap_or(false)
+    }
+}
+
+fn answer(req: &Request, error: PageError) -> Response {
+    error.answer(super::shell::lang_of(req), Frame::of_path(req.uri().path()))
+}
+
+/// The signed-in user if `allowed` admits their role; otherwise the answer to send instead.
+pub async fn require(
+    _state: &AppState,
+    req: &Request,
+    allowed: fn(Role) -> bool,
+) -> Result<PageUser, Response> {
+    require_role(req, allowed).await.map_err(|e| answer(req, e))
+}
+
+/// For a posted form: as [`require`], and the form must carry this sign-in's token.
+pub async fn require_form(
+    state: &AppState,
+    req: &Request,
+    allowed: fn(Role) -> bool,
+    csrf: Option<&str>,
+) -> Result<PageUser, Response> {
+    let user = require(state, req, allowed).await?;
+    if !user.accepts(req, csrf) {
+        return Err(answer(req, PageError::Forged));
+    }
+    Ok(user)
+}
+
+/// A page for one signed-in user: never kept by a shared cache.
+pub fn private_page(body: String, status: StatusCode) -> Response {
+    super::shell::html_response(body, status, "no-store")
+}
+
+/// The answer to a form that did not come from our page of this sign-in.
+pub fn forged(lang: Lang) -> Response {
+    PageError::Forged.answer(lang, Frame::plain())
 }
 
 #[cfg(test)]
@@ -443,7 +486,5 @@ mod tests {
         let b = csrf_of(&SecretString::from("two".to_owned()));
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
-        assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
-        assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
     }
 }

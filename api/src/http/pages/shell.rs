@@ -1,14 +1,279 @@
-//! What every server-rendered page shares: the language, escaping, and the WeChat-style shell
-//! (green header, list cells, bottom tab bar) with its stylesheet inlined, so a page is one
-//! small response that needs no JavaScript and no build step.
+//! What every server-rendered page shares: the reader's language, the frame a page sits in
+//! (brand, heading, bottom tab bar), the stylesheet inlined from `api/static/style.css` so a
+//! page is one small response that needs no JavaScript, and turning a template into a response.
+//!
+//! Templates live in `api/templates/`: `layouts/page.html` is the frame, `partials/` what
+//! several pages show, and one template per page beside the room it belongs to. A page
+//! template starts by naming its frame and title:
+//!
+//! ```text
+//! {% extends "layouts/page.html" %}
+//! {% let frame = Frame::farmer("/f/orders") %}
+//! {% let title = lang.t("订单", "Orders") %}
+//! ```
+//!
+//! Both languages' text stands in the template (`lang.t("中文", "English")`); values are
+//! escaped by askama. Between two tags, whitespace with a line break in it is dropped when a page
+//! is rendered, so templates can be indented without the pages growing: keep text on the line
+//! of its tags.
 
-use poem::{Request, http::header};
+use askama::Template;
+use poem::{FromRequest, Request, RequestBody, Response, http::header};
 
 use entities::listing::Unit;
 
 use poem::http::StatusCode;
 
+use super::error::PageError;
 use crate::http::error::{ApiError, Lang};
+
+/// WeUI-like: WeChat green, list cells, large type and touch targets (44 px and up), text
+/// contrast of at least 4.5:1.
+pub const STYLE: &str = include_str!("../../../static/style.css");
+
+impl<'a> FromRequest<'a> for Lang {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(lang_of(req))
+    }
+}
+
+/// A tab of the bottom bar: where it goes and its Chinese and English names.
+pub struct Tab {
+    pub href: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+const fn tab(href: &'static str, zh: &'static str, en: &'static str) -> Tab {
+    Tab { href, zh, en }
+}
+
+const MARKET: &[Tab] = &[
+    tab("/m", "好物", "Market"),
+    tab("/m/trace", "扫码溯源", "Verify a code"),
+    tab("/m/orders", "我的订单", "My orders"),
+];
+
+const FARMER: &[Tab] = &[
+    tab("/f", "商品", "Goods"),
+    tab("/f/batches", "批次", "Batches"),
+    tab("/f/orders", "订单", "Orders"),
+    tab("/f/income", "收入", "Income"),
+];
+
+const OFFICIAL: &[Tab] = &[
+    tab("/o", "进度", "Progress"),
+    tab("/o/cases", "待办", "To do"),
+    tab("/o/villages", "村排名", "Villages"),
+    tab("/o/stats", "产销", "Goods"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Room {
+    /// The scan page: the trace brand, and where its records come from at the foot.
+    Scan,
+    /// The buyer's pages, with the market's tabs.
+    Market,
+    Farmer,
+    Official,
+    /// Signing in, a refusal: a heading and no tabs.
+    Plain,
+}
+
+/// The frame a page sits in: its brand, whether its title stands as a heading, its tab bar
+/// and which tab is lit.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    room: Room,
+    current: &'static str,
+}
+
+impl Frame {
+    pub fn scan() -> Self {
+        Self::new(Room::Scan, "")
+    }
+
+    pub fn market(current: &'static str) -> Self {
+        Self::new(Room::Market, current)
+    }
+
+    pub fn farmer(current: &'static str) -> Self {
+        Self::new(Room::Farmer, current)
+    }
+
+    pub fn official(current: &'static str) -> Self {
+        Self::new(Room::Official, current)
+    }
+
+    pub fn plain() -> Self {
+        Self::new(Room::Plain, "")
+    }
+
+    fn new(room: Room, current: &'static str) -> Self {
+        Self { room, current }
+    }
+
+    /// The frame of the part of the site `path` is in, for pages any part may show (a
+    /// refusal), with the tab of that part's first page lit.
+    pub fn of_path(path: &str) -> Self {
+        let under = |prefix: &str| {
+            path == prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        if under("/f") {
+            Self::farmer("/f")
+        } else if under("/o") {
+            Self::official("/o")
+        } else if under("/m") {
+            Self::market("/m")
+        } else if under("/t") || under("/T") {
+            Self::scan()
+        } else {
+            Self::plain()
+        }
+    }
+
+    /// Where this part of the site begins, for a link back.
+    pub fn home(&self) -> &'static str {
+        match self.room {
+            Room::Farmer => "/f",
+            Room::Official => "/o",
+            Room::Market | Room::Scan => "/m",
+            Room::Plain => "/login",
+        }
+    }
+
+    pub fn brand(&self, lang: &Lang) -> &'static str {
+        match self.room {
+            Room::Scan => lang.t("山货溯源", "Shanhuo trace"),
+            Room::Market | Room::Plain => lang.t("山货", "Shanhuo"),
+            Room::Farmer => lang.t("山货 · 农户", "Shanhuo · farmer"),
+            Room::Official => lang.t("山货 · 脱贫攻坚", "Shanhuo · poverty exit"),
+        }
+    }
+
+    /// Whether the page's title stands at its top as a heading.
+    pub fn heading(&self) -> bool {
+        matches!(self.room, Room::Farmer | Room::Official | Room::Plain)
+    }
+
+    /// The line at the foot of the page, where there is no tab bar.
+    pub fn footnote(&self, lang: &Lang) -> Option<&'static str> {
+        (self.room == Room::Scan).then(|| {
+            lang.t(
+                "信息由生产者登记，县电商中心核验",
+                "Recorded by the producer, checked by the county e-commerce centre",
+            )
+        })
+    }
+
+    pub fn tabs(&self) -> &'static [Tab] {
+        match self.room {
+            Room::Market => MARKET,
+            Room::Farmer => FARMER,
+            Room::Official => OFFICIAL,
+            Room::Scan | Room::Plain => &[],
+        }
+    }
+
+    pub fn is_current(&self, tab: &Tab) -> bool {
+        tab.href == self.current
+    }
+}
+
+/// The HTML of a page, with the line-broken whitespace between its tags left out.
+pub fn render(page: &impl Template) -> Result<String, PageError> {
+    let html = page
+        .render()
+        .map_err(|e| PageError::Unavailable(e.into()))?;
+    Ok(drop_layout_whitespace(&html))
+}
+
+/// Leaves out each run of whitespace that holds a line break and stands between the end of
+/// one tag and the start of the next (or the start of the page): the templates' indentation.
+/// Text in a page never holds a bare `<` or `>` (askama escapes them), so the runs found are
+/// the templates' own.
+fn drop_layout_whitespace(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len());
+    let mut copied_to = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        if !bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+            continue;
+        }
+        let start = pos;
+        while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        let tag_before = start == 0 || bytes[start - 1] == b'>';
+        let tag_after = pos == bytes.len() || bytes[pos] == b'<';
+        if tag_before && tag_after && bytes[start..pos].contains(&b'\n') {
+            // ASCII whitespace is never inside a multi-byte character: these are char bounds.
+            out.push_str(&html[copied_to..start]);
+            copied_to = pos;
+        }
+    }
+    out.push_str(&html[copied_to..]);
+    out
+}
+
+/// A page for one signed-in user (or one form's answer): never kept by a shared cache.
+pub fn private(page: &impl Template) -> Result<Response, PageError> {
+    private_with(page, StatusCode::OK)
+}
+
+/// As [`private`], answering with `status`: a form refused with what was wrong, say.
+pub fn private_with(page: &impl Template, status: StatusCode) -> Result<Response, PageError> {
+    Ok(html_response(render(page)?, status, "no-store"))
+}
+
+/// A page the same for everyone, which phones and proxies may keep for `max_age` seconds.
+pub fn public(page: &impl Template, max_age: u32) -> Result<Response, PageError> {
+    Ok(html_response(
+        render(page)?,
+        StatusCode::OK,
+        &format!("public, max-age={max_age}"),
+    ))
+}
+
+/// An HTML answer with its cache rule; every page varies by the reader's language.
+pub fn html_response(body: String, status: StatusCode, cache_control: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(header::VARY, "Accept-Language")
+        .body(body)
+}
+
+/// To another page after a form, never kept.
+pub fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .finish()
+}
+
+/// `¥12.50/斤`.
+pub fn price(lang: Lang, fen: i64, unit: Unit) -> String {
+    format!("¥{}.{:02}/{}", fen / 100, fen % 100, unit_name(lang, unit))
+}
+
+pub fn unit_name(lang: Lang, unit: Unit) -> &'static str {
+    match unit {
+        Unit::Jin => lang.t("斤", "jin"),
+        Unit::Kg => lang.t("公斤", "kg"),
+        Unit::Piece => lang.t("件", "piece"),
+        Unit::Box => lang.t("箱", "box"),
+    }
+}
+
+// The string-built frame, while pages move to templates.
 
 /// Chinese unless the phone prefers English.
 pub fn lang_of(req: &Request) -> Lang {
@@ -149,20 +414,6 @@ pub fn form_page(lang: Lang, title: &str, body: &str) -> String {
     shell(lang, text(lang, "山货", "Shanhuo"), title, &body, "")
 }
 
-pub fn unit_name(lang: Lang, unit: Unit) -> &'static str {
-    match unit {
-        Unit::Jin => text(lang, "斤", "jin"),
-        Unit::Kg => text(lang, "公斤", "kg"),
-        Unit::Piece => text(lang, "件", "piece"),
-        Unit::Box => text(lang, "箱", "box"),
-    }
-}
-
-/// `¥12.50/斤`.
-pub fn price(lang: Lang, fen: i64, unit: Unit) -> String {
-    format!("¥{}.{:02}/{}", fen / 100, fen % 100, unit_name(lang, unit))
-}
-
 fn shell(lang: Lang, brand: &str, title: &str, body: &str, footer: &str) -> String {
     let html_lang = match lang {
         Lang::Zh => "zh-CN",
@@ -177,46 +428,26 @@ fn shell(lang: Lang, brand: &str, title: &str, body: &str, footer: &str) -> Stri
     )
 }
 
-/// WeUI-like: WeChat green, list cells, large type and touch targets (44 px and up), text
-/// contrast of at least 4.5:1.
-const STYLE: &str = "body{margin:0;font:17px/1.5 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;background:#ededed;color:#191919}\
-header{background:#07794a;color:#fff;padding:12px 16px;font-size:18px;font-weight:600}\
-main{padding:12px 12px 72px}\
-a{color:#576b95}\
-.verdict{border-radius:8px;padding:16px;color:#fff;margin-bottom:12px}\
-.verdict b{display:block;font-size:22px}.verdict small{font-family:monospace;font-size:14px;word-break:break-all}\
-.ok{background:#07794a}.warn{background:#a35f00}.bad{background:#c0392b}\
-.alert{background:#fff3e0;border-left:4px solid #a35f00;padding:10px 12px;margin:8px 0;border-radius:4px}\
-.note{color:#4c4c4c;font-size:15px}\
-.cells{background:#fff;border-radius:8px;overflow:hidden}\
-.cell{display:flex;justify-content:space-between;gap:12px;padding:14px 16px;border-bottom:1px solid #e5e5e5;min-height:24px}\
-.cell span:first-child{color:#4c4c4c;white-space:nowrap}.cell span:last-child{text-align:right}\
-a.cell{color:inherit;text-decoration:none;justify-content:flex-start}\
-.cell img{width:88px;height:88px;object-fit:cover;border-radius:4px;flex:none;background:#f2f2f2}\
-a.cell .what{display:flex;flex-direction:column;gap:4px;min-width:0;text-align:left}\
-.what b{font-weight:500;overflow:hidden;text-overflow:ellipsis}.price{color:#c0392b;font-weight:600}\
-.chips{display:flex;gap:8px;overflow-x:auto;padding:4px 0 12px}\
-.chips a{flex:none;padding:8px 14px;min-height:28px;border-radius:18px;background:#fff;color:#191919;text-decoration:none}\
-.chips a[aria-current]{background:#07794a;color:#fff}\
-form.filter{display:flex;gap:8px;margin-bottom:12px}\
-select,input,button{font:inherit;min-height:44px;border-radius:6px;border:1px solid #c7c7c7;padding:0 10px;background:#fff}\
-button{background:#07794a;color:#fff;border:0;padding:0 18px}\
-.hero{display:block;width:100%;height:auto;max-height:56vh;object-fit:cover;border-radius:8px;background:#f2f2f2}\
-.more{display:block;text-align:center;padding:14px;margin-top:12px;background:#fff;border-radius:8px}\
-h1{font-size:20px;margin:12px 4px}h2{font-size:16px;color:#4c4c4c;margin:16px 4px 8px}\
-.timeline{background:#fff;border-radius:8px;margin:0;padding:8px 16px 8px 36px}\
-.timeline li{padding:8px 0;border-bottom:1px solid #e5e5e5}.timeline small{display:block;color:#4c4c4c}\
-.tabs{position:fixed;bottom:0;left:0;right:0;display:flex;background:#f7f7f7;border-top:1px solid #d9d9d9}\
-.tabs a{flex:1;text-align:center;padding:14px 0;color:#4c4c4c;text-decoration:none}\
-.tabs a[aria-current]{color:#07794a;font-weight:600}\
-footer{color:#4c4c4c;font-size:13px;text-align:center;padding:16px}\
-form.stack{display:flex;flex-direction:column;gap:6px;background:#fff;border-radius:8px;padding:12px 16px;margin-bottom:12px}\
-form.stack label{color:#4c4c4c;font-size:15px;margin-top:6px}\
-textarea{font:inherit;border-radius:6px;border:1px solid #c7c7c7;padding:8px 10px;min-height:88px}\
-form.stack button{margin-top:10px}button.plain{background:#fff;color:#07794a;border:1px solid #07794a}\
-.row{display:flex;gap:8px}.row>*{flex:1;min-width:0}\
-.badge{display:inline-block;font-size:13px;padding:0 8px;border-radius:10px;background:#e8f5ee;color:#07794a}\
-.badge.off{background:#f2f2f2;color:#4c4c4c}\
-.button{display:block;text-align:center;background:#07794a;color:#fff;border-radius:6px;padding:10px;margin:0 0 12px;text-decoration:none}\
-.card{background:#fff;border-radius:8px;padding:12px 16px;margin-bottom:12px}.card h2{margin:0 0 8px}\
-.big{font-size:28px;font-weight:600}svg{display:block;max-width:100%;height:auto}";
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_indentation_is_left_out_and_text_is_kept() {
+        let html = "\n<main>\n  <p>一 二</p>\n  <p>\n line\n </p> <b>x</b>\n</main>\n";
+        assert_eq!(
+            drop_layout_whitespace(html),
+            "<main><p>一 二</p><p>\n line\n </p> <b>x</b></main>"
+        );
+    }
+
+    #[test]
+    fn each_part_of_the_site_has_its_frame() {
+        assert_eq!(Frame::of_path("/f/orders/3/ship").home(), "/f");
+        assert_eq!(Frame::of_path("/o").home(), "/o");
+        assert_eq!(Frame::of_path("/m/listings/1").home(), "/m");
+        assert_eq!(Frame::of_path("/login").home(), "/login");
+        assert_eq!(Frame::of_path("/favicon").home(), "/login");
+        assert!(Frame::of_path("/t/ABC").footnote(&Lang::Zh).is_some());
+    }
+}

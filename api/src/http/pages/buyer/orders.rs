@@ -14,7 +14,8 @@ use crate::http::error::Lang;
 use crate::http::pages::{
     forms::{parse_count, yuan},
     order_steps::{StepForm, apply_step, status_name, step_forms},
-    session::{PageUser, private, require, require_form, see_other},
+    session::{PageUser, private_page, require, require_form},
+    shell::see_other,
     shell::{alert, esc, lang_of, market_page, price, refusal, text, try_again, unit_name},
 };
 use crate::{
@@ -89,7 +90,7 @@ async fn order_form(
                 ),
                 t("去看看别的", "See what else is on sale")
             );
-            return private(
+            return private_page(
                 market_page(lang, t("不能下单", "Not on sale"), &body, "/m"),
                 StatusCode::NOT_FOUND,
             );
@@ -164,7 +165,7 @@ async fn order_form(
             "The stock is kept for you once you order; the seller gets in touch about payment."
         ),
     ));
-    private(market_page(lang, t("下单", "Order"), &body, "/m"), status)
+    private_page(market_page(lang, t("下单", "Order"), &body, "/m"), status)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -294,7 +295,7 @@ async fn orders_page(
         body.push_str(&step_forms(lang, user, order, "/m/orders"));
         body.push_str("</section>");
     }
-    private(
+    private_page(
         market_page(lang, t("我的订单", "My orders"), &body, "/m/orders"),
         status,
     )
@@ -321,7 +322,7 @@ pub async fn take_step(
 
 fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "rendering a buyer's page failed");
-    private(
+    private_page(
         market_page(
             lang,
             text(lang, "暂时打不开", "Not available"),

@@ -15,7 +15,8 @@ use crate::http::pages::{
     farmer::listings::{failed, farmer_page, is_farmer},
     forms::{parse_count, unit_of, unit_options},
     public::scan::{event_name, result_name},
-    session::{PageUser, private, require, require_form, see_other},
+    session::{PageUser, private_page, require, require_form},
+    shell::see_other,
     shell::{alert, esc, lang_of, refusal, text, unit_name},
 };
 use crate::{
@@ -73,7 +74,7 @@ async fn batches_page(
                 "Batches are recorded by a household; your account is not linked to one yet, so ask your village cadre."
             )
         );
-        return private(
+        return private_page(
             farmer_page(lang, t("我的批次", "My batches"), &body, "/f/batches"),
             StatusCode::OK,
         );
@@ -192,7 +193,7 @@ async fn batches_page(
         "</select><button type=\"submit\">{}</button></form>",
         t("登记批次", "Record the batch")
     ));
-    private(
+    private_page(
         farmer_page(lang, t("我的批次", "My batches"), &body, "/f/batches"),
         status,
     )
@@ -291,7 +292,7 @@ async fn one_batch(
                 t("没有这个批次。", "There is no such batch of yours."),
                 t("回到我的批次", "Back to my batches")
             );
-            return private(
+            return private_page(
                 farmer_page(lang, t("找不到批次", "Not found"), &body, "/f/batches"),
                 StatusCode::NOT_FOUND,
             );
@@ -404,7 +405,7 @@ async fn one_batch(
         })
         .unwrap_or_default();
     let title = format!("{product} · {}", batch.produced_on);
-    private(farmer_page(lang, &title, &body, "/f/batches"), status)
+    private_page(farmer_page(lang, &title, &body, "/f/batches"), status)
 }
 
 /// The batch's page again, saying why a change to it was refused.

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use crate::http::error::Lang;
 use crate::http::pages::{
     forms::{Submitted, parse_count, parse_yuan, unit_of, unit_options, yuan},
-    session::{PageUser, forged, private, require, require_form, see_other},
+    session::{PageUser, forged, private_page, require, require_form},
+    shell::see_other,
     shell::{
         TabLink, alert, esc, lang_of, price, refusal, tabbed_page, text, try_again, unit_name,
     },
@@ -128,7 +129,7 @@ pub async fn my_listings(state: Data<&AppState>, req: &Request) -> Response {
         user.csrf_field(),
         t("退出登录", "Sign out")
     ));
-    private(
+    private_page(
         farmer_page(lang, t("我的商品", "My goods"), &body, "/f"),
         StatusCode::OK,
     )
@@ -343,7 +344,7 @@ async fn new_listing_form(
         on_sale = t("马上上架", "Put on sale now"),
         save = t("发布", "List"),
     ));
-    private(
+    private_page(
         farmer_page(lang, t("发布新商品", "List new goods"), &body, "/f"),
         status,
     )
@@ -358,7 +359,7 @@ async fn own_listing(
 ) -> Result<Listing, Response> {
     match listings::get(&state.db, Some(&user.actor), id).await {
         Ok(listing) if listings::owns(&user.actor, &listing) => Ok(listing),
-        Ok(_) | Err(MarketError::NotFound) => Err(private(
+        Ok(_) | Err(MarketError::NotFound) => Err(private_page(
             farmer_page(
                 lang,
                 text(lang, "找不到商品", "Not found"),
@@ -470,7 +471,7 @@ async fn listing_form(
         about = esc(&listing.description),
         save = t("保存名称和介绍", "Save title and description"),
     ));
-    private(farmer_page(lang, &listing.title, &body, "/f"), status)
+    private_page(farmer_page(lang, &listing.title, &body, "/f"), status)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -633,7 +634,7 @@ pub async fn add_photo(
 }
 
 fn bad_form(lang: Lang) -> Response {
-    private(
+    private_page(
         farmer_page(
             lang,
             text(lang, "表单没有收到", "The form did not arrive"),
@@ -654,7 +655,7 @@ fn bad_form(lang: Lang) -> Response {
 
 pub(super) fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "rendering a farmer's page failed");
-    private(
+    private_page(
         farmer_page(
             lang,
             text(lang, "暂时打不开", "Not available"),

@@ -6,7 +6,8 @@ use crate::http::pages::{
     farmer::listings::{failed, farmer_page, is_farmer},
     forms::yuan,
     order_steps::{StepForm, apply_step, status_name, step_forms},
-    session::{PageUser, private, require, require_form, see_other},
+    session::{PageUser, private_page, require, require_form},
+    shell::see_other,
     shell::{alert, esc, lang_of, text, unit_name},
 };
 use crate::{
@@ -106,7 +107,7 @@ async fn orders_page(
         body.push_str(&step_forms(lang, user, order, "/f/orders"));
         body.push_str("</section>");
     }
-    private(
+    private_page(
         farmer_page(lang, t("我的订单", "My orders"), &body, "/f/orders"),
         status,
     )
@@ -150,7 +151,7 @@ pub async fn my_income(state: Data<&AppState>, req: &Request) -> Response {
                 "Your account is not linked to a household yet; ask your village cadre."
             )
         );
-        return private(
+        return private_page(
             farmer_page(lang, &title, &body, "/f/income"),
             StatusCode::OK,
         );
@@ -197,7 +198,7 @@ pub async fn my_income(state: Data<&AppState>, req: &Request) -> Response {
             ));
         }
     }
-    private(
+    private_page(
         farmer_page(lang, &title, &body, "/f/income"),
         StatusCode::OK,
     )

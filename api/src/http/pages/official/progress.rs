@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::http::error::Lang;
 use crate::http::pages::{
     charts::{self, BarRow},
-    session::{PageUser, private, require},
+    session::{PageUser, private_page, require},
     shell::{TabLink, esc, lang_of, tabbed_page, text, try_again},
 };
 use crate::{
@@ -90,7 +90,7 @@ async fn progress_of(
 /// The page of an official's that could not be put together this time.
 pub(super) fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "rendering an official's page failed");
-    private(
+    private_page(
         official_page(
             lang,
             text(lang, "暂时打不开", "Not available"),
@@ -102,7 +102,7 @@ pub(super) fn unavailable(lang: Lang, e: impl std::fmt::Display) -> Response {
 }
 
 fn not_yours(lang: Lang, current: &str) -> Response {
-    private(
+    private_page(
         official_page(
             lang,
             text(lang, "找不到这个地区", "No such area"),
@@ -314,7 +314,7 @@ pub async fn dashboard(
         t("退出登录", "Sign out")
     ));
     let title = format!("{} · {}", p.area_name, t("脱贫进度", "progress"));
-    private(official_page(lang, &title, &body, "/o"), StatusCode::OK)
+    private_page(official_page(lang, &title, &body, "/o"), StatusCode::OK)
 }
 
 /// `GET /o/villages`: the area's poor villages not yet de-listed, highest incidence first.
@@ -353,7 +353,7 @@ pub async fn village_ranking(
         )
     };
     let title = format!("{} · {}", p.area_name, t("村排名", "villages"));
-    private(
+    private_page(
         official_page(lang, &title, &body, "/o/villages"),
         StatusCode::OK,
     )

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use crate::http::pages::{
     forms::yuan,
     official::progress::{is_official, official_page, unavailable},
-    session::{PageUser, private, require, require_form, see_other},
+    session::{PageUser, private_page, require, require_form},
+    shell::see_other,
     shell::{alert, esc, lang_of, refusal, text, unit_name},
 };
 use crate::http::{caller::origin, error::Lang};
@@ -162,7 +163,7 @@ async fn cases_page(
         }
         body.push_str("</section>");
     }
-    private(
+    private_page(
         official_page(lang, t("待我处理", "Waiting for me"), &body, "/o/cases"),
         status,
     )
@@ -257,7 +258,7 @@ pub async fn household_page(
                         "There is no such household in your area."
                     )
                 );
-                return private(
+                return private_page(
                     official_page(lang, t("找不到农户", "Not found"), &body, "/o/cases"),
                     StatusCode::NOT_FOUND,
                 );
@@ -358,7 +359,7 @@ pub async fn household_page(
         earlier = t("看上一年", "The year before"),
     ));
     let title = format!("{} {}", t("农户", "Household"), household.household_number);
-    private(
+    private_page(
         official_page(lang, &title, &body, "/o/cases"),
         StatusCode::OK,
     )
@@ -413,7 +414,7 @@ pub async fn stats_page(
                         "This area is not one you govern."
                     )
                 );
-                return private(
+                return private_page(
                     official_page(
                         lang,
                         t("产销统计", "Production and sales"),
@@ -538,7 +539,7 @@ pub async fn stats_page(
         &sold.top_products,
         10,
     ));
-    private(
+    private_page(
         official_page(
             lang,
             t("产销统计", "Production and sales"),

@@ -34,8 +34,8 @@ const WARM_RUNS: usize = 2_000;
 async fn main() {
     let database = TestDatabase::migrated().await;
     let settings = Settings::default();
-    let vault = PiiVault::from_settings(&settings);
-    let rules = ExitRules::from_settings(&settings).expect("default rules");
+    let vault = PiiVault::from_keys(&settings.pii_keys());
+    let rules = ExitRules::new(&settings.exit_rules()).expect("default rules");
     let started = Instant::now();
     let registry = seed::DemoRegistry {
         vault: &vault,

@@ -116,12 +116,11 @@ impl AppState {
             wechat,
             Duration::from_secs(settings.refresh_token_ttl_days * 24 * 60 * 60),
         );
-        let pii = Arc::new(PiiVault::from_settings(&settings));
-        let exit_rules = Arc::new(
-            ExitRules::from_settings(&settings)
-                .expect("exit rules are checked when the settings are loaded"),
-        );
-        let photos = Photos::from_settings(&settings).context("cannot open the file storage")?;
+        let pii = Arc::new(PiiVault::from_keys(&settings.pii_keys()));
+        let exit_rules =
+            Arc::new(ExitRules::new(&settings.exit_rules()).context("invalid exit rules")?);
+        let photos = Photos::open(&settings.blob_store(), settings.photo_workers)
+            .context("cannot open the file storage")?;
         let scans = ScanCounter::new(cache.clone());
         let trace_keys = Arc::new(TraceKeys::new(
             &settings.secret_key,

@@ -273,7 +273,7 @@ impl Command {
                 what: ImportWhat::Households { file, dry_run },
             } => {
                 let db = app::connect_database(&settings).await?;
-                let vault = PiiVault::from_settings(&settings);
+                let vault = PiiVault::from_keys(&settings.pii_keys());
                 let file = std::fs::File::open(&file)
                     .with_context(|| format!("cannot open {}", file.display()))?;
                 let started = std::time::Instant::now();
@@ -294,7 +294,7 @@ impl Command {
                 action: ProgressAction::Snapshot,
             } => {
                 let db = app::connect_database(&settings).await?;
-                let rules = ExitRules::from_settings(&settings)?;
+                let rules = ExitRules::new(&settings.exit_rules())?;
                 let areas = progress::take_snapshots(&db, &rules).await?;
                 println!("progress recorded for {areas} areas");
                 Ok(())
@@ -318,8 +318,8 @@ impl Command {
             } => {
                 let db = app::connect_database(&settings).await?;
                 db.migrate_up(None).await?;
-                let vault = PiiVault::from_settings(&settings);
-                let rules = ExitRules::from_settings(&settings)?;
+                let vault = PiiVault::from_keys(&settings.pii_keys());
+                let rules = ExitRules::new(&settings.exit_rules())?;
                 let registry = seed::DemoRegistry {
                     vault: &vault,
                     rules: &rules,
@@ -336,7 +336,7 @@ impl Command {
                     report.households_exited,
                 );
                 if !without_households {
-                    let photos = Photos::from_settings(&settings)?;
+                    let photos = Photos::open(&settings.blob_store(), settings.photo_workers)?;
                     let market = market::demo::seed_demo_market(&db, &photos).await?;
                     println!(
                         "demo marketplace: {} listings with photos, {} orders ({} completed) added",

@@ -13,6 +13,14 @@ use figment::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 
+use crate::{
+    infra::{
+        blobs::{BlobStore, S3Options},
+        pii::PiiKeys,
+    },
+    service::exit::rules::RuleSettings,
+};
+
 /// The signing secret used when none is configured. Good for a laptop, refused in production.
 pub const DEVELOPMENT_SECRET_KEY: &str = "shanhuo-development-secret-never-use-in-production";
 
@@ -260,8 +268,6 @@ pub enum ConfigError {
     MissingFile(PathBuf),
     #[error("invalid configuration: {0}")]
     Invalid(#[from] Box<figment::Error>),
-    #[error("invalid exit rules: {0}")]
-    Rules(String),
 }
 
 /// What production mode found unsafe; every problem is listed, not just the first.
@@ -300,12 +306,51 @@ impl Settings {
     /// Extracts settings from any figment; tests use it to feed values without the process
     /// environment.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment
+        figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
-        crate::service::exit::rules::ExitRules::from_settings(&settings)
-            .map_err(|e| ConfigError::Rules(e.to_string()))?;
-        Ok(settings)
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// The exit criteria and goals, as `ExitRules::new` checks and builds them.
+    pub fn exit_rules(&self) -> RuleSettings {
+        RuleSettings {
+            income_lines: self.income_lines.clone(),
+            poverty_incidence_threshold_percent: self.poverty_incidence_threshold_percent,
+            public_notice_days: self.public_notice_days,
+            village_required_indicators: self.village_required_indicators.clone(),
+            village_min_collective_income_yuan: self.village_min_collective_income_yuan,
+            goal_villages: self.goal_villages,
+            goal_people: self.goal_people,
+            yearly_goal_villages: self.yearly_goal_villages.clone(),
+            yearly_goal_people: self.yearly_goal_people.clone(),
+        }
+    }
+
+    /// The keys of personal data; where none is set, derived from the server secret.
+    pub fn pii_keys(&self) -> PiiKeys {
+        let or_secret =
+            |key: &Option<SecretString>| key.clone().unwrap_or_else(|| self.secret_key.clone());
+        PiiKeys {
+            encryption: or_secret(&self.pii_key),
+            previous: self.pii_previous_key.clone(),
+            search: or_secret(&self.pii_search_key),
+        }
+    }
+
+    /// Where photos and label sheets are kept: the bucket when one is set, else
+    /// `{data_dir}/files`.
+    pub fn blob_store(&self) -> BlobStore {
+        match &self.s3_bucket {
+            Some(bucket) => BlobStore::S3(S3Options {
+                bucket: bucket.clone(),
+                region: self.s3_region.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                allow_http: self.s3_allow_http,
+                access_key_id: self.s3_access_key_id.clone(),
+                secret_access_key: self.s3_secret_access_key.clone(),
+            }),
+            None => BlobStore::Local(self.data_dir.join("files")),
+        }
     }
 
     pub fn is_production(&self) -> bool {

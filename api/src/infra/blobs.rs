@@ -8,8 +8,6 @@ use object_store::{
     ObjectStore, PutPayload, aws::AmazonS3Builder, local::LocalFileSystem, path::Path as Key,
 };
 
-use crate::config::Settings;
-
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("no stored file at {0}")]
@@ -24,6 +22,27 @@ pub struct Blobs {
     store: Arc<dyn ObjectStore>,
 }
 
+/// Where photos and label sheets are kept.
+#[derive(Clone, Debug)]
+pub enum BlobStore {
+    S3(S3Options),
+    /// A folder on this machine (the embedded default).
+    Local(std::path::PathBuf),
+}
+
+/// An S3-compatible bucket (AWS, MinIO, OSS, COS and the like).
+#[derive(Clone, Debug)]
+pub struct S3Options {
+    pub bucket: String,
+    pub region: String,
+    /// Unset for AWS itself.
+    pub endpoint: Option<String>,
+    /// A plain-HTTP endpoint, such as a MinIO on the same host.
+    pub allow_http: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<secrecy::SecretString>,
+}
+
 impl std::fmt::Debug for Blobs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Blobs({})", self.store)
@@ -35,20 +54,18 @@ impl Blobs {
         Self { store }
     }
 
-    /// The store the settings name: S3 when a bucket is set, else `{data_dir}/files`.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        match &settings.s3_bucket {
-            Some(bucket) => {
+    /// The store configured: an S3-compatible bucket, or a local folder.
+    pub fn open(store: &BlobStore) -> anyhow::Result<Self> {
+        match store {
+            BlobStore::S3(s3) => {
                 let mut builder = AmazonS3Builder::new()
-                    .with_bucket_name(bucket)
-                    .with_region(&settings.s3_region)
-                    .with_allow_http(settings.s3_allow_http);
-                if let Some(endpoint) = &settings.s3_endpoint {
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(&s3.region)
+                    .with_allow_http(s3.allow_http);
+                if let Some(endpoint) = &s3.endpoint {
                     builder = builder.with_endpoint(endpoint);
                 }
-                if let (Some(id), Some(secret)) =
-                    (&settings.s3_access_key_id, &settings.s3_secret_access_key)
-                {
+                if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
                     use secrecy::ExposeSecret;
                     builder = builder
                         .with_access_key_id(id)
@@ -56,7 +73,7 @@ impl Blobs {
                 }
                 Ok(Self::new(Arc::new(builder.build()?)))
             }
-            None => Self::local(&settings.data_dir.join("files")),
+            BlobStore::Local(folder) => Self::local(folder),
         }
     }
 

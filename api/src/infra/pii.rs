@@ -16,8 +16,6 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::config::Settings;
-
 const NONCE_BYTES: usize = 12;
 
 /// A sealed value as stored: which key sealed it, and nonce + ciphertext in base64url.
@@ -56,6 +54,16 @@ pub struct PiiVault {
     search_key: [u8; 32],
 }
 
+/// The keys personal data is sealed and found with.
+pub struct PiiKeys {
+    /// Seals what is stored from now on.
+    pub encryption: SecretString,
+    /// The key before a rotation: what it sealed still opens.
+    pub previous: Option<SecretString>,
+    /// Keys the searchable hash; must never change once data is stored.
+    pub search: SecretString,
+}
+
 impl std::fmt::Debug for PiiVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PiiVault")
@@ -65,22 +73,12 @@ impl std::fmt::Debug for PiiVault {
 }
 
 impl PiiVault {
-    /// Keys from the settings; where none is given, derived from the server secret.
-    pub fn from_settings(settings: &Settings) -> Self {
-        let secret = settings.secret_key.expose_secret();
-        let pick = |key: &Option<SecretString>| {
-            key.as_ref()
-                .map(|k| k.expose_secret().to_owned())
-                .unwrap_or_else(|| secret.to_owned())
-        };
+    /// A vault on the configured keys.
+    pub fn from_keys(keys: &PiiKeys) -> Self {
         Self::new(
-            &pick(&settings.pii_key),
-            settings
-                .pii_previous_key
-                .as_ref()
-                .map(|k| k.expose_secret().to_owned())
-                .as_deref(),
-            &pick(&settings.pii_search_key),
+            keys.encryption.expose_secret(),
+            keys.previous.as_ref().map(|k| k.expose_secret()),
+            keys.search.expose_secret(),
         )
     }
 

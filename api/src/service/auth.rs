@@ -9,20 +9,16 @@
 
 use std::{sync::Arc, time::Duration};
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
 use entities::{refresh_token, user};
-use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, sea_query::Expr,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait};
 use secrecy::SecretString;
 
 use super::{
     otp::{Otp, OtpError, OtpTimings},
     policy::Actor,
     rate_limit::{self, LOGIN_PER_IP, LOGIN_PER_PHONE, LimitError},
+    sessions,
     users::UserError,
 };
 use crate::{
@@ -31,7 +27,7 @@ use crate::{
         cache::{Cache, CacheError},
         db::Database,
         passwords,
-        tokens::{TokenError, TokenKeys, sha256_hex},
+        tokens::{TokenError, TokenKeys},
         wechat::{WeChat, WeChatError},
     },
 };
@@ -244,12 +240,8 @@ impl Auth {
 
     /// Trades a refresh token for a new pair, retiring the old token.
     pub async fn refresh(&self, presented: &SecretString) -> Result<TokenPair, AuthError> {
-        use secrecy::ExposeSecret;
-        let hash = sha256_hex(presented.expose_secret().as_bytes());
         let txn = self.db.begin_write().await?;
-        let token = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(hash))
-            .one(&txn)
+        let token = sessions::find(&txn, presented)
             .await?
             .ok_or(AuthError::RefreshInvalid)?;
         if token.revoked_at.is_some() {
@@ -260,14 +252,8 @@ impl Auth {
             return Err(AuthError::RefreshExpired);
         }
         // Claim the token; only one of two racing refreshes can.
-        let claimed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-            .filter(refresh_token::Column::Id.eq(token.id))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected == 0 {
-            revoke_family(&txn, &token.family_id).await?;
+        if !sessions::claim(&txn, token.id, now).await? {
+            sessions::revoke_family(&txn, &token.family_id).await?;
             txn.commit().await?;
             self.revoke_session_access(&token.family_id).await?;
             tracing::warn!(
@@ -293,7 +279,7 @@ impl Auth {
     /// refused from now until it would have expired anyway.
     pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.keys.verify(access_token).map_err(token_error)?;
-        revoke_family(self.db.conn(), &claims.sid).await?;
+        sessions::revoke_family(self.db.conn(), &claims.sid).await?;
         self.revoke_session_access(&claims.sid).await
     }
 
@@ -316,7 +302,7 @@ impl Auth {
     /// Ends a page sign-in, as [`Auth::logout`] ends an app's.
     pub async fn logout_page(&self, presented: &SecretString) -> Result<(), AuthError> {
         let token = self.current_refresh_token(presented).await?;
-        revoke_family(self.db.conn(), &token.family_id).await?;
+        sessions::revoke_family(self.db.conn(), &token.family_id).await?;
         self.revoke_session_access(&token.family_id).await
     }
 
@@ -324,11 +310,7 @@ impl Auth {
         &self,
         presented: &SecretString,
     ) -> Result<refresh_token::Model, AuthError> {
-        use secrecy::ExposeSecret;
-        let hash = sha256_hex(presented.expose_secret().as_bytes());
-        let token = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(hash))
-            .one(self.db.conn())
+        let token = sessions::find(self.db.conn(), presented)
             .await?
             .ok_or(AuthError::RefreshInvalid)?;
         if token.revoked_at.is_some() || token.used_at.is_some() {
@@ -384,20 +366,7 @@ impl Auth {
         user: user::Model,
         family: &str,
     ) -> Result<TokenPair, AuthError> {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let refresh = URL_SAFE_NO_PAD.encode(bytes);
-        let now = Utc::now();
-        refresh_token::ActiveModel {
-            user_id: Set(user.id),
-            family_id: Set(family.to_owned()),
-            token_hash: Set(sha256_hex(refresh.as_bytes())),
-            expires_at: Set(now + self.refresh_ttl),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(conn)
-        .await?;
+        let refresh_token = sessions::issue(conn, user.id, family, self.refresh_ttl).await?;
         let access_token = self.keys.issue(
             user.id.to_string(),
             role_name(user.role).to_owned(),
@@ -408,35 +377,11 @@ impl Auth {
         Ok(TokenPair {
             access_token,
             access_expires_in: self.keys.access_ttl(),
-            refresh_token: SecretString::from(refresh),
+            refresh_token,
             refresh_expires_in: self.refresh_ttl,
             user,
         })
     }
-}
-
-/// Revokes every refresh token a user holds (role change, disabling).
-pub async fn revoke_all_refresh_tokens(
-    conn: &impl ConnectionTrait,
-    user_id: i64,
-) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-async fn revoke_family(conn: &impl ConnectionTrait, family: &str) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 fn revocation_key(sid: &str) -> String {

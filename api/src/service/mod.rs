@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod policy;
 pub mod rate_limit;
 pub mod seed;
+pub mod sessions;
 pub mod trace;
 pub mod users;
 

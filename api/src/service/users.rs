@@ -250,7 +250,7 @@ pub async fn bind_phone(
     closing.token_version = Set(current.token_version + 1);
     closing.updated_at = Set(now);
     let closed = closing.update(txn).await?;
-    super::auth::revoke_all_refresh_tokens(txn, closed.id).await?;
+    super::sessions::revoke_all(txn, closed.id).await?;
 
     let mut merged = owner.clone().into_active_model();
     merged.wechat_openid = Set(current.wechat_openid.clone());
@@ -446,7 +446,7 @@ pub async fn change_account(
     active.token_version = Set(before.token_version + 1);
     active.updated_at = Set(Utc::now());
     let after = active.update(&txn).await?;
-    super::auth::revoke_all_refresh_tokens(&txn, after.id).await?;
+    super::sessions::revoke_all(&txn, after.id).await?;
     audit::append(
         &txn,
         NewAuditEntry {

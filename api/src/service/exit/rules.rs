@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::Settings;
-
 /// A village indicator a county may require.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,12 +59,30 @@ pub struct ExitRules {
     pub yearly_goals: BTreeMap<i32, (Option<i64>, Option<i64>)>,
 }
 
+/// The exit criteria and goals as a county configures them, before they are checked.
+#[derive(Clone, Debug)]
+pub struct RuleSettings {
+    /// Yuan per person per year, by year.
+    pub income_lines: BTreeMap<i32, i64>,
+    pub poverty_incidence_threshold_percent: f64,
+    pub public_notice_days: f64,
+    /// Indicator names, as `Indicator::name` spells them.
+    pub village_required_indicators: Vec<String>,
+    pub village_min_collective_income_yuan: i64,
+    pub goal_villages: u32,
+    pub goal_people: u32,
+    pub yearly_goal_villages: BTreeMap<i32, i64>,
+    pub yearly_goal_people: BTreeMap<i32, i64>,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidRules(String);
 
 impl ExitRules {
-    pub fn from_settings(settings: &Settings) -> Result<Self, InvalidRules> {
+    /// The rules as configured, checked: every indicator known, the threshold a percentage,
+    /// the notice within a year, at least one income line.
+    pub fn new(settings: &RuleSettings) -> Result<Self, InvalidRules> {
         let required_indicators = settings
             .village_required_indicators
             .iter()
@@ -129,10 +145,11 @@ impl ExitRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
 
     #[test]
     fn a_year_without_a_line_uses_the_latest_earlier_one() {
-        let rules = ExitRules::from_settings(&Settings::default()).unwrap();
+        let rules = ExitRules::new(&Settings::default().exit_rules()).unwrap();
         assert_eq!(rules.income_line_fen(2016), Some(295_200));
         assert_eq!(rules.income_line_fen(2023), Some(400_000));
         assert_eq!(rules.income_line_fen(2013), None);
@@ -146,6 +163,6 @@ mod tests {
             village_required_indicators: vec!["airport".into()],
             ..Settings::default()
         };
-        assert!(ExitRules::from_settings(&settings).is_err());
+        assert!(ExitRules::new(&settings.exit_rules()).is_err());
     }
 }

@@ -441,7 +441,7 @@ async fn set_farmer(
     active.token_version = Set(account.token_version + 1);
     active.updated_at = Set(Utc::now());
     let after = active.update(&txn).await?;
-    crate::service::auth::revoke_all_refresh_tokens(&txn, after.id).await?;
+    crate::service::sessions::revoke_all(&txn, after.id).await?;
     write_audit(
         &txn,
         actor,

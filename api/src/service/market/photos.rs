@@ -13,9 +13,8 @@ use tokio::sync::Semaphore;
 
 use super::{MarketError, listings::owns};
 use crate::{
-    config::Settings,
     infra::{
-        blobs::{BlobError, Blobs},
+        blobs::{BlobError, BlobStore, Blobs},
         db::Database,
         imaging::{self, PhotoLimits, PhotoRejection, ProcessedPhoto, Variant},
         tokens::sha256_hex,
@@ -50,11 +49,11 @@ impl Photos {
         }
     }
 
-    /// Storage and workers as the settings name them.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+    /// Photos kept in `store`, processed by `workers` threads (0: one a core).
+    pub fn open(store: &BlobStore, workers: usize) -> anyhow::Result<Self> {
         Ok(Self::new(
-            Blobs::from_settings(settings)?,
-            settings.photo_workers,
+            Blobs::open(store)?,
+            workers,
             PhotoLimits::default(),
         ))
     }

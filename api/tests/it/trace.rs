@@ -926,6 +926,50 @@ async fn the_demo_goods_are_traceable_from_listing_to_scan() {
 }
 
 #[tokio::test]
+async fn a_new_batch_answers_the_listings_it_is_sold_by() {
+    let farm = Farm::open().await;
+    let farmer = api::service::policy::Actor {
+        user_id: 0,
+        role: Role::Farmer,
+        area: None,
+        household_id: Some(farm.household),
+    };
+    let category = support::category_id(&farm.app, "sweet_potato_vermicelli").await;
+    let listing = api::service::market::listings::create(
+        &farm.app.state.db,
+        &farmer,
+        api::service::market::listings::ListingFields {
+            category_id: Some(category),
+            title: Some("手工红苕粉".into()),
+            price_fen: Some(1_000),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (status, batch) = farm
+        .call(
+            "POST",
+            "/api/v1/batches",
+            Some(&farm.token),
+            Some(json!({ "category_id": category, "quantity": 50,
+                         "produced_on": "2026-10-20", "listing_ids": [listing.id, listing.id] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    assert_eq!(batch["listing_ids"], json!([listing.id]), "{batch}");
+    let (_, read) = farm
+        .call(
+            "GET",
+            &format!("/api/v1/batches/{}", batch["id"]),
+            Some(&farm.token),
+            None,
+        )
+        .await;
+    assert_eq!(read["listing_ids"], batch["listing_ids"]);
+}
+
+#[tokio::test]
 async fn production_statistics_say_which_place_produces_what_by_month() {
     let farm = Farm::open().await;
     let batch = farm.batch().await;

@@ -107,7 +107,8 @@ impl TraceApi {
             listing_ids: b.listing_ids.unwrap_or_default(),
         };
         let batch = production::create_batch(&state.db, &auth.0.actor, new).await?;
-        let view = BatchView::new(&state, batch, Vec::new());
+        let listings = production::listings_of(state.db.conn(), batch.id).await?;
+        let view = BatchView::new(&state, batch, listings);
         Ok(CreateBatchResponse::Created(Json(view)))
     }
 

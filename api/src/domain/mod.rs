@@ -1,6 +1,7 @@
 //! Newtypes that parse input once, at the edge, so the rest of the code can trust them.
 
 mod area_code;
+pub mod county_time;
 mod id_number;
 mod phone;
 pub mod region;

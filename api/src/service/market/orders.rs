@@ -4,7 +4,7 @@
 //! stock returns). Completing it adds its amount to the producing household's e-commerce
 //! income for the year, in the same transaction, once.
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{Datelike, Utc};
 use entities::{
     listing::{self, ListingStatus},
     order::{self, Model as Order, OrderStatus},
@@ -32,11 +32,7 @@ use crate::{
     },
 };
 
-/// The county keeps Beijing time: an order completed on New Year's Eve evening counts for the
-/// year that is ending.
-pub fn china_time(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-}
+pub use crate::domain::county_time::china_time;
 
 /// What a buyer asks for.
 #[derive(Clone, Debug)]

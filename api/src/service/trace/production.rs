@@ -16,7 +16,11 @@ use sea_orm::{
 };
 
 use super::TraceError;
-use crate::{domain::AreaCode, infra::db::Database, service::policy::Actor};
+use crate::{
+    domain::{AreaCode, county_time::county_today},
+    infra::db::Database,
+    service::policy::Actor,
+};
 
 /// The household a farmer records for.
 fn own_household(actor: &Actor) -> Result<i64, TraceError> {
@@ -144,7 +148,8 @@ pub async fn create_batch(
             "a batch's quantity lies between 1 and 100,000,000".into(),
         ));
     }
-    if new.produced_on > Utc::now().date_naive() {
+    // The farmer's today is the county's: at 7 a.m. in Beijing it is still yesterday in UTC.
+    if new.produced_on > county_today() {
         return Err(TraceError::Invalid(
             "a batch is not made in the future".into(),
         ));

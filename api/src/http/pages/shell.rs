@@ -17,6 +17,8 @@
 //! is rendered, so templates can be indented without the pages growing: keep text on the line
 //! of its tags.
 
+use std::sync::LazyLock;
+
 use askama::Template;
 use poem::{FromRequest, Request, RequestBody, Response, http::header};
 
@@ -28,8 +30,13 @@ use super::error::PageError;
 use crate::http::error::{ApiError, Lang};
 
 /// WeUI-like: WeChat green, list cells, large type and touch targets (44 px and up), text
-/// contrast of at least 4.5:1.
-pub const STYLE: &str = include_str!("../../../static/style.css");
+/// contrast of at least 4.5:1. One rule a line in the file, joined into one line for the pages.
+pub static STYLE: LazyLock<String> = LazyLock::new(|| {
+    include_str!("../../../static/style.css")
+        .lines()
+        .map(str::trim)
+        .collect()
+});
 
 impl<'a> FromRequest<'a> for Lang {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
@@ -422,9 +429,10 @@ fn shell(lang: Lang, brand: &str, title: &str, body: &str, footer: &str) -> Stri
     format!(
         "<!doctype html><html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title} · {brand}</title><style>{STYLE}</style></head><body>\
+<title>{title} · {brand}</title><style>{style}</style></head><body>\
 <header>{brand}</header><main>{body}</main>{footer}</body></html>",
         title = esc(title),
+        style = STYLE.as_str(),
     )
 }
 

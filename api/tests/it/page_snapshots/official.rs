@@ -55,11 +55,7 @@ impl County {
             support::official(&app, TOWNSHIP, Role::TownshipOfficial, "500235101000").await;
         let cadre = support::official(&app, CADRE, Role::VillageCadre, VILLAGE).await;
         support::official(&app, OTHER_TOWNSHIP, Role::TownshipOfficial, "500235102000").await;
-        let (county, township, cadre) = (
-            actor_of(&county),
-            actor_of(&township),
-            actor_of(&cadre),
-        );
+        let (county, township, cadre) = (actor_of(&county), actor_of(&township), actor_of(&cadre));
         poor_village(&app, VILLAGE, 400).await;
 
         let exited = crate::exit::qualifying_household(&app, 1).await;
@@ -515,15 +511,7 @@ async fn production_and_sales() {
     );
     assert_page!(
         "official_stats_township_en",
-        without_years(
-            open(
-                &app,
-                "/o/stats?area=500235101000",
-                Some(&county),
-                "en"
-            )
-            .await
-        )
+        without_years(open(&app, "/o/stats?area=500235101000", Some(&county), "en").await)
     );
     let elsewhere = cookie_for(&app, OTHER_TOWNSHIP).await;
     assert_page!(

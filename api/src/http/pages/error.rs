@@ -52,6 +52,8 @@ pub enum Missing {
     Area,
     /// A household in the official's area.
     Household,
+    /// An area whose production and sales the official may see.
+    StatsArea,
 }
 
 impl PageError {
@@ -192,6 +194,14 @@ impl Missing {
                     "There is no such household in your area.",
                 ),
                 ("/o/cases", t("回到待办", "Back to my work")),
+            ),
+            Self::StatsArea => (
+                t("产销统计", "Production and sales"),
+                t(
+                    "这个地区不在您的管辖范围内。",
+                    "This area is not one you govern.",
+                ),
+                ("/o/stats", t("看我的地区", "See my area")),
             ),
         };
         Words::new(title, note, Some(way_on))

@@ -3,9 +3,11 @@
 
 pub mod assessment;
 pub mod cases;
+pub mod dashboard;
 pub mod demo;
 pub mod progress;
 pub mod rules;
+pub mod worklist;
 
 use chrono::{DateTime, Utc};
 use entities::{area, exit_case::ExitState};

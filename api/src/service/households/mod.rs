@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod export;
+pub mod file;
 pub mod import;
 pub mod incomes;
 pub mod sheet;

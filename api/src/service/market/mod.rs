@@ -6,6 +6,7 @@ pub mod demo;
 pub mod listings;
 pub mod orders;
 pub mod photos;
+pub mod production_and_sales;
 pub mod sales;
 
 use sea_orm::DbErr;

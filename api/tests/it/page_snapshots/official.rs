@@ -1,0 +1,525 @@
+//! The officials' pages: the dashboard of a county and of a township, a drill-down and an
+//! area that is not the reader's, the village ranking, the cases waiting with their step
+//! forms and a refused step, a household's file, and production and sales.
+
+use api::{
+    service::{
+        auth::actor_of,
+        exit::{
+            cases::{self, ExitAction, ExitSubjectRef},
+            progress,
+        },
+        market::listings::{self, ListingFields},
+        policy::Actor,
+        users::Origin,
+    },
+    testing::TestApp,
+};
+use chrono::{Datelike, Duration, Utc};
+use entities::{area, exit_case, listing::ListingStatus, progress_snapshot, user::Role};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+use serde_json::{Value, json};
+
+use super::{Page, cookie_for, open, post};
+use crate::{assert_page, support};
+
+const COUNTY: &str = "13900000011";
+const TOWNSHIP: &str = "13900000012";
+const CADRE: &str = "13900000021";
+const OTHER_TOWNSHIP: &str = "13900000022";
+const FARMER: &str = "13600000001";
+const BUYER: &str = "13700000001";
+const VILLAGE: &str = "500235101201";
+
+/// A county on its way: one household exited, one waiting for the village's appraisal, one
+/// whose public notice has ended and waits for the township, one still poor that sells its
+/// goods; a day's snapshots and another from ten days before.
+struct County {
+    app: TestApp,
+    exited: i64,
+    proposed: i64,
+    noticed: i64,
+    proposed_case: i64,
+    noticed_case: i64,
+    cookies: Vec<(&'static str, String)>,
+}
+
+impl County {
+    async fn set_up() -> Self {
+        let app = TestApp::spawn_with(|s| {
+            s.yearly_goal_people = [(2025, 60_000), (2026, 135_000)].into();
+        })
+        .await;
+        let county = support::official(&app, COUNTY, Role::CountyOfficial, "500235").await;
+        let township =
+            support::official(&app, TOWNSHIP, Role::TownshipOfficial, "500235101000").await;
+        let cadre = support::official(&app, CADRE, Role::VillageCadre, VILLAGE).await;
+        support::official(&app, OTHER_TOWNSHIP, Role::TownshipOfficial, "500235102000").await;
+        let (county, township, cadre) = (actor_of(&county), actor_of(&township), actor_of(&cadre));
+        poor_village(&app, VILLAGE, 400).await;
+
+        let exited = crate::exit::qualifying_household(&app, 1).await;
+        let case = propose(&app, &cadre, exited).await;
+        for (actor, action) in [
+            (&cadre, ExitAction::Appraise),
+            (&cadre, ExitAction::Verify),
+            (&cadre, ExitAction::StartNotice),
+        ] {
+            step(&app, actor, case, action).await;
+        }
+        end_notice(&app, case).await;
+        for (actor, action) in [
+            (&township, ExitAction::Review),
+            (&county, ExitAction::Approve),
+            (&county, ExitAction::Announce),
+        ] {
+            step(&app, actor, case, action).await;
+        }
+
+        let proposed = crate::exit::qualifying_household(&app, 2).await;
+        let proposed_case = propose(&app, &cadre, proposed).await;
+        let noticed = crate::exit::qualifying_household(&app, 3).await;
+        let noticed_case = propose(&app, &cadre, noticed).await;
+        for action in [
+            ExitAction::Appraise,
+            ExitAction::Verify,
+            ExitAction::StartNotice,
+        ] {
+            step(&app, &cadre, noticed_case, action).await;
+        }
+        end_notice(&app, noticed_case).await;
+
+        // Today's numbers, and the same ten days before with nobody lifted out yet.
+        progress::take_snapshots(&app.state.db, &app.state.exit_rules)
+            .await
+            .unwrap();
+        for today in progress_snapshot::Entity::find()
+            .all(app.state.db.conn())
+            .await
+            .unwrap()
+        {
+            let mut earlier = today.into_active_model();
+            earlier.id = sea_orm::ActiveValue::NotSet;
+            earlier.day = Set(Utc::now().date_naive() - chrono::Days::new(10));
+            earlier.people_lifted_out = Set(0);
+            earlier.insert(app.state.db.conn()).await.unwrap();
+        }
+        let mut cookies = Vec::new();
+        for phone in [COUNTY, TOWNSHIP, CADRE, OTHER_TOWNSHIP] {
+            cookies.push((phone, cookie_for(&app, phone).await));
+        }
+        Self {
+            app,
+            exited,
+            proposed,
+            noticed,
+            proposed_case,
+            noticed_case,
+            cookies,
+        }
+    }
+
+    fn cookie(&self, phone: &str) -> &str {
+        &self.cookies.iter().find(|(p, _)| *p == phone).unwrap().1
+    }
+
+    async fn open(&self, path: &str, phone: &str, lang: &str) -> Page {
+        open(&self.app, path, Some(self.cookie(phone)), lang).await
+    }
+
+    /// Ids and numbers that differ between databases, as placeholders.
+    fn redacted(&self, page: Page) -> Page {
+        let mut html = page.html;
+        for (case, name) in [
+            (self.proposed_case, "[proposed case]"),
+            (self.noticed_case, "[noticed case]"),
+        ] {
+            html = html
+                .replace(&format!("\"case-{case}\""), &format!("\"case-{name}\""))
+                .replace(&format!("reason-{case}-"), &format!("reason-{name}-"));
+        }
+        for household in [self.exited, self.proposed, self.noticed] {
+            html = html.replace(&format!("#{household}<"), "#[id]<");
+        }
+        Page {
+            status: page.status,
+            html,
+        }
+    }
+}
+
+async fn poor_village(app: &TestApp, code: &str, rural_population: i64) {
+    let village = area::Entity::find_by_id(code.to_owned())
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active = village.into_active_model();
+    active.rural_population = Set(rural_population);
+    active.is_poor_village = Set(true);
+    active.update(app.state.db.conn()).await.unwrap();
+}
+
+async fn propose(app: &TestApp, cadre: &Actor, household: i64) -> i64 {
+    cases::propose(
+        &app.state.db,
+        &app.state.exit_rules,
+        cadre,
+        ExitSubjectRef::Household(household),
+        crate::exit::YEAR,
+        &Origin::default(),
+    )
+    .await
+    .unwrap()
+    .case
+    .id
+}
+
+async fn step(app: &TestApp, actor: &Actor, case: i64, action: ExitAction) {
+    cases::transition(
+        &app.state.db,
+        &app.state.exit_rules,
+        actor,
+        case,
+        action,
+        None,
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Moves the notice's end into the past, as the days passing would.
+async fn end_notice(app: &TestApp, case: i64) {
+    let case = exit_case::Entity::find_by_id(case)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active = case.into_active_model();
+    active.notice_ends_at = Set(Some(Utc::now() - Duration::seconds(1)));
+    active.update(app.state.db.conn()).await.unwrap();
+}
+
+/// The line over time against the yearly targets is drawn where today falls between them:
+/// its coordinates move with the calendar.
+fn without_coordinates(page: Page) -> Page {
+    let mut html = page.html;
+    for attribute in ["points=\"", "cx=\"", "cy=\""] {
+        let mut out = String::with_capacity(html.len());
+        let mut rest = html.as_str();
+        while let Some(start) = rest.find(attribute) {
+            let value = start + attribute.len();
+            let end = value + rest[value..].find('"').unwrap();
+            out.push_str(&rest[..value]);
+            out.push_str("[plotted]");
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        html = out;
+    }
+    Page {
+        status: page.status,
+        html,
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_a_drill_down_and_the_village_ranking() {
+    let county = County::set_up().await;
+    assert_page!(
+        "official_dashboard_county",
+        without_coordinates(county.open("/o", COUNTY, "zh").await)
+    );
+    assert_page!(
+        "official_dashboard_township",
+        county.open("/o", TOWNSHIP, "zh").await
+    );
+    assert_page!(
+        "official_dashboard_township_en",
+        county.open("/o", TOWNSHIP, "en").await
+    );
+    // The county official opens one of their townships.
+    assert_page!(
+        "official_dashboard_drill_down",
+        county.open("/o?area=500235101000", COUNTY, "zh").await
+    );
+    // A village's dashboard: no parts, no snapshots of its own.
+    assert_page!(
+        "official_dashboard_village",
+        county.open("/o", CADRE, "zh").await
+    );
+    assert_page!(
+        "official_dashboard_not_yours",
+        county.open("/o?area=500235102000", TOWNSHIP, "zh").await
+    );
+    assert_page!(
+        "official_villages_township",
+        county.open("/o/villages", TOWNSHIP, "zh").await
+    );
+    assert_page!(
+        "official_villages_not_yours",
+        county
+            .open("/o/villages?area=500235102000", TOWNSHIP, "zh")
+            .await
+    );
+}
+
+#[tokio::test]
+async fn the_village_ranking_with_nothing_to_de_list() {
+    let app = TestApp::spawn().await;
+    // A township none of whose villages is poor.
+    let township = "500235101000";
+    let villages: Vec<area::Model> = area::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.is_poor_village && a.code.starts_with(&township[..9]))
+        .collect();
+    for village in villages {
+        let mut active = village.into_active_model();
+        active.is_poor_village = Set(false);
+        active.update(app.state.db.conn()).await.unwrap();
+    }
+    support::official(&app, TOWNSHIP, Role::TownshipOfficial, township).await;
+    let cookie = cookie_for(&app, TOWNSHIP).await;
+    assert_page!(
+        "official_villages_none",
+        open(&app, "/o/villages", Some(&cookie), "zh").await
+    );
+}
+
+#[tokio::test]
+async fn the_cases_waiting_their_steps_and_a_refused_step() {
+    let county = County::set_up().await;
+    let cadre = county.cookie(CADRE);
+    assert_page!(
+        "official_cases_cadre",
+        county.redacted(county.open("/o/cases", CADRE, "zh").await)
+    );
+    assert_page!(
+        "official_cases_township",
+        county.redacted(county.open("/o/cases", TOWNSHIP, "zh").await)
+    );
+    assert_page!(
+        "official_cases_township_en",
+        county.redacted(county.open("/o/cases", TOWNSHIP, "en").await)
+    );
+    assert_page!(
+        "official_cases_none",
+        county.open("/o/cases", OTHER_TOWNSHIP, "zh").await
+    );
+
+    let page = county.open("/o/cases", CADRE, "zh").await;
+    let csrf = csrf_in(&page.html);
+    // Rejecting needs a reason: the list again, saying so.
+    assert_page!(
+        "official_cases_refused_step",
+        county.redacted(
+            post(
+                &county.app,
+                &format!("/o/cases/{}/reject", county.proposed_case),
+                Some(cadre),
+                &[("csrf", &csrf), ("reason", " ")],
+            )
+            .await
+        )
+    );
+    assert_page!(
+        "official_cases_no_such_step",
+        county.redacted(
+            post(
+                &county.app,
+                &format!("/o/cases/{}/fly", county.proposed_case),
+                Some(cadre),
+                &[("csrf", &csrf)],
+            )
+            .await
+        )
+    );
+    // A step taken goes back to the list.
+    let taken = post(
+        &county.app,
+        &format!("/o/cases/{}/appraise", county.proposed_case),
+        Some(cadre),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(taken.status, poem::http::StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_households_file() {
+    let county = County::set_up().await;
+    let path = format!("/o/households/{}", county.exited);
+    assert_page!(
+        "official_household",
+        county.open(&path, TOWNSHIP, "zh").await
+    );
+    assert_page!(
+        "official_household_en",
+        county.open(&path, TOWNSHIP, "en").await
+    );
+    // A year with nothing recorded.
+    assert_page!(
+        "official_household_year_before",
+        county
+            .open(&format!("{path}?year=2015"), TOWNSHIP, "zh")
+            .await
+    );
+    assert_page!(
+        "official_household_not_found",
+        county.open(&path, OTHER_TOWNSHIP, "zh").await
+    );
+    assert_page!(
+        "official_household_missing",
+        county.open("/o/households/999999", TOWNSHIP, "zh").await
+    );
+}
+
+/// The anti-forgery token on a page's forms.
+fn csrf_in(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with its token")
+        + 19;
+    html[start..start + 32].to_owned()
+}
+
+async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> Value {
+    let request = match method {
+        "POST" => app.client.post(path),
+        _ => app.client.get(path),
+    };
+    let resp = request
+        .header("authorization", format!("Bearer {token}"))
+        .body_json(&body)
+        .send()
+        .await;
+    let status = resp.0.status();
+    let body = support::json_of(resp).await;
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// A farmer's harvest on a plot and another without, and one sale completed to Guangdong.
+async fn harvest_and_sale(app: &TestApp) {
+    let household = support::household_in(app, VILLAGE, 4).await;
+    let farmer = support::farmer_account(app, FARMER, household).await;
+    support::buyer_account(app, BUYER).await;
+    let (seller, _) = support::tokens(app, FARMER).await;
+    let (buyer, _) = support::tokens(app, BUYER).await;
+    let category = api::service::market::catalogue::list(&app.state.db, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.code == "sweet_potato_vermicelli")
+        .unwrap();
+    let plot = call(
+        app,
+        "POST",
+        "/api/v1/plots",
+        &seller,
+        json!({ "name": "屋后坡地", "area_mu": 1.25, "crop": "红薯" }),
+    )
+    .await;
+    for (quantity, plot_id) in [(300, plot["id"].clone()), (120, Value::Null)] {
+        call(
+            app,
+            "POST",
+            "/api/v1/batches",
+            &seller,
+            json!({ "category_id": category.id, "plot_id": plot_id, "quantity": quantity,
+                     "produced_on": "2025-10-20" }),
+        )
+        .await;
+    }
+    let listing = listings::create(
+        &app.state.db,
+        &actor_of(&farmer),
+        ListingFields {
+            category_id: Some(category.id),
+            title: Some("高山红薯粉条 5斤装".into()),
+            price_fen: Some(4_500),
+            stock: Some(20),
+            status: Some(ListingStatus::OnSale),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let order = call(
+        app,
+        "POST",
+        "/api/v1/orders",
+        &buyer,
+        json!({
+            "listing_id": listing,
+            "quantity": 2,
+            "province_code": "440000",
+            "city_code": "440300",
+            "address": "南山区科技园 1 号",
+            "recipient_name": "李四",
+            "recipient_phone": BUYER,
+        }),
+    )
+    .await;
+    let id = order["id"].as_i64().unwrap();
+    for (token, action) in [
+        (&seller, "pay"),
+        (&seller, "ship"),
+        (&seller, "deliver"),
+        (&buyer, "complete"),
+    ] {
+        call(
+            app,
+            "POST",
+            &format!("/api/v1/orders/{id}/steps"),
+            token,
+            json!({ "action": action }),
+        )
+        .await;
+    }
+}
+
+/// The year chips name this year and the last: they move with the calendar.
+fn without_years(page: Page) -> Page {
+    let this_year = api::service::market::orders::china_time(Utc::now()).year();
+    let html = page
+        .html
+        .replace(&this_year.to_string(), "[this year]")
+        .replace(&(this_year - 1).to_string(), "[last year]");
+    Page {
+        status: page.status,
+        html,
+    }
+}
+
+#[tokio::test]
+async fn production_and_sales() {
+    let app = TestApp::spawn().await;
+    support::official(&app, COUNTY, Role::CountyOfficial, "500235").await;
+    support::official(&app, TOWNSHIP, Role::TownshipOfficial, "500235101000").await;
+    support::official(&app, OTHER_TOWNSHIP, Role::TownshipOfficial, "500235102000").await;
+    harvest_and_sale(&app).await;
+    let county = cookie_for(&app, COUNTY).await;
+    assert_page!(
+        "official_stats_county",
+        without_years(open(&app, "/o/stats", Some(&county), "zh").await)
+    );
+    assert_page!(
+        "official_stats_township_en",
+        without_years(open(&app, "/o/stats?area=500235101000", Some(&county), "en").await)
+    );
+    let elsewhere = cookie_for(&app, OTHER_TOWNSHIP).await;
+    assert_page!(
+        "official_stats_nothing_recorded",
+        without_years(open(&app, "/o/stats", Some(&elsewhere), "zh").await)
+    );
+    assert_page!(
+        "official_stats_not_yours",
+        open(&app, "/o/stats?area=500235101000", Some(&elsewhere), "zh").await
+    );
+}

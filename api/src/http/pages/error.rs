@@ -52,6 +52,8 @@ pub enum Missing {
     Area,
     /// A household in the official's area.
     Household,
+    /// A listing a buyer opened that is not, or no longer, on sale.
+    Listing,
 }
 
 impl PageError {
@@ -192,6 +194,14 @@ impl Missing {
                     "There is no such household in your area.",
                 ),
                 ("/o/cases", t("回到待办", "Back to my work")),
+            ),
+            Self::Listing => (
+                t("找不到商品", "Not found"),
+                t(
+                    "没有这件商品，或已下架",
+                    "This listing does not exist or was taken down",
+                ),
+                ("/m", t("去看看别的", "See what else is on sale")),
             ),
         };
         Words::new(title, note, Some(way_on))

@@ -7,6 +7,7 @@ pub mod listings;
 pub mod orders;
 pub mod photos;
 pub mod sales;
+pub mod storefront;
 
 use sea_orm::DbErr;
 

@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod cooperatives;
 pub mod demo;
 pub mod listings;
+pub mod order_book;
 pub mod orders;
 pub mod photos;
 pub mod sales;

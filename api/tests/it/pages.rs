@@ -127,7 +127,7 @@ async fn buyers_browse_goods_by_category_and_township_and_open_a_listing() {
     assert!(html.contains("<h1>手工红苕粉 5斤装</h1>"));
     assert!(html.contains("40 斤") && html.contains("2 斤"));
     assert!(
-        html.contains("高山红薯，传统工艺 &lt;手工&gt;"),
+        html.contains("高山红薯，传统工艺 &#60;手工&#62;"),
         "text is escaped"
     );
     let (status, html, _) = page(&app, &format!("/m/listings/{draft}"), "zh-CN").await;

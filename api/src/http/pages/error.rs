@@ -54,6 +54,8 @@ pub enum Missing {
     Household,
     /// An area whose production and sales the official may see.
     StatsArea,
+    /// A listing a buyer opened that is not, or no longer, on sale.
+    Listing,
 }
 
 impl PageError {
@@ -202,6 +204,14 @@ impl Missing {
                     "This area is not one you govern.",
                 ),
                 ("/o/stats", t("看我的地区", "See my area")),
+            ),
+            Self::Listing => (
+                t("找不到商品", "Not found"),
+                t(
+                    "没有这件商品，或已下架",
+                    "This listing does not exist or was taken down",
+                ),
+                ("/m", t("去看看别的", "See what else is on sale")),
             ),
         };
         Words::new(title, note, Some(way_on))

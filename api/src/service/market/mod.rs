@@ -4,10 +4,12 @@ pub mod catalogue;
 pub mod cooperatives;
 pub mod demo;
 pub mod listings;
+pub mod order_book;
 pub mod orders;
 pub mod photos;
 pub mod production_and_sales;
 pub mod sales;
+pub mod storefront;
 
 use sea_orm::DbErr;
 

@@ -2,7 +2,9 @@
 //! `snapshots/*.snap` (`cargo insta review`, or `INSTA_UPDATE=always` and read the diff).
 //! Times, dates, ids, tokens and codes are redacted, so the snapshots hold on every database.
 
+mod buyer;
 mod official;
+mod public;
 mod session;
 
 use api::testing::TestApp;

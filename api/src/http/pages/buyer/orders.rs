@@ -1,304 +1,96 @@
 //! A buyer's orders from the pages: ordering a listing (signed in by texted code), and the
 //! orders they placed with the steps left to them (received, completed, cancelled).
 
-use entities::listing::ListingStatus;
+use askama::Template;
+use entities::listing::{ListingStatus, Model as Listing};
 use poem::{
     Request, Response, handler,
     http::StatusCode,
-    web::{Data, Form, Path},
+    web::{Data, Path},
 };
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::http::error::Lang;
 use crate::http::pages::{
-    forms::{parse_count, yuan},
-    order_steps::{StepForm, apply_step, status_name, step_forms},
-    session::{PageUser, private_page, require, require_form},
-    shell::see_other,
-    shell::{alert, esc, lang_of, market_page, price, refusal, text, try_again, unit_name},
+    error::{Missing, PageError},
+    forms::parse_count,
+    order_steps::{self, StepForm},
+    session::{Buyer, PageForm, PageUser},
+    shell::{Frame, price, private, private_with, see_other, unit_name},
 };
+use crate::http::{caller::origin, error::Lang};
 use crate::{
     app::AppState,
-    domain::{Phone, region},
-    service::{
-        market::{
-            MarketError, listings,
-            orders::{self, NewOrder, OrderSide, china_time},
-        },
-        pagination::PageRequest,
+    domain::{
+        Phone,
+        region::{self, City, Destination, Province},
+    },
+    service::market::{
+        MarketError, listings,
+        order_book::{self, OrderCard},
+        orders::{self, NewOrder, OrderSide},
     },
 };
 
-/// Anyone signed in may buy.
-fn anyone(_: entities::user::Role) -> bool {
-    true
-}
-
-/// What the order form was filled in with.
-#[derive(Debug, Default)]
-struct OrderDraft<'a> {
-    quantity: &'a str,
-    name: &'a str,
-    phone: &'a str,
-    city: &'a str,
-    address: &'a str,
-}
+/// The most recent orders a buyer's page shows.
+const RECENT_ORDERS: u64 = 50;
 
 /// `GET /m/listings/{id}/order`: how many, and where to.
 #[handler]
 pub async fn order_form_page(
     state: Data<&AppState>,
-    req: &Request,
-    Path(id): Path<i64>,
-) -> Response {
-    let user = match require(&state, req, anyone).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
-    let lang = lang_of(req);
-    order_form(
-        &state,
-        lang,
-        &user,
-        id,
-        &OrderDraft::default(),
-        None,
-        StatusCode::OK,
-    )
-    .await
-}
-
-async fn order_form(
-    state: &AppState,
+    buyer: Buyer,
     lang: Lang,
-    user: &PageUser,
-    id: i64,
-    draft: &OrderDraft<'_>,
-    problem: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let t = |zh, en| text(lang, zh, en);
-    let listing = match listings::get(&state.db, None, id).await {
-        Ok(listing) if listing.status == ListingStatus::OnSale => listing,
-        Ok(_) | Err(MarketError::NotFound) => {
-            let body = format!(
-                "<p class=\"note\">{}</p><a class=\"more\" href=\"/m\">{}</a>",
-                t(
-                    "这件商品现在不能下单。",
-                    "This listing cannot be ordered now."
-                ),
-                t("去看看别的", "See what else is on sale")
-            );
-            return private_page(
-                market_page(lang, t("不能下单", "Not on sale"), &body, "/m"),
-                StatusCode::NOT_FOUND,
-            );
-        }
-        Err(e) => return failed(lang, e),
-    };
-    // A new key for each form shown: pressing "order" twice on a slow network orders once.
-    let mut key = [0u8; 12];
-    rand::rng().fill_bytes(&mut key);
-    let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let quantity = if draft.quantity.is_empty() {
-        listing.min_order.to_string()
-    } else {
-        draft.quantity.to_owned()
-    };
-    let mut body = alert(problem);
-    body.push_str(&format!(
-        "<h1>{title}</h1><p class=\"price\" style=\"margin:0 4px 12px\">{price} · {stock} {in_stock}</p>\
-         <form class=\"stack\" method=\"post\" action=\"/m/listings/{id}/order\">{csrf}\
-         <input type=\"hidden\" name=\"key\" value=\"{key}\">\
-         <label for=\"quantity\">{quantity_label}</label>\
-         <input id=\"quantity\" name=\"quantity\" inputmode=\"numeric\" required value=\"{quantity}\">\
-         <label for=\"name\">{name_label}</label><input id=\"name\" name=\"name\" autocomplete=\"name\" maxlength=\"32\" required value=\"{name}\">\
-         <label for=\"phone\">{phone_label}</label><input id=\"phone\" name=\"phone\" type=\"tel\" autocomplete=\"tel\" inputmode=\"numeric\" required value=\"{phone}\">\
-         <label for=\"city\">{city_label}</label><select id=\"city\" name=\"city\" required><option value=\"\">{choose}</option>",
-        title = esc(&listing.title),
-        price = price(lang, listing.price_fen, listing.unit),
-        stock = listing.stock,
-        in_stock = format_args!("{}{}", unit_name(lang, listing.unit), t("有货", " in stock")),
-        csrf = user.csrf_field(),
-        quantity_label = format_args!(
-            "{}（{}，{} {}{}）",
-            t("数量", "Quantity"),
-            unit_name(lang, listing.unit),
-            t("起订", "at least"),
-            listing.min_order,
-            unit_name(lang, listing.unit)
-        ),
-        quantity = esc(&quantity),
-        name_label = t("收货人", "Recipient"),
-        name = esc(draft.name),
-        phone_label = t("收货人手机", "Recipient's mobile"),
-        phone = esc(draft.phone),
-        city_label = t("送到哪个城市", "Deliver to city"),
-        choose = t("请选择", "Choose"),
-    ));
-    for province in region::provinces() {
-        body.push_str(&format!("<optgroup label=\"{}\">", esc(province.name)));
-        for city in &province.cities {
-            let selected = if draft.city == city.code {
-                " selected"
-            } else {
-                ""
-            };
-            body.push_str(&format!(
-                "<option value=\"{}\"{selected}>{}</option>",
-                city.code,
-                esc(region::name_of(city.code).unwrap_or(city.name))
-            ));
-        }
-        body.push_str("</optgroup>");
-    }
-    body.push_str(&format!(
-        "</select><label for=\"address\">{}</label>\
-         <textarea id=\"address\" name=\"address\" maxlength=\"200\" required>{}</textarea>\
-         <button type=\"submit\">{}</button></form><p class=\"note\">{}</p>",
-        t("详细地址", "Street address"),
-        esc(draft.address),
-        t("提交订单", "Place the order"),
-        t(
-            "下单后库存为您保留；付款方式由卖家联系您确认。",
-            "The stock is kept for you once you order; the seller gets in touch about payment."
-        ),
-    ));
-    private_page(market_page(lang, t("下单", "Order"), &body, "/m"), status)
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let listing = orderable(&state, lang, id).await?;
+    private(&OrderFormPage::new(
+        lang,
+        &buyer,
+        listing,
+        OrderDraft::default(),
+        None,
+    ))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct OrderForm {
-    csrf: Option<String>,
-    key: Option<String>,
-    quantity: Option<String>,
-    name: Option<String>,
-    phone: Option<String>,
-    city: Option<String>,
-    address: Option<String>,
-}
-
-/// `POST /m/listings/{id}/order`: places the order and opens the buyer's orders.
+/// `POST /m/listings/{id}/order`: places the order and opens the buyer's orders; a refused
+/// order shows the form again as it was filled in, with what was wrong.
 #[handler]
 pub async fn place_order(
     state: Data<&AppState>,
-    req: &Request,
+    buyer: Buyer,
+    lang: Lang,
     Path(id): Path<i64>,
-    Form(form): Form<OrderForm>,
-) -> Response {
-    let user = match require_form(&state, req, anyone, form.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
-    let lang = lang_of(req);
-    let t = |zh: &str, en: &str| text(lang, zh, en).to_owned();
-    let draft = OrderDraft {
-        quantity: form.quantity.as_deref().unwrap_or(""),
-        name: form.name.as_deref().unwrap_or(""),
-        phone: form.phone.as_deref().unwrap_or(""),
-        city: form.city.as_deref().unwrap_or(""),
-        address: form.address.as_deref().unwrap_or(""),
-    };
-    let new = (|| {
-        let digits: String = draft.phone.chars().filter(char::is_ascii_digit).collect();
-        Ok::<_, String>(NewOrder {
-            listing_id: id,
-            quantity: parse_count(draft.quantity)
-                .ok_or_else(|| t("数量请填整数", "Give the quantity as a whole number"))?,
-            destination: region::Destination::of_city(draft.city)
-                .map_err(|_| t("请选择送到哪个城市", "Choose the city to deliver to"))?,
-            address: draft.address.to_owned(),
-            recipient_name: draft.name.to_owned(),
-            recipient_phone: Phone::parse(&digits).map_err(|_| {
-                t(
-                    "手机号是 11 位数字，以 13 到 19 开头",
-                    "A mobile number has 11 digits and starts with 13 to 19",
-                )
-            })?,
-            idempotency_key: form.key.clone().filter(|k| !k.is_empty()),
-        })
-    })();
-    let outcome = match new {
-        Ok(new) => orders::place(&state.db, &user.actor, new)
+    PageForm(draft): PageForm<OrderDraft>,
+) -> Result<Response, PageError> {
+    let placed = match draft.order(id) {
+        Ok(new) => orders::place(&state.db, &buyer.actor, new)
             .await
-            .map_err(|e| refusal(lang, e)),
-        Err(problem) => Err((problem, StatusCode::UNPROCESSABLE_ENTITY)),
+            .map_err(|e| PageError::refused(lang, e)),
+        Err(mistake) => Err(PageError::Refused {
+            message: mistake.text(lang).to_owned(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }),
     };
-    match outcome {
-        Ok(placed) => see_other(&format!("/m/orders#order-{}", placed.order.id)),
-        Err((problem, status)) => {
-            order_form(&state, lang, &user, id, &draft, Some(&problem), status).await
+    match placed {
+        Ok(placed) => Ok(see_other(&format!("/m/orders#order-{}", placed.order.id))),
+        Err(PageError::Refused { message, status }) => {
+            let listing = orderable(&state, lang, id).await?;
+            let page = OrderFormPage::new(lang, &buyer, listing, draft, Some(message));
+            private_with(&page, status)
         }
+        Err(failure) => Err(failure),
     }
 }
 
 /// `GET /m/orders`: what the buyer ordered, newest first.
 #[handler]
-pub async fn my_orders(state: Data<&AppState>, req: &Request) -> Response {
-    let user = match require(&state, req, anyone).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
-    orders_page(&state, lang_of(req), &user, None, StatusCode::OK).await
-}
-
-async fn orders_page(
-    state: &AppState,
+pub async fn my_orders(
+    state: Data<&AppState>,
+    buyer: Buyer,
     lang: Lang,
-    user: &PageUser,
-    problem: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let t = |zh, en| text(lang, zh, en);
-    let found = async {
-        let page = orders::list(
-            &state.db,
-            &user.actor,
-            OrderSide::Bought,
-            None,
-            &PageRequest::new(None, Some(50)),
-        )
-        .await?;
-        let ids: Vec<i64> = page.items.iter().map(|o| o.listing_id).collect();
-        let titles = listings::titles(&state.db, &ids).await?;
-        Ok::<_, MarketError>((page.items, titles))
-    };
-    let (items, titles) = match found.await {
-        Ok(found) => found,
-        Err(e) => return failed(lang, e),
-    };
-    let mut body = alert(problem);
-    body.push_str(&format!("<h1>{}</h1>", t("我的订单", "My orders")));
-    if items.is_empty() {
-        body.push_str(&format!(
-            "<p class=\"note\">{}</p><a class=\"more\" href=\"/m\">{}</a>",
-            t("还没有订单。", "No orders yet."),
-            t("去逛逛", "See what is on sale")
-        ));
-    }
-    for order in &items {
-        body.push_str(&format!(
-            "<section class=\"card\" id=\"order-{id}\"><h2><a href=\"/m/listings/{listing}\">{title}</a> × {quantity} {unit} \
-             <span class=\"badge\">{status}</span></h2><p class=\"price\" style=\"margin:0\">¥{amount}</p>\
-             <p class=\"note\" style=\"margin:4px 0\">{placed} {at}</p>",
-            id = order.id,
-            listing = order.listing_id,
-            title = esc(titles.get(&order.listing_id).map_or("", String::as_str)),
-            quantity = order.quantity,
-            unit = unit_name(lang, order.unit),
-            status = status_name(lang, order.status),
-            amount = yuan(order.amount_fen),
-            placed = t("下单于", "Placed"),
-            at = china_time(order.placed_at).format("%Y-%m-%d %H:%M"),
-        ));
-        body.push_str(&step_forms(lang, user, order, "/m/orders"));
-        body.push_str("</section>");
-    }
-    private_page(
-        market_page(lang, t("我的订单", "My orders"), &body, "/m/orders"),
-        status,
-    )
+) -> Result<Response, PageError> {
+    orders_page(&state, lang, &buyer, None, StatusCode::OK).await
 }
 
 /// `POST /m/orders/{id}/{action}`: received, completed or cancelled by the buyer.
@@ -306,29 +98,179 @@ async fn orders_page(
 pub async fn take_step(
     state: Data<&AppState>,
     req: &Request,
+    buyer: Buyer,
+    lang: Lang,
     Path((id, action)): Path<(i64, String)>,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let user = match require_form(&state, req, anyone, form.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
-    let lang = lang_of(req);
-    match apply_step(&state, req, &user, id, &action, form.reason).await {
-        Ok(()) => see_other(&format!("/m/orders#order-{id}")),
-        Err((problem, status)) => orders_page(&state, lang, &user, Some(&problem), status).await,
+    PageForm(form): PageForm<StepForm>,
+) -> Result<Response, PageError> {
+    let origin = origin(req);
+    match order_steps::take(
+        &state,
+        lang,
+        &buyer.actor,
+        id,
+        &action,
+        form.reason,
+        &origin,
+    )
+    .await
+    {
+        Ok(()) => Ok(see_other(&format!("/m/orders#order-{id}"))),
+        Err(PageError::Refused { message, status }) => {
+            orders_page(&state, lang, &buyer, Some(message), status).await
+        }
+        Err(failure) => Err(failure),
     }
 }
 
-fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "rendering a buyer's page failed");
-    private_page(
-        market_page(
+/// The buyer's orders, with what was wrong with the step just asked for.
+async fn orders_page(
+    state: &AppState,
+    lang: Lang,
+    buyer: &PageUser,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let cards = order_book::recent(&state.db, &buyer.actor, OrderSide::Bought, RECENT_ORDERS)
+        .await
+        .map_err(|e| PageError::refused(lang, e))?;
+    let page = MyOrdersPage {
+        lang,
+        csrf: buyer.csrf(),
+        cards,
+        problem,
+    };
+    private_with(&page, status)
+}
+
+/// The listing, if it can be ordered now.
+async fn orderable(state: &AppState, lang: Lang, id: i64) -> Result<Listing, PageError> {
+    match listings::get(&state.db, None, id).await {
+        Ok(listing) if listing.status == ListingStatus::OnSale => Ok(listing),
+        Ok(_) | Err(MarketError::NotFound) => Err(PageError::Missing(Missing::Orderable)),
+        Err(e) => Err(PageError::refused(lang, e)),
+    }
+}
+
+/// The order form as it was filled in.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderDraft {
+    /// The form's own key: the same form sent twice orders once.
+    key: String,
+    quantity: String,
+    name: String,
+    phone: String,
+    city: String,
+    address: String,
+}
+
+/// What was filled in so that the order cannot be asked for.
+#[derive(Clone, Copy, Debug)]
+enum Mistake {
+    Quantity,
+    City,
+    Phone,
+}
+
+impl Mistake {
+    fn text(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Quantity => lang.t("数量请填整数", "Give the quantity as a whole number"),
+            Self::City => lang.t("请选择送到哪个城市", "Choose the city to deliver to"),
+            Self::Phone => lang.t(
+                "手机号是 11 位数字，以 13 到 19 开头",
+                "A mobile number has 11 digits and starts with 13 to 19",
+            ),
+        }
+    }
+}
+
+impl OrderDraft {
+    /// The order this draft asks for, of listing `listing_id`.
+    fn order(&self, listing_id: i64) -> Result<NewOrder, Mistake> {
+        let digits: String = self.phone.chars().filter(char::is_ascii_digit).collect();
+        Ok(NewOrder {
+            listing_id,
+            quantity: parse_count(&self.quantity).ok_or(Mistake::Quantity)?,
+            destination: Destination::of_city(&self.city).map_err(|_| Mistake::City)?,
+            address: self.address.clone(),
+            recipient_name: self.name.clone(),
+            recipient_phone: Phone::parse(&digits).map_err(|_| Mistake::Phone)?,
+            idempotency_key: Some(self.key.clone()).filter(|k| !k.is_empty()),
+        })
+    }
+}
+
+/// `GET /m/listings/{id}/order`, and a refused order: how many, who to, and where.
+#[derive(Template)]
+#[template(path = "buyer/order_form.html")]
+struct OrderFormPage {
+    lang: Lang,
+    csrf: String,
+    /// A new key for each form shown: pressing "order" twice on a slow network orders once.
+    key: String,
+    listing: Listing,
+    draft: OrderDraft,
+    problem: Option<String>,
+}
+
+impl OrderFormPage {
+    fn new(
+        lang: Lang,
+        buyer: &PageUser,
+        listing: Listing,
+        draft: OrderDraft,
+        problem: Option<String>,
+    ) -> Self {
+        let mut key = [0u8; 12];
+        rand::rng().fill_bytes(&mut key);
+        Self {
             lang,
-            text(lang, "暂时打不开", "Not available"),
-            &try_again(lang),
-            "/m",
-        ),
-        StatusCode::SERVICE_UNAVAILABLE,
-    )
+            csrf: buyer.csrf(),
+            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            listing,
+            draft,
+            problem,
+        }
+    }
+
+    fn price(&self) -> String {
+        price(self.lang, self.listing.price_fen, self.listing.unit)
+    }
+
+    fn unit(&self) -> &'static str {
+        unit_name(self.lang, self.listing.unit)
+    }
+
+    /// The quantity as typed, or at first the least one may order.
+    fn quantity(&self) -> String {
+        if self.draft.quantity.is_empty() {
+            self.listing.min_order.to_string()
+        } else {
+            self.draft.quantity.clone()
+        }
+    }
+
+    fn provinces(&self) -> Vec<&'static Province> {
+        region::provinces().collect()
+    }
+
+    fn city_name(&self, city: &City) -> &'static str {
+        region::name_of(city.code).unwrap_or(city.name)
+    }
+
+    fn is_chosen(&self, city: &City) -> bool {
+        self.draft.city == city.code
+    }
+}
+
+/// `GET /m/orders`: the buyer's orders, newest first, each with the steps left to them.
+#[derive(Template)]
+#[template(path = "buyer/orders.html")]
+struct MyOrdersPage {
+    lang: Lang,
+    csrf: String,
+    cards: Vec<OrderCard>,
+    problem: Option<String>,
 }

@@ -1,0 +1,381 @@
+//! The pages anyone may open: the scan page of a label's code (genuine, with warnings, not
+//! valid, unavailable), the market's browse page, a listing, and the form for a typed code.
+
+use api::{
+    domain::{Phone, region::Destination},
+    infra::trace_codes::TraceCode,
+    service::{
+        market::{
+            listings::{self, ListingFields},
+            orders::{self, NewOrder},
+        },
+        policy::Actor,
+    },
+    testing::TestApp,
+};
+use entities::{
+    listing::{ListingStatus, Unit},
+    user::Role,
+};
+use poem::http::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use super::{Page, open};
+use crate::{assert_page, support};
+
+const VILLAGE: &str = "500235101201";
+const TOWNSHIP: &str = "500235101000";
+
+/// A page with the codes it shows (which differ between runs' keys) named instead.
+fn without_codes(mut page: Page, codes: &[&str]) -> Page {
+    for code in codes {
+        page.html = page.html.replace(code, "[code]");
+    }
+    page
+}
+
+async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> Value {
+    let request = match method {
+        "POST" => app.client.post(path),
+        _ => app.client.get(path),
+    };
+    let resp = request
+        .header("authorization", format!("Bearer {token}"))
+        .body_json(&body)
+        .send()
+        .await;
+    let status = resp.0.status();
+    let body = resp.0.into_body().into_string().await.unwrap();
+    assert!(status.is_success(), "{method} {path}: {status} {body}");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+/// A farmer's batch of vermicelli from their plot, processed, inspected and packed, with
+/// three item codes issued: the farmer's token and the batch's id.
+async fn traced_batch(app: &TestApp) -> (String, u32) {
+    let household = support::household_in(app, VILLAGE, 1).await;
+    support::farmer_account(app, "13600000001", household).await;
+    let (token, _) = support::tokens(app, "13600000001").await;
+    let plot = call(
+        app,
+        "POST",
+        "/api/v1/plots",
+        &token,
+        json!({ "name": "屋后坡地", "area_mu": 1.25, "crop": "红薯" }),
+    )
+    .await;
+    let category = support::category_id(app, "sweet_potato_vermicelli").await;
+    let batch = call(
+        app,
+        "POST",
+        "/api/v1/batches",
+        &token,
+        json!({ "category_id": category, "plot_id": plot["id"], "quantity": 300,
+                "produced_on": "2026-10-20", "note": "霜降前收" }),
+    )
+    .await;
+    let id = batch["id"].as_i64().unwrap();
+    for event in [
+        json!({ "kind": "processed", "occurred_at": "2026-11-02T02:00:00Z", "place_area_code": VILLAGE }),
+        json!({ "kind": "inspected", "occurred_at": "2026-11-03T03:00:00Z",
+                "place_text": "县农产品检测站", "result": "pass" }),
+        json!({ "kind": "packed", "occurred_at": "2026-11-04T03:00:00Z", "place_area_code": VILLAGE }),
+    ] {
+        call(
+            app,
+            "POST",
+            &format!("/api/v1/batches/{id}/events"),
+            &token,
+            event,
+        )
+        .await;
+    }
+    call(
+        app,
+        "POST",
+        &format!("/api/v1/batches/{id}/code-runs"),
+        &token,
+        json!({ "count": 3 }),
+    )
+    .await;
+    (token, u32::try_from(id).unwrap())
+}
+
+#[tokio::test]
+async fn the_scan_page() {
+    // A label scanned more than twice is suspicious here.
+    let app = TestApp::spawn_with(|s| s.scan_warn_after = 2).await;
+    let (token, batch_id) = traced_batch(&app).await;
+    let item = |item| app.state.trace_keys.sign(TraceCode { batch_id, item });
+    let (one, two, three) = (item(1), item(2), item(3));
+
+    let genuine = open(&app, &format!("/t/{one}"), None, "zh").await;
+    assert_page!("scan_genuine", without_codes(genuine, &[&one]));
+    let english = open(&app, &format!("/T/{one}"), None, "en").await;
+    assert_page!("scan_genuine_en", without_codes(english, &[&one]));
+
+    let mut forged = one.clone().into_bytes();
+    forged[8] = if forged[8] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let page = open(&app, &format!("/t/{forged}"), None, "zh").await;
+    assert_page!("scan_forged", without_codes(page, &[&forged]));
+    let never_issued = app.state.trace_keys.sign(TraceCode {
+        batch_id: batch_id + 100,
+        item: 1,
+    });
+    let page = open(&app, &format!("/t/{never_issued}"), None, "zh").await;
+    assert_page!("scan_not_issued", without_codes(page, &[&never_issued]));
+
+    call(
+        &app,
+        "POST",
+        "/api/v1/trace/revocations",
+        &token,
+        json!({ "code": two, "reason": "标签丢失" }),
+    )
+    .await;
+    let page = open(&app, &format!("/t/{two}"), None, "zh").await;
+    assert_page!("scan_revoked", without_codes(page, &[&two]));
+
+    // Item 3, scanned twice already, is scanned again after the township recalls the batch.
+    for _ in 0..2 {
+        open(&app, &format!("/t/{three}"), None, "zh").await;
+    }
+    support::official(&app, "13900000003", Role::TownshipOfficial, TOWNSHIP).await;
+    let (township, _) = support::tokens(&app, "13900000003").await;
+    call(
+        &app,
+        "POST",
+        &format!("/api/v1/batches/{batch_id}/recall"),
+        &township,
+        json!({ "reason": "抽检不合格" }),
+    )
+    .await;
+    let page = open(&app, &format!("/t/{three}"), None, "zh").await;
+    assert_page!("scan_recalled_over_scanned", without_codes(page, &[&three]));
+}
+
+#[tokio::test]
+async fn the_scan_page_when_the_records_cannot_be_read() {
+    let app = TestApp::spawn().await;
+    let code = app.state.trace_keys.sign(TraceCode {
+        batch_id: 1,
+        item: 1,
+    });
+    app.state
+        .db
+        .conn()
+        .execute_unprepared("ALTER TABLE batches RENAME TO batches_away")
+        .await
+        .unwrap();
+    let resp = app.client.get(format!("/t/{code}")).send().await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    resp.assert_header("cache-control", "no-store");
+    let page = super::page_of(resp).await;
+    assert_page!("scan_unavailable", without_codes(page, &[&code]));
+}
+
+/// A listing on sale by a farmer of `village`; `n` keeps households apart.
+async fn listing(app: &TestApp, village: &str, n: u32, fields: ListingFields) -> (Actor, i64) {
+    let household = support::household_in(app, village, n).await;
+    let user = support::farmer_account(app, &format!("136000000{n:02}"), household).await;
+    let farmer = Actor {
+        user_id: user.id,
+        role: Role::Farmer,
+        area: None,
+        household_id: Some(household),
+    };
+    let id = listings::create(&app.state.db, &farmer, fields)
+        .await
+        .unwrap()
+        .id;
+    (farmer, id)
+}
+
+fn on_sale(category_id: i64, title: &str, price_fen: i64, unit: Unit) -> ListingFields {
+    ListingFields {
+        category_id: Some(category_id),
+        title: Some(title.into()),
+        description: Some("高山上种的红薯，石磨磨浆，手工漏粉，晒足三天。\n煮 5 分钟即可。".into()),
+        price_fen: Some(price_fen),
+        unit: Some(unit),
+        stock: Some(40),
+        min_order: Some(2),
+        status: Some(ListingStatus::OnSale),
+        ..Default::default()
+    }
+}
+
+async fn add_photo(app: &TestApp, farmer: &Actor, listing: i64, shade: u32) {
+    let jpeg = support::jpeg_of(&support::picture(64 + shade, 64));
+    app.state
+        .photos
+        .add_to_listing(
+            &app.state.db,
+            farmer,
+            listing,
+            jpeg,
+            Some(image::ImageFormat::Jpeg),
+        )
+        .await
+        .unwrap();
+}
+
+/// Vermicelli with two photos and eggs in one township, honey sold out in another.
+async fn market(app: &TestApp) -> (i64, i64) {
+    let vermicelli = support::category_id(app, "sweet_potato_vermicelli").await;
+    let eggs = support::category_id(app, "free_range_eggs").await;
+    let (farmer, noodles) = listing(
+        app,
+        VILLAGE,
+        1,
+        on_sale(vermicelli, "手工红苕粉 5斤装", 3_000, Unit::Jin),
+    )
+    .await;
+    add_photo(app, &farmer, noodles, 0).await;
+    add_photo(app, &farmer, noodles, 8).await;
+    listing(
+        app,
+        "500235101202",
+        2,
+        ListingFields {
+            description: Some(String::new()),
+            ..on_sale(eggs, "散养土鸡蛋 30枚", 4_550, Unit::Box)
+        },
+    )
+    .await;
+    let (_, sold_out) = listing(
+        app,
+        "500235102201",
+        3,
+        ListingFields {
+            stock: Some(2),
+            ..on_sale(vermicelli, "红苕粉条（已卖完）", 2_800, Unit::Kg)
+        },
+    )
+    .await;
+    // A buyer takes the last of it.
+    let buyer = support::buyer_account(app, "13700000001").await;
+    let buyer = Actor {
+        user_id: buyer.id,
+        role: Role::Buyer,
+        area: None,
+        household_id: None,
+    };
+    orders::place(
+        &app.state.db,
+        &buyer,
+        NewOrder {
+            listing_id: sold_out,
+            quantity: 2,
+            destination: Destination::of_city("440300").unwrap(),
+            address: "南山区科技园 1 号".into(),
+            recipient_name: "王小明".into(),
+            recipient_phone: Phone::parse("13800138000").unwrap(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    (noodles, sold_out)
+}
+
+#[tokio::test]
+async fn the_market() {
+    let app = TestApp::spawn().await;
+    assert_page!("browse_empty", open(&app, "/m", None, "zh").await);
+    let (noodles, sold_out) = market(&app).await;
+
+    let browse = open(&app, "/m", None, "zh").await;
+    assert_eq!(browse.status, StatusCode::OK);
+    assert_page!("browse", browse);
+    assert_page!("browse_en", open(&app, "/m", None, "en").await);
+    let eggs = support::category_id(&app, "free_range_eggs").await;
+    // A township chosen: its villages are offered, with the category kept.
+    assert_page!(
+        "browse_township_and_category",
+        open(
+            &app,
+            &format!("/m?category={eggs}&area={TOWNSHIP}"),
+            None,
+            "zh"
+        )
+        .await
+    );
+    assert_page!(
+        "browse_village",
+        open(&app, "/m?area=500235101201", None, "zh").await
+    );
+
+    let resp = app
+        .client
+        .get(format!("/m/listings/{noodles}"))
+        .send()
+        .await;
+    resp.assert_header("cache-control", "public, max-age=60");
+    assert_page!("listing", super::page_of(resp).await);
+    assert_page!(
+        "listing_en",
+        open(&app, &format!("/m/listings/{noodles}"), None, "en").await
+    );
+    assert_page!(
+        "listing_sold_out",
+        open(&app, &format!("/m/listings/{sold_out}"), None, "zh").await
+    );
+    let resp = app.client.get("/m/listings/999999").send().await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    resp.assert_header("cache-control", "public, max-age=60");
+    assert_page!("listing_not_found", super::page_of(resp).await);
+}
+
+#[tokio::test]
+async fn the_market_pages_on_through_many_goods() {
+    let app = TestApp::spawn().await;
+    let eggs = support::category_id(&app, "free_range_eggs").await;
+    let (farmer, _) = listing(
+        &app,
+        VILLAGE,
+        1,
+        on_sale(eggs, "土鸡蛋 第 1 箱", 1_000, Unit::Box),
+    )
+    .await;
+    let mut last = 0;
+    for n in 2..=21 {
+        last = listings::create(
+            &app.state.db,
+            &farmer,
+            on_sale(eggs, &format!("土鸡蛋 第 {n} 箱"), 1_000, Unit::Box),
+        )
+        .await
+        .unwrap()
+        .id;
+    }
+    let first = open(&app, &format!("/m?area={VILLAGE}"), None, "zh").await;
+    assert_eq!(first.html.matches("class=\"cell\"").count(), 20);
+    // The 20th newest is where the next page starts.
+    let next = format!("/m?area={VILLAGE}&#38;cursor={}", last - 19);
+    assert!(
+        first
+            .html
+            .contains(&format!("<a class=\"more\" href=\"{next}\">下一页</a>")),
+        "{}",
+        first.html
+    );
+    let second = open(&app, &next.replace("&#38;", "&"), None, "zh").await;
+    assert_eq!(second.html.matches("class=\"cell\"").count(), 1);
+    assert!(second.html.contains("土鸡蛋 第 1 箱") && !second.html.contains("class=\"more\""));
+}
+
+#[tokio::test]
+async fn the_form_for_a_typed_code() {
+    let app = TestApp::spawn().await;
+    assert_page!("trace_form", open(&app, "/m/trace", None, "zh").await);
+    assert_page!(
+        "trace_form_wrong_code",
+        open(&app, "/m/trace?code=hello+%3Cb%3E", None, "zh").await
+    );
+    assert_page!("trace_form_en", open(&app, "/m/trace", None, "en").await);
+    let resp = app.client.get("/m/trace?code=HELLO").send().await;
+    resp.assert_header("cache-control", "public, max-age=300");
+}

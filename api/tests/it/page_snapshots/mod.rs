@@ -2,6 +2,7 @@
 //! `snapshots/*.snap` (`cargo insta review`, or `INSTA_UPDATE=always` and read the diff).
 //! Times, dates, ids, tokens and codes are redacted, so the snapshots hold on every database.
 
+mod farmer;
 mod session;
 
 use api::testing::TestApp;

@@ -210,6 +210,11 @@ async fn a_new_listing_and_its_refusals() {
         )
         .await
     );
+    // A form that is not the upload it should be (the connection dropped, say): nothing saved.
+    assert_page!(
+        "farmer_new_listing_unreadable",
+        post(&app, "/f/listings/new", Some(&cookie), &[("csrf", &csrf)]).await
+    );
 }
 
 #[tokio::test]

@@ -31,7 +31,7 @@ use crate::{
             TraceError,
             batch_pages::{self, Batches, OwnBatch},
             codes, events,
-            labels::sheet_pdf,
+            labels::{SheetPdf, sheet_pdf},
             production::{self, NewBatch},
         },
     },
@@ -167,7 +167,7 @@ pub async fn label_sheet(
 ) -> Result<Response, PageError> {
     let keys = state.trace_keys.clone();
     let base_url = &state.settings.public_base_url;
-    match sheet_pdf(
+    let sheet = sheet_pdf(
         &state.db,
         &farmer.actor,
         keys,
@@ -176,20 +176,24 @@ pub async fn label_sheet(
         run_id,
         None,
         None,
-    )
-    .await
-    {
-        Ok(sheet) => Ok(Response::builder()
-            .content_type("application/pdf")
-            .header(
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", sheet.file_name),
-            )
-            .header(header::CACHE_CONTROL, "no-store")
-            .header("x-total-pages", sheet.total_pages)
-            .body(sheet.bytes)),
+    );
+    match sheet.await {
+        Ok(sheet) => Ok(download(sheet)),
         Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
     }
+}
+
+/// A label sheet as a download, never kept.
+fn download(sheet: SheetPdf) -> Response {
+    Response::builder()
+        .content_type("application/pdf")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", sheet.file_name),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .header("x-total-pages", sheet.total_pages)
+        .body(sheet.bytes)
 }
 
 /// The batch's page again, saying why a change to it was refused (a batch that is not the

@@ -1,13 +1,13 @@
 //! Reading the pages' forms the way people fill them in on a phone: full-width digits, a `¥`
-//! or `元` typed with a price, a photo straight from the camera.
+//! or `元` typed with a price, a photo straight from the camera. The unit select the forms
+//! share is the `unit_select` macro of `templates/partials/units.html`.
 
 use std::collections::HashMap;
 
 use entities::listing::Unit;
-use poem::web::Multipart;
+use poem::{FromRequest, Request, RequestBody, web::Multipart};
 
-use super::shell::{esc, unit_name};
-use crate::http::error::Lang;
+use super::{error::PageError, session::form_is_ours};
 
 /// A submitted form: its text fields and, if one was chosen, its file.
 #[derive(Debug, Default)]
@@ -57,6 +57,29 @@ impl Submitted {
             }
         }
         Ok(form)
+    }
+}
+
+/// The file field of the pages' uploads: a photo from the phone's camera.
+pub const PHOTO_FIELD: &str = "photo";
+
+/// A posted `multipart/form-data` form from one of our pages of this sign-in, its file in its
+/// [`PHOTO_FIELD`]: read whole, and its token and origin checked before the handler runs. A
+/// form that did not arrive whole, or does not pass the checks, changes nothing.
+pub struct PageUpload(pub Submitted);
+
+impl<'a> FromRequest<'a> for PageUpload {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let multipart = Multipart::from_request(req, body)
+            .await
+            .map_err(|_| PageError::BadForm)?;
+        let form = Submitted::read(multipart, PHOTO_FIELD)
+            .await
+            .map_err(|_| PageError::BadForm)?;
+        if !form_is_ours(req, form.get("csrf"))? {
+            return Err(PageError::Forged.into());
+        }
+        Ok(Self(form))
     }
 }
 
@@ -117,8 +140,8 @@ pub fn parse_count(typed: &str) -> Option<i64> {
     cleaned.parse().ok()
 }
 
-/// The units goods are sold by, as forms spell them.
-const UNITS: [(Unit, &str); 4] = [
+/// The units goods are sold by, as forms spell them, in the order a unit select offers them.
+pub const UNITS: [(Unit, &str); 4] = [
     (Unit::Jin, "jin"),
     (Unit::Kg, "kg"),
     (Unit::Piece, "piece"),
@@ -128,20 +151,6 @@ const UNITS: [(Unit, &str); 4] = [
 /// The unit a form's field names; none for the usual one (or anything else).
 pub fn unit_of(value: &str) -> Option<Unit> {
     UNITS.iter().find(|(_, v)| *v == value).map(|(u, _)| *u)
-}
-
-/// A unit select's options: first "the usual unit" (`usual`, an empty value), then each unit,
-/// `chosen` selected.
-pub fn unit_options(lang: Lang, usual: &str, chosen: &str) -> String {
-    let mut options = format!("<option value=\"\">{}</option>", esc(usual));
-    for (unit, value) in UNITS {
-        let selected = if chosen == value { " selected" } else { "" };
-        options.push_str(&format!(
-            "<option value=\"{value}\"{selected}>{}</option>",
-            unit_name(lang, unit)
-        ));
-    }
-    options
 }
 
 /// Yuan for a form field: `12.5` for 1250 fen.

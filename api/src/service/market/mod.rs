@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod cooperatives;
 pub mod demo;
+pub mod goods_pages;
 pub mod listings;
 pub mod order_book;
 pub mod orders;

@@ -1,5 +1,6 @@
 //! Traceability (溯源): plots and batches, signed trace codes, and what a buyer's scan finds.
 
+pub mod batch_pages;
 pub mod codes;
 pub mod demo;
 pub mod events;

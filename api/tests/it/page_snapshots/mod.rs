@@ -3,6 +3,7 @@
 //! Times, dates, ids, tokens and codes are redacted, so the snapshots hold on every database.
 
 mod buyer;
+mod farmer;
 mod official;
 mod public;
 mod session;

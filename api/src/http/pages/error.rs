@@ -42,8 +42,6 @@ pub enum PageError {
 pub enum Missing {
     /// A listing of the farmer's own.
     OwnListing,
-    /// A listing on sale, for a buyer.
-    ListingOnSale,
     /// A listing that can be ordered.
     Orderable,
     /// A batch of the farmer's own.
@@ -165,11 +163,6 @@ impl Missing {
                 t("找不到商品", "Not found"),
                 t("没有这件商品。", "There is no such listing of yours."),
                 ("/f", t("回到我的商品", "Back to my goods")),
-            ),
-            Self::ListingOnSale => (
-                t("找不到商品", "Not found"),
-                t("这件商品不存在或已下架。", "This listing is not on sale."),
-                ("/m", t("去看看别的", "See what else is on sale")),
             ),
             Self::Orderable => (
                 t("不能下单", "Not on sale"),

@@ -15,7 +15,7 @@ use askama::Template;
 use entities::user::Role;
 use poem::{
     FromRequest, Request, RequestBody, Response, handler,
-    http::{Method, StatusCode},
+    http::Method,
     web::{
         Data, Form, Query,
         cookie::{Cookie, CookieJar, SameSite},
@@ -404,60 +404,6 @@ impl CodePage {
             problem,
         }
     }
-}
-
-// The string-built pages' way in, while they move to templates.
-
-impl PageUser {
-    /// The hidden form field that carries [`PageUser::csrf`].
-    pub fn csrf_field(&self) -> String {
-        format!(
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            self.csrf()
-        )
-    }
-
-    /// Whether a submitted form came from one of our own pages of this sign-in.
-    pub fn accepts(&self, req: &Request, csrf: Option<&str>) -> bool {
-        form_is_ours(req, csrf).unwrap_or(false)
-    }
-}
-
-fn answer(req: &Request, error: PageError) -> Response {
-    error.answer(super::shell::lang_of(req), Frame::of_path(req.uri().path()))
-}
-
-/// The signed-in user if `allowed` admits their role; otherwise the answer to send instead.
-pub async fn require(
-    _state: &AppState,
-    req: &Request,
-    allowed: fn(Role) -> bool,
-) -> Result<PageUser, Response> {
-    require_role(req, allowed).await.map_err(|e| answer(req, e))
-}
-
-/// For a posted form: as [`require`], and the form must carry this sign-in's token.
-pub async fn require_form(
-    state: &AppState,
-    req: &Request,
-    allowed: fn(Role) -> bool,
-    csrf: Option<&str>,
-) -> Result<PageUser, Response> {
-    let user = require(state, req, allowed).await?;
-    if !user.accepts(req, csrf) {
-        return Err(answer(req, PageError::Forged));
-    }
-    Ok(user)
-}
-
-/// A page for one signed-in user: never kept by a shared cache.
-pub fn private_page(body: String, status: StatusCode) -> Response {
-    super::shell::html_response(body, status, "no-store")
-}
-
-/// The answer to a form that did not come from our page of this sign-in.
-pub fn forged(lang: Lang) -> Response {
-    PageError::Forged.answer(lang, Frame::plain())
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use entities::listing::Unit;
 use poem::http::StatusCode;
 
 use super::error::PageError;
-use crate::http::error::{ApiError, Lang};
+use crate::http::error::Lang;
 
 /// WeUI-like: WeChat green, list cells, large type and touch targets (44 px and up), text
 /// contrast of at least 4.5:1. One rule a line in the file, joined into one line for the pages.
@@ -280,159 +280,12 @@ pub fn unit_name(lang: Lang, unit: Unit) -> &'static str {
     }
 }
 
-// The string-built frame, while pages move to templates.
-
 /// Chinese unless the phone prefers English.
 pub fn lang_of(req: &Request) -> Lang {
     Lang::from_accept_language(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
-    )
-}
-
-pub fn text<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
-}
-
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// What was wrong with a form, announced to screen readers; nothing when all was well.
-pub fn alert(problem: Option<&str>) -> String {
-    problem
-        .map(|p| format!("<div class=\"alert\" role=\"alert\">{}</div>", esc(p)))
-        .unwrap_or_default()
-}
-
-/// What a refused request says on a page — the error's message, with the service's reason when
-/// it gave one — and the status to answer with.
-pub fn refusal(lang: Lang, error: impl Into<ApiError>) -> (String, StatusCode) {
-    let error = error.into();
-    let envelope = error.envelope(lang);
-    let problem = match envelope
-        .details
-        .as_ref()
-        .and_then(|d| d.get("reason"))
-        .and_then(|r| r.as_str())
-    {
-        Some(reason) => format!("{}（{reason}）", envelope.message),
-        None => envelope.message,
-    };
-    (problem, error.code.status())
-}
-
-/// The body of a page that could not be put together this time.
-pub fn try_again(lang: Lang) -> String {
-    format!(
-        "<p class=\"note\">{}</p>",
-        text(
-            lang,
-            "暂时打不开，请稍后再试",
-            "Please try again in a moment"
-        )
-    )
-}
-
-/// The scan page's shell: the trace brand and a note on where the records come from.
-pub fn page(lang: Lang, title: &str, body: &str) -> String {
-    let footer = format!(
-        "<footer>{}</footer>",
-        text(
-            lang,
-            "信息由生产者登记，县电商中心核验",
-            "Recorded by the producer, checked by the county e-commerce centre"
-        )
-    );
-    shell(
-        lang,
-        text(lang, "山货溯源", "Shanhuo trace"),
-        title,
-        body,
-        &footer,
-    )
-}
-
-/// A tab of the bottom bar: where it goes and its Chinese and English names.
-pub type TabLink = (&'static str, &'static str, &'static str);
-
-pub const MARKET_TABS: &[TabLink] = &[
-    ("/m", "好物", "Market"),
-    ("/m/trace", "扫码溯源", "Verify a code"),
-    ("/m/orders", "我的订单", "My orders"),
-];
-
-/// A buyer's page: the market brand and its tabs; `current` is the tab's path.
-pub fn market_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
-    tabbed_page(
-        lang,
-        text(lang, "山货", "Shanhuo"),
-        title,
-        body,
-        MARKET_TABS,
-        current,
-    )
-}
-
-/// A page with a bottom tab bar, where a thumb reaches it.
-pub fn tabbed_page(
-    lang: Lang,
-    brand: &str,
-    title: &str,
-    body: &str,
-    tabs: &[TabLink],
-    current: &str,
-) -> String {
-    let mut bar = String::from("<nav class=\"tabs\">");
-    for (href, zh, en) in tabs {
-        let here = if *href == current {
-            " aria-current=\"page\""
-        } else {
-            ""
-        };
-        bar.push_str(&format!(
-            "<a href=\"{href}\"{here}>{}</a>",
-            text(lang, zh, en)
-        ));
-    }
-    bar.push_str("</nav>");
-    shell(lang, brand, title, body, &bar)
-}
-
-/// A page of its own, without tabs: signing in, a refusal.
-pub fn form_page(lang: Lang, title: &str, body: &str) -> String {
-    let body = format!("<h1>{}</h1>{body}", esc(title));
-    shell(lang, text(lang, "山货", "Shanhuo"), title, &body, "")
-}
-
-fn shell(lang: Lang, brand: &str, title: &str, body: &str, footer: &str) -> String {
-    let html_lang = match lang {
-        Lang::Zh => "zh-CN",
-        Lang::En => "en",
-    };
-    format!(
-        "<!doctype html><html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title} · {brand}</title><style>{style}</style></head><body>\
-<header>{brand}</header><main>{body}</main>{footer}</body></html>",
-        title = esc(title),
-        style = STYLE.as_str(),
     )
 }
 

@@ -5,7 +5,6 @@ use askama::Template;
 use entities::{
     listing::{ListingStatus, Model as Listing},
     product_category::Model as Category,
-    user::Role,
 };
 use poem::{
     Response, handler,
@@ -18,8 +17,8 @@ use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
     forms::{PageUpload, Submitted, parse_count, parse_yuan, unit_of},
-    session::{Farmer, PageForm, private_page},
-    shell::{Frame, TabLink, esc, private, private_with, see_other, tabbed_page, text, try_again},
+    session::{Farmer, PageForm},
+    shell::{Frame, private, private_with, see_other},
 };
 use crate::{
     app::AppState,
@@ -435,43 +434,4 @@ impl ListingPage {
             ListingStatus::OnSale | ListingStatus::SoldOut
         )
     }
-}
-
-// The string-built farmer's frame, kept for `farmer/sales.rs` only: `is_farmer`,
-// `farmer_page` and `failed` go once sales is converted to templates.
-
-const FARMER_TABS: &[TabLink] = &[
-    ("/f", "商品", "Goods"),
-    ("/f/batches", "批次", "Batches"),
-    ("/f/orders", "订单", "Orders"),
-    ("/f/income", "收入", "Income"),
-];
-
-pub fn is_farmer(role: Role) -> bool {
-    role == Role::Farmer
-}
-
-pub fn farmer_page(lang: Lang, title: &str, body: &str, current: &str) -> String {
-    let body = format!("<h1>{}</h1>{body}", esc(title));
-    tabbed_page(
-        lang,
-        text(lang, "山货 · 农户", "Shanhuo · farmer"),
-        title,
-        &body,
-        FARMER_TABS,
-        current,
-    )
-}
-
-pub fn failed(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "rendering a farmer's page failed");
-    private_page(
-        farmer_page(
-            lang,
-            text(lang, "暂时打不开", "Not available"),
-            &try_again(lang),
-            "/f",
-        ),
-        StatusCode::SERVICE_UNAVAILABLE,
-    )
 }

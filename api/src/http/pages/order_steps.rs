@@ -1,21 +1,72 @@
 //! The steps of an order on the pages, shared by the buyer's and the farmer's order pages: the
 //! names of an order's states and steps for the order card (`partials/order_card.html`, one
-//! form a step), and taking the step a form names.
+//! form a step), taking the step a form names, and the order list each side reads it on.
 
+use askama::Template;
 use entities::order::{Model as Order, OrderStatus};
-use poem::http::StatusCode;
+use poem::{Request, Response, http::StatusCode};
 use serde::Deserialize;
 
-use super::{error::PageError, forms::yuan, shell::unit_name};
-use crate::http::error::Lang;
+use super::{
+    error::PageError,
+    forms::yuan,
+    session::PageUser,
+    shell::{private_with, see_other, unit_name},
+};
+use crate::http::{caller::origin, error::Lang};
 use crate::{
     app::AppState,
-    service::{
-        market::orders::{self, OrderAction, china_time},
-        policy::Actor,
-        users::Origin,
+    service::market::{
+        order_book::{self, OrderCard},
+        orders::{self, OrderAction, OrderSide, china_time},
     },
 };
+
+/// The most recent orders an order list shows.
+const RECENT_ORDERS: u64 = 50;
+
+/// A side's list of orders: the buyer's at `/m/orders`, the farmer's at `/f/orders`.
+pub trait OrderList: Template + Sized {
+    /// Whose orders: those bought or those sold.
+    const SIDE: OrderSide;
+    /// Where the list is, for going back to an order's card on it.
+    const PATH: &'static str;
+
+    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self;
+}
+
+/// The signed-in user's list of orders, with what was wrong with the step just asked for.
+pub async fn show<L: OrderList>(
+    state: &AppState,
+    lang: Lang,
+    user: &PageUser,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let cards = order_book::recent(&state.db, &user.actor, L::SIDE, RECENT_ORDERS)
+        .await
+        .map_err(|e| PageError::refused(lang, e))?;
+    private_with(&L::new(lang, user.csrf(), cards, problem), status)
+}
+
+/// Takes the step a form names on order `id`, then back to its card on the list; a refused step
+/// shows the list again saying why.
+pub async fn take_then_show<L: OrderList>(
+    state: &AppState,
+    req: &Request,
+    user: &PageUser,
+    lang: Lang,
+    (id, step): (i64, String),
+    form: StepForm,
+) -> Result<Response, PageError> {
+    match take(state, lang, user, id, &step, form.reason, req).await {
+        Ok(()) => Ok(see_other(&format!("{}#order-{id}", L::PATH))),
+        Err(PageError::Refused { message, status }) => {
+            show::<L>(state, lang, user, Some(message), status).await
+        }
+        Err(failure) => Err(failure),
+    }
+}
 
 /// A step's form: cancelling may say why.
 #[derive(Debug, Default, Deserialize)]
@@ -23,15 +74,15 @@ pub struct StepForm {
     pub reason: Option<String>,
 }
 
-/// Takes the step named in a form's path on the order, as `actor`; a refusal says why.
-pub async fn take(
+/// Takes the step named in a form's path on the order, as `user`; a refusal says why.
+async fn take(
     state: &AppState,
     lang: Lang,
-    actor: &Actor,
+    user: &PageUser,
     id: i64,
     step: &str,
     reason: Option<String>,
-    origin: &Origin,
+    req: &Request,
 ) -> Result<(), PageError> {
     let Some(action) = OrderAction::from_name(step) else {
         return Err(PageError::Refused {
@@ -39,7 +90,7 @@ pub async fn take(
             status: StatusCode::NOT_FOUND,
         });
     };
-    orders::act(&state.db, actor, id, action, reason, origin)
+    orders::act(&state.db, &user.actor, id, action, reason, &origin(req))
         .await
         .map(|_| ())
         .map_err(|e| PageError::refused(lang, e))

@@ -11,14 +11,14 @@ use poem::{
 use rand::RngCore;
 use serde::Deserialize;
 
+use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
     forms::parse_count,
-    order_steps::{self, StepForm},
+    order_steps::{self, OrderList, StepForm},
     session::{Buyer, PageForm, PageUser},
     shell::{Frame, price, private, private_with, see_other, unit_name},
 };
-use crate::http::{caller::origin, error::Lang};
 use crate::{
     app::AppState,
     domain::{
@@ -27,13 +27,10 @@ use crate::{
     },
     service::market::{
         MarketError, listings,
-        order_book::{self, OrderCard},
+        order_book::OrderCard,
         orders::{self, NewOrder, OrderSide},
     },
 };
-
-/// The most recent orders a buyer's page shows.
-const RECENT_ORDERS: u64 = 50;
 
 /// `GET /m/listings/{id}/order`: how many, and where to.
 #[handler]
@@ -90,7 +87,7 @@ pub async fn my_orders(
     buyer: Buyer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    orders_page(&state, lang, &buyer, None, StatusCode::OK).await
+    order_steps::show::<MyOrdersPage>(&state, lang, &buyer, None, StatusCode::OK).await
 }
 
 /// `POST /m/orders/{id}/{action}`: received, completed or cancelled by the buyer.
@@ -100,47 +97,10 @@ pub async fn take_step(
     req: &Request,
     buyer: Buyer,
     lang: Lang,
-    Path((id, action)): Path<(i64, String)>,
+    Path(step): Path<(i64, String)>,
     PageForm(form): PageForm<StepForm>,
 ) -> Result<Response, PageError> {
-    let origin = origin(req);
-    match order_steps::take(
-        &state,
-        lang,
-        &buyer.actor,
-        id,
-        &action,
-        form.reason,
-        &origin,
-    )
-    .await
-    {
-        Ok(()) => Ok(see_other(&format!("/m/orders#order-{id}"))),
-        Err(PageError::Refused { message, status }) => {
-            orders_page(&state, lang, &buyer, Some(message), status).await
-        }
-        Err(failure) => Err(failure),
-    }
-}
-
-/// The buyer's orders, with what was wrong with the step just asked for.
-async fn orders_page(
-    state: &AppState,
-    lang: Lang,
-    buyer: &PageUser,
-    problem: Option<String>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let cards = order_book::recent(&state.db, &buyer.actor, OrderSide::Bought, RECENT_ORDERS)
-        .await
-        .map_err(|e| PageError::refused(lang, e))?;
-    let page = MyOrdersPage {
-        lang,
-        csrf: buyer.csrf(),
-        cards,
-        problem,
-    };
-    private_with(&page, status)
+    order_steps::take_then_show::<MyOrdersPage>(&state, req, &buyer, lang, step, form).await
 }
 
 /// The listing, if it can be ordered now.
@@ -273,4 +233,18 @@ struct MyOrdersPage {
     csrf: String,
     cards: Vec<OrderCard>,
     problem: Option<String>,
+}
+
+impl OrderList for MyOrdersPage {
+    const SIDE: OrderSide = OrderSide::Bought;
+    const PATH: &'static str = "/m/orders";
+
+    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self {
+        Self {
+            lang,
+            csrf,
+            cards,
+            problem,
+        }
+    }
 }

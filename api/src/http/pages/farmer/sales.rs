@@ -10,27 +10,24 @@ use poem::{
     web::{Data, Path},
 };
 
+use crate::http::error::Lang;
 use crate::http::pages::{
     error::PageError,
     forms::yuan,
-    order_steps::{self, StepForm},
-    session::{Farmer, PageForm, PageUser},
-    shell::{Frame, private, private_with, see_other},
+    order_steps::{self, OrderList, StepForm},
+    session::{Farmer, PageForm},
+    shell::{Frame, private},
 };
-use crate::http::{caller::origin, error::Lang};
 use crate::{
     app::AppState,
     service::{
         households::incomes::{self, IncomeYear},
         market::{
-            order_book::{self, OrderCard},
+            order_book::OrderCard,
             orders::{OrderSide, china_time},
         },
     },
 };
-
-/// The most recent orders a farmer's page shows.
-const RECENT_ORDERS: u64 = 50;
 
 /// `GET /f/orders`: orders for the farmer's goods, newest first, each with its next steps.
 #[handler]
@@ -39,7 +36,7 @@ pub async fn my_orders(
     farmer: Farmer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    orders_page(&state, lang, &farmer, None, StatusCode::OK).await
+    order_steps::show::<SalesPage>(&state, lang, &farmer, None, StatusCode::OK).await
 }
 
 /// `POST /f/orders/{id}/{action}`: takes the step, then back to the orders.
@@ -49,47 +46,10 @@ pub async fn take_step(
     req: &Request,
     farmer: Farmer,
     lang: Lang,
-    Path((id, action)): Path<(i64, String)>,
+    Path(step): Path<(i64, String)>,
     PageForm(form): PageForm<StepForm>,
 ) -> Result<Response, PageError> {
-    let origin = origin(req);
-    match order_steps::take(
-        &state,
-        lang,
-        &farmer.actor,
-        id,
-        &action,
-        form.reason,
-        &origin,
-    )
-    .await
-    {
-        Ok(()) => Ok(see_other(&format!("/f/orders#order-{id}"))),
-        Err(PageError::Refused { message, status }) => {
-            orders_page(&state, lang, &farmer, Some(message), status).await
-        }
-        Err(failure) => Err(failure),
-    }
-}
-
-/// The farmer's orders, with what was wrong with the step just asked for.
-async fn orders_page(
-    state: &AppState,
-    lang: Lang,
-    farmer: &PageUser,
-    problem: Option<String>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let cards = order_book::recent(&state.db, &farmer.actor, OrderSide::Sold, RECENT_ORDERS)
-        .await
-        .map_err(|e| PageError::refused(lang, e))?;
-    let page = SalesPage {
-        lang,
-        csrf: farmer.csrf(),
-        cards,
-        problem,
-    };
-    private_with(&page, status)
+    order_steps::take_then_show::<SalesPage>(&state, req, &farmer, lang, step, form).await
 }
 
 /// `GET /f/income`: the household's income this year, by source.
@@ -120,6 +80,20 @@ struct SalesPage {
     csrf: String,
     cards: Vec<OrderCard>,
     problem: Option<String>,
+}
+
+impl OrderList for SalesPage {
+    const SIDE: OrderSide = OrderSide::Sold;
+    const PATH: &'static str = "/f/orders";
+
+    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self {
+        Self {
+            lang,
+            csrf,
+            cards,
+            problem,
+        }
+    }
 }
 
 /// What the income page has to say.

@@ -71,6 +71,14 @@ impl PageError {
         }
     }
 
+    /// A form filled in with something it cannot take: the form again, saying what to fix.
+    pub fn mistake(what_to_fix: &str) -> Self {
+        Self::Refused {
+            message: what_to_fix.to_owned(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Self::SignIn { .. } => StatusCode::SEE_OTHER,

@@ -64,10 +64,7 @@ pub async fn place_order(
         Ok(new) => orders::place(&state.db, &buyer.actor, new)
             .await
             .map_err(|e| PageError::refused(lang, e)),
-        Err(mistake) => Err(PageError::Refused {
-            message: mistake.text(lang).to_owned(),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-        }),
+        Err(mistake) => Err(PageError::mistake(mistake.text(lang))),
     };
     match placed {
         Ok(placed) => Ok(see_other(&format!("/m/orders#order-{}", placed.order.id))),

@@ -11,7 +11,7 @@ use entities::{
 };
 use poem::{
     Response, handler,
-    http::{StatusCode, header},
+    http::header,
     web::{Data, Path},
 };
 use serde::Deserialize;
@@ -297,10 +297,7 @@ impl Typo {
     }
 
     fn refusal(self, lang: Lang) -> PageError {
-        PageError::Refused {
-            message: self.words(lang).to_owned(),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-        }
+        PageError::mistake(self.words(lang))
     }
 }
 

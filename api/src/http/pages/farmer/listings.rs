@@ -8,7 +8,6 @@ use entities::{
 };
 use poem::{
     Response, handler,
-    http::StatusCode,
     web::{Data, Path},
 };
 use serde::Deserialize;
@@ -292,10 +291,7 @@ impl Typo {
     }
 
     fn refusal(self, lang: Lang) -> PageError {
-        PageError::Refused {
-            message: self.words(lang).to_owned(),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-        }
+        PageError::mistake(self.words(lang))
     }
 }
 

@@ -11,7 +11,7 @@ use poem::{
 
 use crate::{
     config::Settings,
-    http::{self, middleware::observe::Metrics},
+    http,
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         db::{Database, DatabaseOptions},
@@ -35,6 +35,7 @@ use crate::{
             scans::{self, ScanCounter},
         },
     },
+    telemetry::Metrics,
 };
 
 /// What every request handler can reach. Cloning is cheap.

@@ -8,80 +8,12 @@ use poem::{
     http::{HeaderValue, header::HeaderName},
 };
 use poem_openapi::OperationId;
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
 use tracing::Instrument;
 
 use super::envelope;
-use crate::http::error::Lang;
+use crate::{http::error::Lang, telemetry::Metrics};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The server's Prometheus registry and the HTTP figures in it.
-#[derive(Clone)]
-pub struct Metrics {
-    registry: Registry,
-    requests: IntCounterVec,
-    latency: HistogramVec,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("shanhuo".into()), None)
-            .expect("a fixed, valid metrics prefix");
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests answered, by route, method and status",
-            ),
-            &["route", "method", "status"],
-        )
-        .expect("valid counter definition");
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time to answer HTTP requests",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
-            &["route", "method", "status"],
-        )
-        .expect("valid histogram definition");
-        registry
-            .register(Box::new(requests.clone()))
-            .expect("first registration");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("first registration");
-        Self {
-            registry,
-            requests,
-            latency,
-        }
-    }
-
-    fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
-        let labels = [route, method, status.as_str()];
-        self.requests.with_label_values(&labels).inc();
-        self.latency.with_label_values(&labels).observe(seconds);
-    }
-
-    /// The text exposition format Prometheus scrapes.
-    pub fn render(&self) -> String {
-        let mut buffer = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
-        String::from_utf8(buffer).unwrap_or_default()
-    }
-}
 
 pub struct Observe {
     metrics: Metrics,

@@ -566,6 +566,78 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     ));
 }
 
+/// Two officials take a step on the same case at the same moment: they take it one after the
+/// other, the second on the case as the first left it. The same step twice is taken once (the
+/// second is told the case has moved on); every step taken is recorded once; and the case and
+/// its household agree at the end.
+#[tokio::test]
+async fn two_officials_stepping_one_case_at_once_step_it_one_after_the_other() {
+    let app = TestApp::spawn().await;
+    let (db, rules, origin) = (&app.state.db, &app.state.exit_rules, Origin::default());
+    let races = [
+        (ExitAction::Verify, ExitAction::Verify),
+        (ExitAction::StartNotice, ExitAction::StartNotice),
+        (ExitAction::StartNotice, ExitAction::Reject),
+        (ExitAction::Reject, ExitAction::Reject),
+    ];
+    for (n, (first, second)) in races.into_iter().enumerate() {
+        let id = qualifying_household(&app, 10 + n as u32).await;
+        let case = cases::propose(
+            db,
+            rules,
+            &cadre(),
+            ExitSubjectRef::Household(id),
+            YEAR,
+            &origin,
+        )
+        .await
+        .unwrap();
+        let case_id = case.case.id;
+        let mut before = vec![ExitAction::Appraise];
+        if first != ExitAction::Verify {
+            before.push(ExitAction::Verify);
+        }
+        for action in before.iter().copied() {
+            cases::transition(db, rules, &cadre(), case_id, action, None, &origin)
+                .await
+                .unwrap();
+        }
+        let take = |action: ExitAction, actor: Actor| {
+            let origin = &origin;
+            let reason = (action == ExitAction::Reject).then(|| "材料不全".to_owned());
+            async move { cases::transition(db, rules, &actor, case_id, action, reason, origin).await }
+        };
+        let (a, b) = tokio::join!(take(first, cadre()), take(second, township()));
+        let taken = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        if first == second {
+            assert_eq!(taken, 1, "{first:?} twice at once: {a:?} / {b:?}");
+            let refused = if a.is_ok() { &b } else { &a };
+            assert!(
+                matches!(refused, Err(ExitError::NotAllowedNow { .. })),
+                "{refused:?}"
+            );
+        }
+        let record = cases::get(db, &county(), case_id).await.unwrap();
+        assert_eq!(
+            record.steps.len(),
+            1 + before.len() + taken,
+            "{first:?} / {second:?}: {record:?}"
+        );
+        let household = status_of(&app, id).await;
+        match record.case.state {
+            ExitState::PublicNotice | ExitState::Verified => {
+                assert!(record.case.open);
+                assert_eq!(household, HouseholdStatus::ExitPending);
+            }
+            ExitState::Rejected => {
+                assert!(!record.case.open);
+                assert_eq!(household, HouseholdStatus::Poor);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_as_poor() {
     let app = TestApp::spawn().await;

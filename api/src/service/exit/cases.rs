@@ -14,7 +14,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -363,7 +363,7 @@ pub async fn transition(
     }
     let txn = db.begin_write().await?;
     let now = Utc::now();
-    let case = case_in_reach(&txn, actor, case_id).await?;
+    let case = case_in_reach(&txn, actor, case_id, Lock::ForUpdate).await?;
     let candidates: Vec<&Transition> = TRANSITIONS
         .iter()
         .filter(|t| t.action == action && t.from.contains(&case.state))
@@ -526,7 +526,7 @@ pub async fn awaiting(
 
 /// A case with its steps, for officials of its area.
 pub async fn get(db: &Database, actor: &Actor, case_id: i64) -> Result<CaseRecord, ExitError> {
-    let case = case_in_reach(db.conn(), actor, case_id).await?;
+    let case = case_in_reach(db.conn(), actor, case_id, Lock::None).await?;
     load(db.conn(), case, Utc::now()).await
 }
 
@@ -596,15 +596,27 @@ async fn still_qualifies(
     })
 }
 
+/// Whether a case is read to be changed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    None,
+    /// Held until the transaction ends (`FOR UPDATE` on PostgreSQL and MySQL; SQLite's write
+    /// transactions already run one at a time): two officials stepping the same case at once
+    /// step it one after the other, the second on the case as the first left it.
+    ForUpdate,
+}
+
 async fn case_in_reach(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     case_id: i64,
+    lock: Lock,
 ) -> Result<exit_case::Model, ExitError> {
-    let case = exit_case::Entity::find_by_id(case_id)
-        .one(txn)
-        .await?
-        .ok_or(ExitError::NotFound)?;
+    let mut find = exit_case::Entity::find_by_id(case_id);
+    if lock == Lock::ForUpdate {
+        find = find.lock_exclusive();
+    }
+    let case = find.one(txn).await?.ok_or(ExitError::NotFound)?;
     let village = AreaCode::parse(&case.village_code).map_err(|_| ExitError::NotFound)?;
     if !actor.is_official() || !actor.governs(&village) {
         return Err(ExitError::NotFound);

@@ -5,10 +5,12 @@
 
 use askama::Template;
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, error::ResponseError, http::StatusCode,
+    Endpoint, IntoResponse, Middleware, Request, Response,
+    error::ResponseError,
+    http::{StatusCode, header},
 };
 
-use super::shell::{Frame, html_response, lang_of, render, see_other};
+use super::shell::{Frame, html_response, render, see_other};
 use crate::http::error::{ApiError, Lang};
 
 /// Why a page could not be shown or a form not taken.
@@ -297,12 +299,18 @@ impl<E: Endpoint> Endpoint for PageErrorsEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let lang = lang_of(&req);
+        // Kept for a refusal, read only if there is one: most requests are not refused.
+        let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
         let frame = Frame::of_path(req.uri().path());
         match self.0.call(req).await {
             Ok(response) => Ok(response.into_response()),
             Err(err) => match err.downcast_ref::<PageError>() {
-                Some(page_error) => Ok(page_error.answer(lang, frame)),
+                Some(page_error) => {
+                    let lang = Lang::from_accept_language(
+                        accept_language.as_ref().and_then(|v| v.to_str().ok()),
+                    );
+                    Ok(page_error.answer(lang, frame))
+                }
                 None => Err(err),
             },
         }

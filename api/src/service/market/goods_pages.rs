@@ -37,16 +37,13 @@ pub async fn own_goods(
     )
     .await?;
     let ids: Vec<i64> = page.items.iter().map(|l| l.id).collect();
-    let mut photos = photos::of_listings(db, &ids).await?;
+    let mut covers = photos::covers(db, &ids).await?;
     Ok(page
         .items
         .into_iter()
-        .map(|listing| {
-            let cover = photos
-                .remove(&listing.id)
-                .and_then(|shown| shown.into_iter().next())
-                .map(|photo| photo.id);
-            Goods { listing, cover }
+        .map(|listing| Goods {
+            cover: covers.remove(&listing.id),
+            listing,
         })
         .collect())
 }
@@ -65,13 +62,7 @@ pub async fn own_listing(db: &Database, actor: &Actor, id: i64) -> Result<OwnLis
     if !listings::owns(actor, &listing) {
         return Err(MarketError::NotFound);
     }
-    let photos = photos::of_listings(db, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|photo| photo.id)
-        .collect();
+    let photos = photos::ids_of(db, id).await?;
     Ok(OwnListing { listing, photos })
 }
 

@@ -238,6 +238,30 @@ pub async fn of_listings(
     Ok(by_listing)
 }
 
+/// The photo each listing is shown by (its first), by listing id; a listing without photos
+/// has none.
+pub async fn covers(
+    db: &Database,
+    listing_ids: &[i64],
+) -> Result<HashMap<i64, String>, MarketError> {
+    Ok(of_listings(db, listing_ids)
+        .await?
+        .into_iter()
+        .filter_map(|(id, photos)| photos.into_iter().next().map(|cover| (id, cover.id)))
+        .collect())
+}
+
+/// The ids of one listing's photos, the cover first.
+pub async fn ids_of(db: &Database, listing_id: i64) -> Result<Vec<String>, MarketError> {
+    Ok(of_listings(db, &[listing_id])
+        .await?
+        .remove(&listing_id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|photo| photo.id)
+        .collect())
+}
+
 async fn owned_listing(
     conn: &impl sea_orm::ConnectionTrait,
     actor: &Actor,

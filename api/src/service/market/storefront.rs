@@ -91,17 +91,14 @@ pub async fn browse(db: &Database, filter: &BrowseFilter) -> Result<Browse, Mark
     )
     .await?;
     let ids: Vec<i64> = page.items.iter().map(|l| l.id).collect();
-    let mut photos = photos::of_listings(db, &ids).await?;
+    let mut covers = photos::covers(db, &ids).await?;
     let places =
         areas::names_of(db.conn(), page.items.iter().map(|l| l.village_code.clone())).await?;
     let listings = page
         .items
         .into_iter()
         .map(|listing| ListingCell {
-            cover: photos
-                .remove(&listing.id)
-                .and_then(|p| p.into_iter().next())
-                .map(|p| p.id),
+            cover: covers.remove(&listing.id),
             village: places
                 .get(&listing.village_code)
                 .cloned()
@@ -140,13 +137,7 @@ pub struct ListingView {
 /// A listing on sale or sold out, with its photos and where it comes from.
 pub async fn listing(db: &Database, id: i64) -> Result<ListingView, MarketError> {
     let listing = listings::get(db, None, id).await?;
-    let photos = photos::of_listings(db, &[listing.id])
-        .await?
-        .remove(&listing.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
+    let photos = photos::ids_of(db, listing.id).await?;
     let township = AreaCode::parse(&listing.village_code)
         .ok()
         .and_then(|village| village.parent());

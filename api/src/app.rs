@@ -13,7 +13,7 @@ use crate::{
     config::Settings,
     http,
     infra::{
-        cache::{Cache, MemoryCache, RedisCache},
+        cache::{Cache, MemoryCache, RedisCache, RedisTimeouts, ResilientCache},
         db::{Database, DatabaseOptions},
         labels::LabelFonts,
         pii::PiiVault,
@@ -32,6 +32,7 @@ use crate::{
         trace::{
             self,
             codes::{self, RecordsMemo, RenderedRecords},
+            scan_journal::ScanJournal,
             scans::{self, ScanCounter},
         },
     },
@@ -99,7 +100,7 @@ impl AppState {
             code_ttl: Duration::from_secs(settings.sms_code_ttl_secs.max(1)),
             resend_after: Duration::from_secs(settings.sms_resend_after_secs),
         };
-        let otp = Otp::new(cache.clone(), sms, settings.secret_key.clone(), timings);
+        let otp = Otp::new(db.clone(), sms, settings.secret_key.clone(), timings);
         let wechat: Option<Arc<dyn WeChat>> =
             match (&settings.wechat_appid, &settings.wechat_secret) {
                 (Some(appid), Some(secret)) => Some(Arc::new(HttpWeChat::new(
@@ -111,7 +112,6 @@ impl AppState {
             };
         let auth = Auth::new(
             db.clone(),
-            cache.clone(),
             Arc::new(keys),
             otp,
             wechat,
@@ -122,7 +122,9 @@ impl AppState {
             Arc::new(ExitRules::new(&settings.exit_rules()).context("invalid exit rules")?);
         let photos = Photos::open(&settings.blob_store(), settings.photo_workers)
             .context("cannot open the file storage")?;
-        let scans = ScanCounter::new(cache.clone());
+        let journal = ScanJournal::open(&settings.data_dir.join("scan-journal"))
+            .context("cannot open the scan journal")?;
+        let scans = ScanCounter::new(cache.clone(), Some(journal));
         let trace_keys = Arc::new(TraceKeys::new(
             &settings.secret_key,
             settings.previous_secret_key.as_ref(),
@@ -161,13 +163,22 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<Database> {
         })
 }
 
+/// Redis behind its circuit when configured (a Redis that is away at start only makes the
+/// server start degraded), otherwise the in-process cache.
 pub async fn connect_cache(settings: &Settings) -> anyhow::Result<Arc<dyn Cache>> {
     Ok(match &settings.redis_url {
-        Some(url) => Arc::new(
-            RedisCache::connect(url, &settings.cache_prefix)
-                .await
-                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?,
-        ),
+        Some(url) => {
+            let timeouts = RedisTimeouts {
+                connect: Duration::from_millis(settings.redis_connect_timeout_ms.max(1)),
+                response: Duration::from_millis(settings.redis_timeout_ms.max(1)),
+            };
+            let redis = RedisCache::connect_lazily(url, &settings.cache_prefix, timeouts)
+                .with_context(|| format!("the Redis URL {} is not valid", redact(url)))?;
+            if let Err(e) = redis.ping().await {
+                tracing::error!(error = %e, url = %redact(url), "Redis does not answer; starting degraded");
+            }
+            Arc::new(ResilientCache::new(redis, settings.cache_capacity))
+        }
         None => Arc::new(MemoryCache::new(settings.cache_capacity)),
     })
 }
@@ -189,6 +200,17 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
                 );
             }
         }
+    }
+    let recovered = state
+        .scans
+        .recover(&state.db)
+        .await
+        .context("writing the scan journal's unwritten scans failed")?;
+    if recovered > 0 {
+        tracing::warn!(
+            scans = recovered,
+            "wrote scans that an earlier run counted but did not write"
+        );
     }
     let added = catalogue::ensure_defaults(&state.db).await?;
     if added > 0 {

@@ -64,6 +64,10 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Prefix of every cache key, so several deployments can share one Redis.
     pub cache_prefix: String,
+    /// Milliseconds a Redis command may take before the cache answers without Redis.
+    pub redis_timeout_ms: u64,
+    /// Milliseconds connecting to Redis may take.
+    pub redis_connect_timeout_ms: u64,
     /// Entries the in-process cache keeps at most.
     pub cache_capacity: u64,
     /// Folder for photos, label sheets and other files on the embedded default.
@@ -191,6 +195,8 @@ impl Default for Settings {
             database_max_connections: 10,
             redis_url: None,
             cache_prefix: "shanhuo:".into(),
+            redis_timeout_ms: 50,
+            redis_connect_timeout_ms: 100,
             cache_capacity: 100_000,
             data_dir: PathBuf::from("./data"),
             secret_key: SecretString::from(DEVELOPMENT_SECRET_KEY),

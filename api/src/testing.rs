@@ -4,7 +4,7 @@
 //! `TEST_DATABASE_URL` and `TEST_REDIS_URL` choose the servers. Unset, tests use SQLite and the
 //! in-process cache. Set, the server must answer: a test never quietly falls back.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use poem::{EndpointExt, test::TestClient};
 use sea_orm::{ConnectionTrait, DbBackend};
@@ -13,7 +13,7 @@ use crate::{
     app::{self, AppState, MigrateOnStart},
     config::Settings,
     infra::{
-        cache::{Cache, MemoryCache, RedisCache},
+        cache::{Cache, MemoryCache, RedisCache, RedisTimeouts},
         db::{Database, DatabaseOptions},
     },
 };
@@ -218,7 +218,12 @@ pub async fn test_redis() -> Option<Arc<dyn Cache>> {
         .ok()
         .filter(|u| !u.trim().is_empty())?;
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-    let cache = RedisCache::connect(url.trim(), &prefix)
+    // Generous timeouts: a test machine under load is slower than a production one.
+    let timeouts = RedisTimeouts {
+        connect: Duration::from_secs(2),
+        response: Duration::from_secs(2),
+    };
+    let cache = RedisCache::connect(url.trim(), &prefix, timeouts)
         .await
         .unwrap_or_else(|e| panic!("TEST_REDIS_URL {url} does not answer: {e}"));
     Some(Arc::new(cache))
@@ -241,6 +246,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_on(adjust, None).await
+    }
+
+    /// As `spawn_with`, on the given cache instead of the test run's.
+    pub async fn spawn_with_cache(
+        adjust: impl FnOnce(&mut Settings),
+        cache: Arc<dyn Cache>,
+    ) -> Self {
+        Self::spawn_on(adjust, Some(cache)).await
+    }
+
+    async fn spawn_on(adjust: impl FnOnce(&mut Settings), cache: Option<Arc<dyn Cache>>) -> Self {
         let database = TestDatabase::empty().await;
         let mut settings = Settings::default();
         database.configure(&mut settings);
@@ -249,9 +266,10 @@ impl TestApp {
         let files = tempfile::tempdir().expect("a temporary folder for files");
         settings.data_dir = files.path().to_owned();
         adjust(&mut settings);
-        let cache: Arc<dyn Cache> = match test_redis().await {
-            Some(redis) => redis,
-            None => Arc::new(MemoryCache::new(settings.cache_capacity)),
+        let cache: Arc<dyn Cache> = match (cache, test_redis().await) {
+            (Some(cache), _) => cache,
+            (None, Some(redis)) => redis,
+            (None, None) => Arc::new(MemoryCache::new(settings.cache_capacity)),
         };
         let state =
             AppState::new(settings, database.db.clone(), cache).expect("the test app starts");
@@ -265,6 +283,70 @@ impl TestApp {
             database,
             files,
         }
+    }
+}
+
+/// A Redis server of the test's own, on a port of its own, that the test may stop and start
+/// again (never the machine's shared one). Needs `redis-server` on the PATH.
+pub struct OwnRedis {
+    pub port: u16,
+    process: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = Self {
+            port,
+            process: None,
+        };
+        redis.start_again().await;
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it (again, empty: nothing is saved), and waits until it answers.
+    pub async fn start_again(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts (is it installed?)");
+        self.process = Some(child);
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "the test's own redis-server on port {} does not answer",
+            self.port
+        );
+    }
+
+    /// Kills it, as a crash would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

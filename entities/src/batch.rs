@@ -25,6 +25,9 @@ pub struct Model {
     pub recall_reason: Option<String>,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
+    /// Moves with every change to what a scan of the batch's codes tells (codes issued or
+    /// revoked, a recall, a new event), so cached answers know they are stale.
+    pub records_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

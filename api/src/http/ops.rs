@@ -29,16 +29,27 @@ pub fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The server can answer requests: the database and the cache both answer.
+/// The server can answer requests: the database and the cache both answer. While Redis is
+/// away the server still answers (from the database) and says it is `degraded`.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let readiness = health::readiness(&state.db, state.cache.as_ref()).await;
+    let cache = match (&readiness.cache, readiness.cache_degraded) {
+        (Some(e), _) => e.as_str(),
+        (None, true) => "degraded",
+        (None, false) => "ok",
+    };
     let checks = json!({
         "database": readiness.database.as_deref().unwrap_or("ok"),
-        "cache": readiness.cache.as_deref().unwrap_or("ok"),
+        "cache": cache,
     });
     if readiness.is_ready() {
-        Ok(Json(json!({ "status": "ready", "checks": checks })))
+        let status = if readiness.cache_degraded {
+            "degraded"
+        } else {
+            "ready"
+        };
+        Ok(Json(json!({ "status": status, "checks": checks })))
     } else {
         tracing::warn!(%checks, "not ready");
         Err(ApiError::new(ErrorCode::ServerNotReady).with_details(checks))

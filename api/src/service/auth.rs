@@ -4,8 +4,9 @@
 //! Refresh tokens are stored only as SHA-256 hashes and rotate on every use. Tokens rotated from
 //! one login form a family; presenting a token that was already used means it was copied, so the
 //! whole family is revoked. Access tokens are checked against the user's token version (raised
-//! when a role changes or the account is disabled) and, after logout, a revocation entry in the
-//! cache that lives as long as the token would have.
+//! when a role changes or the account is disabled) and against their sign-in's refresh tokens:
+//! once the sign-in is revoked (logout, a reused refresh token) its access tokens are refused.
+//! Both checks read the database, never a cache that could forget them.
 
 use std::{sync::Arc, time::Duration};
 
@@ -24,7 +25,6 @@ use super::{
 use crate::{
     domain::{AreaCode, Phone},
     infra::{
-        cache::{Cache, CacheError},
         db::Database,
         passwords,
         tokens::{TokenError, TokenKeys},
@@ -65,8 +65,6 @@ pub enum AuthError {
     Limited(#[from] LimitError),
     #[error(transparent)]
     Database(#[from] DbErr),
-    #[error(transparent)]
-    Cache(#[from] CacheError),
 }
 
 /// What a successful sign-in or refresh hands the client.
@@ -83,7 +81,6 @@ pub struct TokenPair {
 #[derive(Clone)]
 pub struct Auth {
     db: Database,
-    cache: Arc<dyn Cache>,
     keys: Arc<TokenKeys>,
     otp: Otp,
     /// `None` when WeChat sign-in is not configured.
@@ -94,7 +91,6 @@ pub struct Auth {
 impl Auth {
     pub fn new(
         db: Database,
-        cache: Arc<dyn Cache>,
         keys: Arc<TokenKeys>,
         otp: Otp,
         wechat: Option<Arc<dyn WeChat>>,
@@ -102,7 +98,6 @@ impl Auth {
     ) -> Self {
         Self {
             db,
-            cache,
             keys,
             otp,
             wechat,
@@ -231,9 +226,9 @@ impl Auth {
         phone: Option<&Phone>,
         client_ip: &str,
     ) -> Result<(), AuthError> {
-        rate_limit::hit(self.cache.as_ref(), LOGIN_PER_IP, client_ip).await?;
+        rate_limit::hit_durably(&self.db, LOGIN_PER_IP, client_ip).await?;
         if let Some(phone) = phone {
-            rate_limit::hit(self.cache.as_ref(), LOGIN_PER_PHONE, phone.as_str()).await?;
+            rate_limit::hit_durably(&self.db, LOGIN_PER_PHONE, phone.as_str()).await?;
         }
         Ok(())
     }
@@ -255,7 +250,6 @@ impl Auth {
         if !sessions::claim(&txn, token.id, now).await? {
             sessions::revoke_family(&txn, &token.family_id).await?;
             txn.commit().await?;
-            self.revoke_session_access(&token.family_id).await?;
             tracing::warn!(
                 user_id = token.user_id,
                 family = %token.family_id,
@@ -280,7 +274,7 @@ impl Auth {
     pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.keys.verify(access_token).map_err(token_error)?;
         sessions::revoke_family(self.db.conn(), &claims.sid).await?;
-        self.revoke_session_access(&claims.sid).await
+        Ok(())
     }
 
     /// Who a page sign-in speaks for. The browser keeps the sign-in's refresh token in a cookie
@@ -303,7 +297,7 @@ impl Auth {
     pub async fn logout_page(&self, presented: &SecretString) -> Result<(), AuthError> {
         let token = self.current_refresh_token(presented).await?;
         sessions::revoke_family(self.db.conn(), &token.family_id).await?;
-        self.revoke_session_access(&token.family_id).await
+        Ok(())
     }
 
     async fn current_refresh_token(
@@ -322,30 +316,9 @@ impl Auth {
         Ok(token)
     }
 
-    /// Access tokens are not stored, so a sign-in's are refused through a cache entry that
-    /// outlives the longest of them.
-    async fn revoke_session_access(&self, sid: &str) -> Result<(), AuthError> {
-        self.cache
-            .set(
-                &revocation_key(sid),
-                b"1",
-                self.keys.access_ttl() + Duration::from_secs(60),
-            )
-            .await?;
-        Ok(())
-    }
-
     /// Who an access token speaks for, if it still may.
     pub async fn authenticate(&self, access_token: &str) -> Result<Actor, AuthError> {
         let claims = self.keys.verify(access_token).map_err(token_error)?;
-        if self
-            .cache
-            .get(&revocation_key(&claims.sid))
-            .await?
-            .is_some()
-        {
-            return Err(AuthError::TokenRevoked);
-        }
         let user_id: i64 = claims
             .sub
             .parse()
@@ -355,6 +328,9 @@ impl Auth {
             .await?
             .ok_or(AuthError::TokenRevoked)?;
         if user.disabled || user.token_version != claims.tv {
+            return Err(AuthError::TokenRevoked);
+        }
+        if sessions::family_revoked(self.db.conn(), &claims.sid).await? {
             return Err(AuthError::TokenRevoked);
         }
         Ok(actor_of(&user))
@@ -382,10 +358,6 @@ impl Auth {
             user,
         })
     }
-}
-
-fn revocation_key(sid: &str) -> String {
-    format!("revoked-session:{sid}")
 }
 
 fn token_error(e: TokenError) -> AuthError {

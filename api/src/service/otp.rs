@@ -1,10 +1,16 @@
-//! One-time sign-in codes sent by SMS: 6 digits, kept only as a keyed hash in the cache for
+//! One-time sign-in codes sent by SMS: 6 digits, kept only as a keyed hash in the database for
 //! 5 minutes (configurable), at most 5 tries, a new code no sooner than 60 s after the last
-//! (configurable), at most 10 a day per phone and per client address.
+//! (configurable), at most 10 a day per phone and per client address. The code, its tries and
+//! the daily limits are rows, not cache entries: no flood, eviction or restart forgets them.
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::Utc;
+use entities::sign_in_code;
 use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait, IntoActiveModel, QuerySelect,
+};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -12,13 +18,13 @@ use super::rate_limit::{self, LimitError, SMS_PER_IP_DAY, SMS_PER_PHONE_DAY};
 use crate::{
     domain::Phone,
     infra::{
-        cache::{Cache, CacheError},
+        db::Database,
         sms::{SmsError, SmsSender},
         tokens::sha256_hex,
     },
 };
 
-pub const MAX_TRIES: i64 = 5;
+pub const MAX_TRIES: i32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OtpError {
@@ -33,7 +39,7 @@ pub enum OtpError {
     #[error(transparent)]
     Sms(#[from] SmsError),
     #[error(transparent)]
-    Cache(#[from] CacheError),
+    Database(#[from] DbErr),
 }
 
 /// How long a code lives and how soon another may follow.
@@ -45,22 +51,22 @@ pub struct OtpTimings {
 
 #[derive(Clone)]
 pub struct Otp {
-    cache: Arc<dyn Cache>,
+    db: Database,
     sender: Arc<dyn SmsSender>,
-    /// Keys the stored hashes, so a copy of the cache does not give the codes away.
+    /// Keys the stored hashes, so a copy of the database does not give the codes away.
     pepper: SecretString,
     timings: OtpTimings,
 }
 
 impl Otp {
     pub fn new(
-        cache: Arc<dyn Cache>,
+        db: Database,
         sender: Arc<dyn SmsSender>,
         pepper: SecretString,
         timings: OtpTimings,
     ) -> Self {
         Self {
-            cache,
+            db,
             sender,
             pepper,
             timings,
@@ -73,70 +79,101 @@ impl Otp {
 
     /// Sends a fresh code, replacing any earlier one.
     pub async fn send(&self, phone: &Phone, client_ip: &str) -> Result<(), OtpError> {
-        let cooldown = format!("otp:cooldown:{phone}");
-        let resend_after = self.timings.resend_after;
-        if !resend_after.is_zero()
-            && !self
-                .cache
-                .set_if_absent(&cooldown, b"1", resend_after)
-                .await?
-        {
-            return Err(OtpError::TooSoon {
-                retry_after: resend_after,
-            });
+        let now = Utc::now();
+        let txn = self.db.begin_write().await?;
+        // Locked, so two sends racing for one phone wait on each other and the second sees
+        // the first's code.
+        let earlier = sign_in_code::Entity::find_by_id(phone.as_str())
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+        if let Some(earlier) = &earlier {
+            let next_allowed = earlier.sent_at + self.timings.resend_after;
+            if next_allowed > now {
+                let wait = (next_allowed - now).to_std().unwrap_or_default();
+                return Err(OtpError::TooSoon {
+                    retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
+                });
+            }
         }
-        rate_limit::hit(self.cache.as_ref(), SMS_PER_PHONE_DAY, phone.as_str()).await?;
-        rate_limit::hit(self.cache.as_ref(), SMS_PER_IP_DAY, client_ip).await?;
+        txn.commit().await?;
+        rate_limit::hit_durably(&self.db, SMS_PER_IP_DAY, client_ip).await?;
+        rate_limit::hit_durably(&self.db, SMS_PER_PHONE_DAY, phone.as_str()).await?;
 
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
-        self.cache
-            .set(
-                &code_key(phone),
-                self.hash(phone, &code).as_bytes(),
-                self.timings.code_ttl,
-            )
+        let row = sign_in_code::ActiveModel {
+            phone: Set(phone.as_str().to_owned()),
+            code_hash: Set(Some(self.hash(phone, &code))),
+            tries: Set(0),
+            sent_at: Set(now),
+            expires_at: Set(now + self.timings.code_ttl),
+        };
+        let txn = self.db.begin_write().await?;
+        let stored = sign_in_code::Entity::find_by_id(phone.as_str())
+            .lock_exclusive()
+            .one(&txn)
             .await?;
-        self.cache.delete(&tries_key(phone)).await?;
+        match stored {
+            // A send that raced this one stored its code first: one text per resend interval.
+            Some(stored) if stored.sent_at + self.timings.resend_after > now => {
+                return Err(OtpError::TooSoon {
+                    retry_after: self.timings.resend_after,
+                });
+            }
+            Some(_) => {
+                row.update(&txn).await?;
+            }
+            None => {
+                row.insert(&txn).await?;
+            }
+        }
+        txn.commit().await?;
         if let Err(e) = self.sender.send_code(phone, &code).await {
             // Not sent: let the person ask again at once.
-            self.cache.delete(&cooldown).await?;
-            self.cache.delete(&code_key(phone)).await?;
+            sign_in_code::Entity::delete_by_id(phone.as_str())
+                .exec(self.db.conn())
+                .await?;
             return Err(e.into());
         }
         Ok(())
     }
 
-    /// Checks a code; a right code works once.
+    /// Checks a code; a right code works once. Every try is written before it is answered.
     pub async fn check(&self, phone: &Phone, code: &str) -> Result<(), OtpError> {
-        let tries = self
-            .cache
-            .increment(&tries_key(phone), 1, self.timings.code_ttl)
-            .await?;
-        if tries > MAX_TRIES {
-            self.cache.delete(&code_key(phone)).await?;
-            return Err(OtpError::TooManyTries);
-        }
-        let Some(stored) = self.cache.get(&code_key(phone)).await? else {
+        let txn = self.db.begin_write().await?;
+        let Some(stored) = sign_in_code::Entity::find_by_id(phone.as_str())
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+        else {
             return Err(OtpError::Invalid);
         };
-        let given = self.hash(phone, code.trim());
-        if !bool::from(stored.as_slice().ct_eq(given.as_bytes())) {
+        if stored.expires_at <= Utc::now() {
             return Err(OtpError::Invalid);
         }
-        self.cache.delete(&code_key(phone)).await?;
-        self.cache.delete(&tries_key(phone)).await?;
-        Ok(())
+        let tries = stored.tries + 1;
+        let given = self.hash(phone, code.trim());
+        let right = stored
+            .code_hash
+            .as_deref()
+            .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(given.as_bytes())));
+        let mut row = stored.into_active_model();
+        row.tries = Set(tries);
+        let answer = if tries > MAX_TRIES {
+            row.code_hash = Set(None);
+            Err(OtpError::TooManyTries)
+        } else if right {
+            row.code_hash = Set(None);
+            Ok(())
+        } else {
+            Err(OtpError::Invalid)
+        };
+        row.update(&txn).await?;
+        txn.commit().await?;
+        answer
     }
 
     fn hash(&self, phone: &Phone, code: &str) -> String {
         sha256_hex(format!("{}\0{phone}\0{code}", self.pepper.expose_secret()).as_bytes())
     }
-}
-
-fn code_key(phone: &Phone) -> String {
-    format!("otp:code:{phone}")
-}
-
-fn tries_key(phone: &Phone) -> String {
-    format!("otp:tries:{phone}")
 }

@@ -78,6 +78,17 @@ pub async fn revoke_all(conn: &impl ConnectionTrait, user_id: i64) -> Result<(),
     Ok(())
 }
 
+/// Whether a sign-in was ended (logout, a reused token, a role change): its access tokens are
+/// refused from then on.
+pub async fn family_revoked(conn: &impl ConnectionTrait, family: &str) -> Result<bool, DbErr> {
+    Ok(refresh_token::Entity::find()
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_not_null())
+        .one(conn)
+        .await?
+        .is_some())
+}
+
 /// Revokes the tokens of one sign-in.
 pub async fn revoke_family(conn: &impl ConnectionTrait, family: &str) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()

@@ -499,12 +499,10 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
 
     // The notice ends by the clock, and a restarted server sees it ended: nothing in memory.
     end_notice(&app, case_id).await;
-    let restarted = AppState::new(
-        app.state.settings.as_ref().clone(),
-        app.state.db.clone(),
-        app.state.cache.clone(),
-    )
-    .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mut settings = app.state.settings.as_ref().clone();
+    settings.data_dir = files.path().to_owned();
+    let restarted = AppState::new(settings, app.state.db.clone(), app.state.cache.clone()).unwrap();
     let after = cases::get(&restarted.db, &township(), case_id)
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod areas;
 mod cache;
 mod config;
 mod exit;
+mod faults;
 mod household_changes;
 mod households;
 mod http;

@@ -20,7 +20,11 @@ pub async fn json_of(resp: poem::test::TestResponse) -> Value {
 }
 
 pub async fn app_with_admin() -> TestApp {
-    let app = TestApp::spawn().await;
+    with_admin(TestApp::spawn().await).await
+}
+
+/// Adds the admin (`ADMIN_PHONE`, `PASSWORD`) to an app.
+pub async fn with_admin(app: TestApp) -> TestApp {
     users::create_admin(
         &app.state.db,
         Phone::parse(ADMIN_PHONE).unwrap(),

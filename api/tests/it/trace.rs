@@ -8,6 +8,45 @@ use crate::support;
 
 const VILLAGE: &str = "500235101201";
 
+/// A farmer of a new household in `VILLAGE` makes a batch in `app`; answers its code.
+pub(crate) async fn a_batch_code(app: &TestApp) -> String {
+    let household = support::household_in(app, VILLAGE, 7).await;
+    support::farmer_account(app, "13600000077", household).await;
+    let (token, _) = support::tokens(app, "13600000077").await;
+    let post = |path: &'static str, body: Value| {
+        app.client
+            .post(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body_json(&body)
+            .send()
+    };
+    let plot = support::json_of(
+        post(
+            "/api/v1/plots",
+            json!({ "name": "屋后坡地", "area_mu": 1.25, "crop": "红薯" }),
+        )
+        .await,
+    )
+    .await;
+    let category = api::service::market::catalogue::list(&app.state.db, false)
+        .await
+        .unwrap()[0]
+        .id;
+    let batch = support::json_of(
+        post(
+            "/api/v1/batches",
+            json!({ "category_id": category, "plot_id": plot["id"], "quantity": 300,
+                     "produced_on": "2026-10-20", "note": "霜降前收" }),
+        )
+        .await,
+    )
+    .await;
+    batch["batch_code"]
+        .as_str()
+        .expect("a batch code")
+        .to_owned()
+}
+
 struct Farm {
     app: TestApp,
     token: String,
@@ -1105,4 +1144,75 @@ async fn production_statistics_say_which_place_produces_what_by_month() {
         .call("GET", "/api/v1/production/stats", Some(&farm.token), None)
         .await;
     assert_eq!(status, 403);
+}
+
+/// The cache forgets (flushed, restarted, evicted) between a revocation and the next scan, and
+/// between scans: the revoked code still warns, and the count goes on from the truth.
+#[tokio::test]
+async fn a_revoked_code_and_a_scan_count_survive_the_cache_forgetting() {
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let batch_id = batch["id"].as_i64().unwrap();
+    let (status, _) = farm.issue(batch_id, 3).await;
+    assert_eq!(status, 201);
+    let item = |n: u32| {
+        farm.app.state.trace_keys.sign(TraceCode {
+            batch_id: batch_id as u32,
+            item: n,
+        })
+    };
+    let forget = || async { farm.app.state.cache.clear().await.unwrap() };
+    for n in 1..=3 {
+        let scan = farm.scan(&item(2)).await;
+        assert_eq!(scan["scan_count"], n);
+        assert_eq!(scan["warnings"], json!([]));
+    }
+    let (status, _) = farm
+        .call(
+            "POST",
+            "/api/v1/trace/revocations",
+            Some(&farm.token),
+            Some(json!({ "code": item(2), "reason": "标签丢失" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    forget().await;
+    let scan = farm.scan(&item(2)).await;
+    assert_eq!(scan["warnings"][0]["kind"], "revoked", "{scan}");
+    assert_eq!(scan["scan_count"], 4, "counted on from the unwritten scans");
+
+    farm.app
+        .state
+        .scans
+        .flush(&farm.app.state.db)
+        .await
+        .unwrap();
+    forget().await;
+    let scan = farm.scan(&item(2)).await;
+    assert_eq!(scan["scan_count"], 5, "counted on from the database");
+    assert_eq!(scan["warnings"][0]["kind"], "revoked");
+}
+
+/// Two runs of codes issued for one batch at once are numbered one after the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_issued_at_once_never_share_a_number() {
+    let farm = std::sync::Arc::new(Farm::open().await);
+    let batch_id = farm.batch().await["id"].as_i64().unwrap();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let farm = farm.clone();
+            tokio::spawn(async move { farm.issue(batch_id, 50).await })
+        })
+        .collect();
+    let mut ranges = Vec::new();
+    for run in runs {
+        let (status, run) = run.await.unwrap();
+        assert_eq!(status, 201, "{run}");
+        ranges.push((
+            run["first_item"].as_i64().unwrap(),
+            run["last_item"].as_i64().unwrap(),
+        ));
+    }
+    ranges.sort();
+    assert_eq!(ranges, vec![(1, 50), (51, 100), (101, 150), (151, 200)]);
 }

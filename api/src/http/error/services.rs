@@ -48,9 +48,7 @@ impl From<AuthError> for ApiError {
                 return ApiError::new(ErrorCode::ServerSmsUnavailable)
                     .with_retry_after(Duration::from_secs(30));
             }
-            AuthError::Code(OtpError::Cache(e)) | AuthError::Cache(e) => {
-                return ApiError::internal(e);
-            }
+            AuthError::Code(OtpError::Database(e)) => return ApiError::internal(e),
             AuthError::WeChatDisabled => ErrorCode::AuthWechatDisabled,
             AuthError::WeChat(WeChatError::InvalidCode(_)) => ErrorCode::AuthWechatCodeInvalid,
             AuthError::WeChat(WeChatError::Blocked) => ErrorCode::AuthWechatBlocked,
@@ -129,6 +127,7 @@ impl From<TraceError> for ApiError {
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
             TraceError::Database(e) => ApiError::internal(e),
+            TraceError::Journal(e) => ApiError::internal(e),
             TraceError::Drawing(reason) => ApiError::internal(std::io::Error::other(reason)),
         }
     }
@@ -240,6 +239,7 @@ impl From<LimitError> for ApiError {
                 ApiError::new(ErrorCode::RequestRateLimited).with_retry_after(retry_after)
             }
             LimitError::Cache(e) => ApiError::internal(e),
+            LimitError::Database(e) => ApiError::internal(e),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::http::error::ApiError;
 use crate::{
     config::Settings,
     infra::cache::Cache,
-    service::rate_limit::{self, Rule},
+    service::rate_limit::{self, LimitError, Rule},
 };
 
 pub struct AnonymousLimit {
@@ -57,9 +57,15 @@ impl<E: Endpoint> Endpoint for AnonymousLimitEndpoint<E> {
                 window: Duration::from_secs(60),
             };
             let ip = crate::http::caller::client_ip(&req, &self.settings);
-            rate_limit::hit(self.cache.as_ref(), rule, &ip)
-                .await
-                .map_err(ApiError::from)?;
+            match rate_limit::hit(self.cache.as_ref(), rule, &ip).await {
+                Ok(()) => {}
+                Err(LimitError::Exceeded { retry_after }) => {
+                    return Err(ApiError::from(LimitError::Exceeded { retry_after }).into());
+                }
+                // A limit that cannot be counted lets the request through: refusing everyone
+                // while the cache is away would turn its absence into an outage.
+                Err(e) => tracing::warn!(error = %e, "the anonymous rate limit could not count"),
+            }
         }
         self.inner.call(req).await
     }

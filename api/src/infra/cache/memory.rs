@@ -69,6 +69,12 @@ impl std::fmt::Debug for MemoryCache {
 }
 
 impl MemoryCache {
+    /// Entries held now (moka counts lazily; for tests and figures).
+    pub async fn entry_count(&self) -> u64 {
+        self.entries.run_pending_tasks().await;
+        self.entries.entry_count()
+    }
+
     pub fn new(capacity: u64) -> Self {
         Self {
             entries: Moka::builder()
@@ -190,7 +196,33 @@ impl Cache for MemoryCache {
         outcome
     }
 
+    async fn increment_existing(&self, key: &str, by: i64) -> Result<Option<i64>, CacheError> {
+        match self.entries.get(key).await.and_then(Self::live) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Counter(counter),
+                ..
+            }) => Ok(Some(add(&counter, by))),
+            Some(Entry {
+                value: Value::Bytes(bytes),
+                expires_at,
+            }) => {
+                let ttl = expires_at.saturating_duration_since(Instant::now());
+                if parse_counter(&bytes).is_none() || ttl.is_zero() {
+                    return Err(CacheError::NotAnInteger(key.to_owned()));
+                }
+                self.increment(key, by, ttl).await.map(Some)
+            }
+        }
+    }
+
     async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), CacheError> {
+        self.entries.invalidate_all();
+        self.entries.run_pending_tasks().await;
         Ok(())
     }
 }

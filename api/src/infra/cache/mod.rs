@@ -1,15 +1,22 @@
-//! The cache: short-lived values, counters for rate limits, one-time codes and revocations.
+//! The cache: copies that speed answers up — scan counters, records versions, dashboards — and
+//! the counters of the limit on anonymous traffic. Nothing here is the only copy of a truth:
+//! any entry may vanish (eviction, restart, flush) and the answer is read again from the
+//! database. What must not be forgotten (revocations, sign-in limits, one-time codes) lives in
+//! the database.
 //!
-//! Redis when `REDIS_URL` is set, so several API servers share one view; otherwise an
-//! in-process cache that behaves the same for a single server. Both pass the same test suite.
+//! Redis when `REDIS_URL` is set, so several API servers share one view, behind a circuit that
+//! serves from an in-process stand-in while Redis is away; otherwise an in-process cache that
+//! behaves the same for a single server. Both pass the same test suite.
 
 mod memory;
 mod redis;
+mod resilient;
 
 use std::time::Duration;
 
 pub use memory::MemoryCache;
-pub use redis::RedisCache;
+pub use redis::{RedisCache, RedisTimeouts};
+pub use resilient::ResilientCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -47,8 +54,21 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     /// makes a fixed window for rate limits.
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError>;
 
+    /// Adds `by` to the integer at `key` only if the key holds one; `None` when it holds
+    /// nothing, so a vanished counter is seeded from the truth instead of restarting at 0.
+    async fn increment_existing(&self, key: &str, by: i64) -> Result<Option<i64>, CacheError>;
+
     /// Answers when the cache does.
     async fn ping(&self) -> Result<(), CacheError>;
+
+    /// Forgets every entry (under this cache's prefix on Redis): what a restart or a flush of
+    /// the cache server does. No answer may change because of it.
+    async fn clear(&self) -> Result<(), CacheError>;
+
+    /// `true` while the cache answers from a stand-in because its server is away.
+    fn degraded(&self) -> bool {
+        false
+    }
 }
 
 fn check_ttl(ttl: Duration) -> Result<(), CacheError> {

@@ -18,11 +18,37 @@ end
 return value
 ";
 
+/// INCRBY only on a key that exists: a counter that vanished is seeded, never restarted at 0.
+const INCREMENT_EXISTING: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false
+";
+
+/// How long Redis may take. A cache that is slower than the database it stands in front of is
+/// worse than none: past these, the call fails at once and the circuit takes over.
+#[derive(Clone, Copy, Debug)]
+pub struct RedisTimeouts {
+    pub connect: Duration,
+    pub response: Duration,
+}
+
+impl Default for RedisTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_millis(100),
+            response: Duration::from_millis(50),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
     increment: Script,
+    increment_existing: Script,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -34,20 +60,81 @@ impl std::fmt::Debug for RedisCache {
 }
 
 impl RedisCache {
-    /// Connects, failing within seconds when the server does not answer. Every key is stored
-    /// under `prefix`.
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, CacheError> {
+    /// Connects, failing when the server does not answer. Every key is stored under `prefix`.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, CacheError> {
+        let cache = Self::connect_lazily(url, prefix, timeouts)?;
+        cache.ping().await?;
+        Ok(cache)
+    }
+
+    /// Makes the connection without waiting for it: the first call connects, and a lost
+    /// connection is made again in the background.
+    pub fn connect_lazily(
+        url: &str,
+        prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, CacheError> {
         let client = Client::open(url)?;
+        // One quick reconnection try per failure, not a retry loop that holds requests.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(2);
-        let conn = client.get_connection_manager_with_config(config).await?;
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.response))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(50));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT_WITH_TTL),
+            increment_existing: Script::new(INCREMENT_EXISTING),
         })
+    }
+
+    /// Removes keys (named without the prefix) in one call.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), CacheError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let mut command = redis::cmd("UNLINK");
+        for key in keys {
+            command.arg(self.key(key));
+        }
+        command.query_async::<i64>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Removes every key under this cache's prefix; answers how many.
+    pub async fn delete_all(&self) -> Result<u64, CacheError> {
+        let mut conn = self.conn.clone();
+        let pattern = format!("{}*", self.prefix);
+        let mut cursor: u64 = 0;
+        let mut removed = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            if !keys.is_empty() {
+                removed += redis::cmd("UNLINK")
+                    .arg(&keys)
+                    .query_async::<u64>(&mut conn)
+                    .await?;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -132,9 +219,29 @@ impl Cache for RedisCache {
             })
     }
 
+    async fn increment_existing(&self, key: &str, by: i64) -> Result<Option<i64>, CacheError> {
+        let mut conn = self.conn.clone();
+        self.increment_existing
+            .key(self.key(key))
+            .arg(by)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("not an integer") {
+                    CacheError::NotAnInteger(key.to_owned())
+                } else {
+                    CacheError::Redis(e)
+                }
+            })
+    }
+
     async fn ping(&self) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         redis::cmd("PING").query_async::<String>(&mut conn).await?;
         Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), CacheError> {
+        self.delete_all().await.map(|_| ())
     }
 }

@@ -11,7 +11,7 @@ pub mod worklist;
 
 use chrono::{DateTime, Utc};
 use entities::{area, exit_case::ExitState};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 
 use self::{assessment::Failing, cases::ExitAction};
 /// Households are reached through the registry's own check.
@@ -75,8 +75,12 @@ pub(crate) async fn village_in_reach(
     if !policy::can(actor, action, &resource) {
         return Err(ExitError::Forbidden);
     }
-    area::Entity::find_by_id(code.to_string())
-        .one(conn)
+    let mut find = area::Entity::find_by_id(code.to_string());
+    if action == Action::Update {
+        // Two proposals for one village run one after the other; the second sees the first's case.
+        find = find.lock_exclusive();
+    }
+    find.one(conn)
         .await?
         .filter(|a| a.level == area::AreaLevel::Village)
         .ok_or(ExitError::NotFound)

@@ -255,7 +255,18 @@ pub(crate) async fn household_for(
     id: i64,
     action: Action,
 ) -> Result<household::Model, HouseholdError> {
-    let household = find_household(conn, id).await?;
+    // A household about to change is read FOR UPDATE (PostgreSQL, MySQL; SQLite's write
+    // transactions run one at a time): two changes to it run one after the other, the second
+    // seeing what the first left (its status, an open exit case).
+    let household = if action == Action::Update {
+        household::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(conn)
+            .await?
+            .ok_or(HouseholdError::NotFound)?
+    } else {
+        find_household(conn, id).await?
+    };
     let village = AreaCode::parse(&household.village_code)
         .map_err(|e| HouseholdError::Invalid(e.to_string()))?;
     let resource = Resource::Household {

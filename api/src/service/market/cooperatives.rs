@@ -5,8 +5,8 @@
 use chrono::Utc;
 use entities::{area::AreaLevel, cooperative, cooperative_member, household, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde_json::json;
 
@@ -130,7 +130,8 @@ pub async fn change_member(
     origin: &Origin,
 ) -> Result<Cooperative, MarketError> {
     let txn = db.begin_write().await?;
-    let found = governed(&txn, actor, cooperative_id).await?;
+    // Locked, so two changes to the membership run one after the other.
+    let found = governed_for_update(&txn, actor, cooperative_id).await?;
     let household = household::Entity::find_by_id(household_id)
         .one(&txn)
         .await?
@@ -188,13 +189,15 @@ pub async fn get(db: &Database, actor: &Actor, id: i64) -> Result<Cooperative, M
     with_members(db, found).await
 }
 
-async fn governed(
-    conn: &impl ConnectionTrait,
+/// A co-operative the official governs, read FOR UPDATE for a change to it.
+async fn governed_for_update(
+    txn: &DatabaseTransaction,
     actor: &Actor,
     id: i64,
 ) -> Result<cooperative::Model, MarketError> {
     cooperative::Entity::find_by_id(id)
-        .one(conn)
+        .lock_exclusive()
+        .one(txn)
         .await?
         .filter(|c| AreaCode::parse(&c.area_code).is_ok_and(|a| actor.governs(&a)))
         .ok_or(MarketError::NotFound)

@@ -10,8 +10,8 @@ use entities::{
     plot, product_category, revoked_code, trace_code_run,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use super::{
@@ -52,6 +52,8 @@ pub async fn issue(
     if batch.recalled_at.is_some() {
         return Err(TraceError::Invalid("the batch is recalled".into()));
     }
+    // First, so two runs issued at once are numbered one after the other.
+    let version = records_changing(&txn, batch.id).await?;
     let last: Option<i64> = trace_code_run::Entity::find()
         .select_only()
         .column_as(trace_code_run::Column::LastItem.max(), "last")
@@ -78,7 +80,7 @@ pub async fn issue(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    records_changed(cache, batch.id).await;
+    records_changed(cache, batch.id, version).await;
     Ok(run)
 }
 
@@ -193,8 +195,9 @@ pub async fn revoke(
     .on_conflict_do_nothing_on([revoked_code::Column::BatchId, revoked_code::Column::Item])
     .exec(&txn)
     .await?;
+    let version = records_changing(&txn, i64::from(code.batch_id)).await?;
     txn.commit().await?;
-    records_changed(cache, i64::from(code.batch_id)).await;
+    records_changed(cache, i64::from(code.batch_id), version).await;
     Ok(())
 }
 
@@ -222,8 +225,9 @@ pub async fn recall(
     active.recalled_at = Set(Some(Utc::now()));
     active.recall_reason = Set(Some(reason));
     let recalled = active.update(&txn).await?;
+    let version = records_changing(&txn, recalled.id).await?;
     txn.commit().await?;
-    records_changed(cache, recalled.id).await;
+    records_changed(cache, recalled.id, version).await;
     Ok(recalled)
 }
 
@@ -357,7 +361,7 @@ pub async fn verify(
         }
     };
     let batch_id = i64::from(code.batch_id);
-    let version = records_version(scan.cache, batch_id).await;
+    let version = records_version(db, scan.cache, batch_id).await?;
     let known = scan
         .records
         .try_get_with((batch_id, code.item, version), async {
@@ -406,8 +410,8 @@ pub struct CodeRecords {
     warnings: Vec<Warning>,
 }
 
-/// Recently read records, by batch, item and the batch's record version: a scan of a popular
-/// code costs no query, and any change to the batch (`records_changed`) moves the version, on
+/// Recently read records, by batch, item and the batch's records version: a scan of a popular
+/// code costs no query, and any change to the batch (`records_changing`) moves the version, on
 /// every server sharing the cache.
 pub type RecordsMemo = moka::future::Cache<(i64, u32, i64), Arc<CodeRecords>>;
 
@@ -419,33 +423,78 @@ pub fn records_memo() -> RecordsMemo {
 }
 
 fn version_key(batch_id: i64) -> String {
-    format!("trace:v1:{batch_id}:version")
+    format!("trace:v2:{batch_id}:version")
 }
 
-async fn records_version(cache: &Arc<dyn Cache>, batch_id: i64) -> i64 {
-    match cache.get(&version_key(batch_id)).await {
-        Ok(Some(v)) => std::str::from_utf8(&v)
+/// A cached version is trusted this long: past it, the database is asked again, so a copy
+/// that missed a change (Redis away while the change was made) is wrong for no longer.
+const VERSION_TTL: Duration = Duration::from_secs(15);
+
+/// The batch's records version: the cache's copy, or the database's (then copied).
+async fn records_version(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    batch_id: i64,
+) -> Result<i64, TraceError> {
+    if let Ok(Some(cached)) = cache.get(&version_key(batch_id)).await
+        && let Some(version) = std::str::from_utf8(&cached)
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-        Ok(None) => 0,
-        // Without the cache every scan reads the records afresh.
-        Err(_) => -(Utc::now().timestamp_micros()),
+    {
+        return Ok(version);
     }
+    let stored: Option<i64> = batch::Entity::find_by_id(batch_id)
+        .select_only()
+        .column(batch::Column::RecordsVersion)
+        .into_tuple()
+        .one(db.conn())
+        .await?;
+    let version = stored.unwrap_or(0);
+    // Only if absent: a change published meanwhile is newer than what was read here.
+    let _ = cache
+        .set_if_absent(
+            &version_key(batch_id),
+            version.to_string().as_bytes(),
+            VERSION_TTL,
+        )
+        .await;
+    Ok(version)
 }
 
-/// Says a batch's records changed (codes issued or revoked, a recall, a new event), so scans
-/// read them again.
-pub async fn records_changed(cache: &Arc<dyn Cache>, batch_id: i64) {
+/// Moves a batch's records version inside the transaction that changes its records (codes
+/// issued or revoked, a recall, a new event). On PostgreSQL and MySQL the update also locks the
+/// batch's row until the transaction ends, so changes to one batch run one after the other.
+pub async fn records_changing(txn: &DatabaseTransaction, batch_id: i64) -> Result<i64, TraceError> {
+    use sea_orm::sea_query::ExprTrait;
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::RecordsVersion,
+            Expr::col(batch::Column::RecordsVersion).add(1),
+        )
+        .filter(batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    let version: Option<i64> = batch::Entity::find_by_id(batch_id)
+        .select_only()
+        .column(batch::Column::RecordsVersion)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(version.unwrap_or(0))
+}
+
+/// Tells the cache the version a committed change moved to, so scans on every server read the
+/// records again. Should the cache miss it, its copy expires within `VERSION_TTL`.
+pub async fn records_changed(cache: &Arc<dyn Cache>, batch_id: i64, version: i64) {
     if let Err(e) = cache
-        .increment(
+        .set(
             &version_key(batch_id),
-            1,
-            Duration::from_secs(30 * 24 * 3600),
+            version.to_string().as_bytes(),
+            VERSION_TTL,
         )
         .await
     {
-        tracing::warn!(error = %e, batch_id, "could not mark a batch's records as changed");
+        tracing::warn!(error = %e, batch_id, "could not publish a batch's records version");
     }
 }
 

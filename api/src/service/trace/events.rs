@@ -94,8 +94,9 @@ pub async fn record(
     }
     .insert(&txn)
     .await?;
+    let version = super::codes::records_changing(&txn, batch.id).await?;
     txn.commit().await?;
-    super::codes::records_changed(cache, batch.id).await;
+    super::codes::records_changed(cache, batch.id, version).await;
     Ok(event)
 }
 

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod events;
 pub mod labels;
 pub mod production;
+pub mod scan_journal;
 pub mod scans;
 pub mod stats;
 
@@ -29,4 +30,6 @@ pub enum TraceError {
     Drawing(String),
     #[error(transparent)]
     Database(#[from] DbErr),
+    #[error(transparent)]
+    Journal(#[from] scan_journal::JournalError),
 }

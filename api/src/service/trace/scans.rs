@@ -1,7 +1,10 @@
-//! Counting scans. Each scan of a genuine code is counted atomically in the cache (shared by
-//! every server on Redis), so the count a buyer sees is exact, and kept in this process until a
-//! background task writes the pending counts to the database in one transaction. The server
-//! flushes once more when it shuts down, so a restart loses no scan.
+//! Counting scans. Each scan of a genuine code is appended to this server's scan journal,
+//! counted atomically in the cache (shared by every server on Redis), so the count a buyer sees
+//! is exact, and kept in this process until a background task writes the pending counts to the
+//! database in one transaction. A counter missing from the cache (evicted, flushed, Redis
+//! restarted) is seeded from the database plus what this process has not written yet, never
+//! restarted at 0. The server flushes once more when it shuts down; after a crash, the journal's
+//! unwritten scans are written at the next start.
 
 use std::{
     collections::HashMap,
@@ -10,18 +13,23 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use entities::code_scan;
+use entities::{code_scan, scan_journal};
 use sea_orm::{
     ActiveValue::Set,
-    EntityTrait,
+    DatabaseTransaction, EntityTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
-use super::TraceError;
+use super::{
+    TraceError,
+    scan_journal::{JournalScan, ScanJournal},
+};
 use crate::infra::{cache::Cache, db::Database};
 
-/// Cache counters outlive any flush by far; when one is gone it is loaded from the database.
+/// Cache counters outlive any flush by far; when one is gone it is seeded from the database.
 const COUNTER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+type CodeKey = (i64, i64);
 
 /// What a scan learns about its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,13 +48,54 @@ struct Pending {
     last_at: DateTime<Utc>,
 }
 
+impl Pending {
+    fn merge(&mut self, other: Pending) {
+        self.count += other.count;
+        self.first_at = Ord::min(self.first_at, other.first_at);
+        self.last_at = Ord::max(self.last_at, other.last_at);
+    }
+}
+
+/// The scans this process counted that the database does not hold yet.
+#[derive(Default)]
+struct Unwritten {
+    pending: HashMap<CodeKey, Pending>,
+    /// Taken by a flush whose transaction has not committed yet.
+    flushing: HashMap<CodeKey, Pending>,
+    /// Scans in `pending` whose cache increment has not been made yet: a seed leaves them
+    /// out, and each adds itself once the seed is there.
+    in_flight: HashMap<CodeKey, i64>,
+    /// Moves when a flush commits: a reader of both the database and these maps checks it did
+    /// not read them on two sides of a commit.
+    generation: u64,
+}
+
+impl Unwritten {
+    fn count(&self, key: CodeKey) -> i64 {
+        let of = |m: &HashMap<CodeKey, Pending>| m.get(&key).map_or(0, |p| p.count);
+        of(&self.pending) + of(&self.flushing)
+    }
+
+    fn land(&mut self, key: CodeKey) {
+        if let Some(n) = self.in_flight.get_mut(&key) {
+            *n -= 1;
+            if *n <= 0 {
+                self.in_flight.remove(&key);
+            }
+        }
+    }
+}
+
 /// Scan counters, shared by every request of this process.
 #[derive(Clone)]
 pub struct ScanCounter {
     cache: Arc<dyn Cache>,
-    pending: Arc<Mutex<HashMap<(i64, i64), Pending>>>,
+    unwritten: Arc<Mutex<Unwritten>>,
+    journal: Option<Arc<ScanJournal>>,
+    /// One flush at a time (the periodic one and the one at shutdown).
+    flushing: Arc<tokio::sync::Mutex<()>>,
     /// First scan times once known: they never change, so this process keeps them.
-    first_scans: moka::sync::Cache<(i64, i64), DateTime<Utc>>,
+    first_scans: moka::sync::Cache<CodeKey, DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for ScanCounter {
@@ -56,10 +105,13 @@ impl std::fmt::Debug for ScanCounter {
 }
 
 impl ScanCounter {
-    pub fn new(cache: Arc<dyn Cache>) -> Self {
+    /// Counts scans in `cache`, appending each to `journal` (when given) before answering it.
+    pub fn new(cache: Arc<dyn Cache>, journal: Option<ScanJournal>) -> Self {
         Self {
             cache,
-            pending: Arc::default(),
+            unwritten: Arc::default(),
+            journal: journal.map(Arc::new),
+            flushing: Arc::default(),
             first_scans: moka::sync::Cache::new(100_000),
         }
     }
@@ -73,26 +125,21 @@ impl ScanCounter {
         place: Option<&str>,
     ) -> Result<ScanTally, TraceError> {
         let now = Utc::now();
-        let count_key = format!("scans:v1:{batch_id}:{item}");
-        let stored = if matches!(self.cache.get(&count_key).await, Ok(Some(_))) {
-            None
-        } else {
-            // The counter is new to the cache: start it from what the database holds plus
-            // what this process has not written yet.
-            let row = code_scan::Entity::find_by_id((batch_id, item))
-                .one(db.conn())
-                .await?;
-            let unwritten = self.pending_count(batch_id, item);
-            let base = row.as_ref().map_or(0, |r| r.scans) + unwritten;
-            let _ = self
-                .cache
-                .set_if_absent(&count_key, base.to_string().as_bytes(), COUNTER_TTL)
-                .await;
-            row
-        };
+        let key = (batch_id, item);
         let pending_first = {
-            let mut pending = self.pending.lock().expect("scan counters");
-            let entry = pending.entry((batch_id, item)).or_insert(Pending {
+            let mut unwritten = self.unwritten.lock().expect("scan counters");
+            // Under the same lock as the count, so a flush's seal never parts the two.
+            if let Some(journal) = &self.journal
+                && let Err(e) = journal.append(JournalScan {
+                    batch_id,
+                    item,
+                    at: now,
+                })
+            {
+                tracing::error!(error = %e, "a scan could not be journalled; it is still counted");
+            }
+            *unwritten.in_flight.entry(key).or_default() += 1;
+            let entry = unwritten.pending.entry(key).or_insert(Pending {
                 count: 0,
                 first_at: now,
                 last_at: now,
@@ -101,19 +148,17 @@ impl ScanCounter {
             entry.last_at = now;
             entry.first_at
         };
-        let count = match self.cache.increment(&count_key, 1, COUNTER_TTL).await {
-            Ok(count) => count,
-            // Without the cache the database and this process still know.
-            Err(_) => self.count_without_cache(db, batch_id, item).await?,
-        };
-        let first_at = match self.first_scans.get(&(batch_id, item)) {
+        let counted = self.count(db, key).await;
+        self.unwritten.lock().expect("scan counters").land(key);
+        let count = counted?;
+        let first_at = match self.first_scans.get(&key) {
             Some(at) => at,
             None => {
                 let first_key = format!("scans:v1:{batch_id}:{item}:first");
                 let at = self
-                    .first_scan(db, &first_key, stored, batch_id, item, pending_first)
+                    .first_scan(db, &first_key, batch_id, item, pending_first)
                     .await?;
-                self.first_scans.insert((batch_id, item), at);
+                self.first_scans.insert(key, at);
                 at
             }
         };
@@ -128,32 +173,51 @@ impl ScanCounter {
         })
     }
 
-    fn pending_count(&self, batch_id: i64, item: i64) -> i64 {
-        self.pending
-            .lock()
-            .expect("scan counters")
-            .get(&(batch_id, item))
-            .map_or(0, |p| p.count)
+    /// The code's count with this scan (already pending, still in flight) added.
+    async fn count(&self, db: &Database, key: CodeKey) -> Result<i64, TraceError> {
+        let count_key = format!("scans:v1:{}:{}", key.0, key.1);
+        for _ in 0..3 {
+            match self.cache.increment_existing(&count_key, 1).await {
+                Ok(Some(count)) => return Ok(count),
+                Ok(None) => {
+                    // Seeded without the scans in flight, this one included: each adds
+                    // itself once the seed is there.
+                    let (stored, unwritten, in_flight) = self.truth(db, key).await?;
+                    let seed = stored + unwritten - in_flight;
+                    let _ = self
+                        .cache
+                        .set_if_absent(&count_key, seed.to_string().as_bytes(), COUNTER_TTL)
+                        .await;
+                }
+                Err(_) => break,
+            }
+        }
+        // Without the cache the database and this process still know.
+        let (stored, unwritten, _) = self.truth(db, key).await?;
+        Ok(stored + unwritten)
     }
 
-    async fn count_without_cache(
-        &self,
-        db: &Database,
-        batch_id: i64,
-        item: i64,
-    ) -> Result<i64, TraceError> {
-        let stored = code_scan::Entity::find_by_id((batch_id, item))
-            .one(db.conn())
-            .await?
-            .map_or(0, |r| r.scans);
-        Ok(stored + self.pending_count(batch_id, item))
+    /// What the database holds for the code, what this process has not written, and how many
+    /// of those are in flight, read on one side of any flush's commit.
+    async fn truth(&self, db: &Database, key: CodeKey) -> Result<(i64, i64, i64), TraceError> {
+        loop {
+            let generation = self.unwritten.lock().expect("scan counters").generation;
+            let stored = code_scan::Entity::find_by_id(key)
+                .one(db.conn())
+                .await?
+                .map_or(0, |r| r.scans);
+            let unwritten = self.unwritten.lock().expect("scan counters");
+            if unwritten.generation == generation {
+                let in_flight = unwritten.in_flight.get(&key).copied().unwrap_or(0);
+                return Ok((stored, unwritten.count(key), in_flight));
+            }
+        }
     }
 
     async fn first_scan(
         &self,
         db: &Database,
         key: &str,
-        stored: Option<code_scan::Model>,
         batch_id: i64,
         item: i64,
         pending_first: DateTime<Utc>,
@@ -161,14 +225,9 @@ impl ScanCounter {
         if let Some(at) = self.cached_time(key).await {
             return Ok(at);
         }
-        let stored = match stored {
-            Some(row) => Some(row),
-            None => {
-                code_scan::Entity::find_by_id((batch_id, item))
-                    .one(db.conn())
-                    .await?
-            }
-        };
+        let stored = code_scan::Entity::find_by_id((batch_id, item))
+            .one(db.conn())
+            .await?;
         let first = stored.map_or(pending_first, |r| Ord::min(r.first_scan_at, pending_first));
         let first = DateTime::from_timestamp_micros(first.timestamp_micros()).unwrap_or(first);
         let _ = self
@@ -209,33 +268,99 @@ impl ScanCounter {
         }
     }
 
-    /// Writes the counts scanned since the last flush, in one transaction. Answers how many
-    /// codes it wrote; on failure the counts stay pending for the next flush.
+    /// Writes the counts scanned since the last flush, in one transaction that also records
+    /// how far the journal is written. Answers how many codes it wrote; on failure the counts
+    /// stay pending for the next flush.
     pub async fn flush(&self, db: &Database) -> Result<usize, TraceError> {
-        let batch = std::mem::take(&mut *self.pending.lock().expect("scan counters"));
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        match write(db, &batch).await {
-            Ok(()) => Ok(batch.len()),
+        let _one_at_a_time = self.flushing.lock().await;
+        let (batch, sealed) = {
+            let mut unwritten = self.unwritten.lock().expect("scan counters");
+            if unwritten.pending.is_empty() {
+                return Ok(0);
+            }
+            let sealed = match &self.journal {
+                Some(journal) => match journal.seal() {
+                    Ok(seq) => Some(seq),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the scan journal could not be sealed");
+                        None
+                    }
+                },
+                None => None,
+            };
+            let batch = std::mem::take(&mut unwritten.pending);
+            unwritten.flushing = batch.clone();
+            (batch, sealed)
+        };
+        let mark = self.journal.as_deref().zip(sealed);
+        let written = write(db, &batch, mark.map(|(j, seq)| (j.id(), seq))).await;
+        let mut unwritten = self.unwritten.lock().expect("scan counters");
+        let flushing = std::mem::take(&mut unwritten.flushing);
+        match written {
+            Ok(()) => {
+                unwritten.generation += 1;
+                drop(unwritten);
+                if let Some((journal, seq)) = mark
+                    && let Err(e) = journal.remove_through(seq)
+                {
+                    tracing::warn!(error = %e, "written scan journal segments could not be removed");
+                }
+                Ok(batch.len())
+            }
             Err(e) => {
-                let mut pending = self.pending.lock().expect("scan counters");
-                for (key, unwritten) in batch {
-                    pending
+                for (key, unwritten_scans) in flushing {
+                    unwritten
+                        .pending
                         .entry(key)
-                        .and_modify(|p| {
-                            p.count += unwritten.count;
-                            p.first_at = Ord::min(p.first_at, unwritten.first_at);
-                        })
-                        .or_insert(unwritten);
+                        .and_modify(|p| p.merge(unwritten_scans))
+                        .or_insert(unwritten_scans);
                 }
                 Err(e)
             }
         }
     }
+
+    /// Writes what the journal holds and the database does not (scans counted by a server that
+    /// was killed before its flush). Answers how many scans it wrote. Run before serving.
+    pub async fn recover(&self, db: &Database) -> Result<usize, TraceError> {
+        let Some(journal) = &self.journal else {
+            return Ok(0);
+        };
+        let written = scan_journal::Entity::find_by_id(journal.id())
+            .one(db.conn())
+            .await?
+            .map_or(0, |row| u64::try_from(row.flushed_through).unwrap_or(0));
+        let (scans, last) = journal.unwritten(written)?;
+        if last > written {
+            write(db, &tally(&scans), Some((journal.id(), last))).await?;
+        }
+        journal.remove_through(last)?;
+        Ok(scans.len())
+    }
 }
 
-async fn write(db: &Database, batch: &HashMap<(i64, i64), Pending>) -> Result<(), TraceError> {
+/// Journalled scans folded into counts per code.
+fn tally(scans: &[JournalScan]) -> HashMap<CodeKey, Pending> {
+    let mut counts: HashMap<CodeKey, Pending> = HashMap::new();
+    for scan in scans {
+        let one = Pending {
+            count: 1,
+            first_at: scan.at,
+            last_at: scan.at,
+        };
+        counts
+            .entry((scan.batch_id, scan.item))
+            .and_modify(|p| p.merge(one))
+            .or_insert(one);
+    }
+    counts
+}
+
+async fn write(
+    db: &Database,
+    batch: &HashMap<CodeKey, Pending>,
+    journal_mark: Option<(&str, u64)>,
+) -> Result<(), TraceError> {
     let txn = db.begin_write().await?;
     for (&(batch_id, item), pending) in batch {
         code_scan::Entity::insert(code_scan::ActiveModel {
@@ -257,7 +382,35 @@ async fn write(db: &Database, batch: &HashMap<(i64, i64), Pending>) -> Result<()
         .exec(&txn)
         .await?;
     }
+    if let Some((journal_id, seq)) = journal_mark {
+        mark_written(&txn, journal_id, seq).await?;
+    }
     txn.commit().await?;
+    Ok(())
+}
+
+/// Records in the counts' transaction that the journal's segments up to `seq` are written.
+async fn mark_written(
+    txn: &DatabaseTransaction,
+    journal_id: &str,
+    seq: u64,
+) -> Result<(), TraceError> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    scan_journal::Entity::insert(scan_journal::ActiveModel {
+        journal_id: Set(journal_id.to_owned()),
+        flushed_through: Set(seq),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(scan_journal::Column::JournalId)
+            .update_columns([
+                scan_journal::Column::FlushedThrough,
+                scan_journal::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(txn)
+    .await?;
     Ok(())
 }
 

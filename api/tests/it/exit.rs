@@ -981,3 +981,38 @@ async fn the_demo_progress_is_backed_by_the_records() {
         report.households_exited
     );
 }
+
+/// Two officials propose the same household at the same moment: one case is opened, the other
+/// is told it is open; the household is pending once.
+#[tokio::test]
+async fn two_proposals_of_one_household_at_once_open_one_case() {
+    let app = TestApp::spawn().await;
+    let (db, rules, origin) = (&app.state.db, &app.state.exit_rules, Origin::default());
+    let id = qualifying_household(&app, 14).await;
+    let propose = |actor: Actor| {
+        let origin = &origin;
+        async move {
+            cases::propose(
+                db,
+                rules,
+                &actor,
+                ExitSubjectRef::Household(id),
+                YEAR,
+                origin,
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(propose(cadre()), propose(township()));
+    let opened: Vec<_> = [&a, &b]
+        .into_iter()
+        .filter_map(|r| r.as_ref().ok())
+        .collect();
+    assert_eq!(opened.len(), 1, "{a:?} / {b:?}");
+    let refused = if a.is_ok() { &b } else { &a };
+    assert!(
+        matches!(refused, Err(ExitError::CaseOpen(case)) if *case == opened[0].case.id),
+        "{refused:?}"
+    );
+    assert_eq!(status_of(&app, id).await, HouseholdStatus::ExitPending);
+}

@@ -738,16 +738,28 @@ async fn a_cooperative_sells_for_its_member_households() {
     let coop_id = coop["id"].as_i64().unwrap();
     let (status, _) = post("/api/v1/cooperatives".into(), &m.county, input).await;
     assert_eq!(status, 422, "one co-operative per manager");
-    let (status, coop) = post(
-        format!("/api/v1/cooperatives/{coop_id}/members"),
-        &m.county,
-        json!({ "household_id": member }),
-    )
-    .await;
+    // Added twice at the same moment (a double tap): one membership, one audit entry.
+    let add = || {
+        post(
+            format!("/api/v1/cooperatives/{coop_id}/members"),
+            &m.county,
+            json!({ "household_id": member }),
+        )
+    };
+    let ((status, coop), (again, _)) = tokio::join!(add(), add());
     assert_eq!(
-        (status, coop["member_household_ids"].clone()),
-        (200, json!([member]))
+        (status, again, coop["member_household_ids"].clone()),
+        (200, 200, json!([member]))
     );
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let added = entities::audit_log::Entity::find()
+            .filter(entities::audit_log::Column::Action.eq("cooperative.member_added"))
+            .count(m.app.state.db.conn())
+            .await
+            .unwrap();
+        assert_eq!(added, 1);
+    }
 
     // The manager lists for a member, not for an outsider.
     let category = api::service::market::catalogue::list(&m.app.state.db, false)

@@ -29,13 +29,15 @@ pub fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The server can answer requests: the database and the cache both answer.
+/// The server can answer requests: the database and the cache answer, and the file store takes
+/// writes.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let readiness = health::readiness(&state.db, state.cache.as_ref()).await;
+    let readiness = health::readiness(&state.db, state.cache.as_ref(), &state.photos).await;
     let checks = json!({
         "database": readiness.database.as_deref().unwrap_or("ok"),
         "cache": readiness.cache.as_deref().unwrap_or("ok"),
+        "storage": readiness.storage.as_deref().unwrap_or("ok"),
     });
     if readiness.is_ready() {
         Ok(Json(json!({ "status": "ready", "checks": checks })))

@@ -1,6 +1,9 @@
 //! Whether the parts the server stands on answer.
 
-use crate::infra::{cache::Cache, db::Database};
+use crate::{
+    infra::{cache::Cache, db::Database},
+    service::market::photos::Photos,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
@@ -8,18 +11,22 @@ pub struct Readiness {
     pub database: Option<String>,
     /// `None` when the cache answered, otherwise why not.
     pub cache: Option<String>,
+    /// `None` when a small file could be written to the photo store and removed, otherwise why
+    /// not: a full disk fails uploads, so it fails readiness too.
+    pub storage: Option<String>,
 }
 
 impl Readiness {
     pub fn is_ready(&self) -> bool {
-        self.database.is_none() && self.cache.is_none()
+        self.database.is_none() && self.cache.is_none() && self.storage.is_none()
     }
 }
 
-pub async fn readiness(db: &Database, cache: &dyn Cache) -> Readiness {
-    let (database, cache) = tokio::join!(db.ping(), cache.ping());
+pub async fn readiness(db: &Database, cache: &dyn Cache, photos: &Photos) -> Readiness {
+    let (database, cache, storage) = tokio::join!(db.ping(), cache.ping(), photos.probe_storage());
     Readiness {
         database: database.err().map(|e| e.to_string()),
         cache: cache.err().map(|e| e.to_string()),
+        storage: storage.err().map(|e| e.to_string()),
     }
 }

@@ -18,6 +18,7 @@ mod pages;
 mod photos;
 mod sms_login;
 mod storage;
+mod storage_faults;
 mod support;
 mod trace;
 mod wechat_login;

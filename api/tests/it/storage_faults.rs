@@ -319,7 +319,10 @@ async fn the_farmers_pages_say_the_store_is_full_and_keep_what_he_typed() {
         .count(shop.app.state.db.conn())
         .await
         .unwrap();
-    assert_eq!(listings, 1, "only the listing the test made; none half-made");
+    assert_eq!(
+        listings, 1,
+        "only the listing the test made; none half-made"
+    );
 
     // One more photo on an existing listing: its page again, saying why.
     let resp = shop
@@ -340,7 +343,10 @@ async fn the_farmers_pages_say_the_store_is_full_and_keep_what_he_typed() {
     assert_eq!(resp.0.status(), StatusCode::INSUFFICIENT_STORAGE);
     let html = resp.0.into_body().into_string().await.unwrap();
     assert!(html.contains("存储空间不足，请联系管理员"), "{html}");
-    assert!(html.contains("手工红苕粉"), "the listing's own page: {html}");
+    assert!(
+        html.contains("手工红苕粉"),
+        "the listing's own page: {html}"
+    );
     assert_eq!(
         tree(disk.path()),
         [PathBuf::from("files"), PathBuf::from("filler")]

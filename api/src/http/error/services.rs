@@ -10,7 +10,9 @@ use serde_json::json;
 use super::{ApiError, ErrorCode};
 use crate::{
     domain::region::RegionError,
-    infra::{blobs::BlobError, imaging::PhotoRejection, passwords::PasswordError, wechat::WeChatError},
+    infra::{
+        blobs::BlobError, imaging::PhotoRejection, passwords::PasswordError, wechat::WeChatError,
+    },
     service::{
         areas::{AreaError, MAX_LOOKUP_CODES},
         audit::AuditError,

@@ -372,6 +372,25 @@ fn print_import_report(report: &ImportReport, took: std::time::Duration) {
     if !report.ignored_columns.is_empty() {
         println!("columns not read: {}", report.ignored_columns.join(", "));
     }
+    if report.households_exited > 0 {
+        println!(
+            "{} households exited (on record as imported)",
+            report.households_exited
+        );
+    }
+    if report.notice_count > 0 {
+        println!(
+            "{} households in an exit procedure imported as poor (rows {})",
+            report.notice_count,
+            report
+                .notices
+                .iter()
+                .take(10)
+                .map(|n| n.row.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let verdict = if report.committed {
         "imported"
     } else if report.problem_count > 0 {

@@ -597,9 +597,10 @@ pub async fn account(
     .expect("the account is created")
 }
 
-/// A small local S3-compatible object store: `PUT`, `GET` and `HEAD` of objects in one bucket,
-/// answered with the headers S3 sends, and the objects kept in memory for the test to inspect.
-/// It checks that each request is signed (AWS Signature V4) but not the signature itself.
+/// A small local S3-compatible object store: `PUT`, `GET`, `HEAD` and `DELETE` of objects in
+/// one bucket, answered with the headers S3 sends, and the objects kept in memory for the test
+/// to inspect. It checks that each request is signed (AWS Signature V4) but not the signature
+/// itself.
 pub struct FakeS3 {
     pub endpoint: String,
     pub bucket: String,
@@ -638,6 +639,10 @@ impl FakeS3 {
                     let tag = etag(&bytes);
                     objects.lock().unwrap().insert(key, bytes);
                     Response::builder().header("ETag", tag).finish()
+                }
+                Method::DELETE => {
+                    objects.lock().unwrap().remove(&key);
+                    Response::builder().status(StatusCode::NO_CONTENT).finish()
                 }
                 Method::GET | Method::HEAD => match objects.lock().unwrap().get(&key) {
                     Some(bytes) => {

@@ -664,3 +664,70 @@ async fn no_scan_is_lost_across_a_restart() {
     let (_, next) = server.get_json(&format!("/api/v1/trace/{code}")).await;
     assert_eq!(next["scan_count"], 31, "{next}");
 }
+
+/// The demo county's registry, exported with ID numbers revealed and imported by the command
+/// line into a county with no households, shows the same people and households on the county
+/// official's dashboard, in the county and in every township: exited households come back
+/// exited (on record as imported), those in an exit procedure come back poor.
+#[tokio::test]
+async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_dashboard() {
+    let work = tempfile::tempdir().unwrap();
+    let demo = TestServer::start().await;
+    let (ok, out) = run(shanhuo(&demo.database)
+        .current_dir(work.path())
+        .args(["seed", "demo"]));
+    assert!(ok && out.contains("135000 people added"), "{out}");
+    let county = official_token(&demo, "13900000031", "county-official", "500235").await;
+    let (status, before) = demo.send_as(Method::GET, "/api/v1/progress", &county).await;
+    assert_eq!(status, 200, "{before}");
+
+    // A county-sized sheet takes a while in a debug build.
+    let patient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let resp = patient
+        .get(demo.url("/api/v1/households/export?format=csv&reveal=true"))
+        .bearer_auth(&county)
+        .send()
+        .await
+        .expect("the export answers");
+    assert_eq!(resp.status(), 200);
+    let sheet = work.path().join("registry.csv");
+    std::fs::write(&sheet, resp.bytes().await.unwrap()).unwrap();
+
+    let empty = TestServer::start().await;
+    let (ok, out) = run(shanhuo(&empty.database)
+        .current_dir(work.path())
+        .args(["import", "households"])
+        .arg(&sheet));
+    assert!(ok && out.contains("imported"), "{out}");
+    let county = official_token(&empty, "13900000032", "county-official", "500235").await;
+    let (status, after) = empty
+        .send_as(Method::GET, "/api/v1/progress", &county)
+        .await;
+    assert_eq!(status, 200, "{after}");
+
+    let people = |progress: &Value| {
+        let parts: Vec<(Value, Value)> = progress["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|part| (part["code"].clone(), part["people"].clone()))
+            .collect();
+        (progress["people"].clone(), parts)
+    };
+    println!(
+        "demo county: {}; re-imported: {}",
+        before["people"], after["people"]
+    );
+    assert!(before["people"]["households_exited"].as_u64().unwrap() > 0);
+    assert_eq!(people(&after), people(&before));
+    let exited = before["people"]["households_exited"].as_u64().unwrap();
+    assert!(
+        out.contains(&format!(
+            "{exited} households exited (on record as imported)"
+        )),
+        "{out}"
+    );
+}

@@ -16,6 +16,10 @@ pub struct Model {
     pub responsible_cadre_id: Option<i64>,
     pub registered_year: i32,
     pub status: HouseholdStatus,
+    /// The year it exited: its announced case's assessment year, or as a sheet brought it.
+    pub exit_year: Option<i32>,
+    /// How it came to have exited; `None` for a household that never did.
+    pub exit_source: Option<ExitSource>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -71,6 +75,18 @@ pub enum HouseholdStatus {
     /// 返贫: exited, then poor again.
     #[sea_orm(string_value = "returned")]
     Returned,
+}
+
+/// Where a household's exit is on record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ExitSource {
+    /// Through the exit procedure here, step by step.
+    #[sea_orm(string_value = "procedure")]
+    Procedure,
+    /// Brought by an imported registry sheet as already exited: the procedure ran elsewhere.
+    #[sea_orm(string_value = "imported")]
+    Imported,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1986,6 +1986,16 @@ export interface components {
         Household: {
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description How its exit is on record: `procedure` (through the exit procedure here) or `imported`
+             *     (brought by a registry sheet as already exited).
+             */
+            exit_source?: string;
+            /**
+             * Format: int32
+             * @description The year it exited, for a household that did.
+             */
+            exit_year?: number;
             household_number: string;
             /** Format: int64 */
             id: number;
@@ -2094,7 +2104,7 @@ export interface components {
              * @description `missing_column`, `empty`, `required`, `invalid_value`, `invalid_id_number`,
              *     `mismatch`, `inconsistent_household`, `head_count`, `member_count`,
              *     `duplicate_in_file`, `already_registered`, `number_taken`, `unknown_village` or
-             *     `outside_area`.
+             *     `outside_area`; among notices, `exit_pending_as_poor`.
              */
             code: string;
             /** @description The header of the column at fault, when it is one column. */
@@ -2120,10 +2130,23 @@ export interface components {
              * @description Households and members in the file.
              */
             households: number;
+            /**
+             * Format: uint64
+             * @description Households the file brings as exited (`exit_source` `imported`).
+             */
+            households_exited: number;
             /** @description Headers that were not read. */
             ignored_columns: string[];
             /** Format: uint64 */
             members: number;
+            /** Format: uint64 */
+            notice_count: number;
+            /**
+             * @description Rows taken otherwise than written, which still import: `exit_pending_as_poor`, a
+             *     household in an exit procedure imported as poor (at most 1,000; `notice_count` counts
+             *     them all).
+             */
+            notices: components["schemas"]["ImportProblem"][];
             /** Format: uint64 */
             problem_count: number;
             /** @description The problems found, in row order (at most 1,000; `problem_count` counts them all). */
@@ -3297,6 +3320,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     lookup_areas: {
@@ -3420,6 +3452,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_area: {
@@ -3535,6 +3576,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3669,6 +3719,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_area_tree: {
@@ -3787,6 +3846,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3920,6 +3988,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     login_with_password: {
@@ -4036,6 +4113,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4166,6 +4252,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     login_with_wechat: {
@@ -4289,6 +4384,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     logout_session: {
@@ -4399,6 +4503,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4529,6 +4642,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     send_sign_in_code: {
@@ -4645,6 +4767,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4775,6 +4906,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_batch: {
@@ -4889,6 +5029,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5021,6 +5170,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_code_run_codes: {
@@ -5136,6 +5294,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5272,6 +5439,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_code_run_labels_png: {
@@ -5390,6 +5566,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5518,6 +5703,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     list_trace_events: {
@@ -5632,6 +5826,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5764,6 +5967,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_batch_recall: {
@@ -5882,6 +6094,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6010,6 +6231,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_category: {
@@ -6126,6 +6356,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6258,6 +6497,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_cooperative: {
@@ -6381,6 +6629,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_cooperative: {
@@ -6495,6 +6752,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6627,6 +6893,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_cooperative_member: {
@@ -6742,6 +7017,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6872,6 +7156,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_exit_case: {
@@ -6986,6 +7279,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7111,6 +7413,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7250,6 +7561,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     register_household: {
@@ -7366,6 +7686,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7496,6 +7825,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7644,6 +7982,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_household_import_template: {
@@ -7766,6 +8113,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_household: {
@@ -7881,6 +8237,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8013,6 +8378,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_household_assessment: {
@@ -8130,6 +8504,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8264,6 +8647,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     bind_household_farmer: {
@@ -8379,6 +8771,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8508,6 +8909,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     list_household_incomes: {
@@ -8622,6 +9032,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8755,6 +9174,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     add_household_member: {
@@ -8880,6 +9308,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_household_member: {
@@ -8995,6 +9432,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9128,6 +9574,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     list_household_plots: {
@@ -9242,6 +9697,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9367,6 +9831,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9506,6 +9979,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_listing: {
@@ -9622,6 +10104,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9750,6 +10241,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     update_listing: {
@@ -9868,6 +10368,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10006,6 +10515,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_listing_photo: {
@@ -10128,6 +10646,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_me: {
@@ -10240,6 +10767,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10370,6 +10906,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     list_my_listings: {
@@ -10485,6 +11030,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10615,6 +11169,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     list_my_sales: {
@@ -10731,6 +11294,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10873,6 +11445,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_order: {
@@ -10987,6 +11568,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11112,6 +11702,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11255,6 +11854,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_plot: {
@@ -11371,6 +11979,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11501,6 +12118,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_progress: {
@@ -11616,6 +12242,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11742,6 +12377,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_sales_stats: {
@@ -11858,6 +12502,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11994,6 +12647,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_code_revocation: {
@@ -12115,6 +12777,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_trace: {
@@ -12229,6 +12900,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12361,6 +13041,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_trace_qr_svg: {
@@ -12476,6 +13165,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12609,6 +13307,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     invite_official: {
@@ -12732,6 +13439,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_user: {
@@ -12846,6 +13562,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12978,6 +13703,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_village_assessment: {
@@ -13094,6 +13828,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13220,6 +13963,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -29,11 +29,12 @@ pub fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The server can answer requests: the database and the cache both answer. While Redis is
-/// away the server still answers (from the database) and says it is `degraded`.
+/// The server can answer requests: the database and the cache answer, and the file store takes
+/// writes. While Redis is away the server still answers (from the database) and says it is
+/// `degraded`.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let readiness = health::readiness(&state.db, state.cache.as_ref()).await;
+    let readiness = health::readiness(&state.db, state.cache.as_ref(), &state.photos).await;
     let cache = match (&readiness.cache, readiness.cache_degraded) {
         (Some(e), _) => e.as_str(),
         (None, true) => "degraded",
@@ -42,6 +43,7 @@ pub async fn readyz(state: Data<&AppState>) -> Result<Json<serde_json::Value>, A
     let checks = json!({
         "database": readiness.database.as_deref().unwrap_or("ok"),
         "cache": cache,
+        "storage": readiness.storage.as_deref().unwrap_or("ok"),
     });
     if readiness.is_ready() {
         let status = if readiness.cache_degraded {

@@ -1,7 +1,10 @@
 //! Files the server keeps (photos, label sheets): behind `object_store`, a folder under the data
 //! directory by default, S3-compatible storage (AWS, MinIO, OSS, COS) by configuration.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use bytes::Bytes;
 use object_store::{
@@ -12,14 +15,53 @@ use object_store::{
 pub enum BlobError {
     #[error("no stored file at {0}")]
     NotFound(String),
+    /// The store has no room left or refuses to be written (a full disk, a quota, a read-only
+    /// or forbidden folder): nothing a retry mends, only an administrator.
+    #[error("storage cannot be written: {0}")]
+    NoSpace(object_store::Error),
     #[error("storage: {0}")]
-    Storage(#[from] object_store::Error),
+    Storage(object_store::Error),
+}
+
+impl From<object_store::Error> for BlobError {
+    fn from(e: object_store::Error) -> Self {
+        if refuses_writes(&e) {
+            BlobError::NoSpace(e)
+        } else {
+            BlobError::Storage(e)
+        }
+    }
+}
+
+/// Whether the kernel's answer somewhere in the error's causes says the store cannot take
+/// more: ENOSPC, EDQUOT, EFBIG, EROFS, EACCES or EPERM.
+fn refuses_writes(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::StorageFull
+                    | ErrorKind::QuotaExceeded
+                    | ErrorKind::FileTooLarge
+                    | ErrorKind::ReadOnlyFilesystem
+                    | ErrorKind::PermissionDenied
+            )
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Where the files live.
 #[derive(Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
+    /// The folder, for the local store: a write that fails leaves no empty folders in it.
+    local_root: Option<PathBuf>,
 }
 
 /// Where photos and label sheets are kept.
@@ -51,7 +93,10 @@ impl std::fmt::Debug for Blobs {
 
 impl Blobs {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            local_root: None,
+        }
     }
 
     /// The store configured: an S3-compatible bucket, or a local folder.
@@ -80,16 +125,63 @@ impl Blobs {
     /// Files in a local folder, created if missing.
     pub fn local(folder: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(folder)?;
-        Ok(Self::new(Arc::new(LocalFileSystem::new_with_prefix(
-            folder,
-        )?)))
+        let root = folder.canonicalize()?;
+        // Deleting a file also removes the folders it leaves empty.
+        let store = LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true);
+        Ok(Self {
+            store: Arc::new(store),
+            local_root: Some(root),
+        })
     }
 
+    /// Writes a file. One that cannot be written leaves nothing behind: the store removes
+    /// its partial file, and the folders made for it go if they stay empty.
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
-        self.store
+        match self
+            .store
             .put(&Key::from(key), PutPayload::from(bytes))
-            .await?;
-        Ok(())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.prune_empty_folders(key).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Removes a file; one already gone is no error.
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self.store.delete(&Key::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes a small file and removes it again: whether the store takes writes now.
+    pub async fn probe(&self) -> Result<(), BlobError> {
+        let key = format!("readiness-probe-{}", uuid::Uuid::new_v4().simple());
+        self.put(&key, b"ok".to_vec()).await?;
+        self.delete(&key).await
+    }
+
+    /// The folders above `key`, deepest first, removed while empty (local store only).
+    async fn prune_empty_folders(&self, key: &str) {
+        let Some(root) = self.local_root.clone() else {
+            return;
+        };
+        let path = root.join(key);
+        let _ = tokio::task::spawn_blocking(move || {
+            let mut folder = path.parent();
+            while let Some(dir) = folder {
+                // `remove_dir` refuses a folder that is not empty, which is where it stops.
+                if dir == root || !dir.starts_with(&root) || std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
+                folder = dir.parent();
+            }
+        })
+        .await;
     }
 
     pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {

@@ -379,6 +379,7 @@ fn line(number: &str, name: &str, id_number: String, relation: MemberRelation) -
         poverty_cause: PovertyCause::Land,
         registered_year: 2015,
         status: HouseholdStatus::Poor,
+        exit_year: None,
     }
 }
 
@@ -488,10 +489,7 @@ async fn exports_mask_id_numbers_unless_revealed_to_the_area_and_read_back() {
     let report = import(&fresh, &county(), file, true).await.unwrap();
     assert_eq!(report.problem_count, 0, "{:?}", report.problems);
     assert_eq!((report.households, report.members), (1, 2));
-    assert_eq!(
-        report.ignored_columns,
-        vec!["村名称".to_owned(), "户状态".to_owned()]
-    );
+    assert_eq!(report.ignored_columns, vec!["村名称".to_owned()]);
 
     // A village cadre of another village may not reveal the township's data.
     let cadre = Actor {
@@ -577,7 +575,10 @@ async fn officials_upload_files_and_download_the_template_over_http() {
         .to_owned();
     assert!(disposition.contains("attachment"), "{disposition}");
     let template = resp.0.into_body().into_string().await.unwrap();
-    assert_eq!(template.trim_start_matches('\u{feff}').trim_end(), HEADER);
+    assert_eq!(
+        template.trim_start_matches('\u{feff}').trim_end(),
+        format!("{HEADER},户状态,脱贫年度")
+    );
 
     let resp = app
         .client
@@ -602,4 +603,214 @@ async fn uploads_beyond_the_import_limit_are_refused() {
         .send()
         .await
         .assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A member row with the household's status and exit year in the last two columns.
+fn standing_row(number: &str, body: &str, relation: &str, status: &str, year: &str) -> String {
+    let mut line = row(number, VILLAGE, "农户", &id(body), relation);
+    line.push_str(&format!(",{status},{year}"));
+    line
+}
+
+fn standing_file(rows: &[String]) -> std::fs::File {
+    let mut file = tempfile::tempfile().unwrap();
+    writeln!(file, "{HEADER},户状态,脱贫年度").unwrap();
+    for row in rows {
+        writeln!(file, "{row}").unwrap();
+    }
+    file.rewind().unwrap();
+    file
+}
+
+async fn household_numbered(app: &TestApp, number: &str) -> household::Model {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    household::Entity::find()
+        .filter(household::Column::HouseholdNumber.eq(number))
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no household {number}"))
+}
+
+#[tokio::test]
+async fn exited_households_import_as_imported_exits_and_pending_ones_as_poor_with_a_notice() {
+    use entities::household::ExitSource;
+    let app = TestApp::spawn().await;
+    let rows = [
+        standing_row("S-1", "50023519800101001", "户主", "已脱贫", "2019"),
+        standing_row("S-1", "50023519820101002", "配偶", "已脱贫", "2019"),
+        standing_row("S-2", "50023519800101003", "户主", "拟退出", ""),
+        standing_row("S-3", "50023519800101004", "户主", "", ""),
+        standing_row("S-4", "50023519800101005", "户主", "返贫", "2018"),
+    ];
+    let report = import(&app, &county(), standing_file(&rows), false)
+        .await
+        .unwrap();
+    assert!(report.committed, "{:?}", report.problems);
+    assert_eq!(report.households_exited, 1);
+    assert_eq!(report.notice_count, 1);
+    assert_eq!(report.notices[0].row, 4);
+    assert_eq!(report.notices[0].code, ProblemCode::ExitPendingAsPoor);
+
+    let exited = household_numbered(&app, "S-1").await;
+    assert_eq!(exited.status, HouseholdStatus::Exited);
+    assert_eq!(exited.exit_year, Some(2019));
+    assert_eq!(exited.exit_source, Some(ExitSource::Imported));
+    let pending = household_numbered(&app, "S-2").await;
+    assert_eq!(pending.status, HouseholdStatus::Poor);
+    assert_eq!((pending.exit_year, pending.exit_source), (None, None));
+    let poor = household_numbered(&app, "S-3").await;
+    assert_eq!(poor.status, HouseholdStatus::Poor);
+    let returned = household_numbered(&app, "S-4").await;
+    assert_eq!(returned.status, HouseholdStatus::Returned);
+    assert_eq!(returned.exit_source, Some(ExitSource::Imported));
+
+    // The audit entries say where each standing came from.
+    let after = |id: i64| {
+        let app = &app;
+        async move {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let entry = entities::audit_log::Entity::find()
+                .filter(entities::audit_log::Column::Action.eq("household.imported"))
+                .filter(entities::audit_log::Column::EntityId.eq(id.to_string()))
+                .one(app.state.db.conn())
+                .await
+                .unwrap()
+                .expect("an audit entry");
+            serde_json::from_str::<serde_json::Value>(&entry.after.unwrap()).unwrap()
+        }
+    };
+    let entry = after(exited.id).await;
+    assert_eq!(entry["status"], "exited");
+    assert_eq!(entry["exit_source"], "imported");
+    assert_eq!(entry["exit_year"], 2019);
+    let entry = after(pending.id).await;
+    assert_eq!(entry["status"], "poor");
+    assert_eq!(entry["sheet_status"], "exit_pending");
+
+    // No exit case was opened or announced for any of them.
+    let cases = entities::exit_case::Entity::find()
+        .count(app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(cases, 0);
+}
+
+#[tokio::test]
+async fn a_status_and_exit_year_that_do_not_fit_are_refused_by_row() {
+    let app = TestApp::spawn().await;
+    let rows = [
+        standing_row("T-1", "50023519800101011", "户主", "已脱贫", ""),
+        standing_row("T-2", "50023519800101012", "户主", "未脱贫", "2019"),
+        standing_row("T-3", "50023519800101013", "户主", "已脱贫", "2015"),
+        standing_row("T-4", "50023519800101014", "户主", "已脱贫", "2019"),
+        standing_row("T-4", "50023519820101015", "配偶", "未脱贫", ""),
+        standing_row("T-5", "50023519800101016", "户主", "拟退出", "2019"),
+        standing_row("T-6", "50023519800101017", "户主", "脱了", ""),
+    ];
+    let report = import(&app, &county(), standing_file(&rows), true)
+        .await
+        .unwrap();
+    let status = Some(Column::Status.header());
+    let exit_year = Some(Column::ExitYear.header());
+    assert_eq!(
+        found(&report),
+        vec![
+            (2, exit_year, ProblemCode::Required),
+            (3, exit_year, ProblemCode::InvalidValue),
+            // Registered in 2016 (the row helper's year): an exit in 2015 came before it.
+            (4, exit_year, ProblemCode::InvalidValue),
+            (6, status, ProblemCode::InconsistentHousehold),
+            (6, exit_year, ProblemCode::InconsistentHousehold),
+            (7, exit_year, ProblemCode::InvalidValue),
+            (8, status, ProblemCode::InvalidValue),
+        ]
+    );
+    assert_eq!(household_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_registry_exported_and_imported_into_an_empty_county_counts_the_same() {
+    use api::service::exit::progress;
+    use entities::household::ExitSource;
+    let app = TestApp::spawn().await;
+    let mut rows = Vec::new();
+    for n in 0..12u32 {
+        let status = ["已脱贫", "拟退出", "", "返贫"][(n % 4) as usize];
+        let year = match n % 4 {
+            0 => "2019",
+            3 => "2018",
+            _ => "",
+        };
+        let number = format!("R-{n}");
+        rows.push(standing_row(
+            &number,
+            &format!("500235198001{:02}021", n + 1),
+            "户主",
+            status,
+            year,
+        ));
+        if n % 2 == 0 {
+            rows.push(standing_row(
+                &number,
+                &format!("500235198201{:02}022", n + 1),
+                "配偶",
+                status,
+                year,
+            ));
+        }
+    }
+    import(&app, &county(), standing_file(&rows), false)
+        .await
+        .unwrap();
+    let county_code = AreaCode::parse("500235").unwrap();
+    let counts = |app: &TestApp| {
+        let (db, rules, area) = (
+            app.state.db.clone(),
+            app.state.exit_rules.clone(),
+            county_code.clone(),
+        );
+        async move {
+            let p = progress::compute(db.conn(), &rules, &area, 0)
+                .await
+                .unwrap();
+            (
+                p.people,
+                p.parts
+                    .into_iter()
+                    .map(|part| (part.code, part.people))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let before = counts(&app).await;
+    assert_eq!(before.0.households, 12);
+    assert_eq!(before.0.households_exited, 3);
+
+    for kind in [SheetKind::Csv, SheetKind::Xlsx] {
+        let sheet = export::export(
+            &app.state.db,
+            &app.state.pii,
+            &county(),
+            &HouseholdFilter::default(),
+            true,
+            kind,
+            &Origin::default(),
+        )
+        .await
+        .unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&sheet).unwrap();
+        file.rewind().unwrap();
+        let empty = TestApp::spawn().await;
+        let report = import(&empty, &county(), file, false).await.unwrap();
+        assert!(report.committed, "{kind:?}: {:?}", report.problems);
+        assert_eq!(report.households_exited, 3);
+        // Those the first sheet had in an exit procedure are poor by now.
+        assert_eq!(report.notice_count, 0);
+        assert_eq!(counts(&empty).await, before, "{kind:?}");
+        let exited = household_numbered(&empty, "R-0").await;
+        assert_eq!(exited.exit_year, Some(2019));
+        assert_eq!(exited.exit_source, Some(ExitSource::Imported));
+    }
 }

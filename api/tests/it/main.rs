@@ -19,6 +19,7 @@ mod pages;
 mod photos;
 mod sms_login;
 mod storage;
+mod storage_faults;
 mod support;
 mod trace;
 mod wechat_login;

@@ -250,6 +250,8 @@ error_codes! {
         "服务器内部错误，请稍后再试", "Something went wrong on the server; please try again later"),
     ServerNotReady = ("server.not_ready", SERVICE_UNAVAILABLE,
         "服务暂时不可用，请稍后再试", "The service is not ready; please try again shortly"),
+    ServerStorageFull = ("server.storage_full", INSUFFICIENT_STORAGE,
+        "存储空间不足，请联系管理员", "The server's storage is full or cannot be written; please contact the administrator"),
 }
 
 /// The body of every error response.
@@ -303,6 +305,12 @@ impl ApiError {
             retry_after: None,
             source: Some(Box::new(source)),
         }
+    }
+
+    /// The failure behind a refusal of ours, for the log (the client never sees it).
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
     }
 
     pub fn envelope(&self, lang: Lang) -> ErrorEnvelope {
@@ -416,6 +424,10 @@ impl ApiResponse for ApiError {
             (
                 503,
                 "A service the server needs (database, SMS gateway, WeChat) is not answering.",
+            ),
+            (
+                507,
+                "The server's file storage is full or cannot be written; nothing was kept.",
             ),
         ];
         MetaResponses {

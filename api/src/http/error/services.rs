@@ -10,7 +10,9 @@ use serde_json::json;
 use super::{ApiError, ErrorCode};
 use crate::{
     domain::region::RegionError,
-    infra::{imaging::PhotoRejection, passwords::PasswordError, wechat::WeChatError},
+    infra::{
+        blobs::BlobError, imaging::PhotoRejection, passwords::PasswordError, wechat::WeChatError,
+    },
     service::{
         areas::{AreaError, MAX_LOOKUP_CODES},
         audit::AuditError,
@@ -225,6 +227,9 @@ impl From<MarketError> for ApiError {
                 ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({
                     "allowed": allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),
                 }))
+            }
+            MarketError::Storage(e @ BlobError::NoSpace(_)) => {
+                ApiError::new(ErrorCode::ServerStorageFull).caused_by(e)
             }
             MarketError::Storage(e) => ApiError::internal(e),
             MarketError::Database(e) => ApiError::internal(e),

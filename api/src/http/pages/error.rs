@@ -64,7 +64,9 @@ impl PageError {
     pub fn refused(lang: Lang, error: impl Into<ApiError>) -> Self {
         let error = error.into();
         let status = error.code.status();
-        if status.is_server_error() {
+        // A full store is said plainly: only an administrator can mend it, and the form comes
+        // back as it was filled in.
+        if status.is_server_error() && status != StatusCode::INSUFFICIENT_STORAGE {
             return Self::Unavailable(anyhow::anyhow!("{error}"));
         }
         Self::Refused {

@@ -9,7 +9,7 @@ use entities::{
     area,
     exit_case::{self, ExitState, ExitSubject},
     exit_case_step,
-    household::{self, HouseholdStatus},
+    household::{self, ExitSource, HouseholdStatus},
     user::Role,
 };
 use sea_orm::{
@@ -417,7 +417,7 @@ pub async fn transition(
     if let Some(id) = case.household_id {
         match step.to {
             Announced => {
-                set_household_status(&txn, id, HouseholdStatus::Exited).await?;
+                set_household_exited(&txn, id, case.year).await?;
             }
             Rejected => {
                 // Back to where it stood: poor, or returned if it had exited before.
@@ -635,6 +635,24 @@ async fn set_household_status(
         .ok_or(ExitError::NotFound)?;
     let mut active = household.into_active_model();
     active.status = Set(status);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+/// The household exited through the procedure, judged on `year`'s assessment.
+async fn set_household_exited(
+    txn: &DatabaseTransaction,
+    id: i64,
+    year: i32,
+) -> Result<household::Model, ExitError> {
+    let household = household::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(ExitError::NotFound)?;
+    let mut active = household.into_active_model();
+    active.status = Set(HouseholdStatus::Exited);
+    active.exit_year = Set(Some(year));
+    active.exit_source = Set(Some(ExitSource::Procedure));
     active.updated_at = Set(Utc::now());
     Ok(active.update(txn).await?)
 }

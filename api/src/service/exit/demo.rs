@@ -12,7 +12,7 @@ use entities::{
     area,
     exit_case::{self, ExitState, ExitSubject},
     exit_case_step,
-    household::{self, HouseholdStatus},
+    household::{self, ExitSource, HouseholdStatus},
     household_check::{self, CheckKind},
     household_income::{self, IncomeSource},
     household_member, user, village_indicator,
@@ -271,9 +271,19 @@ pub async fn seed_demo_progress(
             HouseholdStatus::ExitPending,
         ),
     ] {
+        // Exited through the procedure in the demo's year, as its announced cases say.
+        let (exit_year, exit_source) = match status {
+            HouseholdStatus::Exited => (Some(DEMO_YEAR), Some(ExitSource::Procedure.to_value())),
+            _ => (None, None),
+        };
         for chunk in ids.chunks(CHUNK) {
             household::Entity::update_many()
                 .col_expr(household::Column::Status, Expr::value(status.to_value()))
+                .col_expr(household::Column::ExitYear, Expr::value(exit_year))
+                .col_expr(
+                    household::Column::ExitSource,
+                    Expr::value(exit_source.clone()),
+                )
                 .filter(household::Column::Id.is_in(chunk.iter().copied()))
                 .exec(txn)
                 .await?;

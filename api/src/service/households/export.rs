@@ -75,6 +75,8 @@ pub struct MemberLine {
     pub poverty_cause: PovertyCause,
     pub registered_year: i32,
     pub status: HouseholdStatus,
+    /// Written for exited and returned households only: the year of their exit.
+    pub exit_year: Option<i32>,
 }
 
 impl MemberLine {
@@ -96,6 +98,12 @@ impl MemberLine {
             Column::PovertyCause => self.poverty_cause.label().to_owned(),
             Column::RegisteredYear => self.registered_year.to_string(),
             Column::Status => self.status.label().to_owned(),
+            Column::ExitYear => match self.status {
+                HouseholdStatus::Exited | HouseholdStatus::Returned => {
+                    self.exit_year.map(|y| y.to_string()).unwrap_or_default()
+                }
+                HouseholdStatus::Poor | HouseholdStatus::ExitPending => String::new(),
+            },
         }
     }
 
@@ -124,6 +132,7 @@ impl MemberLine {
                 poverty_cause: household.poverty_cause,
                 registered_year: household.registered_year,
                 status: HouseholdStatus::Poor,
+                exit_year: None,
             })
             .collect()
     }
@@ -367,5 +376,6 @@ fn line(
         poverty_cause: household.poverty_cause,
         registered_year: household.registered_year,
         status: household.status,
+        exit_year: household.exit_year,
     }
 }

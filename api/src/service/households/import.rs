@@ -7,8 +7,9 @@ use std::{
     fs::File,
 };
 
+use chrono::Datelike;
 use entities::{
-    household::PovertyCause,
+    household::{HouseholdStatus, PovertyCause},
     household_member::{Health, LabourCapacity, MemberRelation, Schooling},
 };
 use sea_orm::DbErr;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use super::{
     Flaw, NewHousehold, NewMember, flaws,
     sheet::{self, Column, SheetError, SheetLabel, clean},
-    store::{self, Clash},
+    store::{self, Clash, Standing},
 };
 use crate::{
     domain::{AreaCode, IdNumber, IdNumberError, Phone, Sex},
@@ -55,6 +56,13 @@ pub struct ImportReport {
     pub problem_count: usize,
     /// Headers the import does not read.
     pub ignored_columns: Vec<String>,
+    /// Households the sheet brings as exited, on record as imported.
+    pub households_exited: usize,
+    /// What was taken otherwise than the sheet says, by row: a 拟退出 household is imported as
+    /// poor, since an exit procedure cannot be imported half-way. At most
+    /// `MAX_REPORTED_PROBLEMS`; `notice_count` counts them all.
+    pub notices: Vec<Problem>,
+    pub notice_count: usize,
 }
 
 /// One thing wrong with the file, where a person can find and fix it.
@@ -85,6 +93,8 @@ pub enum ProblemCode {
     NumberTaken,
     UnknownVillage,
     OutsideArea,
+    /// A notice, not a problem: a household in an exit procedure imported as poor.
+    ExitPendingAsPoor,
 }
 
 impl ProblemCode {
@@ -105,6 +115,7 @@ impl ProblemCode {
             ProblemCode::NumberTaken => "number_taken",
             ProblemCode::UnknownVillage => "unknown_village",
             ProblemCode::OutsideArea => "outside_area",
+            ProblemCode::ExitPendingAsPoor => "exit_pending_as_poor",
         }
     }
 }
@@ -127,6 +138,7 @@ pub async fn import_file(
         .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
     let ParsedSheet {
         households,
+        standings,
         member_rows,
         mut report,
     } = parsed;
@@ -152,6 +164,8 @@ pub async fn import_file(
     report.problems.sort_by_key(|p| p.row);
     report.problem_count = report.problems.len();
     report.problems.truncate(MAX_REPORTED_PROBLEMS);
+    report.notice_count = report.notices.len();
+    report.notices.truncate(MAX_REPORTED_PROBLEMS);
 
     let Some(txn) = txn else {
         return if dry_run {
@@ -164,10 +178,11 @@ pub async fn import_file(
         txn.rollback().await?;
         return Err(ImportError::Rejected(Box::new(report)));
     }
-    store::insert_households(
+    store::insert_households_standing(
         &txn,
         vault,
         &households,
+        &standings,
         "household.imported",
         actor.map(|a| a.user_id),
         origin,
@@ -181,6 +196,8 @@ pub async fn import_file(
 /// The households read from a file, with the rows each member came from.
 struct ParsedSheet {
     households: Vec<NewHousehold>,
+    /// Where each household stands, as the sheet says.
+    standings: Vec<Standing>,
     /// For each household, the row of each member.
     member_rows: Vec<Vec<u32>>,
     report: ImportReport,
@@ -202,6 +219,7 @@ struct SheetBuilder {
     /// Where each column is, once the header row has been read.
     columns: Option<HashMap<Column, usize>>,
     households: Vec<NewHousehold>,
+    standings: Vec<Standing>,
     member_rows: Vec<Vec<u32>>,
     /// The row each household's fields were first read from.
     first_rows: Vec<u32>,
@@ -216,6 +234,7 @@ impl SheetBuilder {
         Self {
             columns: None,
             households: Vec::new(),
+            standings: Vec::new(),
             member_rows: Vec::new(),
             first_rows: Vec::new(),
             by_number: HashMap::new(),
@@ -298,6 +317,8 @@ impl SheetBuilder {
         let phone = cells.optional(Column::Phone, |t| Phone::parse(t).ok());
         let poverty_cause = cells.required(Column::PovertyCause, PovertyCause::from_label);
         let registered_year = cells.required(Column::RegisteredYear, |t| t.parse::<i32>().ok());
+        let status = cells.optional(Column::Status, HouseholdStatus::from_label);
+        let exit_year = cells.optional(Column::ExitYear, |t| t.parse::<i32>().ok());
         let problems = std::mem::take(&mut cells.problems);
         self.report.problems.extend(problems);
         self.report.members += 1;
@@ -314,6 +335,8 @@ impl SheetBuilder {
             Some(medical_insurance),
             Some(poverty_cause),
             Some(registered_year),
+            Some(status),
+            Some(exit_year),
         ) = (
             number,
             village,
@@ -326,6 +349,8 @@ impl SheetBuilder {
             medical_insurance,
             poverty_cause,
             registered_year,
+            status,
+            exit_year,
         )
         else {
             return;
@@ -362,10 +387,16 @@ impl SheetBuilder {
             registered_year,
             members: Vec::new(),
         };
+        let standing = Standing {
+            status,
+            exit_year,
+            was_exit_pending: false,
+        };
         let index = match self.by_number.entry(number) {
             Entry::Vacant(slot) => {
                 slot.insert(self.households.len());
                 self.households.push(household.clone());
+                self.standings.push(standing);
                 self.member_rows.push(Vec::new());
                 self.first_rows.push(row);
                 self.households.len() - 1
@@ -380,6 +411,12 @@ impl SheetBuilder {
                 .then_some(Column::RegisteredYear),
             (household.phone.is_some() && existing.phone != household.phone)
                 .then_some(Column::Phone),
+            (self.standings[index]
+                .status
+                .unwrap_or(HouseholdStatus::Poor)
+                != standing.status.unwrap_or(HouseholdStatus::Poor))
+            .then_some(Column::Status),
+            (self.standings[index].exit_year != standing.exit_year).then_some(Column::ExitYear),
         ];
         let first_row = self.first_rows[index];
         for column in differs.into_iter().flatten() {
@@ -440,11 +477,71 @@ impl SheetBuilder {
                 });
             }
         }
+        for index in 0..self.households.len() {
+            self.check_standing(index);
+        }
         self.report.households = self.households.len();
+        self.report.households_exited = self
+            .standings
+            .iter()
+            .filter(|s| s.status == Some(HouseholdStatus::Exited))
+            .count();
         ParsedSheet {
             households: self.households,
+            standings: self.standings,
             member_rows: self.member_rows,
             report: self.report,
+        }
+    }
+}
+
+impl SheetBuilder {
+    /// What a household's status and exit year may claim. 已脱贫 needs the year it exited,
+    /// within its registered year and this one; 返贫 may give the year of its earlier exit;
+    /// 未脱贫 gives none. 拟退出 is imported as 未脱贫 with a notice on its row: the case's
+    /// steps, notice and approvals happened nowhere this system can see, so it starts over.
+    fn check_standing(&mut self, index: usize) {
+        let row = self.member_rows[index][0];
+        let registered = self.households[index].registered_year;
+        let this_year = chrono::Utc::now().year();
+        let standing = &mut self.standings[index];
+        let status = standing.status.unwrap_or(HouseholdStatus::Poor);
+        let mut problem = None;
+        match (status, standing.exit_year) {
+            (HouseholdStatus::Exited, None) => {
+                problem = Some((
+                    ProblemCode::Required,
+                    "已脱贫的户须填「脱贫年度」".to_owned(),
+                ));
+            }
+            (HouseholdStatus::Exited | HouseholdStatus::Returned, Some(year))
+                if !(registered..=this_year).contains(&year) =>
+            {
+                problem = Some((
+                    ProblemCode::InvalidValue,
+                    format!("脱贫年度应在识别年度 {registered} 至 {this_year} 之间"),
+                ));
+            }
+            (HouseholdStatus::Poor | HouseholdStatus::ExitPending, Some(_)) => {
+                problem = Some((
+                    ProblemCode::InvalidValue,
+                    format!("{}的户尚未脱贫，不填「脱贫年度」", status.label()),
+                ));
+            }
+            (HouseholdStatus::ExitPending, None) => {
+                standing.status = Some(HouseholdStatus::Poor);
+                standing.was_exit_pending = true;
+                self.report.notices.push(Problem {
+                    row,
+                    column: Some(Column::Status.header()),
+                    code: ProblemCode::ExitPendingAsPoor,
+                    message: "拟退出的户按未脱贫导入：退出程序须在本系统重新进行".into(),
+                });
+            }
+            _ => {}
+        }
+        if let Some((code, message)) = problem {
+            self.problem(row, Some(Column::ExitYear), code, message);
         }
     }
 }

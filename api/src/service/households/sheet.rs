@@ -33,13 +33,16 @@ pub enum Column {
     RegisteredYear,
     /// Export only: the village's name, for people reading the sheet.
     VillageName,
-    /// Export only: where the household stands; changed by the exit procedure, never by import.
+    /// Where the household stands (empty: 未脱贫). An import takes 已脱贫 as exited elsewhere,
+    /// on record as imported; it never starts or finishes an exit procedure.
     Status,
+    /// The year an exited household exited.
+    ExitYear,
 }
 
 impl Column {
     /// The columns an import reads, in template order.
-    pub const IMPORTED: [Column; 14] = [
+    pub const IMPORTED: [Column; 16] = [
         Column::HouseholdNumber,
         Column::VillageCode,
         Column::Name,
@@ -54,10 +57,12 @@ impl Column {
         Column::Phone,
         Column::PovertyCause,
         Column::RegisteredYear,
+        Column::Status,
+        Column::ExitYear,
     ];
 
-    /// The columns an export writes: the imported ones, then the village name and status.
-    pub const EXPORTED: [Column; 16] = [
+    /// The columns an export writes: the imported ones and the village name.
+    pub const EXPORTED: [Column; 17] = [
         Column::HouseholdNumber,
         Column::VillageCode,
         Column::VillageName,
@@ -74,6 +79,7 @@ impl Column {
         Column::PovertyCause,
         Column::RegisteredYear,
         Column::Status,
+        Column::ExitYear,
     ];
 
     /// The header as written in the template.
@@ -99,13 +105,17 @@ impl Column {
             Column::PovertyCause => &["主要致贫原因", "致贫原因"],
             Column::RegisteredYear => &["识别年度", "建档年度"],
             Column::VillageName => &["村名称"],
-            Column::Status => &["户状态"],
+            Column::Status => &["户状态", "脱贫状态"],
+            Column::ExitYear => &["脱贫年度", "脱贫年份"],
         }
     }
 
     /// Whether every row must fill it (the others may be left empty).
     pub fn required(self) -> bool {
-        !matches!(self, Column::Sex | Column::BirthDate | Column::Phone)
+        !matches!(
+            self,
+            Column::Sex | Column::BirthDate | Column::Phone | Column::Status | Column::ExitYear
+        )
     }
 
     /// What the template's notes sheet says may go in the column.
@@ -126,7 +136,11 @@ impl Column {
             Column::PovertyCause => PovertyCause::label_list(),
             Column::RegisteredYear => "如 2014".into(),
             Column::VillageName => "导出时填写，导入时忽略".into(),
-            Column::Status => format!("{}；导出时填写，导入时忽略", HouseholdStatus::label_list()),
+            Column::Status => format!(
+                "{}；可不填（即未脱贫）。已脱贫的户记为「导入时已脱贫」；拟退出的户按未脱贫导入，退出程序须在本系统重新进行",
+                HouseholdStatus::label_list()
+            ),
+            Column::ExitYear => "已脱贫或返贫的户填写脱贫的年度，如 2019；其他户不填".into(),
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use entities::{
     area::{self, AreaLevel},
-    household::{self, HouseholdStatus},
+    household::{self, ExitSource, HouseholdStatus},
     household_member,
 };
 use sea_orm::{
@@ -191,6 +191,23 @@ pub fn member_row(
     }
 }
 
+/// Where a household being added stands. New households are poor; an imported sheet may bring
+/// them as exited (or returned) elsewhere, which is kept as its own provenance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub status: Option<HouseholdStatus>,
+    /// With an exited or returned status: the year of the exit, on record as imported.
+    pub exit_year: Option<i32>,
+    /// The sheet said 拟退出: imported as poor, since half a procedure cannot be imported.
+    pub was_exit_pending: bool,
+}
+
+impl Standing {
+    fn status(&self) -> HouseholdStatus {
+        self.status.unwrap_or(HouseholdStatus::Poor)
+    }
+}
+
 /// Inserts checked households with their members (ID numbers sealed, masked and hashed) and one
 /// audit entry each, inside the caller's write transaction. Returns the new ids in order.
 pub async fn insert_households(
@@ -201,21 +218,54 @@ pub async fn insert_households(
     actor_user_id: Option<i64>,
     origin: &Origin,
 ) -> Result<Vec<i64>, DbErr> {
+    let poor = vec![Standing::default(); households.len()];
+    insert_households_standing(
+        txn,
+        vault,
+        households,
+        &poor,
+        audit_action,
+        actor_user_id,
+        origin,
+    )
+    .await
+}
+
+/// As [`insert_households`], each household standing as `standings` says (one per household).
+pub async fn insert_households_standing(
+    txn: &DatabaseTransaction,
+    vault: &PiiVault,
+    households: &[NewHousehold],
+    standings: &[Standing],
+    audit_action: &'static str,
+    actor_user_id: Option<i64>,
+    origin: &Origin,
+) -> Result<Vec<i64>, DbErr> {
+    assert_eq!(
+        households.len(),
+        standings.len(),
+        "one standing a household"
+    );
     let now = Utc::now();
     let mut ids = Vec::with_capacity(households.len());
-    for chunk in households.chunks(CHUNK) {
-        let rows = chunk.iter().map(|new| household::ActiveModel {
-            household_number: Set(new.household_number.trim().to_owned()),
-            village_code: Set(new.village.to_string()),
-            phone: Set(new.phone.as_ref().map(|p| p.as_str().to_owned())),
-            poverty_cause: Set(new.poverty_cause),
-            responsible_cadre_id: Set(new.responsible_cadre_id),
-            registered_year: Set(new.registered_year),
-            status: Set(HouseholdStatus::Poor),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
+    for (chunk, standings) in households.chunks(CHUNK).zip(standings.chunks(CHUNK)) {
+        let rows = chunk
+            .iter()
+            .zip(standings)
+            .map(|(new, standing)| household::ActiveModel {
+                household_number: Set(new.household_number.trim().to_owned()),
+                village_code: Set(new.village.to_string()),
+                phone: Set(new.phone.as_ref().map(|p| p.as_str().to_owned())),
+                poverty_cause: Set(new.poverty_cause),
+                responsible_cadre_id: Set(new.responsible_cadre_id),
+                registered_year: Set(new.registered_year),
+                status: Set(standing.status()),
+                exit_year: Set(standing.exit_year),
+                exit_source: Set(standing.exit_year.map(|_| ExitSource::Imported)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
         household::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await?;
@@ -247,29 +297,34 @@ pub async fn insert_households(
                 .await?;
         }
 
-        let entries = chunk.iter().zip(&chunk_ids).map(|(new, id)| NewAuditEntry {
-            actor_user_id,
-            actor_ip: origin.ip.clone(),
-            action: audit_action,
-            entity: "household",
-            entity_id: id.to_string(),
-            area_code: Some(new.village.to_string()),
-            after: Some(audit_json(*id, new)),
-            ..Default::default()
-        });
+        let entries = chunk
+            .iter()
+            .zip(standings)
+            .zip(&chunk_ids)
+            .map(|((new, standing), id)| NewAuditEntry {
+                actor_user_id,
+                actor_ip: origin.ip.clone(),
+                action: audit_action,
+                entity: "household",
+                entity_id: id.to_string(),
+                area_code: Some(new.village.to_string()),
+                after: Some(audit_json(*id, new, standing)),
+                ..Default::default()
+            });
         audit::append_many(txn, entries).await?;
         ids.extend(chunk_ids);
     }
     Ok(ids)
 }
 
-/// What the audit log keeps of a new household: ID numbers masked only.
-fn audit_json(id: i64, new: &NewHousehold) -> serde_json::Value {
-    json!({
+/// What the audit log keeps of a new household: ID numbers masked only; an exit the sheet
+/// brought is marked as imported, and a pending exit it could not bring is named.
+fn audit_json(id: i64, new: &NewHousehold, standing: &Standing) -> serde_json::Value {
+    let mut entry = json!({
         "id": id,
         "household_number": new.household_number.trim(),
         "village_code": new.village.to_string(),
-        "status": "poor",
+        "status": standing.status().to_value(),
         "poverty_cause": new.poverty_cause.to_value(),
         "registered_year": new.registered_year,
         "members": new.members.iter().map(|m| json!({
@@ -277,5 +332,13 @@ fn audit_json(id: i64, new: &NewHousehold) -> serde_json::Value {
             "id_number": m.id_number.masked(),
             "relation": m.relation.to_value(),
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(year) = standing.exit_year {
+        entry["exit_year"] = json!(year);
+        entry["exit_source"] = json!(ExitSource::Imported.to_value());
+    }
+    if standing.was_exit_pending {
+        entry["sheet_status"] = json!(HouseholdStatus::ExitPending.to_value());
+    }
+    entry
 }

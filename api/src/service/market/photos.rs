@@ -72,15 +72,36 @@ impl Photos {
             return Ok(stored);
         }
         let processed = self.process(bytes, declared).await?;
+        let mut written = Vec::with_capacity(processed.variants.len());
         for encoded in &processed.variants {
-            self.blobs
-                .put(&key(&id, encoded.variant), encoded.jpeg.clone())
-                .await
-                .map_err(MarketError::Storage)?;
+            let file = key(&id, encoded.variant);
+            if let Err(e) = self.blobs.put(&file, encoded.jpeg.clone()).await {
+                self.remove_files(&written).await;
+                return Err(MarketError::Storage(e));
+            }
+            written.push(file);
         }
+        match self.record(db, actor, &id, &processed).await {
+            Ok(stored) => Ok(stored),
+            Err(e) => {
+                // Files without their row would be found by nobody.
+                self.remove_files(&written).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The photo's row, once its files are stored.
+    async fn record(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        id: &str,
+        processed: &ProcessedPhoto,
+    ) -> Result<photo::Model, MarketError> {
         let original = &processed.variants[0];
         let row = photo::ActiveModel {
-            id: Set(id.clone()),
+            id: Set(id.to_owned()),
             width: Set(original.width as i32),
             height: Set(original.height as i32),
             source_format: Set(format_code(processed.source_format).into()),
@@ -92,10 +113,25 @@ impl Photos {
             .on_conflict_do_nothing_on([photo::Column::Id])
             .exec(db.conn())
             .await?;
-        photo::Entity::find_by_id(&id)
+        photo::Entity::find_by_id(id)
             .one(db.conn())
             .await?
             .ok_or(MarketError::NotFound)
+    }
+
+    /// Removes the files of an upload that failed part-way; a file that cannot be removed is
+    /// logged, and the error the farmer sees stays the one that stopped the upload.
+    async fn remove_files(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(e) = self.blobs.delete(key).await {
+                tracing::warn!(key, error = %e, "a partly stored photo's file stays behind");
+            }
+        }
+    }
+
+    /// Whether the photo store takes writes now (for readiness).
+    pub async fn probe_storage(&self) -> Result<(), BlobError> {
+        self.blobs.probe().await
     }
 
     async fn process(

@@ -31,7 +31,7 @@ use crate::{
         NewMember,
         changes::{self, HouseholdChanges, MemberChanges},
         export::{self, SheetKind},
-        import::{self, ImportError, ImportReport},
+        import::{self, ImportError, ImportReport, Problem},
         incomes::{self, IncomeYear},
     },
     service::pagination::Page,

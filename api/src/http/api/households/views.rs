@@ -2,6 +2,7 @@
 //! from and to the service's types, and each operation's responses.
 
 use super::*;
+use sea_orm::ActiveEnum;
 
 mirror_enum! {
     /// Why a household is poor, in the official categories.
@@ -201,6 +202,13 @@ pub struct ImportReportView {
     pub problem_count: u64,
     /// Headers that were not read.
     pub ignored_columns: Vec<String>,
+    /// Households the file brings as exited (`exit_source` `imported`).
+    pub households_exited: u64,
+    /// Rows taken otherwise than written, which still import: `exit_pending_as_poor`, a
+    /// household in an exit procedure imported as poor (at most 1,000; `notice_count` counts
+    /// them all).
+    pub notices: Vec<ImportProblemView>,
+    pub notice_count: u64,
 }
 
 /// One problem in an imported file.
@@ -214,9 +222,20 @@ pub struct ImportProblemView {
     /// `missing_column`, `empty`, `required`, `invalid_value`, `invalid_id_number`,
     /// `mismatch`, `inconsistent_household`, `head_count`, `member_count`,
     /// `duplicate_in_file`, `already_registered`, `number_taken`, `unknown_village` or
-    /// `outside_area`.
+    /// `outside_area`; among notices, `exit_pending_as_poor`.
     pub code: String,
     pub message: String,
+}
+
+impl From<Problem> for ImportProblemView {
+    fn from(p: Problem) -> Self {
+        Self {
+            row: p.row,
+            column: p.column.map(str::to_owned),
+            code: p.code.name().to_owned(),
+            message: p.message,
+        }
+    }
 }
 
 impl From<ImportReport> for ImportReportView {
@@ -228,16 +247,10 @@ impl From<ImportReport> for ImportReportView {
             committed: report.committed,
             problem_count: report.problem_count as u64,
             ignored_columns: report.ignored_columns,
-            problems: report
-                .problems
-                .into_iter()
-                .map(|p| ImportProblemView {
-                    row: p.row,
-                    column: p.column.map(str::to_owned),
-                    code: p.code.name().to_owned(),
-                    message: p.message,
-                })
-                .collect(),
+            households_exited: report.households_exited as u64,
+            notice_count: report.notice_count as u64,
+            problems: report.problems.into_iter().map(Into::into).collect(),
+            notices: report.notices.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -322,6 +335,11 @@ pub struct HouseholdView {
     pub responsible_cadre_id: Option<i64>,
     pub registered_year: i32,
     pub status: HouseholdStatusView,
+    /// The year it exited, for a household that did.
+    pub exit_year: Option<i32>,
+    /// How its exit is on record: `procedure` (through the exit procedure here) or `imported`
+    /// (brought by a registry sheet as already exited).
+    pub exit_source: Option<String>,
     pub members: Vec<MemberView>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -460,6 +478,8 @@ impl From<HouseholdRecord> for HouseholdView {
             responsible_cadre_id: h.responsible_cadre_id,
             registered_year: h.registered_year,
             status: h.status.into(),
+            exit_year: h.exit_year,
+            exit_source: h.exit_source.map(|source| source.to_value()),
             created_at: h.created_at,
             members: record
                 .members

@@ -19,6 +19,7 @@ mod m20261127_000008_create_cooperatives;
 mod m20261127_000009_create_plots_batches_codes;
 mod m20261127_000010_create_code_scans;
 mod m20261127_000011_create_trace_events;
+mod m20261202_000002_create_audit_checkpoints;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_create_plots_batches_codes::Migration),
             Box::new(m20261127_000010_create_code_scans::Migration),
             Box::new(m20261127_000011_create_trace_events::Migration),
+            Box::new(m20261202_000002_create_audit_checkpoints::Migration),
         ]
     }
 }

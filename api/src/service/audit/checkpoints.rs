@@ -167,8 +167,26 @@ async fn head_problem(
             Some(_) => Some(format!("entry {seq}'s link does not verify")),
             None => Some(format!("entry {seq} is linked under unknown key {key_id}")),
         },
-        // Entries from before keyed links; `verify` checks their plain chain.
-        (None, None) if head.last_seq == 0 => None,
+        // Entries from before keyed links, as long as no keyed one or checkpoint came before
+        // (then it was added by hand); `verify` checks their plain chain.
+        (None, None) if head.last_seq == 0 => {
+            let keyed = audit_log::Entity::find()
+                .filter(audit_log::Column::Seq.is_not_null())
+                .one(conn)
+                .await?
+                .is_some();
+            let checkpointed = audit_checkpoint::Entity::find()
+                .filter(audit_checkpoint::Column::EntryId.lt(entry.id))
+                .one(conn)
+                .await?
+                .is_some();
+            (keyed || checkpointed).then(|| {
+                format!(
+                    "entry id {} has no key id, yet keyed entries or a checkpoint came before it",
+                    entry.id
+                )
+            })
+        }
         _ => Some(format!(
             "entry id {} does not have the head's place in the chain",
             entry.id

@@ -176,6 +176,11 @@ fn link_message(row: &audit_log::Model) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The link an entry has under `key`: what `verify` recomputes.
+pub fn link_of(key: &LinkKey, row: &audit_log::Model) -> String {
+    key.link(&link_message(row))
+}
+
 /// The plain SHA-256 link of entries written before keyed links.
 fn legacy_hash(row: &audit_log::Model) -> String {
     let canonical = serde_json::json!([

@@ -107,11 +107,14 @@ pub async fn verify_with(
     }
     // Checkpoints by the entry they name: numbered entries by number, older ones by id.
     let mut pending: BTreeMap<Place, Vec<&Checkpoint>> = BTreeMap::new();
+    // A checkpoint of the empty log: every entry after it must be keyed.
+    let mut passed_checkpoint = false;
     for checkpoint in &all {
         if checkpoint.entry_id == 0 {
             if checkpoint.link != GENESIS_HASH {
                 return Ok(bad(checkpoint, "it names no entry but a link".into()));
             }
+            passed_checkpoint = true;
             continue;
         }
         pending
@@ -123,7 +126,6 @@ pub async fn verify_with(
     let mut expected_prev = GENESIS_HASH.to_owned();
     let mut expected_seq = 1i64;
     let mut seen_keyed = false;
-    let mut passed_checkpoint = false;
     let mut last_id = 0i64;
     let mut entries = 0u64;
     loop {

@@ -24,6 +24,7 @@ use crate::{
     },
     service::{
         areas,
+        audit::{checkpoints, keys::AuditKeys},
         auth::Auth,
         exit::{progress, rules::ExitRules},
         market::{self, catalogue, photos::Photos},
@@ -63,6 +64,8 @@ pub struct AppState {
     pub trace_rendered: RenderedRecords,
     /// Fonts for label sheet pictures, read when first needed.
     pub label_fonts: Arc<LabelFonts>,
+    /// Links audit entries and signs checkpoints of the chain.
+    pub audit_keys: Arc<AuditKeys>,
 }
 
 /// How `serve` treats the schema at start.
@@ -130,6 +133,9 @@ impl AppState {
             settings.previous_secret_key.as_ref(),
         ));
         let label_fonts = Arc::new(LabelFonts::new(settings.label_font.clone()));
+        let audit_keys =
+            Arc::new(AuditKeys::new(&settings.audit_keys()).context("invalid audit keys")?);
+        audit_keys.install();
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -143,6 +149,7 @@ impl AppState {
             trace_records: codes::records_memo(),
             trace_rendered: Default::default(),
             label_fonts,
+            audit_keys,
             metrics: Metrics::new(),
         })
     }
@@ -279,6 +286,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         state.db.clone(),
         Duration::from_secs(settings.scan_flush_secs.max(1)),
     ));
+    let checkpointer = tokio::spawn(checkpoint_daily(state.clone()));
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             http::routes(state.clone()),
@@ -288,6 +296,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .await;
     snapshots.abort();
     scan_writer.abort();
+    checkpointer.abort();
     // The scans counted since the last write, so a restart loses none.
     match state.scans.flush(&state.db).await {
         Ok(codes) => tracing::info!(codes, "wrote the pending scan counts"),
@@ -319,6 +328,35 @@ async fn snapshot_progress_hourly(state: AppState) {
         match progress::take_snapshots(&state.db, &state.exit_rules).await {
             Ok(areas) => tracing::debug!(areas, "progress snapshot taken"),
             Err(e) => tracing::warn!(error = %e, "progress snapshot failed; trying next hour"),
+        }
+    }
+}
+
+/// Signs a checkpoint of the audit chain at start unless a recent one is stored, and then
+/// whenever the last one is older than 23 hours, so there is one at least every day. The
+/// stored checkpoints decide, so several servers sign about once a day between them.
+async fn checkpoint_daily(state: AppState) {
+    let every = chrono::Duration::hours(23);
+    let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+    loop {
+        tick.tick().await;
+        let due = match checkpoints::latest_at(&state.db).await {
+            Ok(latest) => latest.is_none_or(|at| chrono::Utc::now() - at >= every),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the audit checkpoints; trying next hour");
+                continue;
+            }
+        };
+        if !due {
+            continue;
+        }
+        match checkpoints::create(&state.db, &state.audit_keys).await {
+            Ok(checkpoint) => tracing::info!(
+                seq = checkpoint.seq,
+                entry_id = checkpoint.entry_id,
+                "audit checkpoint signed"
+            ),
+            Err(e) => tracing::error!(error = %e, "audit checkpoint not signed"),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     domain::{AreaCode, Phone},
     infra::pii::PiiVault,
     service::{
-        audit::{self, ChainCheck},
+        audit::{self, checkpoints, keys::AuditKeys},
         exit::{progress, rules::ExitRules},
         households::import::{self, ImportError, ImportReport},
         market::{self, photos::Photos},
@@ -137,8 +137,16 @@ enum ProgressAction {
 
 #[derive(Debug, Subcommand)]
 enum AuditAction {
-    /// Walk the hash chain and report the first broken link; exits non-zero if there is one.
-    Verify,
+    /// Check every link under the audit keys, every sequence number and every checkpoint
+    /// (stored, and saved copies); names the first entry that does not hold and exits non-zero.
+    Verify {
+        /// Saved checkpoints: the JSON of `GET /api/v1/audit/checkpoints` (a page, or a list of
+        /// pages or checkpoints).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the chain's head now (the server signs one every day).
+    Checkpoint,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +204,14 @@ impl Cli {
             settings.env = RunMode::Production;
         }
         telemetry::init(&settings.log, settings.log_format());
+        // Every command that writes the audit log links with the configured key.
+        match AuditKeys::new(&settings.audit_keys()) {
+            Ok(keys) => std::sync::Arc::new(keys).install(),
+            Err(e) => {
+                eprintln!("shanhuo: {e}");
+                return ExitCode::from(2);
+            }
+        }
         match self.command.run(settings).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -300,18 +316,33 @@ impl Command {
                 Ok(())
             }
             Command::Audit {
-                action: AuditAction::Verify,
+                action: AuditAction::Verify { checkpoints: file },
+            } => {
+                let saved = match &file {
+                    Some(file) => {
+                        let text = std::fs::read_to_string(file)
+                            .with_context(|| format!("cannot read {}", file.display()))?;
+                        checkpoints::parse_saved(&text).with_context(|| {
+                            format!("{} is not a list of audit checkpoints", file.display())
+                        })?
+                    }
+                    None => Vec::new(),
+                };
+                let db = app::connect_database(&settings).await?;
+                let check = audit::verify_with(&db, &audit::keys::installed(), &saved).await?;
+                if !check.is_intact() {
+                    anyhow::bail!("{check}");
+                }
+                println!("{check}; {} saved checkpoints checked", saved.len());
+                Ok(())
+            }
+            Command::Audit {
+                action: AuditAction::Checkpoint,
             } => {
                 let db = app::connect_database(&settings).await?;
-                match audit::verify(&db).await? {
-                    ChainCheck::Intact { entries } => {
-                        println!("audit chain intact: {entries} entries");
-                        Ok(())
-                    }
-                    ChainCheck::Broken { entry_id, reason } => {
-                        anyhow::bail!("audit chain broken at entry {entry_id}: {reason}")
-                    }
-                }
+                let signed = checkpoints::create(&db, &audit::keys::installed()).await?;
+                println!("{}", serde_json::to_string_pretty(&signed)?);
+                Ok(())
             }
             Command::Seed {
                 what: SeedWhat::Demo { without_households },

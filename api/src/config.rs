@@ -18,7 +18,7 @@ use crate::{
         blobs::{BlobStore, S3Options},
         pii::PiiKeys,
     },
-    service::exit::rules::RuleSettings,
+    service::{audit::keys::AuditKeySettings, exit::rules::RuleSettings},
 };
 
 /// The signing secret used when none is configured. Good for a laptop, refused in production.
@@ -87,6 +87,21 @@ pub struct Settings {
     /// derived from the secret key when not set, so set it before rotating the secret key.
     #[serde(deserialize_with = "empty_secret_as_none")]
     pub pii_search_key: Option<SecretString>,
+    /// Key of the audit chain's HMAC links; kept out of the database so that whoever can write
+    /// SQL cannot forge a link. Required in production.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub audit_key: Option<SecretString>,
+    /// Audit keys before rotations, comma-separated: entries they linked still verify.
+    #[serde(deserialize_with = "secret_list")]
+    pub audit_previous_keys: Vec<SecretString>,
+    /// Ed25519 seed (32 bytes, hex or base64) that signs audit checkpoints. Required in
+    /// production.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub audit_signing_key: Option<SecretString>,
+    /// Public keys (hex or base64) of signing keys before rotations, comma-separated: the
+    /// checkpoints they signed still verify.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub audit_previous_public_keys: Vec<String>,
     /// Lifetime of an access token, in seconds.
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in days.
@@ -204,6 +219,10 @@ impl Default for Settings {
             pii_key: None,
             pii_previous_key: None,
             pii_search_key: None,
+            audit_key: None,
+            audit_previous_keys: Vec::new(),
+            audit_signing_key: None,
+            audit_previous_public_keys: Vec::new(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_days: 30,
             sms_gateway_url: None,
@@ -343,6 +362,16 @@ impl Settings {
         }
     }
 
+    /// The audit chain's keys; where none is set, the development keys.
+    pub fn audit_keys(&self) -> AuditKeySettings {
+        AuditKeySettings {
+            link: self.audit_key.clone(),
+            previous_links: self.audit_previous_keys.clone(),
+            signing: self.audit_signing_key.clone(),
+            previous_public: self.audit_previous_public_keys.clone(),
+        }
+    }
+
     /// Where photos and label sheets are kept: the bucket when one is set, else
     /// `{data_dir}/files`.
     pub fn blob_store(&self) -> BlobStore {
@@ -386,6 +415,21 @@ impl Settings {
             problems.push("SHANHUO_SECRET_KEY is the development default".to_string());
         } else if secret.chars().count() < 32 {
             problems.push("SHANHUO_SECRET_KEY is shorter than 32 characters".to_string());
+        }
+        match &self.audit_key {
+            None => problems.push(
+                "SHANHUO_AUDIT_KEY is not set; the audit chain needs a key outside the database"
+                    .into(),
+            ),
+            Some(key) if key.expose_secret().chars().count() < 32 => {
+                problems.push("SHANHUO_AUDIT_KEY is shorter than 32 characters".into())
+            }
+            Some(_) => {}
+        }
+        if self.audit_signing_key.is_none() {
+            problems.push(
+                "SHANHUO_AUDIT_SIGNING_KEY is not set; audit checkpoints need a signing key".into(),
+            );
         }
         if self.uses_embedded_database() {
             problems
@@ -453,6 +497,14 @@ fn year_amounts<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, i64>, D
             }
         })
         .collect()
+}
+
+/// Secrets as a TOML list or a comma-separated string.
+fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    Ok(list_or_comma_separated(d)?
+        .into_iter()
+        .map(SecretString::from)
+        .collect())
 }
 
 /// Accepts a TOML list or, from an environment variable, a comma-separated string.

@@ -255,6 +255,95 @@ async fn the_cli_migrates_up_down_and_seeds_idempotently() {
     assert!(ok && out.contains("audit chain intact"), "{out}");
 }
 
+#[tokio::test]
+async fn an_audit_row_forged_in_the_database_with_a_plain_hash_fails_audit_verify_by_name() {
+    use entities::{audit_head, audit_log};
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryOrder};
+
+    let database = TestDatabase::empty().await;
+    let (ok, out) = run(shanhuo(&database).args(["seed", "demo", "--without-households"]));
+    assert!(ok, "{out}");
+    let (ok, out) = run(shanhuo(&database).args([
+        "users",
+        "invite",
+        "--phone",
+        "13800000088",
+        "--name",
+        "村干部",
+        "--role",
+        "village-cadre",
+        "--area",
+        "500235101201",
+    ]));
+    assert!(ok, "{out}");
+    let (ok, out) = run(shanhuo(&database).args(["audit", "checkpoint"]));
+    assert!(ok && out.contains("\"signature\""), "{out}");
+    let (ok, out) = run(shanhuo(&database).args(["audit", "verify"]));
+    assert!(ok && out.contains("audit chain intact: 1 entries"), "{out}");
+
+    // Someone with SQL access appends a row the way the chain used to be linked, and moves
+    // the head onto it.
+    let conn = database.db.conn();
+    let last = audit_log::Entity::find()
+        .order_by_desc(audit_log::Column::Id)
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut forged = audit_log::Model {
+        id: last.id + 1,
+        at: last.at,
+        actor_user_id: None,
+        actor_ip: None,
+        action: "user.role_changed".into(),
+        entity: "user".into(),
+        entity_id: "1".into(),
+        area_code: Some("500235".into()),
+        before: None,
+        after: Some(r#"{"role":"admin"}"#.into()),
+        prev_hash: last.hash.clone(),
+        hash: String::new(),
+        seq: None,
+        key_id: None,
+    };
+    let canonical = json!([
+        forged.prev_hash,
+        forged.at.timestamp(),
+        forged.actor_user_id,
+        forged.actor_ip,
+        forged.action,
+        forged.entity,
+        forged.entity_id,
+        forged.area_code,
+        forged.before,
+        forged.after,
+    ]);
+    forged.hash = api::infra::tokens::sha256_hex(canonical.to_string().as_bytes());
+    let forged = forged.into_active_model().insert(conn).await.unwrap();
+    conn.execute_unprepared(&format!(
+        "UPDATE audit_head SET last_id = {}, last_hash = '{}'",
+        forged.id, forged.hash
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        audit_head::Entity::find_by_id(1)
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_id,
+        forged.id
+    );
+
+    let (ok, out) = run(shanhuo(&database).args(["audit", "verify"]));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("audit chain broken at entry id {}", forged.id)),
+        "{out}"
+    );
+}
+
 /// The 18-character ID number with its check character.
 fn valid_id(body: &str) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];

@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i32,
     pub last_id: i64,
     pub last_hash: String,
+    /// The chain sequence number of the last entry; 0 before the first numbered one.
+    pub last_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
-//! One entry of the append-only audit log. Each entry's hash covers its content and the hash of
-//! the entry before, so editing or deleting any row breaks the chain.
+//! One entry of the append-only audit log. Each entry's link is an HMAC, under a key kept outside
+//! the database, of its content, its place in the chain and the link before, so editing,
+//! inserting or deleting any row breaks the chain.
 
 use sea_orm::entity::prelude::*;
 
@@ -23,8 +24,15 @@ pub struct Model {
     pub before: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub after: Option<String>,
+    /// The link of the entry before.
     pub prev_hash: String,
+    /// This entry's link: HMAC-SHA256 under the key `key_id` names (plain SHA-256 for entries
+    /// written before keyed links, which have no `key_id`).
     pub hash: String,
+    /// Place in the chain, 1, 2, 3, … without gaps; none for entries before numbering.
+    pub seq: Option<i64>,
+    /// Which audit key linked the entry: the first hex digits of its SHA-256.
+    pub key_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 //! rules belong to `api::service`, and request/response shapes to `api::http`.
 
 pub mod area;
+pub mod audit_checkpoint;
 pub mod audit_head;
 pub mod audit_log;
 pub mod batch;

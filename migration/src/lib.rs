@@ -20,6 +20,7 @@ mod m20261127_000009_create_plots_batches_codes;
 mod m20261127_000010_create_code_scans;
 mod m20261127_000011_create_trace_events;
 mod m20261202_000001_durable_security_and_scans;
+mod m20261202_000002_create_audit_checkpoints;
 mod m20261202_000003_record_household_exits;
 
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_create_code_scans::Migration),
             Box::new(m20261127_000011_create_trace_events::Migration),
             Box::new(m20261202_000001_durable_security_and_scans::Migration),
+            Box::new(m20261202_000002_create_audit_checkpoints::Migration),
             Box::new(m20261202_000003_record_household_exits::Migration),
         ]
     }

@@ -130,6 +130,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the audit chain's signed checkpoints
+         * @description Public, no sign-in: the server's signed statements of the audit chain's head, newest
+         *     first, and the public keys that verify them. Keep copies: `shanhuo audit verify
+         *     --checkpoints FILE` checks the chain against this very JSON, so a later rewrite of the
+         *     log shows even to whoever holds the database.
+         */
+        get: operations["list_audit_checkpoints"];
+        put?: never;
+        /**
+         * Sign an audit checkpoint now
+         * @description Admins only. Signs the chain's head at once (the server signs one every day anyway)
+         *     after checking the head's own link; a broken head is refused.
+         */
+        post: operations["create_audit_checkpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login/password": {
         parameters: {
             query?: never;
@@ -1681,6 +1709,47 @@ export interface components {
          */
         AssessmentCheck: "food" | "clothing" | "education" | "medical" | "housing" | "water";
         /**
+         * AuditCheckpoint
+         * @description A signed statement of the audit chain's head.
+         */
+        AuditCheckpoint: {
+            /**
+             * Format: date-time
+             * @description When it was signed (UTC).
+             */
+            at: string;
+            /**
+             * Format: int64
+             * @description The last entry's id (0 for an empty log).
+             */
+            entry_id: number;
+            /** @description The last entry's link, hex. */
+            link: string;
+            /** @description Which of `public_keys` verifies the signature. */
+            public_key_id: string;
+            /**
+             * Format: int64
+             * @description The chain sequence number of the last entry (0 before the first numbered entry).
+             */
+            seq: number;
+            /**
+             * @description Ed25519, hex, over the lines `shanhuo audit checkpoint v1`, `seq`, `entry_id`, `link`,
+             *     `at` in whole seconds since 1970 and `public_key_id`, joined by `\n`.
+             */
+            signature: string;
+        };
+        /**
+         * AuditCheckpointPage
+         * @description One page of checkpoints and the keys that verify them.
+         */
+        AuditCheckpointPage: {
+            /** @description Newest first. */
+            checkpoints: components["schemas"]["AuditCheckpoint"][];
+            /** @description Pass as `cursor` to get the next (older) page; absent on the last page. */
+            next_cursor?: string;
+            public_keys: components["schemas"]["AuditPublicKey"][];
+        };
+        /**
          * AuditEntry
          * @description One audited change.
          */
@@ -1704,7 +1773,10 @@ export interface components {
             /** @description Kind of record, e.g. `user`. */
             entity: string;
             entity_id: string;
-            /** @description SHA-256 link to the entry before; `shanhuo audit verify` checks the chain. */
+            /**
+             * @description The entry's link: HMAC-SHA256 over its content, its place and the link before, under a
+             *     key outside the database; `shanhuo audit verify` checks the chain.
+             */
             hash: string;
             /** Format: int64 */
             id: number;
@@ -1717,6 +1789,18 @@ export interface components {
             items: components["schemas"]["AuditEntry"][];
             /** @description Pass as `cursor` to get the next (older) page; absent on the last page. */
             next_cursor?: string;
+        };
+        /**
+         * AuditPublicKey
+         * @description A key that verifies checkpoints.
+         */
+        AuditPublicKey: {
+            /** @description The server signs with it now; the others are from before a rotation. */
+            current: boolean;
+            /** @description The first hex digits of the SHA-256 of the key's 32 bytes. */
+            id: string;
+            /** @description The Ed25519 public key's 32 bytes, base64. */
+            public_key: string;
         };
         /**
          * Batch
@@ -3990,6 +4074,249 @@ export interface operations {
             };
             /** @description The server's file storage is full or cannot be written; nothing was kept. */
             507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_audit_checkpoints: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of checkpoints with the public keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuditCheckpointPage"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_audit_checkpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoint just signed. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

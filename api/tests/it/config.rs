@@ -88,7 +88,13 @@ fn production_lists_every_unsafe_default() {
     };
     assert_eq!(settings.secret_key.expose_secret(), DEVELOPMENT_SECRET_KEY);
     let problems = settings.check_production_safety().unwrap_err().0;
-    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert_eq!(problems.len(), 6, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("SHANHUO_AUDIT_KEY")));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("SHANHUO_AUDIT_SIGNING_KEY"))
+    );
     assert!(
         problems
             .iter()
@@ -112,7 +118,23 @@ fn production_starts_with_a_real_secret_a_server_database_and_redis() {
         let problems = settings.check_production_safety().unwrap_err().0;
         assert_eq!(
             problems,
-            ["SHANHUO_SECRET_KEY is shorter than 32 characters"]
+            [
+                "SHANHUO_SECRET_KEY is shorter than 32 characters",
+                "SHANHUO_AUDIT_KEY is not set; the audit chain needs a key outside the database",
+                "SHANHUO_AUDIT_SIGNING_KEY is not set; audit checkpoints need a signing key",
+            ]
+        );
+        jail.set_env("SHANHUO_AUDIT_KEY", "short");
+        jail.set_env("SHANHUO_AUDIT_SIGNING_KEY", "ab".repeat(32));
+        let problems = Settings::load(None)
+            .unwrap()
+            .check_production_safety()
+            .unwrap_err()
+            .0;
+        assert!(problems.contains(&"SHANHUO_AUDIT_KEY is shorter than 32 characters".into()));
+        jail.set_env(
+            "SHANHUO_AUDIT_KEY",
+            "another-long-random-secret-for-the-audit-chain",
         );
 
         jail.set_env(

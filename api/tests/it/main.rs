@@ -3,6 +3,7 @@
 //! tests run on the in-process cache and, when `TEST_REDIS_URL` is set, on Redis.
 
 mod areas;
+mod audit;
 mod cache;
 mod config;
 mod exit;

@@ -1,4 +1,5 @@
-//! `/api/v1/audit`: officials read the audit log of their own area.
+//! `/api/v1/audit`: officials read the audit log of their own area; anyone reads the signed
+//! checkpoints of its chain, and an admin signs one on demand.
 
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
@@ -13,7 +14,11 @@ use crate::http::error::ApiError;
 use crate::{
     app::AppState,
     service::{
-        audit::{self},
+        audit::{
+            self,
+            checkpoints::{self, Checkpoint},
+            keys::PublicKey,
+        },
         pagination::Page,
     },
 };
@@ -48,6 +53,143 @@ impl AuditApi {
         let entries = audit::list(&state.db, actor, area.as_ref(), &page).await?;
         Ok(ListAuditEntriesResponse::Ok(Json(entries.into())))
     }
+
+    /// List the audit chain's signed checkpoints
+    ///
+    /// Public, no sign-in: the server's signed statements of the audit chain's head, newest
+    /// first, and the public keys that verify them. Keep copies: `shanhuo audit verify
+    /// --checkpoints FILE` checks the chain against this very JSON, so a later rewrite of the
+    /// log shows even to whoever holds the database.
+    #[oai(
+        path = "/audit/checkpoints",
+        method = "get",
+        operation_id = "list_audit_checkpoints"
+    )]
+    async fn list_audit_checkpoints(
+        &self,
+        state: Data<&AppState>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Items per page, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+    ) -> Result<ListAuditCheckpointsResponse, ApiError> {
+        let page = page_request(cursor.0.as_deref(), limit.0, is_id)?;
+        let found = checkpoints::recent(&state.db, &page)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(ListAuditCheckpointsResponse::Ok(Json(
+            AuditCheckpointPageView::new(found, state.audit_keys.public_keys()),
+        )))
+    }
+
+    /// Sign an audit checkpoint now
+    ///
+    /// Admins only. Signs the chain's head at once (the server signs one every day anyway)
+    /// after checking the head's own link; a broken head is refused.
+    #[oai(
+        path = "/audit/checkpoints",
+        method = "post",
+        operation_id = "create_audit_checkpoint"
+    )]
+    async fn create_audit_checkpoint(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<CreateAuditCheckpointResponse, ApiError> {
+        let signed = checkpoints::sign_now(&state.db, &state.audit_keys, &auth.0.actor).await?;
+        Ok(CreateAuditCheckpointResponse::Created(Json(signed.into())))
+    }
+}
+
+/// A signed statement of the audit chain's head.
+#[derive(Object)]
+#[oai(rename = "AuditCheckpoint")]
+pub struct AuditCheckpointView {
+    /// The chain sequence number of the last entry (0 before the first numbered entry).
+    pub seq: i64,
+    /// The last entry's id (0 for an empty log).
+    pub entry_id: i64,
+    /// The last entry's link, hex.
+    pub link: String,
+    /// When it was signed (UTC).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Which of `public_keys` verifies the signature.
+    pub public_key_id: String,
+    /// Ed25519, hex, over the lines `shanhuo audit checkpoint v1`, `seq`, `entry_id`, `link`,
+    /// `at` in whole seconds since 1970 and `public_key_id`, joined by `\n`.
+    pub signature: String,
+}
+
+impl From<Checkpoint> for AuditCheckpointView {
+    fn from(c: Checkpoint) -> Self {
+        Self {
+            seq: c.seq,
+            entry_id: c.entry_id,
+            link: c.link,
+            at: c.at,
+            public_key_id: c.public_key_id,
+            signature: c.signature,
+        }
+    }
+}
+
+/// A key that verifies checkpoints.
+#[derive(Object)]
+#[oai(rename = "AuditPublicKey")]
+pub struct AuditPublicKeyView {
+    /// The first hex digits of the SHA-256 of the key's 32 bytes.
+    pub id: String,
+    /// The Ed25519 public key's 32 bytes, base64.
+    pub public_key: String,
+    /// The server signs with it now; the others are from before a rotation.
+    pub current: bool,
+}
+
+/// One page of checkpoints and the keys that verify them.
+#[derive(Object)]
+#[oai(rename = "AuditCheckpointPage", skip_serializing_if_is_none)]
+pub struct AuditCheckpointPageView {
+    /// Newest first.
+    pub checkpoints: Vec<AuditCheckpointView>,
+    pub public_keys: Vec<AuditPublicKeyView>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl AuditCheckpointPageView {
+    fn new(page: Page<entities::audit_checkpoint::Model>, keys: &[PublicKey]) -> Self {
+        Self {
+            checkpoints: page
+                .items
+                .into_iter()
+                .map(|row| Checkpoint::from(row).into())
+                .collect(),
+            public_keys: keys
+                .iter()
+                .map(|k| AuditPublicKeyView {
+                    id: k.id.clone(),
+                    public_key: k.base64.clone(),
+                    current: k.current,
+                })
+                .collect(),
+            next_cursor: page.next_after.as_deref().map(encode_cursor),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ListAuditCheckpointsResponse {
+    /// One page of checkpoints with the public keys.
+    #[oai(status = 200)]
+    Ok(Json<AuditCheckpointPageView>),
+}
+
+#[derive(ApiResponse)]
+pub enum CreateAuditCheckpointResponse {
+    /// The checkpoint just signed.
+    #[oai(status = 201)]
+    Created(Json<AuditCheckpointView>),
 }
 
 /// One audited change.
@@ -70,7 +212,8 @@ pub struct AuditEntryView {
     pub before: Option<serde_json::Value>,
     /// The record after the change.
     pub after: Option<serde_json::Value>,
-    /// SHA-256 link to the entry before; `shanhuo audit verify` checks the chain.
+    /// The entry's link: HMAC-SHA256 over its content, its place and the link before, under a
+    /// key outside the database; `shanhuo audit verify` checks the chain.
     pub hash: String,
 }
 

@@ -15,7 +15,7 @@ use crate::{
     },
     service::{
         areas::{AreaError, MAX_LOOKUP_CODES},
-        audit::AuditError,
+        audit::{AuditError, checkpoints::CheckpointError},
         auth::AuthError,
         exit::ExitError,
         households::HouseholdError,
@@ -98,6 +98,16 @@ impl From<UserError> for ApiError {
             UserError::Password(PasswordError::Length) => ErrorCode::UserInvalidPassword.into(),
             UserError::Password(e) => ApiError::internal(e),
             UserError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CheckpointError> for ApiError {
+    fn from(err: CheckpointError) -> Self {
+        match err {
+            CheckpointError::Forbidden => ErrorCode::AuthForbidden.into(),
+            CheckpointError::HeadBroken(_) => ErrorCode::AuditChainBroken.into(),
+            CheckpointError::Database(e) => ApiError::internal(e),
         }
     }
 }

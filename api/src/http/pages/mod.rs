@@ -23,6 +23,7 @@ pub fn routes(route: Route) -> Route {
         .at("/m", get(public::market::browse_page))
         .at("/m/listings/:id", get(public::market::listing_page))
         .at("/m/trace", get(public::market::trace_form_page))
+        .at("/audit", get(public::audit::audit_page))
         .at(
             "/m/listings/:id/order",
             get(buyer::orders::order_form_page).post(buyer::orders::place_order),

@@ -1,8 +1,17 @@
 //! The audit log: every change to registry, assessment, exit, trace and account data leaves an
 //! entry, written in the same transaction as the change.
 //!
-//! Entries form a SHA-256 chain: each hash covers the entry's content and the previous hash, so
-//! editing or deleting a row breaks every link after it, and `verify` finds the first break.
+//! Entries form a chain of HMAC-SHA256 links under a key kept outside the database: each link
+//! covers the entry's content, its sequence number and the link before, so an entry edited,
+//! added or removed by hand — even by someone who can write SQL — breaks the chain, and
+//! `verify` names the first break. Signed checkpoints of the head (`checkpoints`) are
+//! published, so a rewrite of the whole chain under a stolen key shows against saved copies.
+
+pub mod checkpoints;
+pub mod keys;
+mod verify;
+
+pub use verify::{ChainCheck, verify, verify_with};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::{audit_head, audit_log};
@@ -21,8 +30,9 @@ use crate::{
     infra::{db::Database, tokens::sha256_hex},
 };
 use entities::user::Role;
+use keys::LinkKey;
 
-/// The hash before the first entry.
+/// The link before the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What happened, by whom, to which record.
@@ -55,6 +65,15 @@ pub async fn append_many(
     conn: &DatabaseTransaction,
     entries: impl IntoIterator<Item = NewAuditEntry>,
 ) -> Result<Option<i64>, DbErr> {
+    append_many_with(conn, keys::installed().link_key(), entries).await
+}
+
+/// `append_many` linking with the given key rather than the installed one.
+pub async fn append_many_with(
+    conn: &DatabaseTransaction,
+    key: &LinkKey,
+    entries: impl IntoIterator<Item = NewAuditEntry>,
+) -> Result<Option<i64>, DbErr> {
     // Reading the head FOR UPDATE locks it and sees the latest committed link (a plain read
     // could see an older snapshot on MySQL), so concurrent appends queue here instead of both
     // chaining onto the same last hash. SQLite has no row locks; its write transaction already
@@ -68,8 +87,10 @@ pub async fn append_many(
     // Whole seconds: MySQL's TIMESTAMP keeps no fraction, and the hash must survive the trip.
     let at = Utc::now().trunc_subsecs(0);
     let mut last_hash = head.last_hash;
+    let mut last_seq = head.last_seq;
     let mut rows = Vec::new();
     for entry in entries {
+        last_seq += 1;
         let mut row = audit_log::Model {
             id: 0,
             at,
@@ -83,8 +104,10 @@ pub async fn append_many(
             after: entry.after.map(|v| v.to_string()),
             prev_hash: last_hash,
             hash: String::new(),
+            seq: Some(last_seq),
+            key_id: Some(key.id().to_owned()),
         };
-        row.hash = entry_hash(&row);
+        row.hash = key.link(&link_message(&row));
         last_hash = row.hash.clone();
         rows.push(row);
     }
@@ -105,6 +128,8 @@ pub async fn append_many(
             after: Set(row.after.clone()),
             prev_hash: Set(row.prev_hash.clone()),
             hash: Set(row.hash.clone()),
+            seq: Set(row.seq),
+            key_id: Set(row.key_id.clone()),
             ..Default::default()
         }))
         .exec_without_returning(conn)
@@ -122,14 +147,42 @@ pub async fn append_many(
     audit_head::Entity::update_many()
         .col_expr(audit_head::Column::LastId, Expr::value(last_id))
         .col_expr(audit_head::Column::LastHash, Expr::value(last_hash))
+        .col_expr(audit_head::Column::LastSeq, Expr::value(last_seq))
         .filter(audit_head::Column::Id.eq(1))
         .exec(conn)
         .await?;
     Ok(Some(last_id))
 }
 
-/// The hash of an entry: SHA-256 over a JSON array of its fields and the previous hash.
-fn entry_hash(row: &audit_log::Model) -> String {
+/// What an entry's link covers: its place in the chain, the key that links it, the link before
+/// and its content, as a JSON array.
+fn link_message(row: &audit_log::Model) -> Vec<u8> {
+    serde_json::json!([
+        "shanhuo-audit-v2",
+        row.seq,
+        row.key_id,
+        row.prev_hash,
+        timestamp(row.at),
+        row.actor_user_id,
+        row.actor_ip,
+        row.action,
+        row.entity,
+        row.entity_id,
+        row.area_code,
+        row.before,
+        row.after,
+    ])
+    .to_string()
+    .into_bytes()
+}
+
+/// The link an entry has under `key`: what `verify` recomputes.
+pub fn link_of(key: &LinkKey, row: &audit_log::Model) -> String {
+    key.link(&link_message(row))
+}
+
+/// The plain SHA-256 link of entries written before keyed links.
+fn legacy_hash(row: &audit_log::Model) -> String {
     let canonical = serde_json::json!([
         row.prev_hash,
         timestamp(row.at),
@@ -147,66 +200,6 @@ fn entry_hash(row: &audit_log::Model) -> String {
 
 fn timestamp(at: DateTime<Utc>) -> i64 {
     at.timestamp()
-}
-
-/// The outcome of walking the chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ChainCheck {
-    /// Every link holds.
-    Intact { entries: u64 },
-    /// The first entry whose link does not hold, and why.
-    Broken { entry_id: i64, reason: String },
-}
-
-/// Walks the whole chain in order and reports the first broken link.
-pub async fn verify(db: &Database) -> Result<ChainCheck, DbErr> {
-    const BATCH: u64 = 1_000;
-    let conn = db.conn();
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut last_id = 0i64;
-    let mut entries = 0u64;
-    loop {
-        let rows = audit_log::Entity::find()
-            .filter(audit_log::Column::Id.gt(last_id))
-            .order_by_asc(audit_log::Column::Id)
-            .limit(BATCH)
-            .all(conn)
-            .await?;
-        if rows.is_empty() {
-            break;
-        }
-        for row in rows {
-            if row.prev_hash != expected_prev {
-                return Ok(ChainCheck::Broken {
-                    entry_id: row.id,
-                    reason: "its previous-hash does not match the entry before it \
-                             (an entry was removed or altered)"
-                        .into(),
-                });
-            }
-            if entry_hash(&row) != row.hash {
-                return Ok(ChainCheck::Broken {
-                    entry_id: row.id,
-                    reason: "its content does not match its hash (the entry was edited)".into(),
-                });
-            }
-            expected_prev = row.hash;
-            last_id = row.id;
-            entries += 1;
-        }
-    }
-    // The head remembers the last link, so removing entries from the end shows too.
-    let head = audit_head::Entity::find_by_id(1)
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
-    if head.last_hash != expected_prev || head.last_id != last_id {
-        return Ok(ChainCheck::Broken {
-            entry_id: head.last_id,
-            reason: "the chain ends before its recorded last entry (entries were removed)".into(),
-        });
-    }
-    Ok(ChainCheck::Intact { entries })
 }
 
 /// One page of an area's audit log, newest first: entries about records inside `area` (or, for

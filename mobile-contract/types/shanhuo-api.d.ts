@@ -4205,6 +4205,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Error"];
                 };
             };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
         };
     };
     create_audit_checkpoint: {
@@ -4317,6 +4326,15 @@ export interface operations {
             };
             /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -69,6 +69,18 @@ impl TestServer {
     pub async fn restart(&mut self) {
         self.terminate();
         self.wait_for_exit(Duration::from_secs(30)).await;
+        self.start_again().await;
+    }
+
+    /// Kills the server with SIGKILL (a crash, the kernel's out-of-memory killer: no shutdown
+    /// runs) and starts it again on the same database, port, files and settings.
+    pub async fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL was delivered");
+        self.child.wait().expect("the killed server is reaped");
+        self.start_again().await;
+    }
+
+    async fn start_again(&mut self) {
         self.child = spawn_server(
             &self.database,
             self._dir.path(),

@@ -3,6 +3,9 @@
 //! trivial `GET /healthz`, then against `GET /api/v1/trace/{code}` for a genuine code whose
 //! records are already remembered. Prints requests per second, p50 and p99 latency for each,
 //! and the ratio (the goal: the scan answers at least half as many requests as `/healthz`).
+//! Then the scan again on a server whose cache is a Redis of the bench's own, while Redis
+//! answers and after it is killed: the ratio says how much of its speed a scan keeps while
+//! Redis is away (needs `redis-server` on the PATH).
 //!
 //! Run with `cargo bench -p api --bench trace_load`.
 
@@ -86,6 +89,36 @@ async fn main() {
     );
     let _ = server.kill();
     let _ = server.wait();
+
+    let mut redis = testing::OwnRedis::start().await;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let data = dir.path().join("on-redis");
+    let mut on_redis = start_server_on(&url, &data, port, Some(&redis.url()));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
+    wait_until_ready(addr).await;
+    let up = load(addr, &trace_path).await;
+    redis.stop();
+    let down = load(addr, &trace_path).await;
+    println!("the scan on a server with Redis as its cache:");
+    for (name, run) in [("Redis up", &up), ("Redis down", &down)] {
+        println!(
+            "  {name:<26} {:>9.0} requests/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} requests, {} errors)",
+            run.per_second(),
+            run.percentile(0.50),
+            run.percentile(0.99),
+            run.latencies.len(),
+            run.errors
+        );
+    }
+    println!(
+        "  Redis down / Redis up throughput: {:.2}",
+        down.per_second() / up.per_second()
+    );
+    let _ = on_redis.kill();
+    let _ = on_redis.wait();
 }
 
 /// A county with one farmer's batch; answers the batch's own code.
@@ -145,7 +178,17 @@ async fn prepare(url: &str, dir: &std::path::Path) -> String {
 }
 
 fn start_server(url: &str, dir: &std::path::Path, port: u16) -> Child {
+    start_server_on(url, dir, port, None)
+}
+
+/// The server, on Redis at `redis_url` when given, else on its in-process cache.
+fn start_server_on(url: &str, dir: &std::path::Path, port: u16, redis_url: Option<&str>) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shanhuo"));
+    let inherited = std::env::var("REDIS_URL").ok();
+    command.env_remove("REDIS_URL");
+    if let Some(redis_url) = redis_url.or(inherited.as_deref()) {
+        command.env("REDIS_URL", redis_url);
+    }
     command
         .arg("serve")
         .env("DATABASE_URL", url)

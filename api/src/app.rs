@@ -29,7 +29,7 @@ use crate::{
         exit::{progress, rules::ExitRules},
         market::{self, catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
-        seed,
+        rate_limit, seed,
         trace::{
             self,
             codes::{self, RecordsMemo, RenderedRecords},
@@ -281,6 +281,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         }
     }
     let snapshots = tokio::spawn(snapshot_progress_hourly(state.clone()));
+    let counters = tokio::spawn(purge_ended_limits_hourly(state.db.clone()));
     let scan_writer = tokio::spawn(scans::flush_periodically(
         state.scans.clone(),
         state.db.clone(),
@@ -295,6 +296,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         )
         .await;
     snapshots.abort();
+    counters.abort();
     scan_writer.abort();
     checkpointer.abort();
     // The scans counted since the last write, so a restart loses none.
@@ -305,6 +307,19 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes the sign-in limits' counts of windows that have ended, every hour.
+async fn purge_ended_limits_hourly(db: Database) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+    loop {
+        tick.tick().await;
+        match rate_limit::purge_ended(&db).await {
+            Ok(purged) if purged > 0 => tracing::info!(purged, "purged ended sign-in limit counts"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging ended sign-in limit counts failed"),
+        }
+    }
 }
 
 /// Records the day's progress every hour (the last one of a day stands for it). With several

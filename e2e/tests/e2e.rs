@@ -684,9 +684,9 @@ async fn a_household_exits_through_the_whole_procedure_and_the_dashboard_moves_b
 /// A farmer's household and a batch of theirs; answers the batch's id and code.
 async fn a_farmers_batch(server: &TestServer) -> (i64, String) {
     let village = "500235101201";
-    let cadre = official_token(&server, "13900000001", "village-cadre", village).await;
+    let cadre = official_token(server, "13900000001", "village-cadre", village).await;
     let (status, household) = send_json(
-        &server,
+        server,
         Method::POST,
         "/api/v1/households",
         &cadre,
@@ -720,7 +720,7 @@ async fn a_farmers_batch(server: &TestServer) -> (i64, String) {
     let farmer = login["access_token"].as_str().unwrap().to_owned();
     let (_, categories) = server.get_json("/api/v1/categories").await;
     let (status, batch) = send_json(
-        &server,
+        server,
         Method::POST,
         "/api/v1/batches",
         &farmer,
@@ -732,7 +732,6 @@ async fn a_farmers_batch(server: &TestServer) -> (i64, String) {
     let code = batch["batch_code"].as_str().unwrap().to_owned();
     (batch["id"].as_i64().unwrap(), code)
 }
-
 
 #[tokio::test]
 async fn no_scan_is_lost_across_a_restart() {

@@ -125,7 +125,7 @@ impl AppState {
             Arc::new(ExitRules::new(&settings.exit_rules()).context("invalid exit rules")?);
         let photos = Photos::open(&settings.blob_store(), settings.photo_workers)
             .context("cannot open the file storage")?;
-        let journal = ScanJournal::open(&settings.data_dir.join("scan-journal"))
+        let journal = ScanJournal::open(&settings.scan_journal_dir())
             .context("cannot open the scan journal")?;
         let scans = ScanCounter::new(cache.clone(), Some(journal));
         let trace_keys = Arc::new(TraceKeys::new(

@@ -72,6 +72,8 @@ pub struct Settings {
     pub cache_capacity: u64,
     /// Folder for photos, label sheets and other files on the embedded default.
     pub data_dir: PathBuf,
+    /// Folder of this server's scan journal; `{data_dir}/scan-journal` when unset.
+    pub scan_journal_dir: Option<PathBuf>,
     /// Master secret for signing; at least 32 characters in production.
     pub secret_key: SecretString,
     /// The secret before the last rotation: what it signed still verifies until it expires.
@@ -214,6 +216,7 @@ impl Default for Settings {
             redis_connect_timeout_ms: 100,
             cache_capacity: 100_000,
             data_dir: PathBuf::from("./data"),
+            scan_journal_dir: None,
             secret_key: SecretString::from(DEVELOPMENT_SECRET_KEY),
             previous_secret_key: None,
             pii_key: None,
@@ -374,6 +377,13 @@ impl Settings {
 
     /// Where photos and label sheets are kept: the bucket when one is set, else
     /// `{data_dir}/files`.
+    /// Where this server journals its scans until they are written.
+    pub fn scan_journal_dir(&self) -> PathBuf {
+        self.scan_journal_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("scan-journal"))
+    }
+
     pub fn blob_store(&self) -> BlobStore {
         match &self.s3_bucket {
             Some(bucket) => BlobStore::S3(S3Options {

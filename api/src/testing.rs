@@ -265,6 +265,9 @@ impl TestApp {
         settings.seed_demo_households = false;
         let files = tempfile::tempdir().expect("a temporary folder for files");
         settings.data_dir = files.path().to_owned();
+        // Beside the files, not among them: a test that puts the files on a disk of its own
+        // (to fill it, or make it read-only) keeps the journal off that disk.
+        settings.scan_journal_dir = Some(files.path().join("scan-journal"));
         adjust(&mut settings);
         let cache: Arc<dyn Cache> = match (cache, test_redis().await) {
             (Some(cache), _) => cache,

@@ -501,7 +501,8 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     end_notice(&app, case_id).await;
     let files = tempfile::tempdir().unwrap();
     let mut settings = app.state.settings.as_ref().clone();
-    settings.data_dir = files.path().to_owned();
+    // Its own scan journal: the first app still holds its own.
+    settings.scan_journal_dir = Some(files.path().to_owned());
     let restarted = AppState::new(settings, app.state.db.clone(), app.state.cache.clone()).unwrap();
     let after = cases::get(&restarted.db, &township(), case_id)
         .await

@@ -121,7 +121,11 @@ async fn health_readiness_metrics_and_the_committed_openapi_document_are_served(
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
     let (status, ready) = server.get_json("/readyz").await;
     assert_eq!(status, 200);
-    assert_eq!(ready["checks"], json!({"database": "ok", "cache": "ok"}));
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(
+        ready["checks"],
+        json!({"database": "ok", "cache": "ok", "storage": "ok"})
+    );
 
     let (status, served) = server.get_json("/api/v1/openapi.json").await;
     assert_eq!(status, 200);

@@ -10,6 +10,7 @@ use entities::sign_in_code;
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait, IntoActiveModel, QuerySelect,
+    TryInsertResult,
 };
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -80,12 +81,9 @@ impl Otp {
     /// Sends a fresh code, replacing any earlier one.
     pub async fn send(&self, phone: &Phone, client_ip: &str) -> Result<(), OtpError> {
         let now = Utc::now();
-        let txn = self.db.begin_write().await?;
-        // Locked, so two sends racing for one phone wait on each other and the second sees
-        // the first's code.
+        // Too soon is told before the day's limits count the try.
         let earlier = sign_in_code::Entity::find_by_id(phone.as_str())
-            .lock_exclusive()
-            .one(&txn)
+            .one(self.db.conn())
             .await?;
         if let Some(earlier) = &earlier {
             let next_allowed = earlier.sent_at + self.timings.resend_after;
@@ -96,7 +94,6 @@ impl Otp {
                 });
             }
         }
-        txn.commit().await?;
         rate_limit::hit_durably(&self.db, SMS_PER_IP_DAY, client_ip).await?;
         rate_limit::hit_durably(&self.db, SMS_PER_PHONE_DAY, phone.as_str()).await?;
 
@@ -109,6 +106,7 @@ impl Otp {
             expires_at: Set(now + self.timings.code_ttl),
         };
         let txn = self.db.begin_write().await?;
+        // Locked, so two sends racing for one phone store one code between them.
         let stored = sign_in_code::Entity::find_by_id(phone.as_str())
             .lock_exclusive()
             .one(&txn)
@@ -124,7 +122,17 @@ impl Otp {
                 row.update(&txn).await?;
             }
             None => {
-                row.insert(&txn).await?;
+                // Two first sends for a phone at once: the row has no lock yet, so the second
+                // to insert finds the first's.
+                let inserted = sign_in_code::Entity::insert(row)
+                    .on_conflict_do_nothing_on([sign_in_code::Column::Phone])
+                    .exec_without_returning(&txn)
+                    .await?;
+                if !matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+                    return Err(OtpError::TooSoon {
+                        retry_after: self.timings.resend_after,
+                    });
+                }
             }
         }
         txn.commit().await?;

@@ -43,6 +43,21 @@ struct OpenSegment {
     file: File,
 }
 
+/// A segment no scan is appended to any more.
+#[derive(Debug)]
+pub struct SealedSegment {
+    pub seq: u64,
+    file: File,
+    path: PathBuf,
+}
+
+impl SealedSegment {
+    /// Puts the segment on the disk, so not even a power cut loses it.
+    pub fn sync(&self) -> Result<(), JournalError> {
+        self.file.sync_data().map_err(io_error(&self.path))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("the scan journal at {0} is in use by another server")]
@@ -110,19 +125,18 @@ impl ScanJournal {
             .map_err(io_error(&segment_path(&self.dir, seq)))
     }
 
-    /// Seals the open segment and opens the next; answers the sealed one's number. Every scan
-    /// appended before this is in a segment up to it.
-    pub fn seal(&self) -> Result<u64, JournalError> {
+    /// Seals the open segment and opens the next; answers the sealed one. Every scan appended
+    /// before this is in a segment up to it. Cheap: the sealed segment is synced by `sync`.
+    pub fn seal(&self) -> Result<SealedSegment, JournalError> {
         let mut open = self.open.lock().expect("scan journal");
         let seq = open.seq + 1;
         let next = open_segment(&self.dir, seq)?;
         let sealed = std::mem::replace(&mut *open, OpenSegment { seq, file: next });
-        drop(open);
-        sealed
-            .file
-            .sync_data()
-            .map_err(io_error(&segment_path(&self.dir, sealed.seq)))?;
-        Ok(sealed.seq)
+        Ok(SealedSegment {
+            seq: sealed.seq,
+            file: sealed.file,
+            path: segment_path(&self.dir, sealed.seq),
+        })
     }
 
     /// Removes the segments up to `seq`, once the database holds them.
@@ -216,14 +230,14 @@ mod tests {
         let journal = ScanJournal::open(dir.path()).unwrap();
         journal.append(scan(1)).unwrap();
         journal.append(scan(2)).unwrap();
-        let first = journal.seal().unwrap();
+        let first = journal.seal().unwrap().seq;
         journal.append(scan(3)).unwrap();
         // Only sealed segments are unwritten: the open one is still being filled.
         assert_eq!(
             journal.unwritten(0).unwrap(),
             (vec![scan(1), scan(2)], first)
         );
-        let second = journal.seal().unwrap();
+        let second = journal.seal().unwrap().seq;
         assert_eq!(journal.unwritten(first).unwrap(), (vec![scan(3)], second));
         journal.remove_through(first).unwrap();
         assert_eq!(journal.unwritten(0).unwrap(), (vec![scan(3)], second));

@@ -280,7 +280,7 @@ impl ScanCounter {
             }
             let sealed = match &self.journal {
                 Some(journal) => match journal.seal() {
-                    Ok(seq) => Some(seq),
+                    Ok(sealed) => Some(sealed),
                     Err(e) => {
                         tracing::error!(error = %e, "the scan journal could not be sealed");
                         None
@@ -292,7 +292,11 @@ impl ScanCounter {
             unwritten.flushing = batch.clone();
             (batch, sealed)
         };
-        let mark = self.journal.as_deref().zip(sealed);
+        // Outside the lock: scans go on while the disk catches up.
+        if let Some(Err(e)) = sealed.as_ref().map(|s| s.sync()) {
+            tracing::warn!(error = %e, "a scan journal segment could not be synced");
+        }
+        let mark = self.journal.as_deref().zip(sealed.map(|s| s.seq));
         let written = write(db, &batch, mark.map(|(j, seq)| (j.id(), seq))).await;
         let mut unwritten = self.unwritten.lock().expect("scan counters");
         let flushing = std::mem::take(&mut unwritten.flushing);

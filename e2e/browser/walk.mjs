@@ -6,7 +6,7 @@
 //
 // The server runs on its demo county (../demo_server.py). Chromium is Debian's
 // (/usr/bin/chromium, or CHROMIUM_PATH); without it the walk fails. Screenshots go to
-// SHANHUO_SCREENSHOTS, else ./screenshots beside this file; the folder is printed.
+// WALK_SCREENSHOTS, else ./screenshots beside this file; the folder is printed.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -19,7 +19,7 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SHOTS = path.resolve(process.env.SHANHUO_SCREENSHOTS || path.join(here, 'screenshots'));
+const SHOTS = path.resolve(process.env.WALK_SCREENSHOTS || path.join(here, 'screenshots'));
 const PHONE = { width: 360, height: 740 };
 /// Each page's HTML with its CSS and scripts stays under this.
 const PAGE_BUDGET = 100 * 1024;
@@ -157,6 +157,12 @@ async function buyer(browser, demo, { code, listing }) {
   assert.ok(await page.locator('.verdict').evaluate((e) => e.classList.contains('bad')), 'a forged code is refused');
   await weighed('buyer: forged code');
   await shoot(page, 'buyer-trace-forged');
+
+  // The audit trail's signed checkpoints are public: anyone may read and keep them.
+  await page.goto(`${demo.base}/audit`);
+  assert.match(await page.locator('body').innerText(), /检查点/);
+  await weighed('anyone: audit checkpoints');
+  await shoot(page, 'public-audit');
 
   // Ordering signs the buyer in by texted code, then comes back to the form.
   await page.goto(`${demo.base}/m/listings/${listing.id}`);

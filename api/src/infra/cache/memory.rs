@@ -69,12 +69,6 @@ impl std::fmt::Debug for MemoryCache {
 }
 
 impl MemoryCache {
-    /// Entries held now (moka counts lazily; for tests and figures).
-    pub async fn entry_count(&self) -> u64 {
-        self.entries.run_pending_tasks().await;
-        self.entries.entry_count()
-    }
-
     pub fn new(capacity: u64) -> Self {
         Self {
             entries: Moka::builder()

@@ -37,12 +37,16 @@ struct Circuit {
     touched: Mutex<Touched>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 enum Touched {
-    #[default]
-    None,
     Keys(HashSet<String>),
     TooMany,
+}
+
+impl Default for Touched {
+    fn default() -> Self {
+        Touched::Keys(HashSet::new())
+    }
 }
 
 impl Circuit {
@@ -64,7 +68,6 @@ impl Circuit {
             Touched::Keys(keys) => {
                 keys.insert(key.to_owned());
             }
-            Touched::None => *touched = Touched::Keys(HashSet::from([key.to_owned()])),
         }
     }
 
@@ -101,7 +104,7 @@ impl ResilientCache {
     ) -> Result<T, CacheError> {
         if !self.circuit.is_open() {
             match op(&self.redis).await {
-                Err(CacheError::Redis(e)) => self.circuit.trip(&CacheError::Redis(e)),
+                Err(e @ CacheError::Redis(_)) => self.circuit.trip(&e),
                 answered => return answered,
             }
         }
@@ -152,7 +155,6 @@ async fn watch(redis: RedisCache, local: MemoryCache, circuit: Weak<Circuit>) {
 
 async fn repair(redis: &RedisCache, circuit: &Circuit) -> Result<(), CacheError> {
     match circuit.take_touched() {
-        Touched::None => Ok(()),
         Touched::Keys(keys) => {
             let keys: Vec<String> = keys.into_iter().collect();
             for chunk in keys.chunks(1000) {

@@ -175,7 +175,7 @@ impl ScanCounter {
 
     /// The code's count with this scan (already pending, still in flight) added.
     async fn count(&self, db: &Database, key: CodeKey) -> Result<i64, TraceError> {
-        let count_key = format!("scans:v1:{}:{}", key.0, key.1);
+        let count_key = count_key(key);
         for _ in 0..3 {
             match self.cache.increment_existing(&count_key, 1).await {
                 Ok(Some(count)) => return Ok(count),
@@ -336,11 +336,23 @@ impl ScanCounter {
             .map_or(0, |row| u64::try_from(row.flushed_through).unwrap_or(0));
         let (scans, last) = journal.unwritten(written)?;
         if last > written {
-            write(db, &tally(&scans), Some((journal.id(), last))).await?;
+            let counts = tally(&scans);
+            write(db, &counts, Some((journal.id(), last))).await?;
+            // A scan journalled just before the crash may never have reached the shared
+            // counter: those counters are dropped, to be seeded from the database again.
+            for &(batch_id, item) in counts.keys() {
+                if let Err(e) = self.cache.delete(&count_key((batch_id, item))).await {
+                    tracing::warn!(error = %e, batch_id, item, "a recovered code's count stays cached");
+                }
+            }
         }
         journal.remove_through(last)?;
         Ok(scans.len())
     }
+}
+
+fn count_key((batch_id, item): CodeKey) -> String {
+    format!("scans:v1:{batch_id}:{item}")
 }
 
 /// Journalled scans folded into counts per code.

@@ -14,8 +14,12 @@ use crate::{
     infra::pii::PiiVault,
     service::{
         audit::{self, checkpoints, keys::AuditKeys},
-        exit::{progress, rules::ExitRules},
-        households::import::{self, ImportError, ImportReport},
+        exit::{
+            progress,
+            rules::ExitRules,
+            village_sheet::{self, VillageImportReport, VillageSheetError},
+        },
+        households::import::{self, ImportError, ImportReport, Problem},
         market::{self, photos::Photos},
         seed, trace,
         users::{self, Invitation, Origin},
@@ -122,6 +126,15 @@ enum ImportWhat {
     /// Writes all of it in one transaction, or nothing if any row has a problem; exits
     /// non-zero and lists every problem by row and column when there are any.
     Households {
+        file: PathBuf,
+        /// Check the file and report problems without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Villages from a CSV or XLSX file in the village export's layout: poor-village flags,
+    /// rural populations and de-listings (on record as imported). All or nothing, as for
+    /// households.
+    Villages {
         file: PathBuf,
         /// Check the file and report problems without writing anything.
         #[arg(long)]
@@ -306,6 +319,26 @@ impl Command {
                 }
                 Ok(())
             }
+            Command::Import {
+                what: ImportWhat::Villages { file, dry_run },
+            } => {
+                let db = app::connect_database(&settings).await?;
+                let file = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))?;
+                let started = std::time::Instant::now();
+                let outcome =
+                    village_sheet::import_file(&db, None, file, dry_run, &Origin::default()).await;
+                let report = match outcome {
+                    Ok(report) => report,
+                    Err(VillageSheetError::Rejected(report)) => *report,
+                    Err(e) => return Err(e.into()),
+                };
+                print_village_report(&report, started.elapsed());
+                if report.problem_count > 0 {
+                    anyhow::bail!("{} problems; nothing was written", report.problem_count);
+                }
+                Ok(())
+            }
             Command::Progress {
                 action: ProgressAction::Snapshot,
             } => {
@@ -386,23 +419,77 @@ impl Command {
     }
 }
 
-fn print_import_report(report: &ImportReport, took: std::time::Duration) {
-    for problem in &report.problems {
+/// Every problem by row and column, and the headers not read.
+fn print_problems(problems: &[Problem], problem_count: usize, ignored_columns: &[String]) {
+    for problem in problems {
         let column = problem
             .column
             .map(|c| format!(" 「{c}」"))
             .unwrap_or_default();
         println!("row {}{column}: {}", problem.row, problem.message);
     }
-    if report.problem_count > report.problems.len() {
+    if problem_count > problems.len() {
+        println!("… and {} more problems", problem_count - problems.len());
+    }
+    if !ignored_columns.is_empty() {
+        println!("columns not read: {}", ignored_columns.join(", "));
+    }
+}
+
+fn verdict(committed: bool, problem_count: usize) -> &'static str {
+    if committed {
+        "imported"
+    } else if problem_count > 0 {
+        "not imported"
+    } else {
+        "checked (dry run), nothing written"
+    }
+}
+
+fn rows_of(notices: &[Problem]) -> String {
+    notices
+        .iter()
+        .take(10)
+        .map(|n| n.row.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_village_report(report: &VillageImportReport, took: std::time::Duration) {
+    print_problems(
+        &report.problems,
+        report.problem_count,
+        &report.ignored_columns,
+    );
+    if report.villages_delisted > 0 {
         println!(
-            "… and {} more problems",
-            report.problem_count - report.problems.len()
+            "{} villages de-listed (on record as imported)",
+            report.villages_delisted
         );
     }
-    if !report.ignored_columns.is_empty() {
-        println!("columns not read: {}", report.ignored_columns.join(", "));
+    if report.notice_count > 0 {
+        println!(
+            "{} villages in an exit procedure imported as not de-listed (rows {})",
+            report.notice_count,
+            rows_of(&report.notices)
+        );
     }
+    println!(
+        "{} villages, {} changed, in {}: {} in {:.1} s",
+        report.villages,
+        report.changed,
+        report.format.unwrap_or("the file"),
+        verdict(report.committed, report.problem_count),
+        took.as_secs_f64()
+    );
+}
+
+fn print_import_report(report: &ImportReport, took: std::time::Duration) {
+    print_problems(
+        &report.problems,
+        report.problem_count,
+        &report.ignored_columns,
+    );
     if report.households_exited > 0 {
         println!(
             "{} households exited (on record as imported)",
@@ -413,27 +500,15 @@ fn print_import_report(report: &ImportReport, took: std::time::Duration) {
         println!(
             "{} households in an exit procedure imported as poor (rows {})",
             report.notice_count,
-            report
-                .notices
-                .iter()
-                .take(10)
-                .map(|n| n.row.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            rows_of(&report.notices)
         );
     }
-    let verdict = if report.committed {
-        "imported"
-    } else if report.problem_count > 0 {
-        "not imported"
-    } else {
-        "checked (dry run), nothing written"
-    };
     println!(
-        "{} households, {} members in {}: {verdict} in {:.1} s",
+        "{} households, {} members in {}: {} in {:.1} s",
         report.households,
         report.members,
         report.format.unwrap_or("the file"),
+        verdict(report.committed, report.problem_count),
         took.as_secs_f64()
     );
 }

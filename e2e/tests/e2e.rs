@@ -841,10 +841,11 @@ async fn a_server_killed_during_a_scan_burst_loses_no_answered_scan() {
     assert!(answered > 100, "the bursts scanned: {answered}");
 }
 
-/// The demo county's registry, exported with ID numbers revealed and imported by the command
-/// line into a county with no households, shows the same people and households on the county
-/// official's dashboard, in the county and in every township: exited households come back
-/// exited (on record as imported), those in an exit procedure come back poor.
+/// The demo county's registry and village sheet, exported with ID numbers revealed and
+/// imported by the command line into a county with no households, show the same people,
+/// households and villages on the county official's dashboard, in the county and in every
+/// township: exited households and de-listed villages come back exited and de-listed (on
+/// record as imported), those in an exit procedure come back poor and not de-listed.
 #[tokio::test]
 async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_dashboard() {
     let work = tempfile::tempdir().unwrap();
@@ -871,6 +872,15 @@ async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_
     assert_eq!(resp.status(), 200);
     let sheet = work.path().join("registry.csv");
     std::fs::write(&sheet, resp.bytes().await.unwrap()).unwrap();
+    let resp = patient
+        .get(demo.url("/api/v1/villages/export?format=xlsx"))
+        .bearer_auth(&county)
+        .send()
+        .await
+        .expect("the village export answers");
+    assert_eq!(resp.status(), 200);
+    let village_sheet = work.path().join("villages.xlsx");
+    std::fs::write(&village_sheet, resp.bytes().await.unwrap()).unwrap();
 
     let empty = TestServer::start().await;
     let (ok, out) = run(shanhuo(&empty.database)
@@ -878,6 +888,11 @@ async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_
         .args(["import", "households"])
         .arg(&sheet));
     assert!(ok && out.contains("imported"), "{out}");
+    let (ok, villages_out) = run(shanhuo(&empty.database)
+        .current_dir(work.path())
+        .args(["import", "villages"])
+        .arg(&village_sheet));
+    assert!(ok && villages_out.contains("imported"), "{villages_out}");
     let county = official_token(&empty, "13900000032", "county-official", "500235").await;
     let (status, after) = empty
         .send_as(Method::GET, "/api/v1/progress", &county)
@@ -899,6 +914,48 @@ async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_
     );
     assert!(before["people"]["households_exited"].as_u64().unwrap() > 0);
     assert_eq!(people(&after), people(&before));
+
+    // Villages: the de-listed ones come back de-listed (on record as imported), those in their
+    // procedure come back not de-listed, county-wide and in every township.
+    let villages = |progress: &Value| {
+        let figures = |v: &Value| {
+            let n = |k: &str| v[k].as_u64().unwrap();
+            (
+                n("poor"),
+                n("delisted"),
+                n("in_progress") + n("not_started"),
+            )
+        };
+        let mut all = vec![figures(&progress["villages"])];
+        all.extend(
+            progress["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|part| figures(&part["villages"])),
+        );
+        all
+    };
+    println!(
+        "demo county villages: {}; re-imported: {}",
+        before["villages"], after["villages"]
+    );
+    let delisted = before["villages"]["delisted"].as_u64().unwrap();
+    assert!(delisted > 0);
+    assert_eq!(villages(&after), villages(&before));
+    assert!(
+        villages_out.contains(&format!(
+            "{delisted} villages de-listed (on record as imported)"
+        )),
+        "{villages_out}"
+    );
+    let in_progress = before["villages"]["in_progress"].as_u64().unwrap();
+    assert!(
+        villages_out.contains(&format!(
+            "{in_progress} villages in an exit procedure imported as not de-listed"
+        )),
+        "{villages_out}"
+    );
     let exited = before["people"]["households_exited"].as_u64().unwrap();
     assert!(
         out.contains(&format!(

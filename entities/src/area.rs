@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use super::household::ExitSource;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "areas")]
 pub struct Model {
@@ -21,6 +23,10 @@ pub struct Model {
     pub rural_population: i64,
     /// Whether a village is on the register of poor villages; false on the levels above.
     pub is_poor_village: bool,
+    /// The year a poor village was de-listed (出列), if it has been.
+    pub delisted_year: Option<i32>,
+    /// How the de-listing is on record: through the procedure here, or imported.
+    pub delist_source: Option<ExitSource>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1545,6 +1545,55 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/villages/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export villages
+         * @description The villages of an area (the caller's own when `area_code` is left out), one row each:
+         *     code, name, township, whether it is a registered poor village, its rural population,
+         *     and where its de-listing stands (未出列, 出列中 or 已出列 with the year). The same layout
+         *     imports back. Every export is written to the audit log.
+         */
+        get: operations["export_villages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/villages/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import villages
+         * @description A CSV or XLSX file in the village export's layout, as the multipart field `file`:
+         *     each row may set a village's poor-village flag and rural population, and bring its
+         *     de-listing as 已出列 with its year (on record as imported; no procedure is run). An
+         *     empty cell leaves the village as it is. A village 出列中 is imported as not de-listed,
+         *     with a notice; an import never undoes or moves a de-listing on record here. With
+         *     `dry_run=true` every problem is reported by row and column and nothing is written;
+         *     otherwise all changes are written in one transaction, or none (422 with the report).
+         */
+        post: operations["import_villages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/villages/{code}/assessment": {
         parameters: {
             query?: never;
@@ -3202,6 +3251,50 @@ export interface components {
              * @description Registered poor villages.
              */
             poor: number;
+        };
+        /**
+         * VillageImportReport
+         * @description What a village import found, and whether it wrote.
+         */
+        VillageImportReport: {
+            /**
+             * Format: uint64
+             * @description Villages whose record the file changes.
+             */
+            changed: number;
+            /** @description Whether the changes were written. */
+            committed: boolean;
+            /** @description `csv` or `xlsx`, as read from the file's contents. */
+            format?: string;
+            /** @description Headers that were not read. */
+            ignored_columns: string[];
+            /** Format: uint64 */
+            notice_count: number;
+            /**
+             * @description Rows taken otherwise than written, which still import: `in_procedure_as_not_delisted`,
+             *     a village in its exit procedure imported as not de-listed.
+             */
+            notices: components["schemas"]["ImportProblem"][];
+            /** Format: uint64 */
+            problem_count: number;
+            /**
+             * @description The problems found, in row order (at most 1,000; `problem_count` counts them all):
+             *     `missing_column`, `empty`, `required`, `invalid_value`, `duplicate_in_file`,
+             *     `unknown_village`, `outside_area`, `delisted_here` (a de-listing on record here that
+             *     the row contradicts) or `in_procedure` (a village whose procedure runs here, brought as
+             *     de-listed).
+             */
+            problems: components["schemas"]["ImportProblem"][];
+            /**
+             * Format: uint64
+             * @description Village rows in the file.
+             */
+            villages: number;
+            /**
+             * Format: uint64
+             * @description Villages the file brings as de-listed (`delist_source` `imported`).
+             */
+            villages_delisted: number;
         };
         /** VillageIncidence */
         VillageIncidence: {
@@ -13947,6 +14040,289 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["User"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    export_villages: {
+        parameters: {
+            query?: {
+                /** @description Area code; its villages are exported. */
+                area_code?: string;
+                /** @description `xlsx` (default) or `csv`. */
+                format?: components["schemas"]["SheetFormat"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The spreadsheet, as an attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    import_villages: {
+        parameters: {
+            query?: {
+                /** @description Check only; write nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description A CSV (UTF-8 or GB18030) or XLSX file; its kind is read from its contents.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Dry run: the file was checked and nothing written; `problems` lists what to fix. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VillageImportReport"];
+                };
+            };
+            /** @description Every change in the file was written. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VillageImportReport"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */

@@ -52,6 +52,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
                     settings.import_limit_bytes,
                 )
                 .with_path(
+                    format!("{API_PREFIX}{}", api::exit::VILLAGE_IMPORT_PATH),
+                    settings.import_limit_bytes,
+                )
+                .with_path(
                     format!("{API_PREFIX}{}", api::market::PHOTO_UPLOAD_PATH),
                     settings.photo_limit_bytes,
                 )

@@ -341,6 +341,8 @@ async fn insert_missing_in(
             name: Set(new.name.trim().to_owned()),
             rural_population: Set(new.rural_population),
             is_poor_village: Set(new.is_poor_village),
+            delisted_year: Set(None),
+            delist_source: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         });

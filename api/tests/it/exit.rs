@@ -830,6 +830,17 @@ async fn progress_equals_a_count_from_the_rows_and_moves_with_each_exit() {
         .find(|p| p.code == "500235101000")
         .unwrap();
     assert_eq!(township_part.villages.delisted, 1);
+    // The de-listing is on record on the village itself, as reached through the procedure.
+    let delisted = area::Entity::find_by_id(VILLAGE.to_owned())
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delisted.delisted_year, Some(YEAR));
+    assert_eq!(
+        delisted.delist_source,
+        Some(entities::household::ExitSource::Procedure)
+    );
 
     // Only officials of the area see it.
     let stranger = official(Role::TownshipOfficial, "500235102", 30);

@@ -23,5 +23,6 @@ mod storage;
 mod storage_faults;
 mod support;
 mod trace;
+mod village_sheet;
 mod wechat_login;
 mod work_pages;

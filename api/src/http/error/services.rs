@@ -17,7 +17,7 @@ use crate::{
         areas::{AreaError, MAX_LOOKUP_CODES},
         audit::{AuditError, checkpoints::CheckpointError},
         auth::AuthError,
-        exit::ExitError,
+        exit::{ExitError, village_sheet::VillageSheetError},
         households::HouseholdError,
         market::MarketError,
         otp::OtpError,
@@ -170,6 +170,30 @@ impl From<ExitError> for ApiError {
                 ApiError::new(ErrorCode::ExitCaseOpen).with_details(json!({ "case_id": id }))
             }
             ExitError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<VillageSheetError> for ApiError {
+    fn from(err: VillageSheetError) -> Self {
+        match err {
+            VillageSheetError::Forbidden => ErrorCode::AuthForbidden.into(),
+            VillageSheetError::NotFound => ErrorCode::ExitNotFound.into(),
+            VillageSheetError::Sheet(e) => ApiError::new(ErrorCode::VillageImportUnreadable)
+                .with_details(json!({ "reason": e.to_string() })),
+            VillageSheetError::Rejected(report) => ApiError::new(ErrorCode::VillageImportRejected)
+                .with_details(json!({
+                    "problem_count": report.problem_count,
+                    "villages": report.villages,
+                    "problems": report.problems.iter().map(|p| json!({
+                        "row": p.row,
+                        "column": p.column,
+                        "code": p.code.name(),
+                        "message": p.message,
+                    })).collect::<Vec<_>>(),
+                })),
+            VillageSheetError::Write(e) => ApiError::internal(e),
+            VillageSheetError::Database(e) => ApiError::internal(e),
         }
     }
 }

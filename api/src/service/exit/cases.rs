@@ -281,13 +281,7 @@ pub async fn propose(
                     "only a registered poor village has an exit procedure".into(),
                 ));
             }
-            let done = exit_case::Entity::find()
-                .filter(exit_case::Column::Subject.eq(ExitSubject::Village.to_value()))
-                .filter(exit_case::Column::VillageCode.eq(&village.code))
-                .filter(exit_case::Column::State.eq(Announced.to_value()))
-                .one(&txn)
-                .await?;
-            if done.is_some() {
+            if village.delisted_year.is_some() {
                 return Err(ExitError::Invalid("the village has exited already".into()));
             }
             (ExitSubject::Village, None, village.code)
@@ -414,6 +408,9 @@ pub async fn transition(
         active.open = Set(false);
     }
     let case = active.update(&txn).await?;
+    if case.subject == ExitSubject::Village && step.to == Announced {
+        set_village_delisted(&txn, &case.village_code, case.year).await?;
+    }
     if let Some(id) = case.household_id {
         match step.to {
             Announced => {
@@ -653,6 +650,22 @@ async fn set_household_exited(
     active.status = Set(HouseholdStatus::Exited);
     active.exit_year = Set(Some(year));
     active.exit_source = Set(Some(ExitSource::Procedure));
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+async fn set_village_delisted(
+    txn: &DatabaseTransaction,
+    code: &str,
+    year: i32,
+) -> Result<area::Model, ExitError> {
+    let village = area::Entity::find_by_id(code.to_owned())
+        .one(txn)
+        .await?
+        .ok_or(ExitError::NotFound)?;
+    let mut active = village.into_active_model();
+    active.delisted_year = Set(Some(year));
+    active.delist_source = Set(Some(ExitSource::Procedure));
     active.updated_at = Set(Utc::now());
     Ok(active.update(txn).await?)
 }

@@ -289,6 +289,16 @@ pub async fn seed_demo_progress(
                 .await?;
         }
     }
+    // The de-listed villages are on record as de-listed through the procedure, like their cases.
+    area::Entity::update_many()
+        .col_expr(area::Column::DelistedYear, Expr::value(DEMO_YEAR))
+        .col_expr(
+            area::Column::DelistSource,
+            Expr::value(ExitSource::Procedure.to_value()),
+        )
+        .filter(area::Column::Code.is_in(exited.iter().cloned()))
+        .exec(txn)
+        .await?;
     let report = DemoProgress {
         households_exited: out.len(),
         households_in_procedure: pending.len(),

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     area::{self, AreaLevel},
     audit_head,
-    exit_case::{self, ExitState, ExitSubject},
+    exit_case::{self, ExitSubject},
     household::{self, HouseholdStatus},
     household_member, progress_snapshot,
 };
@@ -224,10 +224,9 @@ pub async fn compute(
         .into_tuple()
         .all(conn)
         .await?;
-    let cases: Vec<(String, String, bool)> = exit_case::Entity::find()
+    let cases: Vec<(String, bool)> = exit_case::Entity::find()
         .select_only()
         .column(exit_case::Column::VillageCode)
-        .column(exit_case::Column::State)
         .column(exit_case::Column::Open)
         .filter(exit_case::Column::Subject.eq(ExitSubject::Village.to_value()))
         .filter(exit_case::Column::VillageCode.starts_with(prefix))
@@ -253,14 +252,11 @@ pub async fn compute(
             entry.households_exited += *count as u64;
         }
     }
-    let stage_of = |code: &str| {
-        let mine = cases.iter().filter(|(v, _, _)| v == code);
-        if mine
-            .clone()
-            .any(|(_, state, _)| *state == ExitState::Announced.to_value())
-        {
+    // De-listed is on the village itself, whether through the procedure or imported.
+    let stage_of = |village: &area::Model| {
+        if village.delisted_year.is_some() {
             VillageStage::Delisted
-        } else if mine.clone().any(|(_, _, open)| *open) {
+        } else if cases.iter().any(|(v, open)| *v == village.code && *open) {
             VillageStage::InProgress
         } else {
             VillageStage::NotStarted
@@ -302,7 +298,7 @@ pub async fn compute(
         let part = part_code.and_then(|code| parts.get_mut(&code));
         let mut village_counts = VillageCounts::default();
         if village.is_poor_village {
-            let stage = stage_of(&village.code);
+            let stage = stage_of(village);
             village_counts.poor = 1;
             match stage {
                 VillageStage::Delisted => village_counts.delisted = 1,

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{
     HouseholdError, HouseholdFilter, HouseholdSort, NewHousehold, list,
-    sheet::{Column, SheetLabel, yes_no},
+    sheet::{Column, SheetColumn, SheetLabel, SheetRow, yes_no},
 };
 use crate::{
     domain::AreaCode,
@@ -79,7 +79,7 @@ pub struct MemberLine {
     pub exit_year: Option<i32>,
 }
 
-impl MemberLine {
+impl SheetRow<Column> for MemberLine {
     fn cell(&self, column: Column) -> String {
         match column {
             Column::HouseholdNumber => self.household_number.clone(),
@@ -106,7 +106,9 @@ impl MemberLine {
             },
         }
     }
+}
 
+impl MemberLine {
     /// The lines of a household about to be registered, ID numbers in full.
     pub fn of_new(household: &NewHousehold, village_name: &str) -> Vec<MemberLine> {
         household
@@ -148,10 +150,10 @@ pub enum SheetWriteError {
     Io(#[from] std::io::Error),
 }
 
-/// Writes the sheet row by row into memory. XLSX rows go to a temporary file as they are
+/// Writes a sheet row by row into memory. XLSX rows go to a temporary file as they are
 /// written, so a county-sized sheet does not sit in memory twice.
-pub struct SheetWriter {
-    columns: &'static [Column],
+pub struct SheetWriter<C: SheetColumn = Column> {
+    columns: &'static [C],
     out: Out,
 }
 
@@ -160,8 +162,8 @@ enum Out {
     Xlsx { workbook: Box<Workbook>, row: u32 },
 }
 
-impl SheetWriter {
-    pub fn new(kind: SheetKind, columns: &'static [Column]) -> Result<Self, SheetWriteError> {
+impl<C: SheetColumn> SheetWriter<C> {
+    pub fn new(kind: SheetKind, columns: &'static [C]) -> Result<Self, SheetWriteError> {
         let out = match kind {
             SheetKind::Csv => {
                 // The byte-order mark tells Excel the file is UTF-8.
@@ -174,13 +176,13 @@ impl SheetWriter {
                 let header = Format::new().set_bold();
                 let text = Format::new().set_num_format("@");
                 let sheet = workbook.add_worksheet_with_constant_memory()?;
-                sheet.set_name("建档立卡户")?;
+                sheet.set_name(C::SHEET_NAME)?;
                 for (i, column) in columns.iter().enumerate() {
                     let i = i as u16;
                     sheet.write_string_with_format(0, i, column.header(), &header)?;
                     // Text columns, so Excel keeps ID numbers' digits and leading zeros.
                     sheet.set_column_format(i, &text)?;
-                    sheet.set_column_width(i, if *column == Column::IdNumber { 22 } else { 12 })?;
+                    sheet.set_column_width(i, column.width())?;
                 }
                 sheet.set_freeze_panes(1, 0)?;
                 Out::Xlsx {
@@ -192,7 +194,7 @@ impl SheetWriter {
         Ok(Self { columns, out })
     }
 
-    pub fn write(&mut self, line: &MemberLine) -> Result<(), SheetWriteError> {
+    pub fn write(&mut self, line: &impl SheetRow<C>) -> Result<(), SheetWriteError> {
         match &mut self.out {
             Out::Csv(writer) => {
                 writer.write_record(self.columns.iter().map(|c| line.cell(*c)))?;

@@ -95,6 +95,12 @@ pub enum ProblemCode {
     OutsideArea,
     /// A notice, not a problem: a household in an exit procedure imported as poor.
     ExitPendingAsPoor,
+    /// A village's de-listing on record here that the sheet contradicts.
+    DelistedHere,
+    /// A village whose exit procedure runs here, which the sheet brings as de-listed.
+    InProcedure,
+    /// A notice, not a problem: a village in its exit procedure imported as not de-listed.
+    InProcedureAsNotDelisted,
 }
 
 impl ProblemCode {
@@ -116,6 +122,9 @@ impl ProblemCode {
             ProblemCode::UnknownVillage => "unknown_village",
             ProblemCode::OutsideArea => "outside_area",
             ProblemCode::ExitPendingAsPoor => "exit_pending_as_poor",
+            ProblemCode::DelistedHere => "delisted_here",
+            ProblemCode::InProcedure => "in_procedure",
+            ProblemCode::InProcedureAsNotDelisted => "in_procedure_as_not_delisted",
         }
     }
 }

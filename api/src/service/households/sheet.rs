@@ -153,6 +153,45 @@ impl Column {
     }
 }
 
+impl SheetColumn for Column {
+    const SHEET_NAME: &'static str = "建档立卡户";
+
+    fn header(self) -> &'static str {
+        Column::header(self)
+    }
+
+    fn required(self) -> bool {
+        Column::required(self)
+    }
+
+    fn allowed(self) -> String {
+        Column::allowed(self)
+    }
+
+    fn width(self) -> f64 {
+        if self == Column::IdNumber { 22.0 } else { 12.0 }
+    }
+}
+
+/// A column of a sheet officials keep: its header, whether every row fills it, and what the
+/// notes sheet of the XLSX file says may go in it.
+pub trait SheetColumn: Copy + PartialEq + 'static {
+    /// The name of the worksheet holding the rows.
+    const SHEET_NAME: &'static str;
+    fn header(self) -> &'static str;
+    fn required(self) -> bool;
+    fn allowed(self) -> String;
+    /// The column's width in Excel's characters.
+    fn width(self) -> f64 {
+        12.0
+    }
+}
+
+/// A row of a sheet whose columns are `C`.
+pub trait SheetRow<C> {
+    fn cell(&self, column: C) -> String;
+}
+
 /// A cell's text with surrounding ASCII and full-width spaces removed.
 pub fn clean(text: &str) -> &str {
     text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')

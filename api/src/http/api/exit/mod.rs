@@ -10,8 +10,15 @@ use poem_openapi::{
 use serde_json::json;
 
 use super::{
-    ApiTags, areas::parse_area_code, auth::BearerAuth, households::HouseholdStatusView,
-    json::JsonBody, mirror_enum,
+    ApiTags,
+    areas::parse_area_code,
+    auth::BearerAuth,
+    households::{
+        HouseholdStatusView, ImportProblemView, ImportUpload, SheetFileResponse, SheetFormatView,
+        sheet_file,
+    },
+    json::JsonBody,
+    mirror_enum,
 };
 use crate::http::{
     caller::origin,
@@ -28,7 +35,9 @@ use crate::{
             self, PartProgress, PeopleCounts, Progress, VillageCounts, VillageIncidence,
             VillageStage,
         },
+        village_sheet::{self, VillageImportReport},
     },
+    service::households::export::SheetKind,
 };
 
 mod views;
@@ -36,6 +45,9 @@ mod views;
 pub use views::*;
 
 pub struct ExitApi;
+
+/// Where village sheets are uploaded; it takes larger bodies than other routes.
+pub const VILLAGE_IMPORT_PATH: &str = "/villages/import";
 
 #[OpenApi(tag = "ApiTags::Exit")]
 impl ExitApi {
@@ -134,6 +146,74 @@ impl ExitApi {
         )
         .await?;
         Ok(VillageAssessmentResponse::Ok(Json(assessment.into())))
+    }
+
+    /// Export villages
+    ///
+    /// The villages of an area (the caller's own when `area_code` is left out), one row each:
+    /// code, name, township, whether it is a registered poor village, its rural population,
+    /// and where its de-listing stands (未出列, 出列中 or 已出列 with the year). The same layout
+    /// imports back. Every export is written to the audit log.
+    #[oai(
+        path = "/villages/export",
+        method = "get",
+        operation_id = "export_villages"
+    )]
+    async fn export_villages(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        /// Area code; its villages are exported.
+        area_code: Query<Option<String>>,
+        /// `xlsx` (default) or `csv`.
+        format: Query<Option<SheetFormatView>>,
+    ) -> Result<SheetFileResponse, ApiError> {
+        let area = area_code.0.as_deref().map(parse_area_code).transpose()?;
+        let kind: SheetKind = format.0.unwrap_or(SheetFormatView::Xlsx).into();
+        let file =
+            village_sheet::export(&state.db, &auth.0.actor, area.as_ref(), kind, &origin(req))
+                .await?;
+        Ok(sheet_file(file, "villages", kind))
+    }
+
+    /// Import villages
+    ///
+    /// A CSV or XLSX file in the village export's layout, as the multipart field `file`:
+    /// each row may set a village's poor-village flag and rural population, and bring its
+    /// de-listing as 已出列 with its year (on record as imported; no procedure is run). An
+    /// empty cell leaves the village as it is. A village 出列中 is imported as not de-listed,
+    /// with a notice; an import never undoes or moves a de-listing on record here. With
+    /// `dry_run=true` every problem is reported by row and column and nothing is written;
+    /// otherwise all changes are written in one transaction, or none (422 with the report).
+    #[oai(
+        path = "/villages/import",
+        method = "post",
+        operation_id = "import_villages"
+    )]
+    async fn import_villages(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        /// Check only; write nothing.
+        dry_run: Query<Option<bool>>,
+        upload: ImportUpload,
+    ) -> Result<ImportVillagesResponse, ApiError> {
+        let file = upload.file.into_file().into_std().await;
+        let report = village_sheet::import_file(
+            &state.db,
+            Some(&auth.0.actor),
+            file,
+            dry_run.0.unwrap_or(false),
+            &origin(req),
+        )
+        .await?;
+        Ok(if report.committed {
+            ImportVillagesResponse::Created(Json(report.into()))
+        } else {
+            ImportVillagesResponse::Checked(Json(report.into()))
+        })
     }
 
     /// Record village indicators

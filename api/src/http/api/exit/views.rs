@@ -564,3 +564,59 @@ pub enum ProgressResponse {
     #[oai(status = 200)]
     Ok(Json<ProgressView>),
 }
+
+#[derive(ApiResponse)]
+pub enum ImportVillagesResponse {
+    /// Dry run: the file was checked and nothing written; `problems` lists what to fix.
+    #[oai(status = 200)]
+    Checked(Json<VillageImportReportView>),
+    /// Every change in the file was written.
+    #[oai(status = 201)]
+    Created(Json<VillageImportReportView>),
+}
+
+/// What a village import found, and whether it wrote.
+#[derive(Object)]
+#[oai(rename = "VillageImportReport", skip_serializing_if_is_none)]
+pub struct VillageImportReportView {
+    /// `csv` or `xlsx`, as read from the file's contents.
+    pub format: Option<String>,
+    /// Village rows in the file.
+    pub villages: u64,
+    /// Villages whose record the file changes.
+    pub changed: u64,
+    /// Villages the file brings as de-listed (`delist_source` `imported`).
+    pub villages_delisted: u64,
+    /// Whether the changes were written.
+    pub committed: bool,
+    /// The problems found, in row order (at most 1,000; `problem_count` counts them all):
+    /// `missing_column`, `empty`, `required`, `invalid_value`, `duplicate_in_file`,
+    /// `unknown_village`, `outside_area`, `delisted_here` (a de-listing on record here that
+    /// the row contradicts) or `in_procedure` (a village whose procedure runs here, brought as
+    /// de-listed).
+    pub problems: Vec<ImportProblemView>,
+    pub problem_count: u64,
+    /// Headers that were not read.
+    pub ignored_columns: Vec<String>,
+    /// Rows taken otherwise than written, which still import: `in_procedure_as_not_delisted`,
+    /// a village in its exit procedure imported as not de-listed.
+    pub notices: Vec<ImportProblemView>,
+    pub notice_count: u64,
+}
+
+impl From<VillageImportReport> for VillageImportReportView {
+    fn from(report: VillageImportReport) -> Self {
+        Self {
+            format: report.format.map(str::to_owned),
+            villages: report.villages as u64,
+            changed: report.changed as u64,
+            villages_delisted: report.villages_delisted as u64,
+            committed: report.committed,
+            problem_count: report.problem_count as u64,
+            ignored_columns: report.ignored_columns,
+            notice_count: report.notice_count as u64,
+            problems: report.problems.into_iter().map(Into::into).collect(),
+            notices: report.notices.into_iter().map(Into::into).collect(),
+        }
+    }
+}

@@ -501,7 +501,7 @@ impl HouseholdChangesApi {
     }
 }
 
-fn sheet_file(file: Vec<u8>, name: &str, kind: SheetKind) -> SheetFileResponse {
+pub(super) fn sheet_file(file: Vec<u8>, name: &str, kind: SheetKind) -> SheetFileResponse {
     SheetFileResponse::Ok(Attachment::new(file).filename(format!("{name}.{}", kind.extension())))
 }
 

@@ -149,7 +149,7 @@ pub enum RecordIncomeResponse {
 #[derive(Multipart)]
 pub struct ImportUpload {
     /// A CSV (UTF-8 or GB18030) or XLSX file; its kind is read from its contents.
-    pub(super) file: Upload,
+    pub(in crate::http::api) file: Upload,
 }
 
 /// A spreadsheet file kind.

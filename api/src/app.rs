@@ -27,11 +27,10 @@ use crate::{
         audit::{checkpoints, keys::AuditKeys},
         auth::Auth,
         exit::{progress, rules::ExitRules},
-        market::{self, catalogue, photos::Photos},
+        market::{catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
         rate_limit, seed,
         trace::{
-            self,
             codes::{self, RecordsMemo, RenderedRecords},
             scan_journal::ScanJournal,
             scans::{self, ScanCounter},
@@ -225,19 +224,21 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
     }
     let settings = &state.settings;
     if !settings.is_production() && settings.seed_demo && areas::count(&state.db).await? == 0 {
-        let report = seed::seed_demo(
+        let report = seed::seed_demo_county(
             &state.db,
             settings.seed_demo_households.then_some(seed::DemoRegistry {
                 vault: &state.pii,
                 rules: &state.exit_rules,
             }),
+            &state.photos,
+            &state.cache,
         )
         .await?;
         tracing::info!(
-            areas = report.areas_inserted,
-            households = report.households_inserted,
-            people = report.people_inserted,
-            exited = report.households_exited,
+            areas = report.county.areas_inserted,
+            households = report.county.households_inserted,
+            people = report.county.people_inserted,
+            exited = report.county.households_exited,
             county = seed::DEMO_COUNTY_CODE,
             "the database was empty: loaded the synthetic demo county ({} townships, {} villages, {} poor villages)",
             seed::DEMO_TOWNSHIPS,
@@ -245,18 +246,16 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
             seed::DEMO_POOR_VILLAGES,
         );
         if settings.seed_demo_households {
-            let market = market::demo::seed_demo_market(&state.db, &state.photos).await?;
             tracing::info!(
-                listings = market.listings,
-                orders = market.orders,
-                completed = market.completed,
+                listings = report.market.listings,
+                orders = report.market.orders,
+                completed = report.market.completed,
                 "loaded the demo marketplace: listings with photos and a year of orders"
             );
-            let traced = trace::demo::seed_demo_trace(&state.db, &state.cache).await?;
             tracing::info!(
-                batches = traced.batches,
-                events = traced.events,
-                codes = traced.codes,
+                batches = report.trace.batches,
+                events = report.trace.events,
+                codes = report.trace.codes,
                 "made the demo goods traceable: plots, batches, journeys and codes"
             );
         }

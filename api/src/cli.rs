@@ -20,8 +20,8 @@ use crate::{
             village_sheet::{self, VillageImportReport, VillageSheetError},
         },
         households::import::{self, ImportError, ImportReport, Problem},
-        market::{self, photos::Photos},
-        seed, trace,
+        market::photos::Photos,
+        seed,
         users::{self, Invitation, Origin},
     },
     telemetry,
@@ -388,29 +388,35 @@ impl Command {
                     vault: &vault,
                     rules: &rules,
                 };
-                let report =
-                    seed::seed_demo(&db, (!without_households).then_some(registry)).await?;
+                let photos = Photos::open(&settings.blob_store(), settings.photo_workers)?;
+                let cache = app::connect_cache(&settings).await?;
+                let report = seed::seed_demo_county(
+                    &db,
+                    (!without_households).then_some(registry),
+                    &photos,
+                    &cache,
+                )
+                .await?;
+                if report.categories_added > 0 {
+                    println!("product categories: {} added", report.categories_added);
+                }
                 println!(
                     "demo county {}: {} areas, {} households with {} people added, \
                      {} households recorded as exited (what was already there is unchanged)",
                     seed::DEMO_COUNTY_CODE,
-                    report.areas_inserted,
-                    report.households_inserted,
-                    report.people_inserted,
-                    report.households_exited,
+                    report.county.areas_inserted,
+                    report.county.households_inserted,
+                    report.county.people_inserted,
+                    report.county.households_exited,
                 );
                 if !without_households {
-                    let photos = Photos::open(&settings.blob_store(), settings.photo_workers)?;
-                    let market = market::demo::seed_demo_market(&db, &photos).await?;
                     println!(
                         "demo marketplace: {} listings with photos, {} orders ({} completed) added",
-                        market.listings, market.orders, market.completed
+                        report.market.listings, report.market.orders, report.market.completed
                     );
-                    let cache = app::connect_cache(&settings).await?;
-                    let traced = trace::demo::seed_demo_trace(&db, &cache).await?;
                     println!(
                         "demo traceability: {} batches with {} events and {} item codes added",
-                        traced.batches, traced.events, traced.codes
+                        report.trace.batches, report.trace.events, report.trace.codes
                     );
                 }
                 Ok(())

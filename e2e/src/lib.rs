@@ -38,7 +38,12 @@ impl TestServer {
 
     /// As [`start`](Self::start), with extra environment variables for the server.
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
-        let database = TestDatabase::empty().await;
+        Self::start_on(TestDatabase::empty().await, env).await
+    }
+
+    /// The server on a database a test has prepared (with the command line, say), with extra
+    /// environment variables.
+    pub async fn start_on(database: TestDatabase, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let port = free_port();
         let log_path = dir.path().join("server.log");

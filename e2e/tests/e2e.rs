@@ -849,11 +849,23 @@ async fn a_server_killed_during_a_scan_burst_loses_no_answered_scan() {
 #[tokio::test]
 async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_dashboard() {
     let work = tempfile::tempdir().unwrap();
-    let demo = TestServer::start().await;
-    let (ok, out) = run(shanhuo(&demo.database)
+    // Seeded by the command line on a database no server has opened: the whole demo, goods
+    // and their categories included, as `serve` loads it.
+    let fresh = TestDatabase::empty().await;
+    let (ok, out) = run(shanhuo(&fresh)
         .current_dir(work.path())
         .args(["seed", "demo"]));
     assert!(ok && out.contains("135000 people added"), "{out}");
+    let goods = |what: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(what))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(goods("demo marketplace: ") > 0, "{out}");
+    assert!(goods("demo traceability: ") > 0, "{out}");
+    let demo = TestServer::start_on(fresh, &[]).await;
     let county = official_token(&demo, "13900000031", "county-official", "500235").await;
     let (status, before) = demo.send_as(Method::GET, "/api/v1/progress", &county).await;
     assert_eq!(status, 200, "{before}");

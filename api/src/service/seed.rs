@@ -5,7 +5,7 @@
 //! serials. A fixed seed makes the county the same on every machine, and seeding twice changes
 //! nothing.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use chrono::{Datelike, NaiveDate};
 use entities::{
@@ -20,11 +20,13 @@ use super::{
     areas::{self, AreaError, NewArea},
     exit::{demo, rules::ExitRules},
     households::{NewHousehold, NewMember, store},
+    market::{self, MarketError, catalogue, demo::DemoMarket, photos::Photos},
+    trace::{self, TraceError, demo::DemoTrace},
     users::Origin,
 };
 use crate::{
     domain::{AreaCode, IdNumber},
-    infra::{db::Database, pii::PiiVault},
+    infra::{cache::Cache, db::Database, pii::PiiVault},
 };
 
 pub const DEMO_COUNTY_CODE: &str = "500235000000";
@@ -53,8 +55,43 @@ pub struct DemoRegistry<'a> {
     pub rules: &'a ExitRules,
 }
 
+/// What seeding the whole demo county added: its goods come only with its registry.
+#[derive(Clone, Debug, Default)]
+pub struct DemoCountyReport {
+    pub categories_added: usize,
+    pub county: SeedReport,
+    pub market: DemoMarket,
+    pub trace: DemoTrace,
+}
+
+/// The demo county as `serve` loads it and `shanhuo seed demo` does, on a database of any kind
+/// and in either order: the catalogue's categories first (the goods are listed under them),
+/// then areas, and with `registry` its households, progress, marketplace and traceable goods.
+/// Running it again adds nothing.
+pub async fn seed_demo_county(
+    db: &Database,
+    registry: Option<DemoRegistry<'_>>,
+    photos: &Photos,
+    cache: &Arc<dyn Cache>,
+) -> Result<DemoCountyReport, SeedError> {
+    let mut report = DemoCountyReport {
+        categories_added: catalogue::ensure_defaults(db).await?,
+        county: seed_demo(db, registry).await?,
+        ..Default::default()
+    };
+    if registry.is_some() {
+        report.market = market::demo::seed_demo_market(db, photos).await?;
+        report.trace = trace::demo::seed_demo_trace(db, cache).await?;
+    }
+    Ok(report)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
+    #[error(transparent)]
+    Market(#[from] MarketError),
+    #[error(transparent)]
+    Trace(#[from] TraceError),
     #[error(transparent)]
     Areas(#[from] AreaError),
     #[error(transparent)]

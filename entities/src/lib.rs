@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod batch;
 pub mod batch_listing;
 pub mod code_scan;
+pub mod code_scan_place;
 pub mod cooperative;
 pub mod cooperative_member;
 pub mod exit_case;

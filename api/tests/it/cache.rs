@@ -186,6 +186,97 @@ async fn incrementing_text_is_an_error_and_leaves_the_value() {
 }
 
 #[tokio::test]
+async fn a_set_is_added_to_only_once_seeded_and_a_second_seed_changes_nothing() {
+    for cache in test_caches().await {
+        let kind = cache.kind();
+        assert_eq!(
+            cache.add_to_existing_set("places", "a").await.unwrap(),
+            None,
+            "{kind}"
+        );
+        assert_eq!(cache.set_size("places").await.unwrap(), None, "{kind}");
+        cache
+            .seed_set("places", &["a".to_owned(), "b".to_owned()], MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(cache.set_size("places").await.unwrap(), Some(2), "{kind}");
+        // The first seed stands.
+        cache.seed_set("places", &[], MINUTE).await.unwrap();
+        assert_eq!(
+            cache.add_to_existing_set("places", "a").await.unwrap(),
+            Some((false, 2)),
+            "{kind}"
+        );
+        assert_eq!(
+            cache.add_to_existing_set("places", "c").await.unwrap(),
+            Some((true, 3)),
+            "{kind}"
+        );
+        // A set seeded empty exists.
+        cache.seed_set("none yet", &[], MINUTE).await.unwrap();
+        assert_eq!(cache.set_size("none yet").await.unwrap(), Some(0), "{kind}");
+        assert_eq!(
+            cache.add_to_existing_set("none yet", "x").await.unwrap(),
+            Some((true, 1)),
+            "{kind}"
+        );
+        // Larger than one call's worth of members.
+        let many: Vec<String> = (0..1_234).map(|i| format!("10.0.{i}.0/24")).collect();
+        cache.seed_set("many", &many, MINUTE).await.unwrap();
+        assert_eq!(cache.set_size("many").await.unwrap(), Some(1_234), "{kind}");
+        // A set is not a counter, and a counter not a set.
+        assert!(matches!(
+            cache.increment_existing("places", 1).await,
+            Err(CacheError::NotAnInteger(_))
+        ));
+        cache.increment("counter", 1, MINUTE).await.unwrap();
+        assert!(
+            matches!(
+                cache.add_to_existing_set("counter", "a").await,
+                Err(CacheError::NotASet(_))
+            ),
+            "{kind}"
+        );
+        cache.clear().await.unwrap();
+        assert_eq!(cache.set_size("places").await.unwrap(), None, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_seeds_and_adds_lose_no_member() {
+    for cache in test_caches().await {
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let cache = Arc::clone(&cache);
+                tokio::spawn(async move {
+                    let member = format!("place-{i}");
+                    loop {
+                        if let Some((_, size)) =
+                            cache.add_to_existing_set("racing", &member).await.unwrap()
+                        {
+                            return size;
+                        }
+                        cache
+                            .seed_set("racing", std::slice::from_ref(&member), MINUTE)
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            cache.set_size("racing").await.unwrap(),
+            Some(40),
+            "{}",
+            cache.kind()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_zero_ttl_is_refused() {
     for cache in test_caches().await {
         assert!(matches!(

@@ -1193,6 +1193,78 @@ async fn a_revoked_code_and_a_scan_count_survive_the_cache_forgetting() {
     assert_eq!(scan["warnings"][0]["kind"], "revoked");
 }
 
+/// The places a label was scanned from stay counted when the cache forgets them, before and
+/// after they are written: a copied label goes on warning.
+#[tokio::test]
+async fn the_places_a_code_was_scanned_from_survive_the_cache_forgetting() {
+    let farm = Farm::open_with(|s| {
+        s.scan_warn_places = 2;
+        s.trust_forwarded_for = true;
+    })
+    .await;
+    let batch = farm.batch().await;
+    let code = batch["batch_code"].as_str().unwrap().to_owned();
+    let scan_from = |ip: &'static str| {
+        let req = farm
+            .app
+            .client
+            .get(format!("/api/v1/trace/{code}"))
+            .header("x-forwarded-for", ip);
+        async move {
+            serde_json::from_str::<Value>(
+                &req.send().await.0.into_body().into_string().await.unwrap(),
+            )
+            .unwrap()
+        }
+    };
+    let forget = || async { farm.app.state.cache.clear().await.unwrap() };
+    for ip in ["120.1.2.3", "36.5.6.7"] {
+        assert!(kinds(&scan_from(ip).await).is_empty());
+    }
+    // Forgotten before anything was written: the places come from this process.
+    forget().await;
+    let scan = scan_from("58.10.11.12").await;
+    assert_eq!(kinds(&scan), vec!["many_places"], "{scan}");
+    assert_eq!(scan["warnings"][0]["count"], 3);
+
+    // Written, then forgotten: the places come from the database, and a known place is not
+    // counted twice.
+    farm.app
+        .state
+        .scans
+        .flush(&farm.app.state.db)
+        .await
+        .unwrap();
+    forget().await;
+    let scan = scan_from("36.5.6.200").await;
+    assert_eq!(scan["warnings"][0]["count"], 3, "{scan}");
+    forget().await;
+    let scan = scan_from("101.1.1.1").await;
+    assert_eq!(scan["warnings"][0]["count"], 4, "{scan}");
+    farm.app
+        .state
+        .scans
+        .flush(&farm.app.state.db)
+        .await
+        .unwrap();
+    use sea_orm::EntityTrait;
+    let stored = entities::code_scan_place::Entity::find()
+        .all(farm.app.state.db.conn())
+        .await
+        .unwrap();
+    let mut places: Vec<&str> = stored.iter().map(|p| p.place.as_str()).collect();
+    places.sort();
+    assert_eq!(
+        places,
+        vec![
+            "101.1.1.0/24",
+            "120.1.2.0/24",
+            "36.5.6.0/24",
+            "58.10.11.0/24"
+        ]
+    );
+}
+
 /// Two runs of codes issued for one batch at once are numbered one after the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_issued_at_once_never_share_a_number() {

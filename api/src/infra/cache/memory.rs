@@ -1,8 +1,9 @@
 //! The in-process cache (moka), used when no Redis is configured.
 
 use std::{
+    collections::HashSet,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicI64, Ordering},
     },
     time::{Duration, Instant},
@@ -24,14 +25,16 @@ struct Entry {
 enum Value {
     Bytes(Arc<[u8]>),
     Counter(Arc<AtomicI64>),
+    Set(Arc<Mutex<HashSet<String>>>),
 }
 
 impl Value {
-    /// What `get` answers: counters as decimal text, as Redis stores them.
-    fn to_bytes(&self) -> Vec<u8> {
+    /// What `get` answers: counters as decimal text, as Redis stores them; a set has no text.
+    fn to_bytes(&self) -> Option<Vec<u8>> {
         match self {
-            Value::Bytes(bytes) => bytes.to_vec(),
-            Value::Counter(n) => n.load(Ordering::Acquire).to_string().into_bytes(),
+            Value::Bytes(bytes) => Some(bytes.to_vec()),
+            Value::Counter(n) => Some(n.load(Ordering::Acquire).to_string().into_bytes()),
+            Value::Set(_) => None,
         }
     }
 }
@@ -95,7 +98,7 @@ impl Cache for MemoryCache {
             .get(key)
             .await
             .and_then(Self::live)
-            .map(|e| e.value.to_bytes()))
+            .and_then(|e| e.value.to_bytes()))
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
@@ -177,6 +180,10 @@ impl Cache for MemoryCache {
                         Some(n) => (n, expires_at),
                         None => return Op::Nop,
                     },
+                    Some(Entry {
+                        value: Value::Set(_),
+                        ..
+                    }) => return Op::Nop,
                     None => (0, Instant::now() + ttl),
                 };
                 let next = start.saturating_add(by);
@@ -207,7 +214,64 @@ impl Cache for MemoryCache {
                 }
                 self.increment(key, by, ttl).await.map(Some)
             }
+            Some(Entry {
+                value: Value::Set(_),
+                ..
+            }) => Err(CacheError::NotAnInteger(key.to_owned())),
         }
+    }
+
+    async fn add_to_existing_set(
+        &self,
+        key: &str,
+        member: &str,
+    ) -> Result<Option<(bool, i64)>, CacheError> {
+        match self.entries.get(key).await.and_then(Self::live) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Set(set),
+                ..
+            }) => {
+                let mut set = set.lock().expect("a cached set");
+                let added = set.insert(member.to_owned());
+                Ok(Some((added, set.len() as i64)))
+            }
+            Some(_) => Err(CacheError::NotASet(key.to_owned())),
+        }
+    }
+
+    async fn set_size(&self, key: &str) -> Result<Option<i64>, CacheError> {
+        match self.entries.get(key).await.and_then(Self::live) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Set(set),
+                ..
+            }) => Ok(Some(set.lock().expect("a cached set").len() as i64)),
+            Some(_) => Err(CacheError::NotASet(key.to_owned())),
+        }
+    }
+
+    async fn seed_set(
+        &self,
+        key: &str,
+        members: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        check_ttl(ttl)?;
+        let members: HashSet<String> = members.iter().cloned().collect();
+        self.entries
+            .entry_by_ref(key)
+            .and_compute_with(|current| async move {
+                match current.map(|e| e.into_value()).and_then(Self::live) {
+                    Some(_) => Op::Nop,
+                    None => Op::Put(Entry {
+                        value: Value::Set(Arc::new(Mutex::new(members))),
+                        expires_at: Instant::now() + ttl,
+                    }),
+                }
+            })
+            .await;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -1,4 +1,5 @@
-//! The cache: copies that speed answers up — scan counters, records versions, dashboards — and
+//! The cache: copies that speed answers up — scan counters and places, records versions,
+//! dashboards — and
 //! the counters of the limit on anonymous traffic. Nothing here is the only copy of a truth:
 //! any entry may vanish (eviction, restart, flush) and the answer is read again from the
 //! database. What must not be forgotten (revocations, sign-in limits, one-time codes) lives in
@@ -24,6 +25,8 @@ pub enum CacheError {
     Redis(#[from] ::redis::RedisError),
     #[error("the value at {0} is not an integer")]
     NotAnInteger(String),
+    #[error("the value at {0} is not a set")]
+    NotASet(String),
     #[error("a cache entry needs a time to live longer than zero")]
     ZeroTtl,
 }
@@ -57,6 +60,27 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     /// Adds `by` to the integer at `key` only if the key holds one; `None` when it holds
     /// nothing, so a vanished counter is seeded from the truth instead of restarting at 0.
     async fn increment_existing(&self, key: &str, by: i64) -> Result<Option<i64>, CacheError>;
+
+    /// Adds `member` to the set at `key` only if the set is there; answers whether it was new
+    /// and how many members the set holds, or `None` when there is no set, so a set that
+    /// vanished is seeded from the truth instead of restarting empty.
+    async fn add_to_existing_set(
+        &self,
+        key: &str,
+        member: &str,
+    ) -> Result<Option<(bool, i64)>, CacheError>;
+
+    /// How many members the set at `key` holds, or `None` when there is no set.
+    async fn set_size(&self, key: &str) -> Result<Option<i64>, CacheError>;
+
+    /// Makes the set at `key` of `members` (possibly none), unless a set is there already:
+    /// of two seeds at once, the first stands.
+    async fn seed_set(
+        &self,
+        key: &str,
+        members: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
 
     /// Answers when the cache does.
     async fn ping(&self) -> Result<(), CacheError>;

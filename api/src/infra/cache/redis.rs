@@ -26,6 +26,29 @@ end
 return false
 ";
 
+/// SADD only to a set that exists. Every set holds one marker beside its members (`#`;
+/// members are stored as `m:` and the member), so a set seeded with no members still exists.
+const ADD_TO_EXISTING_SET: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return false
+end
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+return {added, redis.call('SCARD', KEYS[1]) - 1}
+";
+
+/// Makes a set (its marker and members, a few hundred a call) unless one is there.
+const SEED_SET: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('SADD', KEYS[1], '#')
+for i = 2, #ARGV, 500 do
+  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+";
+
 /// How long Redis may take. A cache that is slower than the database it stands in front of is
 /// worse than none: past these, the call fails at once and the circuit takes over.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +72,8 @@ pub struct RedisCache {
     prefix: String,
     increment: Script,
     increment_existing: Script,
+    add_to_existing_set: Script,
+    seed_set: Script,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -92,6 +117,8 @@ impl RedisCache {
             prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT_WITH_TTL),
             increment_existing: Script::new(INCREMENT_EXISTING),
+            add_to_existing_set: Script::new(ADD_TO_EXISTING_SET),
+            seed_set: Script::new(SEED_SET),
         })
     }
 
@@ -211,7 +238,7 @@ impl Cache for RedisCache {
             .invoke_async(&mut conn)
             .await
             .map_err(|e| {
-                if e.to_string().contains("not an integer") {
+                if e.to_string().contains("not an integer") || e.to_string().contains("WRONGTYPE") {
                     CacheError::NotAnInteger(key.to_owned())
                 } else {
                     CacheError::Redis(e)
@@ -227,12 +254,68 @@ impl Cache for RedisCache {
             .invoke_async(&mut conn)
             .await
             .map_err(|e| {
-                if e.to_string().contains("not an integer") {
+                if e.to_string().contains("not an integer") || e.to_string().contains("WRONGTYPE") {
                     CacheError::NotAnInteger(key.to_owned())
                 } else {
                     CacheError::Redis(e)
                 }
             })
+    }
+
+    async fn add_to_existing_set(
+        &self,
+        key: &str,
+        member: &str,
+    ) -> Result<Option<(bool, i64)>, CacheError> {
+        let mut conn = self.conn.clone();
+        let answer: Option<(i64, i64)> = self
+            .add_to_existing_set
+            .key(self.key(key))
+            .arg(format!("m:{member}"))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("WRONGTYPE") {
+                    CacheError::NotASet(key.to_owned())
+                } else {
+                    CacheError::Redis(e)
+                }
+            })?;
+        Ok(answer.map(|(added, size)| (added == 1, size)))
+    }
+
+    async fn set_size(&self, key: &str) -> Result<Option<i64>, CacheError> {
+        let mut conn = self.conn.clone();
+        // A set always holds its marker: none at all means no set.
+        let size: i64 = redis::cmd("SCARD")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("WRONGTYPE") {
+                    CacheError::NotASet(key.to_owned())
+                } else {
+                    CacheError::Redis(e)
+                }
+            })?;
+        Ok((size > 0).then_some(size - 1))
+    }
+
+    async fn seed_set(
+        &self,
+        key: &str,
+        members: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        check_ttl(ttl)?;
+        let mut conn = self.conn.clone();
+        let mut call = self.seed_set.key(self.key(key));
+        call.arg(millis(ttl));
+        for member in members {
+            call.arg(format!("m:{member}"));
+        }
+        call.invoke_async::<i64>(&mut conn).await?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -221,6 +221,29 @@ impl Cache for ResilientCache {
             .await
     }
 
+    async fn add_to_existing_set(
+        &self,
+        key: &str,
+        member: &str,
+    ) -> Result<Option<(bool, i64)>, CacheError> {
+        self.call(key, true, |c| c.add_to_existing_set(key, member))
+            .await
+    }
+
+    async fn set_size(&self, key: &str) -> Result<Option<i64>, CacheError> {
+        self.call(key, false, |c| c.set_size(key)).await
+    }
+
+    async fn seed_set(
+        &self,
+        key: &str,
+        members: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.call(key, true, |c| c.seed_set(key, members, ttl))
+            .await
+    }
+
     async fn clear(&self) -> Result<(), CacheError> {
         self.local.clear().await?;
         self.redis.clear().await

@@ -3,8 +3,10 @@
 //! is exact, and kept in this process until a background task writes the pending counts to the
 //! database in one transaction. A counter missing from the cache (evicted, flushed, Redis
 //! restarted) is seeded from the database plus what this process has not written yet, never
-//! restarted at 0. The server flushes once more when it shuts down; after a crash, the journal's
-//! unwritten scans are written at the next start.
+//! restarted at 0. The places a code was scanned from are kept the same way: a set in the cache,
+//! written to the database with the counts, seeded from both when it vanished. The server
+//! flushes once more when it shuts down; after a crash, the journal's unwritten scans are
+//! written at the next start (the places seen since the last flush are not journalled).
 
 use std::{
     collections::HashMap,
@@ -13,10 +15,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use entities::{code_scan, scan_journal};
+use entities::{code_scan, code_scan_place, scan_journal};
 use sea_orm::{
     ActiveValue::Set,
-    DatabaseTransaction, EntityTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -30,6 +32,9 @@ use crate::infra::{cache::Cache, db::Database};
 const COUNTER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 type CodeKey = (i64, i64);
+
+/// Places first seen since the last flush, by code, with when.
+type PlaceSightings = HashMap<CodeKey, HashMap<String, DateTime<Utc>>>;
 
 /// What a scan learns about its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,12 +73,24 @@ struct Unwritten {
     /// Moves when a flush commits: a reader of both the database and these maps checks it did
     /// not read them on two sides of a commit.
     generation: u64,
+    /// Places seen, not yet written; and those a flush has taken.
+    places: PlaceSightings,
+    flushing_places: PlaceSightings,
 }
 
 impl Unwritten {
     fn count(&self, key: CodeKey) -> i64 {
         let of = |m: &HashMap<CodeKey, Pending>| m.get(&key).map_or(0, |p| p.count);
         of(&self.pending) + of(&self.flushing)
+    }
+
+    /// The places of a code this process has not written.
+    fn places_of(&self, key: CodeKey) -> Vec<String> {
+        [&self.places, &self.flushing_places]
+            .into_iter()
+            .filter_map(|m| m.get(&key))
+            .flat_map(|places| places.keys().cloned())
+            .collect()
     }
 
     fn land(&mut self, key: CodeKey) {
@@ -146,7 +163,16 @@ impl ScanCounter {
             });
             entry.count += 1;
             entry.last_at = now;
-            entry.first_at
+            let first_at = entry.first_at;
+            if let Some(place) = place {
+                unwritten
+                    .places
+                    .entry(key)
+                    .or_default()
+                    .entry(place.to_owned())
+                    .or_insert(now);
+            }
+            first_at
         };
         let counted = self.count(db, key).await;
         self.unwritten.lock().expect("scan counters").land(key);
@@ -163,8 +189,8 @@ impl ScanCounter {
             }
         };
         let places = match place {
-            Some(place) => self.places(batch_id, item, place).await,
-            None => 0,
+            Some(place) => self.places(db, key, place).await?,
+            None => self.places_known(db, key).await?,
         };
         Ok(ScanTally {
             count,
@@ -251,21 +277,48 @@ impl ScanCounter {
             .and_then(DateTime::from_timestamp_micros)
     }
 
-    async fn places(&self, batch_id: i64, item: i64, place: &str) -> i64 {
-        let seen = format!("scans:v1:{batch_id}:{item}:place:{place}");
-        let places = format!("scans:v1:{batch_id}:{item}:places");
-        match self.cache.set_if_absent(&seen, b"1", COUNTER_TTL).await {
-            Ok(true) => self
-                .cache
-                .increment(&places, 1, COUNTER_TTL)
-                .await
-                .unwrap_or(0),
-            _ => self
-                .cache
-                .increment(&places, 0, COUNTER_TTL)
-                .await
-                .unwrap_or(0),
+    /// How many distinct places the code was scanned from, `place` (already noted as
+    /// unwritten) included.
+    async fn places(&self, db: &Database, key: CodeKey, place: &str) -> Result<i64, TraceError> {
+        let set_key = places_key(key);
+        for _ in 0..3 {
+            match self.cache.add_to_existing_set(&set_key, place).await {
+                Ok(Some((_, size))) => return Ok(size),
+                Ok(None) => {
+                    // Seeded with this place too; sets take a member twice as once.
+                    let known = self.known_places(db, key).await?;
+                    let _ = self.cache.seed_set(&set_key, &known, COUNTER_TTL).await;
+                }
+                Err(_) => break,
+            }
         }
+        Ok(self.known_places(db, key).await?.len() as i64)
+    }
+
+    /// The places of a scan whose own place is unknown: the cache's set, or the truth.
+    async fn places_known(&self, db: &Database, key: CodeKey) -> Result<i64, TraceError> {
+        match self.cache.set_size(&places_key(key)).await {
+            Ok(Some(size)) => Ok(size),
+            _ => Ok(self.known_places(db, key).await?.len() as i64),
+        }
+    }
+
+    /// Every place the code was scanned from: what this process has not written, read before
+    /// the database, so a flush committing between the two reads loses nothing.
+    async fn known_places(&self, db: &Database, key: CodeKey) -> Result<Vec<String>, TraceError> {
+        let mut places = self.unwritten.lock().expect("scan counters").places_of(key);
+        let stored: Vec<String> = code_scan_place::Entity::find()
+            .select_only()
+            .column(code_scan_place::Column::Place)
+            .filter(code_scan_place::Column::BatchId.eq(key.0))
+            .filter(code_scan_place::Column::Item.eq(key.1))
+            .into_tuple()
+            .all(db.conn())
+            .await?;
+        places.extend(stored);
+        places.sort();
+        places.dedup();
+        Ok(places)
     }
 
     /// Writes the counts scanned since the last flush, in one transaction that also records
@@ -273,9 +326,9 @@ impl ScanCounter {
     /// stay pending for the next flush.
     pub async fn flush(&self, db: &Database) -> Result<usize, TraceError> {
         let _one_at_a_time = self.flushing.lock().await;
-        let (batch, sealed) = {
+        let (batch, places, sealed) = {
             let mut unwritten = self.unwritten.lock().expect("scan counters");
-            if unwritten.pending.is_empty() {
+            if unwritten.pending.is_empty() && unwritten.places.is_empty() {
                 return Ok(0);
             }
             let sealed = match &self.journal {
@@ -290,16 +343,19 @@ impl ScanCounter {
             };
             let batch = std::mem::take(&mut unwritten.pending);
             unwritten.flushing = batch.clone();
-            (batch, sealed)
+            let places = std::mem::take(&mut unwritten.places);
+            unwritten.flushing_places = places.clone();
+            (batch, places, sealed)
         };
         // Outside the lock: scans go on while the disk catches up.
         if let Some(Err(e)) = sealed.as_ref().map(|s| s.sync()) {
             tracing::warn!(error = %e, "a scan journal segment could not be synced");
         }
         let mark = self.journal.as_deref().zip(sealed.map(|s| s.seq));
-        let written = write(db, &batch, mark.map(|(j, seq)| (j.id(), seq))).await;
+        let written = write(db, &batch, &places, mark.map(|(j, seq)| (j.id(), seq))).await;
         let mut unwritten = self.unwritten.lock().expect("scan counters");
         let flushing = std::mem::take(&mut unwritten.flushing);
+        let flushing_places = std::mem::take(&mut unwritten.flushing_places);
         match written {
             Ok(()) => {
                 unwritten.generation += 1;
@@ -312,6 +368,12 @@ impl ScanCounter {
                 Ok(batch.len())
             }
             Err(e) => {
+                for (key, seen) in flushing_places {
+                    let pending = unwritten.places.entry(key).or_default();
+                    for (place, at) in seen {
+                        pending.entry(place).or_insert(at);
+                    }
+                }
                 for (key, unwritten_scans) in flushing {
                     unwritten
                         .pending
@@ -337,7 +399,13 @@ impl ScanCounter {
         let (scans, last) = journal.unwritten(written)?;
         if last > written {
             let counts = tally(&scans);
-            write(db, &counts, Some((journal.id(), last))).await?;
+            write(
+                db,
+                &counts,
+                &PlaceSightings::new(),
+                Some((journal.id(), last)),
+            )
+            .await?;
             // A scan journalled just before the crash may never have reached the shared
             // counter: those counters are dropped, to be seeded from the database again.
             for &(batch_id, item) in counts.keys() {
@@ -353,6 +421,10 @@ impl ScanCounter {
 
 fn count_key((batch_id, item): CodeKey) -> String {
     format!("scans:v1:{batch_id}:{item}")
+}
+
+fn places_key((batch_id, item): CodeKey) -> String {
+    format!("scans:v2:{batch_id}:{item}:places")
 }
 
 /// Journalled scans folded into counts per code.
@@ -375,9 +447,33 @@ fn tally(scans: &[JournalScan]) -> HashMap<CodeKey, Pending> {
 async fn write(
     db: &Database,
     batch: &HashMap<CodeKey, Pending>,
+    places: &PlaceSightings,
     journal_mark: Option<(&str, u64)>,
 ) -> Result<(), TraceError> {
     let txn = db.begin_write().await?;
+    let sightings: Vec<code_scan_place::ActiveModel> = places
+        .iter()
+        .flat_map(|(&(batch_id, item), seen)| {
+            seen.iter()
+                .map(move |(place, &at)| code_scan_place::ActiveModel {
+                    batch_id: Set(batch_id),
+                    item: Set(item),
+                    place: Set(place.clone()),
+                    first_seen_at: Set(at),
+                })
+        })
+        .collect();
+    for chunk in sightings.chunks(500) {
+        // A place already on record keeps its first sighting.
+        code_scan_place::Entity::insert_many(chunk.iter().cloned())
+            .on_conflict_do_nothing_on([
+                code_scan_place::Column::BatchId,
+                code_scan_place::Column::Item,
+                code_scan_place::Column::Place,
+            ])
+            .exec_without_returning(&txn)
+            .await?;
+    }
     for (&(batch_id, item), pending) in batch {
         code_scan::Entity::insert(code_scan::ActiveModel {
             batch_id: Set(batch_id),

@@ -295,11 +295,18 @@ impl ScanCounter {
         Ok(self.known_places(db, key).await?.len() as i64)
     }
 
-    /// The places of a scan whose own place is unknown: the cache's set, or the truth.
+    /// The places of a scan whose own place is unknown: the cache's set, or the truth (then
+    /// seeded, so the next such scan asks the cache only).
     async fn places_known(&self, db: &Database, key: CodeKey) -> Result<i64, TraceError> {
-        match self.cache.set_size(&places_key(key)).await {
+        let set_key = places_key(key);
+        match self.cache.set_size(&set_key).await {
             Ok(Some(size)) => Ok(size),
-            _ => Ok(self.known_places(db, key).await?.len() as i64),
+            Ok(None) => {
+                let known = self.known_places(db, key).await?;
+                let _ = self.cache.seed_set(&set_key, &known, COUNTER_TTL).await;
+                Ok(known.len() as i64)
+            }
+            Err(_) => Ok(self.known_places(db, key).await?.len() as i64),
         }
     }
 

@@ -79,6 +79,8 @@ const OFFICIAL: &[Tab] = &[
 enum Room {
     /// The scan page: the trace brand, and where its records come from at the foot.
     Scan,
+    /// The scan page of a code this county did not issue: the trace brand, nothing at the foot.
+    ScanUnverified,
     /// The buyer's pages, with the market's tabs.
     Market,
     Farmer,
@@ -98,6 +100,10 @@ pub struct Frame {
 impl Frame {
     pub fn scan() -> Self {
         Self::new(Room::Scan, "")
+    }
+
+    pub fn scan_unverified() -> Self {
+        Self::new(Room::ScanUnverified, "")
     }
 
     pub fn market(current: &'static str) -> Self {
@@ -147,14 +153,14 @@ impl Frame {
         match self.room {
             Room::Farmer => "/f",
             Room::Official => "/o",
-            Room::Market | Room::Scan => "/m",
+            Room::Market | Room::Scan | Room::ScanUnverified => "/m",
             Room::Plain => "/login",
         }
     }
 
     pub fn brand(&self, lang: &Lang) -> &'static str {
         match self.room {
-            Room::Scan => lang.t("山货溯源", "Shanhuo trace"),
+            Room::Scan | Room::ScanUnverified => lang.t("山货溯源", "Shanhuo trace"),
             Room::Market | Room::Plain => lang.t("山货", "Shanhuo"),
             Room::Farmer => lang.t("山货 · 农户", "Shanhuo · farmer"),
             Room::Official => lang.t("山货 · 脱贫攻坚", "Shanhuo · poverty exit"),
@@ -181,7 +187,7 @@ impl Frame {
             Room::Market => MARKET,
             Room::Farmer => FARMER,
             Room::Official => OFFICIAL,
-            Room::Scan | Room::Plain => &[],
+            Room::Scan | Room::ScanUnverified | Room::Plain => &[],
         }
     }
 

@@ -9,6 +9,7 @@ pub mod production;
 pub mod scan_journal;
 pub mod scans;
 pub mod stats;
+pub mod verdict;
 
 use sea_orm::DbErr;
 

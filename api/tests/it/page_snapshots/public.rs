@@ -3,7 +3,7 @@
 
 use api::{
     domain::{Phone, region::Destination},
-    infra::trace_codes::TraceCode,
+    infra::trace_codes::{TraceCode, grouped},
     service::{
         market::{
             listings::{self, ListingFields},
@@ -30,7 +30,10 @@ const TOWNSHIP: &str = "500235101000";
 /// A page with the codes it shows (which differ between runs' keys) named instead.
 fn without_codes(mut page: Page, codes: &[&str]) -> Page {
     for code in codes {
-        page.html = page.html.replace(code, "[code]");
+        page.html = page
+            .html
+            .replace(&grouped(code), "[code]")
+            .replace(code, "[code]");
     }
     page
 }
@@ -96,37 +99,68 @@ async fn traced_batch(app: &TestApp) -> (String, u32) {
         "POST",
         &format!("/api/v1/batches/{id}/code-runs"),
         &token,
-        json!({ "count": 3 }),
+        json!({ "count": 5 }),
     )
     .await;
     (token, u32::try_from(id).unwrap())
 }
 
+/// A scan from `ip`, as a proxy in front of the server tells it.
+async fn scan_from(app: &TestApp, code: &str, ip: &str) -> Page {
+    let resp = app
+        .client
+        .get(format!("/t/{code}"))
+        .header("accept-language", "zh")
+        .header("x-forwarded-for", ip)
+        .send()
+        .await;
+    let status = resp.0.status();
+    let html = resp.0.into_body().into_string().await.unwrap();
+    Page { status, html }
+}
+
 #[tokio::test]
 async fn the_scan_page() {
-    // A label scanned more than twice is suspicious here.
-    let app = TestApp::spawn_with(|s| s.scan_warn_after = 2).await;
+    // A label scanned more than three times, or from more than two places, is suspicious here.
+    let app = TestApp::spawn_with(|s| {
+        s.scan_warn_after = 3;
+        s.scan_warn_places = 2;
+        s.trust_forwarded_for = true;
+    })
+    .await;
     let (token, batch_id) = traced_batch(&app).await;
     let item = |item| app.state.trace_keys.sign(TraceCode { batch_id, item });
-    let (one, two, three) = (item(1), item(2), item(3));
+    let (one, two, three, four, five) = (item(1), item(2), item(3), item(4), item(5));
+    let verdict = |page: &Page| -> String {
+        let start = page.html.find("class=\"verdict ").expect("a verdict") + 15;
+        page.html[start..].split('"').next().unwrap().to_owned()
+    };
 
     let genuine = open(&app, &format!("/t/{one}"), None, "zh").await;
+    assert_eq!(verdict(&genuine), "ok");
+    assert!(genuine.html.contains("信息由生产者登记"));
     assert_page!("scan_genuine", without_codes(genuine, &[&one]));
     let english = open(&app, &format!("/T/{one}"), None, "en").await;
     assert_page!("scan_genuine_en", without_codes(english, &[&one]));
 
+    // Forged and never issued: red, in plain words, without the producer's footer.
     let mut forged = one.clone().into_bytes();
     forged[8] = if forged[8] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
     let page = open(&app, &format!("/t/{forged}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
+    assert!(page.html.contains("这不是本县发放的溯源码，可能是假冒"));
+    assert!(!page.html.contains("签名不符") && !page.html.contains("信息由生产者登记"));
     assert_page!("scan_forged", without_codes(page, &[&forged]));
     let never_issued = app.state.trace_keys.sign(TraceCode {
         batch_id: batch_id + 100,
         item: 1,
     });
     let page = open(&app, &format!("/t/{never_issued}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
     assert_page!("scan_not_issued", without_codes(page, &[&never_issued]));
 
+    // Revoked: red, with the reason and what to do.
     call(
         &app,
         "POST",
@@ -136,10 +170,42 @@ async fn the_scan_page() {
     )
     .await;
     let page = open(&app, &format!("/t/{two}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
+    assert!(page.html.contains("标签丢失") && page.html.contains("请勿食用，请联系卖家退款"));
     assert_page!("scan_revoked", without_codes(page, &[&two]));
 
-    // Item 3, scanned twice already, is scanned again after the township recalls the batch.
-    for _ in 0..2 {
+    // Scanned too often, or from too many places: amber.
+    for _ in 0..3 {
+        scan_from(&app, &four, "120.1.2.3").await;
+    }
+    let page = scan_from(&app, &four, "120.1.2.3").await;
+    assert_eq!(verdict(&page), "warn");
+    assert!(page.html.contains("标签可能被复制"));
+    assert_page!("scan_over_scanned", without_codes(page, &[&four]));
+    for ip in ["120.1.2.3", "36.5.6.7"] {
+        scan_from(&app, &five, ip).await;
+    }
+    let page = scan_from(&app, &five, "58.10.11.12").await;
+    assert_eq!(verdict(&page), "warn");
+    assert_page!("scan_many_places", without_codes(page, &[&five]));
+
+    // The batch fails an inspection: red on every code, with what to do.
+    call(
+        &app,
+        "POST",
+        &format!("/api/v1/batches/{batch_id}/events"),
+        &token,
+        json!({ "kind": "inspected", "occurred_at": "2026-11-05T03:00:00Z",
+                "place_text": "县农产品检测站", "result": "fail" }),
+    )
+    .await;
+    let page = open(&app, &format!("/t/{one}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
+    assert!(page.html.contains("检测不合格") && page.html.contains("请勿食用，请联系卖家退款"));
+    assert_page!("scan_failed_inspection", without_codes(page, &[&one]));
+
+    // Item 3, scanned three times already, is scanned again after the township recalls the batch.
+    for _ in 0..3 {
         open(&app, &format!("/t/{three}"), None, "zh").await;
     }
     support::official(&app, "13900000003", Role::TownshipOfficial, TOWNSHIP).await;
@@ -153,6 +219,7 @@ async fn the_scan_page() {
     )
     .await;
     let page = open(&app, &format!("/t/{three}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
     assert_page!("scan_recalled_over_scanned", without_codes(page, &[&three]));
 }
 

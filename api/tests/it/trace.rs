@@ -719,7 +719,8 @@ async fn a_codes_qr_code_reads_back_to_its_scan_url_at_the_printed_size() {
     resp.assert_status(poem::http::StatusCode::NOT_FOUND);
 }
 
-/// A PDF's page count and the codes its pages print (the Courier lines), page by page.
+/// A PDF's page count and the codes its pages print (two Courier lines each, in groups of
+/// four), page by page.
 fn pdf_pages(pdf: &[u8]) -> (usize, Vec<Vec<String>>) {
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
     let text = String::from_utf8_lossy(pdf);
@@ -731,19 +732,48 @@ fn pdf_pages(pdf: &[u8]) -> (usize, Vec<Vec<String>>) {
         let end = find(body, b"\nendstream").expect("a stream's end");
         let content = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]).unwrap();
         let content = String::from_utf8_lossy(&content).into_owned();
+        let lines: Vec<String> = content
+            .split("/C 8 Tf")
+            .skip(1)
+            .filter_map(|shown| {
+                let (_, after) = shown.split_once('(')?;
+                Some(after.split_once(')')?.0.to_owned())
+            })
+            .collect();
+        assert!(
+            lines.iter().all(|l| l.split(' ').all(|g| g.len() <= 4)),
+            "{lines:?}"
+        );
         codes.push(
-            content
-                .split("/C 7 Tf")
-                .skip(1)
-                .filter_map(|shown| {
-                    let (_, after) = shown.split_once('(')?;
-                    Some(after.split_once(')')?.0.to_owned())
-                })
+            lines
+                .chunks(2)
+                .map(|two| two.concat().replace(' ', ""))
                 .collect(),
         );
         rest = &body[end + b"\nendstream".len()..];
     }
     (pages, codes)
+}
+
+/// Whether a PDF's pages show ASCII `text` in the Chinese font: UTF-16BE, written as a literal
+/// string with each zero byte escaped.
+fn pdf_shows(pdf: &[u8], text: &str) -> bool {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let wanted: Vec<u8> = text
+        .chars()
+        .flat_map(|c| format!("\\000{c}").into_bytes())
+        .collect();
+    let mut rest = pdf;
+    while let Some(start) = find(rest, b"\nstream\n") {
+        let body = &rest[start + b"\nstream\n".len()..];
+        let end = find(body, b"\nendstream").expect("a stream's end");
+        let content = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]).unwrap();
+        if find(&content, &wanted).is_some() {
+            return true;
+        }
+        rest = &body[end + b"\nendstream".len()..];
+    }
+    false
 }
 
 #[tokio::test]
@@ -793,6 +823,10 @@ async fn a_runs_label_sheet_prints_one_label_a_code_as_pdf_and_png() {
     assert!(
         String::from_utf8_lossy(&pdf).contains("/BaseFont /STSong-Light"),
         "Chinese is set in the reader's Song"
+    );
+    assert!(
+        pdf_shows(&pdf, "/m/trace"),
+        "each label says where its code can be typed"
     );
 
     let resp = get(format!("{run_path}/labels.pdf?from_page=2&to_page=2")).await;

@@ -31,7 +31,10 @@ pub fn routes(route: Route) -> Route {
         .at("/m/orders", get(buyer::orders::my_orders))
         .at("/m/orders/:id/:action", post(buyer::orders::take_step))
         .at("/login", get(session::login_page).post(session::login))
-        .at("/login/code", post(session::send_code))
+        .at(
+            "/login/code",
+            get(session::code_page).post(session::send_code),
+        )
         .at("/logout", post(session::logout))
         .at("/f", get(farmer::listings::my_listings))
         .at(

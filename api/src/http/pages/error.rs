@@ -58,6 +58,8 @@ pub enum Missing {
     Listing,
     /// An address that leads nowhere, opened in a browser.
     Page,
+    /// A buyer's report in the official's area.
+    Report,
 }
 
 impl PageError {
@@ -219,6 +221,14 @@ impl Missing {
                     "This listing does not exist or was taken down",
                 ),
                 ("/m", t("去看看别的", "See what else is on sale")),
+            ),
+            Self::Report => (
+                t("找不到反馈", "Not found"),
+                t(
+                    "没有这条反馈，或它不在您的管辖范围内。",
+                    "There is no such report in your area.",
+                ),
+                ("/o/reports", t("回到买家反馈", "Back to buyers' reports")),
             ),
             Self::Page => (
                 t("找不到这个页面", "Page not found"),

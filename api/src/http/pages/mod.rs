@@ -20,6 +20,10 @@ pub fn routes(route: Route) -> Route {
     route
         .at("/t/:code", get(public::scan::scan_page))
         .at("/T/:code", get(public::scan::scan_page))
+        .at(
+            "/t/:code/report",
+            get(public::report::report_form).post(public::report::send_report),
+        )
         .at("/m", get(public::market::browse_page))
         .at("/m/listings/:id", get(public::market::listing_page))
         .at("/m/trace", get(public::market::trace_form_page))
@@ -74,4 +78,9 @@ pub fn routes(route: Route) -> Route {
         .at("/o/cases/:id/:action", post(official::work::take_step))
         .at("/o/households/:id", get(official::work::household_page))
         .at("/o/stats", get(official::work::stats_page))
+        .at("/o/reports", get(official::reports::reports_page))
+        .at(
+            "/o/reports/:id/close",
+            post(official::reports::close_report),
+        )
 }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod events;
 pub mod labels;
 pub mod production;
+pub mod reports;
 pub mod scan_journal;
 pub mod scans;
 pub mod stats;

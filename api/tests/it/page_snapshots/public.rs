@@ -446,3 +446,184 @@ async fn the_form_for_a_typed_code() {
     let resp = app.client.get("/m/trace?code=HELLO").send().await;
     resp.assert_header("cache-control", "public, max-age=300");
 }
+
+/// The anti-forgery token on a page's forms.
+fn csrf_in(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with its token")
+        + 19;
+    html[start..start + 32].to_owned()
+}
+
+#[tokio::test]
+async fn a_buyers_report_is_stored_listed_answered_and_closed_within_the_officials_area() {
+    use api::service::trace::reports::{self, ReportFilter};
+    use entities::{audit_log, trace_report::ReportStatus};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = TestApp::spawn().await;
+    let (_, batch_id) = traced_batch(&app).await;
+    let code = app.state.trace_keys.sign(TraceCode { batch_id, item: 1 });
+    // The scan page leads to the form.
+    let scan = open(&app, &format!("/t/{code}"), None, "zh").await;
+    assert!(scan.html.contains(&format!("href=\"/t/{code}/report\"")));
+    assert_page!(
+        "report_form",
+        without_codes(
+            open(&app, &format!("/t/{code}/report"), None, "zh").await,
+            &[&code]
+        )
+    );
+
+    // A wrong phone: the form again, with what was typed; nothing stored.
+    let refused = super::post(
+        &app,
+        &format!("/t/{code}/report"),
+        None,
+        &[("what", "粉条发霉了"), ("phone", "123")],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("粉条发霉了"));
+    // Sent: post, redirect, get the thanks.
+    let grouped_code = grouped(&code).replace(' ', "%20");
+    let sent = app
+        .client
+        .post(format!("/t/{grouped_code}/report"))
+        .content_type("application/x-www-form-urlencoded")
+        .body("what=%E7%B2%89%E6%9D%A1%E5%8F%91%E9%9C%89%E4%BA%86&phone=139+0000+0099")
+        .send()
+        .await;
+    sent.assert_status(StatusCode::SEE_OTHER);
+    sent.assert_header("location", format!("/t/{code}/report?sent=1"));
+    let thanks = open(&app, &format!("/t/{code}/report?sent=1"), None, "zh").await;
+    assert!(thanks.html.contains("已收到"));
+    // A code never issued has no village to report to.
+    let never = app.state.trace_keys.sign(TraceCode {
+        batch_id: batch_id + 50,
+        item: 1,
+    });
+    let nowhere = super::post(
+        &app,
+        &format!("/t/{never}/report"),
+        None,
+        &[("what", "假货")],
+    )
+    .await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    let stored = entities::trace_report::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let report = &stored[0];
+    assert_eq!(
+        (
+            report.batch_id,
+            report.village_code.as_str(),
+            report.phone.as_deref()
+        ),
+        (i64::from(batch_id), VILLAGE, Some("13900000099"))
+    );
+
+    // The village's cadre and its township read it; another township does not.
+    support::official(&app, "13900000021", Role::VillageCadre, VILLAGE).await;
+    let stranger_actor = api::service::auth::actor_of(
+        &support::official(&app, "13900000022", Role::TownshipOfficial, "500235102000").await,
+    );
+    let cadre = super::cookie_for(&app, "13900000021").await;
+    let stranger = super::cookie_for(&app, "13900000022").await;
+    let mine = open(
+        &app,
+        &format!("/o/reports?batch={batch_id}"),
+        Some(&cadre),
+        "zh",
+    )
+    .await;
+    assert!(mine.html.contains("粉条发霉了") && mine.html.contains("13900000099"));
+    let theirs = open(&app, "/o/reports", Some(&stranger), "zh").await;
+    assert!(!theirs.html.contains("粉条发霉了"));
+    let not_theirs = open(
+        &app,
+        &format!("/o/reports?area={VILLAGE}"),
+        Some(&stranger),
+        "zh",
+    )
+    .await;
+    assert_eq!(not_theirs.status, StatusCode::NOT_FOUND);
+    assert!(
+        reports::list(&app.state.db, &stranger_actor, ReportFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another township cannot close it, even with a form of its own; the cadre answers and
+    // closes it, and is told what happened.
+    let close = |cookie: String, answer: &'static str, html: String| {
+        let app = &app;
+        let id = report.id;
+        async move {
+            let token = csrf_in(&html);
+            super::post(
+                app,
+                &format!("/o/reports/{id}/close"),
+                Some(&cookie),
+                &[("csrf", token.as_str()), ("answer", answer)],
+            )
+            .await
+        }
+    };
+    let stranger_form = format!("name=\"csrf\" value=\"{}\"", csrf_of_cookie(&stranger));
+    let refused = close(stranger.clone(), "不是我们的", stranger_form).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
+    assert_page!("official_reports", mine);
+    let cadre_page = open(&app, "/o/reports", Some(&cadre), "zh").await.html;
+    let closed = close(cadre.clone(), "已上门核实，卖家已退款", cadre_page).await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
+    let after = open(
+        &app,
+        &format!("/o/reports?closed={}&all=1", report.id),
+        Some(&cadre),
+        "zh",
+    )
+    .await;
+    assert!(after.html.contains("已答复并关闭反馈") && after.html.contains("已上门核实"));
+    assert_page!("official_reports_closed", after);
+    let row = entities::trace_report::Entity::find_by_id(report.id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, ReportStatus::Closed);
+    assert_eq!(row.answer.as_deref(), Some("已上门核实，卖家已退款"));
+    // Closing again is refused; the stranger cannot close through the service either.
+    assert!(
+        reports::close(&app.state.db, &stranger_actor, report.id, "x", None)
+            .await
+            .is_err()
+    );
+    // Both the report and its closing are audited.
+    let actions: Vec<String> = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq("trace_report"))
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["trace_report.created", "trace_report.closed"]);
+}
+
+/// The form token of the sign-in in `cookie`, as its pages' forms carry it.
+fn csrf_of_cookie(cookie: &str) -> String {
+    let session = cookie.trim_start_matches("shanhuo_session=");
+    api::infra::tokens::sha256_hex(format!("csrf\0{session}").as_bytes())[..32].to_owned()
+}

@@ -1,2 +1,3 @@
 pub mod progress;
+pub mod reports;
 pub mod work;

@@ -82,8 +82,8 @@ fn advice(verdict: Verdict, lang: Lang) -> Option<&'static str> {
     match verdict {
         Verdict::Genuine => None,
         Verdict::Caution => Some(lang.t(
-            "如果不是您本人多次扫码，请向卖家核实货源。",
-            "If you did not scan it this often yourself, check with the seller where it came from.",
+            "如果不是您本人多次扫码，请向卖家核实货源，或点下方“反映问题”。",
+            "If you did not scan it this often yourself, check with the seller, or report a problem below.",
         )),
         Verdict::Danger => Some(lang.t(
             "请勿食用，请联系卖家退款。",

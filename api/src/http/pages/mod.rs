@@ -74,6 +74,7 @@ pub fn routes(route: Route) -> Route {
         .at("/f/income", get(farmer::sales::my_income))
         .at("/o", get(official::progress::dashboard))
         .at("/o/villages", get(official::progress::village_ranking))
+        .at("/o/villages/:code", get(official::village::village_page))
         .at("/o/cases", get(official::work::waiting_cases))
         .at("/o/cases/:id/:action", post(official::work::take_step))
         .at("/o/households/:id", get(official::work::household_page))

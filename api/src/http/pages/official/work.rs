@@ -14,7 +14,7 @@ use crate::http::pages::{
     error::{Missing, PageError},
     forms::yuan,
     session::{Official, PageForm, PageUser},
-    shell::{Frame, private, private_with, see_other, unit_name},
+    shell::{Frame, private, private_with, see_other, thousands, unit_name, yuan_thousands},
 };
 use crate::http::{caller::origin, error::Lang};
 use crate::{
@@ -33,7 +33,7 @@ use crate::{
         },
         market::{
             orders::china_time,
-            production_and_sales::{self, ProductionAndSales, StatsError},
+            production_and_sales::{self, Board, ProductionAndSales, StatsError},
         },
     },
 };
@@ -256,11 +256,11 @@ pub async fn stats_page(
             StatsError::Production(e) => PageError::refused(lang, e),
             StatsError::Sales(e) => PageError::refused(lang, e),
         })?;
-    private(&StatsPage { lang, stats })
+    let board = stats.board();
+    private(&StatsPage { lang, stats, board })
 }
 
-/// Lines of production and of sales each part of the page names.
-const PRODUCTION_LINES: usize = 20;
+/// Lines of sales each part of the page names.
 const SALES_LINES: usize = 10;
 
 #[derive(Template)]
@@ -268,11 +268,25 @@ const SALES_LINES: usize = 10;
 struct StatsPage {
     lang: Lang,
     stats: ProductionAndSales,
+    board: Board,
 }
 
 impl StatsPage {
     fn yuan(&self, fen: &i64) -> String {
-        yuan(*fen)
+        yuan_thousands(*fen)
+    }
+
+    fn number(&self, n: &i64) -> String {
+        thousands(*n)
+    }
+
+    fn count(&self, n: &u64) -> String {
+        thousands(i64::try_from(*n).unwrap_or(i64::MAX))
+    }
+
+    /// A share in tenths of a percent, as `12.5%`.
+    fn percent(&self, permille: &i64) -> String {
+        format!("{}.{}%", permille / 10, permille % 10)
     }
 
     fn unit(&self, unit: &Unit) -> &'static str {

@@ -79,12 +79,16 @@ pub async fn of(
     })
 }
 
-/// Most bars, plots and villages one unit's ranking shows.
+/// Most bars, plots and villages one unit's ranking shows (the unit with most; the others
+/// show a few).
 pub const PRODUCTS_SHOWN: usize = 10;
-pub const PLOTS_SHOWN: usize = 10;
+pub const PLOTS_SHOWN: usize = 5;
 pub const VILLAGES_SHOWN: usize = 20;
-/// Most provinces one product's row names; the rest are summed as "other".
-pub const PROVINCES_SHOWN: usize = 5;
+pub const OTHER_UNITS_SHOWN: usize = 5;
+/// Products the province table names, and most provinces one product's row names; the rest
+/// are summed as "other".
+pub const DESTINATION_PRODUCTS_SHOWN: usize = 8;
+pub const PROVINCES_SHOWN: usize = 3;
 
 /// One bar of a ranking: what it names and how much, in the unit of its group.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,6 +160,7 @@ impl ProductionAndSales {
                 .sold
                 .by_category_province
                 .iter()
+                .take(DESTINATION_PRODUCTS_SHOWN)
                 .map(|product| ProductShares {
                     key: product.key.clone(),
                     name: product.name.clone(),
@@ -201,13 +206,19 @@ fn by_unit(lines: &[ProductionLine], shown: usize) -> Vec<UnitRanking> {
                 .then_with(|| a.key.cmp(&b.key))
                 .then_with(|| a.product.cmp(&b.product))
         });
-        group.bars.truncate(shown);
         let largest = group.bars.first().map_or(0, |b| b.quantity).max(1);
         for bar in &mut group.bars {
             bar.width_percent = (bar.quantity * 100 / largest).max(i64::from(bar.quantity > 0));
         }
     }
     groups.sort_by_key(|g| std::cmp::Reverse(g.total));
+    for (at, group) in groups.iter_mut().enumerate() {
+        group.bars.truncate(if at == 0 {
+            shown
+        } else {
+            shown.min(OTHER_UNITS_SHOWN)
+        });
+    }
     groups
 }
 

@@ -261,7 +261,7 @@ pub async fn stats_page(
 }
 
 /// Lines of sales each part of the page names.
-const SALES_LINES: usize = 10;
+const SALES_LINES: usize = 5;
 
 #[derive(Template)]
 #[template(path = "official/stats.html")]

@@ -393,8 +393,10 @@ async function townshipOfficial(browser, demo) {
   // The next step, by its button: the case moves on (or leaves the list when the next
   // step is someone else's).
   await first.locator('form button:not(.plain)').first().click();
-  await page.waitForURL(/\/o\/cases$/);
+  await page.waitForURL(new RegExp(`/o/cases\\?done=${id}$`));
   assert.equal(await page.locator('[role=alert]').count(), 0, 'the step was taken');
+  assert.match(await page.locator('[role=status]').innerText(), new RegExp(`第 ${id} 号`), 'the page says what happened');
+  await shoot(page, 'township-case-step-taken');
   const after = page.locator(`#case-${id} .badge`);
   if (await after.count()) assert.notEqual(await after.innerText(), before);
 

@@ -834,6 +834,15 @@ async fn an_official_takes_the_next_step_on_a_case_from_the_pages() {
         appraised.body
     );
     assert_eq!(state_of().await, ExitState::Appraised);
+    // The list says what happened and what comes next, and names the household's head.
+    let location = appraised.location.clone().unwrap();
+    assert_eq!(location, format!("/o/cases?done={case}"));
+    let told = get(&app, &location, &cookie).await;
+    assert!(
+        told.body.contains(&format!("第 {case} 号：下一步：核实。")),
+        "{}",
+        told.body
+    );
 
     let page = get(&app, &format!("/o/households/{household}"), &cookie).await;
     assert_eq!(page.status, StatusCode::OK);

@@ -111,8 +111,8 @@ async function signIn(page, demo, phone) {
  */
 async function prepare(demo) {
   await json(demo, 'POST', '/auth/sms/send', { phone: demo.farmer });
-  const code = await lastCode(demo, demo.farmer);
-  const { access_token: token } = await json(demo, 'POST', '/auth/login/sms', { phone: demo.farmer, code });
+  const texted = await lastCode(demo, demo.farmer);
+  const { access_token: token } = await json(demo, 'POST', '/auth/login/sms', { phone: demo.farmer, code: texted });
   const [category] = await json(demo, 'GET', '/categories');
   const today = new Date().toISOString().slice(0, 10);
   const batch = await json(demo, 'POST', '/batches', { category_id: category.id, quantity: 100, produced_on: today }, token);
@@ -121,13 +121,68 @@ async function prepare(demo) {
   const mine = await json(demo, 'GET', '/my/listings?limit=100', undefined, token);
   const onSale = mine.items.find((l) => l.status === 'on_sale' && l.stock >= l.min_order);
   assert.ok(onSale, 'the demo farmer has goods on sale');
-  return { code: csv.trim().split('\n')[1].split(',')[1], listing: onSale };
+  const [code, revoked, copied] = csv.trim().split('\n').slice(1).map((line) => line.split(',')[1]);
+  // A label lost from the roll, taken out of use: scanning it says not to eat.
+  await json(demo, 'POST', '/trace/revocations', { code: revoked, reason: '标签丢失，已作废' }, token);
+  // A label copied onto many packages: scanned far more often than one parcel is.
+  for (let i = 0; i < 21; i += 1) {
+    await json(demo, 'GET', `/trace/${copied}`);
+  }
+  return { code, revoked, copied, listing: onSale };
 }
 
-async function buyer(browser, demo, { code, listing }) {
+/**
+ * Asserts that no text on the page is drawn smaller than 12 px (SVG text as scaled on the
+ * screen) and that every visible link and button is at least 44 × 44 px, at the phone's size.
+ */
+async function checkSizes(page, name) {
+  const problems = await page.evaluate(() => {
+    const found = [];
+    const visible = (e) => {
+      const r = e.getBoundingClientRect();
+      const style = getComputedStyle(e);
+      return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && style.display !== 'none';
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const e = node.parentElement;
+      if (!node.textContent.trim() || !e || !visible(e) || e.closest('style, script, title')) continue;
+      let px = parseFloat(getComputedStyle(e).fontSize);
+      const svg = e.closest('svg');
+      if (svg && svg.viewBox.baseVal && svg.viewBox.baseVal.width) {
+        px *= svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+      }
+      if (px < 12) found.push(`text "${node.textContent.trim().slice(0, 20)}" at ${px.toFixed(1)} px`);
+    }
+    for (const e of document.querySelectorAll('a[href], button')) {
+      if (!visible(e)) continue;
+      const r = e.getBoundingClientRect();
+      if (r.width < 44 || r.height < 44) {
+        found.push(`${e.tagName.toLowerCase()} "${e.textContent.trim().slice(0, 20)}" is ${r.width.toFixed(0)} × ${r.height.toFixed(0)} px`);
+      }
+    }
+    return found;
+  });
+  assert.deepEqual(problems, [], `${name}: too small at 360 × 740`);
+}
+
+async function buyer(browser, demo, { code, revoked, copied, listing }) {
   const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
   const page = await context.newPage();
   const weighed = weigh(page);
+
+  // The front door leads to the goods, to verifying a code and to signing in.
+  const home = await page.goto(`${demo.base}/`);
+  assert.match(home.headers()['content-type'], /text\/html/);
+  for (const href of ['/m', '/login?next=/f', '/login?next=/o']) {
+    assert.ok((await page.locator(`main a[href="${href}"]`).count()) >= 1, `the front door leads to ${href}`);
+  }
+  await weighed('anyone: front door');
+  await shoot(page, 'home');
+  const missing = await page.goto(`${demo.base}/no/such/page`);
+  assert.equal(missing.status(), 404);
+  assert.match(await page.locator('h1').innerText(), /找不到这个页面/);
+  await shoot(page, 'not-found');
 
   await page.goto(`${demo.base}/m`);
   assert.ok((await page.locator('a.cell').count()) > 0, 'the market shows listings');
@@ -142,19 +197,45 @@ async function buyer(browser, demo, { code, listing }) {
   await weighed('buyer: listing');
   await shoot(page, 'buyer-listing');
 
+  // Typed from the label in its printed groups, in lower case.
   await page.goto(`${demo.base}/m/trace`);
-  await page.fill('#code', code.toLowerCase());
+  await page.fill('#code', code.toLowerCase().replace(/(.{4})/g, '$1 ').trim());
   await page.click('button[type=submit]');
   await page.waitForURL(new RegExp(`/t/${code}$`));
   const verdict = page.locator('.verdict');
   assert.ok(await verdict.evaluate((e) => e.classList.contains('ok')), 'a genuine code is shown as genuine');
   assert.match(await verdict.innerText(), /正品|真/);
+  assert.equal(await page.locator('footer').count(), 1, "a genuine code's page names where its records come from");
+  assert.equal(await page.locator('a[href="/m/trace"]').count(), 1, 'another code can be verified');
   await weighed('buyer: trace page');
   await shoot(page, 'buyer-trace');
+
+  // Copied: amber. Revoked: red, with the reason and what to do.
+  await page.goto(`${demo.base}/t/${copied}`);
+  assert.ok(await page.locator('.verdict').evaluate((e) => e.classList.contains('warn')), 'an over-scanned code is amber');
+  assert.match(await page.locator('main').innerText(), /标签可能被复制/);
+  await shoot(page, 'buyer-trace-caution');
+  await page.goto(`${demo.base}/t/${revoked}`);
+  assert.ok(await page.locator('.verdict').evaluate((e) => e.classList.contains('bad')), 'a revoked code is red');
+  assert.match(await page.locator('main').innerText(), /请勿食用，请联系卖家退款/);
+  assert.match(await page.locator('main').innerText(), /标签丢失/);
+  await shoot(page, 'buyer-trace-danger');
+
+  // Reporting the problem to the goods' village.
+  await page.click(`a[href="/t/${revoked}/report"]`);
+  await page.fill('#what', '包装上的码扫出来说已作废');
+  await page.fill('#phone', '138 0013 8000');
+  await shoot(page, 'buyer-report-form');
+  await page.click('form[action$="/report"] button[type=submit]');
+  await page.waitForURL(/\/report\?sent=1$/);
+  assert.match(await page.locator('main').innerText(), /已收到/);
+  await shoot(page, 'buyer-report-sent');
 
   const forged = code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A');
   await page.goto(`${demo.base}/t/${forged}`);
   assert.ok(await page.locator('.verdict').evaluate((e) => e.classList.contains('bad')), 'a forged code is refused');
+  assert.match(await page.locator('main').innerText(), /这不是本县发放的溯源码，可能是假冒/);
+  assert.equal(await page.locator('footer').count(), 0, "a forged code's page names no producer's records");
   await weighed('buyer: forged code');
   await shoot(page, 'buyer-trace-forged');
 
@@ -312,8 +393,10 @@ async function townshipOfficial(browser, demo) {
   // The next step, by its button: the case moves on (or leaves the list when the next
   // step is someone else's).
   await first.locator('form button:not(.plain)').first().click();
-  await page.waitForURL(/\/o\/cases$/);
+  await page.waitForURL(new RegExp(`/o/cases\\?done=${id}$`));
   assert.equal(await page.locator('[role=alert]').count(), 0, 'the step was taken');
+  assert.match(await page.locator('[role=status]').innerText(), new RegExp(`第 ${id} 号`), 'the page says what happened');
+  await shoot(page, 'township-case-step-taken');
   const after = page.locator(`#case-${id} .badge`);
   if (await after.count()) assert.notEqual(await after.innerText(), before);
 
@@ -325,7 +408,7 @@ async function townshipOfficial(browser, demo) {
   await shoot(page, 'township-household');
 
   await page.click('nav.tabs a[href="/o/stats"]');
-  assert.match(await page.locator('main').innerText(), /各产品产量/);
+  assert.match(await page.locator('main').innerText(), /产什么、产多少/);
   assert.match(await page.locator('main').innerText(), /卖到哪里/);
   await weighed('official: production and sales');
   await shoot(page, 'township-stats');
@@ -345,6 +428,8 @@ async function countyOfficial(browser, demo) {
   assert.match(text, /135,000/, 'the people goal is shown');
   assert.ok((await page.locator('main svg').count()) >= 3, 'progress bars and charts are drawn');
   assert.ok((await page.locator('svg[role=img][aria-label]').count()) >= 3, 'charts are labelled');
+  assert.doesNotMatch(text, /UTC/, 'times are Beijing time');
+  await checkSizes(page, '/o');
   await weighed('official: county dashboard');
   await shoot(page, 'county-dashboard');
   await page.screenshot({ path: path.join(SHOTS, 'county-dashboard-full.png'), fullPage: true });
@@ -352,8 +437,8 @@ async function countyOfficial(browser, demo) {
   assert.equal(await growth.locator('svg polyline[stroke-dasharray]').count(), 1, 'the yearly plan is drawn');
   await growth.screenshot({ path: path.join(SHOTS, 'county-progress-over-time.png') });
 
-  const township = page.locator('svg a').first();
-  const name = await township.textContent();
+  const township = page.locator('.cells a.cell[href^="/o?area="]').first();
+  const name = (await township.textContent()).trim();
   await township.click();
   await page.waitForURL(/\/o\?area=\d+/);
   assert.ok((await page.locator('h1').innerText()).startsWith(name.replace('…', '')), 'a township opens');
@@ -364,6 +449,39 @@ async function countyOfficial(browser, demo) {
   assert.ok((await page.locator('ol.cells li').count()) > 0, 'villages are ranked');
   await weighed('official: villages ranked');
   await shoot(page, 'county-villages');
+
+  // A ranked village opens its own page.
+  await page.locator('ol.cells a.cell[href^="/o/villages/"]').first().click();
+  await page.waitForURL(/\/o\/villages\/\d{12}$/);
+  assert.match(await page.locator('main').innerText(), /产什么、产多少/);
+  await checkSizes(page, '/o/villages/{code}');
+  await weighed('official: a village');
+  await shoot(page, 'county-village');
+  await page.screenshot({ path: path.join(SHOTS, 'county-village-full.png'), fullPage: true });
+
+  // Production and sales: units apart, largest first, a product by province table.
+  await page.goto(`${demo.base}/o/stats`);
+  const stats = await page.locator('main').innerText();
+  assert.match(stats, /产什么、产多少/);
+  assert.match(stats, /哪块地产得多/);
+  assert.ok((await page.locator('table.shares').count()) > 0, 'where each product sells');
+  assert.match(stats, /\d,\d{3}/, 'thousands apart');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `nothing is cut off at the right (${overflow} px too wide)`);
+  await checkSizes(page, '/o/stats');
+  await weighed('official: county stats');
+  await shoot(page, 'county-stats');
+  await page.screenshot({ path: path.join(SHOTS, 'county-stats-full.png'), fullPage: true });
+
+  // The buyer's report waits in the area's list; answered, it is closed and the page says so.
+  await page.goto(`${demo.base}/o/reports`);
+  const report = page.locator('section.card').filter({ hasText: '已作废' }).first();
+  await report.locator('input[name=answer]').fill('已核实：该码随标签卷遗失作废，已联系买家退款');
+  await report.locator('button').click();
+  await page.waitForURL(/\/o\/reports\?closed=\d+$/);
+  assert.match(await page.locator('main').innerText(), /已答复并关闭反馈/);
+  await weighed('official: buyers reports');
+  await shoot(page, 'county-reports');
 
   // A farmer's pages are not an official's.
   const refused = await page.goto(`${demo.base}/f`);

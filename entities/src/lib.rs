@@ -31,5 +31,6 @@ pub mod security_counter;
 pub mod sign_in_code;
 pub mod trace_code_run;
 pub mod trace_event;
+pub mod trace_report;
 pub mod user;
 pub mod village_indicator;

@@ -3037,13 +3037,14 @@ export interface components {
          * @description What a scan found.
          */
         Trace: {
+            /** @description The code in its canonical spelling: upper case, without the printed groups. */
             code: string;
             /**
              * Format: date-time
              * @description When it was first verified.
              */
             first_scanned_at?: string;
-            /** @description Signed by this server and issued. Check `warnings` even so. */
+            /** @description Signed by this server and issued. Check `verdict` and `warnings` even so. */
             genuine: boolean;
             provenance?: components["schemas"]["Provenance"];
             /**
@@ -3051,6 +3052,8 @@ export interface components {
              * @description Times this code has been verified, this scan included; genuine codes only.
              */
             scan_count?: number;
+            /** @description The one answer to show: the worst of the warnings. */
+            verdict: components["schemas"]["TraceVerdict"] & unknown;
             warnings: components["schemas"]["TraceWarning"][];
         };
         /**
@@ -3095,9 +3098,17 @@ export interface components {
          */
         TraceEventKind: "harvested" | "processed" | "packed" | "inspected" | "stored" | "shipped" | "received" | "sold";
         /**
+         * @description What the scan means for the goods: `genuine` (issued here, no warning), `caution` (the
+         *     label may have been copied: scanned too often or from too many places), `danger` (do not
+         *     eat: a failed inspection, a recall or a revoked code) or `forged` (not issued here).
+         * @enum {string}
+         */
+        TraceVerdict: "genuine" | "caution" | "danger" | "forged";
+        /**
          * TraceWarning
-         * @description Why a buyer should be wary: `forged`, `unknown_key`, `not_issued`, `revoked`, `recalled`,
-         *     `over_scanned` or `many_places`.
+         * @description Why a buyer should be wary: `forged`, `unknown_key`, `not_issued` (verdict `forged`);
+         *     `revoked`, `recalled`, `failed_inspection` (`danger`); `over_scanned` or `many_places`
+         *     (`caution`).
          */
         TraceWarning: {
             /**
@@ -3107,7 +3118,10 @@ export interface components {
             count?: number;
             kind: string;
             reason?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When a recall was made or a failed inspection took place.
+             */
             since?: string;
         };
         /**

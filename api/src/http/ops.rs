@@ -1,25 +1,39 @@
 //! Routes for operators and load balancers, outside the versioned API.
 
 use poem::{
-    IntoResponse, Response, handler,
+    IntoResponse, Request, Response, handler,
     http::{StatusCode, header},
     web::{Data, Json},
 };
 use serde_json::json;
 
-use crate::http::error::{ApiError, ErrorCode};
+use crate::http::{
+    error::{ApiError, ErrorCode, Lang},
+    pages::{public::home, shell::Frame},
+};
 use crate::{app::AppState, service::health};
 
-/// What this server is and where to look next.
+/// What this server is and where to look next: to a browser, the front door page; to any
+/// other client, the same in JSON.
 #[handler]
-pub fn index() -> Json<serde_json::Value> {
-    Json(json!({
+pub fn index(req: &Request, lang: Lang) -> Response {
+    if home::wants_html(req) {
+        return match home::home_page(lang) {
+            Ok(page) => page,
+            Err(e) => e.answer(lang, Frame::market("/")),
+        };
+    }
+    let mut resp = Json(json!({
         "name": "shanhuo",
         "version": env!("CARGO_PKG_VERSION"),
         "api": "/api/v1",
         "openapi": "/api/v1/openapi.json",
         "docs": "/docs",
     }))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    resp
 }
 
 /// The process is up. Says nothing about the database or cache, so a slow database does not

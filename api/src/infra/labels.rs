@@ -47,6 +47,16 @@ pub struct Label {
     pub place: String,
     /// Item number, printed small under the code.
     pub item: i64,
+    /// Where the code can be typed by a phone that cannot scan: `shanhuo.example.cn/m/trace`.
+    pub typed_at: String,
+}
+
+/// The short address where a code is typed, as a label prints it: the public address without
+/// its scheme, then `/m/trace`.
+pub fn typing_address(public_base_url: &str) -> String {
+    let base = public_base_url.trim_end_matches('/');
+    let host = base.split_once("://").map_or(base, |(_, rest)| rest);
+    format!("{host}/m/trace")
 }
 
 /// Where label `index` (0-based within its page) sits: its top-left corner in mm from the page's
@@ -136,20 +146,34 @@ struct TextLine {
 /// The width beside a QR code that text may take.
 const TEXT_WIDTH_MM: f32 = LABEL_W_MM - QR_BOX_MM - TEXT_RIGHT_MM;
 
-/// The lines beside a QR code: product, township and village, the code, the item number.
+/// The size of the code's two lines, in points: large enough to read and type from.
+pub const CODE_PT: f32 = 8.0;
+
+/// The lines beside a QR code: product, township and village, the code in groups of four on
+/// two lines, the item number, and the address where the code can be typed.
 /// `fit_to_width` cuts a name to the text width as the output measures it, at a size in points.
-fn text_lines(label: &Label, fit_to_width: impl Fn(&str, f32) -> String) -> [TextLine; 4] {
+fn text_lines(label: &Label, fit_to_width: impl Fn(&str, f32) -> String) -> [TextLine; 6] {
     let line = |size_pt: f32, baseline_mm: f32, text: String, code: bool| TextLine {
         size_pt,
         baseline_mm,
         text,
         code,
     };
+    let grouped = crate::infra::trace_codes::grouped(&label.code);
+    // Three groups on the first line, the rest on the second.
+    let (first, second) = grouped.split_at(grouped.len().min(14));
     [
-        line(11.0, 10.5, fit_to_width(&label.product, 11.0), false),
-        line(8.0, 16.5, fit_to_width(&label.place, 8.0), false),
-        line(7.0, 24.0, label.code.clone(), true),
-        line(7.0, 28.5, format!("No.{}  扫码验真", label.item), false),
+        line(11.0, 9.5, fit_to_width(&label.product, 11.0), false),
+        line(8.0, 14.5, fit_to_width(&label.place, 8.0), false),
+        line(CODE_PT, 20.0, first.trim().to_owned(), true),
+        line(CODE_PT, 23.5, second.trim().to_owned(), true),
+        line(
+            7.0,
+            28.0,
+            format!("No.{}  扫码验真，或输码：", label.item),
+            false,
+        ),
+        line(6.0, 32.5, fit_to_width(&label.typed_at, 6.0), false),
     ]
 }
 
@@ -458,9 +482,29 @@ mod tests {
                     product: "红薯粉条".into(),
                     place: "大坪乡红岩村".into(),
                     item,
+                    typed_at: typing_address("https://shanhuo.example.cn/"),
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn a_label_prints_its_code_in_groups_and_where_to_type_it() {
+        let label = &labels(1)[0];
+        assert_eq!(label.typed_at, "shanhuo.example.cn/m/trace");
+        let lines = text_lines(label, |text, _| text.to_owned());
+        let code: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.code)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(code, ["1ABC DEFG HJKM", "NPQ0 0000 1"]);
+        assert_eq!(code.concat().replace(' ', ""), label.code);
+        assert_eq!(lines[5].text, "shanhuo.example.cn/m/trace");
+        // Both code lines fit beside the QR code in the PDF's Courier (0.6 em a character).
+        for line in &code {
+            assert!(line.len() as f32 * 0.6 * CODE_PT <= TEXT_WIDTH_MM * PT_PER_MM);
+        }
     }
 
     #[test]

@@ -101,17 +101,10 @@ impl TraceKeys {
         out
     }
 
-    /// What a code names, if it is genuine. Lower case and the look-alikes people type
-    /// (O for 0, I and L for 1) are accepted.
+    /// What a code names, if it is genuine. Lower case, the look-alikes people type (O for 0,
+    /// I and L for 1) and the groups a label prints (spaces, hyphens) are accepted.
     pub fn verify(&self, text: &str) -> Result<TraceCode, CodeError> {
-        let bytes = text.trim().as_bytes();
-        if bytes.len() != CODE_LEN {
-            return Err(CodeError::Malformed);
-        }
-        let mut values = [0u8; CODE_LEN];
-        for (value, &b) in values.iter_mut().zip(bytes) {
-            *value = digit(b).ok_or(CodeError::Malformed)?;
-        }
+        let values = values_of(text).ok_or(CodeError::Malformed)?;
         let id = ALPHABET[values[0] as usize];
         let bits = values[1..]
             .iter()
@@ -136,6 +129,52 @@ impl TraceKeys {
             CodeError::UnknownKey
         })
     }
+}
+
+/// Whether `c` only separates the groups of a typed or printed code.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '－' | '—' | '·')
+}
+
+/// The digits of a code as typed: separators skipped, look-alikes read; `None` unless there
+/// are exactly 21 of them.
+fn values_of(text: &str) -> Option<[u8; CODE_LEN]> {
+    let mut values = [0u8; CODE_LEN];
+    let mut n = 0;
+    for c in text.chars().filter(|&c| !is_separator(c)) {
+        let b = u8::try_from(c).ok()?;
+        *values.get_mut(n)? = digit(b)?;
+        n += 1;
+    }
+    (n == CODE_LEN).then_some(values)
+}
+
+/// A code in the one spelling the server prints (upper case, no groups, look-alikes read).
+/// What is not a code at all is only trimmed and upper-cased, to be shown back as typed.
+pub fn canonical(text: &str) -> String {
+    match values_of(text) {
+        Some(values) => values
+            .iter()
+            .map(|&v| ALPHABET[v as usize] as char)
+            .collect(),
+        None => text.trim().to_uppercase(),
+    }
+}
+
+/// A code in groups of four, as a label prints it for typing: `1000 0008 000A W8S1 99TT 7`.
+/// What is not a canonical code is answered as it is.
+pub fn grouped(code: &str) -> String {
+    if code.len() != CODE_LEN || !code.bytes().all(|b| ALPHABET.contains(&b)) {
+        return code.to_owned();
+    }
+    let mut out = String::with_capacity(code.len() + code.len() / 4);
+    for (i, c) in code.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The value of one Crockford base32 character.
@@ -202,6 +241,35 @@ mod tests {
         }
         assert_eq!(keys.verify("not a code"), Err(CodeError::Malformed));
         assert_eq!(keys.verify(&text[..20]), Err(CodeError::Malformed));
+    }
+
+    #[test]
+    fn a_code_typed_in_its_printed_groups_verifies_and_reads_back_canonical() {
+        let keys = keys();
+        let code = TraceCode {
+            batch_id: 8,
+            item: 99,
+        };
+        let text = keys.sign(code);
+        let printed = grouped(&text);
+        assert_eq!(
+            printed.split(' ').map(str::len).collect::<Vec<_>>(),
+            [4, 4, 4, 4, 4, 1]
+        );
+        for typed in [
+            printed.clone(),
+            printed.to_lowercase(),
+            printed.replace(' ', "-"),
+            format!("  {}\u{3000}", printed.replace(' ', "\u{3000}")),
+        ] {
+            assert_eq!(keys.verify(&typed), Ok(code), "{typed}");
+            assert_eq!(canonical(&typed), text, "{typed}");
+        }
+        let looks_alike = text.replace('0', "o").replace('1', "l");
+        assert_eq!(canonical(&looks_alike), text);
+        assert_eq!(canonical(" <b>hi</b> "), "<B>HI</B>");
+        assert_eq!(grouped("<B>HI</B>"), "<B>HI</B>");
+        assert_eq!(keys.verify(&format!("{text}0")), Err(CodeError::Malformed));
     }
 
     #[test]

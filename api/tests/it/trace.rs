@@ -492,6 +492,149 @@ async fn scan_counts_are_exact_under_concurrent_scans() {
     assert_eq!(stored().await, 250);
 }
 
+/// The one verdict a scan answers, for each warning alone and together, and the code echoed in
+/// its canonical spelling however it was typed.
+#[tokio::test]
+async fn the_verdict_is_the_worst_warning_of_every_combination() {
+    let farm = Farm::open_with(|s| {
+        s.scan_warn_after = 3;
+        s.scan_warn_places = 2;
+        s.trust_forwarded_for = true;
+    })
+    .await;
+    let batch = farm.batch().await;
+    let batch_id = batch["id"].as_i64().unwrap();
+    farm.issue(batch_id, 6).await;
+    let item = |n: u32| {
+        farm.app.state.trace_keys.sign(TraceCode {
+            batch_id: batch_id as u32,
+            item: n,
+        })
+    };
+    let scan_from = |code: String, ip: &'static str| {
+        let req = farm
+            .app
+            .client
+            .get(format!("/api/v1/trace/{code}"))
+            .header("x-forwarded-for", ip);
+        async move {
+            serde_json::from_str::<Value>(
+                &req.send().await.0.into_body().into_string().await.unwrap(),
+            )
+            .unwrap()
+        }
+    };
+    let verdict = |scan: &Value| {
+        (
+            scan["verdict"].as_str().unwrap().to_owned(),
+            kinds(scan).join(","),
+        )
+    };
+    let pair = |v: &str, k: &str| (v.to_owned(), k.to_owned());
+
+    // Typed in the label's groups, in lower case: genuine, echoed canonical.
+    let one = item(1);
+    let typed = api::infra::trace_codes::grouped(&one)
+        .to_lowercase()
+        .replace(' ', "%20");
+    let scan = farm.scan(&typed).await;
+    assert_eq!(verdict(&scan), pair("genuine", ""));
+    assert_eq!(scan["code"], one.as_str());
+
+    // Forged, never issued: forged, whatever else.
+    let mut forged = one.clone().into_bytes();
+    forged[9] = if forged[9] == b'A' { b'B' } else { b'A' };
+    let scan = farm.scan(std::str::from_utf8(&forged).unwrap()).await;
+    assert_eq!(verdict(&scan), pair("forged", "forged"));
+    let never = farm.app.state.trace_keys.sign(TraceCode {
+        batch_id: batch_id as u32,
+        item: 99,
+    });
+    assert_eq!(
+        verdict(&farm.scan(&never).await),
+        pair("forged", "not_issued")
+    );
+
+    // Over-scanned alone, many places alone, both: caution.
+    for _ in 0..3 {
+        scan_from(item(2), "120.1.2.3").await;
+    }
+    assert_eq!(
+        verdict(&scan_from(item(2), "120.1.2.3").await),
+        pair("caution", "over_scanned")
+    );
+    for ip in ["120.1.2.3", "36.5.6.7"] {
+        scan_from(item(3), ip).await;
+    }
+    assert_eq!(
+        verdict(&scan_from(item(3), "58.10.11.12").await),
+        pair("caution", "many_places")
+    );
+    assert_eq!(
+        verdict(&scan_from(item(3), "61.1.1.1").await),
+        pair("caution", "over_scanned,many_places")
+    );
+
+    // Revoked, alone and with over-scanning: danger.
+    let revoke = |code: String| {
+        farm.call(
+            "POST",
+            "/api/v1/trace/revocations",
+            Some(&farm.token),
+            Some(json!({ "code": code, "reason": "标签丢失" })),
+        )
+    };
+    assert_eq!(revoke(item(4)).await.0, 204);
+    assert_eq!(revoke(item(2)).await.0, 204);
+    let scan = farm.scan(&item(4)).await;
+    assert_eq!(verdict(&scan), pair("danger", "revoked"));
+    assert_eq!(scan["warnings"][0]["reason"], "标签丢失");
+    assert_eq!(
+        verdict(&scan_from(item(2), "120.1.2.3").await),
+        pair("danger", "revoked,over_scanned")
+    );
+
+    // A failed inspection: danger on every code; a later passed one clears it.
+    let events = format!("/api/v1/batches/{batch_id}/events");
+    let inspect = |result: &'static str, at: &'static str| {
+        farm.call(
+            "POST",
+            &events,
+            Some(&farm.token),
+            Some(json!({ "kind": "inspected", "occurred_at": at, "result": result })),
+        )
+    };
+    assert_eq!(inspect("fail", "2026-11-03T03:00:00Z").await.0, 201);
+    let scan = farm.scan(&item(5)).await;
+    assert_eq!(verdict(&scan), pair("danger", "failed_inspection"));
+    assert_eq!(scan["warnings"][0]["since"], "2026-11-03T03:00:00+00:00");
+    assert_eq!(
+        verdict(&scan_from(item(3), "61.1.1.1").await),
+        pair("danger", "failed_inspection,over_scanned,many_places")
+    );
+    assert_eq!(inspect("pass", "2026-11-04T03:00:00Z").await.0, 201);
+    assert_eq!(verdict(&farm.scan(&item(5)).await), pair("genuine", ""));
+
+    // Recalled: danger, with the revocation where there is one.
+    let (status, _) = farm
+        .call(
+            "POST",
+            &format!("/api/v1/batches/{batch_id}/recall"),
+            Some(&farm.token),
+            Some(json!({ "reason": "抽检不合格" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        verdict(&farm.scan(&item(6)).await),
+        pair("danger", "recalled")
+    );
+    assert_eq!(
+        verdict(&farm.scan(&item(4)).await),
+        pair("danger", "revoked,recalled")
+    );
+}
+
 #[tokio::test]
 async fn a_label_scanned_too_often_or_from_too_many_places_warns() {
     let farm = Farm::open_with(|s| {
@@ -576,7 +719,8 @@ async fn a_codes_qr_code_reads_back_to_its_scan_url_at_the_printed_size() {
     resp.assert_status(poem::http::StatusCode::NOT_FOUND);
 }
 
-/// A PDF's page count and the codes its pages print (the Courier lines), page by page.
+/// A PDF's page count and the codes its pages print (two Courier lines each, in groups of
+/// four), page by page.
 fn pdf_pages(pdf: &[u8]) -> (usize, Vec<Vec<String>>) {
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
     let text = String::from_utf8_lossy(pdf);
@@ -588,19 +732,48 @@ fn pdf_pages(pdf: &[u8]) -> (usize, Vec<Vec<String>>) {
         let end = find(body, b"\nendstream").expect("a stream's end");
         let content = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]).unwrap();
         let content = String::from_utf8_lossy(&content).into_owned();
+        let lines: Vec<String> = content
+            .split("/C 8 Tf")
+            .skip(1)
+            .filter_map(|shown| {
+                let (_, after) = shown.split_once('(')?;
+                Some(after.split_once(')')?.0.to_owned())
+            })
+            .collect();
+        assert!(
+            lines.iter().all(|l| l.split(' ').all(|g| g.len() <= 4)),
+            "{lines:?}"
+        );
         codes.push(
-            content
-                .split("/C 7 Tf")
-                .skip(1)
-                .filter_map(|shown| {
-                    let (_, after) = shown.split_once('(')?;
-                    Some(after.split_once(')')?.0.to_owned())
-                })
+            lines
+                .chunks(2)
+                .map(|two| two.concat().replace(' ', ""))
                 .collect(),
         );
         rest = &body[end + b"\nendstream".len()..];
     }
     (pages, codes)
+}
+
+/// Whether a PDF's pages show ASCII `text` in the Chinese font: UTF-16BE, written as a literal
+/// string with each zero byte escaped.
+fn pdf_shows(pdf: &[u8], text: &str) -> bool {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let wanted: Vec<u8> = text
+        .chars()
+        .flat_map(|c| format!("\\000{c}").into_bytes())
+        .collect();
+    let mut rest = pdf;
+    while let Some(start) = find(rest, b"\nstream\n") {
+        let body = &rest[start + b"\nstream\n".len()..];
+        let end = find(body, b"\nendstream").expect("a stream's end");
+        let content = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]).unwrap();
+        if find(&content, &wanted).is_some() {
+            return true;
+        }
+        rest = &body[end + b"\nendstream".len()..];
+    }
+    false
 }
 
 #[tokio::test]
@@ -650,6 +823,10 @@ async fn a_runs_label_sheet_prints_one_label_a_code_as_pdf_and_png() {
     assert!(
         String::from_utf8_lossy(&pdf).contains("/BaseFont /STSong-Light"),
         "Chinese is set in the reader's Song"
+    );
+    assert!(
+        pdf_shows(&pdf, "/m/trace"),
+        "each label says where its code can be typed"
     );
 
     let resp = get(format!("{run_path}/labels.pdf?from_page=2&to_page=2")).await;
@@ -904,7 +1081,10 @@ async fn the_scan_page_tells_the_truth_in_chinese_or_english_and_stays_small() {
     forged[8] = if forged[8] == b'A' { b'B' } else { b'A' };
     let (cache, bad) = page(format!("/t/{}", String::from_utf8(forged).unwrap()), None).await;
     assert_eq!(cache, "public, max-age=3600");
-    assert!(bad.contains("此码无效") && bad.contains("伪造"), "{bad}");
+    assert!(
+        bad.contains("验证未通过") && bad.contains("可能是假冒"),
+        "{bad}"
+    );
     // Nothing a user typed is echoed unescaped.
     let (_, odd) = page("/t/%3Cb%3Ehi%3C%2Fb%3E".into(), None).await;
     assert!(

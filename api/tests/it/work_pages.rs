@@ -38,12 +38,15 @@ async fn answer(resp: poem::test::TestResponse) -> Answer {
             .get(name)
             .map(|v| v.to_str().unwrap().to_owned())
     };
-    let (status, location, set_cookie, cache) = (
-        resp.0.status(),
-        header("location"),
-        header("set-cookie"),
-        header("cache-control"),
-    );
+    // The sign-in's own cookie when there is one (signing in also drops the number's).
+    let set_cookie = resp
+        .0
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .max_by_key(|c| c.starts_with("shanhuo_session="));
+    let (status, location, cache) = (resp.0.status(), header("location"), header("cache-control"));
     let body = resp.0.into_body().into_string().await.unwrap();
     Answer {
         status,
@@ -159,12 +162,26 @@ async fn a_texted_code_signs_a_farmer_in_to_their_pages_with_a_cookie_scripts_ca
             .await,
     )
     .await;
+    // Post, redirect, get: the code is asked for on a page that going back can open again.
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    assert_eq!(asked.location.as_deref(), Some("/login/code?next=/f"));
+    let phone_cookie = asked.set_cookie.unwrap();
+    assert!(
+        phone_cookie.contains("HttpOnly") && phone_cookie.contains("Path=/login"),
+        "{phone_cookie}"
+    );
+    let phone_cookie = phone_cookie.split(';').next().unwrap().to_owned();
+    let asked = get(&app, "/login/code?next=%2Ff", &phone_cookie).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
     assert!(asked.body.contains("id=\"code\""));
     assert!(
         asked.body.contains("value=\"13911112222\""),
         "the phone as typed is read"
     );
+    assert!(asked.body.contains("name=\"next\" value=\"/f\""));
+    // Without a number texted to, the number is asked for first.
+    let first = get(&app, "/login/code?next=%2Ff", "").await;
+    assert_eq!(first.location.as_deref(), Some("/login?next=/f"));
 
     let wrong = post_form(
         &app,
@@ -817,6 +834,15 @@ async fn an_official_takes_the_next_step_on_a_case_from_the_pages() {
         appraised.body
     );
     assert_eq!(state_of().await, ExitState::Appraised);
+    // The list says what happened and what comes next, and names the household's head.
+    let location = appraised.location.clone().unwrap();
+    assert_eq!(location, format!("/o/cases?done={case}"));
+    let told = get(&app, &location, &cookie).await;
+    assert!(
+        told.body.contains(&format!("第 {case} 号：下一步：核实。")),
+        "{}",
+        told.body
+    );
 
     let page = get(&app, &format!("/o/households/{household}"), &cookie).await;
     assert_eq!(page.status, StatusCode::OK);

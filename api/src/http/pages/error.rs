@@ -6,7 +6,7 @@
 use askama::Template;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
-    error::ResponseError,
+    error::{NotFoundError, ResponseError},
     http::{StatusCode, header},
 };
 
@@ -56,6 +56,10 @@ pub enum Missing {
     StatsArea,
     /// A listing a buyer opened that is not, or no longer, on sale.
     Listing,
+    /// An address that leads nowhere, opened in a browser.
+    Page,
+    /// A buyer's report in the official's area.
+    Report,
 }
 
 impl PageError {
@@ -95,7 +99,7 @@ impl PageError {
     }
 
     /// The page that says so, in `frame`.
-    pub(super) fn answer(&self, lang: Lang, frame: Frame) -> Response {
+    pub fn answer(&self, lang: Lang, frame: Frame) -> Response {
         if let Self::SignIn { next } = self {
             return match next {
                 Some(next) => see_other(&format!("/login?next={}", urlencode(next))),
@@ -218,6 +222,22 @@ impl Missing {
                 ),
                 ("/m", t("去看看别的", "See what else is on sale")),
             ),
+            Self::Report => (
+                t("找不到反馈", "Not found"),
+                t(
+                    "没有这条反馈，或它不在您的管辖范围内。",
+                    "There is no such report in your area.",
+                ),
+                ("/o/reports", t("回到买家反馈", "Back to buyers' reports")),
+            ),
+            Self::Page => (
+                t("找不到这个页面", "Page not found"),
+                t(
+                    "这个网址没有页面，可能是输错了或已经不用了。",
+                    "There is no page at this address: it may be mistyped or no longer used.",
+                ),
+                ("/", t("回到首页", "Go to the front page")),
+            ),
         };
         Words::new(title, note, Some(way_on))
     }
@@ -304,14 +324,17 @@ impl<E: Endpoint> Endpoint for PageErrorsEndpoint<E> {
         // Kept for a refusal, read only if there is one: most requests are not refused.
         let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
         let frame = Frame::of_path(req.uri().path());
+        // A browser that follows a dead link gets a page; the API's clients keep the envelope.
+        let page_wanted =
+            !req.uri().path().starts_with("/api/") && super::public::home::wants_html(&req);
+        let lang =
+            || Lang::from_accept_language(accept_language.as_ref().and_then(|v| v.to_str().ok()));
         match self.0.call(req).await {
             Ok(response) => Ok(response.into_response()),
             Err(err) => match err.downcast_ref::<PageError>() {
-                Some(page_error) => {
-                    let lang = Lang::from_accept_language(
-                        accept_language.as_ref().and_then(|v| v.to_str().ok()),
-                    );
-                    Ok(page_error.answer(lang, frame))
+                Some(page_error) => Ok(page_error.answer(lang(), frame)),
+                None if page_wanted && err.is::<NotFoundError>() => {
+                    Ok(PageError::Missing(Missing::Page).answer(lang(), frame))
                 }
                 None => Err(err),
             },

@@ -20,6 +20,10 @@ pub fn routes(route: Route) -> Route {
     route
         .at("/t/:code", get(public::scan::scan_page))
         .at("/T/:code", get(public::scan::scan_page))
+        .at(
+            "/t/:code/report",
+            get(public::report::report_form).post(public::report::send_report),
+        )
         .at("/m", get(public::market::browse_page))
         .at("/m/listings/:id", get(public::market::listing_page))
         .at("/m/trace", get(public::market::trace_form_page))
@@ -31,7 +35,10 @@ pub fn routes(route: Route) -> Route {
         .at("/m/orders", get(buyer::orders::my_orders))
         .at("/m/orders/:id/:action", post(buyer::orders::take_step))
         .at("/login", get(session::login_page).post(session::login))
-        .at("/login/code", post(session::send_code))
+        .at(
+            "/login/code",
+            get(session::code_page).post(session::send_code),
+        )
         .at("/logout", post(session::logout))
         .at("/f", get(farmer::listings::my_listings))
         .at(
@@ -67,8 +74,14 @@ pub fn routes(route: Route) -> Route {
         .at("/f/income", get(farmer::sales::my_income))
         .at("/o", get(official::progress::dashboard))
         .at("/o/villages", get(official::progress::village_ranking))
+        .at("/o/villages/:code", get(official::village::village_page))
         .at("/o/cases", get(official::work::waiting_cases))
         .at("/o/cases/:id/:action", post(official::work::take_step))
         .at("/o/households/:id", get(official::work::household_page))
         .at("/o/stats", get(official::work::stats_page))
+        .at("/o/reports", get(official::reports::reports_page))
+        .at(
+            "/o/reports/:id/close",
+            post(official::reports::close_report),
+        )
 }

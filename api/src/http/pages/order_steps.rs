@@ -59,7 +59,7 @@ pub async fn take_then_show<L: OrderList>(
     (id, step): (i64, String),
     form: StepForm,
 ) -> Result<Response, PageError> {
-    match take(state, lang, user, id, &step, form.reason, req).await {
+    match take(state, lang, user, L::SIDE, (id, &step), form.reason, req).await {
         Ok(()) => Ok(see_other(&format!("{}#order-{id}", L::PATH))),
         Err(PageError::Refused { message, status }) => {
             show::<L>(state, lang, user, Some(message), status).await
@@ -79,8 +79,8 @@ async fn take(
     state: &AppState,
     lang: Lang,
     user: &PageUser,
-    id: i64,
-    step: &str,
+    side: OrderSide,
+    (id, step): (i64, &str),
     reason: Option<String>,
     req: &Request,
 ) -> Result<(), PageError> {
@@ -90,10 +90,14 @@ async fn take(
             status: StatusCode::NOT_FOUND,
         });
     };
-    orders::act(&state.db, &user.actor, id, action, reason, &origin(req))
-        .await
-        .map(|_| ())
-        .map_err(|e| PageError::refused(lang, e))
+    let taken = match (side, action) {
+        // The buyer's receiving finishes the order in one press.
+        (OrderSide::Bought, OrderAction::Deliver) => {
+            orders::receive(&state.db, &user.actor, id, &origin(req)).await
+        }
+        _ => orders::act(&state.db, &user.actor, id, action, reason, &origin(req)).await,
+    };
+    taken.map(|_| ()).map_err(|e| PageError::refused(lang, e))
 }
 
 /// An order's state, on its card's badge.

@@ -40,6 +40,8 @@ use crate::{
 };
 
 const COOKIE: &str = "shanhuo_session";
+/// The phone number a sign-in code was texted to, until the code is typed.
+const PHONE_COOKIE: &str = "shanhuo_sign_in_phone";
 
 /// The signed-in user of a page, and what their forms must carry.
 pub struct PageUser {
@@ -239,21 +241,69 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// `POST /login/code`: texts a code and asks for it.
+/// `POST /login/code`: texts a code, then on to the page that asks for it (post, redirect,
+/// get: going back from a signed-in page never posts the form again).
 #[handler]
 pub async fn send_code(
     state: Data<&AppState>,
     req: &Request,
+    cookies: &CookieJar,
     lang: Lang,
     SignInForm(form): SignInForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
     let ip = client_ip(req, &state.settings);
     match state.auth.send_sign_in_code(&phone, &ip).await {
-        Ok(_) => private(&CodePage::new(lang, phone, form.next, None)),
+        Ok(_) => {
+            // The number waits for the code in a cookie of the sign-in pages, not in the address.
+            let mut cookie = Cookie::new_with_str(PHONE_COOKIE, &phone);
+            cookie.set_path("/login");
+            cookie.set_http_only(true);
+            cookie.set_same_site(SameSite::Lax);
+            cookie.set_secure(state.settings.public_base_url.starts_with("https://"));
+            cookie.set_max_age(std::time::Duration::from_secs(
+                state.settings.sms_code_ttl_secs.max(60),
+            ));
+            cookies.add(cookie);
+            Ok(see_other(&code_page_url(form.next.as_deref())))
+        }
         Err(e) => refused_again(lang, e, |problem| {
             PhonePage::new(lang, phone, form.next, problem)
         }),
+    }
+}
+
+/// Where the code is asked for, keeping where to go afterwards.
+fn code_page_url(next: Option<&str>) -> String {
+    match safe_next(next) {
+        Some(next) => format!("/login/code?next={}", urlencode(next)),
+        None => "/login/code".to_owned(),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    askama::filters::urlencode(s)
+        .map(|encoded| encoded.to_string())
+        .unwrap_or_default()
+}
+
+/// `GET /login/code`: the code texted to the number just given; without one, the number first.
+#[handler]
+pub async fn code_page(
+    cookies: &CookieJar,
+    lang: Lang,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    let phone = cookies
+        .get(PHONE_COOKIE)
+        .map(|c| c.value_str().to_owned())
+        .filter(|p| !p.is_empty());
+    match phone {
+        Some(phone) => private(&CodePage::new(lang, phone, query.next, None)),
+        None => Ok(see_other(&match safe_next(query.next.as_deref()) {
+            Some(next) => format!("/login?next={}", urlencode(next)),
+            None => "/login".to_owned(),
+        })),
     }
 }
 
@@ -280,6 +330,10 @@ pub async fn login(
             let mut cookie = session(&state, pair.refresh_token.expose_secret());
             cookie.set_max_age(pair.refresh_expires_in);
             cookies.add(cookie);
+            let mut phone = Cookie::new_with_str(PHONE_COOKIE, "");
+            phone.set_path("/login");
+            phone.make_removal();
+            cookies.add(phone);
             let next = safe_next(form.next.as_deref()).unwrap_or(home_of(pair.user.role));
             Ok(see_other(next))
         }

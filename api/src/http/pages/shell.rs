@@ -79,6 +79,8 @@ const OFFICIAL: &[Tab] = &[
 enum Room {
     /// The scan page: the trace brand, and where its records come from at the foot.
     Scan,
+    /// The scan page of a code this county did not issue: the trace brand, nothing at the foot.
+    ScanUnverified,
     /// The buyer's pages, with the market's tabs.
     Market,
     Farmer,
@@ -98,6 +100,10 @@ pub struct Frame {
 impl Frame {
     pub fn scan() -> Self {
         Self::new(Room::Scan, "")
+    }
+
+    pub fn scan_unverified() -> Self {
+        Self::new(Room::ScanUnverified, "")
     }
 
     pub fn market(current: &'static str) -> Self {
@@ -147,14 +153,14 @@ impl Frame {
         match self.room {
             Room::Farmer => "/f",
             Room::Official => "/o",
-            Room::Market | Room::Scan => "/m",
+            Room::Market | Room::Scan | Room::ScanUnverified => "/m",
             Room::Plain => "/login",
         }
     }
 
     pub fn brand(&self, lang: &Lang) -> &'static str {
         match self.room {
-            Room::Scan => lang.t("山货溯源", "Shanhuo trace"),
+            Room::Scan | Room::ScanUnverified => lang.t("山货溯源", "Shanhuo trace"),
             Room::Market | Room::Plain => lang.t("山货", "Shanhuo"),
             Room::Farmer => lang.t("山货 · 农户", "Shanhuo · farmer"),
             Room::Official => lang.t("山货 · 脱贫攻坚", "Shanhuo · poverty exit"),
@@ -181,7 +187,7 @@ impl Frame {
             Room::Market => MARKET,
             Room::Farmer => FARMER,
             Room::Official => OFFICIAL,
-            Room::Scan | Room::Plain => &[],
+            Room::Scan | Room::ScanUnverified | Room::Plain => &[],
         }
     }
 
@@ -266,6 +272,32 @@ pub fn see_other(location: &str) -> Response {
         .finish()
 }
 
+/// A whole number with a comma between thousands: `1,234,567`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Yuan from fen with thousands apart: `12,345` or `12,345.50`.
+pub fn yuan_thousands(fen: i64) -> String {
+    let (whole, cents) = (fen / 100, (fen % 100).abs());
+    if cents == 0 {
+        thousands(whole)
+    } else {
+        format!("{}.{cents:02}", thousands(whole))
+    }
+}
+
 /// `¥12.50/斤`.
 pub fn price(lang: Lang, fen: i64, unit: Unit) -> String {
     format!("¥{}.{:02}/{}", fen / 100, fen % 100, unit_name(lang, unit))
@@ -300,6 +332,17 @@ mod tests {
             drop_layout_whitespace(html),
             "<main><p>一 二</p><p>\n line\n </p> <b>x</b></main>"
         );
+    }
+
+    #[test]
+    fn figures_have_their_thousands_apart() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(135_000), "135,000");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+        assert_eq!(yuan_thousands(123_456_750), "1,234,567.50");
+        assert_eq!(yuan_thousands(900), "9");
     }
 
     #[test]

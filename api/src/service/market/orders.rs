@@ -311,6 +311,28 @@ pub fn next_actions(actor: &Actor, order: &Order) -> Vec<OrderAction> {
 }
 
 /// Takes one step. Cancelling returns the stock; completing credits the household's income.
+/// The buyer's receiving: delivered and completed at once, so one press finishes the order
+/// (each step is checked and recorded as it always is). An order already delivered is
+/// completed.
+pub async fn receive(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    origin: &Origin,
+) -> Result<Order, MarketError> {
+    let delivered = match act(db, actor, order_id, Deliver, None, origin).await {
+        Ok(order) => order,
+        Err(MarketError::StepNotAllowed { allowed }) if allowed.contains(&Complete) => {
+            return act(db, actor, order_id, Complete, None, origin).await;
+        }
+        Err(e) => return Err(e),
+    };
+    if delivered.buyer_user_id != actor.user_id {
+        return Ok(delivered);
+    }
+    act(db, actor, order_id, Complete, None, origin).await
+}
+
 pub async fn act(
     db: &Database,
     actor: &Actor,

@@ -61,6 +61,20 @@ pub struct SalesStats {
     pub by_city: Vec<SalesLine>,
     /// The best-selling listings by amount, at most [`TOP_PRODUCTS`].
     pub top_products: Vec<SalesLine>,
+    /// Each product's sales by destination province: by product's amount, then province's.
+    #[serde(default)]
+    pub by_category_province: Vec<ProductDestinations>,
+}
+
+/// Where one product sells: its provinces, largest amount first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductDestinations {
+    /// The category id.
+    pub key: String,
+    pub name: String,
+    pub orders: u64,
+    pub amount_fen: i64,
+    pub provinces: Vec<SalesLine>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -94,7 +108,7 @@ pub async fn stats(
     let (count, latest) = completed_so_far(db.conn()).await?;
     let latest = latest.map_or(0, |t| t.timestamp_micros());
     let year_key = year.map_or_else(|| "all".to_owned(), |y| y.to_string());
-    let key = format!("sales:v1:{area}:{year_key}:{count}:{latest}");
+    let key = format!("sales:v2:{area}:{year_key}:{count}:{latest}");
     if let Ok(Some(cached)) = cache.get(&key).await
         && let Ok(stats) = serde_json::from_slice::<SalesStats>(&cached)
     {
@@ -171,6 +185,7 @@ struct Tally {
     by_province: HashMap<String, (u64, i64)>,
     by_city: HashMap<String, (u64, i64)>,
     by_listing: HashMap<String, (u64, i64)>,
+    by_category_province: HashMap<String, HashMap<String, (u64, i64)>>,
 }
 
 fn bump(groups: &mut HashMap<String, (u64, i64)>, key: String, amount: i64) {
@@ -196,6 +211,13 @@ impl Tally {
             let month = super::orders::china_time(at).format("%Y-%m").to_string();
             bump(&mut self.by_month, month, amount);
         }
+        bump(
+            self.by_category_province
+                .entry(sale.category_id.to_string())
+                .or_default(),
+            sale.province_code.clone(),
+            amount,
+        );
         bump(&mut self.by_province, sale.province_code, amount);
         bump(&mut self.by_city, sale.city_code, amount);
         bump(&mut self.by_listing, sale.listing_id.to_string(), amount);
@@ -233,6 +255,22 @@ impl Tally {
             line.name = titles.get(&line.key).cloned().unwrap_or_default();
         }
         let region_name = |code: &str| region::name_of(code).unwrap_or_default().to_owned();
+        let mut by_category_province: Vec<ProductDestinations> = self
+            .by_category_province
+            .into_iter()
+            .map(|(key, provinces)| {
+                let provinces = ranked(provinces, |k| region_name(k));
+                ProductDestinations {
+                    name: categories.get(&key).cloned().unwrap_or_default(),
+                    orders: provinces.iter().map(|p| p.orders).sum(),
+                    amount_fen: provinces.iter().map(|p| p.amount_fen).sum(),
+                    key,
+                    provinces,
+                }
+            })
+            .collect();
+        by_category_province
+            .sort_by(|a, b| b.amount_fen.cmp(&a.amount_fen).then(a.key.cmp(&b.key)));
         let mut by_month = ranked(self.by_month, |m| m.to_owned());
         by_month.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(SalesStats {
@@ -254,6 +292,7 @@ impl Tally {
             by_province: ranked(self.by_province, |k| region_name(k)),
             by_city: ranked(self.by_city, |k| region_name(k)),
             top_products: top,
+            by_category_province,
         })
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     area, batch,
     household_member::{self, MemberRelation},
-    plot, product_category, revoked_code, trace_code_run,
+    listing, plot, product_category, revoked_code, trace_code_run,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -24,7 +24,7 @@ use crate::{
         cache::Cache,
         db::Database,
         imaging, qr,
-        trace_codes::{CodeError, MAX_ITEM, TraceCode, TraceKeys},
+        trace_codes::{self, CodeError, MAX_ITEM, TraceCode, TraceKeys},
     },
     service::{market::photos::Photos, policy::Actor},
 };
@@ -257,6 +257,10 @@ pub enum Warning {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// The batch's latest inspection failed.
+    FailedInspection {
+        at: DateTime<Utc>,
+    },
     /// Scanned more often than one label plausibly is: a copied label, perhaps.
     OverScanned {
         count: i64,
@@ -293,8 +297,17 @@ pub struct Provenance {
     pub quantity: i64,
     pub unit: entities::listing::Unit,
     pub listing_ids: Vec<i64>,
+    /// Those of its listings on sale when the records were read, for the buyer to go to.
+    pub on_sale: Vec<ListingLink>,
     /// What happened to the batch, in order.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// A listing selling the batch: where a scan leads the buyer on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListingLink {
+    pub id: i64,
+    pub title: String,
 }
 
 /// One event as a buyer reads it.
@@ -317,6 +330,8 @@ pub struct PlotSummary {
 /// What a scan finds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verification {
+    /// The code in its canonical spelling (upper case, no groups, look-alikes read).
+    pub code: String,
     pub genuine: bool,
     /// Shared with the remembered records: scans of one code do not copy it.
     pub provenance: Option<Arc<Provenance>>,
@@ -343,9 +358,9 @@ pub async fn verify(
     db: &Database,
     keys: &TraceKeys,
     scan: Scan<'_>,
-    code: &str,
+    typed: &str,
 ) -> Result<Verification, TraceError> {
-    let code = match keys.verify(code) {
+    let code = match keys.verify(typed) {
         Ok(code) => code,
         Err(e) => {
             let warning = match e {
@@ -353,6 +368,7 @@ pub async fn verify(
                 _ => Warning::Forged,
             };
             return Ok(Verification {
+                code: trace_codes::canonical(typed),
                 genuine: false,
                 provenance: None,
                 scans: None,
@@ -375,6 +391,7 @@ pub async fn verify(
         })?;
     let Some(provenance) = known.provenance.clone() else {
         return Ok(Verification {
+            code: trace_codes::canonical(typed),
             genuine: false,
             provenance: None,
             scans: None,
@@ -395,6 +412,7 @@ pub async fn verify(
         });
     }
     Ok(Verification {
+        code: trace_codes::canonical(typed),
         genuine: true,
         provenance: Some(provenance),
         scans: Some(tally),
@@ -534,8 +552,21 @@ async fn records_of(db: &Database, batch_id: i64, item: u32) -> Result<CodeRecor
             at,
         });
     }
+    let provenance = provenance(db, &batch, item).await?;
+    let last_inspection = provenance
+        .timeline
+        .iter()
+        .rev()
+        .find(|t| t.kind == entities::trace_event::EventKind::Inspected);
+    if let Some(failed) =
+        last_inspection.filter(|t| t.result == Some(entities::trace_event::InspectionResult::Fail))
+    {
+        warnings.push(Warning::FailedInspection {
+            at: failed.occurred_at,
+        });
+    }
     Ok(CodeRecords {
-        provenance: Some(Arc::new(provenance(db, &batch, item).await?)),
+        provenance: Some(Arc::new(provenance)),
         warnings,
     })
 }
@@ -615,6 +646,19 @@ pub(super) async fn provenance(
             }),
         None => None,
     };
+    let listing_ids = production::listings_of(conn, batch.id).await?;
+    let on_sale = listing::Entity::find()
+        .filter(listing::Column::Id.is_in(listing_ids.clone()))
+        .filter(listing::Column::Status.eq(listing::ListingStatus::OnSale))
+        .order_by_asc(listing::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| ListingLink {
+            id: l.id,
+            title: l.title,
+        })
+        .collect();
     Ok(Provenance {
         batch_id: batch.id,
         item,
@@ -630,7 +674,8 @@ pub(super) async fn provenance(
         produced_on: batch.produced_on,
         quantity: batch.quantity,
         unit: batch.unit,
-        listing_ids: production::listings_of(conn, batch.id).await?,
+        listing_ids,
+        on_sale,
         timeline: events
             .into_iter()
             .map(|e| TimelineEntry {

@@ -10,7 +10,7 @@ use crate::{
     domain::AreaCode,
     infra::{
         db::Database,
-        labels::{LABELS_PER_PAGE, Label, pages_for, pdf},
+        labels::{LABELS_PER_PAGE, Label, pages_for, pdf, typing_address},
         trace_codes::TraceKeys,
     },
     service::{areas, policy::Actor},
@@ -137,8 +137,10 @@ impl LabelRun {
         let first = self.run.first_item + ((pages.start() - 1) * LABELS_PER_PAGE) as i64;
         let last = (self.run.first_item + (pages.end() * LABELS_PER_PAGE) as i64 - 1)
             .min(self.run.last_item);
+        let typed_at = typing_address(public_base_url);
         codes::signed_items(keys, self.run.batch_id, first..=last, public_base_url)
             .map(|signed| Label {
+                typed_at: typed_at.clone(),
                 url: signed.url,
                 code: signed.code,
                 product: self.product.clone(),

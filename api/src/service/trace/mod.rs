@@ -6,9 +6,11 @@ pub mod demo;
 pub mod events;
 pub mod labels;
 pub mod production;
+pub mod reports;
 pub mod scan_journal;
 pub mod scans;
 pub mod stats;
+pub mod verdict;
 
 use sea_orm::DbErr;
 

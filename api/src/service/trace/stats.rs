@@ -33,6 +33,9 @@ pub struct ProductionLine {
     pub unit: Unit,
     pub quantity: i64,
     pub batches: u64,
+    /// For a plot: its village's code and name; empty otherwise.
+    pub village_code: String,
+    pub village_name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,10 +202,20 @@ impl Tally {
         busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         busiest.truncate(TOP_PLOTS);
         let busiest: HashSet<String> = busiest.into_iter().map(|(id, _)| id.to_owned()).collect();
-        let plot_names: HashMap<String, String> = plot::Entity::find()
+        let busiest_plots = plot::Entity::find()
             .filter(plot::Column::Id.is_in(busiest.iter().filter_map(|id| id.parse::<i64>().ok())))
             .all(conn)
-            .await?
+            .await?;
+        let plot_villages: HashMap<String, String> = busiest_plots
+            .iter()
+            .map(|p| (p.id.to_string(), p.village_code.clone()))
+            .collect();
+        let plot_village_names = areas::names_of(
+            conn,
+            plot_villages.values().cloned().collect::<HashSet<_>>(),
+        )
+        .await?;
+        let plot_names: HashMap<String, String> = busiest_plots
             .into_iter()
             .map(|p| (p.id.to_string(), p.name))
             .collect();
@@ -224,6 +237,8 @@ impl Tally {
                         unit,
                         quantity,
                         batches,
+                        village_code: String::new(),
+                        village_name: String::new(),
                     },
                 )
                 .collect();
@@ -241,6 +256,15 @@ impl Tally {
             line.name = line.product.clone();
         }
         by_category.sort_by(|a, b| b.quantity.cmp(&a.quantity).then(a.key.cmp(&b.key)));
+        let mut by_plot = lines(by_plot, &|id| {
+            plot_names.get(id).cloned().unwrap_or_default()
+        });
+        for line in &mut by_plot {
+            if let Some(village) = plot_villages.get(&line.key) {
+                line.village_name = plot_village_names.get(village).cloned().unwrap_or_default();
+                line.village_code = village.clone();
+            }
+        }
         Ok(ProductionStats {
             area_code: area.as_str().to_owned(),
             year,
@@ -251,9 +275,7 @@ impl Tally {
             by_township: lines(self.by_township, &area_name),
             by_village: lines(self.by_village, &area_name),
             by_month: lines(self.by_month, &|month| month.to_owned()),
-            by_plot: lines(by_plot, &|id| {
-                plot_names.get(id).cloned().unwrap_or_default()
-            }),
+            by_plot,
         })
     }
 }

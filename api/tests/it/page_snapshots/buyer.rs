@@ -22,6 +22,8 @@ use entities::{
 use poem::http::StatusCode;
 
 use super::{Page, cookie_for, open, post};
+use sea_orm::EntityTrait;
+
 use crate::{assert_page, support};
 
 const VILLAGE: &str = "500235101201";
@@ -285,6 +287,25 @@ async fn the_buyers_and_the_farmers_orders() {
     .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_page!("farmer_orders_refused_step", steady(refused, &ids));
+
+    // Receiving a shipped order finishes it for the buyer in one press.
+    let mine = open(app, "/m/orders", Some(&buyer), "zh").await;
+    let csrf = csrf_in(&mine);
+    let received = post(
+        app,
+        &format!("/m/orders/{shipped}/deliver"),
+        Some(&buyer),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(received.status, StatusCode::SEE_OTHER, "{}", received.html);
+    let order = entities::order::Entity::find_by_id(shipped)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, entities::order::OrderStatus::Completed);
+    assert!(order.delivered_at.is_some() && order.completed_at.is_some());
 }
 
 #[tokio::test]

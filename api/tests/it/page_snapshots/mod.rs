@@ -41,7 +41,7 @@ pub async fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str
     page_of(request.send().await).await
 }
 
-async fn page_of(resp: poem::test::TestResponse) -> Page {
+pub async fn page_of(resp: poem::test::TestResponse) -> Page {
     let status = resp.0.status();
     let html = resp.0.into_body().into_string().await.expect("a page");
     Page { status, html }

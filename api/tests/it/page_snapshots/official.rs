@@ -522,4 +522,138 @@ async fn production_and_sales() {
         "official_stats_not_yours",
         open(&app, "/o/stats?area=500235101000", Some(&elsewhere), "zh").await
     );
+    // A village's own page, for its officials and those above only.
+    assert_page!(
+        "official_village",
+        open(&app, &format!("/o/villages/{VILLAGE}"), Some(&county), "zh").await
+    );
+    let not_yours = open(
+        &app,
+        &format!("/o/villages/{VILLAGE}"),
+        Some(&elsewhere),
+        "zh",
+    )
+    .await;
+    assert_eq!(not_yours.status, poem::http::StatusCode::NOT_FOUND);
+    let township = open(&app, "/o/villages/500235101000", Some(&county), "zh").await;
+    assert_eq!(township.status, poem::http::StatusCode::NOT_FOUND);
+}
+
+/// Every figure of `/o/stats` recounted from the batches and orders themselves: each unit apart
+/// (斤 never added to 件), every ranking largest first, thousands apart on the page.
+#[tokio::test]
+async fn the_stats_figures_are_a_recount_of_batches_and_orders_sorted_by_size_units_apart() {
+    use api::service::market::production_and_sales;
+    use entities::{batch, order, order::OrderStatus};
+    use std::collections::BTreeMap;
+
+    let app = TestApp::spawn().await;
+    let county = support::official(&app, COUNTY, Role::CountyOfficial, "500235").await;
+    harvest_and_sale(&app).await;
+    let (seller, _) = support::tokens(&app, FARMER).await;
+    let categories = api::service::market::catalogue::list(&app.state.db, false)
+        .await
+        .unwrap();
+    let (first, second) = (categories[0].id, categories[1].id);
+    // The same product in three units, and another product: 1,250 jin is the largest line.
+    for (category, quantity, unit) in [
+        (first, 1_250, "jin"),
+        (first, 40, "piece"),
+        (first, 7, "box"),
+        (second, 90, "jin"),
+        (second, 400, "piece"),
+    ] {
+        call(
+            &app,
+            "POST",
+            "/api/v1/batches",
+            &seller,
+            json!({ "category_id": category, "quantity": quantity, "unit": unit,
+                     "produced_on": "2025-11-02" }),
+        )
+        .await;
+    }
+
+    let actor = actor_of(&county);
+    let stats = production_and_sales::of(&app.state.db, &app.state.cache, &actor, None, None)
+        .await
+        .unwrap();
+    let board = stats.board();
+
+    // Production: (unit, product) → quantity, recounted from the batches.
+    let mut recount: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for b in batch::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+    {
+        let product = categories.iter().find(|c| c.id == b.category_id).unwrap();
+        *recount
+            .entry((format!("{:?}", b.unit), product.name_zh.clone()))
+            .or_default() += b.quantity;
+    }
+    let mut shown: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for group in &board.products {
+        let quantities: Vec<i64> = group.bars.iter().map(|b| b.quantity).collect();
+        let mut sorted = quantities.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(quantities, sorted, "largest first in {:?}", group.unit);
+        assert_eq!(group.total, quantities.iter().sum::<i64>());
+        for bar in &group.bars {
+            let before = shown.insert(
+                (format!("{:?}", group.unit), bar.name.clone()),
+                bar.quantity,
+            );
+            assert!(before.is_none(), "one bar a product in a unit");
+        }
+    }
+    assert_eq!(shown, recount);
+    let totals: Vec<i64> = board.products.iter().map(|g| g.total).collect();
+    assert!(totals.windows(2).all(|w| w[0] >= w[1]), "{totals:?}");
+    assert_eq!(board.products[0].unit, entities::listing::Unit::Jin);
+
+    // Sales: product → province → amount, recounted from the completed orders.
+    let mut sold: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for o in order::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+    {
+        if o.status == OrderStatus::Completed {
+            *sold.entry((o.category_id, o.province_code)).or_default() += o.amount_fen;
+        }
+    }
+    let mut tabled: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for product in &board.destinations {
+        let amounts: Vec<i64> = product.provinces.iter().map(|p| p.amount_fen).collect();
+        assert_eq!(product.amount_fen, amounts.iter().sum::<i64>());
+        assert!(amounts.windows(2).all(|w| w[0] >= w[1]));
+        assert_eq!(
+            product.provinces.iter().map(|p| p.permille).sum::<i64>(),
+            1000
+        );
+        for p in &product.provinces {
+            tabled.insert((product.key.parse().unwrap(), p.key.clone()), p.amount_fen);
+        }
+    }
+    assert!(!sold.is_empty());
+    assert_eq!(tabled, sold);
+
+    // The page shows the same, in the same order, thousands apart.
+    let page = open(
+        &app,
+        "/o/stats",
+        Some(&cookie_for(&app, COUNTY).await),
+        "zh",
+    )
+    .await;
+    assert!(page.html.contains("1,250 斤"), "{}", page.html);
+    let first_bar = page.html.find("1,250 斤").unwrap();
+    let piece = page.html.find("400 件").unwrap();
+    assert!(first_bar < piece, "the unit with most comes first");
+    assert!(
+        page.html.contains("¥90 · 1 单"),
+        "amounts and orders of Guangdong"
+    );
+    assert!(page.html.contains("100.0%"));
 }

@@ -3,7 +3,7 @@
 
 use api::{
     domain::{Phone, region::Destination},
-    infra::trace_codes::TraceCode,
+    infra::trace_codes::{TraceCode, grouped},
     service::{
         market::{
             listings::{self, ListingFields},
@@ -30,7 +30,10 @@ const TOWNSHIP: &str = "500235101000";
 /// A page with the codes it shows (which differ between runs' keys) named instead.
 fn without_codes(mut page: Page, codes: &[&str]) -> Page {
     for code in codes {
-        page.html = page.html.replace(code, "[code]");
+        page.html = page
+            .html
+            .replace(&grouped(code), "[code]")
+            .replace(code, "[code]");
     }
     page
 }
@@ -96,37 +99,68 @@ async fn traced_batch(app: &TestApp) -> (String, u32) {
         "POST",
         &format!("/api/v1/batches/{id}/code-runs"),
         &token,
-        json!({ "count": 3 }),
+        json!({ "count": 5 }),
     )
     .await;
     (token, u32::try_from(id).unwrap())
 }
 
+/// A scan from `ip`, as a proxy in front of the server tells it.
+async fn scan_from(app: &TestApp, code: &str, ip: &str) -> Page {
+    let resp = app
+        .client
+        .get(format!("/t/{code}"))
+        .header("accept-language", "zh")
+        .header("x-forwarded-for", ip)
+        .send()
+        .await;
+    let status = resp.0.status();
+    let html = resp.0.into_body().into_string().await.unwrap();
+    Page { status, html }
+}
+
 #[tokio::test]
 async fn the_scan_page() {
-    // A label scanned more than twice is suspicious here.
-    let app = TestApp::spawn_with(|s| s.scan_warn_after = 2).await;
+    // A label scanned more than three times, or from more than two places, is suspicious here.
+    let app = TestApp::spawn_with(|s| {
+        s.scan_warn_after = 3;
+        s.scan_warn_places = 2;
+        s.trust_forwarded_for = true;
+    })
+    .await;
     let (token, batch_id) = traced_batch(&app).await;
     let item = |item| app.state.trace_keys.sign(TraceCode { batch_id, item });
-    let (one, two, three) = (item(1), item(2), item(3));
+    let (one, two, three, four, five) = (item(1), item(2), item(3), item(4), item(5));
+    let verdict = |page: &Page| -> String {
+        let start = page.html.find("class=\"verdict ").expect("a verdict") + 15;
+        page.html[start..].split('"').next().unwrap().to_owned()
+    };
 
     let genuine = open(&app, &format!("/t/{one}"), None, "zh").await;
+    assert_eq!(verdict(&genuine), "ok");
+    assert!(genuine.html.contains("信息由生产者登记"));
     assert_page!("scan_genuine", without_codes(genuine, &[&one]));
     let english = open(&app, &format!("/T/{one}"), None, "en").await;
     assert_page!("scan_genuine_en", without_codes(english, &[&one]));
 
+    // Forged and never issued: red, in plain words, without the producer's footer.
     let mut forged = one.clone().into_bytes();
     forged[8] = if forged[8] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
     let page = open(&app, &format!("/t/{forged}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
+    assert!(page.html.contains("这不是本县发放的溯源码，可能是假冒"));
+    assert!(!page.html.contains("签名不符") && !page.html.contains("信息由生产者登记"));
     assert_page!("scan_forged", without_codes(page, &[&forged]));
     let never_issued = app.state.trace_keys.sign(TraceCode {
         batch_id: batch_id + 100,
         item: 1,
     });
     let page = open(&app, &format!("/t/{never_issued}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
     assert_page!("scan_not_issued", without_codes(page, &[&never_issued]));
 
+    // Revoked: red, with the reason and what to do.
     call(
         &app,
         "POST",
@@ -136,10 +170,42 @@ async fn the_scan_page() {
     )
     .await;
     let page = open(&app, &format!("/t/{two}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
+    assert!(page.html.contains("标签丢失") && page.html.contains("请勿食用，请联系卖家退款"));
     assert_page!("scan_revoked", without_codes(page, &[&two]));
 
-    // Item 3, scanned twice already, is scanned again after the township recalls the batch.
-    for _ in 0..2 {
+    // Scanned too often, or from too many places: amber.
+    for _ in 0..3 {
+        scan_from(&app, &four, "120.1.2.3").await;
+    }
+    let page = scan_from(&app, &four, "120.1.2.3").await;
+    assert_eq!(verdict(&page), "warn");
+    assert!(page.html.contains("标签可能被复制"));
+    assert_page!("scan_over_scanned", without_codes(page, &[&four]));
+    for ip in ["120.1.2.3", "36.5.6.7"] {
+        scan_from(&app, &five, ip).await;
+    }
+    let page = scan_from(&app, &five, "58.10.11.12").await;
+    assert_eq!(verdict(&page), "warn");
+    assert_page!("scan_many_places", without_codes(page, &[&five]));
+
+    // The batch fails an inspection: red on every code, with what to do.
+    call(
+        &app,
+        "POST",
+        &format!("/api/v1/batches/{batch_id}/events"),
+        &token,
+        json!({ "kind": "inspected", "occurred_at": "2026-11-05T03:00:00Z",
+                "place_text": "县农产品检测站", "result": "fail" }),
+    )
+    .await;
+    let page = open(&app, &format!("/t/{one}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
+    assert!(page.html.contains("检测不合格") && page.html.contains("请勿食用，请联系卖家退款"));
+    assert_page!("scan_failed_inspection", without_codes(page, &[&one]));
+
+    // Item 3, scanned three times already, is scanned again after the township recalls the batch.
+    for _ in 0..3 {
         open(&app, &format!("/t/{three}"), None, "zh").await;
     }
     support::official(&app, "13900000003", Role::TownshipOfficial, TOWNSHIP).await;
@@ -153,6 +219,7 @@ async fn the_scan_page() {
     )
     .await;
     let page = open(&app, &format!("/t/{three}"), None, "zh").await;
+    assert_eq!(verdict(&page), "bad");
     assert_page!("scan_recalled_over_scanned", without_codes(page, &[&three]));
 }
 
@@ -378,4 +445,185 @@ async fn the_form_for_a_typed_code() {
     assert_page!("trace_form_en", open(&app, "/m/trace", None, "en").await);
     let resp = app.client.get("/m/trace?code=HELLO").send().await;
     resp.assert_header("cache-control", "public, max-age=300");
+}
+
+/// The anti-forgery token on a page's forms.
+fn csrf_in(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with its token")
+        + 19;
+    html[start..start + 32].to_owned()
+}
+
+#[tokio::test]
+async fn a_buyers_report_is_stored_listed_answered_and_closed_within_the_officials_area() {
+    use api::service::trace::reports::{self, ReportFilter};
+    use entities::{audit_log, trace_report::ReportStatus};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = TestApp::spawn().await;
+    let (_, batch_id) = traced_batch(&app).await;
+    let code = app.state.trace_keys.sign(TraceCode { batch_id, item: 1 });
+    // The scan page leads to the form.
+    let scan = open(&app, &format!("/t/{code}"), None, "zh").await;
+    assert!(scan.html.contains(&format!("href=\"/t/{code}/report\"")));
+    assert_page!(
+        "report_form",
+        without_codes(
+            open(&app, &format!("/t/{code}/report"), None, "zh").await,
+            &[&code]
+        )
+    );
+
+    // A wrong phone: the form again, with what was typed; nothing stored.
+    let refused = super::post(
+        &app,
+        &format!("/t/{code}/report"),
+        None,
+        &[("what", "粉条发霉了"), ("phone", "123")],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("粉条发霉了"));
+    // Sent: post, redirect, get the thanks.
+    let grouped_code = grouped(&code).replace(' ', "%20");
+    let sent = app
+        .client
+        .post(format!("/t/{grouped_code}/report"))
+        .content_type("application/x-www-form-urlencoded")
+        .body("what=%E7%B2%89%E6%9D%A1%E5%8F%91%E9%9C%89%E4%BA%86&phone=139+0000+0099")
+        .send()
+        .await;
+    sent.assert_status(StatusCode::SEE_OTHER);
+    sent.assert_header("location", format!("/t/{code}/report?sent=1"));
+    let thanks = open(&app, &format!("/t/{code}/report?sent=1"), None, "zh").await;
+    assert!(thanks.html.contains("已收到"));
+    // A code never issued has no village to report to.
+    let never = app.state.trace_keys.sign(TraceCode {
+        batch_id: batch_id + 50,
+        item: 1,
+    });
+    let nowhere = super::post(
+        &app,
+        &format!("/t/{never}/report"),
+        None,
+        &[("what", "假货")],
+    )
+    .await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    let stored = entities::trace_report::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let report = &stored[0];
+    assert_eq!(
+        (
+            report.batch_id,
+            report.village_code.as_str(),
+            report.phone.as_deref()
+        ),
+        (i64::from(batch_id), VILLAGE, Some("13900000099"))
+    );
+
+    // The village's cadre and its township read it; another township does not.
+    support::official(&app, "13900000021", Role::VillageCadre, VILLAGE).await;
+    let stranger_actor = api::service::auth::actor_of(
+        &support::official(&app, "13900000022", Role::TownshipOfficial, "500235102000").await,
+    );
+    let cadre = super::cookie_for(&app, "13900000021").await;
+    let stranger = super::cookie_for(&app, "13900000022").await;
+    let mine = open(
+        &app,
+        &format!("/o/reports?batch={batch_id}"),
+        Some(&cadre),
+        "zh",
+    )
+    .await;
+    assert!(mine.html.contains("粉条发霉了") && mine.html.contains("13900000099"));
+    let theirs = open(&app, "/o/reports", Some(&stranger), "zh").await;
+    assert!(!theirs.html.contains("粉条发霉了"));
+    let not_theirs = open(
+        &app,
+        &format!("/o/reports?area={VILLAGE}"),
+        Some(&stranger),
+        "zh",
+    )
+    .await;
+    assert_eq!(not_theirs.status, StatusCode::NOT_FOUND);
+    assert!(
+        reports::list(&app.state.db, &stranger_actor, ReportFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another township cannot close it, even with a form of its own; the cadre answers and
+    // closes it, and is told what happened.
+    let close = |cookie: String, answer: &'static str, html: String| {
+        let app = &app;
+        let id = report.id;
+        async move {
+            let token = csrf_in(&html);
+            super::post(
+                app,
+                &format!("/o/reports/{id}/close"),
+                Some(&cookie),
+                &[("csrf", token.as_str()), ("answer", answer)],
+            )
+            .await
+        }
+    };
+    let stranger_form = format!("name=\"csrf\" value=\"{}\"", csrf_of_cookie(&stranger));
+    let refused = close(stranger.clone(), "不是我们的", stranger_form).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
+    assert_page!("official_reports", mine);
+    let cadre_page = open(&app, "/o/reports", Some(&cadre), "zh").await.html;
+    let closed = close(cadre.clone(), "已上门核实，卖家已退款", cadre_page).await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
+    let after = open(
+        &app,
+        &format!("/o/reports?closed={}&all=1", report.id),
+        Some(&cadre),
+        "zh",
+    )
+    .await;
+    assert!(after.html.contains("已答复并关闭反馈") && after.html.contains("已上门核实"));
+    assert_page!("official_reports_closed", after);
+    let row = entities::trace_report::Entity::find_by_id(report.id)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, ReportStatus::Closed);
+    assert_eq!(row.answer.as_deref(), Some("已上门核实，卖家已退款"));
+    // Closing again is refused; the stranger cannot close through the service either.
+    assert!(
+        reports::close(&app.state.db, &stranger_actor, report.id, "x", None)
+            .await
+            .is_err()
+    );
+    // Both the report and its closing are audited.
+    let actions: Vec<String> = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq("trace_report"))
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["trace_report.created", "trace_report.closed"]);
+}
+
+/// The form token of the sign-in in `cookie`, as its pages' forms carry it.
+fn csrf_of_cookie(cookie: &str) -> String {
+    let session = cookie.trim_start_matches("shanhuo_session=");
+    api::infra::tokens::sha256_hex(format!("csrf\0{session}").as_bytes())[..32].to_owned()
 }

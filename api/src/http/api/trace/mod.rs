@@ -31,6 +31,7 @@ use crate::{
         codes::{self, Provenance, Verification, Warning},
         events::{self, NewEvent},
         production::{self, NewBatch, NewPlot},
+        verdict::Verdict,
     },
 };
 
@@ -417,7 +418,7 @@ async fn verified(
 ) -> Result<TraceResponse, ApiError> {
     let mut verification = verify_scan(state, req, code).await?;
     let provenance = verification.provenance.take();
-    let mut body = TraceView::new(code, verification)
+    let mut body = TraceView::new(verification)
         .to_json()
         .unwrap_or_default()
         .to_string();

@@ -233,12 +233,24 @@ pub struct RevocationInput {
     pub reason: String,
 }
 
+mirror_enum! {
+    /// What the scan means for the goods: `genuine` (issued here, no warning), `caution` (the
+    /// label may have been copied: scanned too often or from too many places), `danger` (do not
+    /// eat: a failed inspection, a recall or a revoked code) or `forged` (not issued here).
+    VerdictView as "TraceVerdict" <=> Verdict {
+        Genuine, Caution, Danger, Forged
+    }
+}
+
 /// What a scan found.
 #[derive(Object)]
 #[oai(rename = "Trace", skip_serializing_if_is_none)]
 pub struct TraceView {
+    /// The code in its canonical spelling: upper case, without the printed groups.
     pub code: String,
-    /// Signed by this server and issued. Check `warnings` even so.
+    /// The one answer to show: the worst of the warnings.
+    pub verdict: VerdictView,
+    /// Signed by this server and issued. Check `verdict` and `warnings` even so.
     pub genuine: bool,
     pub warnings: Vec<TraceWarningView>,
     pub provenance: Option<ProvenanceView>,
@@ -248,13 +260,15 @@ pub struct TraceView {
     pub first_scanned_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Why a buyer should be wary: `forged`, `unknown_key`, `not_issued`, `revoked`, `recalled`,
-/// `over_scanned` or `many_places`.
+/// Why a buyer should be wary: `forged`, `unknown_key`, `not_issued` (verdict `forged`);
+/// `revoked`, `recalled`, `failed_inspection` (`danger`); `over_scanned` or `many_places`
+/// (`caution`).
 #[derive(Object)]
 #[oai(rename = "TraceWarning", skip_serializing_if_is_none)]
 pub struct TraceWarningView {
     pub kind: String,
     pub reason: Option<String>,
+    /// When a recall was made or a failed inspection took place.
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     /// Scans or places, for `over_scanned` and `many_places`.
     pub count: Option<i64>,
@@ -288,9 +302,10 @@ pub struct ProvenanceView {
 }
 
 impl TraceView {
-    pub(super) fn new(code: &str, v: Verification) -> Self {
+    pub(super) fn new(v: Verification) -> Self {
         Self {
-            code: code.trim().to_ascii_uppercase(),
+            verdict: Verdict::of(&v).into(),
+            code: v.code,
             genuine: v.genuine,
             scan_count: v.scans.map(|s| s.count),
             first_scanned_at: v.scans.map(|s| s.first_at),
@@ -305,6 +320,9 @@ impl TraceView {
                         Warning::Revoked { reason } => ("revoked", Some(reason), None, None),
                         Warning::Recalled { reason, at } => {
                             ("recalled", Some(reason), Some(at), None)
+                        }
+                        Warning::FailedInspection { at } => {
+                            ("failed_inspection", None, Some(at), None)
                         }
                         Warning::OverScanned { count } => ("over_scanned", None, None, Some(count)),
                         Warning::ManyPlaces { places } => ("many_places", None, None, Some(places)),

@@ -1,2 +1,4 @@
 pub mod progress;
+pub mod reports;
+pub mod village;
 pub mod work;

@@ -22,7 +22,7 @@ use crate::{
     service::exit::{
         ExitError,
         dashboard::{self as dashboards, Dashboard},
-        progress::{self, Progress, VillageIncidence, VillageStage},
+        progress::{self, PartProgress, Progress, VillageIncidence, VillageStage},
     },
 };
 
@@ -125,12 +125,22 @@ impl DashboardPage {
     }
 
     /// Each part's villages de-listed of its poor villages; a part opens its own dashboard.
+    /// The parts with poor villages in them: a village that never was poor has nothing to show.
+    fn poor_parts(&self) -> impl Iterator<Item = &PartProgress> {
+        self.p().parts.iter().filter(|part| part.villages.poor > 0)
+    }
+
     fn villages_by_part(&self) -> Bars {
-        Bars::new(self.p().parts.iter().map(|part| BarRow {
+        let village_level = self.p().level != "county";
+        Bars::new(self.poor_parts().map(|part| BarRow {
             name: &part.name,
             done: part.villages.delisted.into(),
             total: part.villages.poor.into(),
-            href: Some(format!("/o?area={}", part.code)),
+            href: Some(if village_level {
+                format!("/o/villages/{}", part.code)
+            } else {
+                format!("/o?area={}", part.code)
+            }),
         }))
     }
 

@@ -2,7 +2,12 @@
 //! it), a household's file with its assessment, and what the area produces and where it sells.
 
 use askama::Template;
-use entities::{exit_case::ExitState, household_check::CheckKind, listing::Unit};
+use chrono::Datelike;
+use entities::{
+    exit_case::{self, ExitState},
+    household_check::CheckKind,
+    listing::Unit,
+};
 use poem::{
     Request, Response, handler,
     http::StatusCode,
@@ -14,7 +19,7 @@ use crate::http::pages::{
     error::{Missing, PageError},
     forms::yuan,
     session::{Official, PageForm, PageUser},
-    shell::{Frame, private, private_with, see_other, unit_name},
+    shell::{Frame, private, private_with, see_other, thousands, unit_name, yuan_thousands},
 };
 use crate::http::{caller::origin, error::Lang};
 use crate::{
@@ -33,7 +38,7 @@ use crate::{
         },
         market::{
             orders::china_time,
-            production_and_sales::{self, ProductionAndSales, StatsError},
+            production_and_sales::{self, Board, ProductionAndSales, StatsError},
         },
     },
 };
@@ -41,14 +46,80 @@ use crate::{
 /// Cases one page lists.
 const CASES_SHOWN: usize = 20;
 
-/// `GET /o/cases`: the open cases of the official's area that wait for a step they may take.
+#[derive(Debug, Default, Deserialize)]
+pub struct CasesQuery {
+    /// The case a step was just taken on.
+    done: Option<i64>,
+}
+
+/// `GET /o/cases`: the open cases of the official's area that wait for a step they may take,
+/// and after a step, what happened and what comes next.
 #[handler]
 pub async fn waiting_cases(
     state: Data<&AppState>,
     official: Official,
     lang: Lang,
+    Query(query): Query<CasesQuery>,
 ) -> Result<Response, PageError> {
-    cases_page(&state, lang, &official, None, StatusCode::OK).await
+    let done = match query.done {
+        Some(id) => match cases::get(&state.db, &official.actor, id).await {
+            Ok(record) => Some(after_step(lang, &record.case)),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let waiting = worklist::waiting(&state.db, &official.actor, CASES_SHOWN)
+        .await
+        .map_err(|e| PageError::refused(lang, e))?;
+    let page = CasesPage {
+        lang,
+        csrf: official.csrf(),
+        waiting,
+        problem: None,
+        done,
+    };
+    private_with(&page, StatusCode::OK)
+}
+
+/// The line after a step: where the case now stands and what comes next.
+fn after_step(lang: Lang, case: &exit_case::Model) -> String {
+    let t = |zh, en| lang.t(zh, en);
+    let next = match case.state {
+        ExitState::Proposed => t(
+            "下一步：村民主评议。",
+            "Next: the village's democratic appraisal.",
+        ),
+        ExitState::Appraised => t("下一步：核实。", "Next: verification."),
+        ExitState::Verified => t("下一步：开始公示。", "Next: the public notice."),
+        ExitState::PublicNotice => {
+            let end = case.notice_ends_at.map(china_time);
+            return match end {
+                Some(end) if lang == Lang::Zh => format!(
+                    "第 {} 号：公示已开始，{}月{}日结束；结束后由乡镇审核。",
+                    case.id,
+                    end.month(),
+                    end.day()
+                ),
+                Some(end) => format!(
+                    "Case {}: the public notice has started and ends on {}; then the township reviews it.",
+                    case.id,
+                    end.format("%Y-%m-%d")
+                ),
+                None => t("公示已开始。", "The public notice has started.").to_owned(),
+            };
+        }
+        ExitState::Reviewed => t(
+            "乡镇已审核；下一步：县审定。",
+            "Reviewed; next: the county's approval.",
+        ),
+        ExitState::Approved => t(
+            "县已审定；下一步：公告退出。",
+            "Approved; next: the announcement.",
+        ),
+        ExitState::Announced => t("已公告退出，计入脱贫。", "Announced: it counts as exited."),
+        ExitState::Rejected => t("已退回，本次未通过。", "Rejected this time."),
+    };
+    format!("{}{}{}", t("第 ", "Case "), case.id, t(" 号：", ": ")) + next
 }
 
 /// The cases waiting for the official, saying what was wrong when a step was not taken.
@@ -67,6 +138,7 @@ async fn cases_page(
         csrf: official.csrf(),
         waiting,
         problem,
+        done: None,
     };
     private_with(&page, status)
 }
@@ -93,7 +165,7 @@ pub async fn take_step(
     let (db, rules, actor) = (&state.db, &state.exit_rules, &official.actor);
     let taken = cases::transition(db, rules, actor, id, action, form.reason, &origin(req)).await;
     match taken.map_err(|e| PageError::refused(lang, e)) {
-        Ok(_) => Ok(see_other("/o/cases")),
+        Ok(_) => Ok(see_other(&format!("/o/cases?done={id}"))),
         Err(PageError::Refused { message, status }) => {
             let problem = Some(Problem::Refused(message));
             cases_page(&state, lang, &official, problem, status).await
@@ -116,6 +188,8 @@ struct CasesPage {
     csrf: String,
     waiting: Vec<WaitingCase>,
     problem: Option<Problem>,
+    /// What the step just taken did, and what comes next.
+    done: Option<String>,
 }
 
 impl CasesPage {
@@ -256,23 +330,37 @@ pub async fn stats_page(
             StatsError::Production(e) => PageError::refused(lang, e),
             StatsError::Sales(e) => PageError::refused(lang, e),
         })?;
-    private(&StatsPage { lang, stats })
+    let board = stats.board();
+    private(&StatsPage { lang, stats, board })
 }
 
-/// Lines of production and of sales each part of the page names.
-const PRODUCTION_LINES: usize = 20;
-const SALES_LINES: usize = 10;
+/// Lines of sales each part of the page names.
+const SALES_LINES: usize = 5;
 
 #[derive(Template)]
 #[template(path = "official/stats.html")]
 struct StatsPage {
     lang: Lang,
     stats: ProductionAndSales,
+    board: Board,
 }
 
 impl StatsPage {
     fn yuan(&self, fen: &i64) -> String {
-        yuan(*fen)
+        yuan_thousands(*fen)
+    }
+
+    fn number(&self, n: &i64) -> String {
+        thousands(*n)
+    }
+
+    fn count(&self, n: &u64) -> String {
+        thousands(i64::try_from(*n).unwrap_or(i64::MAX))
+    }
+
+    /// A share in tenths of a percent, as `12.5%`.
+    fn percent(&self, permille: &i64) -> String {
+        format!("{}.{}%", permille / 10, permille % 10)
     }
 
     fn unit(&self, unit: &Unit) -> &'static str {

@@ -112,7 +112,7 @@ pub async fn trace_form_page(
     let typed = query
         .code
         .as_deref()
-        .map(|c| c.trim().replace([' ', '-'], "").to_ascii_uppercase())
+        .map(crate::infra::trace_codes::canonical)
         .filter(|c| !c.is_empty());
     if let Some(code) = &typed
         && state.trace_keys.verify(code).is_ok()

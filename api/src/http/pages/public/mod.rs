@@ -1,3 +1,5 @@
 pub mod audit;
+pub mod home;
 pub mod market;
+pub mod report;
 pub mod scan;

@@ -18,7 +18,11 @@ use crate::http::pages::{
 use crate::http::{caller::verify_scan, error::Lang};
 use crate::{
     app::AppState,
-    service::trace::codes::{TimelineEntry, Verification, Warning},
+    infra::trace_codes,
+    service::trace::{
+        codes::{TimelineEntry, Verification, Warning},
+        verdict::Verdict,
+    },
 };
 
 /// `GET /t/{code}`: what the code is, and where its goods come from.
@@ -37,7 +41,7 @@ pub async fn scan_page(
             } else {
                 "public, max-age=3600"
             };
-            let page = ScanPage::new(lang, &code, verification);
+            let page = ScanPage::new(lang, verification);
             Ok(html_response(render(&page)?, StatusCode::OK, cache))
         }
         Err(e) => {
@@ -52,38 +56,43 @@ pub async fn scan_page(
     }
 }
 
-/// What a scan says of a code, at a glance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Verdict {
-    Genuine,
-    /// Genuine, with warnings.
-    Caution,
-    Invalid,
+/// How the page shows each verdict: its colour class and its headline.
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Genuine => "ok",
+        Verdict::Caution => "warn",
+        Verdict::Danger | Verdict::Forged => "bad",
+    }
 }
 
-impl Verdict {
-    fn of(v: &Verification) -> Self {
-        match (v.genuine, v.warnings.is_empty()) {
-            (true, true) => Self::Genuine,
-            (true, false) => Self::Caution,
-            (false, _) => Self::Invalid,
-        }
+fn verdict_text(verdict: Verdict, lang: Lang) -> &'static str {
+    match verdict {
+        Verdict::Genuine => lang.t("正品验证通过", "Genuine"),
+        Verdict::Caution => lang.t("请注意：标签可能被复制", "Caution: the label may be a copy"),
+        Verdict::Danger => lang.t("请勿食用", "Do not eat"),
+        Verdict::Forged => lang.t(
+            "验证未通过：可能是假冒",
+            "Not verified: possibly counterfeit",
+        ),
     }
+}
 
-    fn class(self) -> &'static str {
-        match self {
-            Self::Genuine => "ok",
-            Self::Caution => "warn",
-            Self::Invalid => "bad",
-        }
-    }
-
-    fn text(self, lang: Lang) -> &'static str {
-        match self {
-            Self::Genuine => lang.t("正品验证通过", "Genuine"),
-            Self::Caution => lang.t("请注意：此码有异常", "Caution: this code has warnings"),
-            Self::Invalid => lang.t("此码无效", "This code is not valid"),
-        }
+/// What the buyer should do now.
+fn advice(verdict: Verdict, lang: Lang) -> Option<&'static str> {
+    match verdict {
+        Verdict::Genuine => None,
+        Verdict::Caution => Some(lang.t(
+            "如果不是您本人多次扫码，请向卖家核实货源，或点下方“反映问题”。",
+            "If you did not scan it this often yourself, check with the seller, or report a problem below.",
+        )),
+        Verdict::Danger => Some(lang.t(
+            "请勿食用，请联系卖家退款。",
+            "Do not eat it; contact the seller for a refund.",
+        )),
+        Verdict::Forged => Some(lang.t(
+            "请核对标签上的码是否输入正确；如无误，请勿购买或食用，并向卖家核实。",
+            "Check that the code was typed as printed; if it was, do not buy or eat the goods, and ask the seller.",
+        )),
     }
 }
 
@@ -93,18 +102,39 @@ impl Verdict {
 struct ScanPage {
     lang: Lang,
     verdict: Verdict,
-    /// The code as the label prints it.
+    /// The code in its canonical spelling, in the groups a label prints.
     code: String,
     v: Verification,
 }
 
 impl ScanPage {
-    fn new(lang: Lang, code: &str, v: Verification) -> Self {
+    fn new(lang: Lang, v: Verification) -> Self {
         Self {
             lang,
             verdict: Verdict::of(&v),
-            code: code.trim().to_ascii_uppercase(),
+            code: trace_codes::grouped(&v.code),
             v,
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        verdict_class(self.verdict)
+    }
+
+    fn headline(&self) -> &'static str {
+        verdict_text(self.verdict, self.lang)
+    }
+
+    fn advice(&self) -> Option<&'static str> {
+        advice(self.verdict, self.lang)
+    }
+
+    /// The frame: a code this county did not issue carries no word of its records.
+    fn frame(&self) -> Frame {
+        if self.verdict == Verdict::Forged {
+            Frame::scan_unverified()
+        } else {
+            Frame::scan()
         }
     }
 

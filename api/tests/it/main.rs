@@ -6,6 +6,7 @@ mod areas;
 mod audit;
 mod cache;
 mod config;
+mod county_time;
 mod exit;
 mod faults;
 mod household_changes;

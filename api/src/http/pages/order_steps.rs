@@ -18,7 +18,7 @@ use crate::{
     app::AppState,
     service::market::{
         order_book::{self, OrderCard},
-        orders::{self, OrderAction, OrderSide, china_time},
+        orders::{self, OrderAction, OrderSide},
     },
 };
 
@@ -147,9 +147,7 @@ pub fn unit(lang: Lang, order: &Order) -> &'static str {
     unit_name(lang, order.unit)
 }
 
-/// When the order was placed, in Beijing time.
+/// When the order was placed, in the county's time.
 pub fn placed_at(order: &Order) -> String {
-    china_time(order.placed_at)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    crate::domain::county_time::minute(order.placed_at)
 }

@@ -1,7 +1,7 @@
 //! Whether a household or a village qualifies to exit in a year, and which criteria fail.
 //! Recording the checks and indicators the assessment reads.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     area,
     household::{self, HouseholdStatus},
@@ -280,7 +280,7 @@ pub struct NewCheck {
 }
 
 fn valid_year(year: i32) -> Result<(), ExitError> {
-    let this_year = Utc::now().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     if (2014..=this_year).contains(&year) {
         Ok(())
     } else {

@@ -2,7 +2,7 @@
 //! is checked against the same rules as registration, keeps exactly one head, and is audited
 //! with the values before and after (ID numbers masked).
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     area::{self, AreaLevel},
     batch, cooperative_member, exit_case,
@@ -103,7 +103,7 @@ pub async fn update(
         active.responsible_cadre_id = Set(cadre);
     }
     if let Some(year) = changes.registered_year {
-        let this_year = Utc::now().year();
+        let this_year = crate::domain::county_time::year_of(Utc::now());
         if !(2014..=this_year).contains(&year) {
             return Err(HouseholdError::Invalid(
                 Flaw::YearOutOfRange { this_year }.to_string(),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     household,
     household_income::{self, IncomeSource},
@@ -98,7 +98,7 @@ pub async fn record_year(
     amounts: &[(IncomeSource, i64)],
     origin: &Origin,
 ) -> Result<IncomeYear, HouseholdError> {
-    let this_year = Utc::now().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     if !(2014..=this_year).contains(&year) {
         return Err(HouseholdError::Invalid(format!(
             "income is recorded for the years 2014 to {this_year}"

@@ -11,7 +11,7 @@ pub(crate) mod store;
 
 pub use store::Clash;
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use entities::{
     household::{self, HouseholdStatus, PovertyCause},
     household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
@@ -357,7 +357,7 @@ pub fn flaws(new: &NewHousehold) -> Vec<Flaw> {
     if number.is_empty() || number.chars().count() > 32 {
         flaws.push(Flaw::NumberLength);
     }
-    let this_year = Utc::now().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     if !(2014..=this_year).contains(&new.registered_year) {
         flaws.push(Flaw::YearOutOfRange { this_year });
     }

@@ -4,7 +4,7 @@
 //! stock returns). Completing it adds its amount to the producing household's e-commerce
 //! income for the year, in the same transaction, once.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     listing::{self, ListingStatus},
     order::{self, Model as Order, OrderStatus},
@@ -31,8 +31,6 @@ use crate::{
         users::Origin,
     },
 };
-
-pub use crate::domain::county_time::china_time;
 
 /// What a buyer asks for.
 #[derive(Clone, Debug)]
@@ -349,7 +347,7 @@ pub async fn act(
         Ship => next.shipped_at = Set(Some(now)),
         Deliver => next.delivered_at = Set(Some(now)),
         Complete => {
-            let year = china_time(now).year();
+            let year = crate::domain::county_time::year_of(now);
             next.completed_at = Set(Some(now));
             next.income_year = Set(Some(year));
             incomes::add_ecommerce(&txn, current.household_id, year, current.amount_fen).await?;

@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 
 use super::{
     MarketError,
-    orders::china_time,
     sales::{self, SalesStats},
 };
 use crate::{
@@ -74,6 +73,6 @@ pub async fn of(
     Ok(ProductionAndSales {
         made,
         sold,
-        this_year: china_time(Utc::now()).year(),
+        this_year: crate::domain::county_time::year_of(Utc::now()),
     })
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::{TraceError, production};
+use crate::domain::county_time::Clock;
 use std::sync::Arc;
 
 use crate::{
@@ -43,12 +44,13 @@ pub struct NewEvent {
 pub async fn record(
     db: &Database,
     cache: &Arc<dyn Cache>,
+    clock: &dyn Clock,
     actor: &Actor,
     batch_id: i64,
     new: NewEvent,
 ) -> Result<TraceEvent, TraceError> {
     let invalid = |reason: &str| Err(TraceError::Invalid(reason.into()));
-    if new.occurred_at > Utc::now() + chrono::Duration::minutes(5) {
+    if new.occurred_at > clock.now() + chrono::Duration::minutes(5) {
         return invalid("an event has happened already");
     }
     if (new.kind == EventKind::Inspected) != new.result.is_some() {
@@ -89,7 +91,7 @@ pub async fn record(
         input_batch_ids: Set(json!(new.input_batch_ids).to_string()),
         details: Set(details),
         recorded_by: Set(actor.user_id),
-        recorded_at: Set(Utc::now()),
+        recorded_at: Set(clock.now()),
         ..Default::default()
     }
     .insert(&txn)

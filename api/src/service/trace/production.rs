@@ -17,7 +17,7 @@ use sea_orm::{
 
 use super::TraceError;
 use crate::{
-    domain::{AreaCode, county_time::county_today},
+    domain::{AreaCode, county_time::Clock},
     infra::db::Database,
     service::policy::Actor,
 };
@@ -139,6 +139,7 @@ pub struct NewBatch {
 
 pub async fn create_batch(
     db: &Database,
+    clock: &dyn Clock,
     actor: &Actor,
     new: NewBatch,
 ) -> Result<Batch, TraceError> {
@@ -149,7 +150,7 @@ pub async fn create_batch(
         ));
     }
     // The farmer's today is the county's: at 7 a.m. in Beijing it is still yesterday in UTC.
-    if new.produced_on > county_today() {
+    if new.produced_on > clock.today() {
         return Err(TraceError::Invalid(
             "a batch is not made in the future".into(),
         ));
@@ -192,7 +193,7 @@ pub async fn create_batch(
         recalled_at: Set(None),
         recall_reason: Set(None),
         created_by: Set(actor.user_id),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock.now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -2,7 +2,7 @@
 //! item codes and downloading their label sheet — what the scan page later tells buyers.
 
 use askama::Template;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     batch::Model as Batch,
     product_category::Model as Category,
@@ -25,15 +25,13 @@ use crate::http::pages::{
 };
 use crate::{
     app::AppState,
-    service::{
-        market::orders::china_time,
-        trace::{
-            TraceError,
-            batch_pages::{self, Batches, OwnBatch},
-            codes, events,
-            labels::{SheetPdf, sheet_pdf},
-            production::{self, NewBatch},
-        },
+    domain::county_time,
+    service::trace::{
+        TraceError,
+        batch_pages::{self, Batches, OwnBatch},
+        codes, events,
+        labels::{SheetPdf, sheet_pdf},
+        production::{self, NewBatch},
     },
 };
 
@@ -60,7 +58,13 @@ pub async fn my_batches(
     lang: Lang,
 ) -> Result<Response, PageError> {
     let batches = own_batches(&state, &farmer).await?;
-    private(&BatchesPage::new(lang, &farmer, batches, None))
+    private(&BatchesPage::new(
+        lang,
+        &farmer,
+        state.clock.today(),
+        batches,
+        None,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,17 +88,19 @@ pub async fn create_batch(
 ) -> Result<Response, PageError> {
     let refused = match form.new_batch() {
         Err(typo) => typo.refusal(lang),
-        Ok(new) => match production::create_batch(&state.db, &farmer.actor, new).await {
-            Ok(batch) => return Ok(see_other(&format!("/f/batches/{}", batch.id))),
-            Err(e) => PageError::refused(lang, e),
-        },
+        Ok(new) => {
+            match production::create_batch(&state.db, &*state.clock, &farmer.actor, new).await {
+                Ok(batch) => return Ok(see_other(&format!("/f/batches/{}", batch.id))),
+                Err(e) => PageError::refused(lang, e),
+            }
+        }
     };
     let PageError::Refused { message, status } = refused else {
         return Err(refused);
     };
     let batches = own_batches(&state, &farmer).await?;
     private_with(
-        &BatchesPage::new(lang, &farmer, batches, Some(message)),
+        &BatchesPage::new(lang, &farmer, state.clock.today(), batches, Some(message)),
         status,
     )
 }
@@ -128,11 +134,20 @@ pub async fn add_event(
     Path(id): Path<i64>,
     PageForm(form): PageForm<EventForm>,
 ) -> Result<Response, PageError> {
-    let new = match form.new_event() {
+    let new = match form.new_event(state.clock.now()) {
         Ok(new) => new,
         Err(typo) => return batch_again(&state, &farmer, lang, id, typo.refusal(lang)).await,
     };
-    match events::record(&state.db, &state.cache, &farmer.actor, id, new).await {
+    match events::record(
+        &state.db,
+        &state.cache,
+        &*state.clock,
+        &farmer.actor,
+        id,
+        new,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
         Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
     }
@@ -247,7 +262,7 @@ impl BatchForm {
 
 impl EventForm {
     /// The typed step, happening now, or what to fix first.
-    fn new_event(&self) -> Result<events::NewEvent, Typo> {
+    fn new_event(&self, now: DateTime<Utc>) -> Result<events::NewEvent, Typo> {
         let kind = KINDS
             .iter()
             .find(|(_, v)| Some(*v) == self.kind.as_deref())
@@ -260,7 +275,7 @@ impl EventForm {
         };
         Ok(events::NewEvent {
             kind,
-            occurred_at: Utc::now(),
+            occurred_at: now,
             place_area: None,
             place_text: self.place.clone().filter(|p| !p.trim().is_empty()),
             result,
@@ -307,16 +322,25 @@ impl Typo {
 struct BatchesPage {
     lang: Lang,
     csrf: String,
+    /// The county's date now.
+    today: NaiveDate,
     /// None for an account bound to no household.
     batches: Option<Batches>,
     problem: Option<String>,
 }
 
 impl BatchesPage {
-    fn new(lang: Lang, farmer: &Farmer, batches: Option<Batches>, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        farmer: &Farmer,
+        today: NaiveDate,
+        batches: Option<Batches>,
+        problem: Option<String>,
+    ) -> Self {
         Self {
             lang,
             csrf: farmer.csrf(),
+            today,
             batches,
             problem,
         }
@@ -332,9 +356,9 @@ impl BatchesPage {
             .unwrap_or("")
     }
 
-    /// Today in China, when a new batch was most likely harvested or made.
+    /// The county's today, when a new batch was most likely harvested or made.
     fn today(&self) -> NaiveDate {
-        china_time(Utc::now()).date_naive()
+        self.today
     }
 }
 
@@ -376,10 +400,8 @@ impl BatchPage {
         format!("{product} · {}", self.batch.produced_on)
     }
 
-    /// When a step happened, China time.
+    /// When a step happened, in the county's time.
     fn when(&self, event: &TraceEvent) -> String {
-        china_time(event.occurred_at)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        county_time::minute(event.occurred_at)
     }
 }

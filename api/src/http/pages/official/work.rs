@@ -31,10 +31,7 @@ use crate::{
             file::{self, HouseholdFile},
             sheet::SheetLabel,
         },
-        market::{
-            orders::china_time,
-            production_and_sales::{self, ProductionAndSales, StatsError},
-        },
+        market::production_and_sales::{self, ProductionAndSales, StatsError},
     },
 };
 
@@ -132,7 +129,7 @@ impl CasesPage {
         let end = case
             .notice_ends_at
             .filter(|_| case.state == ExitState::PublicNotice)?;
-        Some(china_time(end).format("%Y-%m-%d %H:%M").to_string())
+        Some(crate::domain::county_time::minute(end))
     }
 
     /// A step back or out: it needs a reason, and its button is the plain one.

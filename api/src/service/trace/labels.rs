@@ -114,15 +114,14 @@ impl LabelRun {
         let from = from.unwrap_or(1);
         let to = to.unwrap_or(pages);
         if from < 1 || from > to || to > pages {
-            return Err(TraceError::Invalid(format!(
-                "the run's labels fill pages 1 to {pages}"
-            )));
+            return Err(TraceError::Invalid(
+                crate::service::reasons::label_pages_range(pages),
+            ));
         }
         if to - from + 1 > MAX_PDF_PAGES {
-            return Err(TraceError::Invalid(format!(
-                "one file holds at most {MAX_PDF_PAGES} pages; the run fills {pages}: ask for a \
-                 range of pages"
-            )));
+            return Err(TraceError::Invalid(
+                crate::service::reasons::label_pages_too_many(MAX_PDF_PAGES, pages),
+            ));
         }
         Ok(from..=to)
     }

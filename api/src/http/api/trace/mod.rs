@@ -180,7 +180,9 @@ impl TraceApi {
             None | Some(serde_json::Value::Null) => serde_json::Map::new(),
             Some(serde_json::Value::Object(map)) => map,
             Some(_) => {
-                return Err(TraceError::Invalid("details are a JSON object".into()).into());
+                return Err(
+                    TraceError::Invalid(crate::service::reasons::details_not_an_object()).into(),
+                );
             }
         };
         let new = NewEvent {

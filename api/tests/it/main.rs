@@ -9,6 +9,7 @@ mod config;
 mod county_time;
 mod exit;
 mod faults;
+mod forms_keep_input;
 mod household_changes;
 mod households;
 mod http;

@@ -2,7 +2,7 @@
 //! item codes and downloading their label sheet — what the scan page later tells buyers.
 
 use askama::Template;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entities::{
     batch::Model as Batch,
     product_category::Model as Category,
@@ -99,10 +99,9 @@ pub async fn create_batch(
         return Err(refused);
     };
     let batches = own_batches(&state, &farmer).await?;
-    private_with(
-        &BatchesPage::new(lang, &farmer, state.clock.today(), batches, Some(message)),
-        status,
-    )
+    let mut page = BatchesPage::new(lang, &farmer, state.clock.today(), batches, Some(message));
+    page.typed = form;
+    private_with(&page, status)
 }
 
 /// `GET /f/batches/{id}`: one batch: its journey, a step to add, its codes and label sheets.
@@ -114,7 +113,13 @@ pub async fn batch_page(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let batch = own_batch(&state, &farmer, id).await?;
-    private(&BatchPage::new(lang, &farmer, batch, None))
+    private(&BatchPage::new(
+        lang,
+        &farmer,
+        batch,
+        state.clock.now(),
+        None,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,10 +127,13 @@ pub struct EventForm {
     kind: Option<String>,
     result: Option<String>,
     place: Option<String>,
+    /// The county's day and time the step happened (`2026-12-02`, `07:30`); now when empty.
+    day: Option<String>,
+    time: Option<String>,
     count: Option<String>,
 }
 
-/// `POST /f/batches/{id}/events`: a step of the journey, happening now.
+/// `POST /f/batches/{id}/events`: a step of the journey, on the day and at the time typed.
 #[handler]
 pub async fn add_event(
     state: Data<&AppState>,
@@ -136,20 +144,12 @@ pub async fn add_event(
 ) -> Result<Response, PageError> {
     let new = match form.new_event(state.clock.now()) {
         Ok(new) => new,
-        Err(typo) => return batch_again(&state, &farmer, lang, id, typo.refusal(lang)).await,
+        Err(typo) => return batch_again(&state, &farmer, lang, id, typo.refusal(lang), form).await,
     };
-    match events::record(
-        &state.db,
-        &state.cache,
-        &*state.clock,
-        &farmer.actor,
-        id,
-        new,
-    )
-    .await
-    {
+    let clock = &*state.clock;
+    match events::record(&state.db, &state.cache, clock, &farmer.actor, id, new).await {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
-        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
     }
 }
 
@@ -164,11 +164,11 @@ pub async fn issue_codes(
 ) -> Result<Response, PageError> {
     let count = form.count.as_deref().and_then(parse_count);
     let Some(count) = count.and_then(|c| u32::try_from(c).ok()) else {
-        return batch_again(&state, &farmer, lang, id, Typo::Count.refusal(lang)).await;
+        return batch_again(&state, &farmer, lang, id, Typo::Count.refusal(lang), form).await;
     };
     match codes::issue(&state.db, &state.cache, &farmer.actor, id, count).await {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
-        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
     }
 }
 
@@ -194,7 +194,10 @@ pub async fn label_sheet(
     );
     match sheet.await {
         Ok(sheet) => Ok(download(sheet)),
-        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => {
+            let refused = PageError::refused(lang, e);
+            batch_again(&state, &farmer, lang, id, refused, EventForm::default()).await
+        }
     }
 }
 
@@ -211,20 +214,23 @@ fn download(sheet: SheetPdf) -> Response {
         .body(sheet.bytes)
 }
 
-/// The batch's page again, saying why a change to it was refused (a batch that is not the
-/// household's is not found, whatever was wrong).
+/// The batch's page again, saying why a change to it was refused, with what was typed (a
+/// batch that is not the household's is not found, whatever was wrong).
 async fn batch_again(
     state: &AppState,
     farmer: &Farmer,
     lang: Lang,
     id: i64,
     refused: PageError,
+    typed: EventForm,
 ) -> Result<Response, PageError> {
     let PageError::Refused { message, status } = refused else {
         return Err(refused);
     };
     let batch = own_batch(state, farmer, id).await?;
-    private_with(&BatchPage::new(lang, farmer, batch, Some(message)), status)
+    let mut page = BatchPage::new(lang, farmer, batch, state.clock.now(), Some(message));
+    page.typed = typed;
+    private_with(&page, status)
 }
 
 async fn own_batches(state: &AppState, farmer: &Farmer) -> Result<Option<Batches>, PageError> {
@@ -243,6 +249,38 @@ async fn own_batch(state: &AppState, farmer: &Farmer, id: i64) -> Result<OwnBatc
 }
 
 impl BatchForm {
+    fn is(field: &Option<String>, id: i64) -> bool {
+        field.as_deref().map(str::trim) == Some(id.to_string().as_str())
+    }
+
+    /// Whether the refused form had chosen this product (or plot, or listing).
+    pub fn category_is(&self, id: &i64) -> bool {
+        Self::is(&self.category, *id)
+    }
+
+    pub fn plot_is(&self, id: &i64) -> bool {
+        Self::is(&self.plot, *id)
+    }
+
+    pub fn listing_is(&self, id: &i64) -> bool {
+        Self::is(&self.listing, *id)
+    }
+
+    pub fn quantity(&self) -> &str {
+        self.quantity.as_deref().unwrap_or("")
+    }
+
+    pub fn unit(&self) -> &str {
+        self.unit.as_deref().unwrap_or("")
+    }
+
+    /// The day typed, or `today` on a fresh form.
+    pub fn produced_on(&self, today: &NaiveDate) -> String {
+        self.produced_on
+            .clone()
+            .unwrap_or_else(|| today.to_string())
+    }
+
     /// The typed batch, or what to fix first.
     fn new_batch(&self) -> Result<NewBatch, Typo> {
         let id = |field: &Option<String>| field.as_deref().and_then(|v| v.parse::<i64>().ok());
@@ -261,7 +299,44 @@ impl BatchForm {
 }
 
 impl EventForm {
-    /// The typed step, happening now, or what to fix first.
+    pub fn kind_is(&self, value: &str) -> bool {
+        self.kind.as_deref() == Some(value)
+    }
+
+    pub fn result_is(&self, value: &str) -> bool {
+        self.result.as_deref() == Some(value)
+    }
+
+    pub fn place(&self) -> &str {
+        self.place.as_deref().unwrap_or("")
+    }
+
+    /// The count typed, or a sheet's 24 on a fresh form.
+    pub fn count(&self) -> &str {
+        self.count.as_deref().unwrap_or("24")
+    }
+
+    /// When the typed step happened: the county's day and time typed, now when left empty.
+    fn when(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, Typo> {
+        fn typed(field: &Option<String>) -> Option<&str> {
+            field.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        let local = county_time::local(now);
+        let day = match typed(&self.day) {
+            None => local.date_naive(),
+            Some(day) => NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Typo::Day)?,
+        };
+        let time = match typed(&self.time) {
+            None if typed(&self.day).is_none() => return Ok(now),
+            None => NaiveTime::from_hms_opt(12, 0, 0).expect("noon"),
+            Some(time) => NaiveTime::parse_from_str(time, "%H:%M")
+                .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M:%S"))
+                .map_err(|_| Typo::Time)?,
+        };
+        Ok(county_time::instant(day, time))
+    }
+
+    /// The typed step, or what to fix first.
     fn new_event(&self, now: DateTime<Utc>) -> Result<events::NewEvent, Typo> {
         let kind = KINDS
             .iter()
@@ -275,7 +350,7 @@ impl EventForm {
         };
         Ok(events::NewEvent {
             kind,
-            occurred_at: now,
+            occurred_at: self.when(now)?,
             place_area: None,
             place_text: self.place.clone().filter(|p| !p.trim().is_empty()),
             result,
@@ -291,6 +366,7 @@ enum Typo {
     Product,
     Quantity,
     Day,
+    Time,
     Step,
     Count,
 }
@@ -306,6 +382,7 @@ impl Typo {
                 "Give the quantity as a whole number, such as 200",
             ),
             Self::Day => t("请选择日期", "Choose the day"),
+            Self::Time => t("请填时间，例如 07:30", "Give the time, such as 07:30"),
             Self::Step => t("请选择是哪一步", "Choose the step"),
             Self::Count => t("数量请填整数，例如 24", "Give a whole number, such as 24"),
         }
@@ -327,6 +404,8 @@ struct BatchesPage {
     /// None for an account bound to no household.
     batches: Option<Batches>,
     problem: Option<String>,
+    /// What a refused form had typed; empty on a fresh one.
+    typed: BatchForm,
 }
 
 impl BatchesPage {
@@ -343,6 +422,7 @@ impl BatchesPage {
             today,
             batches,
             problem,
+            typed: BatchForm::default(),
         }
     }
 
@@ -354,11 +434,6 @@ impl BatchesPage {
             .find(|c| c.id == category_id)
             .map(|c| self.lang.t(&c.name_zh, &c.name_en))
             .unwrap_or("")
-    }
-
-    /// The county's today, when a new batch was most likely harvested or made.
-    fn today(&self) -> NaiveDate {
-        self.today
     }
 }
 
@@ -374,10 +449,22 @@ struct BatchPage {
     journey: Vec<TraceEvent>,
     runs: Vec<Run>,
     problem: Option<String>,
+    /// The county's day and time now, that a new step happens at unless the farmer says.
+    now_day: String,
+    now_time: String,
+    /// What a refused form had typed; empty on a fresh one.
+    typed: EventForm,
 }
 
 impl BatchPage {
-    fn new(lang: Lang, farmer: &Farmer, own: OwnBatch, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        farmer: &Farmer,
+        own: OwnBatch,
+        now: DateTime<Utc>,
+        problem: Option<String>,
+    ) -> Self {
+        let local = county_time::local(now);
         Self {
             lang,
             csrf: farmer.csrf(),
@@ -387,6 +474,9 @@ impl BatchPage {
             journey: own.journey,
             runs: own.runs,
             problem,
+            now_day: local.format("%Y-%m-%d").to_string(),
+            now_time: local.format("%H:%M").to_string(),
+            typed: EventForm::default(),
         }
     }
 

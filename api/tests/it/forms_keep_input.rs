@@ -199,3 +199,69 @@ async fn a_refused_run_of_codes_keeps_the_count_typed() {
             .contains("name=\"count\" inputmode=\"numeric\" required value=\"200000\"")
     );
 }
+
+#[tokio::test]
+async fn the_batch_page_downloads_the_codes_and_each_label_page() {
+    let app = TestApp::spawn().await;
+    let (actor, cookie) = signed_in(&app).await;
+    let category = support::category_id(&app, "sweet_potato_vermicelli").await;
+    let batch = production::create_batch(
+        &app.state.db,
+        &*app.state.clock,
+        &actor,
+        production::NewBatch {
+            category_id: category,
+            plot_id: None,
+            quantity: 100,
+            unit: None,
+            produced_on: app.state.clock.today(),
+            note: String::new(),
+            listing_ids: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let run =
+        api::service::trace::codes::issue(&app.state.db, &app.state.cache, &actor, batch.id, 30)
+            .await
+            .unwrap();
+    let path = format!("/f/batches/{}", batch.id);
+    let page = open(&app, &path, Some(&cookie), "zh").await;
+    let runs = format!("{path}/runs/{}", run.id);
+    assert!(page.html.contains(&format!("href=\"{runs}/codes.csv\"")));
+    assert!(page.html.contains(&format!("href=\"{runs}/labels/1\"")));
+    assert!(
+        page.html.contains(&format!("href=\"{runs}/labels/2\"")),
+        "30 labels fill 2 pages"
+    );
+    assert!(!page.html.contains(&format!("href=\"{runs}/labels/3\"")));
+
+    let csv = app
+        .client
+        .get(format!("{runs}/codes.csv"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    csv.assert_status_is_ok();
+    let csv = csv.0.into_body().into_string().await.unwrap();
+    assert_eq!(csv.lines().count(), 31, "a header and 30 codes");
+
+    let png = app
+        .client
+        .get(format!("{runs}/labels/2"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    png.assert_status_is_ok();
+    assert_eq!(png.0.headers()["x-total-pages"], "2");
+    let png = png.0.into_body().into_vec().await.unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+
+    let past = app
+        .client
+        .get(format!("{runs}/labels/3"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    past.assert_status(StatusCode::NOT_FOUND);
+}

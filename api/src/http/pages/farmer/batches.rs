@@ -30,7 +30,7 @@ use crate::{
         TraceError,
         batch_pages::{self, Batches, OwnBatch},
         codes, events,
-        labels::{SheetPdf, sheet_pdf},
+        labels::{self, SheetPdf, sheet_pdf},
         production::{self, NewBatch},
     },
 };
@@ -199,6 +199,74 @@ pub async fn label_sheet(
             batch_again(&state, &farmer, lang, id, refused, EventForm::default()).await
         }
     }
+}
+
+/// `GET /f/batches/{id}/runs/{run_id}/labels/{page}`: one page of the run's label sheet as a
+/// PNG, for printing from a phone or at a photo shop.
+#[handler]
+pub async fn label_page(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    Path((id, run_id, page)): Path<(i64, i64, usize)>,
+) -> Result<Response, PageError> {
+    let png = labels::page_png(
+        &state.db,
+        &farmer.actor,
+        state.trace_keys.clone(),
+        state.settings.public_base_url.clone(),
+        state.label_fonts.clone(),
+        id,
+        run_id,
+        page,
+    );
+    match png.await {
+        Ok((png, total)) => Ok(Response::builder()
+            .content_type("image/png")
+            .header(
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"batch-{id}-run-{run_id}-page-{page}.png\""),
+            )
+            .header(header::CACHE_CONTROL, "no-store")
+            .header("x-total-pages", total)
+            .body(png)),
+        Err(TraceError::NotFound) => Err(PageError::Missing(Missing::OwnBatch)),
+        Err(e) => Err(PageError::Unavailable(e.into())),
+    }
+}
+
+/// `GET /f/batches/{id}/runs/{run_id}/codes.csv`: the run's codes (item, code, URL), for a
+/// print shop's own labels.
+#[handler]
+pub async fn codes_file(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    Path((id, run_id)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let run = match codes::run(&state.db, &farmer.actor, id, run_id).await {
+        Ok((_, run)) => run,
+        Err(TraceError::NotFound | TraceError::Forbidden) => {
+            return Err(PageError::Missing(Missing::OwnBatch));
+        }
+        Err(e) => return Err(PageError::Unavailable(e.into())),
+    };
+    let chunks = codes::csv_chunks(
+        state.trace_keys.clone(),
+        &run,
+        state.settings.public_base_url.clone(),
+    );
+    let lines = std::iter::once("item,code,url\n".to_owned())
+        .chain(chunks)
+        .map(|chunk| Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)));
+    Ok(Response::builder()
+        .content_type("text/csv; charset=utf-8")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"batch-{id}-run-{run_id}.csv\""),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(poem::Body::from_bytes_stream(futures_util::stream::iter(
+            lines,
+        ))))
 }
 
 /// A label sheet as a download, never kept.
@@ -488,6 +556,12 @@ impl BatchPage {
             .map(|c| self.lang.t(&c.name_zh, &c.name_en))
             .unwrap_or("");
         format!("{product} · {}", self.batch.produced_on)
+    }
+
+    /// The pages a run's label sheet fills, numbered from 1.
+    fn pages(&self, run: &Run) -> std::ops::RangeInclusive<usize> {
+        let labels = (run.last_item - run.first_item + 1).max(0) as usize;
+        1..=labels.div_ceil(crate::infra::labels::LABELS_PER_PAGE)
     }
 
     /// When a step happened, in the county's time.

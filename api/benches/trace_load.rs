@@ -158,13 +158,14 @@ async fn prepare(url: &str, dir: &std::path::Path) -> String {
         .id;
     let batch = production::create_batch(
         &state.db,
+        &*state.clock,
         &actor,
         NewBatch {
             category_id: category,
             plot_id: None,
             quantity: 500,
             unit: None,
-            produced_on: chrono::Utc::now().date_naive(),
+            produced_on: state.clock.today(),
             note: String::new(),
             listing_ids: Vec::new(),
         },

@@ -11,6 +11,7 @@ use poem::{
 
 use crate::{
     config::Settings,
+    domain::county_time::{self, SharedClock},
     http,
     infra::{
         cache::{Cache, MemoryCache, RedisCache, RedisTimeouts, ResilientCache},
@@ -65,6 +66,8 @@ pub struct AppState {
     pub label_fonts: Arc<LabelFonts>,
     /// Links audit entries and signs checkpoints of the chain.
     pub audit_keys: Arc<AuditKeys>,
+    /// Where "now" comes from: the wall clock, or a fixed one in tests.
+    pub clock: SharedClock,
 }
 
 /// How `serve` treats the schema at start.
@@ -135,6 +138,7 @@ impl AppState {
         let audit_keys =
             Arc::new(AuditKeys::new(&settings.audit_keys()).context("invalid audit keys")?);
         audit_keys.install();
+        county_time::install_zone(settings.time_zone);
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -150,6 +154,7 @@ impl AppState {
             label_fonts,
             audit_keys,
             metrics: Metrics::new(),
+            clock: county_time::system_clock(),
         })
     }
 }

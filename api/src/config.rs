@@ -176,6 +176,9 @@ pub struct Settings {
     pub s3_allow_http: bool,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout_secs: u64,
+    /// The county's time zone (IANA name): every date a person types or reads is in it.
+    #[serde(deserialize_with = "time_zone")]
+    pub time_zone: chrono_tz::Tz,
     /// The poverty line per year, yuan per person: a TOML table (`2014 = 2800`) or
     /// `2014=2800,2015=2855`. A year without a line of its own uses the latest earlier one.
     #[serde(deserialize_with = "year_amounts")]
@@ -258,6 +261,7 @@ impl Default for Settings {
             s3_secret_access_key: None,
             s3_allow_http: false,
             shutdown_timeout_secs: 30,
+            time_zone: crate::domain::county_time::DEFAULT_ZONE,
             // The national lines as published (2010 prices adjusted each year).
             income_lines: BTreeMap::from([
                 (2014, 2800),
@@ -468,6 +472,12 @@ fn empty_secret_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret
 fn empty_as_none<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
     let value = Option::<String>::deserialize(d)?;
     Ok(value.filter(|s| !s.trim().is_empty()).map(T::from))
+}
+
+/// An IANA time zone name such as `Asia/Shanghai`.
+fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<chrono_tz::Tz, D::Error> {
+    let name = String::deserialize(d)?;
+    crate::domain::county_time::parse_zone(&name).map_err(serde::de::Error::custom)
 }
 
 /// Accepts a TOML table of year = amount or, from an environment variable, `2014=2800,…`.

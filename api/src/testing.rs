@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use crate::{
     app::{self, AppState, MigrateOnStart},
     config::Settings,
+    domain::county_time::{FixedClock, SharedClock},
     infra::{
         cache::{Cache, MemoryCache, RedisCache, RedisTimeouts},
         db::{Database, DatabaseOptions},
@@ -246,7 +247,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
-        Self::spawn_on(adjust, None).await
+        Self::spawn_on(adjust, None, None).await
+    }
+
+    /// As `spawn`, with the clock stopped at `now`: the whole app lives at that instant.
+    pub async fn spawn_at(now: chrono::DateTime<chrono::Utc>) -> Self {
+        let clock: SharedClock = Arc::new(FixedClock(now));
+        Self::spawn_on(|_| {}, None, Some(clock)).await
     }
 
     /// As `spawn_with`, on the given cache instead of the test run's.
@@ -254,10 +261,14 @@ impl TestApp {
         adjust: impl FnOnce(&mut Settings),
         cache: Arc<dyn Cache>,
     ) -> Self {
-        Self::spawn_on(adjust, Some(cache)).await
+        Self::spawn_on(adjust, Some(cache), None).await
     }
 
-    async fn spawn_on(adjust: impl FnOnce(&mut Settings), cache: Option<Arc<dyn Cache>>) -> Self {
+    async fn spawn_on(
+        adjust: impl FnOnce(&mut Settings),
+        cache: Option<Arc<dyn Cache>>,
+        clock: Option<SharedClock>,
+    ) -> Self {
         let database = TestDatabase::empty().await;
         let mut settings = Settings::default();
         database.configure(&mut settings);
@@ -274,8 +285,11 @@ impl TestApp {
             (None, Some(redis)) => redis,
             (None, None) => Arc::new(MemoryCache::new(settings.cache_capacity)),
         };
-        let state =
+        let mut state =
             AppState::new(settings, database.db.clone(), cache).expect("the test app starts");
+        if let Some(clock) = clock {
+            state.clock = clock;
+        }
         app::prepare(&state, MigrateOnStart::Apply)
             .await
             .expect("the test app prepares");

@@ -12,7 +12,7 @@ pub mod pages;
 
 use crate::app::AppState;
 use api::{API_PREFIX, openapi_service};
-use middleware::{body_limit, envelope, observe, rate_limit};
+use middleware::{body_limit, compress, envelope, observe, rate_limit};
 use poem::{
     Endpoint, EndpointExt, Route, get,
     middleware::{CookieJarManager, Cors, SetHeader},
@@ -67,6 +67,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .with(envelope::Envelope)
         .with_if(cors_enabled, cors)
         .with(envelope::Envelope)
+        .with(compress::Compression)
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
         .with(observe::Observe::new(metrics))
 }

@@ -12,6 +12,7 @@ pub mod otp;
 pub mod pagination;
 pub mod policy;
 pub mod rate_limit;
+pub mod reasons;
 pub mod seed;
 pub mod sessions;
 pub mod trace;

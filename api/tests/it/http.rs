@@ -385,3 +385,77 @@ async fn readiness_fails_with_a_503_when_the_database_is_gone() {
         .await
         .assert_status_is_ok();
 }
+
+/// A response body as it came over the wire, still compressed.
+async fn raw_body(resp: poem::test::TestResponse) -> Vec<u8> {
+    resp.0.into_body().into_vec().await.expect("a body")
+}
+
+/// Inflates a gzip member as async-compression writes it (a 10-byte header, no name).
+fn gunzip(gzip: &[u8]) -> Vec<u8> {
+    assert_eq!(&gzip[..3], &[0x1f, 0x8b, 8], "a gzip member");
+    miniz_oxide::inflate::decompress_to_vec(&gzip[10..gzip.len() - 8]).expect("deflate data")
+}
+
+#[tokio::test]
+async fn pages_and_json_are_compressed_as_the_client_accepts_and_images_are_not() {
+    let app = TestApp::spawn().await;
+    let plain = app.client.get("/m").send().await;
+    plain.assert_status_is_ok();
+    assert!(plain.0.headers().get(header::CONTENT_ENCODING).is_none());
+    let page = raw_body(plain).await;
+
+    let gzipped = app
+        .client
+        .get("/m")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate")
+        .send()
+        .await;
+    assert_eq!(gzipped.0.headers()[header::CONTENT_ENCODING], "gzip");
+    assert!(
+        gzipped
+            .0
+            .headers()
+            .get_all(header::VARY)
+            .iter()
+            .any(|v| v == "accept-encoding")
+    );
+    let gzipped = raw_body(gzipped).await;
+    assert!(
+        gzipped.len() * 2 < page.len(),
+        "{} of {}",
+        gzipped.len(),
+        page.len()
+    );
+    assert_eq!(gunzip(&gzipped), page, "the same page, inflated");
+
+    let brotli = app
+        .client
+        .get("/m")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .send()
+        .await;
+    assert_eq!(brotli.0.headers()[header::CONTENT_ENCODING], "br");
+    assert!(raw_body(brotli).await.len() <= gzipped.len() + 64);
+
+    let json = app
+        .client
+        .get("/api/v1/areas/500235")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await;
+    assert_eq!(json.0.headers()[header::CONTENT_ENCODING], "gzip");
+    let json: Value = serde_json::from_slice(&gunzip(&raw_body(json).await)).unwrap();
+    assert_eq!(json["code"], "500235000000");
+
+    let code = api::service::trace::codes::batch_code(&app.state.trace_keys, 1);
+    let qr = app
+        .client
+        .get(format!("/api/v1/trace/{code}/qr.png"))
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .send()
+        .await;
+    assert_eq!(qr.0.status(), StatusCode::OK);
+    assert!(qr.0.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(&raw_body(qr).await[1..4], b"PNG");
+}

@@ -262,7 +262,7 @@ async fn every_problem_is_named_by_row_and_column_and_nothing_is_written() {
     .await
     .unwrap();
     start_procedure(&app, &villages[1].code).await;
-    let this_year = api::domain::county_time::county_today()
+    let this_year = api::domain::county_time::date_of(chrono::Utc::now())
         .format("%Y")
         .to_string();
     let next_year = this_year.parse::<i32>().unwrap() + 1;

@@ -20,6 +20,8 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
+use crate::service::reasons::Reason;
+
 /// The language of error messages, chosen by `Accept-Language`; Chinese unless English is
 /// preferred.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -120,7 +122,7 @@ error_codes! {
     RequestInvalidCursor = ("request.invalid_cursor", BAD_REQUEST,
         "分页游标无效，请从第一页重新开始", "The page cursor is not valid; start again from the first page"),
     RequestUnsupportedMediaType = ("request.unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
-        "不支持的内容类型，请使用 application/json", "Unsupported content type; send application/json"),
+        "不支持的内容类型，请以 JSON 格式发送", "Unsupported content type; send application/json"),
     RequestBodyTooLarge = ("request.body_too_large", PAYLOAD_TOO_LARGE,
         "请求内容太大", "The request body is too large"),
     RequestOriginNotAllowed = ("request.origin_not_allowed", FORBIDDEN,
@@ -181,7 +183,7 @@ error_codes! {
     HouseholdNumberTaken = ("household.number_taken", CONFLICT,
         "该户编号已登记", "This household number is already registered"),
     HouseholdInUse = ("household.in_use", CONFLICT,
-        "该户已有评估、退出、交易或溯源记录，不能删除；记录见 details",
+        "该户已有评估、退出、交易或溯源记录，不能删除",
         "Other records rely on this household (assessments, exit cases, goods, orders, trace); it cannot be removed. details lists them"),
     HouseholdUnknownVillage = ("household.unknown_village", UNPROCESSABLE_ENTITY,
         "户所在的村不存在", "The household's village does not exist"),
@@ -192,7 +194,7 @@ error_codes! {
     HouseholdDuplicatePerson = ("household.duplicate_person", CONFLICT,
         "该成员已在其他户登记", "This person is already registered in another household"),
     HouseholdImportRejected = ("household.import_rejected", UNPROCESSABLE_ENTITY,
-        "导入文件有错误，未写入任何数据；错误见 details", "The file has problems, listed in details; nothing was written"),
+        "导入文件有错误，未写入任何数据；请按列出的行和列改正后再导入", "The file has problems, listed in details; nothing was written"),
     HouseholdImportUnreadable = ("household.import_unreadable", UNPROCESSABLE_ENTITY,
         "无法读取该文件，请使用 .xlsx 或 .csv 格式的模板", "The file cannot be read; use the .xlsx or .csv template"),
     VillageImportRejected = ("village.import_rejected", UNPROCESSABLE_ENTITY,
@@ -204,9 +206,9 @@ error_codes! {
     ExitInvalid = ("exit.invalid", UNPROCESSABLE_ENTITY,
         "退出信息有误", "The exit details are not valid"),
     ExitNotQualified = ("exit.not_qualified", CONFLICT,
-        "尚未达到退出标准；未达标的项目见 details", "The exit criteria are not met; details lists those that fail"),
+        "尚未达到退出标准；请先补齐未达标的项目", "The exit criteria are not met; details lists those that fail"),
     ExitStepNotAllowed = ("exit.step_not_allowed", CONFLICT,
-        "当前阶段不能进行这一步；可进行的步骤见 details", "This step is not allowed at the case's stage; details lists the allowed ones"),
+        "当前阶段不能进行这一步", "This step is not allowed at the case's stage; details lists the allowed ones"),
     ExitCaseOpen = ("exit.case_open", CONFLICT,
         "该对象已有进行中的退出事项", "This subject already has an open exit case"),
     MarketNotFound = ("market.not_found", NOT_FOUND,
@@ -216,11 +218,11 @@ error_codes! {
     MarketCategoryTaken = ("market.category_taken", CONFLICT,
         "该品类代码已存在", "A category with this code exists already"),
     OrderOutOfStock = ("order.out_of_stock", CONFLICT,
-        "库存不足；剩余数量见 details", "Not enough in stock; details says how many are left"),
+        "库存不足，请减少数量", "Not enough in stock; details says how many are left"),
     OrderIdempotencyKeyReused = ("order.idempotency_key_reused", UNPROCESSABLE_ENTITY,
-        "该幂等键已用于另一笔订单", "This idempotency key was used for a different order"),
+        "这张表单已经提交过另一笔订单，请刷新页面重新填写", "This idempotency key was used for a different order"),
     OrderStepNotAllowed = ("order.step_not_allowed", CONFLICT,
-        "订单当前状态不能进行这一步；可进行的步骤见 details", "This step is not allowed in the order's state; details lists the allowed ones"),
+        "订单现在的状态不能进行这一步", "This step is not allowed in the order's state; details lists the allowed ones"),
     OrderInvalidDestination = ("order.invalid_destination", UNPROCESSABLE_ENTITY,
         "收货地区代码有误", "The delivery province or city code is not on the national list"),
     TraceNotFound = ("trace.not_found", NOT_FOUND,
@@ -251,7 +253,7 @@ error_codes! {
         "角色与地区级别不符：村干部对应村，乡镇干部对应乡镇，县级干部对应县",
         "The role does not fit the area: village cadres belong to a village, township officials to a township, county officials to a county"),
     AuditChainBroken = ("audit.chain_broken", CONFLICT,
-        "审计链有断裂，未签署检查点；请运行 shanhuo audit verify 查明",
+        "审计链有断裂，未签署检查点；请管理员核查审计记录",
         "The audit chain is broken, so no checkpoint was signed; run `shanhuo audit verify` to find where"),
     ServerInternal = ("server.internal", INTERNAL_SERVER_ERROR,
         "服务器内部错误，请稍后再试", "Something went wrong on the server; please try again later"),
@@ -279,6 +281,8 @@ pub struct ErrorEnvelope {
 pub struct ApiError {
     pub code: ErrorCode,
     pub details: Option<Value>,
+    /// Why a service refused, from the catalogue of reasons: the message a person reads.
+    pub reason: Option<Box<Reason>>,
     /// Sent as `Retry-After` (seconds) on 429 and 503 answers.
     pub retry_after: Option<Duration>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -289,9 +293,16 @@ impl ApiError {
         Self {
             code,
             details: None,
+            reason: None,
             retry_after: None,
             source: None,
         }
+    }
+
+    /// The reason a service gave: the message says it, `details.reason_code` names it.
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.reason = Some(Box::new(reason));
+        self
     }
 
     pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
@@ -309,6 +320,7 @@ impl ApiError {
         Self {
             code: ErrorCode::ServerInternal,
             details: None,
+            reason: None,
             retry_after: None,
             source: Some(Box::new(source)),
         }
@@ -320,11 +332,29 @@ impl ApiError {
         self
     }
 
+    /// The envelope in `lang`: a service's reason, when it gave one, is the message (it says
+    /// more than the code's), and `details` carries its code and text.
     pub fn envelope(&self, lang: Lang) -> ErrorEnvelope {
-        ErrorEnvelope {
-            code: self.code.as_str().to_owned(),
-            message: self.code.message(lang).to_owned(),
-            details: self.details.clone(),
+        match &self.reason {
+            None => ErrorEnvelope {
+                code: self.code.as_str().to_owned(),
+                message: self.code.message(lang).to_owned(),
+                details: self.details.clone(),
+            },
+            Some(reason) => {
+                let text = lang.t(&reason.zh, &reason.en);
+                let mut details = match self.details.clone() {
+                    Some(Value::Object(map)) => map,
+                    _ => serde_json::Map::new(),
+                };
+                details.insert("reason".into(), Value::from(text));
+                details.insert("reason_code".into(), Value::from(reason.code));
+                ErrorEnvelope {
+                    code: self.code.as_str().to_owned(),
+                    message: text.to_owned(),
+                    details: Some(Value::Object(details)),
+                }
+            }
         }
     }
 
@@ -495,6 +525,73 @@ mod tests {
             Lang::Zh
         );
         assert_eq!(Lang::from_accept_language(Some("en;q=0")), Lang::Zh);
+    }
+
+    /// Latin words a Chinese message may hold: units, formats and names people know.
+    const LATIN_ALLOWED: &[&str] = &[
+        "KB", "MB", "JPEG", "PNG", "WebP", "EXIF", "JSON", "PDF", "CSV", "xlsx", "csv", "QR",
+    ];
+
+    /// Latin words of three letters or more in `text` that are not allowed.
+    fn developer_words(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3 && !LATIN_ALLOWED.contains(w))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_message_and_reason_a_person_reads_in_chinese_is_plain_chinese() {
+        let mut found = Vec::new();
+        for code in ErrorCode::ALL {
+            let words = developer_words(code.message(Lang::Zh));
+            if !words.is_empty() {
+                found.push(format!("{}: {words:?}", code.as_str()));
+            }
+        }
+        for reason in crate::service::reasons::every() {
+            let words = developer_words(&reason.zh);
+            if !words.is_empty() {
+                found.push(format!("{}: {words:?}", reason.code));
+            }
+            assert!(
+                reason
+                    .zh
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{} is not written in Chinese",
+                reason.code
+            );
+        }
+        assert!(
+            found.is_empty(),
+            "developer words in Chinese messages: {found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_reason_is_the_message_with_its_numbers_in_the_readers_language() {
+        let refused = ApiError::new(ErrorCode::OrderOutOfStock)
+            .with_details(serde_json::json!({ "available": 3 }))
+            .with_reason(crate::service::reasons::out_of_stock(3, "斤", "jin"));
+        let zh = refused.envelope(Lang::Zh);
+        assert_eq!(zh.message, "库存只剩 3 斤");
+        let details = zh.details.unwrap();
+        assert_eq!(details["available"], 3);
+        assert_eq!(details["reason_code"], "order.out_of_stock");
+        assert_eq!(
+            refused.envelope(Lang::En).message,
+            "Only 3 jin left in stock"
+        );
+    }
+
+    #[test]
+    fn the_check_finds_a_developer_sentence() {
+        assert_eq!(
+            developer_words("商品信息有误（a price lies between 1 fen）"),
+            ["price", "lies", "between", "fen"]
+        );
+        assert!(developer_words("照片不能超过 15 MB，请用 JPEG 或 PNG").is_empty());
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::{
         market::MarketError,
         otp::OtpError,
         rate_limit::LimitError,
+        reasons,
         trace::TraceError,
         users::UserError,
     },
@@ -134,7 +135,7 @@ impl From<TraceError> for ApiError {
             TraceError::NotFound => ErrorCode::TraceNotFound.into(),
             TraceError::Forbidden => ErrorCode::AuthForbidden.into(),
             TraceError::Invalid(reason) => {
-                ApiError::new(ErrorCode::TraceInvalid).with_details(json!({ "reason": reason }))
+                ApiError::new(ErrorCode::TraceInvalid).with_reason(reason)
             }
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
@@ -150,9 +151,7 @@ impl From<ExitError> for ApiError {
         match err {
             ExitError::NotFound => ErrorCode::ExitNotFound.into(),
             ExitError::Forbidden => ErrorCode::AuthForbidden.into(),
-            ExitError::Invalid(reason) => {
-                ApiError::new(ErrorCode::ExitInvalid).with_details(json!({ "reason": reason }))
-            }
+            ExitError::Invalid(reason) => ApiError::new(ErrorCode::ExitInvalid).with_reason(reason),
             ExitError::NotQualified(failing) => ApiError::new(ErrorCode::ExitNotQualified)
                 .with_details(json!({ "failing": failing })),
             ExitError::NotAllowedNow {
@@ -211,7 +210,7 @@ impl From<HouseholdError> for ApiError {
                 ApiError::new(ErrorCode::HouseholdInUse).with_details(json!({ "records": records }))
             }
             HouseholdError::Invalid(reason) => {
-                ApiError::new(ErrorCode::HouseholdInvalid).with_details(json!({ "reason": reason }))
+                ApiError::new(ErrorCode::HouseholdInvalid).with_reason(reason)
             }
             HouseholdError::DuplicatePerson {
                 member,
@@ -248,14 +247,18 @@ impl From<MarketError> for ApiError {
             MarketError::NotFound => ErrorCode::MarketNotFound.into(),
             MarketError::Forbidden => ErrorCode::AuthForbidden.into(),
             MarketError::Invalid(reason) => {
-                ApiError::new(ErrorCode::MarketInvalid).with_details(json!({ "reason": reason }))
+                ApiError::new(ErrorCode::MarketInvalid).with_reason(reason)
             }
             MarketError::CategoryTaken(code) => {
                 ApiError::new(ErrorCode::MarketCategoryTaken).with_details(json!({ "code": code }))
             }
             MarketError::Photo(rejection) => rejection.into(),
-            MarketError::OutOfStock { available } => ApiError::new(ErrorCode::OrderOutOfStock)
-                .with_details(json!({ "available": available })),
+            MarketError::OutOfStock { available, unit } => {
+                let (unit_zh, unit_en) = reasons::unit_names(unit);
+                ApiError::new(ErrorCode::OrderOutOfStock)
+                    .with_details(json!({ "available": available }))
+                    .with_reason(reasons::out_of_stock(available, unit_zh, unit_en))
+            }
             MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),
             MarketError::StepNotAllowed { allowed } => {
                 ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({

@@ -272,19 +272,11 @@ struct RefusalPage {
     words: Words,
 }
 
-/// A refused request as a page says it: the error's message, with the service's reason when
-/// it gave one.
+/// A refused request as a page says it: the service's reason when it gave one (from the
+/// catalogue of reasons, with its numbers), otherwise the error code's message. Never the
+/// developer's details.
 pub fn refusal_message(lang: Lang, error: &ApiError) -> String {
-    let envelope = error.envelope(lang);
-    match envelope
-        .details
-        .as_ref()
-        .and_then(|d| d.get("reason"))
-        .and_then(|r| r.as_str())
-    {
-        Some(reason) => format!("{}（{reason}）", envelope.message),
-        None => envelope.message,
-    }
+    error.envelope(lang).message
 }
 
 fn urlencode(s: &str) -> String {

@@ -69,6 +69,14 @@ pub fn routes(route: Route) -> Route {
             "/f/batches/:id/runs/:run_id/labels.pdf",
             get(farmer::batches::label_sheet),
         )
+        .at(
+            "/f/batches/:id/runs/:run_id/labels/:page",
+            get(farmer::batches::label_page),
+        )
+        .at(
+            "/f/batches/:id/runs/:run_id/codes.csv",
+            get(farmer::batches::codes_file),
+        )
         .at("/f/orders", get(farmer::sales::my_orders))
         .at("/f/orders/:id/:action", post(farmer::sales::take_step))
         .at("/f/income", get(farmer::sales::my_income))

@@ -18,7 +18,7 @@ use crate::{
     app::AppState,
     service::market::{
         order_book::{self, OrderCard},
-        orders::{self, OrderAction, OrderSide, china_time},
+        orders::{self, OrderAction, OrderSide},
     },
 };
 
@@ -112,12 +112,14 @@ pub fn status_name(lang: Lang, status: &OrderStatus) -> &'static str {
     }
 }
 
-/// A step's button.
-pub fn step_name(lang: Lang, action: &OrderAction) -> &'static str {
+/// A step's button, in the words of its reader: the seller confirms the payment and says the
+/// goods are shipped or delivered; the buyer confirms receiving them.
+pub fn step_name(lang: Lang, action: &OrderAction, seller: bool) -> &'static str {
     match action {
-        OrderAction::Pay => lang.t("已收款", "Payment received"),
-        OrderAction::Ship => lang.t("标记已发货", "Mark as shipped"),
-        OrderAction::Deliver => lang.t("确认收货", "Delivered"),
+        OrderAction::Pay => lang.t("确认收款", "Payment received"),
+        OrderAction::Ship => lang.t("已发货", "Shipped"),
+        OrderAction::Deliver if seller => lang.t("已送达", "Delivered"),
+        OrderAction::Deliver => lang.t("确认收货", "Received"),
         OrderAction::Complete => lang.t("完成订单", "Complete"),
         OrderAction::Cancel => lang.t("取消订单", "Cancel the order"),
     }
@@ -151,9 +153,7 @@ pub fn unit(lang: Lang, order: &Order) -> &'static str {
     unit_name(lang, order.unit)
 }
 
-/// When the order was placed, in Beijing time.
+/// When the order was placed, in the county's time.
 pub fn placed_at(order: &Order) -> String {
-    china_time(order.placed_at)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    crate::domain::county_time::minute(order.placed_at)
 }

@@ -13,7 +13,7 @@ use super::{
     keys::{self, AuditKeys},
     legacy_hash, link_message,
 };
-use crate::{domain::county_time::china_time, infra::db::Database};
+use crate::{domain::county_time, infra::db::Database};
 
 /// The outcome of walking the chain: intact, or the first thing that does not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,8 +70,9 @@ impl fmt::Display for ChainCheck {
                 reason,
             } => write!(
                 f,
-                "audit checkpoint of entry {seq} (id {entry_id}) signed {} Beijing time fails: {reason}",
-                china_time(*at).format("%Y-%m-%d %H:%M:%S")
+                "audit checkpoint of entry {seq} (id {entry_id}) signed {} ({}) fails: {reason}",
+                county_time::second(*at),
+                county_time::zone()
             ),
         }
     }

@@ -1,7 +1,7 @@
 //! Whether a household or a village qualifies to exit in a year, and which criteria fail.
 //! Recording the checks and indicators the assessment reads.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     area,
     household::{self, HouseholdStatus},
@@ -280,21 +280,21 @@ pub struct NewCheck {
 }
 
 fn valid_year(year: i32) -> Result<(), ExitError> {
-    let this_year = Utc::now().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     if (2014..=this_year).contains(&year) {
         Ok(())
     } else {
-        Err(ExitError::Invalid(format!(
-            "assessments are for the years 2014 to {this_year}"
-        )))
+        Err(ExitError::Invalid(
+            crate::service::reasons::assessment_year(this_year),
+        ))
     }
 }
 
-fn clean_text(text: Option<String>, what: &str) -> Result<Option<String>, ExitError> {
+fn clean_text(text: Option<String>, what: (&str, &str)) -> Result<Option<String>, ExitError> {
     let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
     if text.as_ref().is_some_and(|t| t.chars().count() > 500) {
-        return Err(ExitError::Invalid(format!(
-            "{what} has at most 500 characters"
+        return Err(ExitError::Invalid(crate::service::reasons::text_length(
+            what.0, what.1, 500,
         )));
     }
     Ok(text)
@@ -311,8 +311,8 @@ pub async fn record_check(
     origin: &Origin,
 ) -> Result<HouseholdAssessment, ExitError> {
     valid_year(year)?;
-    let note = clean_text(new.note, "a note")?;
-    let evidence_url = clean_text(new.evidence_url, "an evidence link")?;
+    let note = clean_text(new.note, ("说明", "A note"))?;
+    let evidence_url = clean_text(new.evidence_url, ("证明材料链接", "An evidence link"))?;
     let txn = db.begin_write().await?;
     let household = super::household_for(&txn, actor, household_id, Action::Update).await?;
     let existing = household_check::Entity::find()
@@ -401,7 +401,7 @@ pub async fn record_indicators(
     valid_year(year)?;
     if new.collective_income_fen < 0 {
         return Err(ExitError::Invalid(
-            "collective income cannot be negative".into(),
+            crate::service::reasons::collective_income_negative(),
         ));
     }
     let txn = db.begin_write().await?;

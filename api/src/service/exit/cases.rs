@@ -278,11 +278,11 @@ pub async fn propose(
             let village = village_in_reach(&txn, actor, code, Action::Update).await?;
             if !village.is_poor_village {
                 return Err(ExitError::Invalid(
-                    "only a registered poor village has an exit procedure".into(),
+                    crate::service::reasons::village_not_poor(),
                 ));
             }
             if village.delisted_year.is_some() {
-                return Err(ExitError::Invalid("the village has exited already".into()));
+                return Err(ExitError::Invalid(crate::service::reasons::village_exited()));
             }
             (ExitSubject::Village, None, village.code)
         }
@@ -303,10 +303,9 @@ pub async fn propose(
     if let Some(status) = status
         && !matches!(status, HouseholdStatus::Poor | HouseholdStatus::Returned)
     {
-        return Err(ExitError::Invalid(format!(
-            "only a poor or returned household can be proposed, not one that is {}",
-            status.to_value()
-        )));
+        return Err(ExitError::Invalid(
+            crate::service::reasons::household_not_poor(),
+        ));
     }
     let failing = still_qualifies(&txn, rules, kind, household_id, &village_code, year).await?;
     if !failing.is_empty() {
@@ -352,7 +351,7 @@ pub async fn transition(
         .filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(ExitError::Invalid(
-            "a reason has at most 500 characters".into(),
+            crate::service::reasons::step_reason_length(500),
         ));
     }
     let txn = db.begin_write().await?;
@@ -377,10 +376,9 @@ pub async fn transition(
         return Err(ExitError::Forbidden);
     }
     if step.needs_reason && reason.is_none() {
-        return Err(ExitError::Invalid(format!(
-            "{} needs a reason",
-            action.name()
-        )));
+        return Err(ExitError::Invalid(
+            crate::service::reasons::step_needs_reason(),
+        ));
     }
     if step.requalify {
         let failing = still_qualifies(
@@ -538,14 +536,14 @@ pub async fn mark_returned(
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ExitError::Invalid(
-            "say why the household returned to poverty, in 1 to 500 characters".into(),
+            crate::service::reasons::return_reason_length(500),
         ));
     }
     let txn = db.begin_write().await?;
     let household = household_for(&txn, actor, household_id, Action::Update).await?;
     if household.status != HouseholdStatus::Exited {
         return Err(ExitError::Invalid(
-            "only a household that exited can return to poverty".into(),
+            crate::service::reasons::only_exited_return(),
         ));
     }
     let updated = set_household_status(&txn, household_id, HouseholdStatus::Returned).await?;

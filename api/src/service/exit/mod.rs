@@ -32,7 +32,7 @@ pub enum ExitError {
     #[error("not allowed")]
     Forbidden,
     #[error("{0}")]
-    Invalid(String),
+    Invalid(crate::service::reasons::Reason),
     #[error("the subject does not qualify to exit")]
     NotQualified(Vec<Failing>),
     #[error("{action:?} is not allowed from {state:?} now")]
@@ -54,7 +54,11 @@ impl From<HouseholdError> for ExitError {
             HouseholdError::NotFound | HouseholdError::UserNotFound => ExitError::NotFound,
             HouseholdError::Forbidden => ExitError::Forbidden,
             HouseholdError::Database(e) => ExitError::Database(e),
-            other => ExitError::Invalid(other.to_string()),
+            HouseholdError::Invalid(reason) => ExitError::Invalid(reason),
+            HouseholdError::UnknownVillage => {
+                ExitError::Invalid(crate::service::reasons::unknown_village())
+            }
+            _ => ExitError::Invalid(crate::service::reasons::household_records()),
         }
     }
 }

@@ -157,7 +157,10 @@ pub async fn progress(
     }
     let as_of = last_change(db.conn()).await?;
     // The day is part of the key: history and projection move with the calendar too.
-    let key = format!("progress:v1:{area}:{as_of}:{}", Utc::now().date_naive());
+    let key = format!(
+        "progress:v1:{area}:{as_of}:{}",
+        crate::domain::county_time::date_of(Utc::now())
+    );
     if let Ok(Some(cached)) = cache.get(&key).await
         && let Ok(progress) = serde_json::from_slice::<Progress>(&cached)
     {
@@ -334,7 +337,7 @@ pub async fn compute(
         (total_villages.poor, total_people.registered)
     };
     let history = history(conn, &root.code).await?;
-    let today = Utc::now().date_naive();
+    let today = crate::domain::county_time::date_of(Utc::now());
     let projection = project(
         &history,
         today,
@@ -393,7 +396,7 @@ async fn history(
     conn: &impl ConnectionTrait,
     area_code: &str,
 ) -> Result<Vec<SnapshotPoint>, DbErr> {
-    let since = Utc::now().date_naive() - chrono::Days::new(366);
+    let since = crate::domain::county_time::date_of(Utc::now()) - chrono::Days::new(366);
     Ok(progress_snapshot::Entity::find()
         .filter(progress_snapshot::Column::AreaCode.eq(area_code))
         .filter(progress_snapshot::Column::Day.gte(since))
@@ -472,7 +475,7 @@ pub async fn take_snapshots(db: &Database, rules: &ExitRules) -> Result<usize, E
             .iter()
             .map(|p| (p.code.clone(), p.villages.clone(), p.people.clone())),
     );
-    let today = Utc::now().date_naive();
+    let today = crate::domain::county_time::date_of(Utc::now());
     let now = Utc::now();
     let txn = db.begin_write().await?;
     progress_snapshot::Entity::delete_many()

@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, fs::File};
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     area::{self, AreaLevel},
     exit_case::{self, ExitSubject},
@@ -385,7 +385,7 @@ pub async fn import_file(
         .all(&txn)
         .await?;
 
-    let this_year = crate::domain::county_time::county_today().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     let mut changes = Vec::new();
     for row in &rows {
         let village = stored

@@ -2,7 +2,7 @@
 //! is checked against the same rules as registration, keeps exactly one head, and is audited
 //! with the values before and after (ID numbers masked).
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     area::{self, AreaLevel},
     batch, cooperative_member, exit_case,
@@ -103,10 +103,10 @@ pub async fn update(
         active.responsible_cadre_id = Set(cadre);
     }
     if let Some(year) = changes.registered_year {
-        let this_year = Utc::now().year();
+        let this_year = crate::domain::county_time::year_of(Utc::now());
         if !(2014..=this_year).contains(&year) {
             return Err(HouseholdError::Invalid(
-                Flaw::YearOutOfRange { this_year }.to_string(),
+                Flaw::YearOutOfRange { this_year }.reason(),
             ));
         }
         active.registered_year = Set(year);
@@ -142,7 +142,7 @@ pub async fn delete(
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(HouseholdError::Invalid(
-            "say why the household is removed, in 1 to 200 characters".into(),
+            crate::service::reasons::removal_reason_length(200),
         ));
     }
     let txn = db.begin_write().await?;
@@ -249,20 +249,18 @@ pub async fn add_member(
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
     if let Some(flaw) = member_flaws(&member, 0).into_iter().next() {
-        return Err(HouseholdError::Invalid(flaw.to_string()));
+        return Err(HouseholdError::Invalid(flaw.reason()));
     }
     if member.relation == MemberRelation::Head {
         return Err(HouseholdError::Invalid(
-            "the household has a head; add the person with another relation and make them \
-             the head afterwards"
-                .into(),
+            crate::service::reasons::head_already(),
         ));
     }
     let txn = db.begin_write().await?;
     let household = household_for(&txn, actor, id, Action::Update).await?;
     let before = load_record(&txn, household.clone(), None).await?;
     if before.members.len() >= 30 {
-        return Err(HouseholdError::Invalid(Flaw::MemberCount.to_string()));
+        return Err(HouseholdError::Invalid(Flaw::MemberCount.reason()));
     }
     let hash = vault.search_hash(member.id_number.as_str());
     if let Some((_, id_masked, household_number)) = store::registered_persons(&txn, &[hash])
@@ -297,7 +295,7 @@ pub async fn update_member(
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 {
             return Err(HouseholdError::Invalid(
-                Flaw::NameLength { member: 0 }.to_string(),
+                Flaw::NameLength { member: 0 }.reason(),
             ));
         }
     }
@@ -319,7 +317,7 @@ pub async fn update_member(
             if relation != MemberRelation::Head && stored.relation == MemberRelation::Head =>
         {
             return Err(HouseholdError::Invalid(
-                "the head stays the head until another member is made the head".into(),
+                crate::service::reasons::head_stays(),
             ));
         }
         _ => {}
@@ -361,9 +359,7 @@ pub async fn remove_member(
     let (before, member) = member_for_change(&txn, actor, id, member_id).await?;
     if member.relation == MemberRelation::Head {
         return Err(HouseholdError::Invalid(
-            "the head cannot be removed; make another member the head first, or remove the \
-             household"
-                .into(),
+            crate::service::reasons::head_not_removed(),
         ));
     }
     household_member::Entity::delete_by_id(member_id)
@@ -414,17 +410,17 @@ async fn set_farmer(
     if bind {
         if !matches!(account.role, user::Role::Buyer | user::Role::Farmer) {
             return Err(HouseholdError::Invalid(
-                "only a buyer's or farmer's account can be bound to a household".into(),
+                crate::service::reasons::account_kind(),
             ));
         }
         if account.phone.is_none() {
             return Err(HouseholdError::Invalid(
-                "the account has no verified phone number yet".into(),
+                crate::service::reasons::account_without_phone(),
             ));
         }
         if account.household_id.is_some() && !bound_here {
             return Err(HouseholdError::Invalid(
-                "the account is bound to another household".into(),
+                crate::service::reasons::account_bound_elsewhere(),
             ));
         }
     } else if !bound_here {

@@ -2,7 +2,7 @@
 //! ID numbers masked, and its assessment for a year (default: the latest with income
 //! recorded) with the two assurances and three guarantees checked.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{household, household_income};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -15,7 +15,6 @@ use crate::{
             assessment::{self, HouseholdAssessment},
             rules::ExitRules,
         },
-        market::orders::china_time,
         policy::{Action, Actor},
     },
 };
@@ -53,7 +52,10 @@ pub async fn of(
             .order_by_desc(household_income::Column::Year)
             .one(conn)
             .await?
-            .map_or_else(|| china_time(Utc::now()).year(), |income| income.year),
+            .map_or_else(
+                || crate::domain::county_time::year_of(Utc::now()),
+                |income| income.year,
+            ),
     };
     let assessment = assessment::assess_household(conn, rules, id, year).await?;
     let village = areas::names_of(conn, [record.household.village_code.clone()])

@@ -7,7 +7,6 @@ use std::{
     fs::File,
 };
 
-use chrono::Datelike;
 use entities::{
     household::{HouseholdStatus, PovertyCause},
     household_member::{Health, LabourCapacity, MemberRelation, Schooling},
@@ -512,7 +511,7 @@ impl SheetBuilder {
     fn check_standing(&mut self, index: usize) {
         let row = self.member_rows[index][0];
         let registered = self.households[index].registered_year;
-        let this_year = chrono::Utc::now().year();
+        let this_year = crate::domain::county_time::year_of(chrono::Utc::now());
         let standing = &mut self.standings[index];
         let status = standing.status.unwrap_or(HouseholdStatus::Poor);
         let mut problem = None;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     household,
     household_income::{self, IncomeSource},
@@ -98,22 +98,22 @@ pub async fn record_year(
     amounts: &[(IncomeSource, i64)],
     origin: &Origin,
 ) -> Result<IncomeYear, HouseholdError> {
-    let this_year = Utc::now().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     if !(2014..=this_year).contains(&year) {
-        return Err(HouseholdError::Invalid(format!(
-            "income is recorded for the years 2014 to {this_year}"
-        )));
+        return Err(HouseholdError::Invalid(
+            crate::service::reasons::income_year(this_year),
+        ));
     }
     for (source, amount) in amounts {
         if *source == IncomeSource::Ecommerce {
             return Err(HouseholdError::Invalid(
-                "e-commerce income is written by completed orders, not by hand".into(),
+                crate::service::reasons::ecommerce_income_by_orders(),
             ));
         }
         if !(0..=MAX_AMOUNT_FEN).contains(amount) {
-            return Err(HouseholdError::Invalid(format!(
-                "an amount lies between 0 and {MAX_AMOUNT_FEN} fen"
-            )));
+            return Err(HouseholdError::Invalid(
+                crate::service::reasons::income_amount_range(MAX_AMOUNT_FEN / 100),
+            ));
         }
     }
     let txn = db.begin_write().await?;

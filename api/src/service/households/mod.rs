@@ -11,7 +11,7 @@ pub(crate) mod store;
 
 pub use store::Clash;
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use entities::{
     household::{self, HouseholdStatus, PovertyCause},
     household_member::{self, Health, LabourCapacity, MemberRelation, Schooling},
@@ -48,7 +48,7 @@ pub enum HouseholdError {
     #[error("the village does not exist")]
     UnknownVillage,
     #[error("{0}")]
-    Invalid(String),
+    Invalid(crate::service::reasons::Reason),
     #[error("member {member} is already registered in household {household_number} ({id_masked})")]
     DuplicatePerson {
         member: usize,
@@ -142,7 +142,7 @@ async fn register_once(
         return Err(HouseholdError::Forbidden);
     }
     if let Some(flaw) = flaws(new).into_iter().next() {
-        return Err(HouseholdError::Invalid(flaw.in_household()));
+        return Err(HouseholdError::Invalid(flaw.reason()));
     }
 
     let txn = db.begin_write().await?;
@@ -184,9 +184,9 @@ pub(crate) async fn check_responsible_cadre(
     if is_official {
         Ok(())
     } else {
-        Err(HouseholdError::Invalid(format!(
-            "responsible_cadre_id: no official's account has the id {user_id}"
-        )))
+        Err(HouseholdError::Invalid(
+            crate::service::reasons::cadre_unknown(user_id),
+        ))
     }
 }
 
@@ -267,8 +267,11 @@ pub(crate) async fn household_for(
     } else {
         find_household(conn, id).await?
     };
-    let village = AreaCode::parse(&household.village_code)
-        .map_err(|e| HouseholdError::Invalid(e.to_string()))?;
+    let village = AreaCode::parse(&household.village_code).map_err(|_| {
+        HouseholdError::Invalid(crate::service::reasons::area_code_invalid(
+            household.village_code.clone(),
+        ))
+    })?;
     let resource = Resource::Household {
         household_id: Some(household.id),
         area: &village,
@@ -338,6 +341,21 @@ pub enum Flaw {
 }
 
 impl Flaw {
+    /// The flaw as a person reads it, in either language.
+    pub fn reason(&self) -> crate::service::reasons::Reason {
+        use crate::service::reasons;
+        match *self {
+            Flaw::NumberLength => reasons::household_number_length(),
+            Flaw::YearOutOfRange { this_year } => reasons::registered_year(this_year),
+            Flaw::MemberCount => reasons::member_count(),
+            Flaw::HeadCount(heads) => reasons::head_count(heads),
+            Flaw::NameLength { member } => reasons::member_name_length(member + 1),
+            Flaw::SexMismatch { member } => reasons::member_sex_mismatch(member + 1),
+            Flaw::BirthDateMismatch { member } => reasons::member_birth_mismatch(member + 1),
+            Flaw::RepeatedIdNumber { member } => reasons::member_repeated(member + 1),
+        }
+    }
+
     /// The flaw as said of a whole household: "member 2: …" where it is one member's.
     pub fn in_household(&self) -> String {
         match self {
@@ -357,7 +375,7 @@ pub fn flaws(new: &NewHousehold) -> Vec<Flaw> {
     if number.is_empty() || number.chars().count() > 32 {
         flaws.push(Flaw::NumberLength);
     }
-    let this_year = Utc::now().year();
+    let this_year = crate::domain::county_time::year_of(Utc::now());
     if !(2014..=this_year).contains(&new.registered_year) {
         flaws.push(Flaw::YearOutOfRange { this_year });
     }

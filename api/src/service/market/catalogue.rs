@@ -128,7 +128,7 @@ fn may_manage(actor: &Actor) -> bool {
 }
 
 fn check(fields: &CategoryFields) -> Result<(), MarketError> {
-    let invalid = |reason: &str| Err(MarketError::Invalid(reason.into()));
+    let invalid = |reason| Err(MarketError::Invalid(reason));
     if let Some(code) = &fields.code
         && (code.is_empty()
             || code.len() > 32
@@ -136,18 +136,18 @@ fn check(fields: &CategoryFields) -> Result<(), MarketError> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
     {
-        return invalid("a category code has 1 to 32 lower-case letters, digits or _");
+        return invalid(crate::service::reasons::category_code_format());
     }
     for name in [&fields.name_zh, &fields.name_en].into_iter().flatten() {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 32 {
-            return invalid("a category name has 1 to 32 characters");
+            return invalid(crate::service::reasons::category_name_length());
         }
     }
     if let Some(Some(price)) = fields.reference_price_fen
         && !(1..=100_000_000).contains(&price)
     {
-        return invalid("a guide price lies between 1 fen and 1,000,000 yuan");
+        return invalid(crate::service::reasons::guide_price_range());
     }
     Ok(())
 }
@@ -168,7 +168,7 @@ pub async fn create(
         fields.default_unit,
     ) else {
         return Err(MarketError::Invalid(
-            "a category needs a code, both names and a default unit".into(),
+            crate::service::reasons::category_incomplete(),
         ));
     };
     let txn = db.begin_write().await?;
@@ -210,7 +210,7 @@ pub async fn update(
     }
     if fields.code.is_some() {
         return Err(MarketError::Invalid(
-            "a category's code does not change".into(),
+            crate::service::reasons::category_code_fixed(),
         ));
     }
     check(&fields)?;

@@ -68,11 +68,13 @@ pub async fn create(
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(MarketError::Invalid("a name has 1 to 64 characters".into()));
+        return Err(MarketError::Invalid(
+            crate::service::reasons::cooperative_name_length(),
+        ));
     }
     if area.level() == AreaLevel::County {
         return Err(MarketError::Invalid(
-            "a co-operative is registered in a township or village".into(),
+            crate::service::reasons::cooperative_area(),
         ));
     }
     let txn = db.begin_write().await?;
@@ -80,7 +82,7 @@ pub async fn create(
         .one(&txn)
         .await?
         .filter(|u| u.role == user::Role::Farmer && !u.disabled)
-        .ok_or_else(|| MarketError::Invalid("the manager is an active farmer account".into()))?;
+        .ok_or_else(|| MarketError::Invalid(crate::service::reasons::cooperative_manager()))?;
     let now = Utc::now();
     let created = cooperative::ActiveModel {
         name: Set(name.to_owned()),
@@ -94,7 +96,7 @@ pub async fn create(
     .await
     .map_err(|e| match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
-            MarketError::Invalid("this account manages another co-operative".into())
+            MarketError::Invalid(crate::service::reasons::manages_another())
         }
         _ => e.into(),
     })?;

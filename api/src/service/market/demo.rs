@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Duration, Utc};
 use entities::{
     area, household,
     listing::{self, ListingStatus},
@@ -25,7 +25,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{MarketError, orders::china_time, photos::Photos};
+use super::{MarketError, photos::Photos};
 use crate::{
     infra::db::Database,
     service::{
@@ -273,7 +273,7 @@ pub async fn seed_demo_market(db: &Database, photos: &Photos) -> Result<DemoMark
             rank(status) >= rank(s)
         };
         let completed_at = reached(OrderStatus::Completed).then(|| at(14)).flatten();
-        let income_year = completed_at.map(|t| china_time(t).year());
+        let income_year = completed_at.map(crate::domain::county_time::year_of);
         if let Some(year) = income_year {
             completed += 1;
             *income

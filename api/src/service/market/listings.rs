@@ -44,25 +44,30 @@ pub struct ListingFields {
 
 /// The rules every listing keeps, checked on the listing as it would be after a change.
 fn check(listing: &Listing) -> Result<(), MarketError> {
-    let invalid = |reason: String| Err(MarketError::Invalid(reason));
+    let invalid = |reason| Err(MarketError::Invalid(reason));
     let title = listing.title.trim();
     if title.is_empty() || title.chars().count() > 64 {
-        return invalid("a title has 1 to 64 characters".into());
+        return invalid(crate::service::reasons::title_length());
     }
     if listing.description.chars().count() > 2000 {
-        return invalid("a description has at most 2,000 characters".into());
+        return invalid(crate::service::reasons::description_length());
     }
     if !(1..=MAX_PRICE_FEN).contains(&listing.price_fen) {
-        return invalid("a price lies between 1 fen and 1,000,000 yuan per unit".into());
+        return invalid(crate::service::reasons::price_range());
     }
     if !(0..=MAX_STOCK).contains(&listing.stock) {
-        return invalid(format!("stock lies between 0 and {MAX_STOCK}"));
+        return invalid(crate::service::reasons::stock_range(MAX_STOCK));
     }
     if listing.min_order < 1 {
-        return invalid("the minimum order is at least 1".into());
+        return invalid(crate::service::reasons::min_order_range());
     }
     if listing.status == ListingStatus::OnSale && listing.stock < listing.min_order {
-        return invalid("a listing on sale has at least its minimum order in stock".into());
+        let (unit_zh, unit_en) = crate::service::reasons::unit_names(listing.unit);
+        return invalid(crate::service::reasons::on_sale_needs_stock(
+            listing.min_order,
+            unit_zh,
+            unit_en,
+        ));
     }
     Ok(())
 }
@@ -87,12 +92,10 @@ async fn seller_of(
                 .await?
                 .ok_or(MarketError::Forbidden)?;
             let member = household_id.ok_or_else(|| {
-                MarketError::Invalid("a co-operative names the member household".into())
+                MarketError::Invalid(crate::service::reasons::cooperative_needs_member())
             })?;
             if !cooperatives::is_member(db.conn(), cooperative.id, member).await? {
-                return Err(MarketError::Invalid(
-                    "the household is not a member of the co-operative".into(),
-                ));
+                return Err(MarketError::Invalid(crate::service::reasons::not_a_member()));
             }
             (member, Some(cooperative.id))
         }
@@ -112,7 +115,7 @@ async fn active_category(
         .one(conn)
         .await?
         .filter(|c| c.active)
-        .ok_or_else(|| MarketError::Invalid("no active category has this id".into()))
+        .ok_or_else(|| MarketError::Invalid(crate::service::reasons::category_unknown()))
 }
 
 /// Lists goods of the farmer's own household, as a draft or straight on sale.
@@ -133,20 +136,21 @@ pub async fn create_with_photos(
     photos: &[photo::Model],
 ) -> Result<Listing, MarketError> {
     if photos.len() > super::photos::MAX_PHOTOS_PER_LISTING {
-        return Err(MarketError::Invalid(format!(
-            "a listing shows at most {} photos",
-            super::photos::MAX_PHOTOS_PER_LISTING
-        )));
+        return Err(MarketError::Invalid(
+            crate::service::reasons::too_many_photos(super::photos::MAX_PHOTOS_PER_LISTING),
+        ));
     }
     let (household, cooperative_id) = seller_of(db, actor, fields.household_id).await?;
     let Some(category_id) = fields.category_id else {
-        return Err(MarketError::Invalid("a listing needs a category".into()));
+        return Err(MarketError::Invalid(
+            crate::service::reasons::listing_needs_category(),
+        ));
     };
     let category = active_category(db.conn(), category_id).await?;
     let status = fields.status.unwrap_or(ListingStatus::Draft);
     if !matches!(status, ListingStatus::Draft | ListingStatus::OnSale) {
         return Err(MarketError::Invalid(
-            "a new listing is a draft or on sale".into(),
+            crate::service::reasons::new_listing_status(),
         ));
     }
     let now = Utc::now();
@@ -226,7 +230,7 @@ pub async fn update(
     if let Some(status) = fields.status {
         if status == ListingStatus::SoldOut {
             return Err(MarketError::Invalid(
-                "a listing is sold out when its stock runs out, not by choice".into(),
+                crate::service::reasons::sold_out_by_stock(),
             ));
         }
         next.status = status;

@@ -23,11 +23,14 @@ pub enum MarketError {
     #[error("not allowed")]
     Forbidden,
     #[error("{0}")]
-    Invalid(String),
+    Invalid(crate::service::reasons::Reason),
     #[error("category {0} exists already")]
     CategoryTaken(String),
     #[error("only {available} left in stock")]
-    OutOfStock { available: i64 },
+    OutOfStock {
+        available: i64,
+        unit: entities::listing::Unit,
+    },
     #[error("this idempotency key was used for a different order")]
     IdempotencyKeyReused,
     #[error("this step is not allowed now")]

@@ -4,7 +4,7 @@
 //! stock returns). Completing it adds its amount to the producing household's e-commerce
 //! income for the year, in the same transaction, once.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::{
     listing::{self, ListingStatus},
     order::{self, Model as Order, OrderStatus},
@@ -31,8 +31,6 @@ use crate::{
         users::Origin,
     },
 };
-
-pub use crate::domain::county_time::china_time;
 
 /// What a buyer asks for.
 #[derive(Clone, Debug)]
@@ -63,17 +61,17 @@ impl NewOrder {
     }
 
     fn check(&self) -> Result<(), MarketError> {
-        let invalid = |reason: &str| Err(MarketError::Invalid(reason.into()));
+        let invalid = |reason| Err(MarketError::Invalid(reason));
         if self.quantity < 1 {
-            return invalid("the quantity is at least 1");
+            return invalid(crate::service::reasons::order_quantity());
         }
         let address = self.address.trim().chars().count();
         if address == 0 || address > 200 {
-            return invalid("the address has 1 to 200 characters");
+            return invalid(crate::service::reasons::order_address_length());
         }
         let name = self.recipient_name.trim().chars().count();
         if name == 0 || name > 32 {
-            return invalid("the recipient's name has 1 to 32 characters");
+            return invalid(crate::service::reasons::order_recipient_length());
         }
         if let Some(key) = &self.idempotency_key
             && (key.is_empty()
@@ -82,7 +80,7 @@ impl NewOrder {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         {
-            return invalid("an idempotency key has 1 to 64 letters, digits, '-' or '_'");
+            return invalid(crate::service::reasons::idempotency_key_format());
         }
         Ok(())
     }
@@ -110,29 +108,32 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         .await?
         .ok_or(MarketError::NotFound)?;
     if actor.household_id == Some(listing.household_id) {
-        return Err(MarketError::Invalid(
-            "a household does not order its own goods".into(),
-        ));
+        return Err(MarketError::Invalid(crate::service::reasons::own_goods()));
     }
     if listing.status != ListingStatus::OnSale && listing.status != ListingStatus::SoldOut {
         return Err(MarketError::NotFound);
     }
     if new.quantity < listing.min_order {
-        return Err(MarketError::Invalid(format!(
-            "this listing sells at least {} per order",
-            listing.min_order
-        )));
+        return Err({
+            let (unit_zh, unit_en) = crate::service::reasons::unit_names(listing.unit);
+            MarketError::Invalid(crate::service::reasons::below_min_order(
+                listing.min_order,
+                unit_zh,
+                unit_en,
+            ))
+        });
     }
     if listing.status == ListingStatus::SoldOut || listing.stock < new.quantity {
         return Err(MarketError::OutOfStock {
             available: listing.stock,
+            unit: listing.unit,
         });
     }
     let amount_fen = listing
         .price_fen
         .checked_mul(new.quantity)
         .filter(|a| *a <= 1_000_000_000_000)
-        .ok_or_else(|| MarketError::Invalid("the order's amount is too large".into()))?;
+        .ok_or_else(|| MarketError::Invalid(crate::service::reasons::order_amount_too_large()))?;
 
     let now = Utc::now();
     let stock = listing.stock - new.quantity;
@@ -371,7 +372,7 @@ pub async fn act(
         Ship => next.shipped_at = Set(Some(now)),
         Deliver => next.delivered_at = Set(Some(now)),
         Complete => {
-            let year = china_time(now).year();
+            let year = crate::domain::county_time::year_of(now);
             next.completed_at = Set(Some(now));
             next.income_year = Set(Some(year));
             incomes::add_ecommerce(&txn, current.household_id, year, current.amount_fen).await?;
@@ -400,7 +401,7 @@ pub async fn act(
                 .filter(|r| !r.is_empty());
             if reason.as_ref().is_some_and(|r| r.chars().count() > 200) {
                 return Err(MarketError::Invalid(
-                    "a reason has at most 200 characters".into(),
+                    crate::service::reasons::cancel_reason_length(200),
                 ));
             }
             next.cancelled_at = Set(Some(now));

@@ -202,9 +202,9 @@ impl Photos {
             .await?;
         if !current.iter().any(|p| p.photo_id == stored.id) {
             if current.len() >= MAX_PHOTOS_PER_LISTING {
-                return Err(MarketError::Invalid(format!(
-                    "a listing shows at most {MAX_PHOTOS_PER_LISTING} photos"
-                )));
+                return Err(MarketError::Invalid(
+                    crate::service::reasons::too_many_photos(MAX_PHOTOS_PER_LISTING),
+                ));
             }
             let position = current.iter().map(|p| p.position + 1).max().unwrap_or(0);
             listing_photo::Entity::insert(listing_photo::ActiveModel {

@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use entities::listing::Unit;
 
 use super::{
     MarketError,
-    orders::china_time,
     sales::{self, ProductDestinations, SalesStats},
 };
 use crate::{
@@ -75,7 +74,7 @@ pub async fn of(
     Ok(ProductionAndSales {
         made,
         sold,
-        this_year: china_time(Utc::now()).year(),
+        this_year: crate::domain::county_time::year_of(Utc::now()),
     })
 }
 

@@ -208,7 +208,7 @@ impl Tally {
         bump(&mut self.by_township, township, amount);
         bump(&mut self.by_village, sale.village_code, amount);
         if let Some(at) = sale.completed_at {
-            let month = super::orders::china_time(at).format("%Y-%m").to_string();
+            let month = crate::domain::county_time::month(at);
             bump(&mut self.by_month, month, amount);
         }
         bump(

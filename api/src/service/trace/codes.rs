@@ -43,14 +43,16 @@ pub async fn issue(
     count: u32,
 ) -> Result<trace_code_run::Model, TraceError> {
     if !(1..=MAX_CODES_PER_RUN).contains(&count) {
-        return Err(TraceError::Invalid(format!(
-            "one request issues 1 to {MAX_CODES_PER_RUN} codes"
-        )));
+        return Err(TraceError::Invalid(
+            crate::service::reasons::code_count_range(MAX_CODES_PER_RUN),
+        ));
     }
     let txn = db.begin_write().await?;
     let batch = production::own_batch(&txn, actor, batch_id).await?;
     if batch.recalled_at.is_some() {
-        return Err(TraceError::Invalid("the batch is recalled".into()));
+        return Err(TraceError::Invalid(
+            crate::service::reasons::batch_recalled(),
+        ));
     }
     // First, so two runs issued at once are numbered one after the other.
     let version = records_changing(&txn, batch.id).await?;
@@ -66,7 +68,7 @@ pub async fn issue(
     let last = first + i64::from(count) - 1;
     if last > i64::from(MAX_ITEM) || batch.id > i64::from(u32::MAX) {
         return Err(TraceError::Invalid(
-            "the batch has all the codes it can have".into(),
+            crate::service::reasons::batch_codes_exhausted(),
         ));
     }
     let run = trace_code_run::ActiveModel {
@@ -235,7 +237,7 @@ fn checked_reason(reason: &str) -> Result<String, TraceError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(TraceError::Invalid(
-            "a reason has 1 to 200 characters".into(),
+            crate::service::reasons::recall_reason_length(200),
         ));
     }
     Ok(reason.to_owned())
@@ -610,8 +612,11 @@ pub(super) async fn provenance(
         .one(conn)
         .await?
         .ok_or(TraceError::NotFound)?;
-    let village =
-        AreaCode::parse(&batch.village_code).map_err(|e| TraceError::Invalid(e.to_string()))?;
+    let village = AreaCode::parse(&batch.village_code).map_err(|_| {
+        TraceError::Invalid(crate::service::reasons::area_code_invalid(
+            batch.village_code.clone(),
+        ))
+    })?;
     let township = village.parent().unwrap_or_else(|| village.clone());
     let events = super::events::of_batch(conn, batch.id).await?;
     let mut codes: Vec<String> = vec![village.as_str().to_owned(), township.as_str().to_owned()];

@@ -19,7 +19,7 @@ use super::{
     production::{self, NewBatch, NewPlot},
 };
 use crate::{
-    domain::AreaCode,
+    domain::{AreaCode, county_time::SystemClock},
     infra::{cache::Cache, db::Database},
     service::policy::Actor,
 };
@@ -70,13 +70,14 @@ pub async fn seed_demo_trace(
         let harvested = today - Duration::days(20 + (n % 30) as i64);
         let batch = production::create_batch(
             db,
+            &SystemClock,
             &farmer,
             NewBatch {
                 category_id: listing.category_id,
                 plot_id: Some(plot.id),
                 quantity: 100 + (n as i64 % 5) * 50,
                 unit: Some(listing.unit),
-                produced_on: harvested.date_naive(),
+                produced_on: crate::domain::county_time::date_of(harvested),
                 note: "示范数据".into(),
                 listing_ids: vec![listing.id],
             },
@@ -104,6 +105,7 @@ pub async fn seed_demo_trace(
             events::record(
                 db,
                 cache,
+                &SystemClock,
                 &farmer,
                 batch.id,
                 NewEvent {

@@ -13,6 +13,8 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::{TraceError, production};
+use crate::domain::county_time::Clock;
+use crate::service::reasons::{self, Reason};
 use std::sync::Arc;
 
 use crate::{
@@ -43,30 +45,31 @@ pub struct NewEvent {
 pub async fn record(
     db: &Database,
     cache: &Arc<dyn Cache>,
+    clock: &dyn Clock,
     actor: &Actor,
     batch_id: i64,
     new: NewEvent,
 ) -> Result<TraceEvent, TraceError> {
-    let invalid = |reason: &str| Err(TraceError::Invalid(reason.into()));
-    if new.occurred_at > Utc::now() + chrono::Duration::minutes(5) {
-        return invalid("an event has happened already");
+    let invalid = |reason: Reason| Err(TraceError::Invalid(reason));
+    if new.occurred_at > clock.now() + chrono::Duration::minutes(5) {
+        return invalid(reasons::event_in_future());
     }
     if (new.kind == EventKind::Inspected) != new.result.is_some() {
-        return invalid("an inspection, and only an inspection, has a result");
+        return invalid(reasons::inspection_result());
     }
     if new.kind != EventKind::Processed && !new.input_batch_ids.is_empty() {
-        return invalid("only processing consumes other batches");
+        return invalid(reasons::only_processing_consumes());
     }
     let place_text = new
         .place_text
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
     if place_text.as_ref().is_some_and(|t| t.chars().count() > 100) {
-        return invalid("a place has at most 100 characters");
+        return invalid(reasons::place_length(100));
     }
     let details = Value::Object(new.details).to_string();
     if details.len() > MAX_DETAILS_BYTES {
-        return invalid("details take at most 2,000 bytes");
+        return invalid(reasons::details_too_long(MAX_DETAILS_BYTES));
     }
     let txn = db.begin_write().await?;
     let batch = production::own_batch(&txn, actor, batch_id).await?;
@@ -75,9 +78,7 @@ pub async fn record(
             .one(&txn)
             .await?
             .filter(|b| b.household_id == batch.household_id && b.id != batch.id)
-            .ok_or_else(|| {
-                TraceError::Invalid(format!("batch {input} is not another of the household's"))
-            })?;
+            .ok_or_else(|| TraceError::Invalid(reasons::input_batch_not_own(*input)))?;
     }
     let event = trace_event::ActiveModel {
         batch_id: Set(batch.id),
@@ -89,7 +90,7 @@ pub async fn record(
         input_batch_ids: Set(json!(new.input_batch_ids).to_string()),
         details: Set(details),
         recorded_by: Set(actor.user_id),
-        recorded_at: Set(Utc::now()),
+        recorded_at: Set(clock.now()),
         ..Default::default()
     }
     .insert(&txn)

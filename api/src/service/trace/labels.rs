@@ -10,7 +10,7 @@ use crate::{
     domain::AreaCode,
     infra::{
         db::Database,
-        labels::{LABELS_PER_PAGE, Label, pages_for, pdf, typing_address},
+        labels::{LABELS_PER_PAGE, Label, LabelFonts, pages_for, pdf, typing_address},
         trace_codes::TraceKeys,
     },
     service::{areas, policy::Actor},
@@ -34,6 +34,32 @@ pub struct SheetPdf {
     pub file_name: String,
     /// How many pages the whole run fills.
     pub total_pages: u32,
+}
+
+/// One page (1-based) of a run's label sheet as a 200 dpi PNG, with how many pages the run
+/// fills; a page past the last is not found. Drawn off the async threads.
+#[allow(clippy::too_many_arguments)]
+pub async fn page_png(
+    db: &Database,
+    actor: &Actor,
+    keys: Arc<TraceKeys>,
+    base_url: String,
+    fonts: Arc<LabelFonts>,
+    batch_id: i64,
+    run_id: i64,
+    page: usize,
+) -> Result<(Vec<u8>, usize), TraceError> {
+    let run = of_run(db, actor, batch_id, run_id).await?;
+    let total = run.pages();
+    if page == 0 || page > total {
+        return Err(TraceError::NotFound);
+    }
+    let png = tokio::task::spawn_blocking(move || {
+        crate::infra::labels::png(&run.labels(&keys, &base_url, page..=page), &fonts)
+    })
+    .await
+    .map_err(|e| TraceError::Drawing(e.to_string()))?;
+    Ok((png, total))
 }
 
 /// Draws the pages asked for (all by default; 1-based) of a run's label sheet, off the async
@@ -114,15 +140,14 @@ impl LabelRun {
         let from = from.unwrap_or(1);
         let to = to.unwrap_or(pages);
         if from < 1 || from > to || to > pages {
-            return Err(TraceError::Invalid(format!(
-                "the run's labels fill pages 1 to {pages}"
-            )));
+            return Err(TraceError::Invalid(
+                crate::service::reasons::label_pages_range(pages),
+            ));
         }
         if to - from + 1 > MAX_PDF_PAGES {
-            return Err(TraceError::Invalid(format!(
-                "one file holds at most {MAX_PDF_PAGES} pages; the run fills {pages}: ask for a \
-                 range of pages"
-            )));
+            return Err(TraceError::Invalid(
+                crate::service::reasons::label_pages_too_many(MAX_PDF_PAGES, pages),
+            ));
         }
         Ok(from..=to)
     }

@@ -23,7 +23,7 @@ pub enum TraceError {
     #[error("not allowed")]
     Forbidden,
     #[error("{0}")]
-    Invalid(String),
+    Invalid(crate::service::reasons::Reason),
     #[error(transparent)]
     Photo(PhotoRejection),
     #[error("no QR code could be read in the photo")]

@@ -17,9 +17,9 @@ use sea_orm::{
 
 use super::TraceError;
 use crate::{
-    domain::{AreaCode, county_time::county_today},
+    domain::{AreaCode, county_time::Clock},
     infra::db::Database,
-    service::policy::Actor,
+    service::{policy::Actor, reasons},
 };
 
 /// The household a farmer records for.
@@ -56,27 +56,23 @@ pub async fn create_plot(db: &Database, actor: &Actor, new: NewPlot) -> Result<P
         .ok_or(TraceError::Forbidden)?;
     let name = new.name.trim();
     let crop = new.crop.trim();
-    if name.is_empty() || name.chars().count() > 32 || crop.is_empty() || crop.chars().count() > 32
-    {
-        return Err(TraceError::Invalid(
-            "a plot's name and crop have 1 to 32 characters".into(),
-        ));
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(TraceError::Invalid(reasons::plot_name_length()));
+    }
+    if crop.is_empty() || crop.chars().count() > 32 {
+        return Err(TraceError::Invalid(reasons::plot_crop_length()));
     }
     if !(new.area_mu > 0.0 && new.area_mu <= 100_000.0) {
-        return Err(TraceError::Invalid(
-            "a plot's area lies between 0 and 100,000 mu".into(),
-        ));
+        return Err(TraceError::Invalid(reasons::plot_area_range()));
     }
     if let Some((lat, lon)) = new.location
         && !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
     {
-        return Err(TraceError::Invalid(
-            "a location is a latitude and longitude".into(),
-        ));
+        return Err(TraceError::Invalid(reasons::plot_location()));
     }
     let village = match new.village {
         Some(village) if village.level() == AreaLevel::Village => village.as_str().to_owned(),
-        Some(_) => return Err(TraceError::Invalid("a plot lies in a village".into())),
+        Some(_) => return Err(TraceError::Invalid(reasons::plot_not_in_village())),
         None => household.village_code.clone(),
     };
     if entities::area::Entity::find_by_id(village.clone())
@@ -84,7 +80,7 @@ pub async fn create_plot(db: &Database, actor: &Actor, new: NewPlot) -> Result<P
         .await?
         .is_none()
     {
-        return Err(TraceError::Invalid("no village has this code".into()));
+        return Err(TraceError::Invalid(reasons::unknown_village()));
     }
     let now = Utc::now();
     Ok(plot::ActiveModel {
@@ -139,25 +135,20 @@ pub struct NewBatch {
 
 pub async fn create_batch(
     db: &Database,
+    clock: &dyn Clock,
     actor: &Actor,
     new: NewBatch,
 ) -> Result<Batch, TraceError> {
     let household_id = own_household(actor)?;
     if new.quantity < 1 || new.quantity > 100_000_000 {
-        return Err(TraceError::Invalid(
-            "a batch's quantity lies between 1 and 100,000,000".into(),
-        ));
+        return Err(TraceError::Invalid(reasons::batch_quantity_range()));
     }
     // The farmer's today is the county's: at 7 a.m. in Beijing it is still yesterday in UTC.
-    if new.produced_on > county_today() {
-        return Err(TraceError::Invalid(
-            "a batch is not made in the future".into(),
-        ));
+    if new.produced_on > clock.today() {
+        return Err(TraceError::Invalid(reasons::batch_in_future(clock.today())));
     }
     if new.note.chars().count() > 500 {
-        return Err(TraceError::Invalid(
-            "a note has at most 500 characters".into(),
-        ));
+        return Err(TraceError::Invalid(reasons::note_length(500)));
     }
     let txn = db.begin_write().await?;
     let household = household::Entity::find_by_id(household_id)
@@ -168,14 +159,14 @@ pub async fn create_batch(
         .one(&txn)
         .await?
         .filter(|c| c.active)
-        .ok_or_else(|| TraceError::Invalid("no active category has this id".into()))?;
+        .ok_or_else(|| TraceError::Invalid(reasons::category_unknown()))?;
     let village = match new.plot_id {
         Some(plot_id) => {
             plot::Entity::find_by_id(plot_id)
                 .one(&txn)
                 .await?
                 .filter(|p| p.household_id == household_id)
-                .ok_or_else(|| TraceError::Invalid("the plot is not the household's".into()))?
+                .ok_or_else(|| TraceError::Invalid(reasons::plot_not_own()))?
                 .village_code
         }
         None => household.village_code.clone(),
@@ -192,7 +183,7 @@ pub async fn create_batch(
         recalled_at: Set(None),
         recall_reason: Set(None),
         created_by: Set(actor.user_id),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock.now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -212,9 +203,7 @@ async fn link_listings(
             .one(conn)
             .await?
             .filter(|l| l.household_id == batch.household_id)
-            .ok_or_else(|| {
-                TraceError::Invalid(format!("listing {listing_id} is not the household's"))
-            })?;
+            .ok_or_else(|| TraceError::Invalid(reasons::listing_not_own(listing_id.to_string())))?;
         batch_listing::Entity::insert(batch_listing::ActiveModel {
             batch_id: Set(batch.id),
             listing_id: Set(listing_id),

@@ -20,6 +20,7 @@ use crate::{
     service::{
         audit::{self, NewAuditEntry},
         policy::Actor,
+        reasons,
     },
 };
 
@@ -45,12 +46,12 @@ pub async fn submit(
     origin_ip: Option<String>,
 ) -> Result<trace_report::Model, TraceError> {
     let code = keys.verify(code).map_err(|_| TraceError::NotFound)?;
-    let what = checked_text(&report.what, "what is wrong")?;
+    let what = checked_text(&report.what)?;
     let phone = match report.phone.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(typed) => Some(
             Phone::parse(typed)
-                .map_err(|e| TraceError::Invalid(e.to_string()))?
+                .map_err(|_| TraceError::Invalid(reasons::report_phone()))?
                 .as_str()
                 .to_owned(),
         ),
@@ -196,7 +197,7 @@ pub async fn close(
     answer: &str,
     origin_ip: Option<String>,
 ) -> Result<trace_report::Model, TraceError> {
-    let answer = checked_text(answer, "the answer")?;
+    let answer = checked_text(answer)?;
     let txn = db.begin_write().await?;
     let found = trace_report::Entity::find_by_id(id)
         .lock_exclusive()
@@ -208,7 +209,7 @@ pub async fn close(
         })
         .ok_or(TraceError::NotFound)?;
     if found.status == ReportStatus::Closed {
-        return Err(TraceError::Invalid("the report is already closed".into()));
+        return Err(TraceError::Invalid(reasons::report_closed()));
     }
     let mut active: trace_report::ActiveModel = found.into();
     active.status = Set(ReportStatus::Closed);
@@ -234,12 +235,10 @@ pub async fn close(
     Ok(closed)
 }
 
-fn checked_text(text: &str, what: &str) -> Result<String, TraceError> {
+fn checked_text(text: &str) -> Result<String, TraceError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_TEXT {
-        return Err(TraceError::Invalid(format!(
-            "{what} takes 1 to {MAX_TEXT} characters"
-        )));
+        return Err(TraceError::Invalid(reasons::report_text_length(MAX_TEXT)));
     }
     Ok(text.to_owned())
 }

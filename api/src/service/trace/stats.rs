@@ -109,7 +109,9 @@ pub async fn compute(
             NaiveDate::from_ymd_opt(year, 12, 31),
         );
         let (Some(first), Some(last)) = (first, last) else {
-            return Err(TraceError::Invalid(format!("{year} is not a year")));
+            return Err(TraceError::Invalid(crate::service::reasons::year_invalid(
+                year,
+            )));
         };
         query = query.filter(batch::Column::ProducedOn.between(first, last));
     }

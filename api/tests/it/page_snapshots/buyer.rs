@@ -14,7 +14,7 @@ use api::{
     },
     testing::{self, TestApp},
 };
-use chrono::Datelike;
+
 use entities::{
     listing::{ListingStatus, Unit},
     user::Role,
@@ -43,7 +43,7 @@ fn steady(mut page: Page, orders: &[i64]) -> Page {
         let start = at + 18;
         page.html.replace_range(start..start + 24, "[key]");
     }
-    let year = orders::china_time(chrono::Utc::now()).year();
+    let year = api::domain::county_time::year_of(chrono::Utc::now());
     page.html = page.html.replace(&format!("{year} "), "[year] ");
     for id in orders {
         page.html = page

@@ -314,6 +314,7 @@ async fn batch_of(app: &TestApp, actor: &Actor, plot: Option<i64>, quantity: i64
     let category = support::category_id(app, "sweet_potato_vermicelli").await;
     production::create_batch(
         &app.state.db,
+        &*app.state.clock,
         actor,
         NewBatch {
             category_id: category,
@@ -439,9 +440,16 @@ async fn a_batch_its_journey_codes_and_refusals() {
             input_batch_ids: Vec::new(),
             details: Default::default(),
         };
-        events::record(&app.state.db, &app.state.cache, &actor, id, event)
-            .await
-            .unwrap();
+        events::record(
+            &app.state.db,
+            &app.state.cache,
+            &*app.state.clock,
+            &actor,
+            id,
+            event,
+        )
+        .await
+        .unwrap();
     }
     codes::issue(&app.state.db, &app.state.cache, &actor, id, 24)
         .await

@@ -15,7 +15,7 @@ use api::{
     },
     testing::TestApp,
 };
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Duration, Utc};
 use entities::{area, exit_case, listing::ListingStatus, progress_snapshot, user::Role};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
@@ -486,7 +486,7 @@ async fn harvest_and_sale(app: &TestApp) {
 
 /// The year chips name this year and the last: they move with the calendar.
 fn without_years(page: Page) -> Page {
-    let this_year = api::service::market::orders::china_time(Utc::now()).year();
+    let this_year = api::domain::county_time::year_of(Utc::now());
     let html = page
         .html
         .replace(&this_year.to_string(), "[this year]")

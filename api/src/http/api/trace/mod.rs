@@ -111,7 +111,7 @@ impl TraceApi {
             note: b.note.unwrap_or_default(),
             listing_ids: b.listing_ids.unwrap_or_default(),
         };
-        let batch = production::create_batch(&state.db, &auth.0.actor, new).await?;
+        let batch = production::create_batch(&state.db, &*state.clock, &auth.0.actor, new).await?;
         let listings = production::listings_of(state.db.conn(), batch.id).await?;
         let view = BatchView::new(&state, batch, listings);
         Ok(CreateBatchResponse::Created(Json(view)))
@@ -181,7 +181,9 @@ impl TraceApi {
             None | Some(serde_json::Value::Null) => serde_json::Map::new(),
             Some(serde_json::Value::Object(map)) => map,
             Some(_) => {
-                return Err(TraceError::Invalid("details are a JSON object".into()).into());
+                return Err(
+                    TraceError::Invalid(crate::service::reasons::details_not_an_object()).into(),
+                );
             }
         };
         let new = NewEvent {
@@ -197,7 +199,15 @@ impl TraceApi {
             input_batch_ids: b.input_batch_ids.unwrap_or_default(),
             details,
         };
-        let event = events::record(&state.db, &state.cache, &auth.0.actor, id.0, new).await?;
+        let event = events::record(
+            &state.db,
+            &state.cache,
+            &*state.clock,
+            &auth.0.actor,
+            id.0,
+            new,
+        )
+        .await?;
         Ok(CreateTraceEventResponse::Created(Json(event.into())))
     }
 

@@ -2,7 +2,7 @@
 //! item codes and downloading their label sheet — what the scan page later tells buyers.
 
 use askama::Template;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entities::{
     batch::Model as Batch,
     product_category::Model as Category,
@@ -25,15 +25,13 @@ use crate::http::pages::{
 };
 use crate::{
     app::AppState,
-    service::{
-        market::orders::china_time,
-        trace::{
-            TraceError,
-            batch_pages::{self, Batches, OwnBatch},
-            codes, events,
-            labels::{SheetPdf, sheet_pdf},
-            production::{self, NewBatch},
-        },
+    domain::county_time,
+    service::trace::{
+        TraceError,
+        batch_pages::{self, Batches, OwnBatch},
+        codes, events,
+        labels::{self, SheetPdf, sheet_pdf},
+        production::{self, NewBatch},
     },
 };
 
@@ -60,7 +58,13 @@ pub async fn my_batches(
     lang: Lang,
 ) -> Result<Response, PageError> {
     let batches = own_batches(&state, &farmer).await?;
-    private(&BatchesPage::new(lang, &farmer, batches, None))
+    private(&BatchesPage::new(
+        lang,
+        &farmer,
+        state.clock.today(),
+        batches,
+        None,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,19 +88,20 @@ pub async fn create_batch(
 ) -> Result<Response, PageError> {
     let refused = match form.new_batch() {
         Err(typo) => typo.refusal(lang),
-        Ok(new) => match production::create_batch(&state.db, &farmer.actor, new).await {
-            Ok(batch) => return Ok(see_other(&format!("/f/batches/{}", batch.id))),
-            Err(e) => PageError::refused(lang, e),
-        },
+        Ok(new) => {
+            match production::create_batch(&state.db, &*state.clock, &farmer.actor, new).await {
+                Ok(batch) => return Ok(see_other(&format!("/f/batches/{}", batch.id))),
+                Err(e) => PageError::refused(lang, e),
+            }
+        }
     };
     let PageError::Refused { message, status } = refused else {
         return Err(refused);
     };
     let batches = own_batches(&state, &farmer).await?;
-    private_with(
-        &BatchesPage::new(lang, &farmer, batches, Some(message)),
-        status,
-    )
+    let mut page = BatchesPage::new(lang, &farmer, state.clock.today(), batches, Some(message));
+    page.typed = form;
+    private_with(&page, status)
 }
 
 /// `GET /f/batches/{id}`: one batch: its journey, a step to add, its codes and label sheets.
@@ -108,7 +113,13 @@ pub async fn batch_page(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let batch = own_batch(&state, &farmer, id).await?;
-    private(&BatchPage::new(lang, &farmer, batch, None))
+    private(&BatchPage::new(
+        lang,
+        &farmer,
+        batch,
+        state.clock.now(),
+        None,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,10 +127,13 @@ pub struct EventForm {
     kind: Option<String>,
     result: Option<String>,
     place: Option<String>,
+    /// The county's day and time the step happened (`2026-12-02`, `07:30`); now when empty.
+    day: Option<String>,
+    time: Option<String>,
     count: Option<String>,
 }
 
-/// `POST /f/batches/{id}/events`: a step of the journey, happening now.
+/// `POST /f/batches/{id}/events`: a step of the journey, on the day and at the time typed.
 #[handler]
 pub async fn add_event(
     state: Data<&AppState>,
@@ -128,13 +142,14 @@ pub async fn add_event(
     Path(id): Path<i64>,
     PageForm(form): PageForm<EventForm>,
 ) -> Result<Response, PageError> {
-    let new = match form.new_event() {
+    let new = match form.new_event(state.clock.now()) {
         Ok(new) => new,
-        Err(typo) => return batch_again(&state, &farmer, lang, id, typo.refusal(lang)).await,
+        Err(typo) => return batch_again(&state, &farmer, lang, id, typo.refusal(lang), form).await,
     };
-    match events::record(&state.db, &state.cache, &farmer.actor, id, new).await {
+    let clock = &*state.clock;
+    match events::record(&state.db, &state.cache, clock, &farmer.actor, id, new).await {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
-        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
     }
 }
 
@@ -149,11 +164,11 @@ pub async fn issue_codes(
 ) -> Result<Response, PageError> {
     let count = form.count.as_deref().and_then(parse_count);
     let Some(count) = count.and_then(|c| u32::try_from(c).ok()) else {
-        return batch_again(&state, &farmer, lang, id, Typo::Count.refusal(lang)).await;
+        return batch_again(&state, &farmer, lang, id, Typo::Count.refusal(lang), form).await;
     };
     match codes::issue(&state.db, &state.cache, &farmer.actor, id, count).await {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
-        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
     }
 }
 
@@ -179,8 +194,79 @@ pub async fn label_sheet(
     );
     match sheet.await {
         Ok(sheet) => Ok(download(sheet)),
-        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => {
+            let refused = PageError::refused(lang, e);
+            batch_again(&state, &farmer, lang, id, refused, EventForm::default()).await
+        }
     }
+}
+
+/// `GET /f/batches/{id}/runs/{run_id}/labels/{page}`: one page of the run's label sheet as a
+/// PNG, for printing from a phone or at a photo shop.
+#[handler]
+pub async fn label_page(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    Path((id, run_id, page)): Path<(i64, i64, usize)>,
+) -> Result<Response, PageError> {
+    let png = labels::page_png(
+        &state.db,
+        &farmer.actor,
+        state.trace_keys.clone(),
+        state.settings.public_base_url.clone(),
+        state.label_fonts.clone(),
+        id,
+        run_id,
+        page,
+    );
+    match png.await {
+        Ok((png, total)) => Ok(Response::builder()
+            .content_type("image/png")
+            .header(
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"batch-{id}-run-{run_id}-page-{page}.png\""),
+            )
+            .header(header::CACHE_CONTROL, "no-store")
+            .header("x-total-pages", total)
+            .body(png)),
+        Err(TraceError::NotFound) => Err(PageError::Missing(Missing::OwnBatch)),
+        Err(e) => Err(PageError::Unavailable(e.into())),
+    }
+}
+
+/// `GET /f/batches/{id}/runs/{run_id}/codes.csv`: the run's codes (item, code, URL), for a
+/// print shop's own labels.
+#[handler]
+pub async fn codes_file(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    Path((id, run_id)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let run = match codes::run(&state.db, &farmer.actor, id, run_id).await {
+        Ok((_, run)) => run,
+        Err(TraceError::NotFound | TraceError::Forbidden) => {
+            return Err(PageError::Missing(Missing::OwnBatch));
+        }
+        Err(e) => return Err(PageError::Unavailable(e.into())),
+    };
+    let chunks = codes::csv_chunks(
+        state.trace_keys.clone(),
+        &run,
+        state.settings.public_base_url.clone(),
+    );
+    let lines = std::iter::once("item,code,url\n".to_owned())
+        .chain(chunks)
+        .map(|chunk| Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)));
+    Ok(Response::builder()
+        .content_type("text/csv; charset=utf-8")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"batch-{id}-run-{run_id}.csv\""),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(poem::Body::from_bytes_stream(futures_util::stream::iter(
+            lines,
+        ))))
 }
 
 /// A label sheet as a download, never kept.
@@ -196,20 +282,23 @@ fn download(sheet: SheetPdf) -> Response {
         .body(sheet.bytes)
 }
 
-/// The batch's page again, saying why a change to it was refused (a batch that is not the
-/// household's is not found, whatever was wrong).
+/// The batch's page again, saying why a change to it was refused, with what was typed (a
+/// batch that is not the household's is not found, whatever was wrong).
 async fn batch_again(
     state: &AppState,
     farmer: &Farmer,
     lang: Lang,
     id: i64,
     refused: PageError,
+    typed: EventForm,
 ) -> Result<Response, PageError> {
     let PageError::Refused { message, status } = refused else {
         return Err(refused);
     };
     let batch = own_batch(state, farmer, id).await?;
-    private_with(&BatchPage::new(lang, farmer, batch, Some(message)), status)
+    let mut page = BatchPage::new(lang, farmer, batch, state.clock.now(), Some(message));
+    page.typed = typed;
+    private_with(&page, status)
 }
 
 async fn own_batches(state: &AppState, farmer: &Farmer) -> Result<Option<Batches>, PageError> {
@@ -228,6 +317,38 @@ async fn own_batch(state: &AppState, farmer: &Farmer, id: i64) -> Result<OwnBatc
 }
 
 impl BatchForm {
+    fn is(field: &Option<String>, id: i64) -> bool {
+        field.as_deref().map(str::trim) == Some(id.to_string().as_str())
+    }
+
+    /// Whether the refused form had chosen this product (or plot, or listing).
+    pub fn category_is(&self, id: &i64) -> bool {
+        Self::is(&self.category, *id)
+    }
+
+    pub fn plot_is(&self, id: &i64) -> bool {
+        Self::is(&self.plot, *id)
+    }
+
+    pub fn listing_is(&self, id: &i64) -> bool {
+        Self::is(&self.listing, *id)
+    }
+
+    pub fn quantity(&self) -> &str {
+        self.quantity.as_deref().unwrap_or("")
+    }
+
+    pub fn unit(&self) -> &str {
+        self.unit.as_deref().unwrap_or("")
+    }
+
+    /// The day typed, or `today` on a fresh form.
+    pub fn produced_on(&self, today: &NaiveDate) -> String {
+        self.produced_on
+            .clone()
+            .unwrap_or_else(|| today.to_string())
+    }
+
     /// The typed batch, or what to fix first.
     fn new_batch(&self) -> Result<NewBatch, Typo> {
         let id = |field: &Option<String>| field.as_deref().and_then(|v| v.parse::<i64>().ok());
@@ -246,8 +367,45 @@ impl BatchForm {
 }
 
 impl EventForm {
-    /// The typed step, happening now, or what to fix first.
-    fn new_event(&self) -> Result<events::NewEvent, Typo> {
+    pub fn kind_is(&self, value: &str) -> bool {
+        self.kind.as_deref() == Some(value)
+    }
+
+    pub fn result_is(&self, value: &str) -> bool {
+        self.result.as_deref() == Some(value)
+    }
+
+    pub fn place(&self) -> &str {
+        self.place.as_deref().unwrap_or("")
+    }
+
+    /// The count typed, or a sheet's 24 on a fresh form.
+    pub fn count(&self) -> &str {
+        self.count.as_deref().unwrap_or("24")
+    }
+
+    /// When the typed step happened: the county's day and time typed, now when left empty.
+    fn when(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, Typo> {
+        fn typed(field: &Option<String>) -> Option<&str> {
+            field.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        let local = county_time::local(now);
+        let day = match typed(&self.day) {
+            None => local.date_naive(),
+            Some(day) => NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Typo::Day)?,
+        };
+        let time = match typed(&self.time) {
+            None if typed(&self.day).is_none() => return Ok(now),
+            None => NaiveTime::from_hms_opt(12, 0, 0).expect("noon"),
+            Some(time) => NaiveTime::parse_from_str(time, "%H:%M")
+                .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M:%S"))
+                .map_err(|_| Typo::Time)?,
+        };
+        Ok(county_time::instant(day, time))
+    }
+
+    /// The typed step, or what to fix first.
+    fn new_event(&self, now: DateTime<Utc>) -> Result<events::NewEvent, Typo> {
         let kind = KINDS
             .iter()
             .find(|(_, v)| Some(*v) == self.kind.as_deref())
@@ -260,7 +418,7 @@ impl EventForm {
         };
         Ok(events::NewEvent {
             kind,
-            occurred_at: Utc::now(),
+            occurred_at: self.when(now)?,
             place_area: None,
             place_text: self.place.clone().filter(|p| !p.trim().is_empty()),
             result,
@@ -276,6 +434,7 @@ enum Typo {
     Product,
     Quantity,
     Day,
+    Time,
     Step,
     Count,
 }
@@ -291,6 +450,7 @@ impl Typo {
                 "Give the quantity as a whole number, such as 200",
             ),
             Self::Day => t("请选择日期", "Choose the day"),
+            Self::Time => t("请填时间，例如 07:30", "Give the time, such as 07:30"),
             Self::Step => t("请选择是哪一步", "Choose the step"),
             Self::Count => t("数量请填整数，例如 24", "Give a whole number, such as 24"),
         }
@@ -307,18 +467,30 @@ impl Typo {
 struct BatchesPage {
     lang: Lang,
     csrf: String,
+    /// The county's date now.
+    today: NaiveDate,
     /// None for an account bound to no household.
     batches: Option<Batches>,
     problem: Option<String>,
+    /// What a refused form had typed; empty on a fresh one.
+    typed: BatchForm,
 }
 
 impl BatchesPage {
-    fn new(lang: Lang, farmer: &Farmer, batches: Option<Batches>, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        farmer: &Farmer,
+        today: NaiveDate,
+        batches: Option<Batches>,
+        problem: Option<String>,
+    ) -> Self {
         Self {
             lang,
             csrf: farmer.csrf(),
+            today,
             batches,
             problem,
+            typed: BatchForm::default(),
         }
     }
 
@@ -330,11 +502,6 @@ impl BatchesPage {
             .find(|c| c.id == category_id)
             .map(|c| self.lang.t(&c.name_zh, &c.name_en))
             .unwrap_or("")
-    }
-
-    /// Today in China, when a new batch was most likely harvested or made.
-    fn today(&self) -> NaiveDate {
-        china_time(Utc::now()).date_naive()
     }
 }
 
@@ -350,10 +517,22 @@ struct BatchPage {
     journey: Vec<TraceEvent>,
     runs: Vec<Run>,
     problem: Option<String>,
+    /// The county's day and time now, that a new step happens at unless the farmer says.
+    now_day: String,
+    now_time: String,
+    /// What a refused form had typed; empty on a fresh one.
+    typed: EventForm,
 }
 
 impl BatchPage {
-    fn new(lang: Lang, farmer: &Farmer, own: OwnBatch, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        farmer: &Farmer,
+        own: OwnBatch,
+        now: DateTime<Utc>,
+        problem: Option<String>,
+    ) -> Self {
+        let local = county_time::local(now);
         Self {
             lang,
             csrf: farmer.csrf(),
@@ -363,6 +542,9 @@ impl BatchPage {
             journey: own.journey,
             runs: own.runs,
             problem,
+            now_day: local.format("%Y-%m-%d").to_string(),
+            now_time: local.format("%H:%M").to_string(),
+            typed: EventForm::default(),
         }
     }
 
@@ -376,10 +558,14 @@ impl BatchPage {
         format!("{product} · {}", self.batch.produced_on)
     }
 
-    /// When a step happened, China time.
+    /// The pages a run's label sheet fills, numbered from 1.
+    fn pages(&self, run: &Run) -> std::ops::RangeInclusive<usize> {
+        let labels = (run.last_item - run.first_item + 1).max(0) as usize;
+        1..=labels.div_ceil(crate::infra::labels::LABELS_PER_PAGE)
+    }
+
+    /// When a step happened, in the county's time.
     fn when(&self, event: &TraceEvent) -> String {
-        china_time(event.occurred_at)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        county_time::minute(event.occurred_at)
     }
 }

@@ -2,7 +2,6 @@
 //! (recording payment, shipping), and their household's income this year.
 
 use askama::Template;
-use chrono::{Datelike, Utc};
 use entities::household_income::IncomeSource;
 use poem::{
     Request, Response, handler,
@@ -22,10 +21,7 @@ use crate::{
     app::AppState,
     service::{
         households::incomes::{self, IncomeYear},
-        market::{
-            order_book::OrderCard,
-            orders::{OrderSide, china_time},
-        },
+        market::{order_book::OrderCard, orders::OrderSide},
     },
 };
 
@@ -59,7 +55,7 @@ pub async fn my_income(
     farmer: Farmer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    let year = china_time(Utc::now()).year();
+    let year = state.clock.this_year();
     let income = match farmer.actor.household_id {
         None => Income::Unlinked,
         Some(household_id) => incomes::list(&state.db, &farmer.actor, household_id)

@@ -120,7 +120,7 @@ struct ReportsPage {
 
 impl ReportsPage {
     fn when(&self, view: &ReportView) -> String {
-        county_time::china_time(view.reported_at)
+        county_time::local(view.reported_at)
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }

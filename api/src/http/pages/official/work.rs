@@ -36,10 +36,7 @@ use crate::{
             file::{self, HouseholdFile},
             sheet::SheetLabel,
         },
-        market::{
-            orders::china_time,
-            production_and_sales::{self, Board, ProductionAndSales, StatsError},
-        },
+        market::production_and_sales::{self, Board, ProductionAndSales, StatsError},
     },
 };
 
@@ -92,7 +89,7 @@ fn after_step(lang: Lang, case: &exit_case::Model) -> String {
         ExitState::Appraised => t("下一步：核实。", "Next: verification."),
         ExitState::Verified => t("下一步：开始公示。", "Next: the public notice."),
         ExitState::PublicNotice => {
-            let end = case.notice_ends_at.map(china_time);
+            let end = case.notice_ends_at.map(crate::domain::county_time::local);
             return match end {
                 Some(end) if lang == Lang::Zh => format!(
                     "第 {} 号：公示已开始，{}月{}日结束；结束后由乡镇审核。",
@@ -206,7 +203,7 @@ impl CasesPage {
         let end = case
             .notice_ends_at
             .filter(|_| case.state == ExitState::PublicNotice)?;
-        Some(china_time(end).format("%Y-%m-%d %H:%M").to_string())
+        Some(crate::domain::county_time::minute(end))
     }
 
     /// A step back or out: it needs a reason, and its button is the plain one.

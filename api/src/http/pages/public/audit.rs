@@ -11,7 +11,7 @@ use crate::http::pages::{
 };
 use crate::{
     app::AppState,
-    domain::county_time::china_time,
+    domain::county_time,
     service::{
         audit::{
             checkpoints::{self, Checkpoint},
@@ -39,9 +39,7 @@ struct AuditPage {
 impl AuditPage {
     /// When a checkpoint was signed, in the county's time.
     fn signed_at(&self, checkpoint: &Checkpoint) -> String {
-        china_time(checkpoint.at)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        county_time::minute(checkpoint.at)
     }
 }
 

@@ -3,7 +3,7 @@
 //! when `Accept-Language` prefers it), no JavaScript, a few kilobytes.
 
 use askama::Template;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use entities::trace_event::{EventKind, InspectionResult};
 use poem::{
     Request, Response, handler,
@@ -155,11 +155,9 @@ struct ScanUnavailablePage {
     lang: Lang,
 }
 
-/// A time as the county reads it: Beijing time, to the minute.
+/// A time as the county reads it, to the minute.
 fn beijing(at: &DateTime<Utc>) -> String {
-    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    crate::domain::county_time::minute(*at)
 }
 
 /// What a step of a batch's journey is called.

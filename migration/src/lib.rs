@@ -22,6 +22,7 @@ mod m20261127_000011_create_trace_events;
 mod m20261202_000001_durable_security_and_scans;
 mod m20261202_000002_create_audit_checkpoints;
 mod m20261202_000003_record_household_exits;
+mod m20261206_000001_record_order_duties;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_durable_security_and_scans::Migration),
             Box::new(m20261202_000002_create_audit_checkpoints::Migration),
             Box::new(m20261202_000003_record_household_exits::Migration),
+            Box::new(m20261206_000001_record_order_duties::Migration),
         ]
     }
 }

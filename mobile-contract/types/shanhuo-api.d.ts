@@ -1244,9 +1244,12 @@ export interface paths {
          * Take a step on an order
          * @description `pay` (payment is made outside; the seller or an official records it), `ship` (seller
          *     or official), `deliver` (buyer, seller or official), `complete` (buyer or official:
-         *     adds the amount to the producing household's e-commerce income for the year), or
-         *     `cancel` (buyer while placed; seller or official while placed or paid; the stock
-         *     returns).
+         *     adds the amount to the producing household's e-commerce income for the year), `cancel`
+         *     (buyer while placed; seller or official while placed or paid; the stock returns), or
+         *     `confirm` (a township or county official who took no step on it: counts the income of
+         *     an order whose buyer is close to the household). The buyer takes only the buyer's
+         *     steps, and whoever recorded payment or shipping does not complete the order
+         *     (`order.both_sides`).
          */
         post: operations["create_order_step"];
         delete?: never;
@@ -1972,6 +1975,44 @@ export interface components {
             household_id: number;
         };
         /**
+         * EcommerceIncome
+         * @description A year's e-commerce income by how each completed order was confirmed, in fen. Everything
+         *     but `held_fen` is part of `income_fen`.
+         */
+        EcommerceIncome: {
+            /**
+             * Format: int64
+             * @description Completed by a buyer with no tie to the household.
+             */
+            by_buyer_fen: number;
+            /**
+             * Format: int64
+             * @description Completed by an official on the buyer's behalf.
+             */
+            by_official_fen: number;
+            /**
+             * Format: int64
+             * @description Bought by someone close to the household (bound to it, its phone, or an official over
+             *     its village) and confirmed by a second official of the township or county.
+             */
+            by_second_official_fen: number;
+            /**
+             * Format: int64
+             * @description Bought by someone close to the household and not yet confirmed: not counted.
+             */
+            held_fen: number;
+            /**
+             * Format: uint64
+             * @description Orders held for confirmation.
+             */
+            held_orders: number;
+            /**
+             * Format: int64
+             * @description Completed before how orders were confirmed was recorded.
+             */
+            unrecorded_fen: number;
+        };
+        /**
          * Error
          * @description The body of every error response.
          */
@@ -2096,6 +2137,8 @@ export interface components {
         /** HouseholdAssessment */
         HouseholdAssessment: {
             checks: components["schemas"]["RecordedCheck"][];
+            /** @description The year's e-commerce income by how it was confirmed. */
+            ecommerce: components["schemas"]["EcommerceIncome"] & unknown;
             failing: components["schemas"]["FailingCriterion"][];
             /** Format: int64 */
             household_id: number;
@@ -2236,6 +2279,15 @@ export interface components {
             /** @description The problems found, in row order (at most 1,000; `problem_count` counts them all). */
             problems: components["schemas"]["ImportProblem"][];
         };
+        /**
+         * @description How a completed order came to count as income: `buyer` (its buyer completed it),
+         *     `official` (an official completed it for the buyer), `pending` (its buyer is close to
+         *     the producing household — bound to it, its phone, or an official over its village — so
+         *     it counts only once a second township or county official confirms it), `second_official`
+         *     (so confirmed), `unrecorded` (completed before this was recorded).
+         * @enum {string}
+         */
+        IncomeConfirmation: "buyer" | "official" | "pending" | "second_official" | "unrecorded";
         /**
          * IncomeYear
          * @description A household's income in one year, in fen.
@@ -2441,6 +2493,8 @@ export interface components {
             household_id: number;
             /** Format: int64 */
             id: number;
+            /** @description Once completed: how its income was confirmed. */
+            income_confirmation?: components["schemas"]["IncomeConfirmation"] & unknown;
             /** Format: int64 */
             listing_id: number;
             /** @description Steps the caller may take now. */
@@ -2468,7 +2522,7 @@ export interface components {
          * @description A step in an order's life.
          * @enum {string}
          */
-        OrderAction: "pay" | "ship" | "deliver" | "complete" | "cancel";
+        OrderAction: "pay" | "ship" | "deliver" | "complete" | "cancel" | "confirm";
         /**
          * OrderInput
          * @description An order to place.

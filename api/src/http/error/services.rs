@@ -233,6 +233,7 @@ impl From<MarketError> for ApiError {
             MarketError::OutOfStock { available } => ApiError::new(ErrorCode::OrderOutOfStock)
                 .with_details(json!({ "available": available })),
             MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),
+            MarketError::BothSides => ErrorCode::OrderBothSides.into(),
             MarketError::StepNotAllowed { allowed } => {
                 ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({
                     "allowed": allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),

@@ -30,6 +30,8 @@ pub enum MarketError {
     OutOfStock { available: i64 },
     #[error("this idempotency key was used for a different order")]
     IdempotencyKeyReused,
+    #[error("whoever took the seller's side of an order does not complete it for the buyer")]
+    BothSides,
     #[error("this step is not allowed now")]
     StepNotAllowed { allowed: Vec<orders::OrderAction> },
     #[error(transparent)]

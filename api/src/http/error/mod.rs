@@ -159,9 +159,9 @@ error_codes! {
     AuthCodeTooManyTries = ("auth.code_too_many_tries", UNAUTHORIZED,
         "验证码错误次数过多，请重新获取", "Too many wrong codes; ask for a new one"),
     AuthCodeTooSoon = ("auth.code_too_soon", TOO_MANY_REQUESTS,
-        "验证码发送太频繁，请稍后再试", "A code was sent moments ago; wait before asking again"),
+        "验证码刚刚发过", "A code was sent moments ago"),
     RequestRateLimited = ("request.rate_limited", TOO_MANY_REQUESTS,
-        "请求太频繁，请稍后再试", "Too many requests; try again later"),
+        "请求太频繁", "Too many requests"),
     ServerSmsUnavailable = ("server.sms_unavailable", SERVICE_UNAVAILABLE,
         "短信暂时发送不了，请稍后再试", "Text messages cannot be sent right now; try again later"),
     AuthWechatDisabled = ("auth.wechat_disabled", NOT_FOUND,
@@ -319,11 +319,31 @@ impl ApiError {
         self
     }
 
+    /// The envelope in the reader's language. A 429 says in words how long to wait ("请 4 小时
+    /// 31 分钟后再试") and gives the seconds in `details.retry_after_seconds`.
     pub fn envelope(&self, lang: Lang) -> ErrorEnvelope {
+        let mut message = self.code.message(lang).to_owned();
+        let mut details = self.details.clone();
+        if self.code.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait = self.retry_after.unwrap_or(Duration::from_secs(60));
+            let words = wait_in_words(lang, wait);
+            message.push_str(&match lang {
+                Lang::Zh => format!("，请 {words}后再试"),
+                Lang::En => format!("; try again in {words}"),
+            });
+            let seconds = wait.as_secs().max(1);
+            match &mut details {
+                Some(Value::Object(map)) => {
+                    map.insert("retry_after_seconds".into(), seconds.into());
+                }
+                None => details = Some(serde_json::json!({ "retry_after_seconds": seconds })),
+                Some(_) => {}
+            }
+        }
         ErrorEnvelope {
             code: self.code.as_str().to_owned(),
-            message: self.code.message(lang).to_owned(),
-            details: self.details.clone(),
+            message,
+            details,
         }
     }
 
@@ -352,6 +372,36 @@ impl ApiError {
             next = err.source();
         }
         chain
+    }
+}
+
+/// A wait as people say it, rounded up: "45 秒", "3 分钟", "4 小时 31 分钟"; "45 seconds",
+/// "3 minutes", "4 hours 31 minutes".
+pub fn wait_in_words(lang: Lang, wait: Duration) -> String {
+    let seconds = wait.as_secs().max(1);
+    if seconds < 60 {
+        return match lang {
+            Lang::Zh => format!("{seconds} 秒"),
+            Lang::En if seconds == 1 => "1 second".into(),
+            Lang::En => format!("{seconds} seconds"),
+        };
+    }
+    let minutes = seconds.div_ceil(60);
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    let en = |n: u64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    match (lang, hours, minutes) {
+        (Lang::Zh, 0, m) => format!("{m} 分钟"),
+        (Lang::Zh, h, 0) => format!("{h} 小时"),
+        (Lang::Zh, h, m) => format!("{h} 小时 {m} 分钟"),
+        (Lang::En, 0, m) => en(m, "minute"),
+        (Lang::En, h, 0) => en(h, "hour"),
+        (Lang::En, h, m) => format!("{} {}", en(h, "hour"), en(m, "minute")),
     }
 }
 
@@ -473,6 +523,36 @@ mod tests {
                 assert!(documented.contains(&status), "{} ({status})", code.as_str());
             }
         }
+    }
+
+    #[test]
+    fn a_refusal_for_too_many_requests_says_how_long_to_wait() {
+        let error = ApiError::new(ErrorCode::RequestRateLimited)
+            .with_retry_after(Duration::from_secs(16_241));
+        assert_eq!(
+            error.envelope(Lang::Zh).message,
+            "请求太频繁，请 4 小时 31 分钟后再试"
+        );
+        assert_eq!(
+            error.envelope(Lang::En).message,
+            "Too many requests; try again in 4 hours 31 minutes"
+        );
+        assert_eq!(
+            error.envelope(Lang::Zh).details,
+            Some(serde_json::json!({ "retry_after_seconds": 16_241 }))
+        );
+        let soon =
+            ApiError::new(ErrorCode::AuthCodeTooSoon).with_retry_after(Duration::from_secs(45));
+        assert_eq!(
+            soon.envelope(Lang::Zh).message,
+            "验证码刚刚发过，请 45 秒后再试"
+        );
+        assert_eq!(
+            wait_in_words(Lang::En, Duration::from_secs(61)),
+            "2 minutes"
+        );
+        assert_eq!(wait_in_words(Lang::Zh, Duration::from_secs(7200)), "2 小时");
+        assert_eq!(wait_in_words(Lang::En, Duration::from_secs(3600)), "1 hour");
     }
 
     #[test]

@@ -198,6 +198,10 @@ impl From<HouseholdError> for ApiError {
                 "household_number": household_number,
                 "id_number": id_masked,
             })),
+            HouseholdError::RegisteredElsewhere { member } => {
+                ApiError::new(ErrorCode::HouseholdRegisteredElsewhere)
+                    .with_details(json!({ "member": member }))
+            }
             HouseholdError::Pii(e) => ApiError::internal(e),
             HouseholdError::Sheet(e) => ApiError::internal(e),
             HouseholdError::Database(e) => ApiError::internal(e),

@@ -661,16 +661,24 @@ fn clash_problem(clash: Clash, households: &[NewHousehold], member_rows: &[Vec<u
         Clash::PersonRegistered {
             household,
             member,
-            household_number,
-            id_masked,
+            registered_in,
         } => Problem {
             row: member_rows[household][member],
             column: Some(Column::IdNumber.header()),
             code: ProblemCode::AlreadyRegistered,
-            message: format!("此人（{id_masked}）已登记在户 {household_number}"),
+            message: match registered_in {
+                Some(found) => format!(
+                    "此人（{}）已登记在户 {}",
+                    found.id_masked, found.household_number
+                ),
+                None => REGISTERED_ELSEWHERE.into(),
+            },
         },
     }
 }
+
+/// A person registered outside the caller's area, as the report says it: no household, no ID.
+pub const REGISTERED_ELSEWHERE: &str = "此人已在本县其他地方登记，请联系县扶贫办";
 
 /// A household flaw as the report says it.
 fn flaw_message(flaw: &Flaw, household_number: &str) -> String {

@@ -55,6 +55,9 @@ pub enum HouseholdError {
         household_number: String,
         id_masked: String,
     },
+    /// The person is registered in a household outside the actor's area: nothing more is told.
+    #[error("member {member} is already registered elsewhere in the county")]
+    RegisteredElsewhere { member: usize },
     /// Other records rely on the household (assessments, exit cases, goods, orders, plots,
     /// batches, co-operative memberships): it cannot be removed.
     #[error("the household has records that rely on it: {}", .0.join(", "))]
@@ -200,14 +203,18 @@ impl From<Clash> for HouseholdError {
             } => HouseholdError::NumberTaken(household_number),
             Clash::PersonRegistered {
                 member,
-                household_number,
-                id_masked,
+                registered_in: Some(found),
                 ..
             } => HouseholdError::DuplicatePerson {
                 member: member + 1,
-                household_number,
-                id_masked,
+                household_number: found.household_number,
+                id_masked: found.id_masked,
             },
+            Clash::PersonRegistered {
+                member,
+                registered_in: None,
+                ..
+            } => HouseholdError::RegisteredElsewhere { member: member + 1 },
         }
     }
 }

@@ -1291,8 +1291,9 @@ export interface paths {
         put?: never;
         /**
          * Record a plot
-         * @description A farmer records a plot (地块) of their own household: name, village (default: the
-         *     household's), area in mu, crop, and optionally where it lies.
+         * @description A farmer records a plot (地块) of their own household: name, village (the household's
+         *     own; another is refused with `trace.plot_outside_village`), area in mu, crop, and
+         *     optionally where it lies.
          */
         post: operations["create_plot"];
         delete?: never;
@@ -2655,7 +2656,7 @@ export interface components {
             /** Format: double */
             longitude?: number;
             name: string;
-            /** @description Default: the household's village. */
+            /** @description The household's own village, which is the default; no other is accepted. */
             village_code?: string;
         };
         /**

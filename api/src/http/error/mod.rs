@@ -229,6 +229,8 @@ error_codes! {
         "找不到该地块、批次或溯源码", "No such plot, batch or trace code"),
     TraceInvalid = ("trace.invalid", UNPROCESSABLE_ENTITY,
         "溯源信息有误", "The traceability details are not valid"),
+    TracePlotOutsideVillage = ("trace.plot_outside_village", UNPROCESSABLE_ENTITY,
+        "地块只能登记在您家所在的村", "A plot can only be recorded in your household's own village"),
     TraceNoCodeInPhoto = ("trace.no_code_in_photo", UNPROCESSABLE_ENTITY,
         "照片中没有找到溯源二维码，请对准标签重拍", "No trace QR code was found in the photo; take it again, closer to the label"),
     PhotoNotAnImage = ("photo.not_an_image", UNSUPPORTED_MEDIA_TYPE,

@@ -136,6 +136,7 @@ impl From<TraceError> for ApiError {
             TraceError::Invalid(reason) => {
                 ApiError::new(ErrorCode::TraceInvalid).with_details(json!({ "reason": reason }))
             }
+            TraceError::PlotOutsideVillage => ErrorCode::TracePlotOutsideVillage.into(),
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
             TraceError::Database(e) => ApiError::internal(e),

@@ -87,9 +87,16 @@ pub fn network_of(address: &str) -> String {
 /// The longest a phone waits after failed sign-ins from one address.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
-/// The wait after `failures` failed sign-ins in a row: 1 s, 2 s, 4 s, … up to [`MAX_BACKOFF`].
+/// Failed sign-ins in a row that cost no wait: a mistyped code or password, typed again.
+pub const FREE_FAILURES: i64 = 2;
+
+/// The wait after `failures` failed sign-ins in a row: none for the first [`FREE_FAILURES`],
+/// then 1 s, 2 s, 4 s, … up to [`MAX_BACKOFF`].
 pub fn backoff(failures: i64) -> Duration {
-    let exponent = failures.clamp(1, 20) - 1;
+    if failures <= FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let exponent = (failures - FREE_FAILURES).clamp(1, 20) - 1;
     Duration::from_secs(1u64 << exponent).min(MAX_BACKOFF)
 }
 
@@ -111,8 +118,11 @@ mod tests {
 
     #[test]
     fn the_backoff_doubles_and_stays_short() {
-        let waits: Vec<u64> = (1..=12).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]);
+        let waits: Vec<u64> = (1..=14).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(
+            waits,
+            [0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+        );
         assert_eq!(backoff(i64::MAX), MAX_BACKOFF);
     }
 }

@@ -13,6 +13,7 @@ mod households;
 mod http;
 mod identity;
 mod import;
+mod input;
 mod market;
 mod orders;
 mod page_snapshots;

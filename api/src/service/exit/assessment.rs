@@ -452,10 +452,11 @@ pub async fn record_indicators(
     origin: &Origin,
 ) -> Result<VillageAssessment, ExitError> {
     valid_year(year)?;
-    if new.collective_income_fen < 0 {
-        return Err(ExitError::Invalid(
-            "collective income cannot be negative".into(),
-        ));
+    let most = crate::service::households::incomes::MAX_AMOUNT_FEN;
+    if !(0..=most).contains(&new.collective_income_fen) {
+        return Err(ExitError::Invalid(format!(
+            "collective income lies between 0 and {most} fen"
+        )));
     }
     let txn = db.begin_write().await?;
     let village = super::village_in_reach(&txn, actor, village_code, Action::Update).await?;

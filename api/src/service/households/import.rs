@@ -379,7 +379,8 @@ impl SheetBuilder {
         self.seen_ids.insert(member.id_number.clone(), row);
 
         let household = NewHousehold {
-            household_number: number.clone(),
+            household_number: crate::domain::text::identifier(&number)
+                .unwrap_or_else(|_| number.clone()),
             village,
             phone: phone.flatten(),
             poverty_cause,
@@ -444,7 +445,7 @@ impl SheetBuilder {
             let rows = &self.member_rows[index];
             for flaw in flaws(household) {
                 let (row, column, code) = match flaw {
-                    Flaw::NumberLength => (
+                    Flaw::NumberLength | Flaw::NumberCharacters => (
                         rows[0],
                         Some(Column::HouseholdNumber),
                         ProblemCode::InvalidValue,
@@ -684,6 +685,7 @@ pub const REGISTERED_ELSEWHERE: &str = "此人已在本县其他地方登记，�
 fn flaw_message(flaw: &Flaw, household_number: &str) -> String {
     match flaw {
         Flaw::NumberLength => "户编号应为 1 至 32 个字符".into(),
+        Flaw::NumberCharacters => "户编号不能含有不可见字符或控制字符".into(),
         Flaw::YearOutOfRange { this_year } => format!("识别年度应在 2014 至 {this_year} 之间"),
         Flaw::MemberCount => format!("户 {household_number} 应有 1 至 30 名成员"),
         Flaw::HeadCount(heads) => {

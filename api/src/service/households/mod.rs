@@ -328,6 +328,8 @@ pub async fn get(
 pub enum Flaw {
     #[error("a household number has 1 to 32 characters")]
     NumberLength,
+    #[error("a household number has no invisible or control characters and no full-width digits")]
+    NumberCharacters,
     #[error("the registered year lies between 2014 and {this_year}")]
     YearOutOfRange { this_year: i32 },
     #[error("a household has 1 to 30 members")]
@@ -363,6 +365,11 @@ pub fn flaws(new: &NewHousehold) -> Vec<Flaw> {
     let number = new.household_number.trim();
     if number.is_empty() || number.chars().count() > 32 {
         flaws.push(Flaw::NumberLength);
+    }
+    // Look-alike numbers (full-width digits, a zero-width space, a direction override) would
+    // register one household twice.
+    if crate::domain::text::identifier(number).as_deref() != Ok(number) {
+        flaws.push(Flaw::NumberCharacters);
     }
     let this_year = Utc::now().year();
     if !(2014..=this_year).contains(&new.registered_year) {

@@ -56,8 +56,8 @@ pub struct VillageIndicatorsInput {
     pub clinic: bool,
     /// 有综合性文化服务中心
     pub cultural_room: bool,
-    /// 村集体经济收入, fen per year.
-    #[oai(validator(minimum(value = "0")))]
+    /// 村集体经济收入, fen per year; at most 100 million yuan, as for household incomes.
+    #[oai(validator(minimum(value = "0"), maximum(value = "10000000000")))]
     pub collective_income_fen: i64,
 }
 

@@ -30,7 +30,9 @@ use crate::{
         exit::{progress, rules::ExitRules},
         market::{catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
-        rate_limit, seed,
+        rate_limit,
+        rate_limit::SignInLimits,
+        seed,
         trace::{
             codes::{self, RecordsMemo, RenderedRecords},
             scan_journal::ScanJournal,
@@ -105,7 +107,17 @@ impl AppState {
             code_ttl: Duration::from_secs(settings.sms_code_ttl_secs.max(1)),
             resend_after: Duration::from_secs(settings.sms_resend_after_secs),
         };
-        let otp = Otp::new(db.clone(), sms, settings.secret_key.clone(), timings);
+        let limits = SignInLimits {
+            sms_codes_per_network_per_day: settings.sms_codes_per_network_per_day,
+            sign_in_attempts_per_network_per_hour: settings.sign_in_attempts_per_network_per_hour,
+        };
+        let otp = Otp::new(
+            db.clone(),
+            sms,
+            settings.secret_key.clone(),
+            timings,
+            limits,
+        );
         let wechat: Option<Arc<dyn WeChat>> =
             match (&settings.wechat_appid, &settings.wechat_secret) {
                 (Some(appid), Some(secret)) => Some(Arc::new(HttpWeChat::new(

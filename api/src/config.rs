@@ -132,6 +132,11 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Requests per minute one address may make without signing in; 0 turns the limit off.
     pub anonymous_requests_per_minute: u32,
+    /// Sign-in codes texted a day at the request of one network (/24 or /48): a village
+    /// service point or a carrier's shared address serves many phones.
+    pub sms_codes_per_network_per_day: u32,
+    /// Sign-in attempts an hour from one network (/24 or /48).
+    pub sign_in_attempts_per_network_per_hour: u32,
     /// Origins allowed to call the API from a browser; empty allows none, `*` allows any.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub cors_origins: Vec<String>,
@@ -241,6 +246,8 @@ impl Default for Settings {
             wechat_base_url: "https://api.weixin.qq.com".into(),
             trust_forwarded_for: false,
             anonymous_requests_per_minute: 600,
+            sms_codes_per_network_per_day: 500,
+            sign_in_attempts_per_network_per_hour: 1000,
             cors_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
             log: "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into(),

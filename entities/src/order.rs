@@ -45,6 +45,38 @@ pub struct Model {
     /// The year whose e-commerce income the amount was added to, once completed.
     pub income_year: Option<i32>,
     pub updated_at: DateTimeUtc,
+    /// Who recorded the payment and the shipping: the seller's side of the order.
+    pub paid_by_user_id: Option<i64>,
+    pub shipped_by_user_id: Option<i64>,
+    /// Who completed it: the buyer, or an official for the buyer.
+    pub completed_by_user_id: Option<i64>,
+    /// How a completed order's income was confirmed; `pending` counts as income only once a
+    /// second official confirms it.
+    pub income_confirmation: Option<IncomeConfirmation>,
+    pub confirmed_by_user_id: Option<i64>,
+    pub confirmed_at: Option<DateTimeUtc>,
+}
+
+/// How a completed order came to count as the producing household's income.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum IncomeConfirmation {
+    /// The buyer, a stranger to the household, completed it.
+    #[sea_orm(string_value = "buyer")]
+    Buyer,
+    /// An official completed it on the buyer's behalf.
+    #[sea_orm(string_value = "official")]
+    Official,
+    /// The buyer is close to the household (bound to it, its phone, or an official over its
+    /// village): not income until a second official of the township confirms it.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Such an order, confirmed by a second official.
+    #[sea_orm(string_value = "second_official")]
+    SecondOfficial,
+    /// Completed before how orders were confirmed was recorded.
+    #[sea_orm(string_value = "unrecorded")]
+    Unrecorded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

@@ -23,6 +23,7 @@ mod m20261202_000001_durable_security_and_scans;
 mod m20261202_000002_create_audit_checkpoints;
 mod m20261202_000003_record_household_exits;
 mod m20261206_000001_create_trace_reports;
+mod m20261206_000001_record_order_duties;
 mod m20261206_000001_record_village_delisting;
 mod m20261206_000002_create_code_scan_places;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_record_village_delisting::Migration),
             Box::new(m20261206_000002_create_code_scan_places::Migration),
             Box::new(m20261206_000001_create_trace_reports::Migration),
+            Box::new(m20261206_000001_record_order_duties::Migration),
         ]
     }
 }

@@ -1244,9 +1244,12 @@ export interface paths {
          * Take a step on an order
          * @description `pay` (payment is made outside; the seller or an official records it), `ship` (seller
          *     or official), `deliver` (buyer, seller or official), `complete` (buyer or official:
-         *     adds the amount to the producing household's e-commerce income for the year), or
-         *     `cancel` (buyer while placed; seller or official while placed or paid; the stock
-         *     returns).
+         *     adds the amount to the producing household's e-commerce income for the year), `cancel`
+         *     (buyer while placed; seller or official while placed or paid; the stock returns), or
+         *     `confirm` (a township or county official who took no step on it: counts the income of
+         *     an order whose buyer is close to the household). The buyer takes only the buyer's
+         *     steps, and whoever recorded payment or shipping does not complete the order
+         *     (`order.both_sides`).
          */
         post: operations["create_order_step"];
         delete?: never;
@@ -1288,8 +1291,9 @@ export interface paths {
         put?: never;
         /**
          * Record a plot
-         * @description A farmer records a plot (地块) of their own household: name, village (default: the
-         *     household's), area in mu, crop, and optionally where it lies.
+         * @description A farmer records a plot (地块) of their own household: name, village (the household's
+         *     own; another is refused with `trace.plot_outside_village`), area in mu, crop, and
+         *     optionally where it lies.
          */
         post: operations["create_plot"];
         delete?: never;
@@ -1885,13 +1889,13 @@ export interface components {
             /** Format: int64 */
             category_id: number;
             /** @description The household's listings that sell it. */
-            listing_ids?: number[];
-            note?: string;
+            listing_ids?: number[] | null;
+            note?: string | null;
             /**
              * Format: int64
              * @description Absent for goods the household made rather than harvested.
              */
-            plot_id?: number;
+            plot_id?: number | null;
             /**
              * Format: naive-date
              * @description Harvested or made on (not in the future).
@@ -1900,7 +1904,7 @@ export interface components {
             /** Format: int64 */
             quantity: number;
             /** @description Default: the category's unit. */
-            unit?: components["schemas"]["Unit"] & unknown;
+            unit?: (components["schemas"]["Unit"] & unknown) | null;
         };
         /**
          * Category
@@ -1922,14 +1926,14 @@ export interface components {
         };
         /** CategoryInput */
         CategoryInput: {
-            active?: boolean;
+            active?: boolean | null;
             /** @description Lower-case letters, digits and `_`. */
             code: string;
             default_unit: components["schemas"]["Unit"];
             name_en: string;
             name_zh: string;
             /** Format: int64 */
-            reference_price_fen?: number;
+            reference_price_fen?: number | null;
         };
         /** City */
         City: {
@@ -2021,6 +2025,44 @@ export interface components {
             household_id: number;
         };
         /**
+         * EcommerceIncome
+         * @description A year's e-commerce income by how each completed order was confirmed, in fen. Everything
+         *     but `held_fen` is part of `income_fen`.
+         */
+        EcommerceIncome: {
+            /**
+             * Format: int64
+             * @description Completed by a buyer with no tie to the household.
+             */
+            by_buyer_fen: number;
+            /**
+             * Format: int64
+             * @description Completed by an official on the buyer's behalf.
+             */
+            by_official_fen: number;
+            /**
+             * Format: int64
+             * @description Bought by someone close to the household (bound to it, its phone, or an official over
+             *     its village) and confirmed by a second official of the township or county.
+             */
+            by_second_official_fen: number;
+            /**
+             * Format: int64
+             * @description Bought by someone close to the household and not yet confirmed: not counted.
+             */
+            held_fen: number;
+            /**
+             * Format: uint64
+             * @description Orders held for confirmation.
+             */
+            held_orders: number;
+            /**
+             * Format: int64
+             * @description Completed before how orders were confirmed was recorded.
+             */
+            unrecorded_fen: number;
+        };
+        /**
          * Error
          * @description The body of every error response.
          */
@@ -2083,7 +2125,7 @@ export interface components {
         ExitStepRequest: {
             action: components["schemas"]["ExitAction"];
             /** @description Required for `object` and `reject`. */
-            reason?: string;
+            reason?: string | null;
         };
         /** @enum {string} */
         ExitSubject: "household" | "village";
@@ -2145,6 +2187,8 @@ export interface components {
         /** HouseholdAssessment */
         HouseholdAssessment: {
             checks: components["schemas"]["RecordedCheck"][];
+            /** @description The year's e-commerce income by how it was confirmed. */
+            ecommerce: components["schemas"]["EcommerceIncome"] & unknown;
             failing: components["schemas"]["FailingCriterion"][];
             /** Format: int64 */
             household_id: number;
@@ -2286,6 +2330,15 @@ export interface components {
             problems: components["schemas"]["ImportProblem"][];
         };
         /**
+         * @description How a completed order came to count as income: `buyer` (its buyer completed it),
+         *     `official` (an official completed it for the buyer), `pending` (its buyer is close to
+         *     the producing household — bound to it, its phone, or an official over its village — so
+         *     it counts only once a second township or county official confirms it), `second_official`
+         *     (so confirmed), `unrecorded` (completed before this was recorded).
+         * @enum {string}
+         */
+        IncomeConfirmation: "buyer" | "official" | "pending" | "second_official" | "unrecorded";
+        /**
          * IncomeYear
          * @description A household's income in one year, in fen.
          */
@@ -2379,30 +2432,30 @@ export interface components {
         ListingInput: {
             /** Format: int64 */
             category_id: number;
-            description?: string;
+            description?: string | null;
             /**
              * Format: int64
              * @description For a co-operative's manager: the member household whose goods these are. A farmer
              *     lists their own household's and leaves it out.
              */
-            household_id?: number;
+            household_id?: number | null;
             /**
              * Format: int64
-             * @description Default 1.
+             * @description Default 1; at most 10,000, and at most the stock.
              */
-            min_order?: number;
+            min_order?: number | null;
             /**
              * Format: int64
              * @description Per unit, in fen.
              */
             price_fen: number;
             /** @description `draft` (default) or `on_sale`. */
-            status?: components["schemas"]["ListingStatus"] & unknown;
+            status?: (components["schemas"]["ListingStatus"] & unknown) | null;
             /** Format: int64 */
             stock: number;
             title: string;
             /** @description Default: the category's unit. */
-            unit?: components["schemas"]["Unit"] & unknown;
+            unit?: (components["schemas"]["Unit"] & unknown) | null;
         };
         /** ListingPage */
         ListingPage: {
@@ -2441,7 +2494,7 @@ export interface components {
              * Format: naive-date
              * @description When given, must agree with the ID number.
              */
-            birth_date?: string;
+            birth_date?: string | null;
             health: components["schemas"]["Health"];
             /** @description The 18-character national ID number. */
             id_number: string;
@@ -2452,7 +2505,7 @@ export interface components {
             relation: components["schemas"]["MemberRelation"];
             schooling: components["schemas"]["Schooling"];
             /** @description When given, must agree with the ID number. */
-            sex?: components["schemas"]["Sex"] & unknown;
+            sex?: (components["schemas"]["Sex"] & unknown) | null;
         };
         /**
          * @description A member's relation to the head of the household.
@@ -2490,6 +2543,8 @@ export interface components {
             household_id: number;
             /** Format: int64 */
             id: number;
+            /** @description Once completed: how its income was confirmed. */
+            income_confirmation?: components["schemas"]["IncomeConfirmation"] & unknown;
             /** Format: int64 */
             listing_id: number;
             /** @description Steps the caller may take now. */
@@ -2517,7 +2572,7 @@ export interface components {
          * @description A step in an order's life.
          * @enum {string}
          */
-        OrderAction: "pay" | "ship" | "deliver" | "complete" | "cancel";
+        OrderAction: "pay" | "ship" | "deliver" | "complete" | "cancel" | "confirm";
         /**
          * OrderInput
          * @description An order to place.
@@ -2559,7 +2614,7 @@ export interface components {
         OrderStepInput: {
             action: components["schemas"]["OrderAction"];
             /** @description Why, for a cancellation. */
-            reason?: string;
+            reason?: string | null;
         };
         /** PartProgress */
         PartProgress: {
@@ -2646,12 +2701,12 @@ export interface components {
             area_mu: number;
             crop: string;
             /** Format: double */
-            latitude?: number;
+            latitude?: number | null;
             /** Format: double */
-            longitude?: number;
+            longitude?: number | null;
             name: string;
-            /** @description Default: the household's village. */
-            village_code?: string;
+            /** @description The household's own village, which is the default; no other is accepted. */
+            village_code?: string | null;
         };
         /**
          * @description Why a household is poor, in the official categories.
@@ -2781,10 +2836,10 @@ export interface components {
              * Format: int64
              * @description For a household case.
              */
-            household_id?: number;
+            household_id?: number | null;
             subject: components["schemas"]["ExitSubject"];
             /** @description For a village case. */
-            village_code?: string;
+            village_code?: string | null;
             /**
              * Format: int32
              * @description The assessment year the case is judged on.
@@ -2844,8 +2899,8 @@ export interface components {
          */
         RecordCheckRequest: {
             /** @description A photo or document that shows it. */
-            evidence_url?: string;
-            note?: string;
+            evidence_url?: string | null;
+            note?: string | null;
             passed: boolean;
         };
         /**
@@ -2857,22 +2912,22 @@ export interface components {
              * Format: int64
              * @description 生产经营性收入
              */
-            farming_fen?: number;
+            farming_fen?: number | null;
             /**
              * Format: int64
              * @description 财产性及其他收入
              */
-            other_fen?: number;
+            other_fen?: number | null;
             /**
              * Format: int64
              * @description 转移性收入
              */
-            transfers_fen?: number;
+            transfers_fen?: number | null;
             /**
              * Format: int64
              * @description 工资性收入
              */
-            wages_fen?: number;
+            wages_fen?: number | null;
         };
         /**
          * RecordedCheck
@@ -2903,7 +2958,7 @@ export interface components {
             household_number: string;
             /** @description 1 to 30 members, exactly one of them the head. */
             members: components["schemas"]["MemberInput"][];
-            phone?: string;
+            phone?: string | null;
             poverty_cause: components["schemas"]["PovertyCause"];
             /**
              * Format: int32
@@ -2914,7 +2969,7 @@ export interface components {
              * Format: int64
              * @description The cadre responsible for helping this household (帮扶责任人).
              */
-            responsible_cadre_id?: number;
+            responsible_cadre_id?: number | null;
             /** @description The village's 12-digit code. */
             village_code: string;
         };
@@ -3081,16 +3136,16 @@ export interface components {
             /** @description A small JSON object (at most 2,000 bytes), e.g. `{"inspector": "县农检站"}`. */
             details?: unknown;
             /** @description For `processed` only: the household's batches it consumed. */
-            input_batch_ids?: number[];
+            input_batch_ids?: number[] | null;
             kind: components["schemas"]["TraceEventKind"];
             /** Format: date-time */
             occurred_at: string;
             /** @description Where, as a village, township or county code … */
-            place_area_code?: string;
+            place_area_code?: string | null;
             /** @description … or in words (a warehouse, a market). */
-            place_text?: string;
+            place_text?: string | null;
             /** @description For `inspected` only. */
-            result?: components["schemas"]["InspectionResult"] & unknown;
+            result?: (components["schemas"]["InspectionResult"] & unknown) | null;
         };
         /**
          * @description What happened to a batch.
@@ -3131,15 +3186,15 @@ export interface components {
         Unit: "jin" | "kg" | "piece" | "box";
         /** UpdateCategoryRequest */
         UpdateCategoryRequest: {
-            active?: boolean;
+            active?: boolean | null;
             default_unit?: components["schemas"]["Unit"];
-            name_en?: string;
-            name_zh?: string;
+            name_en?: string | null;
+            name_zh?: string | null;
             /**
              * Format: int64
              * @description `null` clears it.
              */
-            reference_price_fen?: number;
+            reference_price_fen?: number | null;
         };
         /**
          * UpdateHouseholdRequest
@@ -3147,17 +3202,17 @@ export interface components {
          */
         UpdateHouseholdRequest: {
             /** @description `null` clears it. */
-            phone?: string;
+            phone?: string | null;
             poverty_cause?: components["schemas"]["PovertyCause"];
             /** Format: int32 */
-            registered_year?: number;
+            registered_year?: number | null;
             /**
              * Format: int64
              * @description `null` clears it.
              */
-            responsible_cadre_id?: number;
+            responsible_cadre_id?: number | null;
             /** @description Move to this village (12-digit code). */
-            village_code?: string;
+            village_code?: string | null;
         };
         /**
          * UpdateListingRequest
@@ -3165,16 +3220,19 @@ export interface components {
          */
         UpdateListingRequest: {
             /** Format: int64 */
-            category_id?: number;
-            description?: string;
+            category_id?: number | null;
+            description?: string | null;
+            /**
+             * Format: int64
+             * @description At most 10,000, and at most the stock.
+             */
+            min_order?: number | null;
             /** Format: int64 */
-            min_order?: number;
-            /** Format: int64 */
-            price_fen?: number;
+            price_fen?: number | null;
             status?: components["schemas"]["ListingStatus"];
             /** Format: int64 */
-            stock?: number;
-            title?: string;
+            stock?: number | null;
+            title?: string | null;
             unit?: components["schemas"]["Unit"];
         };
         /**
@@ -3184,8 +3242,8 @@ export interface components {
         UpdateMemberRequest: {
             health?: components["schemas"]["Health"];
             labour_capacity?: components["schemas"]["LabourCapacity"];
-            medical_insurance?: boolean;
-            name?: string;
+            medical_insurance?: boolean | null;
+            name?: string | null;
             relation?: components["schemas"]["MemberRelation"];
             schooling?: components["schemas"]["Schooling"];
         };
@@ -3194,8 +3252,8 @@ export interface components {
          * @description What to change; absent fields stay as they are.
          */
         UpdateUserRequest: {
-            area_code?: string;
-            disabled?: boolean;
+            area_code?: string | null;
+            disabled?: boolean | null;
             role?: components["schemas"]["Role"];
         };
         /**
@@ -3337,7 +3395,7 @@ export interface components {
             clinic: boolean;
             /**
              * Format: int64
-             * @description 村集体经济收入, fen per year.
+             * @description 村集体经济收入, fen per year; at most 100 million yuan, as for household incomes.
              */
             collective_income_fen: number;
             /** @description 有综合性文化服务中心 */

@@ -5,6 +5,7 @@ pub mod county_time;
 mod id_number;
 mod phone;
 pub mod region;
+pub mod text;
 
 pub use area_code::{AreaCode, AreaCodeError, AreaCodePrefix};
 pub use id_number::{IdNumber, IdNumberError, Sex};

@@ -18,10 +18,19 @@ use poem::{
     middleware::{CookieJarManager, Cors, SetHeader},
 };
 
+/// `GET /api/v1/openapi.json`: the document, made once.
+#[poem::handler]
+fn openapi_document() -> poem::Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    poem::Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .body(DOCUMENT.get_or_init(api::openapi_json).clone())
+}
+
 /// All routes with their middleware, ready to serve.
 pub fn routes(state: AppState) -> impl Endpoint {
     let api = openapi_service();
-    let spec = api.spec_endpoint();
+    let spec = get(openapi_document);
     let docs = api.swagger_ui();
     let settings = state.settings.clone();
     let metrics = state.metrics.clone();

@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use super::{
     otp::{Otp, OtpError, OtpTimings},
     policy::Actor,
-    rate_limit::{self, LOGIN_PER_IP, LOGIN_PER_PHONE, LimitError},
+    rate_limit::{self, LimitError},
     sessions,
     users::UserError,
 };
@@ -160,7 +160,13 @@ impl Auth {
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         if !passwords::verify(password, stored).await {
+            if let Some(phone) = &phone {
+                rate_limit::record_failure(&self.db, phone.as_str(), client_ip).await?;
+            }
             return Err(AuthError::InvalidCredentials);
+        }
+        if let Some(phone) = &phone {
+            rate_limit::clear_failures(&self.db, phone.as_str(), client_ip).await?;
         }
         let user = user.ok_or(AuthError::InvalidCredentials)?;
         let txn = self.db.begin_write().await?;
@@ -217,19 +223,36 @@ impl Auth {
     ) -> Result<Phone, AuthError> {
         let phone = Phone::parse(phone).map_err(|_| AuthError::InvalidPhone)?;
         self.count_login_attempt(Some(&phone), client_ip).await?;
-        self.otp.check(&phone, code).await?;
-        Ok(phone)
+        match self.otp.check(&phone, code).await {
+            Ok(()) => {
+                rate_limit::clear_failures(&self.db, phone.as_str(), client_ip).await?;
+                Ok(phone)
+            }
+            Err(e @ (OtpError::Invalid | OtpError::TooManyTries)) => {
+                rate_limit::record_failure(&self.db, phone.as_str(), client_ip).await?;
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
+    /// Refuses a phone still waiting, from this address, after failed sign-ins (charging
+    /// nothing), then counts the attempt against the address's network.
     async fn count_login_attempt(
         &self,
         phone: Option<&Phone>,
         client_ip: &str,
     ) -> Result<(), AuthError> {
-        rate_limit::hit_durably(&self.db, LOGIN_PER_IP, client_ip).await?;
         if let Some(phone) = phone {
-            rate_limit::hit_durably(&self.db, LOGIN_PER_PHONE, phone.as_str()).await?;
+            rate_limit::check_backoff(&self.db, phone.as_str(), client_ip).await?;
         }
+        let limit = self.otp.limits().sign_in_attempts_per_network_per_hour;
+        rate_limit::hit_durably(
+            &self.db,
+            rate_limit::login_per_network(limit),
+            &rate_limit::network_of(client_ip),
+        )
+        .await?;
         Ok(())
     }
 

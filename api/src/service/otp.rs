@@ -1,7 +1,9 @@
 //! One-time sign-in codes sent by SMS: 6 digits, kept only as a keyed hash in the database for
 //! 5 minutes (configurable), at most 5 tries, a new code no sooner than 60 s after the last
-//! (configurable), at most 10 a day per phone and per client address. The code, its tries and
-//! the daily limits are rows, not cache entries: no flood, eviction or restart forgets them.
+//! (configurable), at most 10 texted a day to a phone and a configured number a day at the
+//! request of one network. Only codes actually texted count: a refused request charges nothing.
+//! The code, its tries and the daily limits are rows, not cache entries: no flood, eviction or
+//! restart forgets them.
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,7 +17,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use super::rate_limit::{self, LimitError, SMS_PER_IP_DAY, SMS_PER_PHONE_DAY};
+use super::rate_limit::{self, LimitError, SMS_PER_PHONE_DAY, SignInLimits};
 use crate::{
     domain::Phone,
     infra::{
@@ -57,6 +59,7 @@ pub struct Otp {
     /// Keys the stored hashes, so a copy of the database does not give the codes away.
     pepper: SecretString,
     timings: OtpTimings,
+    limits: SignInLimits,
 }
 
 impl Otp {
@@ -65,17 +68,23 @@ impl Otp {
         sender: Arc<dyn SmsSender>,
         pepper: SecretString,
         timings: OtpTimings,
+        limits: SignInLimits,
     ) -> Self {
         Self {
             db,
             sender,
             pepper,
             timings,
+            limits,
         }
     }
 
     pub fn timings(&self) -> OtpTimings {
         self.timings
+    }
+
+    pub fn limits(&self) -> SignInLimits {
+        self.limits
     }
 
     /// Sends a fresh code, replacing any earlier one.
@@ -94,8 +103,10 @@ impl Otp {
                 });
             }
         }
-        rate_limit::hit_durably(&self.db, SMS_PER_IP_DAY, client_ip).await?;
-        rate_limit::hit_durably(&self.db, SMS_PER_PHONE_DAY, phone.as_str()).await?;
+        let network = rate_limit::network_of(client_ip);
+        let per_network = rate_limit::sms_per_network(self.limits.sms_codes_per_network_per_day);
+        rate_limit::check_durably(&self.db, per_network, &network).await?;
+        rate_limit::check_durably(&self.db, SMS_PER_PHONE_DAY, phone.as_str()).await?;
 
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
         let row = sign_in_code::ActiveModel {
@@ -143,6 +154,8 @@ impl Otp {
                 .await?;
             return Err(e.into());
         }
+        rate_limit::count_durably(&self.db, per_network, &network).await?;
+        rate_limit::count_durably(&self.db, SMS_PER_PHONE_DAY, phone.as_str()).await?;
         Ok(())
     }
 

@@ -121,8 +121,10 @@ reasons! {
         "价格请填 0.01 元到 100 万元之间", "Give a price from 0.01 to 1,000,000 yuan";
     stock_range(max: i64 = 100_000_000) => "listing.stock_range",
         "库存请填 0 到 {max} 之间的整数", "Give the stock as a whole number from 0 to {max}";
-    min_order_range() => "listing.min_order_range",
-        "起订量至少是 1", "The smallest order is at least 1";
+    min_order_range(max: i64 = 10_000) => "listing.min_order_range",
+        "起订量请填 1 到 {max}", "The smallest order lies between 1 and {max}";
+    min_order_above_stock(stock: i64 = 3, unit_zh: &str = "斤", unit_en: &str = "jin") => "listing.min_order_above_stock",
+        "起订量不能比库存多：库存只有 {stock} {unit_zh}", "The smallest order cannot be more than the stock, {stock} {unit_en}";
     on_sale_needs_stock(min_order: i64 = 5, unit_zh: &str = "斤", unit_en: &str = "jin") => "listing.on_sale_needs_stock",
         "上架时库存至少要有起订量 {min_order} {unit_zh}", "Goods on sale need at least the smallest order, {min_order} {unit_en}, in stock";
     cooperative_needs_member() => "listing.cooperative_needs_member",
@@ -194,11 +196,14 @@ reasons! {
         "评估年份请填 2014 到 {this_year} 年", "Assessments are for the years 2014 to {this_year}";
     text_length(what_zh: &str = "说明", what_en: &str = "A note", max: usize = 500) => "text.length",
         "{what_zh}最多 {max} 个字", "{what_en} has at most {max} characters";
-    collective_income_negative() => "assessment.collective_income_negative",
-        "集体收入不能是负数", "Collective income cannot be negative";
+    collective_income_range(max_yuan: i64 = 100_000_000) => "assessment.collective_income_range",
+        "集体收入请填 0 到 {max_yuan} 元", "Collective income lies between 0 and {max_yuan} yuan";
     // Households.
     household_number_length() => "household.number_length",
         "户编号请填 1 到 32 个字", "A household number has 1 to 32 characters";
+    household_number_characters() => "household.number_characters",
+        "户编号只能用普通的字母和数字，不能有看不见的字符或全角数字",
+        "A household number has plain letters and digits: no invisible characters, no full-width digits";
     registered_year(this_year: i32 = 2026) => "household.registered_year",
         "建档年份请填 2014 到 {this_year} 年", "The registered year lies between 2014 and {this_year}";
     member_count() => "household.member_count",

@@ -78,7 +78,8 @@ async fn a_sign_in_lockout_survives_the_cache_forgetting() {
             TestApp::spawn_with_cache(|s| s.cache_capacity = 1_000, cache.clone()).await,
         )
         .await;
-        for _ in 0..10 {
+        // Three failures from one address make its next try wait.
+        for _ in 0..3 {
             wrong_login(&app)
                 .await
                 .assert_status(StatusCode::UNAUTHORIZED);
@@ -86,11 +87,29 @@ async fn a_sign_in_lockout_survives_the_cache_forgetting() {
         wrong_login(&app)
             .await
             .assert_status(StatusCode::TOO_MANY_REQUESTS);
+        // Ten more failures from that address make the wait long enough to outlast the test.
+        let wait = <entities::security_counter::Entity as sea_orm::EntityTrait>::find()
+            .all(app.state.db.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|row| row.key.starts_with(&format!("login-wait:{ADMIN_PHONE}:")))
+            .expect("the wait is a row");
+        let address = wait
+            .key
+            .strip_prefix(&format!("login-wait:{ADMIN_PHONE}:"))
+            .unwrap()
+            .to_owned();
+        for _ in 0..10 {
+            api::service::rate_limit::record_failure(&app.state.db, ADMIN_PHONE, &address)
+                .await
+                .unwrap();
+        }
         forget(&cache).await;
         let resp = wrong_login(&app).await;
         resp.assert_status(StatusCode::TOO_MANY_REQUESTS);
         assert_code(&json_of(resp).await, ErrorCode::RequestRateLimited);
-        // Not even the right password gets through the lockout.
+        // Not even the right password gets through the wait from that address.
         support::login(&app, ADMIN_PHONE, PASSWORD)
             .await
             .assert_status(StatusCode::TOO_MANY_REQUESTS);
@@ -107,6 +126,7 @@ async fn a_codes_wrong_tries_and_a_phones_daily_limit_survive_the_cache_forgetti
                 gateway.configure(s);
                 s.sms_resend_after_secs = 0;
                 s.cache_capacity = 1_000;
+                s.trust_forwarded_for = true;
             },
             cache.clone(),
         )
@@ -117,9 +137,13 @@ async fn a_codes_wrong_tries_and_a_phones_daily_limit_survive_the_cache_forgetti
                 .body_json(&json!({ "phone": PHONE }))
                 .send()
         };
+        // Each try from an address of its own, so no address's back-off stands in the way.
+        let tries = std::sync::atomic::AtomicU8::new(0);
         let login = |code: String| {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             app.client
                 .post("/api/v1/auth/login/sms")
+                .header("x-forwarded-for", format!("198.51.100.{n}"))
                 .body_json(&json!({ "phone": PHONE, "code": code }))
                 .send()
         };

@@ -428,3 +428,97 @@ async fn a_household_list_pages_through_every_household_once_in_number_order() {
     }
     assert_eq!(numbers, ["N-0", "N-1", "N-2", "N-3", "N-4"]);
 }
+
+/// Finding: an official of one township registering a person who belongs to a household of
+/// another township learnt that household's number (which names its village) and the masked
+/// ID number. Outside the caller's area a clash now tells only that the person is registered.
+#[tokio::test]
+async fn a_clash_outside_the_callers_area_names_no_household_and_no_id_number() {
+    use crate::support::{app_with_admin, json_of, official, tokens};
+    use api::http::error::ErrorCode;
+    use poem::http::StatusCode;
+
+    let app = app_with_admin().await;
+    official(&app, "13800000041", Role::VillageCadre, "500235101201").await;
+    official(&app, "13800000042", Role::VillageCadre, "500235102201").await;
+    let (cadre, _) = tokens(&app, "13800000041").await;
+    let (other, _) = tokens(&app, "13800000042").await;
+    let resp = app
+        .client
+        .post("/api/v1/households")
+        .header("authorization", format!("Bearer {cadre}"))
+        .body_json(&registration("H-100", HEAD_ID))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let household_id = json_of(resp).await["id"].as_i64().unwrap();
+
+    let mut elsewhere = registration("H-200", "50023519700505005X");
+    elsewhere["village_code"] = serde_json::json!("500235102201");
+    let resp = app
+        .client
+        .post("/api/v1/households")
+        .header("authorization", format!("Bearer {other}"))
+        .body_json(&elsewhere)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CONFLICT);
+    let body = json_of(resp).await;
+    assert_eq!(
+        body["code"],
+        ErrorCode::HouseholdRegisteredElsewhere.as_str()
+    );
+    assert_eq!(body["message"], "此人已在本县其他地方登记，请联系县扶贫办");
+    assert_eq!(body["details"], serde_json::json!({ "member": 2 }));
+    let text = body.to_string();
+    assert!(!text.contains("H-100") && !text.contains("0038"), "{text}");
+
+    // Adding the person as a member of a household of one's own says no more.
+    let resp = app
+        .client
+        .post("/api/v1/households")
+        .header("authorization", format!("Bearer {other}"))
+        .body_json(&{
+            let mut own = registration("H-201", "50023519700505005X");
+            own["village_code"] = serde_json::json!("500235102201");
+            own["members"].as_array_mut().unwrap().pop();
+            own
+        })
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let own = json_of(resp).await["id"].as_i64().unwrap();
+    let resp = app
+        .client
+        .post(format!("/api/v1/households/{own}/members"))
+        .header("authorization", format!("Bearer {other}"))
+        .body_json(&serde_json::json!({
+            "name": "张小五", "id_number": "500235201003030038", "relation": "child",
+            "labour_capacity": "none", "health": "healthy", "schooling": "junior_secondary",
+            "medical_insurance": true
+        }))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CONFLICT);
+    let body = json_of(resp).await;
+    assert_eq!(
+        body["code"],
+        ErrorCode::HouseholdRegisteredElsewhere.as_str()
+    );
+    assert!(!body.to_string().contains("H-100"), "{body}");
+
+    // Inside the area, the household's own officials are still told where.
+    let resp = app
+        .client
+        .post(format!("/api/v1/households/{household_id}/members"))
+        .header("authorization", format!("Bearer {cadre}"))
+        .body_json(&serde_json::json!({
+            "name": "张小五", "id_number": "500235201003030038", "relation": "child",
+            "labour_capacity": "none", "health": "healthy", "schooling": "junior_secondary",
+            "medical_insurance": true
+        }))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CONFLICT);
+    assert_eq!(json_of(resp).await["details"]["household_number"], "H-100");
+}

@@ -814,3 +814,48 @@ async fn a_registry_exported_and_imported_into_an_empty_county_counts_the_same()
         assert_eq!(exited.exit_source, Some(ExitSource::Imported));
     }
 }
+
+/// Finding: a dry-run import checked many ID numbers at once against the whole county's
+/// registry and named the household of each. Outside the caller's area it now says only that
+/// the person is registered elsewhere.
+#[tokio::test]
+async fn a_dry_run_names_no_household_outside_the_callers_area() {
+    let app = TestApp::spawn().await;
+    let person = id("50023519800101001");
+    let elsewhere = vec![row("H1", OTHER_TOWNSHIP_VILLAGE, "张三", &person, "户主")];
+    import(&app, &county(), csv_file(&elsewhere), false)
+        .await
+        .unwrap();
+
+    let township = Actor {
+        user_id: 2,
+        role: Role::TownshipOfficial,
+        area: Some(AreaCode::parse("500235101").unwrap()),
+        household_id: None,
+    };
+    let probe = vec![row("H9", VILLAGE, "张三", &person, "户主")];
+    let report = import(&app, &township, csv_file(&probe), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        found(&report),
+        vec![(
+            2,
+            Some(Column::IdNumber.header()),
+            ProblemCode::AlreadyRegistered
+        )]
+    );
+    assert_eq!(
+        report.problems[0].message,
+        "此人已在本县其他地方登记，请联系县扶贫办"
+    );
+    // The county, whose area holds that household, is told where.
+    let report = import(&app, &county(), csv_file(&probe), true)
+        .await
+        .unwrap();
+    assert!(
+        report.problems[0].message.contains("H1"),
+        "{:?}",
+        report.problems
+    );
+}

@@ -15,6 +15,7 @@ mod households;
 mod http;
 mod identity;
 mod import;
+mod input;
 mod market;
 mod orders;
 mod page_snapshots;

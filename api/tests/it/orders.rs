@@ -832,3 +832,140 @@ async fn a_cooperative_sells_for_its_member_households() {
         json!([])
     );
 }
+
+/// Finding: a village cadre ordered from his own village, took payment, shipping, delivery and
+/// completion himself, and raised the household's income without a sale.
+#[tokio::test]
+async fn an_official_buying_from_their_own_area_takes_no_sellers_step_and_their_order_waits_for_a_second_official()
+ {
+    let m = Market::open().await;
+    support::official(&m.app, "13900000011", Role::VillageCadre, VILLAGE_A).await;
+    support::official(&m.app, "13900000012", Role::TownshipOfficial, "500235101").await;
+    let (cadre, _) = support::tokens(&m.app, "13900000011").await;
+    let (township, _) = support::tokens(&m.app, "13900000012").await;
+    let listing = m
+        .listing(m.seller_household, "potato_chips", 1500, 20)
+        .await;
+
+    let (status, placed) = m.order(&cadre, listing, 2, None).await;
+    assert_eq!(status, 201, "{placed}");
+    let id = placed["id"].as_i64().unwrap();
+    assert_eq!(placed["next_actions"], json!(["cancel"]));
+    // The buyer records neither payment nor shipping, though he is an official of the village.
+    let (status, body) = m.step(&cadre, id, "pay").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("auth.forbidden"))
+    );
+    for action in ["pay", "ship", "deliver"] {
+        let (status, body) = m.step(&m.seller, id, action).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    let (status, done) = m.step(&cadre, id, "complete").await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["income_confirmation"], "pending");
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 0);
+
+    // The assessment shows the amount held, not counted.
+    let year = order::Entity::find_by_id(id)
+        .one(m.app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .income_year
+        .unwrap();
+    let assessment = |token: String| {
+        let app = m.app.clone();
+        let household = m.seller_household;
+        async move {
+            let resp = app
+                .client
+                .get(format!(
+                    "/api/v1/households/{household}/assessment?year={year}"
+                ))
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await;
+            resp.assert_status_is_ok();
+            json_of(resp).await
+        }
+    };
+    let before = assessment(m.county.clone()).await;
+    assert_eq!(before["income_fen"], 0);
+    assert_eq!(before["ecommerce"]["held_fen"], 3000);
+    assert_eq!(before["ecommerce"]["held_orders"], 1);
+
+    // Neither the buyer nor the seller confirms; a second official of the township does, once.
+    for token in [&cadre, &m.seller] {
+        let (status, body) = m.step(token, id, "confirm").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("auth.forbidden"))
+        );
+    }
+    let (status, body) = m.step(&township, id, "confirm").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["income_confirmation"], "second_official");
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 3000);
+    let (status, body) = m.step(&m.county, id, "confirm").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("order.step_not_allowed"))
+    );
+    let after = assessment(m.county.clone()).await;
+    assert_eq!(after["income_fen"], 3000);
+    assert_eq!(after["ecommerce"]["by_second_official_fen"], 3000);
+    assert_eq!(after["ecommerce"]["held_fen"], 0);
+
+    // An ordinary buyer's order counts at once, shown as completed by the buyer.
+    let other = m.delivered_order(listing, 1).await;
+    let (status, body) = m.step(&m.buyer, other, "complete").await;
+    assert_eq!(
+        (status, body["income_confirmation"].as_str()),
+        (200, Some("buyer"))
+    );
+    assert_eq!(
+        assessment(m.county.clone()).await["ecommerce"]["by_buyer_fen"],
+        1500
+    );
+}
+
+/// Nobody takes both sides of one order: whoever recorded payment or shipping for the seller
+/// does not complete it for the buyer.
+#[tokio::test]
+async fn whoever_recorded_the_sellers_side_does_not_complete_the_order() {
+    let m = Market::open().await;
+    let listing = m.listing(m.seller_household, "black_fungus", 900, 20).await;
+    let (_, placed) = m.order(&m.buyer, listing, 1, None).await;
+    let id = placed["id"].as_i64().unwrap();
+    let (status, _) = m.step(&m.county, id, "pay").await;
+    assert_eq!(status, 200);
+    for action in ["ship", "deliver"] {
+        let (status, body) = m.step(&m.seller, id, action).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    let resp = m
+        .app
+        .client
+        .get(format!("/api/v1/orders/{id}"))
+        .header("authorization", format!("Bearer {}", m.county))
+        .send()
+        .await;
+    assert_eq!(json_of(resp).await["next_actions"], json!([]));
+    let (status, body) = m.step(&m.county, id, "complete").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("order.both_sides"))
+    );
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 0);
+    // Another official may complete for the buyer: counted as completed by an official.
+    support::official(&m.app, "13900000013", Role::TownshipOfficial, "500235101").await;
+    let (township, _) = support::tokens(&m.app, "13900000013").await;
+    let (status, body) = m.step(&township, id, "complete").await;
+    assert_eq!(
+        (status, body["income_confirmation"].as_str()),
+        (200, Some("official"))
+    );
+    assert_eq!(m.ecommerce_income(m.seller_household).await, 900);
+}

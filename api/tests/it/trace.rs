@@ -1468,3 +1468,65 @@ async fn two_runs_issued_at_once_never_share_a_number() {
     ranges.sort();
     assert_eq!(ranges, vec![(1, 50), (51, 100), (101, 150), (151, 200)]);
 }
+
+/// Finding: a farmer recorded a plot, and a batch of 99,999 jin on it, in another village,
+/// whose statistics and scan page showed it while its cadre could not see or correct it.
+#[tokio::test]
+async fn a_farmers_plots_lie_in_the_households_own_village_and_batches_come_from_there() {
+    let farm = Farm::open().await;
+    let (status, body) = farm
+        .call(
+            "POST",
+            "/api/v1/plots",
+            Some(&farm.token),
+            Some(json!({ "name": "别村的地", "village_code": "500235102201",
+                         "area_mu": 1.0, "crop": "红薯" })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("trace.plot_outside_village")),
+        "{body}"
+    );
+    assert_eq!(body["message"], "地块只能登记在您家所在的村");
+    let (status, plot) = farm
+        .call(
+            "POST",
+            "/api/v1/plots",
+            Some(&farm.token),
+            Some(json!({ "name": "屋后坡地", "village_code": VILLAGE,
+                         "area_mu": 1.0, "crop": "红薯" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{plot}");
+    let category = api::service::market::catalogue::list(&farm.app.state.db, false)
+        .await
+        .unwrap()[0]
+        .id;
+    let (status, batch) = farm
+        .call(
+            "POST",
+            "/api/v1/batches",
+            Some(&farm.token),
+            Some(
+                json!({ "category_id": category, "plot_id": plot["id"], "quantity": 300,
+                         "produced_on": "2026-10-20" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    assert_eq!(batch["village_code"], VILLAGE);
+    // The village's cadre sees the plot.
+    support::official(&farm.app, "13900000031", Role::VillageCadre, VILLAGE).await;
+    let (cadre, _) = support::tokens(&farm.app, "13900000031").await;
+    let (status, plots) = farm
+        .call(
+            "GET",
+            &format!("/api/v1/households/{}/plots", farm.household),
+            Some(&cadre),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{plots}");
+    assert_eq!(plots[0]["village_code"], VILLAGE);
+}

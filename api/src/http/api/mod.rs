@@ -93,7 +93,82 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
 }
 
 /// The OpenAPI document as served at `/api/v1/openapi.json` and committed in
-/// `mobile-contract/openapi.json`.
+/// `mobile-contract/openapi.json`: poem-openapi's, with what the server enforces beyond what
+/// the derive macros can say: an optional field of a request body takes `null` (as request
+/// bodies are read, see [`json`]), a required one never does.
 pub fn openapi_json() -> String {
-    openapi_service().spec()
+    let spec = openapi_service().spec();
+    let Ok(mut document) = serde_json::from_str::<serde_json::Value>(&spec) else {
+        return spec;
+    };
+    let requests = request_schemas(&document);
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        for (name, schema) in schemas.iter_mut() {
+            if !requests.contains(name) {
+                continue;
+            }
+            let required: Vec<String> = schema["required"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut())
+            else {
+                continue;
+            };
+            for (name, property) in properties.iter_mut() {
+                if !required.contains(name)
+                    && let Some(property) = property.as_object_mut()
+                {
+                    property.insert("nullable".into(), true.into());
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&document).unwrap_or(spec)
+}
+
+/// The names of the schemas request bodies use, and the schemas those use in turn.
+fn request_schemas(document: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    fn refs(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner.as_str()) {
+                        ("$ref", Some(target)) => {
+                            if let Some(name) = target.strip_prefix("#/components/schemas/") {
+                                found.push(name.to_owned());
+                            }
+                        }
+                        _ => refs(inner, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| refs(i, found)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    if let Some(paths) = document["paths"].as_object() {
+        for operation in paths
+            .values()
+            .filter_map(|p| p.as_object())
+            .flat_map(|p| p.values())
+        {
+            refs(&operation["requestBody"], &mut pending);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone()) {
+            refs(&document["components"]["schemas"][&name], &mut pending);
+        }
+    }
+    seen
 }

@@ -43,7 +43,18 @@ mirror_enum! {
 mirror_enum! {
     /// A step in an order's life.
     OrderActionView as "OrderAction" <=> crate::service::market::orders::OrderAction {
-        Pay, Ship, Deliver, Complete, Cancel
+        Pay, Ship, Deliver, Complete, Cancel, Confirm
+    }
+}
+
+mirror_enum! {
+    /// How a completed order came to count as income: `buyer` (its buyer completed it),
+    /// `official` (an official completed it for the buyer), `pending` (its buyer is close to
+    /// the producing household — bound to it, its phone, or an official over its village — so
+    /// it counts only once a second township or county official confirms it), `second_official`
+    /// (so confirmed), `unrecorded` (completed before this was recorded).
+    IncomeConfirmationView as "IncomeConfirmation" <=> entities::order::IncomeConfirmation {
+        Buyer, Official, Pending, SecondOfficial, Unrecorded
     }
 }
 
@@ -108,9 +119,12 @@ impl OrdersApi {
     ///
     /// `pay` (payment is made outside; the seller or an official records it), `ship` (seller
     /// or official), `deliver` (buyer, seller or official), `complete` (buyer or official:
-    /// adds the amount to the producing household's e-commerce income for the year), or
-    /// `cancel` (buyer while placed; seller or official while placed or paid; the stock
-    /// returns).
+    /// adds the amount to the producing household's e-commerce income for the year), `cancel`
+    /// (buyer while placed; seller or official while placed or paid; the stock returns), or
+    /// `confirm` (a township or county official who took no step on it: counts the income of
+    /// an order whose buyer is close to the household). The buyer takes only the buyer's
+    /// steps, and whoever recorded payment or shipping does not complete the order
+    /// (`order.both_sides`).
     #[oai(
         path = "/orders/:id/steps",
         method = "post",
@@ -314,6 +328,8 @@ pub struct OrderView {
     pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
     pub cancel_reason: Option<String>,
+    /// Once completed: how its income was confirmed.
+    pub income_confirmation: Option<IncomeConfirmationView>,
 }
 
 impl OrderView {
@@ -350,6 +366,7 @@ impl OrderView {
             completed_at: o.completed_at,
             cancelled_at: o.cancelled_at,
             cancel_reason: o.cancel_reason,
+            income_confirmation: o.income_confirmation.map(Into::into),
         }
     }
 }

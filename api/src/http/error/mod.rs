@@ -161,9 +161,9 @@ error_codes! {
     AuthCodeTooManyTries = ("auth.code_too_many_tries", UNAUTHORIZED,
         "验证码错误次数过多，请重新获取", "Too many wrong codes; ask for a new one"),
     AuthCodeTooSoon = ("auth.code_too_soon", TOO_MANY_REQUESTS,
-        "验证码发送太频繁，请稍后再试", "A code was sent moments ago; wait before asking again"),
+        "验证码刚刚发过", "A code was sent moments ago"),
     RequestRateLimited = ("request.rate_limited", TOO_MANY_REQUESTS,
-        "请求太频繁，请稍后再试", "Too many requests; try again later"),
+        "请求太频繁", "Too many requests"),
     ServerSmsUnavailable = ("server.sms_unavailable", SERVICE_UNAVAILABLE,
         "短信暂时发送不了，请稍后再试", "Text messages cannot be sent right now; try again later"),
     AuthWechatDisabled = ("auth.wechat_disabled", NOT_FOUND,
@@ -193,6 +193,9 @@ error_codes! {
         "身份证号码有误", "An ID number is not valid"),
     HouseholdDuplicatePerson = ("household.duplicate_person", CONFLICT,
         "该成员已在其他户登记", "This person is already registered in another household"),
+    HouseholdRegisteredElsewhere = ("household.registered_elsewhere", CONFLICT,
+        "此人已在本县其他地方登记，请联系县扶贫办",
+        "This person is already registered elsewhere in the county; contact the county poverty alleviation office"),
     HouseholdImportRejected = ("household.import_rejected", UNPROCESSABLE_ENTITY,
         "导入文件有错误，未写入任何数据；请按列出的行和列改正后再导入", "The file has problems, listed in details; nothing was written"),
     HouseholdImportUnreadable = ("household.import_unreadable", UNPROCESSABLE_ENTITY,
@@ -223,12 +226,17 @@ error_codes! {
         "这张表单已经提交过另一笔订单，请刷新页面重新填写", "This idempotency key was used for a different order"),
     OrderStepNotAllowed = ("order.step_not_allowed", CONFLICT,
         "订单现在的状态不能进行这一步", "This step is not allowed in the order's state; details lists the allowed ones"),
+    OrderBothSides = ("order.both_sides", FORBIDDEN,
+        "您已替卖方办理过这笔订单（收款或发货），不能再替买方完成它；请买家或另一位干部完成",
+        "You recorded the seller's side of this order (payment or shipping), so you cannot also complete it for the buyer; the buyer or another official must"),
     OrderInvalidDestination = ("order.invalid_destination", UNPROCESSABLE_ENTITY,
         "收货地区代码有误", "The delivery province or city code is not on the national list"),
     TraceNotFound = ("trace.not_found", NOT_FOUND,
         "找不到该地块、批次或溯源码", "No such plot, batch or trace code"),
     TraceInvalid = ("trace.invalid", UNPROCESSABLE_ENTITY,
         "溯源信息有误", "The traceability details are not valid"),
+    TracePlotOutsideVillage = ("trace.plot_outside_village", UNPROCESSABLE_ENTITY,
+        "地块只能登记在您家所在的村", "A plot can only be recorded in your household's own village"),
     TraceNoCodeInPhoto = ("trace.no_code_in_photo", UNPROCESSABLE_ENTITY,
         "照片中没有找到溯源二维码，请对准标签重拍", "No trace QR code was found in the photo; take it again, closer to the label"),
     PhotoNotAnImage = ("photo.not_an_image", UNSUPPORTED_MEDIA_TYPE,
@@ -333,28 +341,45 @@ impl ApiError {
     }
 
     /// The envelope in `lang`: a service's reason, when it gave one, is the message (it says
-    /// more than the code's), and `details` carries its code and text.
+    /// more than the code's), and `details` carries its code and text. A 429 says in words how
+    /// long to wait ("请 4 小时 31 分钟后再试") and gives the seconds in
+    /// `details.retry_after_seconds`.
     pub fn envelope(&self, lang: Lang) -> ErrorEnvelope {
-        match &self.reason {
-            None => ErrorEnvelope {
-                code: self.code.as_str().to_owned(),
-                message: self.code.message(lang).to_owned(),
-                details: self.details.clone(),
-            },
-            Some(reason) => {
-                let text = lang.t(&reason.zh, &reason.en);
-                let mut details = match self.details.clone() {
-                    Some(Value::Object(map)) => map,
-                    _ => serde_json::Map::new(),
-                };
-                details.insert("reason".into(), Value::from(text));
-                details.insert("reason_code".into(), Value::from(reason.code));
-                ErrorEnvelope {
+        let mut message = self.code.message(lang).to_owned();
+        let mut details = match self.details.clone() {
+            Some(Value::Object(map)) => Some(map),
+            None => None,
+            Some(other) => {
+                return ErrorEnvelope {
                     code: self.code.as_str().to_owned(),
-                    message: text.to_owned(),
-                    details: Some(Value::Object(details)),
-                }
+                    message,
+                    details: Some(other),
+                };
             }
+        };
+        if let Some(reason) = &self.reason {
+            let text = lang.t(&reason.zh, &reason.en);
+            let map = details.get_or_insert_with(serde_json::Map::new);
+            map.insert("reason".into(), Value::from(text));
+            map.insert("reason_code".into(), Value::from(reason.code));
+            message = text.to_owned();
+        }
+        if self.code.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait = self.retry_after.unwrap_or(Duration::from_secs(60));
+            let words = wait_in_words(lang, wait);
+            message.push_str(&match lang {
+                Lang::Zh => format!("，请 {words}后再试"),
+                Lang::En => format!("; try again in {words}"),
+            });
+            let seconds = wait.as_secs().max(1);
+            details
+                .get_or_insert_with(serde_json::Map::new)
+                .insert("retry_after_seconds".into(), seconds.into());
+        }
+        ErrorEnvelope {
+            code: self.code.as_str().to_owned(),
+            message,
+            details: details.map(Value::Object),
         }
     }
 
@@ -383,6 +408,36 @@ impl ApiError {
             next = err.source();
         }
         chain
+    }
+}
+
+/// A wait as people say it, rounded up: "45 秒", "3 分钟", "4 小时 31 分钟"; "45 seconds",
+/// "3 minutes", "4 hours 31 minutes".
+pub fn wait_in_words(lang: Lang, wait: Duration) -> String {
+    let seconds = wait.as_secs().max(1);
+    if seconds < 60 {
+        return match lang {
+            Lang::Zh => format!("{seconds} 秒"),
+            Lang::En if seconds == 1 => "1 second".into(),
+            Lang::En => format!("{seconds} seconds"),
+        };
+    }
+    let minutes = seconds.div_ceil(60);
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    let en = |n: u64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    match (lang, hours, minutes) {
+        (Lang::Zh, 0, m) => format!("{m} 分钟"),
+        (Lang::Zh, h, 0) => format!("{h} 小时"),
+        (Lang::Zh, h, m) => format!("{h} 小时 {m} 分钟"),
+        (Lang::En, 0, m) => en(m, "minute"),
+        (Lang::En, h, 0) => en(h, "hour"),
+        (Lang::En, h, m) => format!("{} {}", en(h, "hour"), en(m, "minute")),
     }
 }
 
@@ -504,6 +559,36 @@ mod tests {
                 assert!(documented.contains(&status), "{} ({status})", code.as_str());
             }
         }
+    }
+
+    #[test]
+    fn a_refusal_for_too_many_requests_says_how_long_to_wait() {
+        let error = ApiError::new(ErrorCode::RequestRateLimited)
+            .with_retry_after(Duration::from_secs(16_241));
+        assert_eq!(
+            error.envelope(Lang::Zh).message,
+            "请求太频繁，请 4 小时 31 分钟后再试"
+        );
+        assert_eq!(
+            error.envelope(Lang::En).message,
+            "Too many requests; try again in 4 hours 31 minutes"
+        );
+        assert_eq!(
+            error.envelope(Lang::Zh).details,
+            Some(serde_json::json!({ "retry_after_seconds": 16_241 }))
+        );
+        let soon =
+            ApiError::new(ErrorCode::AuthCodeTooSoon).with_retry_after(Duration::from_secs(45));
+        assert_eq!(
+            soon.envelope(Lang::Zh).message,
+            "验证码刚刚发过，请 45 秒后再试"
+        );
+        assert_eq!(
+            wait_in_words(Lang::En, Duration::from_secs(61)),
+            "2 minutes"
+        );
+        assert_eq!(wait_in_words(Lang::Zh, Duration::from_secs(7200)), "2 小时");
+        assert_eq!(wait_in_words(Lang::En, Duration::from_secs(3600)), "1 hour");
     }
 
     #[test]

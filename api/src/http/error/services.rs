@@ -137,6 +137,7 @@ impl From<TraceError> for ApiError {
             TraceError::Invalid(reason) => {
                 ApiError::new(ErrorCode::TraceInvalid).with_reason(reason)
             }
+            TraceError::PlotOutsideVillage => ErrorCode::TracePlotOutsideVillage.into(),
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
             TraceError::Database(e) => ApiError::internal(e),
@@ -221,6 +222,10 @@ impl From<HouseholdError> for ApiError {
                 "household_number": household_number,
                 "id_number": id_masked,
             })),
+            HouseholdError::RegisteredElsewhere { member } => {
+                ApiError::new(ErrorCode::HouseholdRegisteredElsewhere)
+                    .with_details(json!({ "member": member }))
+            }
             HouseholdError::Pii(e) => ApiError::internal(e),
             HouseholdError::Sheet(e) => ApiError::internal(e),
             HouseholdError::Database(e) => ApiError::internal(e),
@@ -260,6 +265,7 @@ impl From<MarketError> for ApiError {
                     .with_reason(reasons::out_of_stock(available, unit_zh, unit_en))
             }
             MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),
+            MarketError::BothSides => ErrorCode::OrderBothSides.into(),
             MarketError::StepNotAllowed { allowed } => {
                 ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({
                     "allowed": allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),

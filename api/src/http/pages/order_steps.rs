@@ -122,6 +122,7 @@ pub fn step_name(lang: Lang, action: &OrderAction, seller: bool) -> &'static str
         OrderAction::Deliver => lang.t("确认收货", "Received"),
         OrderAction::Complete => lang.t("完成订单", "Complete"),
         OrderAction::Cancel => lang.t("取消订单", "Cancel the order"),
+        OrderAction::Confirm => lang.t("确认收入", "Confirm the income"),
     }
 }
 

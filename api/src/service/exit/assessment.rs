@@ -6,7 +6,9 @@ use entities::{
     area,
     household::{self, HouseholdStatus},
     household_check::{self, CheckKind},
-    household_income, household_member, village_indicator,
+    household_income, household_member,
+    order::{self, IncomeConfirmation, OrderStatus},
+    village_indicator,
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
@@ -80,6 +82,55 @@ pub struct HouseholdAssessment {
     pub line_fen: Option<i64>,
     pub checks: Vec<RecordedCheck>,
     pub failing: Vec<Failing>,
+    /// The year's completed orders by how their income was confirmed.
+    pub ecommerce: EcommerceIncome,
+}
+
+/// E-commerce income of a year by how it was confirmed, in fen. All but `held_fen` is counted
+/// in the income; `held_fen` waits for a second official.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EcommerceIncome {
+    /// Completed by a buyer with no tie to the household.
+    pub by_buyer_fen: i64,
+    /// Completed by an official for such a buyer.
+    pub by_official_fen: i64,
+    /// Bought by someone close to the household, confirmed by a second official.
+    pub by_second_official_fen: i64,
+    /// Completed before how orders were confirmed was recorded.
+    pub unrecorded_fen: i64,
+    /// Bought by someone close to the household and not yet confirmed: not income.
+    pub held_fen: i64,
+    /// How many orders are held.
+    pub held_orders: u64,
+}
+
+/// The household's completed orders of the year, by how their income was confirmed.
+pub async fn ecommerce_income(
+    conn: &impl ConnectionTrait,
+    household_id: i64,
+    year: i32,
+) -> Result<EcommerceIncome, DbErr> {
+    let orders = order::Entity::find()
+        .filter(order::Column::HouseholdId.eq(household_id))
+        .filter(order::Column::IncomeYear.eq(year))
+        .filter(order::Column::Status.eq(OrderStatus::Completed))
+        .all(conn)
+        .await?;
+    let mut income = EcommerceIncome::default();
+    for o in orders {
+        let into = match o.income_confirmation {
+            Some(IncomeConfirmation::Buyer) => &mut income.by_buyer_fen,
+            Some(IncomeConfirmation::Official) => &mut income.by_official_fen,
+            Some(IncomeConfirmation::SecondOfficial) => &mut income.by_second_official_fen,
+            Some(IncomeConfirmation::Pending) => {
+                income.held_orders += 1;
+                &mut income.held_fen
+            }
+            Some(IncomeConfirmation::Unrecorded) | None => &mut income.unrecorded_fen,
+        };
+        *into += o.amount_fen;
+    }
+    Ok(income)
 }
 
 impl HouseholdAssessment {
@@ -159,7 +210,9 @@ pub async fn assess_household(
     if uninsured > 0 {
         failing.push(Failing::MembersUninsured { count: uninsured });
     }
+    let ecommerce = ecommerce_income(conn, household_id, year).await?;
     Ok(HouseholdAssessment {
+        ecommerce,
         household_id,
         year,
         members: members.len(),
@@ -399,9 +452,10 @@ pub async fn record_indicators(
     origin: &Origin,
 ) -> Result<VillageAssessment, ExitError> {
     valid_year(year)?;
-    if new.collective_income_fen < 0 {
+    let most = crate::service::households::incomes::MAX_AMOUNT_FEN;
+    if !(0..=most).contains(&new.collective_income_fen) {
         return Err(ExitError::Invalid(
-            crate::service::reasons::collective_income_negative(),
+            crate::service::reasons::collective_income_range(most / 100),
         ));
     }
     let txn = db.begin_write().await?;

@@ -263,15 +263,18 @@ pub async fn add_member(
         return Err(HouseholdError::Invalid(Flaw::MemberCount.reason()));
     }
     let hash = vault.search_hash(member.id_number.as_str());
-    if let Some((_, id_masked, household_number)) = store::registered_persons(&txn, &[hash])
+    if let Some(found) = store::registered_persons(&txn, &[hash])
         .await?
         .into_iter()
         .next()
     {
-        return Err(HouseholdError::DuplicatePerson {
-            member: 1,
-            household_number,
-            id_masked,
+        return Err(match store::told(Some(actor), found) {
+            Some(found) => HouseholdError::DuplicatePerson {
+                member: 1,
+                household_number: found.household_number,
+                id_masked: found.id_masked,
+            },
+            None => HouseholdError::RegisteredElsewhere { member: 1 },
         });
     }
     store::member_row(vault, id, &member, Utc::now())

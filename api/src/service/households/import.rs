@@ -387,7 +387,8 @@ impl SheetBuilder {
         self.seen_ids.insert(member.id_number.clone(), row);
 
         let household = NewHousehold {
-            household_number: number.clone(),
+            household_number: crate::domain::text::identifier(&number)
+                .unwrap_or_else(|_| number.clone()),
             village,
             phone: phone.flatten(),
             poverty_cause,
@@ -452,7 +453,7 @@ impl SheetBuilder {
             let rows = &self.member_rows[index];
             for flaw in flaws(household) {
                 let (row, column, code) = match flaw {
-                    Flaw::NumberLength => (
+                    Flaw::NumberLength | Flaw::NumberCharacters => (
                         rows[0],
                         Some(Column::HouseholdNumber),
                         ProblemCode::InvalidValue,
@@ -669,21 +670,30 @@ fn clash_problem(clash: Clash, households: &[NewHousehold], member_rows: &[Vec<u
         Clash::PersonRegistered {
             household,
             member,
-            household_number,
-            id_masked,
+            registered_in,
         } => Problem {
             row: member_rows[household][member],
             column: Some(Column::IdNumber.header()),
             code: ProblemCode::AlreadyRegistered,
-            message: format!("此人（{id_masked}）已登记在户 {household_number}"),
+            message: match registered_in {
+                Some(found) => format!(
+                    "此人（{}）已登记在户 {}",
+                    found.id_masked, found.household_number
+                ),
+                None => REGISTERED_ELSEWHERE.into(),
+            },
         },
     }
 }
+
+/// A person registered outside the caller's area, as the report says it: no household, no ID.
+pub const REGISTERED_ELSEWHERE: &str = "此人已在本县其他地方登记，请联系县扶贫办";
 
 /// A household flaw as the report says it.
 fn flaw_message(flaw: &Flaw, household_number: &str) -> String {
     match flaw {
         Flaw::NumberLength => "户编号应为 1 至 32 个字符".into(),
+        Flaw::NumberCharacters => "户编号不能含有不可见字符或控制字符".into(),
         Flaw::YearOutOfRange { this_year } => format!("识别年度应在 2014 至 {this_year} 之间"),
         Flaw::MemberCount => format!("户 {household_number} 应有 1 至 30 名成员"),
         Flaw::HeadCount(heads) => {

@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// At most 100 million yuan from one source in a year: anything larger is a typing mistake.
-const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
+pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
 
 /// A household's income in one year.
 #[derive(Clone, Debug, PartialEq, Eq)]

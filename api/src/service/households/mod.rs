@@ -55,6 +55,9 @@ pub enum HouseholdError {
         household_number: String,
         id_masked: String,
     },
+    /// The person is registered in a household outside the actor's area: nothing more is told.
+    #[error("member {member} is already registered elsewhere in the county")]
+    RegisteredElsewhere { member: usize },
     /// Other records rely on the household (assessments, exit cases, goods, orders, plots,
     /// batches, co-operative memberships): it cannot be removed.
     #[error("the household has records that rely on it: {}", .0.join(", "))]
@@ -200,14 +203,18 @@ impl From<Clash> for HouseholdError {
             } => HouseholdError::NumberTaken(household_number),
             Clash::PersonRegistered {
                 member,
-                household_number,
-                id_masked,
+                registered_in: Some(found),
                 ..
             } => HouseholdError::DuplicatePerson {
                 member: member + 1,
-                household_number,
-                id_masked,
+                household_number: found.household_number,
+                id_masked: found.id_masked,
             },
+            Clash::PersonRegistered {
+                member,
+                registered_in: None,
+                ..
+            } => HouseholdError::RegisteredElsewhere { member: member + 1 },
         }
     }
 }
@@ -324,6 +331,8 @@ pub async fn get(
 pub enum Flaw {
     #[error("a household number has 1 to 32 characters")]
     NumberLength,
+    #[error("a household number has no invisible or control characters and no full-width digits")]
+    NumberCharacters,
     #[error("the registered year lies between 2014 and {this_year}")]
     YearOutOfRange { this_year: i32 },
     #[error("a household has 1 to 30 members")]
@@ -346,6 +355,7 @@ impl Flaw {
         use crate::service::reasons;
         match *self {
             Flaw::NumberLength => reasons::household_number_length(),
+            Flaw::NumberCharacters => reasons::household_number_characters(),
             Flaw::YearOutOfRange { this_year } => reasons::registered_year(this_year),
             Flaw::MemberCount => reasons::member_count(),
             Flaw::HeadCount(heads) => reasons::head_count(heads),
@@ -374,6 +384,11 @@ pub fn flaws(new: &NewHousehold) -> Vec<Flaw> {
     let number = new.household_number.trim();
     if number.is_empty() || number.chars().count() > 32 {
         flaws.push(Flaw::NumberLength);
+    }
+    // Look-alike numbers (full-width digits, a zero-width space, a direction override) would
+    // register one household twice.
+    if crate::domain::text::identifier(number).as_deref() != Ok(number) {
+        flaws.push(Flaw::NumberCharacters);
     }
     let this_year = crate::domain::county_time::year_of(Utc::now());
     if !(2014..=this_year).contains(&new.registered_year) {

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::NewHousehold;
 use crate::{
-    domain::Sex,
+    domain::{AreaCode, Sex},
     infra::pii::PiiVault,
     service::{
         audit::{self, NewAuditEntry},
@@ -44,13 +44,46 @@ pub enum Clash {
         household: usize,
         household_number: String,
     },
-    /// The person is already registered; `household_number` is where.
+    /// The person is already registered. Where is told only when the actor governs that
+    /// household's village: outside their area, the clash says nothing more, so the registry
+    /// cannot be searched for people across areas.
     PersonRegistered {
         household: usize,
         member: usize,
-        household_number: String,
-        id_masked: String,
+        registered_in: Option<RegisteredIn>,
     },
+}
+
+/// Where a person is registered, for officials of that household's area.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredIn {
+    pub household_number: String,
+    pub id_masked: String,
+}
+
+/// What the actor may be told of a person registered in `village`: everything inside their
+/// area (and on the command line, which reaches the whole county), nothing outside it.
+pub fn told(actor: Option<&Actor>, registered: Registered) -> Option<RegisteredIn> {
+    let inside = match actor {
+        None => true,
+        Some(actor) => {
+            AreaCode::parse(&registered.village_code).is_ok_and(|village| actor.governs(&village))
+        }
+    };
+    inside.then_some(RegisteredIn {
+        household_number: registered.household_number,
+        id_masked: registered.id_masked,
+    })
+}
+
+/// A person found registered: the search hash of their ID number, the masked number, and the
+/// household's number and village.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    pub hash: String,
+    pub id_masked: String,
+    pub household_number: String,
+    pub village_code: String,
 }
 
 /// Every clash of `households` (indexes into the slice) with the registry. `actor` is `None`
@@ -117,13 +150,12 @@ pub async fn find_clashes(
     }
     let hashes: Vec<String> = by_hash.keys().cloned().collect();
     let registered = registered_persons(conn, &hashes).await?;
-    for (hash, id_masked, household_number) in registered {
-        let (household, member) = by_hash[&hash];
+    for found in registered {
+        let (household, member) = by_hash[&found.hash];
         clashes.push(Clash::PersonRegistered {
             household,
             member,
-            household_number,
-            id_masked,
+            registered_in: told(actor, found),
         });
     }
     clashes.sort_by_key(|c| match c {
@@ -137,25 +169,32 @@ pub async fn find_clashes(
     Ok(clashes)
 }
 
-/// Who of the people with these ID hashes is registered already: (hash, masked ID number,
-/// household number).
+/// Who of the people with these ID hashes is registered already.
 pub async fn registered_persons(
     conn: &impl ConnectionTrait,
     hashes: &[String],
-) -> Result<Vec<(String, String, String)>, DbErr> {
+) -> Result<Vec<Registered>, DbErr> {
     let mut registered = Vec::new();
     for chunk in hashes.chunks(CHUNK) {
-        let found: Vec<(String, String, String)> = household_member::Entity::find()
+        let found: Vec<(String, String, String, String)> = household_member::Entity::find()
             .select_only()
             .column(household_member::Column::IdHash)
             .column(household_member::Column::IdMasked)
             .column(household::Column::HouseholdNumber)
+            .column(household::Column::VillageCode)
             .inner_join(household::Entity)
             .filter(household_member::Column::IdHash.is_in(chunk.iter().map(String::as_str)))
             .into_tuple()
             .all(conn)
             .await?;
-        registered.extend(found);
+        registered.extend(found.into_iter().map(
+            |(hash, id_masked, household_number, village_code)| Registered {
+                hash,
+                id_masked,
+                household_number,
+                village_code,
+            },
+        ));
     }
     Ok(registered)
 }

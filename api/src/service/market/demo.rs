@@ -10,7 +10,7 @@ use entities::{
     area, household,
     listing::{self, ListingStatus},
     listing_photo,
-    order::{self, OrderStatus},
+    order::{self, IncomeConfirmation, OrderStatus},
     product_category, user,
 };
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb, codecs::jpeg::JpegEncoder};
@@ -273,6 +273,7 @@ pub async fn seed_demo_market(db: &Database, photos: &Photos) -> Result<DemoMark
             rank(status) >= rank(s)
         };
         let completed_at = reached(OrderStatus::Completed).then(|| at(14)).flatten();
+        let buyer_id = buyer_ids[rng.random_range(0..buyer_ids.len())];
         let income_year = completed_at.map(crate::domain::county_time::year_of);
         if let Some(year) = income_year {
             completed += 1;
@@ -289,7 +290,7 @@ pub async fn seed_demo_market(db: &Database, photos: &Photos) -> Result<DemoMark
             village_code: Set(household.village_code.clone()),
             category_id: Set(category.id),
             seller_user_id: Set(*seller_id),
-            buyer_user_id: Set(buyer_ids[rng.random_range(0..buyer_ids.len())]),
+            buyer_user_id: Set(buyer_id),
             quantity: Set(quantity),
             unit: Set(category.default_unit),
             unit_price_fen: Set(*price),
@@ -303,6 +304,12 @@ pub async fn seed_demo_market(db: &Database, photos: &Photos) -> Result<DemoMark
             )),
             recipient_name: Set("示范收货人".into()),
             recipient_phone: Set("19900029999".into()),
+            paid_by_user_id: Set(reached(OrderStatus::Paid).then_some(*seller_id)),
+            shipped_by_user_id: Set(reached(OrderStatus::Shipped).then_some(*seller_id)),
+            completed_by_user_id: Set(completed_at.map(|_| buyer_id)),
+            income_confirmation: Set(completed_at.map(|_| IncomeConfirmation::Buyer)),
+            confirmed_by_user_id: Set(None),
+            confirmed_at: Set(None),
             status: Set(status),
             idempotency_key: Set(None),
             request_digest: Set(None),

@@ -25,6 +25,8 @@ use crate::{
 
 const MAX_PRICE_FEN: i64 = 100_000_000;
 const MAX_STOCK: i64 = 10_000_000;
+/// The most a listing may ask a buyer to take at once.
+pub const MAX_MIN_ORDER: i64 = 10_000;
 
 /// A listing to create, or the changes to one (`None` keeps a field).
 #[derive(Clone, Debug, Default)]
@@ -58,8 +60,8 @@ fn check(listing: &Listing) -> Result<(), MarketError> {
     if !(0..=MAX_STOCK).contains(&listing.stock) {
         return invalid(crate::service::reasons::stock_range(MAX_STOCK));
     }
-    if listing.min_order < 1 {
-        return invalid(crate::service::reasons::min_order_range());
+    if !(1..=MAX_MIN_ORDER).contains(&listing.min_order) {
+        return invalid(crate::service::reasons::min_order_range(MAX_MIN_ORDER));
     }
     if listing.status == ListingStatus::OnSale && listing.stock < listing.min_order {
         let (unit_zh, unit_en) = crate::service::reasons::unit_names(listing.unit);
@@ -67,6 +69,18 @@ fn check(listing: &Listing) -> Result<(), MarketError> {
             listing.min_order,
             unit_zh,
             unit_en,
+        ));
+    }
+    Ok(())
+}
+
+/// A minimum order set now must be orderable from the stock there is: a listing that asks more
+/// than it holds could never be ordered.
+fn check_min_order(listing: &Listing) -> Result<(), MarketError> {
+    if listing.min_order > 1 && listing.min_order > listing.stock {
+        let (unit_zh, unit_en) = crate::service::reasons::unit_names(listing.unit);
+        return Err(MarketError::Invalid(
+            crate::service::reasons::min_order_above_stock(listing.stock, unit_zh, unit_en),
         ));
     }
     Ok(())
@@ -172,6 +186,7 @@ pub async fn create_with_photos(
         updated_at: now,
     };
     check(&listing)?;
+    check_min_order(&listing)?;
     let mut active = listing.into_active_model();
     active.id = sea_orm::ActiveValue::NotSet;
     let txn = db.begin_write().await?;
@@ -226,6 +241,7 @@ pub async fn update(
     }
     if let Some(min_order) = fields.min_order {
         next.min_order = min_order;
+        check_min_order(&next)?;
     }
     if let Some(status) = fields.status {
         if status == ListingStatus::SoldOut {

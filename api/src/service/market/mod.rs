@@ -33,6 +33,8 @@ pub enum MarketError {
     },
     #[error("this idempotency key was used for a different order")]
     IdempotencyKeyReused,
+    #[error("whoever took the seller's side of an order does not complete it for the buyer")]
+    BothSides,
     #[error("this step is not allowed now")]
     StepNotAllowed { allowed: Vec<orders::OrderAction> },
     #[error(transparent)]

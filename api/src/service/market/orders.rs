@@ -3,16 +3,23 @@
 //! placed → paid → shipped → delivered → completed, or is cancelled while placed or paid (its
 //! stock returns). Completing it adds its amount to the producing household's e-commerce
 //! income for the year, in the same transaction, once.
+//!
+//! Separation of duties, because that income decides whether a household exits poverty: nobody
+//! takes both sides of one order (the buyer never records payment or shipping, and whoever
+//! recorded them never completes it), and an order bought by someone close to the producing
+//! household — bound to it, using its phone, or an official over its village — is income only
+//! once a second official of the township (or above) confirms it.
 
 use chrono::Utc;
 use entities::{
+    household,
     listing::{self, ListingStatus},
-    order::{self, Model as Order, OrderStatus},
-    user::Role,
+    order::{self, IncomeConfirmation, Model as Order, OrderStatus},
+    user::{self, Role},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde_json::json;
 
@@ -107,7 +114,14 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         .one(&txn)
         .await?
         .ok_or(MarketError::NotFound)?;
-    if actor.household_id == Some(listing.household_id) {
+    if actor.household_id == Some(listing.household_id)
+        || sells(
+            actor,
+            listing.cooperative_id,
+            listing.seller_user_id,
+            listing.household_id,
+        )
+    {
         return Err(MarketError::Invalid(crate::service::reasons::own_goods()));
     }
     if listing.status != ListingStatus::OnSale && listing.status != ListingStatus::SoldOut {
@@ -174,6 +188,12 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         cancel_reason: Set(None),
         income_year: Set(None),
         updated_at: Set(now),
+        paid_by_user_id: Set(None),
+        shipped_by_user_id: Set(None),
+        completed_by_user_id: Set(None),
+        income_confirmation: Set(None),
+        confirmed_by_user_id: Set(None),
+        confirmed_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -232,10 +252,13 @@ pub enum OrderAction {
     Deliver,
     Complete,
     Cancel,
+    /// A second official confirms the income of an order whose buyer is close to the
+    /// producing household.
+    Confirm,
 }
 
 impl OrderAction {
-    pub const ALL: [OrderAction; 5] = [Pay, Ship, Deliver, Complete, Cancel];
+    pub const ALL: [OrderAction; 6] = [Pay, Ship, Deliver, Complete, Cancel, Confirm];
 
     /// The action [`OrderAction::name`] spells this way.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -249,6 +272,7 @@ impl OrderAction {
             Deliver => "deliver",
             Complete => "complete",
             Cancel => "cancel",
+            Confirm => "confirm",
         }
     }
 }
@@ -260,6 +284,9 @@ enum Party {
     Seller,
     /// An official of the village's area, or an admin.
     Official,
+    /// A township or county official of the village's area, or an admin, who is not the buyer
+    /// and took no step on the order: may confirm income held for confirmation.
+    Confirmer,
 }
 
 use OrderAction::*;
@@ -276,13 +303,36 @@ const STEPS: &[(OrderStatus, OrderAction, OrderStatus, &[Party])] = &[
     (Delivered, Complete, Completed, &[Buyer, Official]),
     (Placed, Cancel, Cancelled, &[Buyer, Seller, Official]),
     (Paid, Cancel, Cancelled, &[Seller, Official]),
+    (Completed, Confirm, Completed, &[Confirmer]),
 ];
 
-fn parties(actor: &Actor, order: &Order) -> Vec<Party> {
-    let mut parties = Vec::new();
-    if actor.user_id == order.buyer_user_id {
-        parties.push(Buyer);
+/// Whether the user recorded a step of the seller's side or completed the order.
+fn took_a_step(order: &Order, user_id: i64) -> bool {
+    [
+        order.paid_by_user_id,
+        order.shipped_by_user_id,
+        order.completed_by_user_id,
+    ]
+    .contains(&Some(user_id))
+}
+
+/// Whether the step can be taken on the order as it stands, whoever asks: a confirmation only
+/// for income held for one, a completion never by whoever took the seller's side.
+fn open_to(actor: &Actor, order: &Order, action: OrderAction) -> bool {
+    match action {
+        Confirm => order.income_confirmation == Some(IncomeConfirmation::Pending),
+        Complete => !took_a_step(order, actor.user_id),
+        _ => true,
     }
+}
+
+fn parties(actor: &Actor, order: &Order) -> Vec<Party> {
+    // The buyer is the buyer only: an official who buys from their own area takes no seller's
+    // step and confirms nothing on that order.
+    if actor.user_id == order.buyer_user_id {
+        return vec![Buyer];
+    }
+    let mut parties = Vec::new();
     if sells(
         actor,
         order.cooperative_id,
@@ -291,10 +341,18 @@ fn parties(actor: &Actor, order: &Order) -> Vec<Party> {
     ) {
         parties.push(Seller);
     }
-    if actor.role != Role::Farmer
-        && AreaCode::parse(&order.village_code).is_ok_and(|v| actor.governs(&v))
-    {
+    let governs = AreaCode::parse(&order.village_code).is_ok_and(|v| actor.governs(&v));
+    if actor.role != Role::Farmer && governs {
         parties.push(Official);
+    }
+    if governs
+        && matches!(
+            actor.role,
+            Role::TownshipOfficial | Role::CountyOfficial | Role::Admin
+        )
+        && !took_a_step(order, actor.user_id)
+    {
+        parties.push(Confirmer);
     }
     parties
 }
@@ -304,8 +362,10 @@ pub fn next_actions(actor: &Actor, order: &Order) -> Vec<OrderAction> {
     let parties = parties(actor, order);
     STEPS
         .iter()
-        .filter(|(from, _, _, who)| {
-            *from == order.status && who.iter().any(|p| parties.contains(p))
+        .filter(|(from, action, _, who)| {
+            *from == order.status
+                && who.iter().any(|p| parties.contains(p))
+                && open_to(actor, order, *action)
         })
         .map(|(_, action, _, _)| *action)
         .collect()
@@ -352,10 +412,11 @@ pub async fn act(
     if parties.is_empty() {
         return Err(MarketError::NotFound);
     }
-    let Some((_, _, to, who)) = STEPS
-        .iter()
-        .find(|(from, a, _, _)| *from == current.status && *a == action)
-    else {
+    let Some((_, _, to, who)) = STEPS.iter().find(|(from, a, _, _)| {
+        *from == current.status
+            && *a == action
+            && (action != Confirm || open_to(actor, &current, action))
+    }) else {
         return Err(MarketError::StepNotAllowed {
             allowed: next_actions(actor, &current),
         });
@@ -363,37 +424,58 @@ pub async fn act(
     if !who.iter().any(|p| parties.contains(p)) {
         return Err(MarketError::Forbidden);
     }
+    if !open_to(actor, &current, action) {
+        return Err(MarketError::BothSides);
+    }
     let now = Utc::now();
     let mut next = current.clone().into_active_model();
     next.status = Set(*to);
     next.updated_at = Set(now);
     match action {
-        Pay => next.paid_at = Set(Some(now)),
-        Ship => next.shipped_at = Set(Some(now)),
+        Pay => {
+            next.paid_at = Set(Some(now));
+            next.paid_by_user_id = Set(Some(actor.user_id));
+        }
+        Ship => {
+            next.shipped_at = Set(Some(now));
+            next.shipped_by_user_id = Set(Some(actor.user_id));
+        }
         Deliver => next.delivered_at = Set(Some(now)),
         Complete => {
             let year = crate::domain::county_time::year_of(now);
             next.completed_at = Set(Some(now));
+            next.completed_by_user_id = Set(Some(actor.user_id));
             next.income_year = Set(Some(year));
-            incomes::add_ecommerce(&txn, current.household_id, year, current.amount_fen).await?;
-            audit::append(
-                &txn,
-                NewAuditEntry {
-                    actor_user_id: Some(actor.user_id),
-                    actor_ip: origin.ip.clone(),
-                    action: "household.ecommerce_income_added",
-                    entity: "household",
-                    entity_id: current.household_id.to_string(),
-                    area_code: Some(current.village_code.clone()),
-                    before: None,
-                    after: Some(json!({
-                        "order_id": current.id,
-                        "year": year,
-                        "amount_fen": current.amount_fen,
-                    })),
-                },
-            )
-            .await?;
+            if buyer_is_close(&txn, &current).await? {
+                next.income_confirmation = Set(Some(IncomeConfirmation::Pending));
+                audit::append(
+                    &txn,
+                    income_entry(
+                        actor,
+                        origin,
+                        "household.ecommerce_income_held",
+                        &current,
+                        year,
+                    ),
+                )
+                .await?;
+            } else {
+                next.income_confirmation = Set(Some(if parties.contains(&Buyer) {
+                    IncomeConfirmation::Buyer
+                } else {
+                    IncomeConfirmation::Official
+                }));
+                credit(&txn, actor, origin, &current, year).await?;
+            }
+        }
+        Confirm => {
+            let year = current
+                .income_year
+                .unwrap_or_else(|| crate::domain::county_time::year_of(now));
+            next.income_confirmation = Set(Some(IncomeConfirmation::SecondOfficial));
+            next.confirmed_by_user_id = Set(Some(actor.user_id));
+            next.confirmed_at = Set(Some(now));
+            credit(&txn, actor, origin, &current, year).await?;
         }
         Cancel => {
             let reason = reason
@@ -412,6 +494,81 @@ pub async fn act(
     let updated = next.update(&txn).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Whether the buyer stands close to the producing household: bound to it, signed in with its
+/// phone, or an official (or admin) whose area holds its village.
+async fn buyer_is_close(conn: &impl ConnectionTrait, order: &Order) -> Result<bool, MarketError> {
+    let Some(buyer) = user::Entity::find_by_id(order.buyer_user_id)
+        .one(conn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    if buyer.household_id == Some(order.household_id) {
+        return Ok(true);
+    }
+    let buyer_actor = crate::service::auth::actor_of(&buyer);
+    if buyer.role != Role::Farmer
+        && buyer.role != Role::Buyer
+        && AreaCode::parse(&order.village_code).is_ok_and(|v| buyer_actor.governs(&v))
+    {
+        return Ok(true);
+    }
+    let Some(phone) = buyer.phone else {
+        return Ok(false);
+    };
+    let household_phone = household::Entity::find_by_id(order.household_id)
+        .one(conn)
+        .await?
+        .and_then(|h| h.phone);
+    Ok(household_phone.as_deref() == Some(phone.as_str()))
+}
+
+fn income_entry(
+    actor: &Actor,
+    origin: &Origin,
+    action: &'static str,
+    order: &Order,
+    year: i32,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor_user_id: Some(actor.user_id),
+        actor_ip: origin.ip.clone(),
+        action,
+        entity: "household",
+        entity_id: order.household_id.to_string(),
+        area_code: Some(order.village_code.clone()),
+        before: None,
+        after: Some(json!({
+            "order_id": order.id,
+            "year": year,
+            "amount_fen": order.amount_fen,
+        })),
+    }
+}
+
+/// Adds the order's amount to the household's e-commerce income for the year, audited.
+async fn credit(
+    conn: &DatabaseTransaction,
+    actor: &Actor,
+    origin: &Origin,
+    order: &Order,
+    year: i32,
+) -> Result<(), MarketError> {
+    incomes::add_ecommerce(conn, order.household_id, year, order.amount_fen).await?;
+    audit::append(
+        conn,
+        income_entry(
+            actor,
+            origin,
+            "household.ecommerce_income_added",
+            order,
+            year,
+        ),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Puts a cancelled order's units back; a sold-out listing that has enough again is back on sale.

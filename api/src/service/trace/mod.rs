@@ -24,6 +24,8 @@ pub enum TraceError {
     Forbidden,
     #[error("{0}")]
     Invalid(crate::service::reasons::Reason),
+    #[error("a household's plots lie in its own village")]
+    PlotOutsideVillage,
     #[error(transparent)]
     Photo(PhotoRejection),
     #[error("no QR code could be read in the photo")]

@@ -70,10 +70,16 @@ pub async fn create_plot(db: &Database, actor: &Actor, new: NewPlot) -> Result<P
     {
         return Err(TraceError::Invalid(reasons::plot_location()));
     }
+    // A farmer's plots lie in the household's own village, whose officials read and correct
+    // them and whose production statistics count them.
     let village = match new.village {
-        Some(village) if village.level() == AreaLevel::Village => village.as_str().to_owned(),
-        Some(_) => return Err(TraceError::Invalid(reasons::plot_not_in_village())),
-        None => household.village_code.clone(),
+        Some(village) if village.level() != AreaLevel::Village => {
+            return Err(TraceError::Invalid(reasons::plot_not_in_village()));
+        }
+        Some(village) if village.as_str() != household.village_code => {
+            return Err(TraceError::PlotOutsideVillage);
+        }
+        _ => household.village_code.clone(),
     };
     if entities::area::Entity::find_by_id(village.clone())
         .one(db.conn())

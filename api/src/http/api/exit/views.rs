@@ -56,8 +56,8 @@ pub struct VillageIndicatorsInput {
     pub clinic: bool,
     /// 有综合性文化服务中心
     pub cultural_room: bool,
-    /// 村集体经济收入, fen per year.
-    #[oai(validator(minimum(value = "0")))]
+    /// 村集体经济收入, fen per year; at most 100 million yuan, as for household incomes.
+    #[oai(validator(minimum(value = "0"), maximum(value = "10000000000")))]
     pub collective_income_fen: i64,
 }
 
@@ -190,11 +190,43 @@ pub struct HouseholdAssessmentView {
     pub checks: Vec<RecordedCheckView>,
     pub qualifies: bool,
     pub failing: Vec<FailingView>,
+    /// The year's e-commerce income by how it was confirmed.
+    pub ecommerce: EcommerceIncomeView,
+}
+
+/// A year's e-commerce income by how each completed order was confirmed, in fen. Everything
+/// but `held_fen` is part of `income_fen`.
+#[derive(Object)]
+#[oai(rename = "EcommerceIncome")]
+pub struct EcommerceIncomeView {
+    /// Completed by a buyer with no tie to the household.
+    pub by_buyer_fen: i64,
+    /// Completed by an official on the buyer's behalf.
+    pub by_official_fen: i64,
+    /// Bought by someone close to the household (bound to it, its phone, or an official over
+    /// its village) and confirmed by a second official of the township or county.
+    pub by_second_official_fen: i64,
+    /// Completed before how orders were confirmed was recorded.
+    pub unrecorded_fen: i64,
+    /// Bought by someone close to the household and not yet confirmed: not counted.
+    pub held_fen: i64,
+    /// Orders held for confirmation.
+    pub held_orders: u64,
 }
 
 impl From<HouseholdAssessment> for HouseholdAssessmentView {
     fn from(a: HouseholdAssessment) -> Self {
+        let e = &a.ecommerce;
+        let ecommerce = EcommerceIncomeView {
+            by_buyer_fen: e.by_buyer_fen,
+            by_official_fen: e.by_official_fen,
+            by_second_official_fen: e.by_second_official_fen,
+            unrecorded_fen: e.unrecorded_fen,
+            held_fen: e.held_fen,
+            held_orders: e.held_orders,
+        };
         Self {
+            ecommerce,
             household_id: a.household_id,
             year: a.year,
             members: a.members as u64,

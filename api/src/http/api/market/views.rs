@@ -88,7 +88,8 @@ pub struct ListingInput {
     /// Default: the category's unit.
     pub unit: Option<UnitView>,
     pub stock: i64,
-    /// Default 1.
+    /// Default 1; at most 10,000, and at most the stock.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub min_order: Option<i64>,
     /// `draft` (default) or `on_sale`.
     pub status: Option<ListingStatusView>,
@@ -106,6 +107,8 @@ pub struct UpdateListingRequest {
     pub price_fen: Option<i64>,
     pub unit: Option<UnitView>,
     pub stock: Option<i64>,
+    /// At most 10,000, and at most the stock.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub min_order: Option<i64>,
     pub status: Option<ListingStatusView>,
 }

@@ -48,8 +48,9 @@ pub struct TraceApi;
 impl TraceApi {
     /// Record a plot
     ///
-    /// A farmer records a plot (地块) of their own household: name, village (default: the
-    /// household's), area in mu, crop, and optionally where it lies.
+    /// A farmer records a plot (地块) of their own household: name, village (the household's
+    /// own; another is refused with `trace.plot_outside_village`), area in mu, crop, and
+    /// optionally where it lies.
     #[oai(path = "/plots", method = "post", operation_id = "create_plot")]
     async fn create_plot(
         &self,

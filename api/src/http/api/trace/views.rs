@@ -8,7 +8,7 @@ use super::*;
 pub struct PlotInput {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name: String,
-    /// Default: the household's village.
+    /// The household's own village, which is the default; no other is accepted.
     pub village_code: Option<String>,
     /// In mu (亩); hundredths are kept.
     pub area_mu: f64,

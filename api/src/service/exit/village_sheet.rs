@@ -5,7 +5,10 @@
 //! 已出列 is stored de-listed with its year and `delist_source` `imported`, and a village the sheet
 //! has as 出列中 starts its procedure afresh here.
 
-use std::{collections::HashMap, fs::File};
+use std::{
+    collections::{HashMap, HashSet},
+    fs::File,
+};
 
 use chrono::Utc;
 use entities::{
@@ -262,15 +265,17 @@ pub async fn export(
         .order_by_asc(area::Column::Code)
         .all(db.conn())
         .await?;
-    let in_procedure: Vec<String> = exit_case::Entity::find()
+    let in_procedure: HashSet<String> = exit_case::Entity::find()
         .select_only()
         .column(exit_case::Column::VillageCode)
         .filter(exit_case::Column::Subject.eq(ExitSubject::Village.to_value()))
         .filter(exit_case::Column::Open.eq(true))
         .filter(exit_case::Column::VillageCode.starts_with(prefix))
-        .into_tuple()
+        .into_tuple::<String>()
         .all(db.conn())
-        .await?;
+        .await?
+        .into_iter()
+        .collect();
     let townships: HashMap<&str, &str> = areas
         .iter()
         .filter(|a| a.level == AreaLevel::Township)
@@ -367,23 +372,27 @@ pub async fn import_file(
             stored.insert(village.code.clone(), village);
         }
     }
-    let open_cases: Vec<String> = exit_case::Entity::find()
+    let open_cases: HashSet<String> = exit_case::Entity::find()
         .select_only()
         .column(exit_case::Column::VillageCode)
         .filter(exit_case::Column::Subject.eq(ExitSubject::Village.to_value()))
         .filter(exit_case::Column::Open.eq(true))
         .filter(exit_case::Column::VillageCode.is_in(codes.iter().cloned()))
-        .into_tuple()
+        .into_tuple::<String>()
         .all(&txn)
-        .await?;
-    let any_cases: Vec<String> = exit_case::Entity::find()
+        .await?
+        .into_iter()
+        .collect();
+    let any_cases: HashSet<String> = exit_case::Entity::find()
         .select_only()
         .column(exit_case::Column::VillageCode)
         .filter(exit_case::Column::Subject.eq(ExitSubject::Village.to_value()))
         .filter(exit_case::Column::VillageCode.is_in(codes))
-        .into_tuple()
+        .into_tuple::<String>()
         .all(&txn)
-        .await?;
+        .await?
+        .into_iter()
+        .collect();
 
     let this_year = crate::domain::county_time::year_of(Utc::now());
     let mut changes = Vec::new();
@@ -506,8 +515,8 @@ fn record_json(village: &area::Model) -> serde_json::Value {
 fn check_row(
     row: &VillageRow,
     village: &area::Model,
-    open_cases: &[String],
-    any_cases: &[String],
+    open_cases: &HashSet<String>,
+    any_cases: &HashSet<String>,
     this_year: i32,
 ) -> Result<Option<VillageChange>, Vec<Problem>> {
     let mut problems = Vec::new();
@@ -664,41 +673,43 @@ fn parse_file(file: File) -> Result<(Vec<VillageRow>, VillageImportReport), Vill
                 None
             }
         };
-        let mut optional =
-            |column: VillageColumn, message: String, parse: &dyn Fn(&str) -> bool| {
-                let cell = text(column);
-                if !cell.is_empty() && !parse(cell) {
-                    problems.push(problem(row, column, ProblemCode::InvalidValue, message));
-                }
-                (!cell.is_empty()).then(|| cell.to_owned())
-            };
-        let is_poor_village = optional(
-            VillageColumn::PoorVillage,
-            "「贫困村」填是或否".into(),
-            &|t| parse_yes_no(t).is_some(),
-        )
-        .and_then(|t| parse_yes_no(&t));
-        let rural_population = optional(
-            VillageColumn::RuralPopulation,
-            format!("「农村户籍人口」填 0 至 {MAX_RURAL_POPULATION} 的整数"),
-            &|t| {
+        // An empty cell leaves the field as it is; a cell that does not read is a problem.
+        let optional = |column: VillageColumn| {
+            let cell = text(column);
+            (!cell.is_empty()).then_some((column, cell))
+        };
+        let is_poor_village = read_cell(
+            &mut problems,
+            row,
+            optional(VillageColumn::PoorVillage),
+            || "「贫困村」填是或否".into(),
+            parse_yes_no,
+        );
+        let rural_population = read_cell(
+            &mut problems,
+            row,
+            optional(VillageColumn::RuralPopulation),
+            || format!("「农村户籍人口」填 0 至 {MAX_RURAL_POPULATION} 的整数"),
+            |t| {
                 t.parse::<i64>()
-                    .is_ok_and(|n| (0..=MAX_RURAL_POPULATION).contains(&n))
+                    .ok()
+                    .filter(|n| (0..=MAX_RURAL_POPULATION).contains(n))
             },
-        )
-        .and_then(|t| t.parse().ok());
-        let stage = optional(
-            VillageColumn::Stage,
-            format!("「出列状态」填 {}", VillageStage::label_list()),
-            &|t| VillageStage::from_label(t).is_some(),
-        )
-        .and_then(|t| VillageStage::from_label(&t));
-        let delisted_year = optional(
-            VillageColumn::DelistedYear,
-            "「出列年度」填四位数的年份，如 2019".into(),
-            &|t| t.parse::<i32>().is_ok(),
-        )
-        .and_then(|t| t.parse().ok());
+        );
+        let stage = read_cell(
+            &mut problems,
+            row,
+            optional(VillageColumn::Stage),
+            || format!("「出列状态」填 {}", VillageStage::label_list()),
+            VillageStage::from_label,
+        );
+        let delisted_year = read_cell(
+            &mut problems,
+            row,
+            optional(VillageColumn::DelistedYear),
+            || "「出列年度」填四位数的年份，如 2019".into(),
+            |t| t.parse::<i32>().ok(),
+        );
         if let Some(code) = &code
             && let Some(first) = seen.insert(code.clone(), row)
         {
@@ -735,6 +746,22 @@ fn parse_file(file: File) -> Result<(Vec<VillageRow>, VillageImportReport), Vill
     });
     report.villages = rows.len();
     Ok((rows, report))
+}
+
+/// A filled cell read by `parse`; a cell that does not read leaves a problem and no value.
+fn read_cell<T>(
+    problems: &mut Vec<Problem>,
+    row: u32,
+    cell: Option<(VillageColumn, &str)>,
+    message: impl FnOnce() -> String,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Option<T> {
+    let (column, text) = cell?;
+    let value = parse(text);
+    if value.is_none() {
+        problems.push(problem(row, column, ProblemCode::InvalidValue, message()));
+    }
+    value
 }
 
 fn header(

@@ -26,6 +26,8 @@ mod m20261206_000001_create_trace_reports;
 mod m20261206_000001_record_order_duties;
 mod m20261206_000001_record_village_delisting;
 mod m20261206_000002_create_code_scan_places;
+mod m20261207_000021_create_idempotency_keys;
+mod m20261207_000022_create_plot_crops;
 
 pub struct Migrator;
 
@@ -52,6 +54,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_create_code_scan_places::Migration),
             Box::new(m20261206_000001_create_trace_reports::Migration),
             Box::new(m20261206_000001_record_order_duties::Migration),
+            Box::new(m20261207_000021_create_idempotency_keys::Migration),
+            Box::new(m20261207_000022_create_plot_crops::Migration),
         ]
     }
 }

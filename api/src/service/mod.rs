@@ -7,6 +7,7 @@ pub mod auth;
 pub mod exit;
 pub mod health;
 pub mod households;
+pub mod idempotency;
 pub mod market;
 pub mod otp;
 pub mod pagination;

@@ -99,6 +99,10 @@ reasons! {
     // Codes and labels.
     code_count_range(max: u32 = 100_000) => "codes.count_range",
         "一次生成 1 到 {max} 个溯源码", "Issue 1 to {max} codes at a time";
+    item_not_issued(item: i64 = 25) => "codes.item_not_issued",
+        "第 {item} 号溯源码还没有生成，请看清标签上的号码", "Code number {item} has not been issued; check the number on the label";
+    code_not_of_batch() => "codes.not_of_batch",
+        "这不是这个批次的溯源码，请填标签上的号码", "This is not a code of this batch; give the number on the label";
     batch_recalled() => "batch.recalled",
         "这个批次已经召回，不能再生成溯源码", "This batch is recalled; it gets no more codes";
     batch_codes_exhausted() => "codes.exhausted",
@@ -137,6 +141,14 @@ reasons! {
         "请选择产品种类", "Choose what kind of product it is";
     new_listing_status() => "listing.new_status",
         "新商品只能先存草稿或直接上架", "New goods are saved as a draft or put on sale";
+    plot_needs_crop() => "plot.needs_crop",
+        "请选择这块地种的东西", "Choose what the plot grows";
+    crop_unknown() => "plot.crop_unknown",
+        "没有这种产品，请从列表里选", "There is no such product; choose one from the list";
+    too_many_crops(max: usize = 8) => "plot.too_many_crops",
+        "一块地最多选 {max} 种", "A plot grows at most {max} products";
+    batch_not_plot_crop(crops_zh: &str = "红橘", crops_en: &str = "Red tangerines", product_zh: &str = "核桃", product_en: &str = "Walnuts") => "batch.not_plot_crop",
+        "这块地种的是{crops_zh}，不能登记{product_zh}批次", "This plot grows {crops_en}, so it has no batch of {product_en}";
     sold_out_by_stock() => "listing.sold_out_by_stock",
         "库存卖完会自动显示售罄，不用手动选", "Goods show as sold out by themselves when the stock runs out";
     // Categories and co-operatives (county officials).
@@ -175,6 +187,8 @@ reasons! {
         "这件商品至少买 {min_order} {unit_zh}", "These goods sell at least {min_order} {unit_en} an order";
     order_amount_too_large() => "order.amount_too_large",
         "订单金额太大，请减少数量", "The order's amount is too large; order fewer";
+    cancel_needs_reason() => "order.cancel_needs_reason",
+        "请写上取消的原因，买家会看到", "Say why the order is cancelled: the buyer reads it";
     cancel_reason_length(max: usize = 200) => "order.cancel_reason_length",
         "取消原因最多 {max} 个字", "A reason has at most {max} characters";
     // Exit procedure and assessments.

@@ -37,6 +37,7 @@ async fn a_refused_batch_keeps_its_product_plot_quantity_unit_and_day() {
             village: None,
             area_mu: 1.0,
             crop: "红苕".into(),
+            crop_ids: Vec::new(),
             location: None,
         },
     )

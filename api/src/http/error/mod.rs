@@ -224,6 +224,8 @@ error_codes! {
         "库存不足，请减少数量", "Not enough in stock; details says how many are left"),
     OrderIdempotencyKeyReused = ("order.idempotency_key_reused", UNPROCESSABLE_ENTITY,
         "这张表单已经提交过另一笔订单，请刷新页面重新填写", "This idempotency key was used for a different order"),
+    RequestIdempotencyKeyReused = ("request.idempotency_key_reused", UNPROCESSABLE_ENTITY,
+        "这张表单已经提交过别的内容，请刷新页面重新填写", "This key was sent before with another request; reload the page and fill it in again"),
     OrderStepNotAllowed = ("order.step_not_allowed", CONFLICT,
         "订单现在的状态不能进行这一步", "This step is not allowed in the order's state; details lists the allowed ones"),
     OrderBothSides = ("order.both_sides", FORBIDDEN,

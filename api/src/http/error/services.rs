@@ -138,6 +138,7 @@ impl From<TraceError> for ApiError {
                 ApiError::new(ErrorCode::TraceInvalid).with_reason(reason)
             }
             TraceError::PlotOutsideVillage => ErrorCode::TracePlotOutsideVillage.into(),
+            TraceError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
             TraceError::Database(e) => ApiError::internal(e),
@@ -265,6 +266,7 @@ impl From<MarketError> for ApiError {
                     .with_reason(reasons::out_of_stock(available, unit_zh, unit_en))
             }
             MarketError::IdempotencyKeyReused => ErrorCode::OrderIdempotencyKeyReused.into(),
+            MarketError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             MarketError::BothSides => ErrorCode::OrderBothSides.into(),
             MarketError::StepNotAllowed { allowed } => {
                 ApiError::new(ErrorCode::OrderStepNotAllowed).with_details(json!({

@@ -31,9 +31,14 @@ pub enum PageError {
     /// What was asked for is not there, or not the reader's.
     #[error("not found: {0:?}")]
     Missing(Missing),
-    /// A service refused: its message (with its reason) and status.
+    /// A service refused: its message (with its reason) and status, and the code of the
+    /// reason or error, which tells a form the field it concerns.
     #[error("refused: {message}")]
-    Refused { message: String, status: StatusCode },
+    Refused {
+        message: String,
+        status: StatusCode,
+        code: &'static str,
+    },
     /// Something failed on our side; logged, and the reader asked to try again.
     #[error(transparent)]
     Unavailable(#[from] anyhow::Error),
@@ -48,6 +53,8 @@ pub enum Missing {
     Orderable,
     /// A batch of the farmer's own.
     OwnBatch,
+    /// A plot of the farmer's own.
+    OwnPlot,
     /// An area the official governs.
     Area,
     /// A household in the official's area.
@@ -76,14 +83,24 @@ impl PageError {
         Self::Refused {
             message: refusal_message(lang, &error),
             status,
+            code: error
+                .reason
+                .as_ref()
+                .map_or(error.code.as_str(), |r| r.code),
         }
     }
 
     /// A form filled in with something it cannot take: the form again, saying what to fix.
     pub fn mistake(what_to_fix: &str) -> Self {
+        Self::mistake_in("", what_to_fix)
+    }
+
+    /// [`PageError::mistake`] in the field `field`.
+    pub fn mistake_in(field: &'static str, what_to_fix: &str) -> Self {
         Self::Refused {
             message: what_to_fix.to_owned(),
             status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: field,
         }
     }
 
@@ -189,6 +206,11 @@ impl Missing {
                 t("找不到批次", "Not found"),
                 t("没有这个批次。", "There is no such batch of yours."),
                 ("/f/batches", t("回到我的批次", "Back to my batches")),
+            ),
+            Self::OwnPlot => (
+                t("找不到地块", "Not found"),
+                t("没有这块地。", "There is no such plot of yours."),
+                ("/f/plots", t("回到我的地块", "Back to my plots")),
             ),
             Self::Area => (
                 t("找不到这个地区", "No such area"),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use entities::listing::Unit;
-use poem::{FromRequest, Request, RequestBody, web::Multipart};
+use poem::{FromRequest, Request, RequestBody, http::StatusCode, web::Multipart};
 
 use super::{error::PageError, session::form_is_ours};
 
@@ -57,6 +57,111 @@ impl Submitted {
             }
         }
         Ok(form)
+    }
+}
+
+/// A new key for a form that creates something, sent back in its hidden `key` field: the
+/// same form sent twice (a double tap, a retry on a slow network, the phone's queue sending it
+/// when the signal returns) creates once.
+pub fn fresh_key() -> String {
+    use rand::RngCore;
+    let mut key = [0u8; 12];
+    rand::rng().fill_bytes(&mut key);
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What was wrong with a refused form, and the field it concerns (empty: the form as a whole),
+/// so the page says it beside that field.
+#[derive(Clone, Debug, Default)]
+pub struct Problem {
+    message: Option<String>,
+    field: &'static str,
+}
+
+impl Problem {
+    /// No problem: a fresh form.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// A refusal of a form with `fields`: the field its reason concerns, if the form has it.
+    /// Anything else is no refusal, and stays what it was.
+    pub fn of(
+        refused: PageError,
+        fields: &[&'static str],
+    ) -> Result<(Self, StatusCode), PageError> {
+        let PageError::Refused {
+            message,
+            status,
+            code,
+        } = refused
+        else {
+            return Err(refused);
+        };
+        let field = field_of(code);
+        // A form whose two reasons are told apart (`recall_reason`) takes a reason's field too.
+        let field = fields
+            .iter()
+            .copied()
+            .find(|f| {
+                *f == field
+                    || f.strip_suffix(field)
+                        .is_some_and(|prefix| prefix.ends_with('_'))
+            })
+            .unwrap_or("");
+        Ok((
+            Self {
+                message: Some(message),
+                field,
+            },
+            status,
+        ))
+    }
+
+    /// The problem if it concerns the form as a whole (said above it).
+    pub fn overall(&self) -> Option<&str> {
+        self.message.as_deref().filter(|_| self.field.is_empty())
+    }
+
+    /// The problem if it concerns `field` (said beside it).
+    pub fn at(&self, field: &str) -> Option<&str> {
+        self.message.as_deref().filter(|_| self.field == field)
+    }
+
+    pub fn is_some(&self) -> bool {
+        self.message.is_some()
+    }
+}
+
+/// The form field a refusal's reason (or a form's own mistake, named by its field) concerns.
+fn field_of(code: &'static str) -> &'static str {
+    match code {
+        "listing.title_length" => "title",
+        "listing.description_length" => "description",
+        "listing.price_range" => "price",
+        "listing.stock_range" | "listing.on_sale_needs_stock" | "listing.min_order_above_stock" => {
+            "stock"
+        }
+        "listing.category_unknown" | "listing.needs_category" | "category.unknown" => "category",
+        c if c.starts_with("photo.") => "photo",
+        "listing.too_many_photos" => "photo",
+        "batch.quantity_range" => "quantity",
+        "batch.in_future" => "produced_on",
+        "batch.not_plot_crop" | "plot.not_own" => "plot",
+        "event.in_future" => "day",
+        "event.inspection_result" => "result",
+        "event.place_length" => "place",
+        "codes.count_range" | "codes.exhausted" => "count",
+        "codes.item_not_issued" | "codes.not_of_batch" => "item",
+        "recall.reason_length" | "order.cancel_reason_length" | "order.cancel_needs_reason" => {
+            "reason"
+        }
+        "plot.name_length" => "name",
+        "plot.area_range" => "area",
+        "plot.crop_length" | "plot.needs_crop" | "plot.crop_unknown" | "plot.too_many_crops" => {
+            "crops"
+        }
+        other => other,
     }
 }
 

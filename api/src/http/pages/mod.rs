@@ -65,6 +65,19 @@ pub fn routes(route: Route) -> Route {
         .at("/f/batches/:id", get(farmer::batches::batch_page))
         .at("/f/batches/:id/events", post(farmer::batches::add_event))
         .at("/f/batches/:id/codes", post(farmer::batches::issue_codes))
+        .at("/f/batches/:id/recall", post(farmer::batches::recall_batch))
+        .at(
+            "/f/batches/:id/revocations",
+            post(farmer::batches::revoke_code),
+        )
+        .at(
+            "/f/plots",
+            get(farmer::plots::my_plots).post(farmer::plots::create_plot),
+        )
+        .at(
+            "/f/plots/:id",
+            get(farmer::plots::plot_page).post(farmer::plots::update_plot),
+        )
         .at(
             "/f/batches/:id/runs/:run_id/labels.pdf",
             get(farmer::batches::label_sheet),
@@ -78,6 +91,10 @@ pub fn routes(route: Route) -> Route {
             get(farmer::batches::codes_file),
         )
         .at("/f/orders", get(farmer::sales::my_orders))
+        .at(
+            "/f/orders/:id/cancel",
+            get(farmer::sales::cancel_page).post(farmer::sales::cancel),
+        )
         .at("/f/orders/:id/:action", post(farmer::sales::take_step))
         .at("/f/income", get(farmer::sales::my_income))
         .at("/o", get(official::progress::dashboard))

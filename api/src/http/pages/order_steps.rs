@@ -61,9 +61,9 @@ pub async fn take_then_show<L: OrderList>(
 ) -> Result<Response, PageError> {
     match take(state, lang, user, L::SIDE, (id, &step), form.reason, req).await {
         Ok(()) => Ok(see_other(&format!("{}#order-{id}", L::PATH))),
-        Err(PageError::Refused { message, status }) => {
-            show::<L>(state, lang, user, Some(message), status).await
-        }
+        Err(PageError::Refused {
+            message, status, ..
+        }) => show::<L>(state, lang, user, Some(message), status).await,
         Err(failure) => Err(failure),
     }
 }
@@ -88,6 +88,7 @@ async fn take(
         return Err(PageError::Refused {
             message: lang.t("没有这个操作", "There is no such step").to_owned(),
             status: StatusCode::NOT_FOUND,
+            code: "",
         });
     };
     let taken = match (side, action) {

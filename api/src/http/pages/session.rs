@@ -350,7 +350,9 @@ fn refused_again<P: Template>(
     page: impl FnOnce(Option<String>) -> P,
 ) -> Result<Response, PageError> {
     match PageError::refused(lang, error) {
-        PageError::Refused { message, status } => private_with(&page(Some(message)), status),
+        PageError::Refused {
+            message, status, ..
+        } => private_with(&page(Some(message)), status),
         failure => Err(failure),
     }
 }

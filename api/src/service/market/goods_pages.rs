@@ -11,8 +11,12 @@ use super::{
     photos::{self, Photos},
 };
 use crate::{
-    infra::db::Database,
-    service::{pagination::PageRequest, policy::Actor},
+    infra::{db::Database, tokens::sha256_hex},
+    service::{
+        idempotency::{self, Claim},
+        pagination::PageRequest,
+        policy::Actor,
+    },
 };
 
 /// One of the farmer's goods on their list.
@@ -75,10 +79,17 @@ pub async fn list_with_photo(
     actor: &Actor,
     fields: ListingFields,
     photo: Option<(Vec<u8>, Option<ImageFormat>)>,
+    key: Option<&str>,
 ) -> Result<Listing, MarketError> {
+    let photo_digest = photo.as_ref().map(|(bytes, _)| sha256_hex(bytes));
+    let request = serde_json::json!([fields.request(), photo_digest]);
+    let claim = Claim::new(actor, key, "listing", request)?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return listings::listing_made(db, idempotency::id_of(&earlier)?).await;
+    }
     let mut stored = Vec::new();
     if let Some((bytes, declared)) = photo {
         stored.push(photos.store(db, actor, bytes, declared).await?);
     }
-    listings::create_with_photos(db, actor, fields, &stored).await
+    listings::create_claimed(db, actor, fields, &stored, claim.as_ref()).await
 }

@@ -18,6 +18,7 @@ use crate::{
     domain::AreaCode,
     infra::db::Database,
     service::{
+        idempotency::{self, Claim, Kept},
         pagination::{Page, PageRequest},
         policy::Actor,
     },
@@ -149,6 +150,57 @@ pub async fn create_with_photos(
     fields: ListingFields,
     photos: &[photo::Model],
 ) -> Result<Listing, MarketError> {
+    create_claimed(db, actor, fields, photos, None).await
+}
+
+impl ListingFields {
+    /// Everything a new listing asks, for its idempotency key.
+    pub fn request(&self) -> serde_json::Value {
+        serde_json::json!([
+            self.household_id,
+            self.category_id,
+            self.title.as_deref().map(str::trim),
+            self.description.as_deref().map(str::trim),
+            self.price_fen,
+            self.unit.map(|u| format!("{u:?}")),
+            self.stock,
+            self.min_order,
+            self.status.map(|s| format!("{s:?}")),
+        ])
+    }
+}
+
+/// [`create`], once for a client's key.
+pub async fn create_keyed(
+    db: &Database,
+    actor: &Actor,
+    fields: ListingFields,
+    key: Option<&str>,
+) -> Result<Listing, MarketError> {
+    let claim = Claim::new(actor, key, "listing", fields.request())?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return listing_made(db, idempotency::id_of(&earlier)?).await;
+    }
+    create_claimed(db, actor, fields, &[], claim.as_ref()).await
+}
+
+/// A listing a key's earlier request made.
+pub(crate) async fn listing_made(db: &Database, id: i64) -> Result<Listing, MarketError> {
+    listing::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(MarketError::NotFound)
+}
+
+/// [`create_with_photos`], its key written with it; the caller has found no earlier request
+/// with the key.
+pub(crate) async fn create_claimed(
+    db: &Database,
+    actor: &Actor,
+    fields: ListingFields,
+    photos: &[photo::Model],
+    claim: Option<&Claim>,
+) -> Result<Listing, MarketError> {
     if photos.len() > super::photos::MAX_PHOTOS_PER_LISTING {
         return Err(MarketError::Invalid(
             crate::service::reasons::too_many_photos(super::photos::MAX_PHOTOS_PER_LISTING),
@@ -200,6 +252,15 @@ pub async fn create_with_photos(
         }
         .insert(&txn)
         .await?;
+    }
+    match idempotency::keep(&txn, claim, &listing.id.to_string()).await {
+        Ok(()) => {}
+        Err(Kept::Raced) => {
+            drop(txn);
+            let winner = idempotency::winner(db.conn(), claim).await?;
+            return listing_made(db, idempotency::id_of(&winner)?).await;
+        }
+        Err(Kept::Failed(e)) => return Err(e.into()),
     }
     txn.commit().await?;
     Ok(listing)

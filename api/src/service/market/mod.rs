@@ -33,6 +33,8 @@ pub enum MarketError {
     },
     #[error("this idempotency key was used for a different order")]
     IdempotencyKeyReused,
+    #[error("the key was sent before with another request")]
+    KeyReused,
     #[error("whoever took the seller's side of an order does not complete it for the buyer")]
     BothSides,
     #[error("this step is not allowed now")]
@@ -43,4 +45,15 @@ pub enum MarketError {
     Storage(BlobError),
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<crate::service::idempotency::KeyError> for MarketError {
+    fn from(e: crate::service::idempotency::KeyError) -> Self {
+        use crate::service::idempotency::KeyError;
+        match e {
+            KeyError::Malformed(reason) => Self::Invalid(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }

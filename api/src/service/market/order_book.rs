@@ -68,3 +68,25 @@ pub async fn recent(
         })
         .collect())
 }
+
+/// One order as its card shows it, for whoever may read it; the steps are the reader's.
+pub async fn one(db: &Database, actor: &Actor, id: i64) -> Result<OrderCard, MarketError> {
+    let order = orders::get(db, actor, id).await?;
+    let titles = listings::titles(db, &[order.listing_id]).await?;
+    let seller = user::Entity::find_by_id(order.seller_user_id)
+        .one(db.conn())
+        .await?;
+    let region = |code: &str| region::name_of(code).unwrap_or_default().to_owned();
+    Ok(OrderCard {
+        steps: orders::next_actions(actor, &order),
+        title: titles.get(&order.listing_id).cloned().unwrap_or_default(),
+        seller_name: seller
+            .as_ref()
+            .map(|u| u.display_name.clone())
+            .unwrap_or_default(),
+        seller_phone: seller.and_then(|u| u.phone),
+        province: region(&order.province_code),
+        city: region(&order.city_code),
+        order,
+    })
+}

@@ -394,6 +394,24 @@ pub async fn receive(
     act(db, actor, order_id, Complete, None, origin).await
 }
 
+/// The seller's side cancels a buyer's order: only with a reason, which the buyer reads on
+/// their order.
+pub async fn cancel_for_buyer(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    reason: &str,
+    origin: &Origin,
+) -> Result<Order, MarketError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(MarketError::Invalid(
+            crate::service::reasons::cancel_needs_reason(),
+        ));
+    }
+    act(db, actor, order_id, Cancel, Some(reason.to_owned()), origin).await
+}
+
 pub async fn act(
     db: &Database,
     actor: &Actor,

@@ -19,7 +19,10 @@ use crate::{
         imaging::{self, PhotoLimits, PhotoRejection, ProcessedPhoto, Variant},
         tokens::sha256_hex,
     },
-    service::policy::Actor,
+    service::{
+        idempotency::{self, Claim, Kept},
+        policy::Actor,
+    },
 };
 
 /// Photos one listing shows at most, as WeChat's picker allows.
@@ -190,8 +193,33 @@ impl Photos {
         bytes: Vec<u8>,
         declared: Option<ImageFormat>,
     ) -> Result<Vec<photo::Model>, MarketError> {
+        self.add_to_listing_keyed(db, actor, listing_id, bytes, declared, None)
+            .await
+    }
+
+    /// [`Photos::add_to_listing`], once for a client's key.
+    pub async fn add_to_listing_keyed(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        listing_id: i64,
+        bytes: Vec<u8>,
+        declared: Option<ImageFormat>,
+        key: Option<&str>,
+    ) -> Result<Vec<photo::Model>, MarketError> {
+        let request = serde_json::json!([listing_id, sha256_hex(&bytes)]);
+        let claim = Claim::new(actor, key, "listing_photo", request)?;
         // Checked before the work of decoding, and again under the lock before writing.
         owned_listing(db.conn(), actor, listing_id, false).await?;
+        if idempotency::earlier(db.conn(), claim.as_ref())
+            .await?
+            .is_some()
+        {
+            return Ok(of_listings(db, &[listing_id])
+                .await?
+                .remove(&listing_id)
+                .unwrap_or_default());
+        }
         let stored = self.store(db, actor, bytes, declared).await?;
 
         let txn = db.begin_write().await?;
@@ -216,7 +244,12 @@ impl Photos {
             .exec(&txn)
             .await?;
         }
-        txn.commit().await?;
+        // The photo's id: the listing is the request's own.
+        match idempotency::keep(&txn, claim.as_ref(), &stored.id).await {
+            Ok(()) => txn.commit().await?,
+            Err(Kept::Raced) => drop(txn),
+            Err(Kept::Failed(e)) => return Err(e.into()),
+        }
         Ok(of_listings(db, &[listing_id])
             .await?
             .remove(&listing_id)

@@ -6,9 +6,12 @@ use entities::{
     listing::Model as Listing,
     plot::Model as Plot,
     product_category::{self, Model as Category},
+    revoked_code::Model as Revoked,
     trace_code_run::Model as Run,
     trace_event::Model as TraceEvent,
 };
+use std::collections::HashMap;
+
 use sea_orm::EntityTrait;
 
 use super::{TraceError, codes, events, production};
@@ -36,6 +39,8 @@ pub struct Batches {
     pub categories: Vec<Category>,
     /// The household's plots, that a batch may come from.
     pub plots: Vec<Plot>,
+    /// The products each plot grows, by plot.
+    pub crops: HashMap<i64, Vec<i64>>,
     /// The farmer's listings, that a batch may be sold as.
     pub goods: Vec<Listing>,
 }
@@ -52,6 +57,8 @@ pub async fn own_batches(
     };
     let batches = production::own_batches(db, actor, limit).await?;
     let plots = production::plots_of(db, actor, household).await?;
+    let ids: Vec<i64> = plots.iter().map(|p| p.id).collect();
+    let crops = production::crops_of(db.conn(), &ids).await?;
     let categories = catalogue::list(db, false).await?;
     let goods = listings::browse(
         db,
@@ -65,7 +72,48 @@ pub async fn own_batches(
         batches,
         categories,
         plots,
+        crops,
         goods,
+    }))
+}
+
+/// The household's plots with what each grows, and the products a plot may grow.
+#[derive(Clone, Debug)]
+pub struct Plots {
+    /// First recorded first, each with the products it grows.
+    pub plots: Vec<(Plot, Vec<i64>)>,
+    /// The active categories.
+    pub categories: Vec<Category>,
+}
+
+impl Plots {
+    /// What a plot grows, as the county's products are called.
+    pub fn crop_names<'a>(&'a self, crops: &[i64]) -> Vec<&'a Category> {
+        self.categories
+            .iter()
+            .filter(|c| crops.contains(&c.id))
+            .collect()
+    }
+}
+
+/// The farmer's household's plots; none for an account bound to no household.
+pub async fn own_plots(db: &Database, actor: &Actor) -> anyhow::Result<Option<Plots>> {
+    let Some(household) = actor.household_id else {
+        return Ok(None);
+    };
+    let plots = production::plots_of(db, actor, household).await?;
+    let ids: Vec<i64> = plots.iter().map(|p| p.id).collect();
+    let mut crops = production::crops_of(db.conn(), &ids).await?;
+    let categories = catalogue::list(db, false).await?;
+    Ok(Some(Plots {
+        plots: plots
+            .into_iter()
+            .map(|p| {
+                let of = crops.remove(&p.id).unwrap_or_default();
+                (p, of)
+            })
+            .collect(),
+        categories,
     }))
 }
 
@@ -81,6 +129,8 @@ pub struct OwnBatch {
     pub journey: Vec<TraceEvent>,
     /// Its runs of item codes, first issued first.
     pub runs: Vec<Run>,
+    /// Its codes taken out of use, by item.
+    pub revoked: Vec<Revoked>,
 }
 
 /// The farmer's household's batch `id`; another's is not found.
@@ -96,6 +146,7 @@ pub async fn own_batch(
     }
     let journey = events::of_batch(db.conn(), id).await?;
     let runs = codes::runs_of(db, actor, id).await?;
+    let revoked = codes::revoked_of(db, actor, id).await?;
     let product = product_category::Entity::find_by_id(batch.category_id)
         .one(db.conn())
         .await?;
@@ -105,5 +156,6 @@ pub async fn own_batch(
         product,
         journey,
         runs,
+        revoked,
     })
 }

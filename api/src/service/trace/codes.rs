@@ -26,7 +26,11 @@ use crate::{
         imaging, qr,
         trace_codes::{self, CodeError, MAX_ITEM, TraceCode, TraceKeys},
     },
-    service::{market::photos::Photos, policy::Actor},
+    service::{
+        idempotency::{self, Claim, Kept},
+        market::photos::Photos,
+        policy::Actor,
+    },
 };
 use image::ImageFormat;
 
@@ -42,6 +46,22 @@ pub async fn issue(
     batch_id: i64,
     count: u32,
 ) -> Result<trace_code_run::Model, TraceError> {
+    issue_keyed(db, cache, actor, batch_id, count, None).await
+}
+
+/// [`issue`], once for a client's key.
+pub async fn issue_keyed(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    actor: &Actor,
+    batch_id: i64,
+    count: u32,
+    key: Option<&str>,
+) -> Result<trace_code_run::Model, TraceError> {
+    let claim = Claim::new(actor, key, "code_run", serde_json::json!([batch_id, count]))?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return run_made(db, idempotency::id_of(&earlier)?).await;
+    }
     if !(1..=MAX_CODES_PER_RUN).contains(&count) {
         return Err(TraceError::Invalid(
             crate::service::reasons::code_count_range(MAX_CODES_PER_RUN),
@@ -81,9 +101,26 @@ pub async fn issue(
     }
     .insert(&txn)
     .await?;
+    match idempotency::keep(&txn, claim.as_ref(), &run.id.to_string()).await {
+        Ok(()) => {}
+        Err(Kept::Raced) => {
+            drop(txn);
+            let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
+            return run_made(db, idempotency::id_of(&winner)?).await;
+        }
+        Err(Kept::Failed(e)) => return Err(e.into()),
+    }
     txn.commit().await?;
     records_changed(cache, batch.id, version).await;
     Ok(run)
+}
+
+/// A run a key's earlier request issued.
+async fn run_made(db: &Database, id: i64) -> Result<trace_code_run::Model, TraceError> {
+    trace_code_run::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(TraceError::NotFound)
 }
 
 /// A printed item: its number, its signed code and the URL its QR code opens.
@@ -183,13 +220,74 @@ pub async fn revoke(
     code: &str,
     reason: &str,
 ) -> Result<(), TraceError> {
+    revoke_keyed(db, cache, actor, keys, code, reason, None).await
+}
+
+/// [`revoke`], once for a client's key.
+pub async fn revoke_keyed(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    actor: &Actor,
+    keys: &TraceKeys,
+    code: &str,
+    reason: &str,
+    key: Option<&str>,
+) -> Result<(), TraceError> {
     let code = keys.verify(code).map_err(|_| TraceError::NotFound)?;
+    revoke_item(
+        db,
+        cache,
+        actor,
+        i64::from(code.batch_id),
+        i64::from(code.item),
+        reason,
+        key,
+    )
+    .await
+}
+
+/// Takes item `item` of the farmer's own batch out of use, once for a client's key. The
+/// batch's own code (item 0) and items never issued are not codes to revoke.
+pub async fn revoke_item(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    actor: &Actor,
+    batch_id: i64,
+    item: i64,
+    reason: &str,
+    key: Option<&str>,
+) -> Result<(), TraceError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "revocation",
+        serde_json::json!([batch_id, item, reason.trim()]),
+    )?;
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
     let reason = checked_reason(reason)?;
     let txn = db.begin_write().await?;
-    production::own_batch(&txn, actor, i64::from(code.batch_id)).await?;
+    production::own_batch(&txn, actor, batch_id).await?;
+    let issued = item >= 1
+        && trace_code_run::Entity::find()
+            .filter(trace_code_run::Column::BatchId.eq(batch_id))
+            .filter(trace_code_run::Column::FirstItem.lte(item))
+            .filter(trace_code_run::Column::LastItem.gte(item))
+            .one(&txn)
+            .await?
+            .is_some();
+    if !issued {
+        return Err(TraceError::Invalid(
+            crate::service::reasons::item_not_issued(item),
+        ));
+    }
     revoked_code::Entity::insert(revoked_code::ActiveModel {
-        batch_id: Set(i64::from(code.batch_id)),
-        item: Set(i64::from(code.item)),
+        batch_id: Set(batch_id),
+        item: Set(item),
         reason: Set(reason),
         revoked_by: Set(actor.user_id),
         revoked_at: Set(Utc::now()),
@@ -197,10 +295,57 @@ pub async fn revoke(
     .on_conflict_do_nothing_on([revoked_code::Column::BatchId, revoked_code::Column::Item])
     .exec(&txn)
     .await?;
-    let version = records_changing(&txn, i64::from(code.batch_id)).await?;
+    let version = records_changing(&txn, batch_id).await?;
+    match idempotency::keep(&txn, claim.as_ref(), &format!("{batch_id}:{item}")).await {
+        Ok(()) => {}
+        Err(Kept::Raced) => return Ok(()),
+        Err(Kept::Failed(e)) => return Err(e.into()),
+    }
     txn.commit().await?;
-    records_changed(cache, i64::from(code.batch_id), version).await;
+    records_changed(cache, batch_id, version).await;
     Ok(())
+}
+
+/// Takes a code of the farmer's own batch out of use as the farmer typed it: its number on the
+/// label (`25`), or the code itself, once for a client's key.
+#[allow(clippy::too_many_arguments)]
+pub async fn revoke_typed(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    actor: &Actor,
+    keys: &TraceKeys,
+    batch_id: i64,
+    typed: &str,
+    reason: &str,
+    key: Option<&str>,
+) -> Result<(), TraceError> {
+    let typed = typed.trim();
+    let item = match typed.parse::<i64>() {
+        Ok(item) => item,
+        Err(_) => match keys.verify(typed) {
+            Ok(code) if i64::from(code.batch_id) == batch_id => i64::from(code.item),
+            _ => {
+                return Err(TraceError::Invalid(
+                    crate::service::reasons::code_not_of_batch(),
+                ));
+            }
+        },
+    };
+    revoke_item(db, cache, actor, batch_id, item, reason, key).await
+}
+
+/// The codes of a batch taken out of use, by item.
+pub async fn revoked_of(
+    db: &Database,
+    actor: &Actor,
+    batch_id: i64,
+) -> Result<Vec<revoked_code::Model>, TraceError> {
+    production::get_batch(db, actor, batch_id).await?;
+    Ok(revoked_code::Entity::find()
+        .filter(revoked_code::Column::BatchId.eq(batch_id))
+        .order_by_asc(revoked_code::Column::Item)
+        .all(db.conn())
+        .await?)
 }
 
 /// Recalls a whole batch with a reason: its farmer, or an official of its village.
@@ -211,6 +356,30 @@ pub async fn recall(
     batch_id: i64,
     reason: &str,
 ) -> Result<batch::Model, TraceError> {
+    recall_keyed(db, cache, actor, batch_id, reason, None).await
+}
+
+/// [`recall`], once for a client's key.
+pub async fn recall_keyed(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    actor: &Actor,
+    batch_id: i64,
+    reason: &str,
+    key: Option<&str>,
+) -> Result<batch::Model, TraceError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "recall",
+        serde_json::json!([batch_id, reason.trim()]),
+    )?;
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return production::get_batch(db, actor, batch_id).await;
+    }
     let reason = checked_reason(reason)?;
     let txn = db.begin_write().await?;
     let found = batch::Entity::find_by_id(batch_id)
@@ -228,6 +397,14 @@ pub async fn recall(
     active.recall_reason = Set(Some(reason));
     let recalled = active.update(&txn).await?;
     let version = records_changing(&txn, recalled.id).await?;
+    match idempotency::keep(&txn, claim.as_ref(), &recalled.id.to_string()).await {
+        Ok(()) => {}
+        Err(Kept::Raced) => {
+            drop(txn);
+            return production::get_batch(db, actor, batch_id).await;
+        }
+        Err(Kept::Failed(e)) => return Err(e.into()),
+    }
     txn.commit().await?;
     records_changed(cache, recalled.id, version).await;
     Ok(recalled)

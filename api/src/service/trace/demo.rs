@@ -63,6 +63,7 @@ pub async fn seed_demo_trace(
                 village: None,
                 area_mu: 0.5 + (n % 7) as f64 * 0.25,
                 crop: crop_for(&listing.title).into(),
+                crop_ids: vec![listing.category_id],
                 location: None,
             },
         )

@@ -20,7 +20,10 @@ use std::sync::Arc;
 use crate::{
     domain::AreaCode,
     infra::{cache::Cache, db::Database},
-    service::policy::Actor,
+    service::{
+        idempotency::{self, Claim, Kept},
+        policy::Actor,
+    },
 };
 
 /// Details one event may carry, serialised.
@@ -50,6 +53,33 @@ pub async fn record(
     batch_id: i64,
     new: NewEvent,
 ) -> Result<TraceEvent, TraceError> {
+    record_keyed(db, cache, clock, actor, batch_id, new, None).await
+}
+
+/// [`record`], once for a client's key.
+pub async fn record_keyed(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    clock: &dyn Clock,
+    actor: &Actor,
+    batch_id: i64,
+    new: NewEvent,
+    key: Option<&str>,
+) -> Result<TraceEvent, TraceError> {
+    let request = json!([
+        batch_id,
+        format!("{:?}", new.kind),
+        new.occurred_at.timestamp_micros(),
+        new.place_area.as_ref().map(AreaCode::as_str),
+        new.place_text.as_deref().map(str::trim),
+        new.result.map(|r| format!("{r:?}")),
+        new.input_batch_ids,
+        new.details,
+    ]);
+    let claim = Claim::new(actor, key, "event", request)?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return event_made(db, idempotency::id_of(&earlier)?).await;
+    }
     let invalid = |reason: Reason| Err(TraceError::Invalid(reason));
     if new.occurred_at > clock.now() + chrono::Duration::minutes(5) {
         return invalid(reasons::event_in_future());
@@ -96,9 +126,26 @@ pub async fn record(
     .insert(&txn)
     .await?;
     let version = super::codes::records_changing(&txn, batch.id).await?;
+    match idempotency::keep(&txn, claim.as_ref(), &event.id.to_string()).await {
+        Ok(()) => {}
+        Err(Kept::Raced) => {
+            drop(txn);
+            let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
+            return event_made(db, idempotency::id_of(&winner)?).await;
+        }
+        Err(Kept::Failed(e)) => return Err(e.into()),
+    }
     txn.commit().await?;
     super::codes::records_changed(cache, batch.id, version).await;
     Ok(event)
+}
+
+/// An event a key's earlier request recorded.
+async fn event_made(db: &Database, id: i64) -> Result<TraceEvent, TraceError> {
+    trace_event::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(TraceError::NotFound)
 }
 
 /// A batch's events in the order they happened.

@@ -26,6 +26,8 @@ pub enum TraceError {
     Invalid(crate::service::reasons::Reason),
     #[error("a household's plots lie in its own village")]
     PlotOutsideVillage,
+    #[error("the key was sent before with another request")]
+    KeyReused,
     #[error(transparent)]
     Photo(PhotoRejection),
     #[error("no QR code could be read in the photo")]
@@ -36,4 +38,15 @@ pub enum TraceError {
     Database(#[from] DbErr),
     #[error(transparent)]
     Journal(#[from] scan_journal::JournalError),
+}
+
+impl From<crate::service::idempotency::KeyError> for TraceError {
+    fn from(e: crate::service::idempotency::KeyError) -> Self {
+        use crate::service::idempotency::KeyError;
+        match e {
+            KeyError::Malformed(reason) => Self::Invalid(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }

@@ -362,6 +362,7 @@ async fn the_farmers_batches() {
             village: None,
             area_mu: 2.5,
             crop: "红薯".into(),
+            crop_ids: Vec::new(),
             location: None,
         },
     )

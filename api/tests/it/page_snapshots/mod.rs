@@ -93,6 +93,10 @@ pub const REDACTIONS: &[(&str, &str)] = &[
         r#"name="csrf" value="[0-9a-f]{32}""#,
         r#"name="csrf" value="[csrf]""#,
     ),
+    (
+        r#"name="key" value="[0-9a-f]{24}""#,
+        r#"name="key" value="[key]""#,
+    ),
     (r"/[tT]/[0-9A-Za-z]{8,}", "/t/[code]"),
     (
         r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?",
@@ -102,7 +106,7 @@ pub const REDACTIONS: &[(&str, &str)] = &[
     (r"\b\d{4}年\d{1,2}月\d{1,2}日", "[date]"),
     (r"\b\d{1,2}:\d{2}\b", "[hh:mm]"),
     (
-        r"/(listings|orders|batches|runs|cases|households|photos)/\d+",
+        r"/(listings|orders|batches|runs|cases|households|photos|plots)/\d+",
         "/$1/[id]",
     ),
 ];

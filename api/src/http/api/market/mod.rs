@@ -129,6 +129,11 @@ impl MarketApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each listing the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<ListingInput>,
     ) -> Result<CreateListingResponse, ApiError> {
         let b = body.0;
@@ -143,7 +148,8 @@ impl MarketApi {
             min_order: b.min_order,
             status: b.status.map(Into::into),
         };
-        let listing = listings::create(&state.db, &auth.0.actor, fields).await?;
+        let key = idempotency_key.0.as_deref();
+        let listing = listings::create_keyed(&state.db, &auth.0.actor, fields, key).await?;
         Ok(CreateListingResponse::Created(Json(ListingView::new(
             listing,
             Vec::new(),
@@ -281,12 +287,18 @@ impl MarketApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each photo the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         upload: PhotoUpload,
     ) -> Result<ListingPhotosResponse, ApiError> {
         let (bytes, declared) = upload.read().await?;
+        let key = idempotency_key.0.as_deref();
         let photos = state
             .photos
-            .add_to_listing(&state.db, &auth.0.actor, id.0, bytes, declared)
+            .add_to_listing_keyed(&state.db, &auth.0.actor, id.0, bytes, declared, key)
             .await?;
         Ok(ListingPhotosResponse::Created(Json(
             photos.into_iter().map(Into::into).collect(),

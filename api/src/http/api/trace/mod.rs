@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use poem::{Body, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Payload,
     payload::{Attachment, Binary, Json, PlainText},
     registry::{MetaSchemaRef, Registry},
@@ -49,25 +49,44 @@ impl TraceApi {
     /// Record a plot
     ///
     /// A farmer records a plot (地块) of their own household: name, village (the household's
-    /// own; another is refused with `trace.plot_outside_village`), area in mu, crop, and
-    /// optionally where it lies.
+    /// own; another is refused with `trace.plot_outside_village`), area in mu, the county's
+    /// products it grows (`crop_category_ids`; a batch from the plot must be one of them) and
+    /// what it grows in words (`crop`, by default their names), and optionally where it lies.
     #[oai(path = "/plots", method = "post", operation_id = "create_plot")]
     async fn create_plot(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each plot the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<PlotInput>,
     ) -> Result<CreatePlotResponse, ApiError> {
-        let b = body.0;
-        let new = NewPlot {
-            name: b.name,
-            village: b.village_code.as_deref().map(parse_area_code).transpose()?,
-            area_mu: b.area_mu,
-            crop: b.crop,
-            location: b.latitude.zip(b.longitude),
-        };
-        let plot = production::create_plot(&state.db, &auth.0.actor, new).await?;
-        Ok(CreatePlotResponse::Created(Json(plot.into())))
+        let new = body.0.into_new()?;
+        let key = idempotency_key.0.as_deref();
+        let plot = production::create_plot_keyed(&state.db, &auth.0.actor, new, key).await?;
+        let view = PlotView::new(&state, plot).await?;
+        Ok(CreatePlotResponse::Created(Json(view)))
+    }
+
+    /// Change a plot
+    ///
+    /// The farmer changes a plot of their own household: its name, area, where it lies and
+    /// the products it grows. Batches recorded before keep what they are; batches from now on
+    /// are of its crops.
+    #[oai(path = "/plots/:id", method = "put", operation_id = "update_plot")]
+    async fn update_plot(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<PlotInput>,
+    ) -> Result<PlotResponse, ApiError> {
+        let new = body.0.into_new()?;
+        let plot = production::update_plot(&state.db, &auth.0.actor, id.0, new).await?;
+        Ok(PlotResponse::Ok(Json(PlotView::new(&state, plot).await?)))
     }
 
     /// List a household's plots
@@ -85,8 +104,16 @@ impl TraceApi {
         id: Path<i64>,
     ) -> Result<ListPlotsResponse, ApiError> {
         let plots = production::plots_of(&state.db, &auth.0.actor, id.0).await?;
+        let ids: Vec<i64> = plots.iter().map(|p| p.id).collect();
+        let mut crops = production::crops_of(state.db.conn(), &ids).await?;
         Ok(ListPlotsResponse::Ok(Json(
-            plots.into_iter().map(Into::into).collect(),
+            plots
+                .into_iter()
+                .map(|p| {
+                    let of = crops.remove(&p.id).unwrap_or_default();
+                    PlotView::with_crops(p, of)
+                })
+                .collect(),
         )))
     }
 
@@ -100,6 +127,11 @@ impl TraceApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each batch the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<BatchInput>,
     ) -> Result<CreateBatchResponse, ApiError> {
         let b = body.0;
@@ -112,7 +144,10 @@ impl TraceApi {
             note: b.note.unwrap_or_default(),
             listing_ids: b.listing_ids.unwrap_or_default(),
         };
-        let batch = production::create_batch(&state.db, &*state.clock, &auth.0.actor, new).await?;
+        let key = idempotency_key.0.as_deref();
+        let clock = &*state.clock;
+        let batch =
+            production::create_batch_keyed(&state.db, clock, &auth.0.actor, new, key).await?;
         let listings = production::listings_of(state.db.conn(), batch.id).await?;
         let view = BatchView::new(&state, batch, listings);
         Ok(CreateBatchResponse::Created(Json(view)))
@@ -149,10 +184,17 @@ impl TraceApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each recall the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<ReasonInput>,
     ) -> Result<BatchResponse, ApiError> {
+        let key = idempotency_key.0.as_deref();
+        let actor = &auth.0.actor;
         let batch =
-            codes::recall(&state.db, &state.cache, &auth.0.actor, id.0, &body.0.reason).await?;
+            codes::recall_keyed(&state.db, &state.cache, actor, id.0, &body.0.reason, key).await?;
         let listings = production::listings_of(state.db.conn(), batch.id).await?;
         Ok(BatchResponse::Ok(Json(BatchView::new(
             &state, batch, listings,
@@ -175,6 +217,11 @@ impl TraceApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each event the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<TraceEventInput>,
     ) -> Result<CreateTraceEventResponse, ApiError> {
         let b = body.0;
@@ -200,13 +247,14 @@ impl TraceApi {
             input_batch_ids: b.input_batch_ids.unwrap_or_default(),
             details,
         };
-        let event = events::record(
+        let event = events::record_keyed(
             &state.db,
             &state.cache,
             &*state.clock,
             &auth.0.actor,
             id.0,
             new,
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(CreateTraceEventResponse::Created(Json(event.into())))
@@ -273,9 +321,16 @@ impl TraceApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each run of codes the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<CodeRunInput>,
     ) -> Result<CreateCodeRunResponse, ApiError> {
-        let run = codes::issue(&state.db, &state.cache, &auth.0.actor, id.0, body.0.count).await?;
+        let key = idempotency_key.0.as_deref();
+        let (actor, count) = (&auth.0.actor, body.0.count);
+        let run = codes::issue_keyed(&state.db, &state.cache, actor, id.0, count, key).await?;
         Ok(CreateCodeRunResponse::Created(Json(run.into())))
     }
 
@@ -323,15 +378,21 @@ impl TraceApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each revocation the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<RevocationInput>,
     ) -> Result<RevokedResponse, ApiError> {
-        codes::revoke(
+        codes::revoke_keyed(
             &state.db,
             &state.cache,
             &auth.0.actor,
             &state.trace_keys,
             &body.0.code,
             &body.0.reason,
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(RevokedResponse::NoContent)

@@ -12,10 +12,34 @@ pub struct PlotInput {
     pub village_code: Option<String>,
     /// In mu (亩); hundredths are kept.
     pub area_mu: f64,
-    #[oai(validator(min_length = 1, max_length = 32))]
-    pub crop: String,
+    /// What grows there, in words; by default the names of `crop_category_ids`. Words that
+    /// name one of the county's products (its Chinese or English name or its code) make it the
+    /// plot's crop when no ids are given.
+    #[oai(validator(max_length = 32))]
+    pub crop: Option<String>,
+    /// The county's products (categories) the plot grows, at most 8: a batch from the plot is
+    /// one of them, else it is refused with the reason `batch.not_plot_crop`.
+    pub crop_category_ids: Option<Vec<i64>>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+}
+
+impl PlotInput {
+    /// The plot the request asks for.
+    pub fn into_new(self) -> Result<NewPlot, ApiError> {
+        Ok(NewPlot {
+            name: self.name,
+            village: self
+                .village_code
+                .as_deref()
+                .map(parse_area_code)
+                .transpose()?,
+            area_mu: self.area_mu,
+            crop: self.crop.unwrap_or_default(),
+            crop_ids: self.crop_category_ids.unwrap_or_default(),
+            location: self.latitude.zip(self.longitude),
+        })
+    }
 }
 
 /// A plot (地块).
@@ -27,13 +51,17 @@ pub struct PlotView {
     pub name: String,
     pub village_code: String,
     pub area_mu: f64,
+    /// What grows there, in words.
     pub crop: String,
+    /// The county's products the plot grows; empty for a plot whose words name none, whose
+    /// batches may be of any product.
+    pub crop_category_ids: Vec<i64>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
 }
 
-impl From<entities::plot::Model> for PlotView {
-    fn from(p: entities::plot::Model) -> Self {
+impl PlotView {
+    pub fn with_crops(p: entities::plot::Model, crop_category_ids: Vec<i64>) -> Self {
         Self {
             id: p.id,
             household_id: p.household_id,
@@ -41,9 +69,19 @@ impl From<entities::plot::Model> for PlotView {
             village_code: p.village_code,
             area_mu: p.area_centimu as f64 / 100.0,
             crop: p.crop,
+            crop_category_ids,
             latitude: p.latitude,
             longitude: p.longitude,
         }
+    }
+
+    /// The plot with the products it grows.
+    pub async fn new(state: &AppState, p: entities::plot::Model) -> Result<Self, ApiError> {
+        let crops = production::crops_of(state.db.conn(), &[p.id])
+            .await?
+            .remove(&p.id)
+            .unwrap_or_default();
+        Ok(Self::with_crops(p, crops))
     }
 }
 
@@ -403,6 +441,13 @@ pub enum CreatePlotResponse {
     /// The new plot.
     #[oai(status = 201)]
     Created(Json<PlotView>),
+}
+
+#[derive(ApiResponse)]
+pub enum PlotResponse {
+    /// The plot as it is now.
+    #[oai(status = 200)]
+    Ok(Json<PlotView>),
 }
 
 #[derive(ApiResponse)]

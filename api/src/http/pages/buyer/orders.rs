@@ -68,7 +68,9 @@ pub async fn place_order(
     };
     match placed {
         Ok(placed) => Ok(see_other(&format!("/m/orders#order-{}", placed.order.id))),
-        Err(PageError::Refused { message, status }) => {
+        Err(PageError::Refused {
+            message, status, ..
+        }) => {
             let listing = orderable(&state, lang, id).await?;
             let page = OrderFormPage::new(lang, &buyer, listing, draft, Some(message));
             private_with(&page, status)

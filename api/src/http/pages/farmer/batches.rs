@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entities::{
     batch::Model as Batch,
     product_category::Model as Category,
+    revoked_code::Model as Revoked,
     trace_code_run::Model as Run,
     trace_event::{EventKind, InspectionResult, Model as TraceEvent},
 };
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
-    forms::{parse_count, unit_of},
+    forms::{Problem, fresh_key, parse_count, unit_of},
     session::{Farmer, PageForm},
     shell::{Frame, private, private_with, see_other},
 };
@@ -63,7 +64,7 @@ pub async fn my_batches(
         &farmer,
         state.clock.today(),
         batches,
-        None,
+        Problem::none(),
     ))
 }
 
@@ -75,6 +76,8 @@ pub struct BatchForm {
     unit: Option<String>,
     produced_on: Option<String>,
     listing: Option<String>,
+    /// The form's key: sent twice, it records one batch.
+    key: Option<String>,
 }
 
 /// `POST /f/batches`: records the batch and opens it, or shows the batches again with what was
@@ -89,20 +92,22 @@ pub async fn create_batch(
     let refused = match form.new_batch() {
         Err(typo) => typo.refusal(lang),
         Ok(new) => {
-            match production::create_batch(&state.db, &*state.clock, &farmer.actor, new).await {
+            let (clock, key) = (&*state.clock, form.key.as_deref());
+            match production::create_batch_keyed(&state.db, clock, &farmer.actor, new, key).await {
                 Ok(batch) => return Ok(see_other(&format!("/f/batches/{}", batch.id))),
                 Err(e) => PageError::refused(lang, e),
             }
         }
     };
-    let PageError::Refused { message, status } = refused else {
-        return Err(refused);
-    };
+    let (problem, status) = Problem::of(refused, BATCH_FIELDS)?;
     let batches = own_batches(&state, &farmer).await?;
-    let mut page = BatchesPage::new(lang, &farmer, state.clock.today(), batches, Some(message));
+    let mut page = BatchesPage::new(lang, &farmer, state.clock.today(), batches, problem);
     page.typed = form;
     private_with(&page, status)
 }
+
+/// The fields of the new-batch form, that a refusal is said beside.
+const BATCH_FIELDS: &[&str] = &["category", "plot", "quantity", "produced_on"];
 
 /// `GET /f/batches/{id}`: one batch: its journey, a step to add, its codes and label sheets.
 #[handler]
@@ -118,7 +123,7 @@ pub async fn batch_page(
         &farmer,
         batch,
         state.clock.now(),
-        None,
+        Problem::none(),
     ))
 }
 
@@ -131,6 +136,15 @@ pub struct EventForm {
     day: Option<String>,
     time: Option<String>,
     count: Option<String>,
+    /// Recalling: why, and the box that confirms it.
+    recall_reason: Option<String>,
+    recall_confirm: Option<String>,
+    /// Revoking: the label's number (or the code), why, and the box that confirms it.
+    item: Option<String>,
+    revoke_reason: Option<String>,
+    revoke_confirm: Option<String>,
+    /// The form's key: sent twice, it records once.
+    key: Option<String>,
 }
 
 /// `POST /f/batches/{id}/events`: a step of the journey, on the day and at the time typed.
@@ -146,8 +160,9 @@ pub async fn add_event(
         Ok(new) => new,
         Err(typo) => return batch_again(&state, &farmer, lang, id, typo.refusal(lang), form).await,
     };
-    let clock = &*state.clock;
-    match events::record(&state.db, &state.cache, clock, &farmer.actor, id, new).await {
+    let (clock, key) = (&*state.clock, form.key.as_deref());
+    let actor = &farmer.actor;
+    match events::record_keyed(&state.db, &state.cache, clock, actor, id, new, key).await {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
         Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
     }
@@ -166,8 +181,69 @@ pub async fn issue_codes(
     let Some(count) = count.and_then(|c| u32::try_from(c).ok()) else {
         return batch_again(&state, &farmer, lang, id, Typo::Count.refusal(lang), form).await;
     };
-    match codes::issue(&state.db, &state.cache, &farmer.actor, id, count).await {
+    let key = form.key.as_deref();
+    match codes::issue_keyed(&state.db, &state.cache, &farmer.actor, id, count, key).await {
         Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
+        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
+    }
+}
+
+/// `POST /f/batches/{id}/recall`: the whole batch recalled, with a reason and the box that
+/// confirms it ticked; every code of it warns buyers from then on.
+#[handler]
+pub async fn recall_batch(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    lang: Lang,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<EventForm>,
+) -> Result<Response, PageError> {
+    if form.recall_confirm.is_none() {
+        let unconfirmed = Typo::RecallConfirm.refusal(lang);
+        return batch_again(&state, &farmer, lang, id, unconfirmed, form).await;
+    }
+    let reason = form.recall_reason.as_deref().unwrap_or("");
+    let (actor, key) = (&farmer.actor, form.key.as_deref());
+    match codes::recall_keyed(&state.db, &state.cache, actor, id, reason, key).await {
+        Ok(_) => Ok(see_other(&format!("/f/batches/{id}"))),
+        Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
+    }
+}
+
+/// `POST /f/batches/{id}/revocations`: one code of the batch taken out of use (a lost or
+/// spoilt label), by its number on the label, with a reason and the box that confirms it.
+#[handler]
+pub async fn revoke_code(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    lang: Lang,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<EventForm>,
+) -> Result<Response, PageError> {
+    let typed = form.item.as_deref().map(str::trim).unwrap_or("");
+    let unready = if typed.is_empty() {
+        Some(Typo::Item)
+    } else if form.revoke_confirm.is_none() {
+        Some(Typo::RevokeConfirm)
+    } else {
+        None
+    };
+    if let Some(typo) = unready {
+        return batch_again(&state, &farmer, lang, id, typo.refusal(lang), form).await;
+    }
+    let reason = form.revoke_reason.as_deref().unwrap_or("");
+    let revoked = codes::revoke_typed(
+        &state.db,
+        &state.cache,
+        &farmer.actor,
+        &state.trace_keys,
+        id,
+        typed,
+        reason,
+        form.key.as_deref(),
+    );
+    match revoked.await {
+        Ok(()) => Ok(see_other(&format!("/f/batches/{id}#revoked"))),
         Err(e) => batch_again(&state, &farmer, lang, id, PageError::refused(lang, e), form).await,
     }
 }
@@ -292,11 +368,9 @@ async fn batch_again(
     refused: PageError,
     typed: EventForm,
 ) -> Result<Response, PageError> {
-    let PageError::Refused { message, status } = refused else {
-        return Err(refused);
-    };
+    let (problem, status) = Problem::of(refused, typed.fields())?;
     let batch = own_batch(state, farmer, id).await?;
-    let mut page = BatchPage::new(lang, farmer, batch, state.clock.now(), Some(message));
+    let mut page = BatchPage::new(lang, farmer, batch, state.clock.now(), problem);
     page.typed = typed;
     private_with(&page, status)
 }
@@ -359,7 +433,7 @@ impl BatchForm {
             quantity: parse_count(&typed(&self.quantity)).ok_or(Typo::Quantity)?,
             unit: unit_of(&typed(&self.unit)),
             produced_on: NaiveDate::parse_from_str(&typed(&self.produced_on), "%Y-%m-%d")
-                .map_err(|_| Typo::Day)?,
+                .map_err(|_| Typo::ProducedOn)?,
             note: String::new(),
             listing_ids: id(&self.listing).into_iter().collect(),
         })
@@ -367,6 +441,32 @@ impl BatchForm {
 }
 
 impl EventForm {
+    /// The fields of the form that was sent (the batch page has four), that a refusal is said
+    /// beside.
+    fn fields(&self) -> &'static [&'static str] {
+        if self.recall_confirm.is_some() || self.recall_reason.is_some() {
+            &["recall_reason", "recall_confirm"]
+        } else if self.item.is_some() || self.revoke_reason.is_some() {
+            &["item", "revoke_reason", "revoke_confirm"]
+        } else if self.count.is_some() {
+            &["count"]
+        } else {
+            &["kind", "result", "place", "day", "time"]
+        }
+    }
+
+    pub fn recall_reason(&self) -> &str {
+        self.recall_reason.as_deref().unwrap_or("")
+    }
+
+    pub fn item(&self) -> &str {
+        self.item.as_deref().unwrap_or("")
+    }
+
+    pub fn revoke_reason(&self) -> &str {
+        self.revoke_reason.as_deref().unwrap_or("")
+    }
+
     pub fn kind_is(&self, value: &str) -> bool {
         self.kind.as_deref() == Some(value)
     }
@@ -434,9 +534,13 @@ enum Typo {
     Product,
     Quantity,
     Day,
+    ProducedOn,
     Time,
     Step,
     Count,
+    Item,
+    RecallConfirm,
+    RevokeConfirm,
 }
 
 impl Typo {
@@ -449,15 +553,43 @@ impl Typo {
                 "数量请填整数，例如 200",
                 "Give the quantity as a whole number, such as 200",
             ),
-            Self::Day => t("请选择日期", "Choose the day"),
+            Self::Day | Self::ProducedOn => t("请选择日期", "Choose the day"),
             Self::Time => t("请填时间，例如 07:30", "Give the time, such as 07:30"),
             Self::Step => t("请选择是哪一步", "Choose the step"),
             Self::Count => t("数量请填整数，例如 24", "Give a whole number, such as 24"),
+            Self::Item => t(
+                "请填标签上 No. 后面的号码",
+                "Give the number after No. on the label",
+            ),
+            Self::RecallConfirm => t(
+                "请勾选“我确认召回”，再点召回",
+                "Tick the box to confirm the recall, then press Recall",
+            ),
+            Self::RevokeConfirm => t(
+                "请勾选“我确认作废”，再点作废",
+                "Tick the box to confirm, then press Revoke",
+            ),
+        }
+    }
+
+    /// The field the mistake is in.
+    fn field(self) -> &'static str {
+        match self {
+            Self::Product => "category",
+            Self::Quantity => "quantity",
+            Self::Day => "day",
+            Self::ProducedOn => "produced_on",
+            Self::Time => "time",
+            Self::Step => "kind",
+            Self::Count => "count",
+            Self::Item => "item",
+            Self::RecallConfirm => "recall_confirm",
+            Self::RevokeConfirm => "revoke_confirm",
         }
     }
 
     fn refusal(self, lang: Lang) -> PageError {
-        PageError::mistake(self.words(lang))
+        PageError::mistake_in(self.field(), self.words(lang))
     }
 }
 
@@ -471,9 +603,11 @@ struct BatchesPage {
     today: NaiveDate,
     /// None for an account bound to no household.
     batches: Option<Batches>,
-    problem: Option<String>,
+    problem: Problem,
     /// What a refused form had typed; empty on a fresh one.
     typed: BatchForm,
+    /// The new-batch form's key, new on every showing.
+    key: String,
 }
 
 impl BatchesPage {
@@ -482,7 +616,7 @@ impl BatchesPage {
         farmer: &Farmer,
         today: NaiveDate,
         batches: Option<Batches>,
-        problem: Option<String>,
+        problem: Problem,
     ) -> Self {
         Self {
             lang,
@@ -491,6 +625,24 @@ impl BatchesPage {
             batches,
             problem,
             typed: BatchForm::default(),
+            key: fresh_key(),
+        }
+    }
+
+    /// A plot as the plot select names it: `1号地（红橘、核桃）`.
+    fn plot_label(&self, plot: &entities::plot::Model) -> String {
+        let crops = self
+            .batches
+            .iter()
+            .flat_map(|b| b.crops.get(&plot.id))
+            .flatten()
+            .map(|id| self.product(*id))
+            .filter(|name| !name.is_empty())
+            .collect::<Vec<_>>();
+        if crops.is_empty() {
+            plot.name.clone()
+        } else {
+            format!("{}（{}）", plot.name, crops.join(self.lang.t("、", ", ")))
         }
     }
 
@@ -516,7 +668,13 @@ struct BatchPage {
     code: String,
     journey: Vec<TraceEvent>,
     runs: Vec<Run>,
-    problem: Option<String>,
+    revoked: Vec<Revoked>,
+    problem: Problem,
+    /// Each form's key, new on every showing.
+    event_key: String,
+    codes_key: String,
+    recall_key: String,
+    revoke_key: String,
     /// The county's day and time now, that a new step happens at unless the farmer says.
     now_day: String,
     now_time: String,
@@ -530,7 +688,7 @@ impl BatchPage {
         farmer: &Farmer,
         own: OwnBatch,
         now: DateTime<Utc>,
-        problem: Option<String>,
+        problem: Problem,
     ) -> Self {
         let local = county_time::local(now);
         Self {
@@ -541,7 +699,12 @@ impl BatchPage {
             code: own.code,
             journey: own.journey,
             runs: own.runs,
+            revoked: own.revoked,
             problem,
+            event_key: fresh_key(),
+            codes_key: fresh_key(),
+            recall_key: fresh_key(),
+            revoke_key: fresh_key(),
             now_day: local.format("%Y-%m-%d").to_string(),
             now_time: local.format("%H:%M").to_string(),
             typed: EventForm::default(),
@@ -567,5 +730,13 @@ impl BatchPage {
     /// When a step happened, in the county's time.
     fn when(&self, event: &TraceEvent) -> String {
         county_time::minute(event.occurred_at)
+    }
+
+    /// When the batch was recalled, in the county's time.
+    fn recalled_at(&self) -> String {
+        self.batch
+            .recalled_at
+            .map(county_time::minute)
+            .unwrap_or_default()
     }
 }

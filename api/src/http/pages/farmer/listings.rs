@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
-    forms::{PageUpload, Submitted, parse_count, parse_yuan, unit_of},
+    forms::{PageUpload, Problem, Submitted, fresh_key, parse_count, parse_yuan, unit_of, yuan},
     session::{Farmer, PageForm},
     shell::{Frame, private, private_with, see_other},
 };
@@ -62,7 +62,13 @@ pub async fn new_listing_page(
     let categories = catalogue::list(&state.db, false)
         .await
         .map_err(unavailable)?;
-    private(&NewListingPage::new(lang, &farmer, categories, draft, None))
+    private(&NewListingPage::new(
+        lang,
+        &farmer,
+        categories,
+        draft,
+        Problem::none(),
+    ))
 }
 
 /// `POST /f/listings/new`: lists the goods with their photo, or shows the form again with what
@@ -75,13 +81,14 @@ pub async fn create_listing(
     PageUpload(mut form): PageUpload,
 ) -> Result<Response, PageError> {
     let photo = form.file.take().map(|file| (file.bytes, file.declared));
-    let draft = Draft::typed(&form);
+    let mut draft = Draft::typed(&form);
+    draft.photo_chosen = photo.is_some();
     let refused = match draft.fields() {
         Err(typo) => typo.refusal(lang),
         Ok(fields) => {
-            let photos = &state.photos;
+            let (photos, key) = (&state.photos, form.get("key"));
             let listed =
-                goods_pages::list_with_photo(&state.db, photos, &farmer.actor, fields, photo);
+                goods_pages::list_with_photo(&state.db, photos, &farmer.actor, fields, photo, key);
             match listed.await {
                 Ok(listing) => return Ok(see_other(&format!("/f/listings/{}", listing.id))),
                 Err(e) => PageError::refused(lang, e),
@@ -91,6 +98,16 @@ pub async fn create_listing(
     new_listing_again(&state, &farmer, lang, draft, refused).await
 }
 
+/// The fields of the new-listing form, that a refusal is said beside.
+const NEW_LISTING_FIELDS: &[&str] = &[
+    "photo",
+    "category",
+    "title",
+    "price",
+    "stock",
+    "description",
+];
+
 /// The new-listing form again as it was filled in, saying why it was refused.
 async fn new_listing_again(
     state: &AppState,
@@ -99,13 +116,11 @@ async fn new_listing_again(
     draft: Draft,
     refused: PageError,
 ) -> Result<Response, PageError> {
-    let PageError::Refused { message, status } = refused else {
-        return Err(refused);
-    };
+    let (problem, status) = Problem::of(refused, NEW_LISTING_FIELDS)?;
     let categories = catalogue::list(&state.db, false)
         .await
         .map_err(unavailable)?;
-    let page = NewListingPage::new(lang, farmer, categories, draft, Some(message));
+    let page = NewListingPage::new(lang, farmer, categories, draft, problem);
     private_with(&page, status)
 }
 
@@ -118,7 +133,7 @@ pub async fn listing_page(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let own = own_listing(&state, &farmer, id).await?;
-    private(&ListingPage::new(lang, &farmer, own, None))
+    private(&ListingPage::new(lang, &farmer, own, Problem::none()))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +143,25 @@ pub struct ListingForm {
     status: Option<String>,
     title: Option<String>,
     description: Option<String>,
+}
+
+impl ListingForm {
+    /// The price typed, or the saved one on a fresh form.
+    pub fn price(&self, saved: &i64) -> String {
+        self.price.clone().unwrap_or_else(|| yuan(*saved))
+    }
+
+    pub fn stock(&self, saved: &i64) -> String {
+        self.stock.clone().unwrap_or_else(|| saved.to_string())
+    }
+
+    pub fn title<'a>(&'a self, saved: &'a str) -> &'a str {
+        self.title.as_deref().unwrap_or(saved)
+    }
+
+    pub fn description<'a>(&'a self, saved: &'a str) -> &'a str {
+        self.description.as_deref().unwrap_or(saved)
+    }
 }
 
 /// `POST /f/listings/{id}`: a new price and stock.
@@ -149,7 +183,7 @@ pub async fn update_listing(
             ..Default::default()
         })
     });
-    change_listing(&state, &farmer, lang, id, fields).await
+    change_listing(&state, &farmer, lang, id, fields, form).await
 }
 
 /// `POST /f/listings/{id}/details`: a corrected title and description.
@@ -162,11 +196,11 @@ pub async fn update_details(
     PageForm(form): PageForm<ListingForm>,
 ) -> Result<Response, PageError> {
     let fields = ListingFields {
-        title: Some(form.title.unwrap_or_default()),
-        description: Some(form.description.unwrap_or_default()),
+        title: Some(form.title.clone().unwrap_or_default()),
+        description: Some(form.description.clone().unwrap_or_default()),
         ..Default::default()
     };
-    change_listing(&state, &farmer, lang, id, Ok(fields)).await
+    change_listing(&state, &farmer, lang, id, Ok(fields), form).await
 }
 
 /// `POST /f/listings/{id}/status`: on or off the shelf.
@@ -187,7 +221,7 @@ pub async fn set_listing_status(
         status: Some(status),
         ..Default::default()
     });
-    change_listing(&state, &farmer, lang, id, fields).await
+    change_listing(&state, &farmer, lang, id, fields, ListingForm::default()).await
 }
 
 /// `POST /f/listings/{id}/photos`: one more photo.
@@ -199,16 +233,22 @@ pub async fn add_photo(
     Path(id): Path<i64>,
     PageUpload(form): PageUpload,
 ) -> Result<Response, PageError> {
+    let typed = ListingForm::default();
+    let key = form.get("key").map(str::to_owned);
     let Some(file) = form.file else {
-        return listing_again(&state, &farmer, lang, id, Typo::Photo.refusal(lang)).await;
+        let refused = Typo::Photo.refusal(lang);
+        return listing_again(&state, &farmer, lang, id, refused, typed).await;
     };
-    let photos = &state.photos;
+    let (photos, key) = (&state.photos, key.as_deref());
     match photos
-        .add_to_listing(&state.db, &farmer.actor, id, file.bytes, file.declared)
+        .add_to_listing_keyed(&state.db, &farmer.actor, id, file.bytes, file.declared, key)
         .await
     {
         Ok(_) => Ok(see_other(&format!("/f/listings/{id}"))),
-        Err(e) => listing_again(&state, &farmer, lang, id, PageError::refused(lang, e)).await,
+        Err(e) => {
+            let refused = PageError::refused(lang, e);
+            listing_again(&state, &farmer, lang, id, refused, typed).await
+        }
     }
 }
 
@@ -220,6 +260,7 @@ async fn change_listing(
     lang: Lang,
     id: i64,
     fields: Result<ListingFields, Typo>,
+    typed: ListingForm,
 ) -> Result<Response, PageError> {
     let refused = match fields {
         Err(typo) => typo.refusal(lang),
@@ -228,8 +269,11 @@ async fn change_listing(
             Err(e) => PageError::refused(lang, e),
         },
     };
-    listing_again(state, farmer, lang, id, refused).await
+    listing_again(state, farmer, lang, id, refused, typed).await
 }
+
+/// The fields of the listing's forms, that a refusal is said beside.
+const LISTING_FIELDS: &[&str] = &["price", "stock", "photo", "title", "description"];
 
 /// The listing's page again, saying why a change to it was refused (a listing that is not the
 /// farmer's is not found, whatever was wrong with the form).
@@ -239,12 +283,13 @@ async fn listing_again(
     lang: Lang,
     id: i64,
     refused: PageError,
+    typed: ListingForm,
 ) -> Result<Response, PageError> {
-    let PageError::Refused { message, status } = refused else {
-        return Err(refused);
-    };
+    let (problem, status) = Problem::of(refused, LISTING_FIELDS)?;
     let own = own_listing(state, farmer, id).await?;
-    private_with(&ListingPage::new(lang, farmer, own, Some(message)), status)
+    let mut page = ListingPage::new(lang, farmer, own, problem);
+    page.typed = typed;
+    private_with(&page, status)
 }
 
 /// The farmer's own listing; another's, or none, is not found.
@@ -290,8 +335,19 @@ impl Typo {
         }
     }
 
+    /// The field the mistake is in.
+    fn field(self) -> &'static str {
+        match self {
+            Self::Category => "category",
+            Self::Price => "price",
+            Self::Stock => "stock",
+            Self::Shelf => "",
+            Self::Photo => "photo",
+        }
+    }
+
     fn refusal(self, lang: Lang) -> PageError {
-        PageError::mistake(self.words(lang))
+        PageError::mistake_in(self.field(), self.words(lang))
     }
 }
 
@@ -334,6 +390,8 @@ struct Draft {
     stock: String,
     description: String,
     on_sale: bool,
+    /// A photo was chosen: a refused form cannot keep it, and says to choose it again.
+    photo_chosen: bool,
 }
 
 impl Draft {
@@ -347,6 +405,7 @@ impl Draft {
             stock: text("stock"),
             description: text("description"),
             on_sale: form.get("on_sale").is_some(),
+            photo_chosen: false,
         }
     }
 
@@ -380,7 +439,9 @@ struct NewListingPage {
     csrf: String,
     categories: Vec<Category>,
     draft: Draft,
-    problem: Option<String>,
+    problem: Problem,
+    /// The form's key, new on every showing.
+    key: String,
 }
 
 impl NewListingPage {
@@ -389,7 +450,7 @@ impl NewListingPage {
         farmer: &Farmer,
         categories: Vec<Category>,
         draft: Draft,
-        problem: Option<String>,
+        problem: Problem,
     ) -> Self {
         Self {
             lang,
@@ -397,7 +458,14 @@ impl NewListingPage {
             categories,
             draft,
             problem,
+            key: fresh_key(),
         }
+    }
+
+    /// Whether to ask for the photo again: one was chosen, and the browser cannot keep a file
+    /// across a refused form.
+    fn photo_again(&self) -> bool {
+        self.draft.photo_chosen && self.problem.is_some()
     }
 }
 
@@ -409,17 +477,23 @@ struct ListingPage {
     csrf: String,
     listing: Listing,
     photos: Vec<String>,
-    problem: Option<String>,
+    problem: Problem,
+    /// What a refused form had typed; empty on a fresh one.
+    typed: ListingForm,
+    /// The photo form's key, new on every showing.
+    photo_key: String,
 }
 
 impl ListingPage {
-    fn new(lang: Lang, farmer: &Farmer, own: OwnListing, problem: Option<String>) -> Self {
+    fn new(lang: Lang, farmer: &Farmer, own: OwnListing, problem: Problem) -> Self {
         Self {
             lang,
             csrf: farmer.csrf(),
             listing: own.listing,
             photos: own.photos,
             problem,
+            typed: ListingForm::default(),
+            photo_key: fresh_key(),
         }
     }
 

@@ -1,3 +1,4 @@
 pub mod batches;
 pub mod listings;
+pub mod plots;
 pub mod sales;

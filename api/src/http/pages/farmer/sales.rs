@@ -9,19 +9,24 @@ use poem::{
     web::{Data, Path},
 };
 
-use crate::http::error::Lang;
+use serde::Deserialize;
+
 use crate::http::pages::{
     error::PageError,
-    forms::yuan,
+    forms::{Problem, yuan},
     order_steps::{self, OrderList, StepForm},
     session::{Farmer, PageForm},
-    shell::{Frame, private},
+    shell::{Frame, private, private_with, see_other},
 };
+use crate::http::{caller::origin, error::Lang};
 use crate::{
     app::AppState,
     service::{
         households::incomes::{self, IncomeYear},
-        market::{order_book::OrderCard, orders::OrderSide},
+        market::{
+            order_book::{self, OrderCard},
+            orders::{self, OrderAction, OrderSide},
+        },
     },
 };
 
@@ -46,6 +51,103 @@ pub async fn take_step(
     PageForm(form): PageForm<StepForm>,
 ) -> Result<Response, PageError> {
     order_steps::take_then_show::<SalesPage>(&state, req, &farmer, lang, step, form).await
+}
+
+/// `GET /f/orders/{id}/cancel`: before a buyer's order is cancelled, the farmer says why (the
+/// buyer reads it) and ticks that they mean it.
+#[handler]
+pub async fn cancel_page(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    lang: Lang,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let card = order_card(&state, &farmer, lang, id).await?;
+    private(&CancelPage::new(lang, &farmer, card, Problem::none()))
+}
+
+/// The cancel form.
+#[derive(Debug, Default, Deserialize)]
+pub struct CancelForm {
+    reason: Option<String>,
+    confirm: Option<String>,
+}
+
+impl CancelForm {
+    pub fn reason(&self) -> &str {
+        self.reason.as_deref().unwrap_or("")
+    }
+}
+
+/// `POST /f/orders/{id}/cancel`: cancels the order with the reason, once the box is ticked;
+/// otherwise the form again with the reason typed.
+#[handler]
+pub async fn cancel(
+    state: Data<&AppState>,
+    req: &Request,
+    farmer: Farmer,
+    lang: Lang,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<CancelForm>,
+) -> Result<Response, PageError> {
+    let refused = if form.confirm.is_none() {
+        let words = lang.t(
+            "请勾选“我确认取消这笔订单”，再点取消",
+            "Tick the box to confirm, then press Cancel the order",
+        );
+        PageError::mistake_in("confirm", words)
+    } else {
+        let reason = form.reason();
+        match orders::cancel_for_buyer(&state.db, &farmer.actor, id, reason, &origin(req)).await {
+            Ok(_) => return Ok(see_other(&format!("/f/orders#order-{id}"))),
+            Err(e) => PageError::refused(lang, e),
+        }
+    };
+    let (problem, status) = Problem::of(refused, &["reason", "confirm"])?;
+    let card = order_card(&state, &farmer, lang, id).await?;
+    let mut page = CancelPage::new(lang, &farmer, card, problem);
+    page.typed = form;
+    private_with(&page, status)
+}
+
+/// One order of the farmer's sales; another's, or none, is not found.
+async fn order_card(
+    state: &AppState,
+    farmer: &Farmer,
+    lang: Lang,
+    id: i64,
+) -> Result<OrderCard, PageError> {
+    order_book::one(&state.db, &farmer.actor, id)
+        .await
+        .map_err(|e| PageError::refused(lang, e))
+}
+
+/// `GET /f/orders/{id}/cancel`, and a refused cancelling with the reason typed.
+#[derive(Template)]
+#[template(path = "farmer/cancel_order.html")]
+struct CancelPage {
+    lang: Lang,
+    csrf: String,
+    card: OrderCard,
+    problem: Problem,
+    typed: CancelForm,
+}
+
+impl CancelPage {
+    fn new(lang: Lang, farmer: &Farmer, card: OrderCard, problem: Problem) -> Self {
+        Self {
+            lang,
+            csrf: farmer.csrf(),
+            card,
+            problem,
+            typed: CancelForm::default(),
+        }
+    }
+
+    /// Whether the order can still be cancelled by the seller's side.
+    fn cancellable(&self) -> bool {
+        self.card.steps.contains(&OrderAction::Cancel)
+    }
 }
 
 /// `GET /f/income`: the household's income this year, by source.

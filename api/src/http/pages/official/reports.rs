@@ -98,7 +98,9 @@ pub async fn close_report(
         Ok(_) => Ok(see_other(&format!("/o/reports?closed={id}"))),
         Err(TraceError::NotFound) => Err(PageError::Missing(Missing::Report)),
         Err(e) => match PageError::refused(lang, e) {
-            PageError::Refused { message, status } => {
+            PageError::Refused {
+                message, status, ..
+            } => {
                 let query = ReportsQuery::default();
                 show(&state, lang, &official, query, Some(message), status).await
             }

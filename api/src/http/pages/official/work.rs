@@ -163,7 +163,9 @@ pub async fn take_step(
     let taken = cases::transition(db, rules, actor, id, action, form.reason, &origin(req)).await;
     match taken.map_err(|e| PageError::refused(lang, e)) {
         Ok(_) => Ok(see_other(&format!("/o/cases?done={id}"))),
-        Err(PageError::Refused { message, status }) => {
+        Err(PageError::Refused {
+            message, status, ..
+        }) => {
             let problem = Some(Problem::Refused(message));
             cases_page(&state, lang, &official, problem, status).await
         }

@@ -66,7 +66,9 @@ pub async fn send_report(
     match reports::submit(&state.db, &state.trace_keys, &code, report, origin(req).ip).await {
         Ok(_) => Ok(see_other(&format!("/t/{code}/report?sent=1"))),
         Err(e) => match PageError::refused(lang, e) {
-            PageError::Refused { message, status } => {
+            PageError::Refused {
+                message, status, ..
+            } => {
                 let page = ReportPage {
                     lang,
                     code,

@@ -13,6 +13,7 @@ mod forms_keep_input;
 mod household_changes;
 mod households;
 mod http;
+mod idempotency;
 mod identity;
 mod import;
 mod input;

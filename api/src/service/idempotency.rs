@@ -86,8 +86,15 @@ impl Claim {
     }
 
     /// What an earlier request with this key made, if one did (and not too long ago); the key
-    /// sent with another request is refused.
+    /// sent with another request is refused. The account's keys past [`KEPT_FOR`] go first,
+    /// on their own: inside the creation's transaction, two requests' range deletes would
+    /// lock each other's inserts out (a deadlock on MySQL).
     pub async fn earlier(&self, conn: &impl ConnectionTrait) -> Result<Option<String>, KeyError> {
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::UserId.eq(self.user_id))
+            .filter(idempotency_key::Column::CreatedAt.lt(Utc::now() - KEPT_FOR))
+            .exec(conn)
+            .await?;
         let Some(found) = idempotency_key::Entity::find_by_id((self.user_id, self.key.clone()))
             .one(conn)
             .await?
@@ -104,14 +111,8 @@ impl Claim {
     }
 
     /// Writes the key with what the request made, in the creation's transaction; the caller
-    /// commits on `Ok`. The account's keys past [`KEPT_FOR`] go at the same time.
+    /// commits on `Ok`.
     pub async fn keep(&self, txn: &impl ConnectionTrait, resource: &str) -> Result<(), Kept> {
-        idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::UserId.eq(self.user_id))
-            .filter(idempotency_key::Column::CreatedAt.lt(Utc::now() - KEPT_FOR))
-            .exec(txn)
-            .await
-            .map_err(Kept::Failed)?;
         let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
             user_id: Set(self.user_id),
             key: Set(self.key.clone()),

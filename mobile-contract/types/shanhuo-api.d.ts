@@ -1292,10 +1292,33 @@ export interface paths {
         /**
          * Record a plot
          * @description A farmer records a plot (地块) of their own household: name, village (the household's
-         *     own; another is refused with `trace.plot_outside_village`), area in mu, crop, and
-         *     optionally where it lies.
+         *     own; another is refused with `trace.plot_outside_village`), area in mu, the county's
+         *     products it grows (`crop_category_ids`; a batch from the plot must be one of them) and
+         *     what it grows in words (`crop`, by default their names), and optionally where it lies.
          */
         post: operations["create_plot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plots/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a plot
+         * @description The farmer changes a plot of their own household: its name, area, where it lies and
+         *     the products it grows. Batches recorded before keep what they are; batches from now on
+         *     are of its crops.
+         */
+        put: operations["update_plot"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2680,7 +2703,13 @@ export interface components {
         Plot: {
             /** Format: double */
             area_mu: number;
+            /** @description What grows there, in words. */
             crop: string;
+            /**
+             * @description The county's products the plot grows; empty for a plot whose words name none, whose
+             *     batches may be of any product.
+             */
+            crop_category_ids: number[];
             /** Format: int64 */
             household_id: number;
             /** Format: int64 */
@@ -2699,7 +2728,17 @@ export interface components {
              * @description In mu (亩); hundredths are kept.
              */
             area_mu: number;
-            crop: string;
+            /**
+             * @description What grows there, in words; by default the names of `crop_category_ids`. Words that
+             *     name one of the county's products (its Chinese or English name or its code) make it the
+             *     plot's crop when no ids are given.
+             */
+            crop?: string | null;
+            /**
+             * @description The county's products (categories) the plot grows, at most 8: a batch from the plot is
+             *     one of them, else it is refused with the reason `batch.not_plot_crop`.
+             */
+            crop_category_ids?: number[] | null;
             /** Format: double */
             latitude?: number | null;
             /** Format: double */
@@ -5298,7 +5337,14 @@ export interface operations {
     create_batch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each batch the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5560,7 +5606,14 @@ export interface operations {
     create_code_run: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each run of codes the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -6357,7 +6410,14 @@ export interface operations {
     create_trace_event: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each event the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -6491,7 +6551,14 @@ export interface operations {
     create_batch_recall: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each recall the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -10503,7 +10570,14 @@ export interface operations {
     create_listing: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each listing the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10899,7 +10973,14 @@ export interface operations {
     create_listing_photo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each photo the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -12378,7 +12459,14 @@ export interface operations {
     create_plot: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each plot the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12390,6 +12478,140 @@ export interface operations {
         responses: {
             /** @description The new plot. */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Plot"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_plot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PlotInput"];
+            };
+        };
+        responses: {
+            /** @description The plot as it is now. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13171,7 +13393,14 @@ export interface operations {
     create_code_revocation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each revocation the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -514,6 +514,157 @@ async function slowNetwork(browser, demo, paths) {
   return timings;
 }
 
+// ---- The farmer's forms that forgive: plots with their crops, a batch from a plot of another
+// crop, revoking and recalling with a reason and a tick, a listing change and a new listing
+// refused with what was typed kept, and cancelling a buyer's order with a reason. Each refused
+// form is photographed with its input kept.
+async function farmerForms(browser, demo, prepared) {
+  // Through the API: a buyer's order of the farmer's goods, for the farmer to cancel.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await json(demo, 'POST', '/auth/sms/send', { phone: demo.buyer });
+  const buyerCode = await lastCode(demo, demo.buyer);
+  const { access_token: buyerToken } = await json(demo, 'POST', '/auth/login/sms', { phone: demo.buyer, code: buyerCode });
+  const order = await json(demo, 'POST', '/orders', {
+    listing_id: prepared.listing.id, quantity: prepared.listing.min_order, province_code: '510000',
+    city_code: '510100', address: '武侯区人民南路 4 段 9 号', recipient_name: '张三', recipient_phone: demo.buyer,
+  }, buyerToken);
+
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  await page.goto(`${demo.base}/f/plots`);
+  await signIn(page, demo, demo.farmer);
+  await page.waitForURL(/\/f\/plots$/);
+  assert.equal(await page.locator('h1').innerText(), '我的地块');
+
+  // A plot whose area is words: refused beside the area, the name and crop kept.
+  const tangerine = page.locator('label.check', { hasText: '红橘' }).locator('input');
+  await page.fill('#name', '河边 3号地');
+  await page.fill('#area', '一亩半');
+  await tangerine.check();
+  await page.click('form[action="/f/plots"] button[type=submit]');
+  await page.waitForSelector('.alert.at');
+  assert.match(await page.locator('.alert.at').innerText(), /面积请填数字/);
+  assert.equal(await page.inputValue('#name'), '河边 3号地');
+  assert.ok(await tangerine.isChecked(), 'the crop ticked is kept');
+  await page.locator('#area').scrollIntoViewIfNeeded();
+  await shoot(page, 'forms-plot-refused');
+  await page.fill('#area', '1.5');
+  await page.click('form[action="/f/plots"] button[type=submit]');
+  await page.waitForURL(/\/f\/plots$/);
+  assert.match(await page.locator('a.cell', { hasText: '河边 3号地' }).innerText(), /红橘/);
+  await shoot(page, 'forms-plots');
+  await checkSizes(page, 'the plots page');
+
+  // A walnut batch from the tangerine plot: refused, naming what the plot grows.
+  await page.click('nav.tabs a[href="/f/batches"]');
+  await page.selectOption('#category', { label: '核桃' });
+  await page.selectOption('#plot', { label: '河边 3号地（红橘）' });
+  await page.fill('#quantity', '120');
+  await page.click('form[action="/f/batches"] button[type=submit]');
+  await page.waitForSelector('.alert.at');
+  assert.equal(await page.locator('.alert.at').innerText(), '这块地种的是红橘，不能登记核桃批次');
+  assert.equal(await page.inputValue('#quantity'), '120');
+  await page.locator('#plot').scrollIntoViewIfNeeded();
+  await shoot(page, 'forms-batch-refused-crop');
+
+  // Tangerines from it are taken; codes, then a label's code revoked and the batch recalled.
+  await page.selectOption('#category', { label: '红橘' });
+  await page.click('form[action="/f/batches"] button[type=submit]');
+  await page.waitForURL(/\/f\/batches\/\d+$/);
+  await page.click('form[action$="/codes"] button');
+  await page.waitForURL(/\/f\/batches\/\d+$/);
+  await page.fill('#item', '99');
+  await page.fill('#revoke_reason', '标签丢失');
+  await page.check('input[name=revoke_confirm]');
+  await page.click('form[action$="/revocations"] button');
+  await page.waitForSelector('.alert.at');
+  assert.match(await page.locator('.alert.at').innerText(), /第 99 号溯源码还没有生成/);
+  assert.equal(await page.inputValue('#revoke_reason'), '标签丢失');
+  await page.locator('#item').scrollIntoViewIfNeeded();
+  await shoot(page, 'forms-revoke-refused');
+  await page.fill('#item', '2');
+  await page.check('input[name=revoke_confirm]');
+  await page.click('form[action$="/revocations"] button');
+  await page.waitForURL(/\/f\/batches\/\d+#revoked$/);
+  assert.match(await page.locator('#revoked + p').innerText(), /No\.2（标签丢失）/);
+
+  // The recall's box left unticked: the browser holds the form; without that check the server
+  // refuses, keeping the reason.
+  await page.fill('#recall_reason', '抽检农残超标');
+  await page.click('form[action$="/recall"] button');
+  assert.ok(page.url().match(/\/f\/batches\/\d+#revoked$/), 'an unticked recall is not sent');
+  await page.locator('input[name=recall_confirm]').evaluate((box) => box.removeAttribute('required'));
+  await page.click('form[action$="/recall"] button');
+  await page.waitForSelector('.alert.at');
+  assert.match(await page.locator('.alert.at').innerText(), /请勾选“我确认召回”/);
+  assert.equal(await page.inputValue('#recall_reason'), '抽检农残超标');
+  await page.locator('#recall_reason').scrollIntoViewIfNeeded();
+  await shoot(page, 'forms-recall-refused');
+  await page.check('input[name=recall_confirm]');
+  await page.click('form[action$="/recall"] button');
+  await page.waitForURL(/\/f\/batches\/\d+$/);
+  assert.match(await page.locator('.alert.bad').innerText(), /召回，原因：抽检农残超标/);
+  await shoot(page, 'forms-batch-recalled');
+
+  // A listing's price refused: the price and stock typed stay, not the saved ones.
+  await page.goto(`${demo.base}/f/listings/${prepared.listing.id}`);
+  await page.fill('#price', '0');
+  await page.fill('#stock', '35');
+  await page.click(`form[action="/f/listings/${prepared.listing.id}"] button`);
+  await page.waitForSelector('.alert.at');
+  assert.equal(await page.inputValue('#price'), '0');
+  assert.equal(await page.inputValue('#stock'), '35');
+  await shoot(page, 'forms-listing-refused');
+
+  // A new listing with a photo refused: all typed kept, the photo asked for again.
+  await page.goto(`${demo.base}/f/listings/new`);
+  await page.selectOption('#category', { label: '红橘' });
+  await page.fill('#title', '河边红橘 10斤装');
+  await page.fill('#price', '35');
+  await page.fill('#stock', '十箱');
+  const jpeg = Buffer.from(await (await fetch(`${demo.base}/api/v1/trace/${prepared.code}/qr.png`)).arrayBuffer());
+  await page.setInputFiles('#photo', { name: 'orange.png', mimeType: 'image/png', buffer: jpeg });
+  await page.click('form[action="/f/listings/new"] button[type=submit]');
+  await page.waitForSelector('.alert.at');
+  assert.equal(await page.inputValue('#title'), '河边红橘 10斤装');
+  assert.equal(await page.inputValue('#stock'), '十箱');
+  assert.match(await page.locator('main').innerText(), /请重新选择照片/);
+  await shoot(page, 'forms-new-listing-refused-photo');
+
+  // Cancelling the buyer's order: a confirmation page asks why; without it, nothing happens.
+  await page.goto(`${demo.base}/f/orders`);
+  const card = page.locator(`#order-${order.id}`);
+  assert.match(await card.innerText(), /四川省 成都市 武侯区人民南路 4 段 9 号/);
+  await card.locator('a[href$="/cancel"]').click();
+  await page.waitForURL(new RegExp(`/f/orders/${order.id}/cancel$`));
+  await page.fill('#reason', '这批红橘坏了几个，不发了，抱歉');
+  await page.locator('input[name=confirm]').evaluate((box) => box.removeAttribute('required'));
+  await page.click(`form[action="/f/orders/${order.id}/cancel"] button`);
+  await page.waitForSelector('.alert.at');
+  assert.equal(await page.inputValue('#reason'), '这批红橘坏了几个，不发了，抱歉');
+  await shoot(page, 'forms-cancel-refused');
+  await checkSizes(page, 'the cancel page');
+  await page.check('input[name=confirm]');
+  await page.click(`form[action="/f/orders/${order.id}/cancel"] button`);
+  await page.waitForURL(new RegExp(`/f/orders#order-${order.id}$`));
+  assert.match(await page.locator(`#order-${order.id}`).innerText(), /取消原因：这批红橘坏了几个/);
+  await context.close();
+
+  // The buyer reads why.
+  const buyerContext = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const buyerPage = await buyerContext.newPage();
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await buyerPage.goto(`${demo.base}/m/orders`);
+  await signIn(buyerPage, demo, demo.buyer);
+  await buyerPage.waitForURL(/\/m\/orders/);
+  const mine = buyerPage.locator(`#order-${order.id}`);
+  assert.match(await mine.innerText(), /取消原因：这批红橘坏了几个，不发了，抱歉/);
+  await mine.scrollIntoViewIfNeeded();
+  await shoot(buyerPage, 'forms-buyer-sees-cancel-reason');
+  await buyerContext.close();
+}
+// ---- end of the farmer's forms that forgive
+
 async function main() {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
@@ -534,6 +685,8 @@ async function main() {
     await townshipOfficial(browser, demo);
     console.log('walking as the farmer');
     await farmer(browser, demo, prepared, orderId);
+    console.log("walking the farmer's forms that forgive");
+    await farmerForms(browser, demo, prepared);
     console.log('opening the public pages over a slow 3G network');
     slow = await slowNetwork(browser, demo, [
       '/m',

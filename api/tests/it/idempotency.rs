@@ -909,3 +909,62 @@ async fn a_farmer_cancels_an_order_with_a_reason_the_buyer_reads() {
     assert!(mine.html.contains("已取消"));
     assert!(mine.html.contains("取消原因：货卖完了，抱歉"));
 }
+
+#[tokio::test]
+async fn plots_recorded_before_crops_were_products_take_theirs_from_their_words() {
+    let farm = Farm::open().await;
+    let db = &farm.app.state.db;
+    // The plot-crops migration and those after it undone: plots are as they were before it.
+    let states = db.migration_states().await.unwrap();
+    let at = states
+        .iter()
+        .position(|m| m.name.ends_with("_create_plot_crops"))
+        .expect("the plot-crops migration");
+    db.migrate_down(Some((states.len() - at) as u32))
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let household = farm.actor.household_id.unwrap();
+    for (name, crop) in [("1号地", "红橘"), ("2号地", "Walnuts"), ("3号地", "红薯")] {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        plot::ActiveModel {
+            household_id: Set(household),
+            name: Set(name.into()),
+            village_code: Set(VILLAGE.into()),
+            area_centimu: Set(100),
+            crop: Set(crop.into()),
+            latitude: Set(None),
+            longitude: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db.conn())
+        .await
+        .unwrap();
+    }
+    db.migrate_up(None).await.unwrap();
+
+    let plots = production::plots_of(db, &farm.actor, household)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = plots.iter().map(|p| p.id).collect();
+    let crops = production::crops_of(db.conn(), &ids).await.unwrap();
+    let tangerines = support::category_id(&farm.app, "red_tangerine").await;
+    let walnuts = support::category_id(&farm.app, "walnuts").await;
+    assert_eq!(
+        crops.get(&ids[0]),
+        Some(&vec![tangerines]),
+        "by its Chinese name"
+    );
+    assert_eq!(
+        crops.get(&ids[1]),
+        Some(&vec![walnuts]),
+        "by its English name"
+    );
+    assert_eq!(
+        crops.get(&ids[2]),
+        None,
+        "words that name no product: any batch, as before"
+    );
+}

@@ -2,7 +2,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use api::{infra::cache::CacheError, testing::test_caches};
+use api::{
+    infra::cache::{CacheError, ScanKeys, ScanReading},
+    testing::test_caches,
+};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -303,4 +306,80 @@ async fn redis_is_under_test_when_configured() {
     };
     assert_eq!(kinds, expected);
     eprintln!("cache tests run on {kinds:?}");
+}
+
+#[tokio::test]
+async fn a_scan_tally_adds_only_to_what_is_there_and_reads_the_rest() {
+    for cache in test_caches().await {
+        let keys = ScanKeys {
+            version: Some("{b1}:version"),
+            count: "{b1}:count",
+            first: "{b1}:first",
+            places: "{b1}:places",
+        };
+        // Nothing there: nothing is made.
+        let reading = cache.tally_scan(keys, Some("120.1.2.0/24")).await.unwrap();
+        assert_eq!(reading, ScanReading::default(), "{}", cache.kind());
+        assert_eq!(
+            cache.get(keys.count).await.unwrap(),
+            None,
+            "{}",
+            cache.kind()
+        );
+        assert_eq!(cache.set_size(keys.places).await.unwrap(), None);
+
+        cache.set(keys.count, b"41", MINUTE).await.unwrap();
+        cache
+            .set(keys.first, b"1700000000000000", MINUTE)
+            .await
+            .unwrap();
+        cache.set("{b1}:version", b"3", MINUTE).await.unwrap();
+        cache
+            .seed_set(keys.places, &["36.5.6.0/24".to_owned()], MINUTE)
+            .await
+            .unwrap();
+        let reading = cache.tally_scan(keys, Some("120.1.2.0/24")).await.unwrap();
+        assert_eq!(
+            reading,
+            ScanReading {
+                version: Some(b"3".to_vec()),
+                count: Some(42),
+                first: Some(b"1700000000000000".to_vec()),
+                places: Some(2),
+            },
+            "{}",
+            cache.kind()
+        );
+        // A known place, or none, adds no place; without a version key none is read.
+        let reading = cache
+            .tally_scan(
+                ScanKeys {
+                    version: None,
+                    ..keys
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(reading.count, Some(43));
+        assert_eq!(reading.places, Some(2));
+        assert_eq!(reading.version, None);
+        let reading = cache.tally_scan(keys, Some("36.5.6.0/24")).await.unwrap();
+        assert_eq!(reading.places, Some(2), "{}", cache.kind());
+        assert_eq!(
+            cache.get(keys.count).await.unwrap().as_deref(),
+            Some(&b"44"[..])
+        );
+
+        // Text where a counter should be is an error, and the value stays.
+        cache.set(keys.count, b"many", MINUTE).await.unwrap();
+        assert!(matches!(
+            cache.tally_scan(keys, None).await,
+            Err(CacheError::NotAnInteger(_))
+        ));
+        assert_eq!(
+            cache.get(keys.count).await.unwrap().as_deref(),
+            Some(&b"many"[..])
+        );
+    }
 }

@@ -735,6 +735,66 @@ async fn county_progress(app: &TestApp) -> progress::Progress {
     .unwrap()
 }
 
+async fn county_progress_rendered(
+    app: &TestApp,
+    renders: &std::sync::atomic::AtomicU32,
+) -> Vec<u8> {
+    progress::progress_rendered(
+        &app.state.db,
+        &app.state.cache,
+        &app.state.exit_rules,
+        &county(),
+        None,
+        |p| {
+            renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            serde_json::to_vec(&p).unwrap()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_rendered_progress_is_handed_back_as_stored_until_the_records_change() {
+    let app = TestApp::spawn().await;
+    set_rural_population(&app, 10_000).await;
+    let exiting = qualifying_household(&app, 1).await;
+    let renders = std::sync::atomic::AtomicU32::new(0);
+    let cold = county_progress_rendered(&app, &renders).await;
+    assert_eq!(
+        cold,
+        serde_json::to_vec(&county_progress(&app).await).unwrap()
+    );
+    let warm = county_progress_rendered(&app, &renders).await;
+    assert_eq!(warm, cold);
+    assert_eq!(
+        renders.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "rendered once"
+    );
+
+    run_to_the_end(&app, exiting).await;
+    let after = county_progress_rendered(&app, &renders).await;
+    assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let read = |bytes: &[u8]| serde_json::from_slice::<progress::Progress>(bytes).unwrap();
+    assert_eq!(
+        read(&after).people.lifted_out,
+        read(&cold).people.lifted_out + 2
+    );
+    // Another area is rendered on its own.
+    let township = progress::progress_rendered(
+        &app.state.db,
+        &app.state.cache,
+        &app.state.exit_rules,
+        &township(),
+        None,
+        |p| serde_json::to_vec(&p).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(read(&township).area_code, "500235101000");
+}
+
 #[tokio::test]
 async fn progress_equals_a_count_from_the_rows_and_moves_with_each_exit() {
     let app = TestApp::spawn().await;

@@ -59,7 +59,10 @@ impl Farm {
     }
 
     async fn open_with(adjust: impl FnOnce(&mut api::config::Settings)) -> Self {
-        let app = TestApp::spawn_with(adjust).await;
+        Self::on(TestApp::spawn_with(adjust).await).await
+    }
+
+    async fn on(app: TestApp) -> Self {
         let household = support::household_in(&app, VILLAGE, 1).await;
         support::farmer_account(&app, "13600000001", household).await;
         let (token, _) = support::tokens(&app, "13600000001").await;
@@ -1529,4 +1532,178 @@ async fn a_farmers_plots_lie_in_the_households_own_village_and_batches_come_from
         .await;
     assert_eq!(status, 200, "{plots}");
     assert_eq!(plots[0]["village_code"], VILLAGE);
+}
+
+/// The test run's cache, with every call it is asked named in order.
+#[derive(Debug)]
+struct CallLog {
+    inner: std::sync::Arc<dyn api::infra::cache::Cache>,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl CallLog {
+    fn note(&self, call: &'static str) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    /// The calls since the last take, those of the anonymous rate limit (`increment`) left out.
+    fn take(&self) -> Vec<&'static str> {
+        let mut calls = self.calls.lock().unwrap();
+        let taken = calls
+            .iter()
+            .copied()
+            .filter(|c| *c != "increment")
+            .collect();
+        calls.clear();
+        taken
+    }
+}
+
+#[async_trait::async_trait]
+impl api::infra::cache::Cache for CallLog {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, api::infra::cache::CacheError> {
+        self.note("get");
+        self.inner.get(key).await
+    }
+    async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: std::time::Duration,
+    ) -> Result<(), api::infra::cache::CacheError> {
+        self.note("set");
+        self.inner.set(key, value, ttl).await
+    }
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: std::time::Duration,
+    ) -> Result<bool, api::infra::cache::CacheError> {
+        self.note("set_if_absent");
+        self.inner.set_if_absent(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<bool, api::infra::cache::CacheError> {
+        self.note("delete");
+        self.inner.delete(key).await
+    }
+    async fn increment(
+        &self,
+        key: &str,
+        by: i64,
+        ttl: std::time::Duration,
+    ) -> Result<i64, api::infra::cache::CacheError> {
+        self.note("increment");
+        self.inner.increment(key, by, ttl).await
+    }
+    async fn increment_existing(
+        &self,
+        key: &str,
+        by: i64,
+    ) -> Result<Option<i64>, api::infra::cache::CacheError> {
+        self.note("increment_existing");
+        self.inner.increment_existing(key, by).await
+    }
+    async fn add_to_existing_set(
+        &self,
+        key: &str,
+        member: &str,
+    ) -> Result<Option<(bool, i64)>, api::infra::cache::CacheError> {
+        self.note("add_to_existing_set");
+        self.inner.add_to_existing_set(key, member).await
+    }
+    async fn set_size(&self, key: &str) -> Result<Option<i64>, api::infra::cache::CacheError> {
+        self.note("set_size");
+        self.inner.set_size(key).await
+    }
+    async fn seed_set(
+        &self,
+        key: &str,
+        members: &[String],
+        ttl: std::time::Duration,
+    ) -> Result<(), api::infra::cache::CacheError> {
+        self.note("seed_set");
+        self.inner.seed_set(key, members, ttl).await
+    }
+    async fn tally_scan(
+        &self,
+        keys: api::infra::cache::ScanKeys<'_>,
+        place: Option<&str>,
+    ) -> Result<api::infra::cache::ScanReading, api::infra::cache::CacheError> {
+        self.note("tally_scan");
+        self.inner.tally_scan(keys, place).await
+    }
+    async fn ping(&self) -> Result<(), api::infra::cache::CacheError> {
+        self.inner.ping().await
+    }
+    async fn clear(&self) -> Result<(), api::infra::cache::CacheError> {
+        self.note("clear");
+        self.inner.clear().await
+    }
+}
+
+#[tokio::test]
+async fn a_scan_of_a_known_code_asks_the_cache_once_and_a_forged_code_never() {
+    let inner: std::sync::Arc<dyn api::infra::cache::Cache> = match api::testing::test_redis().await
+    {
+        Some(redis) => redis,
+        None => std::sync::Arc::new(api::infra::cache::MemoryCache::new(10_000)),
+    };
+    let log = std::sync::Arc::new(CallLog {
+        inner,
+        calls: Default::default(),
+    });
+    let farm =
+        Farm::on(TestApp::spawn_with_cache(|s| s.trust_forwarded_for = true, log.clone()).await)
+            .await;
+    let batch = farm.batch().await;
+    let code = batch["batch_code"].as_str().unwrap().to_owned();
+    let scan_from = |ip: &'static str| {
+        let req = farm
+            .app
+            .client
+            .get(format!("/api/v1/trace/{code}"))
+            .header("x-forwarded-for", ip);
+        async move {
+            let resp = req.send().await;
+            resp.assert_status_is_ok();
+            support::json_of(resp).await
+        }
+    };
+    // The first scan reads the records and seeds what the cache does not hold yet.
+    let first = scan_from("120.1.2.3").await;
+    assert_eq!(first["scan_count"], 1, "{first}");
+    log.take();
+
+    for (n, ip) in [(2, "120.1.2.3"), (3, "36.5.6.7"), (4, "58.10.11.12")] {
+        let scan = scan_from(ip).await;
+        assert_eq!(scan["scan_count"], n, "{scan}");
+        assert_eq!(log.take(), vec!["tally_scan"], "scan {n}");
+    }
+    // A change to the batch moves its version: the same one call sees it.
+    let (status, _) = farm.issue(batch["id"].as_i64().unwrap(), 2).await;
+    assert_eq!(status, 201);
+    log.take();
+    let scan = scan_from("120.1.2.3").await;
+    assert_eq!(scan["scan_count"], 5, "{scan}");
+    assert_eq!(log.take(), vec!["tally_scan"]);
+
+    let mut forged = code.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let resp = farm
+        .app
+        .client
+        .get(format!("/api/v1/trace/{forged}"))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    assert_eq!(
+        log.take(),
+        Vec::<&str>::new(),
+        "a forged code touches nothing"
+    );
 }

@@ -176,6 +176,49 @@ fn walk(
     }
 }
 
+/// A JSON answer already written out (kept rendered in the cache), sent as it is; documented
+/// as `T`, the type it was written from.
+pub struct StoredJson<T> {
+    bytes: Vec<u8>,
+    of: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: poem_openapi::types::ToJSON> StoredJson<T> {
+    /// Writes `value` as `Json<T>` would answer it.
+    pub fn render(value: &T) -> Vec<u8> {
+        serde_json::to_vec(&value.to_json()).unwrap_or_else(|_| b"null".to_vec())
+    }
+}
+
+impl<T> From<Vec<u8>> for StoredJson<T> {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            of: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Type> Payload for StoredJson<T> {
+    const CONTENT_TYPE: &'static str = <Json<T> as Payload>::CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        <Json<T> as Payload>::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        <Json<T> as Payload>::register(registry);
+    }
+}
+
+impl<T: Send> poem::IntoResponse for StoredJson<T> {
+    fn into_response(self) -> poem::Response {
+        poem::Response::builder()
+            .content_type(<Json<serde_json::Value> as Payload>::CONTENT_TYPE)
+            .body(self.bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

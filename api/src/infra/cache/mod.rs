@@ -31,6 +31,28 @@ pub enum CacheError {
     ZeroTtl,
 }
 
+/// The keys one scan of a code reads and writes. On Redis they carry one hash tag, so a cluster
+/// keeps them in one slot and one script reaches them all.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanKeys<'a> {
+    /// The batch's records version, read when given.
+    pub version: Option<&'a str>,
+    pub count: &'a str,
+    pub first: &'a str,
+    pub places: &'a str,
+}
+
+/// What one scan's call found; each `None` where the cache holds nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanReading {
+    pub version: Option<Vec<u8>>,
+    /// The count with this scan added, when the counter is there.
+    pub count: Option<i64>,
+    pub first: Option<Vec<u8>>,
+    /// The distinct places, the scan's own added, when the set is there.
+    pub places: Option<i64>,
+}
+
 /// Every entry expires: there is no "forever" in this cache.
 #[async_trait::async_trait]
 pub trait Cache: Send + Sync + std::fmt::Debug {
@@ -81,6 +103,36 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
         members: &[String],
         ttl: Duration,
     ) -> Result<(), CacheError>;
+
+    /// One scan of a code: reads the records version (when asked) and the first scan's time,
+    /// adds one to the count and `place` (when known) to the places, each only where it is
+    /// there, as `increment_existing` and `add_to_existing_set` do. Redis answers it in one
+    /// round trip; the in-process cache simply makes the calls.
+    async fn tally_scan(
+        &self,
+        keys: ScanKeys<'_>,
+        place: Option<&str>,
+    ) -> Result<ScanReading, CacheError> {
+        let version = match keys.version {
+            Some(key) => self.get(key).await?,
+            None => None,
+        };
+        let count = self.increment_existing(keys.count, 1).await?;
+        let first = self.get(keys.first).await?;
+        let places = match place {
+            Some(place) => self
+                .add_to_existing_set(keys.places, place)
+                .await?
+                .map(|(_, size)| size),
+            None => self.set_size(keys.places).await?,
+        };
+        Ok(ScanReading {
+            version,
+            count,
+            first,
+            places,
+        })
+    }
 
     /// Answers when the cache does.
     async fn ping(&self) -> Result<(), CacheError>;

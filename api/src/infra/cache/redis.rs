@@ -7,7 +7,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
-use super::{Cache, CacheError, check_ttl};
+use super::{Cache, CacheError, ScanKeys, ScanReading, check_ttl};
 
 /// INCRBY and PEXPIRE in one step, so a counter never lives without its deadline.
 const INCREMENT_WITH_TTL: &str = r"
@@ -34,6 +34,29 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local added = redis.call('SADD', KEYS[1], ARGV[1])
 return {added, redis.call('SCARD', KEYS[1]) - 1}
+";
+
+/// One scan of a code: its count and places (each only where there, as the two scripts above),
+/// its first scan's time and, given a fourth key, its batch's records version. KEYS: count,
+/// first, places[, version]; ARGV: '1' and the member when the place is known.
+const TALLY_SCAN: &str = r"
+local count = false
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  count = redis.call('INCRBY', KEYS[1], 1)
+end
+local first = redis.call('GET', KEYS[2])
+local places = false
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  if ARGV[1] == '1' then
+    redis.call('SADD', KEYS[3], ARGV[2])
+  end
+  places = redis.call('SCARD', KEYS[3]) - 1
+end
+local version = false
+if #KEYS > 3 then
+  version = redis.call('GET', KEYS[4])
+end
+return {count, first, places, version}
 ";
 
 /// Makes a set (its marker and members, a few hundred a call) unless one is there.
@@ -74,6 +97,7 @@ pub struct RedisCache {
     increment_existing: Script,
     add_to_existing_set: Script,
     seed_set: Script,
+    tally_scan: Script,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -119,6 +143,7 @@ impl RedisCache {
             increment_existing: Script::new(INCREMENT_EXISTING),
             add_to_existing_set: Script::new(ADD_TO_EXISTING_SET),
             seed_set: Script::new(SEED_SET),
+            tally_scan: Script::new(TALLY_SCAN),
         })
     }
 
@@ -316,6 +341,38 @@ impl Cache for RedisCache {
         }
         call.invoke_async::<i64>(&mut conn).await?;
         Ok(())
+    }
+
+    async fn tally_scan(
+        &self,
+        keys: ScanKeys<'_>,
+        place: Option<&str>,
+    ) -> Result<ScanReading, CacheError> {
+        let mut conn = self.conn.clone();
+        let mut call = self.tally_scan.key(self.key(keys.count));
+        call.key(self.key(keys.first)).key(self.key(keys.places));
+        if let Some(version) = keys.version {
+            call.key(self.key(version));
+        }
+        match place {
+            Some(place) => call.arg("1").arg(format!("m:{place}")),
+            None => call.arg("0"),
+        };
+        let (count, first, places, version) = call.invoke_async(&mut conn).await.map_err(|e| {
+            if e.to_string().contains("not an integer") {
+                CacheError::NotAnInteger(keys.count.to_owned())
+            } else if e.to_string().contains("WRONGTYPE") {
+                CacheError::NotASet(keys.places.to_owned())
+            } else {
+                CacheError::Redis(e)
+            }
+        })?;
+        Ok(ScanReading {
+            version,
+            count,
+            first,
+            places,
+        })
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -16,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use super::{Cache, CacheError, MemoryCache, RedisCache};
+use super::{Cache, CacheError, MemoryCache, RedisCache, ScanKeys, ScanReading};
 
 /// Keys remembered for the repair at most; past this, the repair clears every key instead.
 const MAX_TOUCHED: usize = 100_000;
@@ -242,6 +242,22 @@ impl Cache for ResilientCache {
     ) -> Result<(), CacheError> {
         self.call(key, true, |c| c.seed_set(key, members, ttl))
             .await
+    }
+
+    async fn tally_scan(
+        &self,
+        keys: ScanKeys<'_>,
+        place: Option<&str>,
+    ) -> Result<ScanReading, CacheError> {
+        if !self.circuit.is_open() {
+            match self.redis.tally_scan(keys, place).await {
+                Err(e @ CacheError::Redis(_)) => self.circuit.trip(&e),
+                answered => return answered,
+            }
+        }
+        self.circuit.touch(keys.count);
+        self.circuit.touch(keys.places);
+        self.local.tally_scan(keys, place).await
     }
 
     async fn clear(&self) -> Result<(), CacheError> {

@@ -145,6 +145,59 @@ pub async fn progress(
     actor: &Actor,
     area: Option<AreaCode>,
 ) -> Result<Progress, ExitError> {
+    let area = governed_area(db, actor, area).await?;
+    let state = RecordsState::now(db).await?;
+    progress_at(db, cache, rules, &area, &state).await
+}
+
+/// The progress as `render` writes it (the API's JSON), kept rendered: a warm read hands the
+/// stored bytes back as they are, without reading them.
+pub async fn progress_rendered(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    rules: &ExitRules,
+    actor: &Actor,
+    area: Option<AreaCode>,
+    render: impl FnOnce(Progress) -> Vec<u8>,
+) -> Result<Vec<u8>, ExitError> {
+    let area = governed_area(db, actor, area).await?;
+    let state = RecordsState::now(db).await?;
+    let key = format!("rendered:{}", state.key(&area));
+    if let Ok(Some(cached)) = cache.get(&key).await {
+        return Ok(cached);
+    }
+    let rendered = render(progress_at(db, cache, rules, &area, &state).await?);
+    let _ = cache.set(&key, &rendered, CACHE_TTL).await;
+    Ok(rendered)
+}
+
+async fn progress_at(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    rules: &ExitRules,
+    area: &AreaCode,
+    state: &RecordsState,
+) -> Result<Progress, ExitError> {
+    let key = state.key(area);
+    if let Ok(Some(cached)) = cache.get(&key).await
+        && let Ok(progress) = serde_json::from_slice::<Progress>(&cached)
+    {
+        return Ok(progress);
+    }
+    let computed = compute(db.conn(), rules, area, state.as_of).await?;
+    if let Ok(bytes) = serde_json::to_vec(&computed) {
+        // A cache that cannot be written only costs the next read a recomputation.
+        let _ = cache.set(&key, &bytes, CACHE_TTL).await;
+    }
+    Ok(computed)
+}
+
+/// The area asked for (default: the actor's; the county for an admin), if the actor governs it.
+async fn governed_area(
+    db: &Database,
+    actor: &Actor,
+    area: Option<AreaCode>,
+) -> Result<AreaCode, ExitError> {
     let area = match area.or_else(|| actor.area.clone()) {
         Some(area) => area,
         None => areas::county_code(db.conn())
@@ -155,23 +208,27 @@ pub async fn progress(
     if !actor.governs(&area) {
         return Err(ExitError::NotFound);
     }
-    let as_of = last_change(db.conn()).await?;
-    // The day is part of the key: history and projection move with the calendar too.
-    let key = format!(
-        "progress:v1:{area}:{as_of}:{}",
-        crate::domain::county_time::date_of(Utc::now())
-    );
-    if let Ok(Some(cached)) = cache.get(&key).await
-        && let Ok(progress) = serde_json::from_slice::<Progress>(&cached)
-    {
-        return Ok(progress);
+    Ok(area)
+}
+
+/// The state of the records progress is counted from: the audit log's last entry, and the
+/// day (history and projection move with the calendar too).
+struct RecordsState {
+    as_of: i64,
+    day: NaiveDate,
+}
+
+impl RecordsState {
+    async fn now(db: &Database) -> Result<Self, DbErr> {
+        Ok(Self {
+            as_of: last_change(db.conn()).await?,
+            day: crate::domain::county_time::date_of(Utc::now()),
+        })
     }
-    let computed = compute(db.conn(), rules, &area, as_of).await?;
-    if let Ok(bytes) = serde_json::to_vec(&computed) {
-        // A cache that cannot be written only costs the next read a recomputation.
-        let _ = cache.set(&key, &bytes, CACHE_TTL).await;
+
+    fn key(&self, area: &AreaCode) -> String {
+        format!("progress:v1:{area}:{}:{}", self.as_of, self.day)
     }
-    Ok(computed)
 }
 
 async fn last_change(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {

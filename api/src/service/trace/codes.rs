@@ -556,7 +556,22 @@ pub async fn verify(
         }
     };
     let batch_id = i64::from(code.batch_id);
-    let version = records_version(db, scan.cache, batch_id).await?;
+    let key = (batch_id, i64::from(code.item));
+    // A code already found issued is counted in the call that reads its records version: one
+    // round trip to the cache. Otherwise the records say first whether there is a code to count.
+    let (version, counted) = if scan.counter.known_issued(key) {
+        let recorded = scan
+            .counter
+            .record(db, key, scan.place, Some(&version_key(batch_id)))
+            .await?;
+        let version = match recorded.version {
+            Some(version) => version,
+            None => records_version(db, scan.cache, batch_id).await?,
+        };
+        (version, Some(recorded.tally))
+    } else {
+        (records_version(db, scan.cache, batch_id).await?, None)
+    };
     let known = scan
         .records
         .try_get_with((batch_id, code.item, version), async {
@@ -578,10 +593,10 @@ pub async fn verify(
         });
     };
     let mut warnings = known.warnings.clone();
-    let tally = scan
-        .counter
-        .record(db, batch_id, i64::from(code.item), scan.place)
-        .await?;
+    let tally = match counted {
+        Some(tally) => tally,
+        None => scan.counter.record(db, key, scan.place, None).await?.tally,
+    };
     if tally.count > scan.limits.warn_after_scans {
         warnings.push(Warning::OverScanned { count: tally.count });
     }
@@ -619,8 +634,9 @@ pub fn records_memo() -> RecordsMemo {
         .build()
 }
 
+/// Tagged like the batch's scan keys (`{b42}`), so one script reaches it and them together.
 fn version_key(batch_id: i64) -> String {
-    format!("trace:v2:{batch_id}:version")
+    format!("trace:v3:{{b{batch_id}}}:version")
 }
 
 /// A cached version is trusted this long: past it, the database is asked again, so a copy

@@ -26,12 +26,16 @@ use super::{
     TraceError,
     scan_journal::{JournalScan, ScanJournal},
 };
-use crate::infra::{cache::Cache, db::Database};
+use crate::infra::{
+    cache::{Cache, ScanKeys},
+    db::Database,
+};
 
 /// Cache counters outlive any flush by far; when one is gone it is seeded from the database.
 const COUNTER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-type CodeKey = (i64, i64);
+/// A code: its batch and item.
+pub type CodeKey = (i64, i64);
 
 /// Places first seen since the last flush, by code, with when.
 type PlaceSightings = HashMap<CodeKey, HashMap<String, DateTime<Utc>>>;
@@ -44,6 +48,13 @@ pub struct ScanTally {
     pub first_at: DateTime<Utc>,
     /// Distinct places (network neighbourhoods) it was scanned from, when known.
     pub places: i64,
+}
+
+/// A counted scan, and the records version the same cache call read (when asked and there).
+#[derive(Clone, Copy, Debug)]
+pub struct RecordedScan {
+    pub tally: ScanTally,
+    pub version: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -113,6 +124,8 @@ pub struct ScanCounter {
     flushing: Arc<tokio::sync::Mutex<()>>,
     /// First scan times once known: they never change, so this process keeps them.
     first_scans: moka::sync::Cache<CodeKey, DateTime<Utc>>,
+    /// Codes a scan here found issued.
+    issued: moka::sync::Cache<CodeKey, ()>,
 }
 
 impl std::fmt::Debug for ScanCounter {
@@ -130,19 +143,27 @@ impl ScanCounter {
             journal: journal.map(Arc::new),
             flushing: Arc::default(),
             first_scans: moka::sync::Cache::new(100_000),
+            issued: moka::sync::Cache::new(100_000),
         }
     }
 
-    /// Counts one scan of a genuine code from `place` (if known).
+    /// Whether a scan here has found the code issued. Issued codes stay issued, so their next
+    /// scans read the records version in the same cache call that counts them.
+    pub fn known_issued(&self, key: CodeKey) -> bool {
+        self.issued.contains_key(&key)
+    }
+
+    /// Counts one scan of a genuine code from `place` (if known), in one cache call that also
+    /// reads the batch's records version at `version_key` when given.
     pub async fn record(
         &self,
         db: &Database,
-        batch_id: i64,
-        item: i64,
+        key: CodeKey,
         place: Option<&str>,
-    ) -> Result<ScanTally, TraceError> {
+        version_key: Option<&str>,
+    ) -> Result<RecordedScan, TraceError> {
         let now = Utc::now();
-        let key = (batch_id, item);
+        let (batch_id, item) = key;
         let pending_first = {
             let mut unwritten = self.unwritten.lock().expect("scan counters");
             // Under the same lock as the count, so a flush's seal never parts the two.
@@ -174,36 +195,73 @@ impl ScanCounter {
             }
             first_at
         };
-        let counted = self.count(db, key).await;
+        self.issued.insert(key, ());
+        let (count_key, first_key, places_key) = (count_key(key), first_key(key), places_key(key));
+        let keys = ScanKeys {
+            version: version_key,
+            count: &count_key,
+            first: &first_key,
+            places: &places_key,
+        };
+        // A cache that fails leaves every part to its own way back to the truth.
+        let reading = self.cache.tally_scan(keys, place).await;
+        let cache_answers = reading.is_ok();
+        let reading = reading.unwrap_or_default();
+        let counted = match reading.count {
+            Some(count) => Ok(count),
+            None => self.count(db, key, cache_answers).await,
+        };
         self.unwritten.lock().expect("scan counters").land(key);
         let count = counted?;
         let first_at = match self.first_scans.get(&key) {
             Some(at) => at,
             None => {
-                let first_key = format!("scans:v1:{batch_id}:{item}:first");
-                let at = self
-                    .first_scan(db, &first_key, batch_id, item, pending_first)
-                    .await?;
+                let at = match reading.first.as_deref().and_then(micros) {
+                    Some(at) => at,
+                    None => self.first_scan(db, &first_key, key, pending_first).await?,
+                };
                 self.first_scans.insert(key, at);
                 at
             }
         };
-        let places = match place {
-            Some(place) => self.places(db, key, place).await?,
-            None => self.places_known(db, key).await?,
+        let places = match (reading.places, place) {
+            (Some(places), _) => places,
+            (None, Some(place)) => self.places(db, key, place, cache_answers).await?,
+            (None, None) => self.places_known(db, key).await?,
         };
-        Ok(ScanTally {
-            count,
-            first_at,
-            places,
+        Ok(RecordedScan {
+            tally: ScanTally {
+                count,
+                first_at,
+                places,
+            },
+            version: reading
+                .version
+                .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()),
         })
     }
 
     /// The code's count with this scan (already pending, still in flight) added.
-    async fn count(&self, db: &Database, key: CodeKey) -> Result<i64, TraceError> {
+    /// Reached when the cache's counter was missing (or, with `cache_answers` false, when the
+    /// cache failed).
+    async fn count(
+        &self,
+        db: &Database,
+        key: CodeKey,
+        cache_answers: bool,
+    ) -> Result<i64, TraceError> {
         let count_key = count_key(key);
-        for _ in 0..3 {
-            match self.cache.increment_existing(&count_key, 1).await {
+        for attempt in 0..3 {
+            let incremented = if attempt == 0 {
+                // The tally found no counter: it is seeded before adding this scan.
+                Ok(None)
+            } else {
+                self.cache.increment_existing(&count_key, 1).await
+            };
+            if !cache_answers {
+                break;
+            }
+            match incremented {
                 Ok(Some(count)) => return Ok(count),
                 Ok(None) => {
                     // Seeded without the scans in flight, this one included: each adds
@@ -244,16 +302,10 @@ impl ScanCounter {
         &self,
         db: &Database,
         key: &str,
-        batch_id: i64,
-        item: i64,
+        code: CodeKey,
         pending_first: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, TraceError> {
-        if let Some(at) = self.cached_time(key).await {
-            return Ok(at);
-        }
-        let stored = code_scan::Entity::find_by_id((batch_id, item))
-            .one(db.conn())
-            .await?;
+        let stored = code_scan::Entity::find_by_id(code).one(db.conn()).await?;
         let first = stored.map_or(pending_first, |r| Ord::min(r.first_scan_at, pending_first));
         let first = DateTime::from_timestamp_micros(first.timestamp_micros()).unwrap_or(first);
         let _ = self
@@ -269,20 +321,32 @@ impl ScanCounter {
     }
 
     async fn cached_time(&self, key: &str) -> Option<DateTime<Utc>> {
-        let cached = self.cache.get(key).await.ok()??;
-        std::str::from_utf8(&cached)
-            .ok()?
-            .parse::<i64>()
-            .ok()
-            .and_then(DateTime::from_timestamp_micros)
+        micros(&self.cache.get(key).await.ok()??)
     }
 
     /// How many distinct places the code was scanned from, `place` (already noted as
     /// unwritten) included.
-    async fn places(&self, db: &Database, key: CodeKey, place: &str) -> Result<i64, TraceError> {
+    /// Reached when the cache's set was missing (or, with `cache_answers` false, when the
+    /// cache failed).
+    async fn places(
+        &self,
+        db: &Database,
+        key: CodeKey,
+        place: &str,
+        cache_answers: bool,
+    ) -> Result<i64, TraceError> {
         let set_key = places_key(key);
-        for _ in 0..3 {
-            match self.cache.add_to_existing_set(&set_key, place).await {
+        for attempt in 0..3 {
+            let added = if attempt == 0 {
+                // The tally found no set: it is seeded before adding this place.
+                Ok(None)
+            } else {
+                self.cache.add_to_existing_set(&set_key, place).await
+            };
+            if !cache_answers {
+                break;
+            }
+            match added {
                 Ok(Some((_, size))) => return Ok(size),
                 Ok(None) => {
                     // Seeded with this place too; sets take a member twice as once.
@@ -426,12 +490,28 @@ impl ScanCounter {
     }
 }
 
+// Every key of a batch carries its hash tag (`{b42}`), the records version's too, so a Redis
+// Cluster keeps them in one slot and a scan's one script reaches all of them.
+
 fn count_key((batch_id, item): CodeKey) -> String {
-    format!("scans:v1:{batch_id}:{item}")
+    format!("scans:v3:{{b{batch_id}}}:{item}")
+}
+
+fn first_key((batch_id, item): CodeKey) -> String {
+    format!("scans:v3:{{b{batch_id}}}:{item}:first")
 }
 
 fn places_key((batch_id, item): CodeKey) -> String {
-    format!("scans:v2:{batch_id}:{item}:places")
+    format!("scans:v3:{{b{batch_id}}}:{item}:places")
+}
+
+/// A time stored as microseconds since the epoch, in decimal.
+fn micros(stored: &[u8]) -> Option<DateTime<Utc>> {
+    std::str::from_utf8(stored)
+        .ok()?
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
 }
 
 /// Journalled scans folded into counts per code.

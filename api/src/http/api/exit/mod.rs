@@ -17,7 +17,7 @@ use super::{
         HouseholdStatusView, ImportProblemView, ImportUpload, SheetFileResponse, SheetFormatView,
         sheet_file,
     },
-    json::JsonBody,
+    json::{JsonBody, StoredJson},
     mirror_enum,
 };
 use crate::http::{
@@ -385,14 +385,15 @@ impl ExitApi {
         area_code: Query<Option<String>>,
     ) -> Result<ProgressResponse, ApiError> {
         let area = area_code.0.as_deref().map(parse_area_code).transpose()?;
-        let found = progress::progress(
+        let rendered = progress::progress_rendered(
             &state.db,
             &state.cache,
             &state.exit_rules,
             &auth.0.actor,
             area,
+            |found| StoredJson::render(&ProgressView::from(found)),
         )
         .await?;
-        Ok(ProgressResponse::Ok(Json(found.into())))
+        Ok(ProgressResponse::Ok(rendered.into()))
     }
 }

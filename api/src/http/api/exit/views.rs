@@ -594,7 +594,7 @@ pub enum ReturnResponse {
 pub enum ProgressResponse {
     /// The numbers, counted from the records.
     #[oai(status = 200)]
-    Ok(Json<ProgressView>),
+    Ok(StoredJson<ProgressView>),
 }
 
 #[derive(ApiResponse)]

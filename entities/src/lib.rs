@@ -20,6 +20,7 @@ pub mod household_member;
 pub mod listing;
 pub mod listing_photo;
 pub mod order;
+pub mod payment_instructions;
 pub mod photo;
 pub mod plot;
 pub mod product_category;

@@ -26,6 +26,7 @@ mod m20261206_000001_create_trace_reports;
 mod m20261206_000001_record_order_duties;
 mod m20261206_000001_record_village_delisting;
 mod m20261206_000002_create_code_scan_places;
+mod m20261207_000041_record_payment_and_shipping;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_create_code_scan_places::Migration),
             Box::new(m20261206_000001_create_trace_reports::Migration),
             Box::new(m20261206_000001_record_order_duties::Migration),
+            Box::new(m20261207_000041_record_payment_and_shipping::Migration),
         ]
     }
 }

@@ -8,20 +8,21 @@ use poem::{
     http::StatusCode,
     web::{Data, Path},
 };
+use serde::Deserialize;
 
 use crate::http::error::Lang;
 use crate::http::pages::{
     error::PageError,
     forms::yuan,
-    order_steps::{self, OrderList, StepForm},
+    order_steps::{self, OrderList, SellerForms, StepForm},
     session::{Farmer, PageForm},
-    shell::{Frame, private},
+    shell::{Frame, private, see_other},
 };
 use crate::{
     app::AppState,
     service::{
         households::incomes::{self, IncomeYear},
-        market::{order_book::OrderCard, orders::OrderSide},
+        market::{order_book::OrderCard, orders::OrderSide, payment},
     },
 };
 
@@ -32,7 +33,15 @@ pub async fn my_orders(
     farmer: Farmer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    order_steps::show::<SalesPage>(&state, lang, &farmer, None, StatusCode::OK).await
+    order_steps::show::<SalesPage>(
+        &state,
+        lang,
+        &farmer,
+        None,
+        StatusCode::OK,
+        SellerForms::default(),
+    )
+    .await
 }
 
 /// `POST /f/orders/{id}/{action}`: takes the step, then back to the orders.
@@ -46,6 +55,38 @@ pub async fn take_step(
     PageForm(form): PageForm<StepForm>,
 ) -> Result<Response, PageError> {
     order_steps::take_then_show::<SalesPage>(&state, req, &farmer, lang, step, form).await
+}
+
+/// `POST /f/payment`: how buyers pay the farmer, shown on their orders awaiting payment; then
+/// back to the orders. A refused text comes back as it was typed.
+#[handler]
+pub async fn set_payment_instructions(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    lang: Lang,
+    PageForm(form): PageForm<PaymentForm>,
+) -> Result<Response, PageError> {
+    match payment::set(&state.db, &farmer.actor, &form.instructions).await {
+        Ok(_) => Ok(see_other("/f/orders#payment")),
+        Err(refused) => match PageError::refused(lang, refused) {
+            PageError::Refused { message, status } => {
+                let forms = SellerForms {
+                    instructions: Some(form.instructions),
+                    shipping: None,
+                };
+                order_steps::show::<SalesPage>(&state, lang, &farmer, Some(message), status, forms)
+                    .await
+            }
+            failure => Err(failure),
+        },
+    }
+}
+
+/// The payment instructions' form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PaymentForm {
+    instructions: String,
 }
 
 /// `GET /f/income`: the household's income this year, by source.
@@ -76,18 +117,27 @@ struct SalesPage {
     csrf: String,
     cards: Vec<OrderCard>,
     problem: Option<String>,
+    /// How the farmer asks buyers to pay, and a refused shipping as it was typed.
+    forms: SellerForms,
 }
 
 impl OrderList for SalesPage {
     const SIDE: OrderSide = OrderSide::Sold;
     const PATH: &'static str = "/f/orders";
 
-    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        csrf: String,
+        cards: Vec<OrderCard>,
+        problem: Option<String>,
+        forms: SellerForms,
+    ) -> Self {
         Self {
             lang,
             csrf,
             cards,
             problem,
+            forms,
         }
     }
 }

@@ -87,6 +87,9 @@ pub async fn village_page(
     })
 }
 
+/// The most households a group shows unfolded.
+const UNFOLDED_HOUSEHOLDS: usize = 20;
+
 #[derive(Template)]
 #[template(path = "official/village.html")]
 struct VillagePage {
@@ -139,9 +142,11 @@ impl VillagePage {
         self.file.in_state(*status)
     }
 
-    /// Whether a group opens unfolded: the households still to be helped do.
+    /// Whether a group opens unfolded: the households still to be helped do, when they are few
+    /// enough that the rest of the page stays within reach on a phone.
     fn opens(&self, status: &HouseholdStatus) -> bool {
         matches!(status, HouseholdStatus::Returned | HouseholdStatus::Poor)
+            && self.file.in_state(*status).len() <= UNFOLDED_HOUSEHOLDS
     }
 
     fn group_name(&self, status: &HouseholdStatus) -> &'static str {

@@ -121,6 +121,7 @@ async function prepare(demo) {
   const mine = await json(demo, 'GET', '/my/listings?limit=100', undefined, token);
   const onSale = mine.items.find((l) => l.status === 'on_sale' && l.stock >= l.min_order);
   assert.ok(onSale, 'the demo farmer has goods on sale');
+  await sellerSaysHowToPay(demo, token);
   const [code, revoked, copied] = csv.trim().split('\n').slice(1).map((line) => line.split(',')[1]);
   // A label lost from the roll, taken out of use: scanning it says not to eat.
   await json(demo, 'POST', '/trace/revocations', { code: revoked, reason: '标签丢失，已作废' }, token);
@@ -262,6 +263,7 @@ async function buyer(browser, demo, { code, revoked, copied, listing }) {
   const card = page.locator(`#order-${orderId}`);
   assert.match(await card.innerText(), /待付款/);
   assert.match(await card.innerText(), new RegExp(listing.title));
+  await buyerReadsHowToPay(card);
   await weighed('buyer: my orders');
   await shoot(page, 'buyer-orders');
   await context.close();
@@ -343,8 +345,7 @@ async function farmer(browser, demo, _prepared, orderId) {
   assert.match(await order.innerText(), /待付款/);
   await order.locator('form[action$="/pay"] button').click();
   await page.waitForURL(new RegExp(`/f/orders#order-${orderId}$`));
-  await page.locator(`#order-${orderId} form[action$="/ship"] button`).click();
-  await page.waitForURL(new RegExp(`/f/orders#order-${orderId}$`));
+  await shipWithWaybill(page, orderId);
   assert.match(await page.locator(`#order-${orderId}`).innerText(), /已发货/);
   await weighed('farmer: orders');
   await shoot(page, 'farmer-orders');
@@ -412,6 +413,64 @@ async function townshipOfficial(browser, demo) {
   assert.match(await page.locator('main').innerText(), /卖到哪里/);
   await weighed('official: production and sales');
   await shoot(page, 'township-stats');
+  await context.close();
+}
+
+/** The seller's own words on how buyers pay them, until a payment provider verifies payments. */
+const HOW_TO_PAY = '微信转账给 139 0000 0001，备注订单号';
+
+/** Through the API, as the farmer's app would: how buyers pay this seller. */
+async function sellerSaysHowToPay(demo, token) {
+  const saved = await json(demo, 'PUT', '/my/payment-instructions', { instructions: HOW_TO_PAY }, token);
+  assert.equal(saved.instructions, HOW_TO_PAY);
+}
+
+/** Just after ordering, the buyer's card says who sells, how to reach them and how to pay. */
+async function buyerReadsHowToPay(card) {
+  const text = await card.innerText();
+  assert.match(text, /卖家/);
+  assert.ok(text.includes(HOW_TO_PAY), `the seller's payment instructions are shown: ${text}`);
+  assert.ok((await card.locator('a[href^="tel:"]').count()) > 0, 'the seller can be called');
+}
+
+/** The farmer ships with a carrier and a waybill: a mistyped number first, refused and kept. */
+async function shipWithWaybill(page, orderId) {
+  const form = () => page.locator(`#order-${orderId} form[action$="/ship"]`);
+  await form().locator('select[name=carrier]').selectOption('zto');
+  await form().locator('input[name=waybill]').fill('7831 2345');
+  await form().locator('button').click();
+  await page.waitForSelector('[role=alert]');
+  assert.match(await page.locator('[role=alert]').innerText(), /中通快递的运单号是 12 到 15 位数字/);
+  assert.equal(await form().locator('input[name=waybill]').inputValue(), '7831 2345', 'the number typed is kept');
+  assert.equal(await form().locator('select[name=carrier]').inputValue(), 'zto', 'the carrier chosen is kept');
+  await shoot(page, 'farmer-ship-refused');
+  await form().locator('input[name=waybill]').fill('7831 2345 6789');
+  await form().locator('button').click();
+  await page.waitForURL(new RegExp(`/f/orders#order-${orderId}$`));
+  assert.match(await page.locator(`#order-${orderId}`).innerText(), /中通快递 · 运单号 783123456789/);
+}
+
+/** The buyer, signed in again, follows the parcel: carrier, waybill number, tracking link. */
+async function buyerFollowsTheParcel(browser, demo, orderId) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+  await page.goto(`${demo.base}/m/orders`);
+  await signIn(page, demo, demo.buyer);
+  await page.waitForURL(/\/m\/orders$/);
+  const card = page.locator(`#order-${orderId}`);
+  await card.scrollIntoViewIfNeeded();
+  const text = await card.innerText();
+  assert.match(text, /已发货/);
+  assert.match(text, /中通快递 · 运单号 783123456789/);
+  assert.doesNotMatch(text, /怎么付款/, 'paid: the payment instructions are gone');
+  const track = card.locator('a.track');
+  assert.equal(await track.getAttribute('href'), 'https://m.kuaidi100.com/result.jsp?nu=783123456789');
+  const box = await track.boundingBox();
+  assert.ok(box.height >= 44, `the tracking link is a tap target (${box.height} px)`);
+  assert.equal(await card.locator('form[action$="/deliver"] button').innerText(), '确认收货');
+  await weighed('buyer: a shipped order');
+  await shoot(page, 'buyer-order-shipped');
   await context.close();
 }
 
@@ -685,6 +744,8 @@ async function main() {
     await townshipOfficial(browser, demo);
     console.log('walking as the farmer');
     await farmer(browser, demo, prepared, orderId);
+    console.log('walking as the buyer following the parcel');
+    await buyerFollowsTheParcel(browser, demo, orderId);
     console.log("walking the farmer's forms that forgive");
     await farmerForms(browser, demo, prepared);
     console.log('opening the public pages over a slow 3G network');

@@ -21,6 +21,7 @@ pub mod idempotency_key;
 pub mod listing;
 pub mod listing_photo;
 pub mod order;
+pub mod payment_instructions;
 pub mod photo;
 pub mod plot;
 pub mod plot_crop;

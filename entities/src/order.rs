@@ -55,6 +55,10 @@ pub struct Model {
     pub income_confirmation: Option<IncomeConfirmation>,
     pub confirmed_by_user_id: Option<i64>,
     pub confirmed_at: Option<DateTimeUtc>,
+    /// Once shipped: the carrier's code in the catalogue (`sf`, `zto`, ...) and its waybill
+    /// number, as the seller entered them.
+    pub carrier: Option<String>,
+    pub waybill_number: Option<String>,
 }
 
 /// How a completed order came to count as the producing household's income.

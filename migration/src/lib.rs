@@ -28,6 +28,7 @@ mod m20261206_000001_record_village_delisting;
 mod m20261206_000002_create_code_scan_places;
 mod m20261207_000021_create_idempotency_keys;
 mod m20261207_000022_create_plot_crops;
+mod m20261207_000041_record_payment_and_shipping;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_record_order_duties::Migration),
             Box::new(m20261207_000021_create_idempotency_keys::Migration),
             Box::new(m20261207_000022_create_plot_crops::Migration),
+            Box::new(m20261207_000041_record_payment_and_shipping::Migration),
         ]
     }
 }

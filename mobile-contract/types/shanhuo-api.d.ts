@@ -481,6 +481,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/carriers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List carriers
+         * @description The carriers a seller may ship with, each with the shape of its waybill numbers.
+         */
+        get: operations["list_carriers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/categories": {
         parameters: {
             query?: never;
@@ -1159,6 +1179,33 @@ export interface paths {
          */
         get: operations["list_my_orders"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/my/payment-instructions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my payment instructions
+         * @description How the signed-in seller asks buyers to pay, as buyers read it on orders awaiting
+         *     payment.
+         */
+        get: operations["get_my_payment_instructions"];
+        /**
+         * Set my payment instructions
+         * @description A farmer (or co-operative manager) writes how buyers pay them, until payments are
+         *     verified by a payment provider: e.g. "微信转账给 138 0000 0000，备注订单号". Buyers read it
+         *     on each of the seller's orders awaiting payment; blank removes it.
+         */
+        put: operations["update_my_payment_instructions"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1930,6 +1977,18 @@ export interface components {
             unit?: (components["schemas"]["Unit"] & unknown) | null;
         };
         /**
+         * Carrier
+         * @description A carrier a seller may ship with.
+         */
+        Carrier: {
+            /** @description What `ship` takes as `carrier`. */
+            code: string;
+            name: string;
+            name_en: string;
+            /** @description The shape of its waybill numbers, e.g. `12-15 letters and digits`. */
+            waybill: string;
+        };
+        /**
          * Category
          * @description A product category.
          */
@@ -2574,6 +2633,11 @@ export interface components {
             next_actions: components["schemas"]["OrderAction"][];
             /** Format: date-time */
             paid_at?: string;
+            /**
+             * @description While the order waits for payment (`placed`): how the seller asks to be paid, in their
+             *     own words (e.g. "微信转账给 138 0000 0000，备注订单号"); absent when they wrote none.
+             */
+            payment_instructions?: string;
             /** Format: date-time */
             placed_at: string;
             province_code: string;
@@ -2582,9 +2646,16 @@ export interface components {
             quantity: number;
             recipient_name: string;
             recipient_phone: string;
+            /** @description Who sells it, and their phone, for the buyer to reach them. */
+            seller_name: string;
+            seller_phone?: string;
+            /** @description Once shipped: the carrier, the waybill number and where to follow the parcel. */
+            shipment?: components["schemas"]["Shipment"] & unknown;
             /** Format: date-time */
             shipped_at?: string;
             status: components["schemas"]["OrderStatus"];
+            /** @description The listing's title. */
+            title: string;
             unit: components["schemas"]["Unit"];
             /** Format: int64 */
             unit_price_fen: number;
@@ -2636,8 +2707,15 @@ export interface components {
          */
         OrderStepInput: {
             action: components["schemas"]["OrderAction"];
+            /** @description For `ship` (required): the carrier's code from `GET /carriers`, e.g. `sf`. */
+            carrier?: string | null;
             /** @description Why, for a cancellation. */
             reason?: string | null;
+            /**
+             * @description For `ship` (required): the waybill number on the parcel's label, in the carrier's shape
+             *     (`GET /carriers`); spaces and dashes are ignored.
+             */
+            waybill_number?: string | null;
         };
         /** PartProgress */
         PartProgress: {
@@ -2654,6 +2732,22 @@ export interface components {
             password: string;
             /** @description Mainland mobile number; spaces, dashes and a +86 prefix are fine. */
             phone: string;
+        };
+        /**
+         * PaymentInstructions
+         * @description How a seller asks to be paid.
+         */
+        PaymentInstructions: {
+            /** @description Absent when the seller wrote none. */
+            instructions?: string;
+        };
+        /**
+         * PaymentInstructionsInput
+         * @description A seller's instructions for paying.
+         */
+        PaymentInstructionsInput: {
+            /** @description At most 300 characters; blank removes them. */
+            instructions: string;
         };
         /** PeopleCounts */
         PeopleCounts: {
@@ -3090,6 +3184,19 @@ export interface components {
          * @enum {string}
          */
         SheetFormat: "xlsx" | "csv";
+        /**
+         * Shipment
+         * @description How an order travels.
+         */
+        Shipment: {
+            /** @description The carrier's code (`GET /carriers`). */
+            carrier: string;
+            /** @description The carrier's name in Chinese, e.g. 顺丰速运. */
+            carrier_name: string;
+            /** @description The carrier's tracking page for this waybill. */
+            tracking_url: string;
+            waybill_number: string;
+        };
         /**
          * TimelineEntry
          * @description One step of the goods' journey, as a buyer reads it.
@@ -6577,6 +6684,134 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Batch"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_carriers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The carriers, in the order a form lists them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Carrier"][];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */
@@ -11659,6 +11894,266 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_my_payment_instructions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seller's instructions as they now stand. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PaymentInstructions"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_my_payment_instructions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PaymentInstructionsInput"];
+            };
+        };
+        responses: {
+            /** @description The seller's instructions as they now stand. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PaymentInstructions"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */

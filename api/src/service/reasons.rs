@@ -191,6 +191,19 @@ reasons! {
         "请写上取消的原因，买家会看到", "Say why the order is cancelled: the buyer reads it";
     cancel_reason_length(max: usize = 200) => "order.cancel_reason_length",
         "取消原因最多 {max} 个字", "A reason has at most {max} characters";
+    // Paying and shipping.
+    payment_instructions_length(max: usize = 300) => "order.payment_instructions_length",
+        "付款方式最多写 {max} 个字", "Payment instructions have at most {max} characters";
+    payment_instructions_seller() => "order.payment_instructions_seller",
+        "只有卖货的农户或合作社负责人才写付款方式", "Only a farmer or co-operative manager who sells writes payment instructions";
+    carrier_unknown() => "order.carrier_unknown",
+        "请从列表里选择快递公司", "Choose the carrier from the list";
+    waybill_required() => "order.waybill_required",
+        "发货时请填快递公司和运单号，买家好查物流", "Shipping needs the carrier and the waybill number, so the buyer can follow the parcel";
+    waybill_digits(carrier_zh: &str = "中通快递", carrier_en: &str = "ZTO Express", min: usize = 10, max: usize = 15) => "order.waybill_digits",
+        "{carrier_zh}的运单号是 {min} 到 {max} 位数字，请对照面单再填", "{carrier_en} waybill numbers have {min} to {max} digits: check the label";
+    waybill_letters_and_digits(carrier_zh: &str = "顺丰速运", carrier_en: &str = "SF Express", min: usize = 12, max: usize = 15) => "order.waybill_letters_and_digits",
+        "{carrier_zh}的运单号是 {min} 到 {max} 位数字（可带字母），请对照面单再填", "{carrier_en} waybill numbers have {min} to {max} digits and letters: check the label";
     // Exit procedure and assessments.
     village_not_poor() => "exit.village_not_poor",
         "只有登记的贫困村才走退出程序", "Only a registered poor village has an exit procedure";

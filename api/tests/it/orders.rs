@@ -146,9 +146,48 @@ impl Market {
             .client
             .post(format!("/api/v1/orders/{order_id}/steps"))
             .header("authorization", format!("Bearer {token}"))
-            .body_json(&json!({ "action": action }))
+            .body_json(&if action == "ship" {
+                json!({ "action": action, "carrier": "sf", "waybill_number": "SF1234567890123" })
+            } else {
+                json!({ "action": action })
+            })
             .send()
             .await;
+        let status = resp.0.status().as_u16();
+        (status, json_of(resp).await)
+    }
+
+    /// Sends a step with a body of its own.
+    async fn step_with(&self, token: &str, order_id: i64, body: Value) -> (u16, Value) {
+        let resp = self
+            .app
+            .client
+            .post(format!("/api/v1/orders/{order_id}/steps"))
+            .header("authorization", format!("Bearer {token}"))
+            .body_json(&body)
+            .send()
+            .await;
+        let status = resp.0.status().as_u16();
+        (status, json_of(resp).await)
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let client = &self.app.client;
+        let req = match method {
+            "PUT" => client.put(path),
+            _ => client.get(path),
+        }
+        .header("authorization", format!("Bearer {token}"));
+        let resp = match body {
+            Some(body) => req.body_json(&body).send().await,
+            None => req.send().await,
+        };
         let status = resp.0.status().as_u16();
         (status, json_of(resp).await)
     }
@@ -968,4 +1007,123 @@ async fn whoever_recorded_the_sellers_side_does_not_complete_the_order() {
         (200, Some("official"))
     );
     assert_eq!(m.ecommerce_income(m.seller_household).await, 900);
+}
+
+#[tokio::test]
+async fn the_buyer_reads_how_to_pay_then_the_carrier_waybill_and_tracking_link() {
+    let m = Market::open().await;
+    let listing = m
+        .listing(m.seller_household, "red_tangerine", 800, 50)
+        .await;
+
+    // The seller writes how to be paid; a buyer cannot, and nobody writes a long essay.
+    let said = "微信转账给 136 0000 0001，备注订单号";
+    let put = |token: &str, text: &str| {
+        let body = json!({ "instructions": text });
+        let token = token.to_owned();
+        let m = &m;
+        async move {
+            m.call("PUT", &token, "/api/v1/my/payment-instructions", Some(body))
+                .await
+        }
+    };
+    let (status, body) = put(&m.seller, &format!("  {said} ")).await;
+    assert_eq!((status, body["instructions"].as_str()), (200, Some(said)));
+    let (status, body) = put(&m.buyer, said).await;
+    assert_eq!(
+        (status, body["details"]["reason_code"].as_str()),
+        (422, Some("order.payment_instructions_seller"))
+    );
+    let (status, body) = m
+        .call("GET", &m.seller, "/api/v1/my/payment-instructions", None)
+        .await;
+    assert_eq!((status, body["instructions"].as_str()), (200, Some(said)));
+
+    // After ordering the buyer sees the seller, their phone and how to pay.
+    let (status, placed) = m.order(&m.buyer, listing, 5, None).await;
+    assert_eq!(status, 201);
+    assert_eq!(placed["payment_instructions"], said);
+    assert_eq!(placed["seller_phone"], "13600000001");
+    assert!(placed.get("shipment").is_none());
+    let id = placed["id"].as_i64().unwrap();
+    let (_, paid) = m.step(&m.seller, id, "pay").await;
+    assert!(paid.get("payment_instructions").is_none(), "{paid}");
+
+    // Shipping needs a carrier of the list and a number of its shape.
+    for (body, code) in [
+        (json!({ "action": "ship" }), "order.waybill_required"),
+        (
+            json!({ "action": "ship", "carrier": "dhl", "waybill_number": "1234567890" }),
+            "order.carrier_unknown",
+        ),
+        (
+            json!({ "action": "ship", "carrier": "zto", "waybill_number": "13600000001" }),
+            "order.waybill_digits",
+        ),
+        (
+            json!({ "action": "ship", "carrier": "sf", "waybill_number": "顺丰" }),
+            "order.waybill_letters_and_digits",
+        ),
+    ] {
+        let (status, refused) = m.step_with(&m.seller, id, body).await;
+        assert_eq!(
+            (status, refused["details"]["reason_code"].as_str()),
+            (422, Some(code)),
+            "{refused}"
+        );
+        assert!(!refused["message"].as_str().unwrap().is_empty());
+    }
+    let (status, shipped) = m
+        .step_with(
+            &m.seller,
+            id,
+            json!({ "action": "ship", "carrier": "zto", "waybill_number": "7831 2345 6789" }),
+        )
+        .await;
+    assert_eq!((status, shipped["status"].as_str()), (200, Some("shipped")));
+
+    // The buyer reads the carrier, the number and where to follow it.
+    let (_, seen) = m
+        .call("GET", &m.buyer, &format!("/api/v1/orders/{id}"), None)
+        .await;
+    assert_eq!(
+        seen["shipment"],
+        json!({
+            "carrier": "zto",
+            "carrier_name": "中通快递",
+            "waybill_number": "783123456789",
+            "tracking_url": "https://m.kuaidi100.com/result.jsp?nu=783123456789",
+        })
+    );
+    let stored = order::Entity::find_by_id(id)
+        .one(m.app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.carrier.as_deref(), stored.waybill_number.as_deref()),
+        (Some("zto"), Some("783123456789"))
+    );
+    let (_, mine) = m.call("GET", &m.buyer, "/api/v1/my/orders", None).await;
+    assert_eq!(
+        mine["items"][0]["shipment"]["waybill_number"],
+        "783123456789"
+    );
+
+    // The catalogue lists the carriers a seller chooses from.
+    let (status, carriers) = m.call("GET", &m.buyer, "/api/v1/carriers", None).await;
+    assert_eq!(status, 200);
+    let codes: Vec<&str> = carriers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    for code in ["ems", "sf", "zto", "yto", "sto", "yunda", "jt", "jd"] {
+        assert!(codes.contains(&code), "{code}");
+    }
+
+    // Blank takes the instructions away.
+    let (status, body) = put(&m.seller, " ").await;
+    assert_eq!((status, body.get("instructions")), (200, None));
 }

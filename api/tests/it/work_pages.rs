@@ -615,6 +615,30 @@ async fn a_buyer_orders_once_from_the_pages_and_the_farmer_ships_it() {
             .contains(&format!("action=\"/f/orders/{order_id}/pay\""))
     );
     let csrf = csrf_in(&orders.body);
+    // How the buyer pays: too long is refused with the text kept; then saved, the buyer reads it.
+    let long = "微".repeat(301);
+    let refused = post_form(
+        &app,
+        "/f/payment",
+        &seller,
+        &[("csrf", &csrf), ("instructions", &long)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("付款方式最多写 300 个字"));
+    assert!(refused.body.contains(&long), "the text typed is kept");
+    let said = "微信转账给 136 0000 0001，备注订单号";
+    let saved = post_form(
+        &app,
+        "/f/payment",
+        &seller,
+        &[("csrf", &csrf), ("instructions", said)],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert!(get(&app, "/f/orders", &seller).await.body.contains(said));
+    let waiting = get(&app, "/m/orders", &buyer).await.body;
+    assert!(waiting.contains("怎么付款") && waiting.contains(said));
     let shipped_too_soon = post_form(
         &app,
         &format!("/f/orders/{order_id}/ship"),
@@ -628,16 +652,49 @@ async fn a_buyer_orders_once_from_the_pages_and_the_farmer_ships_it() {
         "not paid yet"
     );
     for step in ["pay", "ship"] {
+        if step == "ship" {
+            // A number not of the carrier's shape: refused, the carrier and number kept.
+            let refused = post_form(
+                &app,
+                &format!("/f/orders/{order_id}/ship"),
+                &seller,
+                &[
+                    ("csrf", &csrf),
+                    ("carrier", "zto"),
+                    ("waybill", "7831 2345"),
+                ],
+            )
+            .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.body.contains("中通快递的运单号是 12 到 15 位数字"));
+            assert!(refused.body.contains("value=\"7831 2345\""));
+            assert!(refused.body.contains("value=\"zto\" selected"));
+        }
         let done = post_form(
             &app,
             &format!("/f/orders/{order_id}/{step}"),
             &seller,
-            &[("csrf", &csrf)],
+            &[
+                ("csrf", &csrf),
+                ("carrier", "sf"),
+                ("waybill", "SF 1234 5678 9012"),
+            ],
         )
         .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{step}: {}", done.body);
     }
-    assert!(get(&app, "/m/orders", &buyer).await.body.contains("已发货"));
+    let mine = get(&app, "/m/orders", &buyer).await.body;
+    assert!(mine.contains("已发货"));
+    assert!(
+        !mine.contains(said),
+        "paid: no more instructions for paying"
+    );
+    assert!(mine.contains("顺丰速运"), "the carrier");
+    assert!(mine.contains("SF123456789012"), "the waybill number");
+    assert!(
+        mine.contains("href=\"https://m.kuaidi100.com/result.jsp?nu=SF123456789012\""),
+        "the tracking link"
+    );
     let not_theirs = post_form(
         &app,
         &format!("/f/orders/{order_id}/cancel"),

@@ -24,10 +24,13 @@ use crate::{
     domain::region::{self, Destination},
     service::{
         market::{
+            MarketError,
+            order_book::{self, OrderCard},
             orders::{self, NewOrder, OrderSide},
+            payment,
             sales::{self, SalesLine, SalesStats},
+            shipping::{CARRIERS, Shipment},
         },
-        pagination::Page,
         policy::Actor,
     },
 };
@@ -91,7 +94,7 @@ impl OrdersApi {
         };
         let actor = &auth.0.actor;
         let placed = orders::place(&state.db, actor, new).await?;
-        let view = OrderView::new(actor, placed.order);
+        let view = view_of(&state, actor, placed.order).await?;
         Ok(if placed.created {
             CreateOrderResponse::Created(Json(view))
         } else {
@@ -112,7 +115,9 @@ impl OrdersApi {
     ) -> Result<OrderResponse, ApiError> {
         let actor = &auth.0.actor;
         let order = orders::get(&state.db, actor, id.0).await?;
-        Ok(OrderResponse::Ok(Json(OrderView::new(actor, order))))
+        Ok(OrderResponse::Ok(Json(
+            view_of(&state, actor, order).await?,
+        )))
     }
 
     /// Take a step on an order
@@ -139,16 +144,34 @@ impl OrdersApi {
         body: JsonBody<OrderStepInput>,
     ) -> Result<OrderResponse, ApiError> {
         let actor = &auth.0.actor;
-        let order = orders::act(
-            &state.db,
-            actor,
-            id.0,
-            body.0.action.into(),
-            body.0.reason,
-            &origin(req),
-        )
-        .await?;
-        Ok(OrderResponse::Ok(Json(OrderView::new(actor, order))))
+        let step = body.0;
+        let order = match step.action {
+            OrderActionView::Ship => {
+                orders::ship(
+                    &state.db,
+                    actor,
+                    id.0,
+                    step.carrier.as_deref().unwrap_or_default(),
+                    step.waybill_number.as_deref().unwrap_or_default(),
+                    &origin(req),
+                )
+                .await?
+            }
+            action => {
+                orders::act(
+                    &state.db,
+                    actor,
+                    id.0,
+                    action.into(),
+                    step.reason,
+                    &origin(req),
+                )
+                .await?
+            }
+        };
+        Ok(OrderResponse::Ok(Json(
+            view_of(&state, actor, order).await?,
+        )))
     }
 
     /// List my orders
@@ -222,6 +245,66 @@ impl OrdersApi {
         Ok(SalesStatsResponse::Ok(Json(stats.into())))
     }
 
+    /// List carriers
+    ///
+    /// The carriers a seller may ship with, each with the shape of its waybill numbers.
+    #[oai(path = "/carriers", method = "get", operation_id = "list_carriers")]
+    async fn list_carriers(&self) -> Result<ListCarriersResponse, ApiError> {
+        Ok(ListCarriersResponse::Ok(Json(
+            CARRIERS
+                .iter()
+                .map(|c| CarrierView {
+                    code: c.code.into(),
+                    name: c.name_zh.into(),
+                    name_en: c.name_en.into(),
+                    waybill: c.shape(),
+                })
+                .collect(),
+        )))
+    }
+
+    /// Get my payment instructions
+    ///
+    /// How the signed-in seller asks buyers to pay, as buyers read it on orders awaiting
+    /// payment.
+    #[oai(
+        path = "/my/payment-instructions",
+        method = "get",
+        operation_id = "get_my_payment_instructions"
+    )]
+    async fn get_my_payment_instructions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<PaymentInstructionsResponse, ApiError> {
+        let instructions = payment::own(&state.db, &auth.0.actor).await?;
+        Ok(PaymentInstructionsResponse::Ok(Json(
+            PaymentInstructionsView { instructions },
+        )))
+    }
+
+    /// Set my payment instructions
+    ///
+    /// A farmer (or co-operative manager) writes how buyers pay them, until payments are
+    /// verified by a payment provider: e.g. "微信转账给 138 0000 0000，备注订单号". Buyers read it
+    /// on each of the seller's orders awaiting payment; blank removes it.
+    #[oai(
+        path = "/my/payment-instructions",
+        method = "put",
+        operation_id = "update_my_payment_instructions"
+    )]
+    async fn update_my_payment_instructions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<PaymentInstructionsInput>,
+    ) -> Result<PaymentInstructionsResponse, ApiError> {
+        let instructions = payment::set(&state.db, &auth.0.actor, &body.0.instructions).await?;
+        Ok(PaymentInstructionsResponse::Ok(Json(
+            PaymentInstructionsView { instructions },
+        )))
+    }
+
     /// List delivery regions
     ///
     /// The provinces and prefecture-level cities of the national code list (GB/T 2260) an
@@ -257,9 +340,24 @@ async fn list(
 ) -> Result<ListOrdersResponse, ApiError> {
     let page = page_request(cursor.as_deref(), limit, |k| k.parse::<i64>().is_ok())?;
     let found = orders::list(&state.db, actor, side, status.map(Into::into), &page).await?;
-    Ok(ListOrdersResponse::Ok(Json(OrderPageView::new(
-        actor, found,
-    ))))
+    let cards = order_book::cards(&state.db, actor, found.items).await?;
+    Ok(ListOrdersResponse::Ok(Json(OrderPageView {
+        next_cursor: found.next_after.as_deref().map(encode_cursor),
+        items: cards.into_iter().map(OrderView::from).collect(),
+    })))
+}
+
+/// The order as `actor` reads it.
+async fn view_of(
+    state: &AppState,
+    actor: &Actor,
+    order: entities::order::Model,
+) -> Result<OrderView, ApiError> {
+    let card = order_book::cards(&state.db, actor, vec![order])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::from(MarketError::NotFound))?;
+    Ok(card.into())
 }
 
 /// An order to place.
@@ -292,6 +390,13 @@ pub struct OrderStepInput {
     /// Why, for a cancellation.
     #[oai(validator(max_length = 200))]
     pub reason: Option<String>,
+    /// For `ship` (required): the carrier's code from `GET /carriers`, e.g. `sf`.
+    #[oai(validator(max_length = 16))]
+    pub carrier: Option<String>,
+    /// For `ship` (required): the waybill number on the parcel's label, in the carrier's shape
+    /// (`GET /carriers`); spaces and dashes are ignored.
+    #[oai(validator(max_length = 64))]
+    pub waybill_number: Option<String>,
 }
 
 /// An order.
@@ -330,18 +435,54 @@ pub struct OrderView {
     pub cancel_reason: Option<String>,
     /// Once completed: how its income was confirmed.
     pub income_confirmation: Option<IncomeConfirmationView>,
+    /// The listing's title.
+    pub title: String,
+    /// Who sells it, and their phone, for the buyer to reach them.
+    pub seller_name: String,
+    pub seller_phone: Option<String>,
+    /// While the order waits for payment (`placed`): how the seller asks to be paid, in their
+    /// own words (e.g. "微信转账给 138 0000 0000，备注订单号"); absent when they wrote none.
+    pub payment_instructions: Option<String>,
+    /// Once shipped: the carrier, the waybill number and where to follow the parcel.
+    pub shipment: Option<ShipmentView>,
 }
 
-impl OrderView {
-    fn new(actor: &Actor, o: entities::order::Model) -> Self {
-        let next_actions = orders::next_actions(actor, &o)
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let name = |code: &str| region::name_of(code).unwrap_or_default().to_owned();
+/// How an order travels.
+#[derive(Object)]
+#[oai(rename = "Shipment", skip_serializing_if_is_none)]
+pub struct ShipmentView {
+    /// The carrier's code (`GET /carriers`).
+    pub carrier: String,
+    /// The carrier's name in Chinese, e.g. 顺丰速运.
+    pub carrier_name: String,
+    pub waybill_number: String,
+    /// The carrier's tracking page for this waybill.
+    pub tracking_url: String,
+}
+
+impl From<Shipment> for ShipmentView {
+    fn from(s: Shipment) -> Self {
         Self {
-            province_name: name(&o.province_code),
-            city_name: name(&o.city_code),
+            tracking_url: s.tracking_url(),
+            carrier: s.carrier.code.into(),
+            carrier_name: s.carrier.name_zh.into(),
+            waybill_number: s.waybill,
+        }
+    }
+}
+
+impl From<OrderCard> for OrderView {
+    fn from(card: OrderCard) -> Self {
+        let o = card.order;
+        Self {
+            next_actions: card.steps.into_iter().map(Into::into).collect(),
+            province_name: card.province,
+            city_name: card.city,
+            title: card.title,
+            seller_name: card.seller_name,
+            seller_phone: card.seller_phone,
+            payment_instructions: card.payment_instructions,
+            shipment: card.shipment.map(Into::into),
             id: o.id,
             listing_id: o.listing_id,
             household_id: o.household_id,
@@ -358,7 +499,6 @@ impl OrderView {
             recipient_name: o.recipient_name,
             recipient_phone: o.recipient_phone,
             status: o.status.into(),
-            next_actions,
             placed_at: o.placed_at,
             paid_at: o.paid_at,
             shipped_at: o.shipped_at,
@@ -377,19 +517,6 @@ pub struct OrderPageView {
     pub items: Vec<OrderView>,
     /// Pass as `cursor` for the next page; absent on the last.
     pub next_cursor: Option<String>,
-}
-
-impl OrderPageView {
-    fn new(actor: &Actor, page: Page<entities::order::Model>) -> Self {
-        Self {
-            next_cursor: page.next_after.as_deref().map(encode_cursor),
-            items: page
-                .items
-                .into_iter()
-                .map(|o| OrderView::new(actor, o))
-                .collect(),
-        }
-    }
 }
 
 /// A province and its prefecture-level cities.
@@ -431,6 +558,49 @@ pub enum ListOrdersResponse {
     /// One page of orders.
     #[oai(status = 200)]
     Ok(Json<OrderPageView>),
+}
+
+/// A carrier a seller may ship with.
+#[derive(Object)]
+#[oai(rename = "Carrier", skip_serializing_if_is_none)]
+pub struct CarrierView {
+    /// What `ship` takes as `carrier`.
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    /// The shape of its waybill numbers, e.g. `12-15 letters and digits`.
+    pub waybill: String,
+}
+
+#[derive(ApiResponse)]
+pub enum ListCarriersResponse {
+    /// The carriers, in the order a form lists them.
+    #[oai(status = 200)]
+    Ok(Json<Vec<CarrierView>>),
+}
+
+/// A seller's instructions for paying.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct PaymentInstructionsInput {
+    /// At most 300 characters; blank removes them.
+    #[oai(validator(max_length = 300))]
+    pub instructions: String,
+}
+
+/// How a seller asks to be paid.
+#[derive(Object)]
+#[oai(rename = "PaymentInstructions", skip_serializing_if_is_none)]
+pub struct PaymentInstructionsView {
+    /// Absent when the seller wrote none.
+    pub instructions: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum PaymentInstructionsResponse {
+    /// The seller's instructions as they now stand.
+    #[oai(status = 200)]
+    Ok(Json<PaymentInstructionsView>),
 }
 
 #[derive(ApiResponse)]

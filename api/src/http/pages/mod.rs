@@ -96,6 +96,7 @@ pub fn routes(route: Route) -> Route {
             get(farmer::sales::cancel_page).post(farmer::sales::cancel),
         )
         .at("/f/orders/:id/:action", post(farmer::sales::take_step))
+        .at("/f/payment", post(farmer::sales::set_payment_instructions))
         .at("/f/income", get(farmer::sales::my_income))
         .at("/o", get(official::progress::dashboard))
         .at("/o/villages", get(official::progress::village_ranking))

@@ -19,6 +19,8 @@ use crate::{
     service::market::{
         order_book::{self, OrderCard},
         orders::{self, OrderAction, OrderSide},
+        payment,
+        shipping::{CARRIERS, Carrier},
     },
 };
 
@@ -32,7 +34,45 @@ pub trait OrderList: Template + Sized {
     /// Where the list is, for going back to an order's card on it.
     const PATH: &'static str;
 
-    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self;
+    fn new(
+        lang: Lang,
+        csrf: String,
+        cards: Vec<OrderCard>,
+        problem: Option<String>,
+        forms: SellerForms,
+    ) -> Self;
+}
+
+/// What the seller's forms show: how they ask buyers to pay, and a refused shipping as it was
+/// typed, so nothing is typed twice on a phone.
+#[derive(Clone, Debug, Default)]
+pub struct SellerForms {
+    /// As saved, or as typed into a refused form.
+    pub instructions: Option<String>,
+    /// A refused shipping: its order, the carrier chosen and the waybill number typed.
+    pub shipping: Option<(i64, String, String)>,
+}
+
+impl SellerForms {
+    /// The instructions as the form shows them.
+    pub fn instructions(&self) -> &str {
+        self.instructions.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the carrier was chosen for the order's refused shipping.
+    pub fn is_carrier(&self, order_id: &i64, carrier: &Carrier) -> bool {
+        self.shipping
+            .as_ref()
+            .is_some_and(|(id, c, _)| id == order_id && c == carrier.code)
+    }
+
+    /// The waybill number typed for the order's refused shipping.
+    pub fn waybill(&self, order_id: &i64) -> &str {
+        match &self.shipping {
+            Some((id, _, waybill)) if id == order_id => waybill,
+            _ => "",
+        }
+    }
 }
 
 /// The signed-in user's list of orders, with what was wrong with the step just asked for.
@@ -42,11 +82,17 @@ pub async fn show<L: OrderList>(
     user: &PageUser,
     problem: Option<String>,
     status: StatusCode,
+    mut forms: SellerForms,
 ) -> Result<Response, PageError> {
     let cards = order_book::recent(&state.db, &user.actor, L::SIDE, RECENT_ORDERS)
         .await
         .map_err(|e| PageError::refused(lang, e))?;
-    private_with(&L::new(lang, user.csrf(), cards, problem), status)
+    if L::SIDE == OrderSide::Sold && forms.instructions.is_none() {
+        forms.instructions = payment::own(&state.db, &user.actor)
+            .await
+            .map_err(|e| PageError::refused(lang, e))?;
+    }
+    private_with(&L::new(lang, user.csrf(), cards, problem, forms), status)
 }
 
 /// Takes the step a form names on order `id`, then back to its card on the list; a refused step
@@ -59,19 +105,32 @@ pub async fn take_then_show<L: OrderList>(
     (id, step): (i64, String),
     form: StepForm,
 ) -> Result<Response, PageError> {
-    match take(state, lang, user, L::SIDE, (id, &step), form.reason, req).await {
+    let typed = (
+        id,
+        form.carrier.clone().unwrap_or_default(),
+        form.waybill.clone().unwrap_or_default(),
+    );
+    match take(state, lang, user, L::SIDE, (id, &step), form, req).await {
         Ok(()) => Ok(see_other(&format!("{}#order-{id}", L::PATH))),
         Err(PageError::Refused {
             message, status, ..
-        }) => show::<L>(state, lang, user, Some(message), status).await,
+        }) => {
+            let forms = SellerForms {
+                shipping: Some(typed),
+                ..SellerForms::default()
+            };
+            show::<L>(state, lang, user, Some(message), status, forms).await
+        }
         Err(failure) => Err(failure),
     }
 }
 
-/// A step's form: cancelling may say why.
+/// A step's form: cancelling may say why; shipping names the carrier and the waybill number.
 #[derive(Debug, Default, Deserialize)]
 pub struct StepForm {
     pub reason: Option<String>,
+    pub carrier: Option<String>,
+    pub waybill: Option<String>,
 }
 
 /// Takes the step named in a form's path on the order, as `user`; a refusal says why.
@@ -81,7 +140,7 @@ async fn take(
     user: &PageUser,
     side: OrderSide,
     (id, step): (i64, &str),
-    reason: Option<String>,
+    form: StepForm,
     req: &Request,
 ) -> Result<(), PageError> {
     let Some(action) = OrderAction::from_name(step) else {
@@ -96,7 +155,28 @@ async fn take(
         (OrderSide::Bought, OrderAction::Deliver) => {
             orders::receive(&state.db, &user.actor, id, &origin(req)).await
         }
-        _ => orders::act(&state.db, &user.actor, id, action, reason, &origin(req)).await,
+        (_, OrderAction::Ship) => {
+            orders::ship(
+                &state.db,
+                &user.actor,
+                id,
+                form.carrier.as_deref().unwrap_or_default(),
+                form.waybill.as_deref().unwrap_or_default(),
+                &origin(req),
+            )
+            .await
+        }
+        _ => {
+            orders::act(
+                &state.db,
+                &user.actor,
+                id,
+                action,
+                form.reason,
+                &origin(req),
+            )
+            .await
+        }
     };
     taken.map(|_| ()).map_err(|e| PageError::refused(lang, e))
 }
@@ -135,6 +215,21 @@ pub fn is_plain(action: &OrderAction) -> bool {
 /// Whether a step's form asks why: cancelling does.
 pub fn asks_why(action: &OrderAction) -> bool {
     *action == OrderAction::Cancel
+}
+
+/// Whether a step's form asks how the goods were sent: shipping does.
+pub fn asks_shipment(action: &OrderAction) -> bool {
+    *action == OrderAction::Ship
+}
+
+/// The carriers a seller chooses from when shipping.
+pub fn carriers() -> &'static [Carrier] {
+    CARRIERS
+}
+
+/// A carrier's name on the page.
+pub fn carrier_name(lang: Lang, carrier: &Carrier) -> &'static str {
+    lang.t(carrier.name_zh, carrier.name_en)
 }
 
 /// Whether the order has ended, done or not.

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod progress;
 pub mod rules;
+pub mod village_file;
 pub mod village_sheet;
 pub mod worklist;
 

@@ -7,9 +7,11 @@ pub mod goods_pages;
 pub mod listings;
 pub mod order_book;
 pub mod orders;
+pub mod payment;
 pub mod photos;
 pub mod production_and_sales;
 pub mod sales;
+pub mod shipping;
 pub mod storefront;
 
 use sea_orm::DbErr;

@@ -26,6 +26,7 @@ use serde_json::json;
 use super::{
     MarketError,
     listings::{sells, sold_by},
+    shipping::Shipment,
 };
 use crate::{
     domain::{AreaCode, Phone, region::Destination},
@@ -194,6 +195,8 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         income_confirmation: Set(None),
         confirmed_by_user_id: Set(None),
         confirmed_at: Set(None),
+        carrier: Set(None),
+        waybill_number: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -371,7 +374,6 @@ pub fn next_actions(actor: &Actor, order: &Order) -> Vec<OrderAction> {
         .collect()
 }
 
-/// Takes one step. Cancelling returns the stock; completing credits the household's income.
 /// The buyer's receiving: delivered and completed at once, so one press finishes the order
 /// (each step is checked and recorded as it always is). An order already delivered is
 /// completed.
@@ -412,12 +414,50 @@ pub async fn cancel_for_buyer(
     act(db, actor, order_id, Cancel, Some(reason.to_owned()), origin).await
 }
 
+/// Takes one step. Cancelling returns the stock; completing credits the household's income;
+/// shipping goes through [`ship`], with its carrier and waybill number.
 pub async fn act(
     db: &Database,
     actor: &Actor,
     order_id: i64,
     action: OrderAction,
     reason: Option<String>,
+    origin: &Origin,
+) -> Result<Order, MarketError> {
+    take(db, actor, order_id, action, reason, None, origin).await
+}
+
+/// Ships the order with a carrier of the catalogue and its waybill number as the seller typed
+/// it, which the buyer then follows; shipping without them, or with a number not of the
+/// carrier's shape, is refused (once the order may be shipped by this actor at all).
+pub async fn ship(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    carrier: &str,
+    waybill: &str,
+    origin: &Origin,
+) -> Result<Order, MarketError> {
+    take(
+        db,
+        actor,
+        order_id,
+        Ship,
+        None,
+        Some((carrier, waybill)),
+        origin,
+    )
+    .await
+}
+
+/// Takes one step; shipping records the shipment.
+async fn take(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    action: OrderAction,
+    reason: Option<String>,
+    shipment: Option<(&str, &str)>,
     origin: &Origin,
 ) -> Result<Order, MarketError> {
     let txn = db.begin_write().await?;
@@ -455,8 +495,12 @@ pub async fn act(
             next.paid_by_user_id = Set(Some(actor.user_id));
         }
         Ship => {
+            let (carrier, waybill) = shipment.unwrap_or_default();
+            let shipment = Shipment::parse(carrier, waybill)?;
             next.shipped_at = Set(Some(now));
             next.shipped_by_user_id = Set(Some(actor.user_id));
+            next.carrier = Set(Some(shipment.carrier.code.to_owned()));
+            next.waybill_number = Set(Some(shipment.waybill));
         }
         Deliver => next.delivered_at = Set(Some(now)),
         Complete => {

@@ -478,7 +478,7 @@ async fn harvest_and_sale(app: &TestApp) {
             "POST",
             &format!("/api/v1/orders/{id}/steps"),
             token,
-            json!({ "action": action }),
+            json!({ "action": action, "carrier": "sf", "waybill_number": "SF1234567890123" }),
         )
         .await;
     }
@@ -656,4 +656,106 @@ async fn the_stats_figures_are_a_recount_of_batches_and_orders_sorted_by_size_un
         "amounts and orders of Guangdong"
     );
     assert!(page.html.contains("100.0%"));
+}
+
+#[tokio::test]
+async fn a_villages_page_recounts_its_households_cases_indicators_and_sales_within_the_area_only() {
+    use api::service::exit::assessment::incidence_bp;
+    use entities::{
+        household::{self, HouseholdStatus},
+        household_member::{self, MemberRelation},
+        order::{self, OrderStatus},
+    };
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    let county = County::set_up().await;
+    harvest_and_sale(&county.app).await;
+    let db = county.app.state.db.conn();
+    let path = format!("/o/villages/{VILLAGE}");
+    let page = county.open(&path, TOWNSHIP, "zh").await;
+    assert_eq!(page.status, poem::http::StatusCode::OK);
+    let html = &page.html;
+
+    // Each state's households and people, recounted from the registry.
+    let households = household::Entity::find()
+        .filter(household::Column::VillageCode.eq(VILLAGE))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(households.len() >= 4, "the county's three and the farmer's");
+    let members = household_member::Entity::find().all(db).await.unwrap();
+    let people = |id: i64| members.iter().filter(|m| m.household_id == id).count();
+    for (status, name) in [
+        (HouseholdStatus::Returned, "返贫户"),
+        (HouseholdStatus::Poor, "未脱贫"),
+        (HouseholdStatus::ExitPending, "退出中"),
+        (HouseholdStatus::Exited, "已脱贫"),
+    ] {
+        let of: Vec<_> = households.iter().filter(|h| h.status == status).collect();
+        let line = format!(
+            "{name} {} 户 · {} 人",
+            of.len(),
+            of.iter().map(|h| people(h.id)).sum::<usize>()
+        );
+        assert_eq!(html.contains(&line), !of.is_empty(), "{line}\n{html}");
+    }
+    // Every household is a link, its head named.
+    for h in &households {
+        assert!(html.contains(&format!("href=\"/o/households/{}\"", h.id)));
+        let head = members
+            .iter()
+            .find(|m| m.household_id == h.id && m.relation == MemberRelation::Head)
+            .unwrap();
+        assert!(html.contains(&head.name), "{}", head.name);
+    }
+
+    // The open cases: the proposed one and the one whose notice ended.
+    let open = exit_case::Entity::find()
+        .filter(exit_case::Column::VillageCode.eq(VILLAGE))
+        .filter(exit_case::Column::Open.eq(true))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 2);
+    assert!(html.contains(&format!("进行中的退出申请（{}）", open.len())));
+    assert!(html.contains("拟退出") && html.contains("公示中"));
+
+    // Poverty incidence from the members of households still poor, against 400 people.
+    let still_poor: usize = households
+        .iter()
+        .filter(|h| h.status != HouseholdStatus::Exited)
+        .map(|h| people(h.id))
+        .sum();
+    let bp = incidence_bp(still_poor as i64, 400);
+    assert!(
+        html.contains(&format!("贫困发生率 {}.{:02}%", bp / 100, bp % 100)),
+        "{html}"
+    );
+    assert!(html.contains("低于 3.00%"));
+
+    // Sales: the village's completed orders and their amount.
+    let completed: Vec<_> = order::Entity::find()
+        .filter(order::Column::VillageCode.eq(VILLAGE))
+        .filter(order::Column::Status.eq(OrderStatus::Completed))
+        .all(db)
+        .await
+        .unwrap();
+    let amount: i64 = completed.iter().map(|o| o.amount_fen).sum();
+    assert!(!completed.is_empty());
+    assert!(
+        html.contains(&format!("销售 {} 单 · ¥{}", completed.len(), amount / 100)),
+        "{html}"
+    );
+
+    // The village's cadre reads it too; a township official elsewhere finds no such page.
+    assert_eq!(
+        county.open(&path, CADRE, "zh").await.status,
+        poem::http::StatusCode::OK
+    );
+    let elsewhere = county.open(&path, OTHER_TOWNSHIP, "zh").await;
+    assert_eq!(elsewhere.status, poem::http::StatusCode::NOT_FOUND);
+    assert!(!elsewhere.html.contains("贫困发生率"));
+    for h in &households {
+        assert!(!elsewhere.html.contains(&format!("/o/households/{}", h.id)));
+    }
 }

@@ -15,7 +15,7 @@ use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
     forms::parse_count,
-    order_steps::{self, OrderList, StepForm},
+    order_steps::{self, OrderList, SellerForms, StepForm},
     session::{Buyer, PageForm, PageUser},
     shell::{Frame, price, private, private_with, see_other, unit_name},
 };
@@ -86,7 +86,15 @@ pub async fn my_orders(
     buyer: Buyer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    order_steps::show::<MyOrdersPage>(&state, lang, &buyer, None, StatusCode::OK).await
+    order_steps::show::<MyOrdersPage>(
+        &state,
+        lang,
+        &buyer,
+        None,
+        StatusCode::OK,
+        SellerForms::default(),
+    )
+    .await
 }
 
 /// `POST /m/orders/{id}/{action}`: received, completed or cancelled by the buyer.
@@ -232,18 +240,27 @@ struct MyOrdersPage {
     csrf: String,
     cards: Vec<OrderCard>,
     problem: Option<String>,
+    /// Empty: the buyer's cards carry no seller's forms.
+    forms: SellerForms,
 }
 
 impl OrderList for MyOrdersPage {
     const SIDE: OrderSide = OrderSide::Bought;
     const PATH: &'static str = "/m/orders";
 
-    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        csrf: String,
+        cards: Vec<OrderCard>,
+        problem: Option<String>,
+        forms: SellerForms,
+    ) -> Self {
         Self {
             lang,
             csrf,
             cards,
             problem,
+            forms,
         }
     }
 }

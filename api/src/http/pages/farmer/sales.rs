@@ -8,13 +8,12 @@ use poem::{
     http::StatusCode,
     web::{Data, Path},
 };
-
 use serde::Deserialize;
 
 use crate::http::pages::{
     error::PageError,
     forms::{Problem, yuan},
-    order_steps::{self, OrderList, StepForm},
+    order_steps::{self, OrderList, SellerForms, StepForm},
     session::{Farmer, PageForm},
     shell::{Frame, private, private_with, see_other},
 };
@@ -26,6 +25,7 @@ use crate::{
         market::{
             order_book::{self, OrderCard},
             orders::{self, OrderAction, OrderSide},
+            payment,
         },
     },
 };
@@ -37,7 +37,15 @@ pub async fn my_orders(
     farmer: Farmer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    order_steps::show::<SalesPage>(&state, lang, &farmer, None, StatusCode::OK).await
+    order_steps::show::<SalesPage>(
+        &state,
+        lang,
+        &farmer,
+        None,
+        StatusCode::OK,
+        SellerForms::default(),
+    )
+    .await
 }
 
 /// `POST /f/orders/{id}/{action}`: takes the step, then back to the orders.
@@ -150,6 +158,40 @@ impl CancelPage {
     }
 }
 
+/// `POST /f/payment`: how buyers pay the farmer, shown on their orders awaiting payment; then
+/// back to the orders. A refused text comes back as it was typed.
+#[handler]
+pub async fn set_payment_instructions(
+    state: Data<&AppState>,
+    farmer: Farmer,
+    lang: Lang,
+    PageForm(form): PageForm<PaymentForm>,
+) -> Result<Response, PageError> {
+    match payment::set(&state.db, &farmer.actor, &form.instructions).await {
+        Ok(_) => Ok(see_other("/f/orders#payment")),
+        Err(refused) => match PageError::refused(lang, refused) {
+            PageError::Refused {
+                message, status, ..
+            } => {
+                let forms = SellerForms {
+                    instructions: Some(form.instructions),
+                    shipping: None,
+                };
+                order_steps::show::<SalesPage>(&state, lang, &farmer, Some(message), status, forms)
+                    .await
+            }
+            failure => Err(failure),
+        },
+    }
+}
+
+/// The payment instructions' form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PaymentForm {
+    instructions: String,
+}
+
 /// `GET /f/income`: the household's income this year, by source.
 #[handler]
 pub async fn my_income(
@@ -178,18 +220,27 @@ struct SalesPage {
     csrf: String,
     cards: Vec<OrderCard>,
     problem: Option<String>,
+    /// How the farmer asks buyers to pay, and a refused shipping as it was typed.
+    forms: SellerForms,
 }
 
 impl OrderList for SalesPage {
     const SIDE: OrderSide = OrderSide::Sold;
     const PATH: &'static str = "/f/orders";
 
-    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, problem: Option<String>) -> Self {
+    fn new(
+        lang: Lang,
+        csrf: String,
+        cards: Vec<OrderCard>,
+        problem: Option<String>,
+        forms: SellerForms,
+    ) -> Self {
         Self {
             lang,
             csrf,
             cards,
             problem,
+            forms,
         }
     }
 }

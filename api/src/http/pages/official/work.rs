@@ -214,17 +214,7 @@ impl CasesPage {
     }
 
     fn state_name(&self, state: &ExitState) -> &'static str {
-        let t = |zh, en| self.lang.t(zh, en);
-        match state {
-            ExitState::Proposed => t("拟退出", "proposed"),
-            ExitState::Appraised => t("已民主评议", "appraised"),
-            ExitState::Verified => t("已核实", "verified"),
-            ExitState::PublicNotice => t("公示中", "in public notice"),
-            ExitState::Reviewed => t("乡镇已审核", "reviewed by the township"),
-            ExitState::Approved => t("县已审定", "approved by the county"),
-            ExitState::Announced => t("已公告退出", "announced"),
-            ExitState::Rejected => t("未通过", "rejected"),
-        }
+        state_name(self.lang, *state)
     }
 
     fn action_name(&self, action: &ExitAction) -> &'static str {
@@ -369,5 +359,20 @@ impl StatsPage {
     /// Whether the page counts `year` (every year when `None`).
     fn counts(&self, year: Option<i32>) -> bool {
         self.stats.made.year == year
+    }
+}
+
+/// Where an exit case stands, in words.
+pub fn state_name(lang: Lang, state: ExitState) -> &'static str {
+    let t = |zh, en| lang.t(zh, en);
+    match state {
+        ExitState::Proposed => t("拟退出", "proposed"),
+        ExitState::Appraised => t("已民主评议", "appraised"),
+        ExitState::Verified => t("已核实", "verified"),
+        ExitState::PublicNotice => t("公示中", "in public notice"),
+        ExitState::Reviewed => t("乡镇已审核", "reviewed by the township"),
+        ExitState::Approved => t("县已审定", "approved by the county"),
+        ExitState::Announced => t("已公告退出", "announced"),
+        ExitState::Rejected => t("未通过", "rejected"),
     }
 }

@@ -60,6 +60,15 @@ impl Submitted {
     }
 }
 
+/// A new random key for a form that creates something (24 hex digits), sent in its hidden
+/// `key` field.
+pub fn new_form_key() -> String {
+    use rand::RngCore;
+    let mut key = [0u8; 12];
+    rand::rng().fill_bytes(&mut key);
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The file field of the pages' uploads: a photo from the phone's camera.
 pub const PHOTO_FIELD: &str = "photo";
 

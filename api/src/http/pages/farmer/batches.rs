@@ -474,6 +474,9 @@ struct BatchesPage {
     problem: Option<String>,
     /// What a refused form had typed; empty on a fresh one.
     typed: BatchForm,
+    /// A new key for each form shown, sent with it: a form kept on the phone while there was
+    /// no signal is sent again with the same key.
+    key: String,
 }
 
 impl BatchesPage {
@@ -491,6 +494,7 @@ impl BatchesPage {
             batches,
             problem,
             typed: BatchForm::default(),
+            key: crate::http::pages::forms::new_form_key(),
         }
     }
 

@@ -784,7 +784,7 @@ async function main() {
   console.log(`  ${(scriptTotal / 1024).toFixed(1).padStart(6)} KB   together (budget ${SCRIPT_BUDGET / 1024} KB)`);
   assert.ok(scriptTotal < SCRIPT_BUDGET, `the scripts weigh ${scriptTotal} bytes together, over ${SCRIPT_BUDGET}`);
   if (photo) {
-    console.log(`\na 12-megapixel photo (4000 × 3000, ${(photo.bytes / 1e6).toFixed(1)} MB) over slow 3G, shrunk on the phone to ${(photo.sent / 1024).toFixed(0)} KB sent: ${(photo.took / 1000).toFixed(1)} s to its listing`);
+    console.log(`\na 12-megapixel photo (4000 × 3000, ${(photo.bytes / 1e6).toFixed(1)} MB) over slow 3G, shrunk on the phone${photo.sent ? ` to ${(photo.sent / 1024).toFixed(0)} KB` : ''}: ${(photo.took / 1000).toFixed(1)} s to its listing`);
     if (photo.before !== null) console.log(`  the same photo as a plain form, without the script: ${(photo.before / 1000).toFixed(1)} s`);
   }
   console.log('\nover slow 3G (2 s round trip, 400 kbit/s), from the browser\'s navigation timing:');

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +22,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = path.resolve(process.env.WALK_SCREENSHOTS || path.join(here, 'screenshots'));
 const PHONE = { width: 360, height: 740 };
-/// Each page's HTML with its CSS and scripts stays under this.
-const PAGE_BUDGET = 100 * 1024;
+/// Each page's HTML with its CSS and scripts stays under this, before compression: the pages a
+/// farmer or a buyer opens on a village's weak signal.
+const PAGE_BUDGET = 30 * 1024;
+/// The officials' pages, opened in township and county offices, stay under this.
+const OFFICE_BUDGET = 100 * 1024;
+/// All the scripts the pages load (and the farmer's service worker), together.
+const SCRIPT_BUDGET = 10 * 1024;
 
 const binary = process.argv[2];
 if (!binary) {
@@ -47,24 +53,51 @@ function startDemo() {
 }
 
 const weights = [];
+/** Every script a page loaded, by address, with its size before compression. */
+const scripts = new Map();
 
-/** Counts what a page loaded since the last count: HTML, CSS and scripts, and images. */
+/** Bytes of `url` as the server sends it with `accept-encoding` (none: as it is), read raw. */
+function onWire(url, cookie, encoding) {
+  return new Promise((resolve, reject) => {
+    const headers = { cookie, 'accept-language': 'zh-CN', 'accept-encoding': encoding };
+    http.get(url, { headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk) => { bytes += chunk.length; });
+      res.on('end', () => resolve(bytes));
+    }).on('error', reject);
+  });
+}
+
+/**
+ * Counts what a page weighs: its HTML with its CSS and scripts, before compression and as
+ * brotli sends them (fetched again, raw, with the page's cookies), and the images it loaded.
+ */
 function weigh(page) {
   const seen = [];
   page.on('response', (response) => seen.push(response));
   return async (name) => {
     const loaded = seen.splice(0);
-    let own = 0;
     let images = 0;
     for (const response of loaded) {
       if (response.status() >= 300 && response.status() < 400) continue;
+      if (response.request().resourceType() !== 'image') continue;
       const body = await response.body().catch(() => null);
-      if (!body) continue;
-      if (response.request().resourceType() === 'image') images += body.length;
-      else own += body.length;
+      if (body) images += body.length;
     }
-    weights.push({ name, path: new URL(page.url()).pathname, own, images });
-    assert.ok(own < PAGE_BUDGET, `${name} weighs ${own} bytes, over ${PAGE_BUDGET}`);
+    const url = page.url().replace(/#.*$/, '');
+    const own = await page.evaluate(() => [...document.querySelectorAll('script[src], link[rel=stylesheet]')].map((e) => e.src || e.href));
+    const cookie = (await page.context().cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+    let plain = 0;
+    let wire = 0;
+    for (const part of [url, ...own]) {
+      const size = await onWire(part, cookie, 'identity');
+      plain += size;
+      wire += await onWire(part, cookie, 'br');
+      if (part !== url) scripts.set(part.replace(/\?.*$/, ''), size);
+    }
+    weights.push({ name, path: new URL(url).pathname, own: plain, wire, images });
+    const budget = name.startsWith('official:') ? OFFICE_BUDGET : PAGE_BUDGET;
+    assert.ok(plain < budget, `${name} weighs ${plain} bytes, over ${budget}`);
   };
 }
 
@@ -375,6 +408,198 @@ async function farmer(browser, demo, _prepared, orderId) {
   await weighed('farmer: income');
   await shoot(page, 'farmer-income');
   await context.close();
+}
+
+/** DevTools' "Slow 3G": 2 s round trip, 400 kbit/s each way. */
+const SLOW_3G = { offline: false, latency: 2000, downloadThroughput: (400 * 1000) / 8, uploadThroughput: (400 * 1000) / 8 };
+/** A 12-megapixel photo over slow 3G reaches its listing within this, shrunk on the phone. */
+const PHOTO_BUDGET_MS = 15_000;
+
+/**
+ * An EXIF block (APP1) as a phone camera writes it: orientation 6 (turned: rotate 90°
+ * clockwise to view) and where it was taken (GPS latitude and longitude).
+ */
+function exifSegment() {
+  const tiff = Buffer.alloc(140);
+  let at = 0;
+  const u16 = (v) => { tiff.writeUInt16LE(v, at); at += 2; };
+  const u32 = (v) => { tiff.writeUInt32LE(v, at); at += 4; };
+  const entry = (tag, type, count, value) => { u16(tag); u16(type); u32(count); u32(value); };
+  tiff.write('II', 0); at = 2; u16(42); u32(8);
+  // IFD0 at 8: orientation, and where the GPS directory is (8 + 30 = 38).
+  u16(2); entry(0x0112, 3, 1, 6); entry(0x8825, 4, 1, 38); u32(0);
+  // The GPS directory: N 29°55'51.6", E 107°44'20.4"; its numbers after it (38 + 54 = 92).
+  u16(4);
+  entry(0x0001, 2, 2, 0x4e); entry(0x0002, 5, 3, 92);
+  entry(0x0003, 2, 2, 0x45); entry(0x0004, 5, 3, 116);
+  u32(0);
+  for (const [n, d] of [[29, 1], [55, 1], [516, 10], [107, 1], [44, 1], [204, 10]]) { u32(n); u32(d); }
+  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'binary'), tiff.subarray(0, at)]);
+  const head = Buffer.from([0xff, 0xe1, 0, 0]);
+  head.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * A photo as a 12-megapixel phone camera takes it: 4000 × 3000 JPEG (about 4 MB, drawn by the
+ * browser with a camera's grain), held sideways with EXIF orientation 6, and GPS tags.
+ */
+async function twelveMegapixelPhoto(page) {
+  const base64 = await page.evaluate(async () => {
+    const [w, h] = [4000, 3000];
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    const g = canvas.getContext('2d');
+    const image = g.createImageData(w, h);
+    const d = image.data;
+    let s = 0x9e3779b9;
+    for (let y = 0, i = 0; y < h; y += 1) {
+      for (let x = 0; x < w; x += 1, i += 4) {
+        s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+        const grain = ((s >>> 0) % 24) - 12;
+        const wave = (Math.sin(x / 37) + Math.cos(y / 53)) * 30;
+        d[i] = (x * 160) / w + 60 + wave + grain;
+        d[i + 1] = (y * 150) / h + 70 - wave / 2 + grain;
+        d[i + 2] = 110 + wave / 3 + grain;
+        d[i + 3] = 255;
+      }
+    }
+    g.putImageData(image, 0, 0);
+    const blob = await new Promise((ok) => canvas.toBlob(ok, 'image/jpeg', 0.92));
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  });
+  const jpeg = Buffer.from(base64, 'base64');
+  return Buffer.concat([jpeg.subarray(0, 2), exifSegment(), jpeg.subarray(2)]);
+}
+
+/**
+ * The farmer's pages with a weak signal, in one sign-in: a batch recorded with no signal is
+ * kept on the phone and sent, once, when the signal returns; a camera photo is shrunk on the
+ * phone and sent over slow 3G with a progress bar. Returns the photo's upload time.
+ */
+async function farmerOnWeakSignal(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  await page.goto(`${demo.base}/f/batches`);
+  await signIn(page, demo, demo.farmer);
+  await page.waitForURL(/\/f\/batches$/);
+  // Once the service worker has taken over, every farmer's page opened is kept on the phone.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.goto(`${demo.base}/f`);
+  await page.goto(`${demo.base}/f/batches`);
+  assert.ok(await page.evaluate(() => Boolean(navigator.serviceWorker.controller)), 'the service worker keeps the farmer pages');
+  const manifest = await page.request.get(`${demo.base}/f/manifest.webmanifest`);
+  assert.equal((await manifest.json()).start_url, '/f');
+  const worker = await page.request.get(`${demo.base}/f/sw.js`);
+  assert.match(worker.headers()['content-type'], /javascript/);
+  assert.equal(worker.headers()['cache-control'], 'no-cache');
+  scripts.set(`${demo.base}/f/sw.js`, await onWire(`${demo.base}/f/sw.js`, '', 'identity'));
+
+  await offlineBatch(context, page, demo);
+  const photo = await slowPhoto(context, page, demo);
+  await context.close();
+  return photo;
+}
+
+/** A batch recorded with the network off: waiting on the phone, then sent once. */
+async function offlineBatch(context, page, demo) {
+  const quantity = '4321';
+  const ours = () => page.locator('a.cell').filter({ hasText: ` ${quantity} ` }).count();
+  const before = await ours();
+  await page.selectOption('#category', { index: 1 });
+  await page.fill('#quantity', quantity);
+  await context.setOffline(true);
+  await page.click('form[action="/f/batches"] button[type=submit]');
+  const waiting = page.locator('#waiting');
+  await waiting.getByText('没有信号，已存在手机上，有信号时自动发送').waitFor();
+  assert.match(await waiting.innerText(), new RegExp(`登记批次：.*${quantity}`), 'the kept batch is listed');
+  await shoot(page, 'farmer-offline-batch-waiting');
+
+  // Another page opens as it was last seen, and says so; the batch is still waiting.
+  await page.goto(`${demo.base}/f`);
+  assert.equal(await page.locator('h1').innerText(), '我的商品');
+  await waiting.getByText('没有信号，这是上次打开时的样子').waitFor();
+  assert.match(await waiting.innerText(), new RegExp(quantity));
+  await shoot(page, 'farmer-offline-goods');
+
+  await context.setOffline(false);
+  await waiting.getByText('有信号了，已发送').waitFor({ timeout: 15_000 });
+  assert.doesNotMatch(await waiting.innerText(), /已存在手机上/, 'nothing is left waiting');
+  await shoot(page, 'farmer-offline-batch-sent');
+  await page.goto(`${demo.base}/f/batches`);
+  assert.equal(await ours(), before + 1, 'the batch kept on the phone was recorded exactly once');
+}
+
+/** Sends `photo` on the new-listing form over slow 3G; resolves with the milliseconds taken. */
+async function listWithPhoto(page, demo, photo, title, { plain = false } = {}) {
+  await page.goto(`${demo.base}/f/listings/new`);
+  await page.selectOption('#category', { index: 1 });
+  await page.fill('#title', title);
+  await page.fill('#price', '18');
+  await page.fill('#stock', '30');
+  await page.setInputFiles('#photo', { name: 'IMG_20261206_0815.jpg', mimeType: 'image/jpeg', buffer: photo });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', SLOW_3G);
+  let upload = null;
+  const posted = (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/f/listings/new')) upload = request;
+  };
+  page.on('request', posted);
+  const started = Date.now();
+  if (plain) {
+    // The plain form's upload is a navigation of over a minute: sent without waiting on it.
+    await page.locator('form[action="/f/listings/new"]').evaluate((form) => { setTimeout(() => form.requestSubmit()); });
+  } else {
+    await page.click('form[action="/f/listings/new"] button[type=submit]');
+  }
+  await page.waitForURL(/\/f\/listings\/\d+$/, { timeout: 180_000, waitUntil: 'commit' });
+  await page.locator('.chips img').first().waitFor({ timeout: 30_000 });
+  const took = Date.now() - started;
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await cdp.detach();
+  page.off('request', posted);
+  const sent = upload ? (await upload.sizes()).requestBodySize : 0;
+  assert.equal(await page.locator('h1').innerText(), title);
+  return { took, sent };
+}
+
+/**
+ * The 12-megapixel photo over slow 3G, shrunk on the phone, with the progress bar seen on the
+ * way; it arrives upright and without its GPS. With WALK_PHOTO_BEFORE=1 the same photo is also
+ * sent as a plain form, as without the script (this takes over a minute).
+ */
+async function slowPhoto(context, page, demo) {
+  const photo = await twelveMegapixelPhoto(page);
+  assert.ok(photo.length > 3_000_000, `a camera-sized photo (${photo.length} bytes)`);
+  const progress = page.waitForFunction(() => /正在上传照片 \d+%/.test(document.querySelector('main').innerText), null, { timeout: 60_000, polling: 50 });
+  const sending = listWithPhoto(page, demo, photo, '高山核桃 5斤装');
+  await progress;
+  await shoot(page, 'farmer-photo-uploading');
+  const { took, sent } = await sending;
+  await shoot(page, 'farmer-photo-listed');
+  const thumb = page.locator('.chips img').first();
+  await thumb.evaluate((img) => img.complete || new Promise((ok) => { img.onload = ok; }));
+  const [w, h] = await thumb.evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+  assert.ok(w < h, `the sideways photo stands upright (${w} × ${h})`);
+  const original = await page.request.get(`${demo.base}${(await thumb.getAttribute('src')).replace(/\/240$/, '/original')}`);
+  assert.ok(!(await original.body()).includes(Buffer.from('Exif')), 'no EXIF (GPS) is kept');
+  assert.ok(took < PHOTO_BUDGET_MS, `the photo took ${took} ms over slow 3G, over ${PHOTO_BUDGET_MS}`);
+
+  let before = null;
+  if (process.env.WALK_PHOTO_BEFORE) {
+    // A page the service worker does not keep, sending the form itself: no script runs.
+    const plain = await context.newPage();
+    await plain.route('**/static/f.js*', (route) => route.abort());
+    await context.serviceWorkers().at(0)?.evaluate(() => self.registration.unregister());
+    before = (await listWithPhoto(plain, demo, photo, '高山核桃 5斤装（原图）', { plain: true })).took;
+    await plain.close();
+  }
+  return { took, sent, before, bytes: photo.length };
 }
 
 async function townshipOfficial(browser, demo) {
@@ -729,6 +954,7 @@ async function main() {
   mkdirSync(SHOTS, { recursive: true });
   const { child, demo } = await startDemo();
   let slow = [];
+  let photo = null;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -748,6 +974,8 @@ async function main() {
     await buyerFollowsTheParcel(browser, demo, orderId);
     console.log("walking the farmer's forms that forgive");
     await farmerForms(browser, demo, prepared);
+    console.log('walking as the farmer with a weak signal');
+    photo = await farmerOnWeakSignal(browser, demo);
     console.log('opening the public pages over a slow 3G network');
     slow = await slowNetwork(browser, demo, [
       '/m',
@@ -760,9 +988,18 @@ async function main() {
     await browser.close();
     child.stdin.end();
   }
-  console.log('\npage weights (HTML with its CSS and scripts; images apart):');
+  console.log('\npage weights (HTML with its CSS and scripts, as it is and as brotli sends it; images apart):');
   for (const w of weights) {
-    console.log(`  ${w.name.padEnd(30)} ${(w.own / 1024).toFixed(1).padStart(6)} KB   images ${(w.images / 1024).toFixed(1).padStart(6)} KB   ${w.path}`);
+    console.log(`  ${w.name.padEnd(30)} ${(w.own / 1024).toFixed(1).padStart(6)} KB  br ${(w.wire / 1024).toFixed(1).padStart(5)} KB   images ${(w.images / 1024).toFixed(1).padStart(6)} KB   ${w.path}`);
+  }
+  console.log('\nscripts (as they are):');
+  for (const [url, size] of scripts) console.log(`  ${(size / 1024).toFixed(1).padStart(6)} KB   ${new URL(url).pathname}`);
+  const scriptTotal = [...scripts.values()].reduce((a, b) => a + b, 0);
+  console.log(`  ${(scriptTotal / 1024).toFixed(1).padStart(6)} KB   together (budget ${SCRIPT_BUDGET / 1024} KB)`);
+  assert.ok(scriptTotal < SCRIPT_BUDGET, `the scripts weigh ${scriptTotal} bytes together, over ${SCRIPT_BUDGET}`);
+  if (photo) {
+    console.log(`\na 12-megapixel photo (4000 × 3000, ${(photo.bytes / 1e6).toFixed(1)} MB) over slow 3G, shrunk on the phone${photo.sent ? ` to ${(photo.sent / 1024).toFixed(0)} KB` : ''}: ${(photo.took / 1000).toFixed(1)} s to its listing`);
+    if (photo.before !== null) console.log(`  the same photo as a plain form, without the script: ${(photo.before / 1000).toFixed(1)} s`);
   }
   console.log('\nover slow 3G (2 s round trip, 400 kbit/s), from the browser\'s navigation timing:');
   for (const t of slow) {

@@ -8,6 +8,7 @@ mod cache;
 mod config;
 mod county_time;
 mod exit;
+mod farmer_app;
 mod faults;
 mod forms_keep_input;
 mod household_changes;

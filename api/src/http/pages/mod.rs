@@ -1,7 +1,9 @@
 //! The server-rendered pages, by who uses them: `public` (the scan page and the market anyone
 //! may open), `buyer`, `farmer` and `official`. Each page is an askama template filled from one
-//! service call; `session` signs people in, `shell` is the frame every page shares.
+//! service call; `session` signs people in, `shell` is the frame every page shares, `app` the
+//! farmer's pages' manifest, script and service worker.
 
+pub mod app;
 pub mod buyer;
 pub mod charts;
 pub mod error;
@@ -41,6 +43,11 @@ pub fn routes(route: Route) -> Route {
         )
         .at("/logout", post(session::logout))
         .at("/f", get(farmer::listings::my_listings))
+        .at(app::WORKER_PATH, get(app::worker))
+        .at(app::MANIFEST_PATH, get(app::manifest))
+        .at("/static/f.js", get(app::script))
+        .at("/static/icon-192.png", get(app::icon_192))
+        .at("/static/icon-512.png", get(app::icon_512))
         .at(
             "/f/listings/new",
             get(farmer::listings::new_listing_page).post(farmer::listings::create_listing),

@@ -194,6 +194,17 @@ impl Frame {
     pub fn is_current(&self, tab: &Tab) -> bool {
         tab.href == self.current
     }
+
+    /// Whether the page is one of the farmer's, which work as an app on the phone: installable,
+    /// kept for a weak signal, photos shrunk before upload (see [`super::app`]).
+    pub fn is_app(&self) -> bool {
+        self.room == Room::Farmer
+    }
+
+    /// The address of the farmer's pages' script, with its version.
+    pub fn script_url(&self) -> &'static str {
+        super::app::SCRIPT_URL.as_str()
+    }
 }
 
 /// The HTML of a page, with the line-broken whitespace between its tags left out.
@@ -253,6 +264,13 @@ pub fn public(page: &impl Template, max_age: u32) -> Result<Response, PageError>
     ))
 }
 
+/// What a page may load: its inline stylesheet and style attributes, images, its own script
+/// and service worker and manifest, and requests and forms back to this server; nothing from
+/// elsewhere, no plugins, and no `<base>` to move its links.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; worker-src 'self'; \
+    manifest-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'";
+
 /// An HTML answer with its cache rule; every page varies by the reader's language.
 pub fn html_response(body: String, status: StatusCode, cache_control: &str) -> Response {
     Response::builder()
@@ -260,6 +278,7 @@ pub fn html_response(body: String, status: StatusCode, cache_control: &str) -> R
         .content_type("text/html; charset=utf-8")
         .header(header::CACHE_CONTROL, cache_control)
         .header(header::VARY, "Accept-Language")
+        .header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
         .body(body)
 }
 

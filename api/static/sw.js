@@ -1,0 +1,135 @@
+// Keeps the farmer's pages (/f) on the phone for a weak signal. Pages come from the network
+// first and, with no signal (or none in 6 s), as last seen; the script, manifest and icons from
+// here. A form sent with no signal is kept (IndexedDB: its fields and key) and sent when the
+// signal returns: a page's "online", Background Sync, or the next page that loads.
+const V = '__VERSION__';
+const PAGES = 'pages';
+const old = new Set();
+let token, busy;
+
+const ours = (u) => u.origin === location.origin && /^\/f(\/|$)/.test(u.pathname);
+
+self.oninstall = (e) => e.waitUntil(caches.open('shell-' + V)
+  .then((c) => c.addAll(['/static/f.js?v=' + V, '/f/manifest.webmanifest', '/static/icon-192.png', '/static/icon-512.png']))
+  .then(() => self.skipWaiting()));
+
+self.onactivate = (e) => e.waitUntil(caches.keys()
+  .then((ks) => Promise.all(ks.filter((k) => k.startsWith('shell-') && k !== 'shell-' + V).map((k) => caches.delete(k))))
+  .then(() => self.clients.claim()));
+
+self.onfetch = (e) => {
+  const r = e.request;
+  const u = new URL(r.url);
+  if (r.mode === 'navigate' && ours(u)) e.respondWith(r.method === 'GET' ? page(e) : post(r));
+  else if (r.method === 'GET' && u.origin === location.origin && /^\/(static\/|f\/manifest)/.test(u.pathname)) {
+    e.respondWith(caches.match(r).then((c) => c || fetch(r).catch(() => caches.match(r, { ignoreSearch: true }))));
+  }
+};
+
+async function page(e) {
+  const r = e.request;
+  const cache = await caches.open(PAGES);
+  const net = fetch(r).then((res) => {
+    if (res.ok && res.type === 'basic') cache.put(r.url, res.clone());
+    flush();
+    return res;
+  });
+  const kept = await cache.match(r.url, { ignoreVary: true });
+  const none = () => new Response('<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><body style="font:18px sans-serif;padding:16px">没有信号，这一页还没存在手机上。<a href="/f" style="display:block;padding:12px 0">回到我的商品</a>', { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
+  if (!kept) return net.catch(none);
+  const fallback = () => (old.add(e.resultingClientId), kept);
+  net.catch(() => {});
+  return Promise.race([net, new Promise((ok) => setTimeout(ok, 6000))]).then((res) => res || fallback(), fallback);
+}
+
+async function post(r) {
+  const copy = r.clone();
+  try {
+    return await fetch(r);
+  } catch {
+    const form = await copy.formData();
+    await store('readwrite', (s) => s.put({
+      key: form.get('key') || Date.now() + '' + Math.random(),
+      url: r.url,
+      multi: /^multipart/.test(r.headers.get('content-type')),
+      fields: [...form],
+      what: form.get('_what'),
+      at: Date.now(),
+    }));
+    if (self.registration.sync) self.registration.sync.register('send').catch(() => {});
+    return Response.redirect(r.referrer && ours(new URL(r.referrer)) ? r.referrer : '/f', 303);
+  }
+}
+
+function store(mode, f) {
+  return new Promise((ok, no) => {
+    const q = indexedDB.open('shanhuo', 1);
+    q.onupgradeneeded = () => q.result.createObjectStore('w', { keyPath: 'key' });
+    q.onerror = () => no(q.error);
+    q.onsuccess = () => {
+      const db = q.result;
+      const tx = db.transaction('w', mode);
+      const req = f(tx.objectStore('w'));
+      tx.oncomplete = () => { db.close(); ok(req.result); };
+      tx.onerror = () => { db.close(); no(tx.error); };
+    };
+  });
+}
+
+const waiting = () => store('readonly', (s) => s.getAll()).then((all) => all.sort((a, b) => a.at - b.at));
+
+async function tell(to, extra) {
+  const items = (await waiting()).map(({ key, what, refused, login }) => ({ key, what, refused, login }));
+  for (const c of to ? [to] : await self.clients.matchAll()) c.postMessage({ items, ...extra });
+}
+
+// Sends what waits, oldest first, and stops at the first with no signal; resolves with how
+// many still wait.
+const flush = () => (busy = busy || send().finally(() => { busy = null; }));
+
+async function send() {
+  const sent = [];
+  let left = 0;
+  for (const it of await waiting()) {
+    if (it.refused) continue;
+    const body = it.multi ? new FormData() : new URLSearchParams();
+    for (const [k, v] of it.fields) body.append(k, k === 'csrf' && token || v);
+    let res;
+    try {
+      res = await fetch(it.url, { method: 'POST', body });
+    } catch {
+      left++;
+      break;
+    }
+    const login = new URL(res.url).pathname.startsWith('/login');
+    if (login || res.status >= 500) {
+      it.login = login;
+      await store('readwrite', (s) => s.put(it));
+      left++;
+      break;
+    }
+    if (res.ok && res.redirected) {
+      await store('readwrite', (s) => s.delete(it.key));
+      if (ours(new URL(res.url))) (await caches.open(PAGES)).put(res.url, res.clone());
+      sent.push({ what: it.what, href: res.url });
+    } else {
+      // Refused: the page says why in its alert.
+      it.refused = (/role="alert">([^<]*)/.exec(await res.text()) || [0, '?'])[1];
+      await store('readwrite', (s) => s.put(it));
+    }
+  }
+  await tell(null, { sent });
+  return left;
+}
+
+self.onmessage = (e) => {
+  const d = e.data;
+  token = d.csrf || token;
+  e.waitUntil(store('readwrite', (s) => s.delete(d.drop || ''))
+    .then(() => tell(d.hello && e.source, { old: d.hello && old.delete(e.source.id) }))
+    .then(flush));
+};
+
+self.onsync = (e) => {
+  if (e.tag === 'send') e.waitUntil(flush().then((left) => { if (left) throw left; }));
+};

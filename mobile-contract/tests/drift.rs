@@ -78,3 +78,33 @@ fn every_operation_has_an_id_a_tag_a_summary_and_documents_the_error_envelope() 
         }
     }
 }
+
+#[test]
+fn every_served_operation_is_in_the_document_once() {
+    let spec: Value = serde_json::from_str(&api::http::api::openapi_json()).unwrap();
+    let mut documented: Vec<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    let mut served = api::http::api::served_operations();
+    documented.sort();
+    served.sort();
+    let missing: Vec<_> = served
+        .iter()
+        .filter(|op| !documented.contains(op))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "served but not in the document: {missing:?}"
+    );
+    served.dedup();
+    assert_eq!(served, documented);
+}

@@ -92,6 +92,20 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
     .server(API_PREFIX)
 }
 
+/// Every operation the API serves, as (method in lower case, path in the document's form),
+/// read from the operations themselves rather than from the document.
+pub fn served_operations() -> Vec<(String, String)> {
+    <Api as poem_openapi::OpenApi>::meta()
+        .into_iter()
+        .flat_map(|api| api.paths)
+        .flat_map(|path| {
+            path.operations
+                .into_iter()
+                .map(move |op| (op.method.as_str().to_ascii_lowercase(), path.path.clone()))
+        })
+        .collect()
+}
+
 /// The OpenAPI document as served at `/api/v1/openapi.json` and committed in
 /// `mobile-contract/openapi.json`: poem-openapi's, with what the server enforces beyond what
 /// the derive macros can say: an optional field of a request body takes `null` (as request

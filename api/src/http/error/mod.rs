@@ -189,7 +189,7 @@ error_codes! {
         "户所在的村不存在", "The household's village does not exist"),
     HouseholdInvalid = ("household.invalid", UNPROCESSABLE_ENTITY,
         "户信息有误", "The household's details are not valid"),
-    HouseholdInvalidIdNumber = ("household.invalid_id_number", BAD_REQUEST,
+    HouseholdInvalidIdNumber = ("household.invalid_id_number", UNPROCESSABLE_ENTITY,
         "身份证号码有误", "An ID number is not valid"),
     HouseholdDuplicatePerson = ("household.duplicate_person", CONFLICT,
         "该成员已在其他户登记", "This person is already registered in another household"),

@@ -2,8 +2,8 @@
 //! each is shown by, one listing with its photos; and new goods listed with the photo taken
 //! for them.
 
+use crate::infra::imaging::Declared;
 use entities::listing::Model as Listing;
-use image::ImageFormat;
 
 use super::{
     MarketError,
@@ -74,7 +74,7 @@ pub async fn list_with_photo(
     photos: &Photos,
     actor: &Actor,
     fields: ListingFields,
-    photo: Option<(Vec<u8>, Option<ImageFormat>)>,
+    photo: Option<(Vec<u8>, Declared)>,
 ) -> Result<Listing, MarketError> {
     let mut stored = Vec::new();
     if let Some((bytes, declared)) = photo {

@@ -235,7 +235,7 @@ pub struct PhotoUpload {
 
 impl PhotoUpload {
     /// The bytes and the format the client claims for them.
-    pub async fn read(self) -> Result<(Vec<u8>, Option<image::ImageFormat>), ApiError> {
+    pub async fn read(self) -> Result<(Vec<u8>, imaging::Declared), ApiError> {
         let declared = imaging::declared_format(self.file.content_type(), self.file.file_name());
         let bytes = self
             .file

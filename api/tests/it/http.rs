@@ -625,3 +625,25 @@ async fn a_path_parameter_that_cannot_be_read_is_named_as_the_document_names_it(
         assert_eq!(body["details"]["parameter"], parameter, "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn moving_an_official_to_an_area_that_does_not_exist_is_a_404_not_a_failure() {
+    let app = crate::support::app_with_admin().await;
+    let (admin, _) = crate::support::tokens(&app, crate::support::ADMIN_PHONE).await;
+    let official = crate::support::official(
+        &app,
+        "13900000007",
+        entities::user::Role::TownshipOfficial,
+        "500235101",
+    )
+    .await;
+    let resp = app
+        .client
+        .patch(format!("/api/v1/users/{}", official.id))
+        .header("authorization", format!("Bearer {admin}"))
+        .body_json(&json!({ "area_code": "100000", "role": "county_official" }))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    assert_envelope(&json_of(resp).await, ErrorCode::AreaNotFound);
+}

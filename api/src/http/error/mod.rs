@@ -121,6 +121,8 @@ error_codes! {
         "请求参数无效", "A request parameter is not valid"),
     RequestInvalidCursor = ("request.invalid_cursor", BAD_REQUEST,
         "分页游标无效，请从第一页重新开始", "The page cursor is not valid; start again from the first page"),
+    RequestUnknownCursor = ("request.unknown_cursor", UNPROCESSABLE_ENTITY,
+        "分页游标已失效，请从第一页重新开始", "The page cursor is not one this list gives; start again from the first page"),
     RequestUnsupportedMediaType = ("request.unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
         "不支持的内容类型，请以 JSON 格式发送", "Unsupported content type; send application/json"),
     RequestBodyTooLarge = ("request.body_too_large", PAYLOAD_TOO_LARGE,

@@ -147,6 +147,7 @@ pub enum RecordIncomeResponse {
 
 /// The spreadsheet to import.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct ImportUpload {
     /// A CSV (UTF-8 or GB18030) or XLSX file; its kind is read from its contents.
     pub(in crate::http::api) file: Upload,

@@ -228,6 +228,7 @@ impl From<entities::photo::Model> for PhotoView {
 
 /// A photo upload.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct PhotoUpload {
     /// JPEG, PNG or WebP, up to the configured size (15 MB by default).
     pub file: Upload,

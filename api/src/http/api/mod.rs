@@ -248,7 +248,10 @@ fn write_in_enforced(document: &mut serde_json::Value) {
                 continue;
             };
             for operation in operations.values_mut() {
-                let Some(parameters) = operation["parameters"].as_array_mut() else {
+                let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(|p| p.as_array_mut())
+                else {
                     continue;
                 };
                 for parameter in parameters {

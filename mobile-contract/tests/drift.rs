@@ -78,3 +78,77 @@ fn every_operation_has_an_id_a_tag_a_summary_and_documents_the_error_envelope() 
         }
     }
 }
+
+#[test]
+fn every_served_operation_is_in_the_document_once() {
+    let spec: Value = serde_json::from_str(&api::http::api::openapi_json()).unwrap();
+    let mut documented: Vec<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    let mut served = api::http::api::served_operations();
+    documented.sort();
+    served.sort();
+    let missing: Vec<_> = served
+        .iter()
+        .filter(|op| !documented.contains(op))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "served but not in the document: {missing:?}"
+    );
+    served.dedup();
+    assert_eq!(served, documented);
+}
+
+#[test]
+fn the_shapes_and_ranges_the_server_enforces_are_in_the_document() {
+    let spec: Value = serde_json::from_str(&api::http::api::openapi_json()).unwrap();
+    let parameter = |path: &str, method: &str, name: &str| -> Value {
+        spec["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path} has no {name}"))["schema"]
+            .clone()
+    };
+    let area = parameter("/households", "get", "area_code");
+    assert_eq!(area["pattern"], "^[1-9][0-9]{5}([0-9]{3}){0,2}$");
+    assert!(
+        parameter("/areas", "get", "cursor")["pattern"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("^(djE6"))
+    );
+    assert_eq!(
+        parameter("/areas/{code}", "get", "code")["pattern"],
+        area["pattern"]
+    );
+    let depth = parameter("/areas/{code}/tree", "get", "depth");
+    assert_eq!(depth["minimum"].as_f64(), Some(0.0));
+    let to_page = parameter(
+        "/batches/{id}/code-runs/{run_id}/labels.pdf",
+        "get",
+        "to_page",
+    );
+    assert_eq!(to_page["maximum"], u32::MAX);
+    let id = parameter("/batches/{id}/code-runs", "post", "id");
+    assert_eq!(id["maximum"], i64::MAX);
+    let schemas = &spec["components"]["schemas"];
+    assert!(schemas["SendCodeRequest"]["properties"]["phone"]["pattern"].is_string());
+    assert_eq!(
+        schemas["MemberInput"]["properties"]["id_number"]["pattern"],
+        "^[0-9]{17}[0-9Xx]$"
+    );
+    let upload = &spec["paths"]["/trace/decode"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        ["schema"];
+    assert_eq!(upload["additionalProperties"], false);
+}

@@ -641,7 +641,8 @@ export interface paths {
          * Propose an exit
          * @description Opens an exit case for a household (village cadres and townships) or a village
          *     (townships and the county) that qualifies in the year. The household becomes
-         *     `exit_pending`.
+         *     `exit_pending`. Admins take no step of the procedure: 403 with
+         *     `details.reason_code` `exit.admin_takes_no_step`.
          */
         post: operations["propose_exit"];
         delete?: never;
@@ -659,7 +660,8 @@ export interface paths {
         };
         /**
          * Get an exit case
-         * @description The case, every step it took, and what may happen next now.
+         * @description The case, every step it took, and what may happen next now; for the officials of its
+         *     area and for admins.
          */
         get: operations["get_exit_case"];
         put?: never;
@@ -685,6 +687,7 @@ export interface paths {
          *     `object` during the notice (with a reason; back to verification), `review` (township,
          *     once the notice has ended), `approve` and `announce` (county), or `reject` (with a
          *     reason). A step the case's state does not allow now answers 409 with the allowed ones.
+         *     Admins take no step: 403 with `details.reason_code` `exit.admin_takes_no_step`.
          */
         post: operations["create_exit_case_step"];
         delete?: never;
@@ -795,7 +798,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get a household
+         * @description ID numbers are masked (`500235********123X`); officials of the owning area may ask for
+         *     them in full with `reveal=true`, which is written to the audit log.
+         */
+        get: operations["get_household"];
         put?: never;
         post?: never;
         /**
@@ -2578,7 +2586,12 @@ export interface components {
              */
             birth_date?: string | null;
             health: components["schemas"]["Health"];
-            /** @description The 18-character national ID number. */
+            /**
+             * @description The 18-character national ID number: 17 digits and a digit or X (full-width ones are
+             *     read as such). A wrong one answers 422 `household.invalid_id_number` saying what is
+             *     wrong (`details.reason_code`: `id_number.length`, `.characters`, `.region`,
+             *     `.birth_date`, `.check_digit`).
+             */
             id_number: string;
             labour_capacity: components["schemas"]["LabourCapacity"];
             /** @description Enrolled in basic medical insurance. */
@@ -8824,6 +8837,139 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": string;
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_household: {
+        parameters: {
+            query?: {
+                /** @description Show full ID numbers (officials of the owning area only; audited). */
+                reveal?: boolean;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The household and its members. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Household"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */

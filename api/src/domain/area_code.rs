@@ -17,7 +17,8 @@ pub enum AreaCodeError {
     NotDigits,
     #[error("an area code has 6, 9 or 12 digits")]
     WrongLength,
-    #[error("an area code cannot be all zeros")]
+    /// Province codes run from 11 to 82: no area code starts with 0.
+    #[error("an area code starts with its province's digits, never with 0")]
     Zero,
 }
 
@@ -33,7 +34,7 @@ impl AreaCode {
             12 => input.to_owned(),
             _ => return Err(AreaCodeError::WrongLength),
         };
-        if padded[..6] == *"000000" {
+        if padded.starts_with('0') {
             return Err(AreaCodeError::Zero);
         }
         Ok(Self(padded))
@@ -159,6 +160,7 @@ mod tests {
             Err(AreaCodeError::NotDigits)
         );
         assert_eq!(AreaCode::parse("000000"), Err(AreaCodeError::Zero));
+        assert_eq!(AreaCode::parse("050023"), Err(AreaCodeError::Zero));
         assert_eq!(AreaCodePrefix::parse(""), Err(AreaCodeError::WrongLength));
         assert!(AreaCodePrefix::parse("5002351").is_ok());
     }

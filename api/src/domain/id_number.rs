@@ -42,8 +42,13 @@ const PROVINCES: [u8; 34] = [
 ];
 
 impl IdNumber {
+    /// Reads an ID number as typed: NFKC first, so full-width digits and `Ｘ` count as what they
+    /// look like; an invisible or control character makes it wrong.
     pub fn parse(input: &str) -> Result<Self, IdNumberError> {
-        let normalized: String = input.trim().to_ascii_uppercase();
+        let normalized = crate::domain::text::identifier(input)
+            .map_err(|_| IdNumberError::Characters)?
+            .trim()
+            .to_ascii_uppercase();
         let bytes = normalized.as_bytes();
         if bytes.len() != 18 || normalized.chars().count() != 18 {
             return Err(IdNumberError::Length);
@@ -170,6 +175,18 @@ mod tests {
         );
         let future = IdNumber::from_body("50023529991231001");
         assert_eq!(future, Err(IdNumberError::BirthDate));
+    }
+
+    #[test]
+    fn full_width_characters_count_as_what_they_look_like() {
+        assert_eq!(
+            IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ").unwrap(),
+            IdNumber::parse(STANDARD_EXAMPLE).unwrap()
+        );
+        assert_eq!(
+            IdNumber::parse("11010519491231002\u{200b}X"),
+            Err(IdNumberError::Characters)
+        );
     }
 
     fn valid_body() -> impl Strategy<Value = String> {

@@ -6,15 +6,17 @@
 pub mod api;
 pub mod caller;
 pub mod error;
+pub mod methods;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
 
 use crate::app::AppState;
 use api::{API_PREFIX, openapi_service};
-use middleware::{body_limit, compress, envelope, observe, rate_limit};
+use methods::get;
+use middleware::{body_limit, compress, connection, envelope, observe, rate_limit};
 use poem::{
-    Endpoint, EndpointExt, Route, get,
+    Endpoint, EndpointExt, Route,
     middleware::{CookieJarManager, Cors, SetHeader},
 };
 
@@ -68,6 +70,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
                     format!("{API_PREFIX}{}", api::market::PHOTO_UPLOAD_PATH),
                     settings.photo_limit_bytes,
                 )
+                .with_path(
+                    format!("{API_PREFIX}{}", api::trace::DECODE_PATH),
+                    settings.photo_limit_bytes,
+                )
                 .with_path("/f/listings/new", settings.photo_limit_bytes)
                 .with_path("/f/listings/:id/photos", settings.photo_limit_bytes),
         )
@@ -76,6 +82,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .with(envelope::Envelope)
         .with_if(cors_enabled, cors)
         .with(envelope::Envelope)
+        .with(connection::CloseUnread)
         .with(compress::Compression)
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
         .with(observe::Observe::new(metrics))

@@ -122,21 +122,88 @@ pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, PhotoRejection> {
         .ok_or(PhotoRejection::NotAnImage)
 }
 
-/// The image format a client claimed, from the part's content type or its file name.
-pub fn declared_format(content_type: Option<&str>, file_name: Option<&str>) -> Option<ImageFormat> {
-    let from_type = content_type
-        .map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .and_then(ImageFormat::from_mime_type);
-    let from_name = file_name
+/// What a client said an upload is: by its part's content type and by its file name's
+/// extension, each either silent (absent, `application/octet-stream`, a name without an
+/// extension), an image format, or something else (`text/plain`, `.exe`). The bytes must agree
+/// with both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Declared {
+    pub by_type: Claim,
+    pub by_name: Claim,
+}
+
+/// One of the two things a client says about an upload's kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Claim {
+    /// Nothing said.
+    #[default]
+    Silent,
+    Format(ImageFormat),
+    /// A kind that is no image format.
+    Other,
+}
+
+impl Claim {
+    fn agrees_with(self, actual: ImageFormat) -> Result<(), PhotoRejection> {
+        match self {
+            Claim::Silent => Ok(()),
+            Claim::Format(format) if format == actual => Ok(()),
+            Claim::Format(format) => Err(PhotoRejection::TypeMismatch {
+                declared: format_name(format),
+                actual: format_name(actual),
+            }),
+            Claim::Other => Err(PhotoRejection::TypeMismatch {
+                declared: "another format",
+                actual: format_name(actual),
+            }),
+        }
+    }
+}
+
+impl Declared {
+    /// Nothing said about the kind.
+    pub const SILENT: Declared = Declared {
+        by_type: Claim::Silent,
+        by_name: Claim::Silent,
+    };
+
+    /// Whether both the content type and the name agree with the format the bytes are in.
+    pub fn check(self, actual: ImageFormat) -> Result<(), PhotoRejection> {
+        self.by_type.agrees_with(actual)?;
+        self.by_name.agrees_with(actual)
+    }
+}
+
+/// What a client claimed of an upload, from the part's content type and its file name.
+pub fn declared_format(content_type: Option<&str>, file_name: Option<&str>) -> Declared {
+    let by_type = match content_type.map(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }) {
+        None => Claim::Silent,
+        Some(t) if t.is_empty() || t == "application/octet-stream" => Claim::Silent,
+        Some(t) => ImageFormat::from_mime_type(&t).map_or(Claim::Other, Claim::Format),
+    };
+    let by_name = match file_name
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
         .and_then(|n| n.rsplit_once('.'))
-        .and_then(|(_, ext)| ImageFormat::from_extension(ext));
-    from_type.or(from_name)
+    {
+        None => Claim::Silent,
+        Some((_, ext)) if ext.is_empty() => Claim::Silent,
+        Some((_, ext)) => ImageFormat::from_extension(ext).map_or(Claim::Other, Claim::Format),
+    };
+    Declared { by_type, by_name }
+}
+
+/// Whether an upload's bytes are an accepted image agreeing with what the client declared,
+/// read from its first bytes only.
+pub fn check_declared(bytes: &[u8], declared: Declared) -> Result<ImageFormat, PhotoRejection> {
+    let format = sniff(bytes)?;
+    declared.check(format)?;
+    Ok(format)
 }
 
 fn format_name(format: ImageFormat) -> &'static str {
@@ -155,7 +222,7 @@ fn format_name(format: ImageFormat) -> &'static str {
 /// Decodes, orients, strips and resizes one upload. CPU-bound: call it off the async threads.
 pub fn process(
     bytes: &[u8],
-    declared: Option<ImageFormat>,
+    declared: Declared,
     limits: &PhotoLimits,
 ) -> Result<ProcessedPhoto, PhotoRejection> {
     let (format, image) = decode(bytes, declared, limits)?;
@@ -186,18 +253,10 @@ pub fn process(
 /// to be acceptable, turned the way the camera held it. CPU-bound.
 pub fn decode(
     bytes: &[u8],
-    declared: Option<ImageFormat>,
+    declared: Declared,
     limits: &PhotoLimits,
 ) -> Result<(ImageFormat, DynamicImage), PhotoRejection> {
-    let format = sniff(bytes)?;
-    if let Some(declared) = declared
-        && declared != format
-    {
-        return Err(PhotoRejection::TypeMismatch {
-            declared: format_name(declared),
-            actual: format_name(format),
-        });
-    }
+    let format = check_declared(bytes, declared)?;
     let metadata = metadata_bytes(bytes, format)?;
     if metadata > limits.max_metadata_bytes {
         return Err(PhotoRejection::MetadataTooLarge {
@@ -359,7 +418,8 @@ mod tests {
 
     #[test]
     fn variants_keep_the_aspect_and_their_longest_side() {
-        let processed = process(&jpeg(3000, 1500), None, &PhotoLimits::default()).unwrap();
+        let processed =
+            process(&jpeg(3000, 1500), Declared::SILENT, &PhotoLimits::default()).unwrap();
         let sizes: Vec<_> = processed
             .variants
             .iter()
@@ -377,7 +437,8 @@ mod tests {
 
     #[test]
     fn a_small_photo_is_not_enlarged() {
-        let processed = process(&jpeg(200, 100), None, &PhotoLimits::default()).unwrap();
+        let processed =
+            process(&jpeg(200, 100), Declared::SILENT, &PhotoLimits::default()).unwrap();
         assert!(
             processed
                 .variants
@@ -387,27 +448,65 @@ mod tests {
     }
 
     #[test]
-    fn the_declared_type_is_read_from_content_type_or_name() {
+    fn the_declared_kind_is_read_from_content_type_and_name() {
         assert_eq!(
             declared_format(Some("image/png"), Some("x.jpg")),
-            Some(ImageFormat::Png)
+            Declared {
+                by_type: Claim::Format(ImageFormat::Png),
+                by_name: Claim::Format(ImageFormat::Jpeg),
+            }
         );
         assert_eq!(
             declared_format(None, Some("IMG_1.JPG")),
-            Some(ImageFormat::Jpeg)
+            Declared {
+                by_type: Claim::Silent,
+                by_name: Claim::Format(ImageFormat::Jpeg),
+            }
         );
         assert_eq!(
-            declared_format(Some("application/octet-stream"), None),
-            None
+            declared_format(Some("application/octet-stream"), Some("blob")),
+            Declared::SILENT
         );
+        assert_eq!(
+            declared_format(Some("text/plain"), Some("x.exe")),
+            Declared {
+                by_type: Claim::Other,
+                by_name: Claim::Other,
+            }
+        );
+    }
+
+    #[test]
+    fn the_bytes_must_agree_with_both_the_type_and_the_name() {
+        let bytes = jpeg(16, 16);
+        let agreeing = declared_format(Some("image/jpeg"), Some("x.jpeg"));
+        assert_eq!(check_declared(&bytes, agreeing), Ok(ImageFormat::Jpeg));
+        for (content_type, name) in [
+            ("image/jpeg", "x.png"),
+            ("image/png", "x.jpg"),
+            ("text/plain", "x.jpg"),
+            ("image/jpeg", "x.txt"),
+        ] {
+            assert!(
+                matches!(
+                    check_declared(&bytes, declared_format(Some(content_type), Some(name))),
+                    Err(PhotoRejection::TypeMismatch { .. })
+                ),
+                "{content_type} {name}"
+            );
+        }
     }
 
     #[test]
     fn a_cut_short_jpeg_is_refused() {
         let whole = jpeg(400, 300);
-        assert!(process(&whole, None, &PhotoLimits::default()).is_ok());
+        assert!(process(&whole, Declared::SILENT, &PhotoLimits::default()).is_ok());
         assert!(matches!(
-            process(&whole[..whole.len() / 2], None, &PhotoLimits::default()),
+            process(
+                &whole[..whole.len() / 2],
+                Declared::SILENT,
+                &PhotoLimits::default()
+            ),
             Err(PhotoRejection::Corrupt(_))
         ));
     }

@@ -3,7 +3,8 @@
 //!
 //! Officials act inside their own area: a county official over the whole county, a township
 //! official over the township and its villages, a village cadre over the village. Admins act
-//! everywhere. Farmers act on their own household's things only.
+//! everywhere, except that they take no step of the exit procedure (see
+//! `service::exit::cases`). Farmers act on their own household's things only.
 
 use entities::user::Role;
 

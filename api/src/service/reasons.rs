@@ -170,6 +170,23 @@ reasons! {
         "负责人要是在用的农户账号", "The manager is an active farmer account";
     manages_another() => "cooperative.manages_another",
         "这个账号已经管理另一个合作社", "This account manages another co-operative";
+    exit_admin_takes_no_step() => "exit.admin_takes_no_step",
+        "退出的每一步由村、乡镇、县的干部办理，管理员只能查看",
+        "Each step of an exit is taken by the village, township or county officials; an admin only reads";
+    // ID numbers, told without repeating the number.
+    id_number_length() => "id_number.length",
+        "身份证号码应为 18 位", "An ID number has 18 characters";
+    id_number_characters() => "id_number.characters",
+        "身份证号码应为 17 位数字加 1 位数字或 X", "An ID number is 17 digits and a last digit or X";
+    id_number_region() => "id_number.region",
+        "身份证号码的地区代码无效", "The ID number's first digits name no province";
+    id_number_birth_date() => "id_number.birth_date",
+        "身份证号码中的出生日期无效", "The birth date in the ID number is not a real past date";
+    id_number_check_digit() => "id_number.check_digit",
+        "身份证号码校验位不符，可能有数字输错", "The ID number's last character does not match; a digit is probably mistyped";
+    cooperative_member_outside() => "cooperative.member_outside_township",
+        "这户不在合作社所在的乡镇，不能加入这个合作社",
+        "This household does not live in the co-operative's township, so it cannot join it";
     // Orders.
     out_of_stock(available: i64 = 3, unit_zh: &str = "斤", unit_en: &str = "jin") => "order.out_of_stock",
         "库存只剩 {available} {unit_zh}", "Only {available} {unit_en} left in stock";
@@ -299,5 +316,17 @@ mod tests {
                 "{reason:?}"
             );
         }
+    }
+}
+
+/// Why an ID number was refused, without repeating it.
+pub fn id_number(error: &crate::domain::IdNumberError) -> Reason {
+    use crate::domain::IdNumberError;
+    match error {
+        IdNumberError::Length => id_number_length(),
+        IdNumberError::Characters => id_number_characters(),
+        IdNumberError::Region => id_number_region(),
+        IdNumberError::BirthDate => id_number_birth_date(),
+        IdNumberError::CheckDigit => id_number_check_digit(),
     }
 }

@@ -431,6 +431,14 @@ pub async fn change_account(
             level: required_level(new_role),
         })?;
         check_role_fits_area(new_role, area)?;
+        if change.area.is_some()
+            && entities::area::Entity::find_by_id(area.to_string())
+                .one(&txn)
+                .await?
+                .is_none()
+        {
+            return Err(UserError::UnknownArea);
+        }
     }
 
     let mut active = before.clone().into_active_model();

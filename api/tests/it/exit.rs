@@ -395,6 +395,72 @@ async fn status_of(app: &TestApp, id: i64) -> HouseholdStatus {
         .status
 }
 
+/// Finding: the admin got 404 reading an exit case and 403 proposing. Admins read every case
+/// and take no step of the procedure, and are told so.
+#[tokio::test]
+async fn an_admin_reads_every_exit_case_and_takes_no_step() {
+    let app = crate::support::with_admin(TestApp::spawn().await).await;
+    let (db, rules, origin) = (&app.state.db, &app.state.exit_rules, Origin::default());
+    let id = qualifying_household(&app, 1).await;
+    let case = cases::propose(
+        db,
+        rules,
+        &cadre(),
+        ExitSubjectRef::Household(id),
+        YEAR,
+        &origin,
+    )
+    .await
+    .unwrap();
+    let case_id = case.case.id;
+    let (admin, _) = crate::support::tokens(&app, crate::support::ADMIN_PHONE).await;
+    let bearer = format!("Bearer {admin}");
+
+    let resp = app
+        .client
+        .get(format!("/api/v1/exit-cases/{case_id}"))
+        .header("authorization", &bearer)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let read = crate::support::json_of(resp).await;
+    assert_eq!(read["id"], case_id, "{read}");
+
+    let other = qualifying_household(&app, 2).await;
+    for (path, body) in [
+        (
+            format!("/api/v1/exit-cases/{case_id}/steps"),
+            serde_json::json!({ "action": "appraise" }),
+        ),
+        (
+            "/api/v1/exit-cases".to_owned(),
+            serde_json::json!({ "subject": "household", "household_id": other, "year": YEAR }),
+        ),
+    ] {
+        let resp = app
+            .client
+            .post(&path)
+            .header("authorization", &bearer)
+            .body_json(&body)
+            .send()
+            .await;
+        let status = resp.0.status().as_u16();
+        let refused = crate::support::json_of(resp).await;
+        assert_eq!(
+            (status, refused["details"]["reason_code"].as_str()),
+            (403, Some("exit.admin_takes_no_step")),
+            "{path}: {refused}"
+        );
+    }
+    let still = exit_case::Entity::find_by_id(case_id)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.state, ExitState::Proposed);
+    assert_eq!(status_of(&app, other).await, HouseholdStatus::Poor);
+}
+
 #[tokio::test]
 async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     let app = TestApp::spawn().await;

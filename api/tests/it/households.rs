@@ -304,10 +304,46 @@ async fn officials_register_and_read_households_over_http_with_masked_id_numbers
         .body_json(&registration("H-101", "500235198001010013"))
         .send()
         .await;
-    resp.assert_status(StatusCode::BAD_REQUEST);
+    resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     let body = json_of(resp).await;
     assert_eq!(body["code"], ErrorCode::HouseholdInvalidIdNumber.as_str());
     assert_eq!(body["details"]["member"], 1);
+    assert_eq!(body["details"]["reason_code"], "id_number.check_digit");
+
+    // Nineteen characters, and eighteen full-width ones, are told in the catalogue's words.
+    for (typed, reason_code, message) in [
+        (
+            "5002351980010100131",
+            Some("id_number.length"),
+            "身份证号码应为 18 位",
+        ),
+        (
+            "５００２３５１９８００１０１００１３",
+            Some("id_number.check_digit"),
+            "身份证号码校验位不符，可能有数字输错",
+        ),
+    ] {
+        let resp = app
+            .client
+            .post("/api/v1/households")
+            .header("authorization", &as_cadre)
+            .body_json(&registration("H-101", typed))
+            .send()
+            .await;
+        resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        let body = json_of(resp).await;
+        assert_eq!(
+            body["code"],
+            ErrorCode::HouseholdInvalidIdNumber.as_str(),
+            "{body}"
+        );
+        assert_eq!(
+            body["details"]["reason_code"].as_str(),
+            reason_code,
+            "{body}"
+        );
+        assert_eq!(body["message"], message);
+    }
 
     let mut again = registration("H-102", "50023519700505005X");
     again["members"][1]["id_number"] = serde_json::json!("500235201003030038");

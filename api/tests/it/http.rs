@@ -76,7 +76,46 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_envelope() {
 
     let resp = app.client.delete("/api/v1/areas/500235").send().await;
     resp.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    resp.assert_header(header::ALLOW, "GET, HEAD");
     assert_envelope(&json_of(resp).await, ErrorCode::RouteMethodNotAllowed);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_told_which_methods_the_address_takes() {
+    let app = TestApp::spawn().await;
+    for (method, path, allow) in [
+        (
+            poem::http::Method::PUT,
+            "/api/v1/households/42",
+            "DELETE, GET, HEAD, PATCH",
+        ),
+        (poem::http::Method::GET, "/api/v1/households/import", "POST"),
+        (poem::http::Method::DELETE, "/api/v1/areas/lookup", "POST"),
+        (
+            poem::http::Method::POST,
+            "/api/v1/openapi.json",
+            "GET, HEAD",
+        ),
+        (poem::http::Method::DELETE, "/healthz", "GET, HEAD"),
+        (poem::http::Method::PUT, "/login", "GET, HEAD, POST"),
+        (poem::http::Method::GET, "/logout", "POST"),
+    ] {
+        let resp = app
+            .client
+            .request(method.clone(), path)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await;
+        resp.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            resp.0
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -458,4 +497,153 @@ async fn pages_and_json_are_compressed_as_the_client_accepts_and_images_are_not(
     assert_eq!(qr.0.status(), StatusCode::OK);
     assert!(qr.0.headers().get(header::CONTENT_ENCODING).is_none());
     assert_eq!(&raw_body(qr).await[1..4], b"PNG");
+}
+
+/// One answer read off a raw connection: its status and headers (names in lower case), or
+/// `None` when the server closed the connection instead.
+async fn read_answer(
+    conn: &mut tokio::net::TcpStream,
+) -> Option<(u16, std::collections::HashMap<String, String>)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut byte)).await {
+            Ok(Ok(1)) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: std::collections::HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .get("content-length")
+        .map_or(0, |l| l.parse().unwrap());
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).await.ok()?;
+    Some((status, headers))
+}
+
+#[tokio::test]
+async fn an_early_refusal_of_an_unread_body_says_the_connection_closes() {
+    use tokio::io::AsyncWriteExt;
+    let app =
+        crate::support::with_admin(TestApp::spawn_with(|s| s.body_limit_bytes = 1024).await).await;
+    let (admin, _) = crate::support::tokens(&app, crate::support::ADMIN_PHONE).await;
+    let addr = api::testing::serve_locally(api::http::routes(app.state.clone())).await;
+    let body = r#"{"codes": ["500235101", "500235102"]}"#;
+    let second = "GET /healthz HTTP/1.1\r\nHost: shanhuo\r\n\r\n";
+
+    // Refused before the body is read: a path id out of range, a body over the limit, a body of
+    // a type the operation does not take. The client has sent only part of the body when the
+    // answer comes, as a client streaming a larger body would have.
+    let refusals = [
+        (
+            format!(
+                "POST /api/v1/batches/9223372036854775808/code-runs HTTP/1.1\r\nHost: shanhuo\r\n\
+                 Authorization: Bearer {admin}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            ),
+            400,
+        ),
+        (
+            "POST /api/v1/areas/lookup HTTP/1.1\r\nHost: shanhuo\r\n\
+             Content-Type: application/json\r\nContent-Length: 5000000\r\n\r\n"
+                .to_owned(),
+            413,
+        ),
+        (
+            format!(
+                "POST /api/v1/areas/lookup HTTP/1.1\r\nHost: shanhuo\r\n\
+                 Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            ),
+            415,
+        ),
+    ];
+    for (head, status) in refusals {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(&body.as_bytes()[..10]).await.unwrap();
+        let (answered, headers) = read_answer(&mut conn).await.expect("an answer");
+        assert_eq!(answered, status, "{head}");
+        if headers.get("connection").map(String::as_str) == Some("close") {
+            continue;
+        }
+        // Kept open: then the rest of the body and a second request are answered on it.
+        let _ = conn.write_all(&body.as_bytes()[10..]).await;
+        let _ = conn.write_all(second.as_bytes()).await;
+        assert!(
+            read_answer(&mut conn).await.is_some(),
+            "{head}: the connection was closed without Connection: close"
+        );
+    }
+
+    // A body read whole keeps the connection for the next request.
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let lookup = format!(
+        "POST /api/v1/areas/lookup HTTP/1.1\r\nHost: shanhuo\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(lookup.as_bytes()).await.unwrap();
+    let (status, headers) = read_answer(&mut conn).await.expect("an answer");
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("connection"), None);
+    conn.write_all(second.as_bytes()).await.unwrap();
+    let (status, _) = read_answer(&mut conn).await.expect("a second answer");
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_path_parameter_that_cannot_be_read_is_named_as_the_document_names_it() {
+    let app = crate::support::app_with_admin().await;
+    let (admin, _) = crate::support::tokens(&app, crate::support::ADMIN_PHONE).await;
+    for (path, parameter) in [
+        ("/api/v1/batches/1/code-runs/2/labels/first", "page"),
+        ("/api/v1/batches/1/code-runs/2/labels/-1", "page"),
+        (
+            "/api/v1/batches/9223372036854775808/code-runs/2/labels/1",
+            "id",
+        ),
+        ("/api/v1/batches/1/code-runs/x/labels/1", "run_id"),
+    ] {
+        let resp = app
+            .client
+            .get(path)
+            .header("authorization", format!("Bearer {admin}"))
+            .send()
+            .await;
+        resp.assert_status(StatusCode::BAD_REQUEST);
+        let body = json_of(resp).await;
+        assert_envelope(&body, ErrorCode::RequestInvalidParameter);
+        assert_eq!(body["details"]["parameter"], parameter, "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn moving_an_official_to_an_area_that_does_not_exist_is_a_404_not_a_failure() {
+    let app = crate::support::app_with_admin().await;
+    let (admin, _) = crate::support::tokens(&app, crate::support::ADMIN_PHONE).await;
+    let official = crate::support::official(
+        &app,
+        "13900000007",
+        entities::user::Role::TownshipOfficial,
+        "500235101",
+    )
+    .await;
+    let resp = app
+        .client
+        .patch(format!("/api/v1/users/{}", official.id))
+        .header("authorization", format!("Bearer {admin}"))
+        .body_json(&json!({ "area_code": "100000", "role": "county_official" }))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    assert_envelope(&json_of(resp).await, ErrorCode::AreaNotFound);
 }

@@ -872,6 +872,58 @@ async fn a_cooperative_sells_for_its_member_households() {
     );
 }
 
+/// Finding: a co-operative in one township took a member household from another.
+#[tokio::test]
+async fn a_cooperative_takes_member_households_of_its_own_township_only() {
+    let m = Market::open().await;
+    let neighbour = support::household_in(&m.app, "500235101202", 2).await;
+    let elsewhere = support::household_in(&m.app, VILLAGE_B, 3).await;
+    let manager = api::testing::account(
+        &m.app.state.db,
+        "13600000009",
+        Role::Farmer,
+        None,
+        support::PASSWORD,
+    )
+    .await;
+    let post = |path: String, body: Value| {
+        let req = m
+            .app
+            .client
+            .post(path)
+            .header("authorization", format!("Bearer {}", m.county))
+            .body_json(&body);
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            (status, json_of(resp).await)
+        }
+    };
+    // Registered in a village of the township: members come from any village of the township.
+    let (status, coop) = post(
+        "/api/v1/cooperatives".into(),
+        json!({ "name": "龙角镇红苕粉合作社", "area_code": VILLAGE_A,
+                "manager_user_id": manager.id }),
+    )
+    .await;
+    assert_eq!(status, 201, "{coop}");
+    let members = format!("/api/v1/cooperatives/{}/members", coop["id"]);
+
+    let (status, body) = post(members.clone(), json!({ "household_id": elsewhere })).await;
+    assert_eq!(
+        (status, body["details"]["reason_code"].as_str()),
+        (422, Some("cooperative.member_outside_township")),
+        "{body}"
+    );
+    assert_eq!(
+        body["message"],
+        "这户不在合作社所在的乡镇，不能加入这个合作社"
+    );
+    let (status, body) = post(members, json!({ "household_id": neighbour })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["member_household_ids"], json!([neighbour]));
+}
+
 /// Finding: a village cadre ordered from his own village, took payment, shipping, delivery and
 /// completion himself, and raised the household's income without a sale.
 #[tokio::test]

@@ -325,6 +325,42 @@ async fn what_is_not_a_sound_photo_is_refused_with_its_reason() {
 }
 
 #[tokio::test]
+async fn the_kind_agrees_with_both_the_name_and_the_type_even_for_bytes_stored_already() {
+    let shop = shop().await;
+    let jpeg = jpeg_of(&picture(320, 240));
+
+    // A JPEG named .png is refused whatever type it is sent as, and one sent as a PNG whatever
+    // its name.
+    for (name, content_type) in [
+        ("photo.png", "image/jpeg"),
+        ("photo.jpg", "image/png"),
+        ("photo.txt", "image/jpeg"),
+        ("photo.jpg", "text/plain"),
+    ] {
+        let (status, body) = shop.upload(jpeg.clone(), name, content_type).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("photo.type_mismatch")),
+            "{name} as {content_type}: {body}"
+        );
+    }
+
+    // Once the bytes are stored, the same rule holds.
+    let (status, body) = shop.upload(jpeg.clone(), "photo.jpg", "image/jpeg").await;
+    assert_eq!(status, 201, "{body}");
+    for (name, content_type) in [("photo.png", "image/jpeg"), ("photo.jpg", "image/png")] {
+        let (status, body) = shop.upload(jpeg.clone(), name, content_type).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("photo.type_mismatch")),
+            "stored bytes as {name}, {content_type}: {body}"
+        );
+    }
+    let (status, body) = shop.upload(jpeg, "IMG_0001.JPEG", "image/jpeg").await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
 async fn an_upload_over_the_size_limit_is_refused_before_it_is_read() {
     let shop = shop_with(|s| s.photo_limit_bytes = 64 * 1024).await;
     let big = jpeg_of(&DynamicImage::ImageRgb8(ImageBuffer::from_fn(

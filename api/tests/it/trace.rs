@@ -930,6 +930,57 @@ async fn a_photo_of_a_label_is_read_and_verified() {
     );
 }
 
+#[tokio::test]
+async fn a_phone_photo_of_several_megabytes_is_read_within_the_photo_limit() {
+    use image::{DynamicImage, GenericImage, ImageBuffer, Rgb, codecs::jpeg::JpegEncoder};
+    use poem::test::{TestForm, TestFormField};
+
+    let farm = Farm::open().await;
+    let batch = farm.batch().await;
+    let url = batch["batch_code_url"].as_str().unwrap();
+    let label = image::load_from_memory(&api::infra::qr::png(url, 16))
+        .unwrap()
+        .to_rgb8();
+    // A grainy table top at a phone camera's 6 megapixels: several megabytes.
+    let mut state = 0x2545_f491_u32;
+    let mut photo = ImageBuffer::from_fn(3000, 2000, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        Rgb([120 + r / 4, 100 + g / 4, 80 + b / 4])
+    });
+    photo.copy_from(&label, 1200, 700).unwrap();
+    let mut jpeg = Vec::new();
+    DynamicImage::ImageRgb8(photo)
+        .write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, 90))
+        .unwrap();
+    assert!(
+        jpeg.len() > 2 * 1024 * 1024 && jpeg.len() < farm.app.state.settings.photo_limit_bytes,
+        "{} bytes",
+        jpeg.len()
+    );
+    let resp = farm
+        .app
+        .client
+        .post("/api/v1/trace/decode")
+        .multipart(
+            TestForm::new().field(
+                TestFormField::bytes(jpeg)
+                    .name("file")
+                    .filename("IMG_20261206.jpg")
+                    .content_type("image/jpeg"),
+            ),
+        )
+        .send()
+        .await;
+    let status = resp.0.status().as_u16();
+    let scan: Value =
+        serde_json::from_str(&resp.0.into_body().into_string().await.unwrap()).unwrap();
+    assert_eq!(status, 200, "{scan}");
+    assert_eq!(scan["code"], batch["batch_code"]);
+}
+
 /// GS1's EPCIS 2.0 JSON schema, from `EPCIS_JSON_SCHEMA` (which `.ci/run` sets); `None` only
 /// outside CI when it is not set.
 fn epcis_schema() -> Option<Value> {

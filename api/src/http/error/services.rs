@@ -153,6 +153,9 @@ impl From<ExitError> for ApiError {
         match err {
             ExitError::NotFound => ErrorCode::ExitNotFound.into(),
             ExitError::Forbidden => ErrorCode::AuthForbidden.into(),
+            ExitError::Refused(reason) => {
+                ApiError::new(ErrorCode::AuthForbidden).with_reason(reason)
+            }
             ExitError::Invalid(reason) => ApiError::new(ErrorCode::ExitInvalid).with_reason(reason),
             ExitError::NotQualified(failing) => ApiError::new(ErrorCode::ExitNotQualified)
                 .with_details(json!({ "failing": failing })),

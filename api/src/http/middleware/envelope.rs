@@ -16,7 +16,10 @@ use poem_openapi::{
 use serde_json::json;
 
 use super::body_limit::BodyLimitExceeded;
-use crate::http::error::{ApiError, ErrorCode, Lang};
+use crate::http::{
+    error::{ApiError, ErrorCode, Lang},
+    methods::{self, Allowed},
+};
 
 pub struct Envelope;
 
@@ -41,17 +44,37 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok()),
         );
+        let path = req.uri().path().to_owned();
         match self.inner.call(req).await {
             Ok(output) => Ok(output.into_response()),
-            Err(err) => Ok(render(err, lang)),
+            Err(err) => {
+                // A 405 names the methods the address takes.
+                let allowed = err.is::<MethodNotAllowedError>().then(|| {
+                    err.data::<Allowed>()
+                        .cloned()
+                        .or_else(|| methods::api_allow(&path))
+                });
+                let mut response = render_for(err, lang, &path);
+                if let Some(Some(Allowed(allow))) = allowed
+                    && let Ok(value) = header::HeaderValue::from_str(&allow)
+                {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                Ok(response)
+            }
         }
     }
 }
 
 /// Renders any error as the envelope; server failures are logged with their whole chain.
 pub fn render(err: poem::Error, lang: Lang) -> Response {
+    render_for(err, lang, "")
+}
+
+/// As [`render`], for a request to `path`, so a path parameter is named as the document names it.
+fn render_for(err: poem::Error, lang: Lang, path: &str) -> Response {
     let operation = err.data::<OperationId>().copied();
-    let api_error = classify(err);
+    let api_error = classify(err, path);
     if api_error.code.status().is_server_error() {
         tracing::error!(code = api_error.code.as_str(), cause = %api_error.cause_chain(), "request failed");
     }
@@ -62,7 +85,7 @@ pub fn render(err: poem::Error, lang: Lang) -> Response {
     response
 }
 
-fn classify(err: poem::Error) -> ApiError {
+fn classify(err: poem::Error, path: &str) -> ApiError {
     let err = match err.downcast::<ApiError>() {
         Ok(api_error) => return api_error,
         Err(err) => err,
@@ -71,7 +94,14 @@ fn classify(err: poem::Error) -> ApiError {
         return invalid_parameter(e.name, &e.reason);
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
-        return invalid_parameter(e.name, &e.reason);
+        // The router numbers path parameters (`param2`); the document names them.
+        let name = e
+            .name
+            .strip_prefix("param")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|index| methods::api_path_parameter(path, index))
+            .unwrap_or(e.name);
+        return invalid_parameter(name, &e.reason);
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         return ApiError::new(ErrorCode::RequestInvalidBody)

@@ -19,7 +19,7 @@ pub struct Submitted {
 #[derive(Debug)]
 pub struct SubmittedFile {
     pub bytes: Vec<u8>,
-    pub declared: Option<image::ImageFormat>,
+    pub declared: crate::infra::imaging::Declared,
 }
 
 impl Submitted {

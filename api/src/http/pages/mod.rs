@@ -15,7 +15,9 @@ pub mod public;
 pub mod session;
 pub mod shell;
 
-use poem::{Route, get, post};
+use poem::Route;
+
+use crate::http::methods::{get, post};
 
 /// The pages' addresses, added to `route`.
 pub fn routes(route: Route) -> Route {

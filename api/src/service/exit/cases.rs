@@ -265,6 +265,7 @@ pub async fn propose(
     year: i32,
     origin: &Origin,
 ) -> Result<CaseRecord, ExitError> {
+    refuse_admin(actor)?;
     let txn = db.begin_write().await?;
     let now = Utc::now();
     let mut status = None;
@@ -346,6 +347,7 @@ pub async fn transition(
     reason: Option<String>,
     origin: &Origin,
 ) -> Result<CaseRecord, ExitError> {
+    refuse_admin(actor)?;
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
@@ -601,6 +603,18 @@ enum Lock {
     ForUpdate,
 }
 
+/// The steps of the procedure are decisions of the village, township and county officials the
+/// transition table names; an admin, who runs the system, takes none of them (separation of
+/// duties) and is told so.
+fn refuse_admin(actor: &Actor) -> Result<(), ExitError> {
+    if actor.role == Role::Admin {
+        return Err(ExitError::Refused(
+            crate::service::reasons::exit_admin_takes_no_step(),
+        ));
+    }
+    Ok(())
+}
+
 async fn case_in_reach(
     txn: &impl ConnectionTrait,
     actor: &Actor,
@@ -613,7 +627,9 @@ async fn case_in_reach(
     }
     let case = find.one(txn).await?.ok_or(ExitError::NotFound)?;
     let village = AreaCode::parse(&case.village_code).map_err(|_| ExitError::NotFound)?;
-    if !actor.is_official() || !actor.governs(&village) {
+    // Admins read every case (and take no step: see `refuse_admin`).
+    let reads = actor.is_official() || actor.role == Role::Admin;
+    if !reads || !actor.governs(&village) {
         return Err(ExitError::NotFound);
     }
     Ok(case)

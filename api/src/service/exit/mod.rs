@@ -32,6 +32,9 @@ pub enum ExitError {
     NotFound,
     #[error("not allowed")]
     Forbidden,
+    /// Not allowed, with the reason a person reads.
+    #[error("{0}")]
+    Refused(crate::service::reasons::Reason),
     #[error("{0}")]
     Invalid(crate::service::reasons::Reason),
     #[error("the subject does not qualify to exit")]

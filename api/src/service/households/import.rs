@@ -636,7 +636,7 @@ impl RowCells<'_> {
         match IdNumber::parse(&text) {
             Ok(id) => Some(id),
             Err(e) => {
-                self.push(column, ProblemCode::InvalidIdNumber, id_message(&e).into());
+                self.push(column, ProblemCode::InvalidIdNumber, id_message(&e));
                 None
             }
         }
@@ -707,12 +707,6 @@ fn flaw_message(flaw: &Flaw, household_number: &str) -> String {
 }
 
 /// Why an ID number was refused, without repeating it.
-fn id_message(error: &IdNumberError) -> &'static str {
-    match error {
-        IdNumberError::Length => "身份证号码应为 18 位",
-        IdNumberError::Characters => "身份证号码应为 17 位数字加 1 位数字或 X",
-        IdNumberError::Region => "身份证号码的地区代码无效",
-        IdNumberError::BirthDate => "身份证号码中的出生日期无效",
-        IdNumberError::CheckDigit => "身份证号码校验位不符，可能有数字输错",
-    }
+fn id_message(error: &IdNumberError) -> String {
+    crate::service::reasons::id_number(error).zh
 }

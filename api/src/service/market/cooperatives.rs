@@ -122,7 +122,8 @@ pub async fn create(
 }
 
 /// Adds a household (`add`) or takes one off (`!add`). The official governs both the
-/// co-operative's area and the household's village.
+/// co-operative's area and the household's village, and a new member household lives in the
+/// co-operative's township (any village of it, for one registered in a village).
 pub async fn change_member(
     db: &Database,
     actor: &Actor,
@@ -140,6 +141,11 @@ pub async fn change_member(
         .filter(|h| AreaCode::parse(&h.village_code).is_ok_and(|v| actor.governs(&v)))
         .ok_or(MarketError::NotFound)?;
     let member = is_member(&txn, cooperative_id, household_id).await?;
+    if add && !member && !same_township(&found.area_code, &household.village_code) {
+        return Err(MarketError::Invalid(
+            crate::service::reasons::cooperative_member_outside(),
+        ));
+    }
     if add && !member {
         cooperative_member::ActiveModel {
             cooperative_id: Set(cooperative_id),
@@ -221,4 +227,10 @@ async fn with_members(
         cooperative,
         member_household_ids,
     })
+}
+
+/// Whether a household's village lies in the township of a co-operative's area (the township
+/// itself, or the township of its village): the first nine digits of both codes.
+fn same_township(cooperative_area: &str, village: &str) -> bool {
+    cooperative_area.len() >= 9 && village.len() >= 9 && cooperative_area[..9] == village[..9]
 }

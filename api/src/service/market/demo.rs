@@ -214,7 +214,15 @@ pub async fn seed_demo_market(db: &Database, photos: &Photos) -> Result<DemoMark
             household_id: Some(household.id),
         };
         let stored = photos
-            .store(db, &seller, drawn, Some(ImageFormat::Jpeg))
+            .store(
+                db,
+                &seller,
+                drawn,
+                crate::infra::imaging::Declared {
+                    by_type: crate::infra::imaging::Claim::Format(ImageFormat::Jpeg),
+                    by_name: crate::infra::imaging::Claim::Silent,
+                },
+            )
             .await?;
         listing_photo::Entity::insert(listing_photo::ActiveModel {
             listing_id: Set(*listing_id),

@@ -2,8 +2,8 @@
 //! each is shown by, one listing with its photos; and new goods listed with the photo taken
 //! for them.
 
+use crate::infra::imaging::Declared;
 use entities::listing::Model as Listing;
-use image::ImageFormat;
 
 use super::{
     MarketError,
@@ -78,7 +78,7 @@ pub async fn list_with_photo(
     photos: &Photos,
     actor: &Actor,
     fields: ListingFields,
-    photo: Option<(Vec<u8>, Option<ImageFormat>)>,
+    photo: Option<(Vec<u8>, Declared)>,
     key: Option<&str>,
 ) -> Result<Listing, MarketError> {
     let photo_digest = photo.as_ref().map(|(bytes, _)| sha256_hex(bytes));

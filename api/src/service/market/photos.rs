@@ -16,7 +16,7 @@ use crate::{
     infra::{
         blobs::{BlobError, BlobStore, Blobs},
         db::Database,
-        imaging::{self, PhotoLimits, PhotoRejection, ProcessedPhoto, Variant},
+        imaging::{self, Declared, PhotoLimits, PhotoRejection, ProcessedPhoto, Variant},
         tokens::sha256_hex,
     },
     service::{
@@ -68,8 +68,11 @@ impl Photos {
         db: &Database,
         actor: &Actor,
         bytes: Vec<u8>,
-        declared: Option<ImageFormat>,
+        declared: Declared,
     ) -> Result<photo::Model, MarketError> {
+        // The kind is checked against the name and the type before anything else, so an
+        // upload of bytes stored already is held to the same rule as a new one.
+        imaging::check_declared(&bytes, declared).map_err(MarketError::Photo)?;
         let id = content_id(&bytes);
         if let Some(stored) = photo::Entity::find_by_id(&id).one(db.conn()).await? {
             return Ok(stored);
@@ -140,7 +143,7 @@ impl Photos {
     async fn process(
         &self,
         bytes: Vec<u8>,
-        declared: Option<ImageFormat>,
+        declared: Declared,
     ) -> Result<ProcessedPhoto, MarketError> {
         self.with_image(bytes, declared, |bytes, declared, limits| {
             imaging::process(bytes, declared, limits)
@@ -154,10 +157,8 @@ impl Photos {
     pub async fn with_image<T: Send + 'static>(
         &self,
         bytes: Vec<u8>,
-        declared: Option<ImageFormat>,
-        work: impl FnOnce(&[u8], Option<ImageFormat>, &PhotoLimits) -> Result<T, PhotoRejection>
-        + Send
-        + 'static,
+        declared: Declared,
+        work: impl FnOnce(&[u8], Declared, &PhotoLimits) -> Result<T, PhotoRejection> + Send + 'static,
     ) -> Result<T, PhotoRejection> {
         let _permit = self
             .permits
@@ -191,7 +192,7 @@ impl Photos {
         actor: &Actor,
         listing_id: i64,
         bytes: Vec<u8>,
-        declared: Option<ImageFormat>,
+        declared: Declared,
     ) -> Result<Vec<photo::Model>, MarketError> {
         self.add_to_listing_keyed(db, actor, listing_id, bytes, declared, None)
             .await
@@ -204,7 +205,7 @@ impl Photos {
         actor: &Actor,
         listing_id: i64,
         bytes: Vec<u8>,
-        declared: Option<ImageFormat>,
+        declared: Declared,
         key: Option<&str>,
     ) -> Result<Vec<photo::Model>, MarketError> {
         let request = serde_json::json!([listing_id, sha256_hex(&bytes)]);

@@ -32,7 +32,6 @@ use crate::{
         policy::Actor,
     },
 };
-use image::ImageFormat;
 
 /// Most item codes one request issues.
 pub const MAX_CODES_PER_RUN: u32 = 100_000;
@@ -772,7 +771,7 @@ async fn records_of(db: &Database, batch_id: i64, item: u32) -> Result<CodeRecor
 pub async fn code_in_photo(
     photos: &Photos,
     bytes: Vec<u8>,
-    declared: Option<ImageFormat>,
+    declared: imaging::Declared,
 ) -> Result<String, TraceError> {
     let found = photos
         .with_image(bytes, declared, |bytes, declared, limits| {

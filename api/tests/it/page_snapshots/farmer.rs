@@ -127,7 +127,7 @@ async fn goods_in_each_state(app: &TestApp, actor: &Actor) -> (i64, String) {
     let photo = app
         .state
         .photos
-        .store(db, actor, bytes, Some(image::ImageFormat::Jpeg))
+        .store(db, actor, bytes, api::infra::imaging::Declared::SILENT)
         .await
         .unwrap();
     let on_sale = listings::create_with_photos(

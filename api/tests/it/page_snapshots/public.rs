@@ -283,7 +283,7 @@ async fn add_photo(app: &TestApp, farmer: &Actor, listing: i64, shade: u32) {
             farmer,
             listing,
             jpeg,
-            Some(image::ImageFormat::Jpeg),
+            api::infra::imaging::Declared::SILENT,
         )
         .await
         .unwrap();

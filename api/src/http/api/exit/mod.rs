@@ -261,7 +261,8 @@ impl ExitApi {
     ///
     /// Opens an exit case for a household (village cadres and townships) or a village
     /// (townships and the county) that qualifies in the year. The household becomes
-    /// `exit_pending`.
+    /// `exit_pending`. Admins take no step of the procedure: 403 with
+    /// `details.reason_code` `exit.admin_takes_no_step`.
     #[oai(path = "/exit-cases", method = "post", operation_id = "propose_exit")]
     async fn propose_exit(
         &self,
@@ -296,7 +297,8 @@ impl ExitApi {
 
     /// Get an exit case
     ///
-    /// The case, every step it took, and what may happen next now.
+    /// The case, every step it took, and what may happen next now; for the officials of its
+    /// area and for admins.
     #[oai(
         path = "/exit-cases/:id",
         method = "get",
@@ -318,6 +320,7 @@ impl ExitApi {
     /// `object` during the notice (with a reason; back to verification), `review` (township,
     /// once the notice has ended), `approve` and `announce` (county), or `reject` (with a
     /// reason). A step the case's state does not allow now answers 409 with the allowed ones.
+    /// Admins take no step: 403 with `details.reason_code` `exit.admin_takes_no_step`.
     #[oai(
         path = "/exit-cases/:id/steps",
         method = "post",

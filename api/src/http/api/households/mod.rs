@@ -105,36 +105,6 @@ impl HouseholdsApi {
         Ok(ListHouseholdsResponse::Ok(Json(found.into())))
     }
 
-    /// Get a household
-    ///
-    /// ID numbers are masked (`500235********123X`); officials of the owning area may ask for
-    /// them in full with `reveal=true`, which is written to the audit log.
-    #[oai(
-        path = "/households/:id",
-        method = "get",
-        operation_id = "get_household"
-    )]
-    async fn get_household(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        req: &Request,
-        id: Path<i64>,
-        /// Show full ID numbers (officials of the owning area only; audited).
-        reveal: Query<Option<bool>>,
-    ) -> Result<GetHouseholdResponse, ApiError> {
-        let record = households::get(
-            &state.db,
-            &state.pii,
-            &auth.0.actor,
-            id.0,
-            reveal.0.unwrap_or(false),
-            &origin(req),
-        )
-        .await?;
-        Ok(GetHouseholdResponse::Ok(Json(record.into())))
-    }
-
     /// Import households from a spreadsheet
     ///
     /// A CSV or XLSX file in the registry template's layout (one row per member, household
@@ -240,6 +210,36 @@ pub struct HouseholdChangesApi;
 
 #[OpenApi(tag = "ApiTags::Households")]
 impl HouseholdChangesApi {
+    /// Get a household
+    ///
+    /// ID numbers are masked (`500235********123X`); officials of the owning area may ask for
+    /// them in full with `reveal=true`, which is written to the audit log.
+    #[oai(
+        path = "/households/:id",
+        method = "get",
+        operation_id = "get_household"
+    )]
+    async fn get_household(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        id: Path<i64>,
+        /// Show full ID numbers (officials of the owning area only; audited).
+        reveal: Query<Option<bool>>,
+    ) -> Result<GetHouseholdResponse, ApiError> {
+        let record = households::get(
+            &state.db,
+            &state.pii,
+            &auth.0.actor,
+            id.0,
+            reveal.0.unwrap_or(false),
+            &origin(req),
+        )
+        .await?;
+        Ok(GetHouseholdResponse::Ok(Json(record.into())))
+    }
+
     /// Change a household
     ///
     /// Only the fields sent change; `null` clears the phone or the responsible cadre. Moving
@@ -524,7 +524,8 @@ fn household_filter(
 fn new_member(m: MemberInput, position: usize) -> Result<NewMember, ApiError> {
     let id_number = IdNumber::parse(&m.id_number).map_err(|e| {
         ApiError::new(ErrorCode::HouseholdInvalidIdNumber)
-            .with_details(json!({ "member": position, "reason": e.to_string() }))
+            .with_details(json!({ "member": position }))
+            .with_reason(crate::service::reasons::id_number(&e))
     })?;
     Ok(NewMember {
         name: m.name,

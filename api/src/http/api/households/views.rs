@@ -147,6 +147,7 @@ pub enum RecordIncomeResponse {
 
 /// The spreadsheet to import.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct ImportUpload {
     /// A CSV (UTF-8 or GB18030) or XLSX file; its kind is read from its contents.
     pub(in crate::http::api) file: Upload,
@@ -308,8 +309,10 @@ pub struct RegisterHouseholdRequest {
 pub struct MemberInput {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub name: String,
-    /// The 18-character national ID number.
-    #[oai(validator(max_length = 18))]
+    /// The 18-character national ID number: 17 digits and a digit or X (full-width ones are
+    /// read as such). A wrong one answers 422 `household.invalid_id_number` saying what is
+    /// wrong (`details.reason_code`: `id_number.length`, `.characters`, `.region`,
+    /// `.birth_date`, `.check_digit`).
     pub id_number: String,
     pub relation: RelationView,
     /// When given, must agree with the ID number.

@@ -228,6 +228,7 @@ impl From<entities::photo::Model> for PhotoView {
 
 /// A photo upload.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub struct PhotoUpload {
     /// JPEG, PNG or WebP, up to the configured size (15 MB by default).
     pub file: Upload,
@@ -235,7 +236,7 @@ pub struct PhotoUpload {
 
 impl PhotoUpload {
     /// The bytes and the format the client claims for them.
-    pub async fn read(self) -> Result<(Vec<u8>, Option<image::ImageFormat>), ApiError> {
+    pub async fn read(self) -> Result<(Vec<u8>, imaging::Declared), ApiError> {
         let declared = imaging::declared_format(self.file.content_type(), self.file.file_name());
         let bytes = self
             .file

@@ -21,7 +21,7 @@ use api::{
     },
     testing::{self, TestApp},
 };
-use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb, codecs::jpeg::JpegEncoder};
+use image::{DynamicImage, ImageBuffer, Rgb, codecs::jpeg::JpegEncoder};
 use poem::EndpointExt;
 
 /// The child process's mode: process the JPEG at this path once and report.
@@ -77,8 +77,12 @@ fn process_once(path: &Path) {
         .build()
         .expect("a runtime");
     let started = Instant::now();
-    let processed = imaging::process(&bytes, Some(ImageFormat::Jpeg), &PhotoLimits::default())
-        .expect("the photo is accepted");
+    let processed = imaging::process(
+        &bytes,
+        imaging::declared_format(Some("image/jpeg"), Some("photo.jpg")),
+        &PhotoLimits::default(),
+    )
+    .expect("the photo is accepted");
     runtime.block_on(async {
         for variant in processed.variants {
             blobs

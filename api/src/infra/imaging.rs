@@ -192,7 +192,7 @@ pub fn declared_format(content_type: Option<&str>, file_name: Option<&str>) -> D
         .and_then(|n| n.rsplit_once('.'))
     {
         None => Claim::Silent,
-        Some((_, ext)) if ext.is_empty() => Claim::Silent,
+        Some((_, "")) => Claim::Silent,
         Some((_, ext)) => ImageFormat::from_extension(ext).map_or(Claim::Other, Claim::Format),
     };
     Declared { by_type, by_name }

@@ -297,6 +297,18 @@ reasons! {
         "这条反映已经处理完了", "This report is already closed";
 }
 
+/// Why an ID number was refused, without repeating it.
+pub fn id_number(error: &crate::domain::IdNumberError) -> Reason {
+    use crate::domain::IdNumberError;
+    match error {
+        IdNumberError::Length => id_number_length(),
+        IdNumberError::Characters => id_number_characters(),
+        IdNumberError::Region => id_number_region(),
+        IdNumberError::BirthDate => id_number_birth_date(),
+        IdNumberError::CheckDigit => id_number_check_digit(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,17 +328,5 @@ mod tests {
                 "{reason:?}"
             );
         }
-    }
-}
-
-/// Why an ID number was refused, without repeating it.
-pub fn id_number(error: &crate::domain::IdNumberError) -> Reason {
-    use crate::domain::IdNumberError;
-    match error {
-        IdNumberError::Length => id_number_length(),
-        IdNumberError::Characters => id_number_characters(),
-        IdNumberError::Region => id_number_region(),
-        IdNumberError::BirthDate => id_number_birth_date(),
-        IdNumberError::CheckDigit => id_number_check_digit(),
     }
 }

@@ -279,6 +279,14 @@ fn write_in_enforced(document: &mut serde_json::Value) {
                 continue;
             };
             for (name, property) in properties.iter_mut() {
+                // A list of area codes to look up: each item is read as an area code.
+                if schema_name == "LookupAreasRequest"
+                    && name == "codes"
+                    && property["items"]["type"] == "string"
+                {
+                    property["items"]["pattern"] = AREA_CODE.into();
+                    continue;
+                }
                 let Some(mut pattern) = enforced(name, None) else {
                     continue;
                 };

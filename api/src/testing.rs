@@ -203,19 +203,29 @@ fn with_database(url: &str, database: &str) -> String {
     out
 }
 
-/// The caches the cache suite runs against: always the in-process one, and Redis when
-/// `TEST_REDIS_URL` is set (under a key prefix of its own).
+/// The caches the cache suite runs against: always the in-process one, Redis when
+/// `TEST_REDIS_URL` is set and a Redis Cluster when `TEST_REDIS_CLUSTER_URL` names its nodes
+/// (each under a key prefix of its own).
 pub async fn test_caches() -> Vec<Arc<dyn Cache>> {
     let mut caches: Vec<Arc<dyn Cache>> = vec![Arc::new(MemoryCache::new(10_000))];
-    if let Some(redis) = test_redis().await {
-        caches.push(redis);
-    }
+    caches.extend(test_redis().await);
+    caches.extend(test_redis_cluster().await);
     caches
 }
 
 /// Redis under a fresh key prefix when `TEST_REDIS_URL` is set; panics if it does not answer.
 pub async fn test_redis() -> Option<Arc<dyn Cache>> {
-    let url = std::env::var("TEST_REDIS_URL")
+    connect_test_redis("TEST_REDIS_URL").await
+}
+
+/// A Redis Cluster under a fresh key prefix when `TEST_REDIS_CLUSTER_URL` names its nodes
+/// (`redis://127.0.0.1:7101,redis://127.0.0.1:7102,...`); panics if it does not answer.
+pub async fn test_redis_cluster() -> Option<Arc<dyn Cache>> {
+    connect_test_redis("TEST_REDIS_CLUSTER_URL").await
+}
+
+async fn connect_test_redis(variable: &str) -> Option<Arc<dyn Cache>> {
+    let url = std::env::var(variable)
         .ok()
         .filter(|u| !u.trim().is_empty())?;
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
@@ -226,7 +236,7 @@ pub async fn test_redis() -> Option<Arc<dyn Cache>> {
     };
     let cache = RedisCache::connect(url.trim(), &prefix, timeouts)
         .await
-        .unwrap_or_else(|e| panic!("TEST_REDIS_URL {url} does not answer: {e}"));
+        .unwrap_or_else(|e| panic!("{variable} {url} does not answer: {e}"));
     Some(Arc::new(cache))
 }
 

@@ -294,18 +294,53 @@ async fn a_zero_ttl_is_refused() {
     }
 }
 
-/// With `TEST_REDIS_URL` set, the suite above ran on Redis as well as in-process.
+/// With `TEST_REDIS_URL` set, the suite above ran on Redis as well as in-process; with
+/// `TEST_REDIS_CLUSTER_URL`, on a Redis Cluster too.
 #[tokio::test]
 async fn redis_is_under_test_when_configured() {
     let kinds: Vec<&str> = test_caches().await.iter().map(|c| c.kind()).collect();
-    let redis_configured = std::env::var("TEST_REDIS_URL").is_ok_and(|u| !u.trim().is_empty());
-    let expected: &[&str] = if redis_configured {
-        &["in-process", "redis"]
-    } else {
-        &["in-process"]
-    };
+    let configured = |variable| std::env::var(variable).is_ok_and(|u| !u.trim().is_empty());
+    let mut expected = vec!["in-process"];
+    if configured("TEST_REDIS_URL") {
+        expected.push("redis");
+    }
+    if configured("TEST_REDIS_CLUSTER_URL") {
+        expected.push("redis-cluster");
+    }
     assert_eq!(kinds, expected);
     eprintln!("cache tests run on {kinds:?}");
+}
+
+/// Forgetting everything reaches every node of a cluster, and only this cache's prefix.
+#[tokio::test]
+async fn clearing_forgets_every_key_on_every_node_and_nothing_else() {
+    for cache in test_caches().await {
+        let other = test_caches()
+            .await
+            .into_iter()
+            .find(|c| c.kind() == cache.kind())
+            .unwrap();
+        // Keys in many slots, so a cluster spreads them over all its nodes.
+        for i in 0..200 {
+            cache.set(&format!("k{i}"), b"1", MINUTE).await.unwrap();
+        }
+        cache.seed_set("{b7}:places", &[], MINUTE).await.unwrap();
+        other.set("kept", b"1", MINUTE).await.unwrap();
+        cache.clear().await.unwrap();
+        for i in 0..200 {
+            assert_eq!(
+                cache.get(&format!("k{i}")).await.unwrap(),
+                None,
+                "{}",
+                cache.kind()
+            );
+        }
+        assert_eq!(cache.set_size("{b7}:places").await.unwrap(), None);
+        if cache.kind() != "in-process" {
+            // Another prefix on the same server keeps its keys.
+            assert_eq!(other.get("kept").await.unwrap().as_deref(), Some(&b"1"[..]));
+        }
+    }
 }
 
 #[tokio::test]

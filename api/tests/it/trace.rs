@@ -1703,6 +1703,19 @@ async fn a_scan_of_a_known_code_asks_the_cache_once_and_a_forged_code_never() {
         Some(redis) => redis,
         None => std::sync::Arc::new(api::infra::cache::MemoryCache::new(10_000)),
     };
+    scans_ask_the_cache_once(inner).await;
+}
+
+/// On a Redis Cluster (`TEST_REDIS_CLUSTER_URL`) a scan is one call too: its keys share a slot.
+#[tokio::test]
+async fn on_a_redis_cluster_a_scan_asks_the_cache_once() {
+    if let Some(cluster) = api::testing::test_redis_cluster().await {
+        assert_eq!(cluster.kind(), "redis-cluster");
+        scans_ask_the_cache_once(cluster).await;
+    }
+}
+
+async fn scans_ask_the_cache_once(inner: std::sync::Arc<dyn api::infra::cache::Cache>) {
     let log = std::sync::Arc::new(CallLog {
         inner,
         calls: Default::default(),

@@ -239,8 +239,7 @@ fn enforced(name: &str, path: Option<&str>) -> Option<String> {
     Some(pattern)
 }
 
-/// Writes [`enforced`] patterns into the parameters and the request bodies' fields. A
-/// household's phone may also be left empty.
+/// Writes [`enforced`] patterns into the parameters and the request bodies' fields.
 fn write_in_enforced(document: &mut serde_json::Value) {
     if let Some(paths) = document["paths"].as_object_mut() {
         for (path, operations) in paths.iter_mut() {
@@ -279,31 +278,33 @@ fn write_in_enforced(document: &mut serde_json::Value) {
                 continue;
             };
             for (name, property) in properties.iter_mut() {
-                // A list of area codes to look up: each item is read as an area code.
-                if schema_name == "LookupAreasRequest"
-                    && name == "codes"
-                    && property["items"]["type"] == "string"
-                {
-                    property["items"]["pattern"] = AREA_CODE.into();
-                    continue;
-                }
-                let Some(mut pattern) = enforced(name, None) else {
+                let Some(pattern) = enforced_in_request(schema_name, name) else {
                     continue;
                 };
-                if property["type"] != "string" {
-                    continue;
+                // A list of strings carries the pattern on each item.
+                let target = if property["type"] == "array" {
+                    &mut property["items"]
+                } else {
+                    property
+                };
+                if target["type"] == "string" {
+                    target["pattern"] = pattern.into();
                 }
-                if name == "phone"
-                    && matches!(
-                        schema_name.as_str(),
-                        "RegisterHouseholdRequest" | "UpdateHouseholdRequest"
-                    )
-                {
-                    pattern = format!("^(\\s*|{PHONE})$");
-                }
-                property["pattern"] = pattern.into();
             }
         }
+    }
+}
+
+/// The pattern of a request body's field: the field's own by [`enforced`], unless the request
+/// reads it its own way.
+fn enforced_in_request(schema_name: &str, name: &str) -> Option<String> {
+    match (schema_name, name) {
+        // A household's phone may also be left empty.
+        ("RegisterHouseholdRequest" | "UpdateHouseholdRequest", "phone") => {
+            Some(format!("^(\\s*|{PHONE})$"))
+        }
+        ("LookupAreasRequest", "codes") => Some(AREA_CODE.to_owned()),
+        _ => enforced(name, None),
     }
 }
 

@@ -1,10 +1,15 @@
-//! The Redis cache, shared by every API server.
+//! The Redis cache, shared by every API server: one Redis, or a Redis Cluster when the URL
+//! names several nodes (`redis://a:7001,redis://b:7002,...`). Every key a script touches carries
+//! one hash tag, so each script runs within one slot of a cluster.
 
 use std::time::Duration;
 
 use redis::{
-    Client, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
+    Client, Cmd, Pipeline, RedisFuture, Script, Value,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    cluster::{ClusterClient, ClusterConfig},
+    cluster_async::ClusterConnection,
+    cluster_routing::{RoutingInfo, SingleNodeRoutingInfo},
 };
 
 use super::{Cache, CacheError, ScanKeys, ScanReading, check_ttl};
@@ -89,9 +94,64 @@ impl Default for RedisTimeouts {
     }
 }
 
+/// A connection to one Redis, or to every node of a cluster (commands routed by their keys).
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+impl Connection {
+    /// Sends `cmd` to the given node of a cluster, or where its keys route it.
+    async fn send_to(
+        &mut self,
+        cmd: Cmd,
+        node: Option<&(String, u16)>,
+    ) -> redis::RedisResult<Value> {
+        match (self, node) {
+            (Self::Cluster(cluster), Some((host, port))) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                cluster.route_command(cmd, routing).await
+            }
+            (conn, _) => conn.req_packed_command(&cmd).await,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct RedisCache {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     increment: Script,
     increment_existing: Script,
@@ -127,15 +187,28 @@ impl RedisCache {
         prefix: &str,
         timeouts: RedisTimeouts,
     ) -> Result<Self, CacheError> {
-        let client = Client::open(url)?;
-        // One quick reconnection try per failure, not a retry loop that holds requests.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeouts.connect))
-            .set_response_timeout(Some(timeouts.response))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(50));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        let nodes: Vec<&str> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|node| !node.is_empty())
+            .collect();
+        let conn = if nodes.len() > 1 {
+            let client = ClusterClient::builder(nodes).retries(1).build()?;
+            let config = ClusterConfig::new()
+                .set_connection_timeout(timeouts.connect)
+                .set_response_timeout(timeouts.response);
+            Connection::Cluster(client.get_pending_async_connection_with_config(config))
+        } else {
+            let client = Client::open(url.trim())?;
+            // One quick reconnection try per failure, not a retry loop that holds requests.
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeouts.connect))
+                .set_response_timeout(Some(timeouts.response))
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(10))
+                .set_max_delay(Duration::from_millis(50));
+            Connection::Single(ConnectionManager::new_lazy_with_config(client, config)?)
+        };
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
@@ -145,6 +218,11 @@ impl RedisCache {
             seed_set: Script::new(SEED_SET),
             tally_scan: Script::new(TALLY_SCAN),
         })
+    }
+
+    /// Whether this cache speaks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Connection::Cluster(_))
     }
 
     /// Removes keys (named without the prefix) in one call.
@@ -161,22 +239,62 @@ impl RedisCache {
         Ok(())
     }
 
-    /// Removes every key under this cache's prefix; answers how many.
+    /// Removes every key under this cache's prefix, on every primary of a cluster; answers how
+    /// many.
     pub async fn delete_all(&self) -> Result<u64, CacheError> {
+        let mut removed = 0;
+        match &self.conn {
+            Connection::Single(_) => removed += self.delete_all_on(None).await?,
+            Connection::Cluster(_) => {
+                for (host, port) in self.primaries().await? {
+                    removed += self.delete_all_on(Some((host, port))).await?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The cluster's primaries, as `CLUSTER SLOTS` tells them: one per slot range's first node.
+    async fn primaries(&self) -> Result<Vec<(String, u16)>, CacheError> {
+        let mut conn = self.conn.clone();
+        let ranges: Vec<Vec<Value>> = redis::cmd("CLUSTER")
+            .arg("SLOTS")
+            .query_async(&mut conn)
+            .await?;
+        let mut primaries: Vec<(String, u16)> = ranges
+            .iter()
+            .filter_map(|range| {
+                // The node: its host, port, id and more.
+                let node: Vec<Value> = redis::from_redis_value(range.get(2)?.clone()).ok()?;
+                let host = redis::from_redis_value(node.first()?.clone()).ok()?;
+                let port = redis::from_redis_value(node.get(1)?.clone()).ok()?;
+                Some((host, port))
+            })
+            .collect();
+        primaries.sort();
+        primaries.dedup();
+        Ok(primaries)
+    }
+
+    /// SCANs one node (the only one, or the given primary of a cluster) and UNLINKs what it
+    /// finds under the prefix.
+    async fn delete_all_on(&self, node: Option<(String, u16)>) -> Result<u64, CacheError> {
         let mut conn = self.conn.clone();
         let pattern = format!("{}*", self.prefix);
         let mut cursor: u64 = 0;
         let mut removed = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
                 .arg("MATCH")
                 .arg(&pattern)
                 .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await?;
+                .arg(1000);
+            let reply = conn.send_to(scan, node.as_ref()).await?;
+            let (next, keys): (u64, Vec<String>) =
+                redis::from_redis_value(reply).map_err(redis::RedisError::from)?;
             if !keys.is_empty() {
+                // A cluster splits the keys by slot and adds up the answers.
                 removed += redis::cmd("UNLINK")
                     .arg(&keys)
                     .query_async::<u64>(&mut conn)
@@ -201,7 +319,11 @@ fn millis(ttl: Duration) -> u64 {
 #[async_trait::async_trait]
 impl Cache for RedisCache {
     fn kind(&self) -> &'static str {
-        "redis"
+        if self.is_cluster() {
+            "redis-cluster"
+        } else {
+            "redis"
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

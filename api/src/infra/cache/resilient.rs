@@ -183,7 +183,7 @@ async fn repair(redis: &RedisCache, circuit: &Circuit) -> Result<(), CacheError>
 #[async_trait::async_trait]
 impl Cache for ResilientCache {
     fn kind(&self) -> &'static str {
-        "redis"
+        self.redis.kind()
     }
 
     fn degraded(&self) -> bool {

@@ -241,39 +241,32 @@ impl ScanCounter {
         })
     }
 
-    /// The code's count with this scan (already pending, still in flight) added.
-    /// Reached when the cache's counter was missing (or, with `cache_answers` false, when the
-    /// cache failed).
+    /// The code's count with this scan (already pending, still in flight) added, when the tally
+    /// found no counter (`cache_answers`) or the cache failed: the counter is seeded from the
+    /// truth, then this scan added to it.
     async fn count(
         &self,
         db: &Database,
         key: CodeKey,
         cache_answers: bool,
     ) -> Result<i64, TraceError> {
-        let count_key = count_key(key);
-        for attempt in 0..3 {
-            let incremented = if attempt == 0 {
-                // The tally found no counter: it is seeded before adding this scan.
-                Ok(None)
-            } else {
-                self.cache.increment_existing(&count_key, 1).await
-            };
-            if !cache_answers {
-                break;
-            }
-            match incremented {
-                Ok(Some(count)) => return Ok(count),
-                Ok(None) => {
-                    // Seeded without the scans in flight, this one included: each adds
-                    // itself once the seed is there.
-                    let (stored, unwritten, in_flight) = self.truth(db, key).await?;
-                    let seed = stored + unwritten - in_flight;
-                    let _ = self
-                        .cache
-                        .set_if_absent(&count_key, seed.to_string().as_bytes(), COUNTER_TTL)
-                        .await;
+        if cache_answers {
+            let count_key = count_key(key);
+            // Twice: the counter may be evicted again between the seed and the add.
+            for _ in 0..2 {
+                // Seeded without the scans in flight, this one included: each adds itself
+                // once the seed is there.
+                let (stored, unwritten, in_flight) = self.truth(db, key).await?;
+                let seed = stored + unwritten - in_flight;
+                let _ = self
+                    .cache
+                    .set_if_absent(&count_key, seed.to_string().as_bytes(), COUNTER_TTL)
+                    .await;
+                match self.cache.increment_existing(&count_key, 1).await {
+                    Ok(Some(count)) => return Ok(count),
+                    Ok(None) => continue,
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
         }
         // Without the cache the database and this process still know.
@@ -325,9 +318,8 @@ impl ScanCounter {
     }
 
     /// How many distinct places the code was scanned from, `place` (already noted as
-    /// unwritten) included.
-    /// Reached when the cache's set was missing (or, with `cache_answers` false, when the
-    /// cache failed).
+    /// unwritten) included, when the tally found no set (`cache_answers`) or the cache failed:
+    /// the set is seeded from the truth, then this place added to it.
     async fn places(
         &self,
         db: &Database,
@@ -335,25 +327,18 @@ impl ScanCounter {
         place: &str,
         cache_answers: bool,
     ) -> Result<i64, TraceError> {
-        let set_key = places_key(key);
-        for attempt in 0..3 {
-            let added = if attempt == 0 {
-                // The tally found no set: it is seeded before adding this place.
-                Ok(None)
-            } else {
-                self.cache.add_to_existing_set(&set_key, place).await
-            };
-            if !cache_answers {
-                break;
-            }
-            match added {
-                Ok(Some((_, size))) => return Ok(size),
-                Ok(None) => {
-                    // Seeded with this place too; sets take a member twice as once.
-                    let known = self.known_places(db, key).await?;
-                    let _ = self.cache.seed_set(&set_key, &known, COUNTER_TTL).await;
+        if cache_answers {
+            let set_key = places_key(key);
+            // Twice: the set may be evicted again between the seed and the add.
+            for _ in 0..2 {
+                // Seeded with this place too; a set takes a member twice as once.
+                let known = self.known_places(db, key).await?;
+                let _ = self.cache.seed_set(&set_key, &known, COUNTER_TTL).await;
+                match self.cache.add_to_existing_set(&set_key, place).await {
+                    Ok(Some((_, size))) => return Ok(size),
+                    Ok(None) => continue,
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
         }
         Ok(self.known_places(db, key).await?.len() as i64)

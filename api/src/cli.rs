@@ -317,6 +317,9 @@ impl Command {
                 if report.problem_count > 0 {
                     anyhow::bail!("{} problems; nothing was written", report.problem_count);
                 }
+                if !dry_run {
+                    tell_servers(&settings).await;
+                }
                 Ok(())
             }
             Command::Import {
@@ -336,6 +339,9 @@ impl Command {
                 print_village_report(&report, started.elapsed());
                 if report.problem_count > 0 {
                     anyhow::bail!("{} problems; nothing was written", report.problem_count);
+                }
+                if !dry_run {
+                    tell_servers(&settings).await;
                 }
                 Ok(())
             }
@@ -397,6 +403,7 @@ impl Command {
                     &cache,
                 )
                 .await?;
+                crate::http::middleware::kept::public_changed(cache.as_ref()).await;
                 if report.categories_added > 0 {
                     println!("product categories: {} added", report.categories_added);
                 }
@@ -422,6 +429,16 @@ impl Command {
                 Ok(())
             }
         }
+    }
+}
+
+/// Tells running servers, through Redis, that what public reads show may have changed. Servers
+/// on the in-process cache cannot be told: their kept copies expire within minutes.
+async fn tell_servers(settings: &Settings) {
+    if settings.redis_url.is_some()
+        && let Ok(cache) = app::connect_cache(settings).await
+    {
+        crate::http::middleware::kept::public_changed(cache.as_ref()).await;
     }
 }
 

@@ -274,6 +274,17 @@ impl TestApp {
         Self::spawn_on(adjust, Some(cache), None).await
     }
 
+    /// Another server on this app's database and cache, with memory of its own (kept copies,
+    /// scans not yet written): a second server behind the same load balancer.
+    pub fn second_server(&self) -> TestClient<poem::endpoint::BoxEndpoint<'static>> {
+        let mut settings = (*self.state.settings).clone();
+        settings.scan_journal_dir = Some(self.files.path().join("scan-journal-second"));
+        let mut state = AppState::new(settings, self.state.db.clone(), self.state.cache.clone())
+            .expect("the second server starts");
+        state.clock = self.state.clock.clone();
+        TestClient::new(crate::http::routes(state).map_to_response().boxed())
+    }
+
     async fn spawn_on(
         adjust: impl FnOnce(&mut Settings),
         cache: Option<Arc<dyn Cache>>,

@@ -14,7 +14,7 @@ pub mod pages;
 use crate::app::AppState;
 use api::{API_PREFIX, openapi_service};
 use methods::get;
-use middleware::{body_limit, compress, connection, envelope, observe, rate_limit};
+use middleware::{body_limit, compress, connection, envelope, kept, observe, rate_limit};
 use poem::{
     Endpoint, EndpointExt, Route,
     middleware::{CookieJarManager, Cors, SetHeader},
@@ -48,6 +48,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
+        // Inside the limit, so kept answers are counted like any other.
+        .with(kept::KeepPublic::new(state.cache.clone()))
         .with(rate_limit::AnonymousLimit::new(
             state.cache.clone(),
             settings.clone(),

@@ -18,6 +18,7 @@ mod idempotency;
 mod identity;
 mod import;
 mod input;
+mod kept;
 mod market;
 mod orders;
 mod page_snapshots;

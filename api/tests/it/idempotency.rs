@@ -107,7 +107,11 @@ impl Farm {
 
 fn csrf_of(page: &Page) -> String {
     let start = page.html.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    page.html[start..start + 32].to_owned()
+    page.html[start..]
+        .split('"')
+        .next()
+        .expect("a token")
+        .to_owned()
 }
 
 /// The keys of a page's forms, in order.

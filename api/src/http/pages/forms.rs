@@ -133,6 +133,25 @@ impl Problem {
     }
 }
 
+/// A form as its page shows it: fresh, or refused with what was typed and why.
+#[derive(Debug, Default)]
+pub struct Kept<T> {
+    pub problem: Problem,
+    pub typed: T,
+}
+
+impl<T: Default> Kept<T> {
+    /// A form not sent yet: empty, or as its page fills it in.
+    pub fn fresh() -> Self {
+        Self::default()
+    }
+
+    /// A refused form: what was typed, and why it was refused.
+    pub fn refused(problem: Problem, typed: T) -> Self {
+        Self { problem, typed }
+    }
+}
+
 /// A refused form of one item of a list — an order's step, an exit case's step, an answer to a
 /// buyer's report: which item, what was typed and why, so the page says the reason beside the
 /// field in that item's own form and keeps what was typed there.

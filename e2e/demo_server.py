@@ -32,6 +32,8 @@ ADMIN_PHONE = "13800000000"
 ADMIN_PASSWORD = "demo-admin-password-2026"
 COUNTY = "500235"
 DEMO_FARMER = "19900010000"
+# Another of the demo's farmers, who may sign in on the same phone.
+OTHER_FARMER = "19900010001"
 BUYER_PHONE = "13700000001"
 OFFICIALS = {
     "county_official": ("13900000001", "county-official", COUNTY),
@@ -187,6 +189,7 @@ class DemoServer:
             "gateway": f"http://127.0.0.1:{self.gateway.server_address[1]}",
             "admin": {"phone": ADMIN_PHONE, "password": ADMIN_PASSWORD},
             "farmer": DEMO_FARMER,
+            "other_farmer": OTHER_FARMER,
             "buyer": BUYER_PHONE,
             "officials": {role: phone for role, (phone, _, _) in OFFICIALS.items()},
         }

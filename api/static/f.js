@@ -1,7 +1,8 @@
 // The farmer's pages on a weak signal. Photos are shrunk on the phone (long side 1600 px,
 // JPEG) and sent with a progress bar; forms sent with no signal are kept by the service
-// worker (/f/sw.js) and listed here until they are sent. Without this script every form
-// still works as a plain form.
+// worker (/f/sw.js) and listed here until they are sent; another account's kept forms are
+// held back, and said so, until it signs in again. Without this script every form still works
+// as a plain form.
 (() => {
   const zh = !document.documentElement.lang.startsWith('en');
   const t = (c, e) => (zh ? c : e);
@@ -15,7 +16,7 @@
   };
   const tell = (m) => sw && sw.ready.then((r) => r.active.postMessage(m));
   const hello = () => tell({ hello: 1, csrf: (document.querySelector('[name=csrf]') || {}).value });
-  const kept = () => items.filter((i) => !i.refused);
+  const kept = () => items.filter((i) => !i.refused && !i.held);
 
   // What is still waiting on the phone, what was refused and why, and what was sent.
   function show(d) {
@@ -29,19 +30,21 @@
     box.id = 'waiting';
     box.setAttribute('role', 'status');
     box.replaceChildren();
-    if (old) box.append(el('p', t('没有信号，这是上次打开时的样子', 'No signal: the page as last seen'), 'note'));
+    if (old) box.append(el('p', t('没有信号，这是上次打开时的样子', 'No signal: as last seen'), 'note'));
     if (kept().length) {
       box.append(el('h2', kept().some((i) => i.login)
         ? t('请先登录，登录后自动发送', 'Sign in again to send')
-        : t('没有信号，已存在手机上，有信号时自动发送', 'No signal: kept on this phone, sent when the signal returns')));
+        : t('没有信号，已存在手机上，有信号时自动发送', 'No signal: kept here, sent when it returns')));
       const ul = el('ul');
       for (const i of kept()) ul.append(el('li', i.what));
       box.append(ul);
     }
+    const n = items.filter((i) => !i.refused && i.held).length;
+    // Another account's forms: how many, never what they say.
+    if (n) box.append(el('p', t('有 ' + n + ' 张表是另一个账号填的，还没发出去。那个账号在这部手机上登录后会自动发送。', n + ' forms of another account wait for it to sign in here.'), 'alert'));
     for (const i of items.filter((i) => i.refused)) {
       const p = el('div', t('没有发出去：', 'Not sent: ') + i.what + ' (' + new DOMParser().parseFromString(i.refused, 'text/html').body.textContent + ') ', 'alert');
       const b = el('button', t('知道了', 'OK'), 'plain');
-      b.type = 'button';
       b.onclick = () => tell({ drop: i.key });
       p.append(b);
       box.append(p);
@@ -56,13 +59,13 @@
 
   if (sw) {
     sw.register('/f/sw.js', { scope: '/f' }).catch(() => {});
-    sw.addEventListener('message', (e) => show(e.data));
-    sw.addEventListener('controllerchange', hello);
-    addEventListener('online', hello);
+    sw.onmessage = (e) => show(e.data);
+    sw.oncontrollerchange = hello;
+    ononline = hello;
     hello();
   }
   // A page put in place of the form below is not in history: going back loads the page again.
-  addEventListener('popstate', () => location.reload());
+  onpopstate = () => location.reload();
 
   // The form in its own words, for the waiting list: its button, then what was chosen and typed.
   function summary(f) {
@@ -91,10 +94,9 @@
 
   async function upload(f, input) {
     const bar = el('progress');
-    const note = el('p', t('正在把照片变小…', 'Making the photo smaller…'), 'note');
+    const note = el('p', t('正在把照片变小…', 'Shrinking the photo…'), 'note');
     const button = f.querySelector('button');
     bar.max = 100;
-    bar.value = 0;
     bar.style.cssText = 'width:100%;height:20px';
     button.disabled = true;
     button.after(note, bar);
@@ -112,7 +114,7 @@
     x.responseType = 'document';
     x.upload.onprogress = (p) => {
       bar.value = (100 * p.loaded) / p.total;
-      note.textContent = p.loaded < p.total ? t('正在上传照片 ', 'Uploading the photo ') + Math.round(bar.value) + '%' : t('照片已发出，正在保存…', 'Sent, saving…');
+      note.textContent = p.loaded < p.total ? t('正在上传照片 ', 'Uploading ') + Math.round(bar.value) + '%' : t('照片已发出，正在保存…', 'Sent, saving…');
     };
     x.onload = () => {
       const page = x.response;
@@ -138,19 +140,12 @@
     if (f.method !== 'post') return;
     if (f.getAttribute('action') === '/logout') {
       e.preventDefault();
-      const n = kept().length;
-      if (n && !confirm(t('还有 ' + n + ' 张表没发出去，退出就没了。确定退出吗？', n + ' forms not sent will be lost. Sign out?'))) return;
-      // What this phone kept of the farmer's pages goes with the sign-in.
-      const q = indexedDB.deleteDatabase('shanhuo');
-      new Promise((ok) => { q.onsuccess = q.onerror = q.onblocked = ok; })
-        .then(() => caches.delete('pages')).finally(() => f.submit());
+      // The pages kept go with the sign-in; forms not yet sent stay, held for this account.
+      tell({ out: 1 });
+      caches.delete('pages').finally(() => f.submit());
       return;
     }
-    const what = el('input');
-    what.type = 'hidden';
-    what.name = '_what';
-    what.value = summary(f);
-    f.append(what);
+    f.append(Object.assign(el('input'), { type: 'hidden', name: '_what', value: summary(f) }));
     const input = f.querySelector('[type=file]');
     if (input && input.files.length && window.createImageBitmap) {
       e.preventDefault();

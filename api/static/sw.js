@@ -1,11 +1,15 @@
 // Keeps the farmer's pages (/f) on the phone for a weak signal. Pages come from the network
 // first and, with no signal (or none in 6 s), as last seen; the script, manifest and icons from
 // here. A form sent with no signal is kept (IndexedDB: its fields and key) and sent when the
-// signal returns: a page's "online", Background Sync, or the next page that loads.
+// signal returns: a page's "online", Background Sync, or the next page that loads. A kept form
+// is the account's that filled it in (its token starts with the account's tag): it is sent only
+// while that account is signed in, and held back while another one, or nobody, is.
 const V = '__VERSION__';
 const PAGES = 'pages';
 const old = new Set();
 let token, busy;
+// The account a form token names: its tag before the dot.
+const acct = (t) => (t || '').split('.')[0];
 
 const ours = (u) => u.origin === location.origin && /^\/f(\/|$)/.test(u.pathname);
 
@@ -14,7 +18,7 @@ self.oninstall = (e) => e.waitUntil(caches.open('shell-' + V)
   .then(() => self.skipWaiting()));
 
 self.onactivate = (e) => e.waitUntil(caches.keys()
-  .then((ks) => Promise.all(ks.filter((k) => k.startsWith('shell-') && k !== 'shell-' + V).map((k) => caches.delete(k))))
+  .then((ks) => Promise.all(ks.filter((k) => /^shell-/.test(k) && k !== 'shell-' + V).map((k) => caches.delete(k))))
   .then(() => self.clients.claim()));
 
 self.onfetch = (e) => {
@@ -30,12 +34,18 @@ async function page(e) {
   const r = e.request;
   const cache = await caches.open(PAGES);
   const net = fetch(r).then((res) => {
-    if (res.ok && res.type === 'basic') cache.put(r.url, res.clone());
-    flush();
+    if (res.ok && res.type === 'basic' && ours(new URL(res.url))) {
+      cache.put(r.url, res.clone());
+      // Whoever is signed in now, as the page just sent says, before anything kept is sent.
+      res.clone().text().then((h) => {
+        token = (/name="csrf" value="([^"]+)"/.exec(h) || [])[1] || token;
+        flush();
+      });
+    }
     return res;
   });
   const kept = await cache.match(r.url, { ignoreVary: true });
-  const none = () => new Response('<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><body style="font:18px sans-serif;padding:16px">没有信号，这一页还没存在手机上。<a href="/f" style="display:block;padding:12px 0">回到我的商品</a>', { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
+  const none = () => new Response('<meta charset="utf-8"><meta name="viewport" content="width=device-width"><p style="font:18px sans-serif;padding:16px">没有信号，这一页还没存在手机上。<a href="/f" style="display:block;padding:12px 0">回到我的商品</a>', { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
   if (!kept) return net.catch(none);
   const fallback = () => (old.add(e.resultingClientId), kept);
   net.catch(() => {});
@@ -49,14 +59,14 @@ async function post(r) {
   } catch {
     const form = await copy.formData();
     await store('readwrite', (s) => s.put({
-      key: form.get('key') || Date.now() + '' + Math.random(),
+      key: form.get('key') || '' + Math.random(),
       url: r.url,
       multi: /^multipart/.test(r.headers.get('content-type')),
       fields: [...form],
       what: form.get('_what'),
       at: Date.now(),
     }));
-    if (self.registration.sync) self.registration.sync.register('send').catch(() => {});
+    self.registration.sync?.register('send').catch(() => {});
     return Response.redirect(r.referrer && ours(new URL(r.referrer)) ? r.referrer : '/f', 303);
   }
 }
@@ -79,7 +89,7 @@ function store(mode, f) {
 const waiting = () => store('readonly', (s) => s.getAll()).then((all) => all.sort((a, b) => a.at - b.at));
 
 async function tell(to, extra) {
-  const items = (await waiting()).map(({ key, what, refused, login }) => ({ key, what, refused, login }));
+  const items = (await waiting()).map(({ fields, ...i }) => i);
   for (const c of to ? [to] : await self.clients.matchAll()) c.postMessage({ items, ...extra });
 }
 
@@ -92,6 +102,13 @@ async function send() {
   let left = 0;
   for (const it of await waiting()) {
     if (it.refused) continue;
+    // Another account's form, or no page has said who is signed in: held until its own is.
+    const held = !token || acct(token) !== acct((it.fields.find(([k]) => k === 'csrf') || [])[1]);
+    if (held !== !!it.held) await store('readwrite', (s) => s.put({ ...it, held }));
+    if (held) {
+      left++;
+      continue;
+    }
     const body = it.multi ? new FormData() : new URLSearchParams();
     for (const [k, v] of it.fields) body.append(k, k === 'csrf' && token || v);
     let res;
@@ -101,8 +118,10 @@ async function send() {
       left++;
       break;
     }
-    const login = new URL(res.url).pathname.startsWith('/login');
+    // Signed out, or signed in anew since the page said who: held until a page says again.
+    const login = new URL(res.url).pathname.startsWith('/login') || res.status === 403;
     if (login || res.status >= 500) {
+      if (res.status === 403) token = null;
       it.login = login;
       await store('readwrite', (s) => s.put(it));
       left++;
@@ -124,7 +143,8 @@ async function send() {
 
 self.onmessage = (e) => {
   const d = e.data;
-  token = d.csrf || token;
+  if (d.hello) token = d.csrf || token;
+  if (d.out) token = null;
   e.waitUntil(store('readwrite', (s) => s.delete(d.drop || ''))
     .then(() => tell(d.hello && e.source, { old: d.hello && old.delete(e.source.id) }))
     .then(flush));

@@ -7863,7 +7863,14 @@ export interface operations {
     propose_exit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each case the client means to open:
+                 *     the request sent again with the same key answers the case the first one opened;
+                 *     the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

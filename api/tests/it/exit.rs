@@ -462,6 +462,50 @@ async fn an_admin_reads_every_exit_case_and_takes_no_step() {
 }
 
 #[tokio::test]
+async fn a_proposal_sent_again_with_its_key_opens_one_case() {
+    let app = TestApp::spawn().await;
+    let id = qualifying_household(&app, 1).await;
+    let other = qualifying_household(&app, 2).await;
+    crate::support::official(&app, "13900000031", Role::VillageCadre, VILLAGE).await;
+    let (token, _) = crate::support::tokens(&app, "13900000031").await;
+    let propose = |key: &'static str, household: i64| {
+        let (app, token) = (&app, &token);
+        async move {
+            let resp = app
+                .client
+                .post("/api/v1/exit-cases")
+                .header("authorization", format!("Bearer {token}"))
+                .header("idempotency-key", key)
+                .body_json(&serde_json::json!({
+                    "subject": "household", "household_id": household, "year": YEAR
+                }))
+                .send()
+                .await;
+            let status = resp.0.status().as_u16();
+            (status, crate::support::json_of(resp).await)
+        }
+    };
+    let first = propose("propose-1", id).await;
+    let again = propose("propose-1", id).await;
+    assert_eq!(first.0, 201, "{first:?}");
+    assert_eq!(
+        again, first,
+        "the replay answers the case the first one opened"
+    );
+    let (status, refused) = propose("propose-1", other).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("request.idempotency_key_reused"))
+    );
+    let open = exit_case::Entity::find()
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "one case");
+    assert_eq!(status_of(&app, other).await, HouseholdStatus::Poor);
+}
+
+#[tokio::test]
 async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     let app = TestApp::spawn().await;
     let db = &app.state.db;

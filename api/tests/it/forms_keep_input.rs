@@ -16,7 +16,11 @@ const VILLAGE: &str = "500235101201";
 
 fn csrf_of(page: &Page) -> String {
     let start = page.html.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    page.html[start..start + 32].to_owned()
+    page.html[start..]
+        .split('"')
+        .next()
+        .expect("a token")
+        .to_owned()
 }
 
 async fn signed_in(app: &TestApp) -> (api::service::policy::Actor, String) {

@@ -91,6 +91,23 @@ impl Farm {
         post(&self.app, path, Some(&self.cookie), form).await
     }
 
+    /// A page's form sent twice with its key: both times on to what the first one made.
+    async fn form_twice(&self, path: &str, form: &[(&str, &str)]) {
+        let first = self.form(path, form).await;
+        let again = self.form(path, form).await;
+        for sent in [&first, &again] {
+            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{path}: {}", sent.html);
+        }
+    }
+
+    /// A page's upload form sent twice with its key: both times on to what the first made.
+    async fn upload_twice(&self, path: &str, form: impl Fn() -> TestForm) {
+        for _ in 0..2 {
+            let sent = self.upload(path, form()).await;
+            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{path}: {}", sent.html);
+        }
+    }
+
     async fn upload(&self, path: &str, form: TestForm) -> Page {
         let resp = self
             .app
@@ -107,7 +124,11 @@ impl Farm {
 
 fn csrf_of(page: &Page) -> String {
     let start = page.html.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    page.html[start..start + 32].to_owned()
+    page.html[start..]
+        .split('"')
+        .next()
+        .expect("a token")
+        .to_owned()
 }
 
 /// The keys of a page's forms, in order.
@@ -183,12 +204,8 @@ async fn every_create_post_sent_again_with_its_key_creates_once() {
         item: 3,
     });
     let body = json!({ "code": code, "reason": "标签丢失" });
-    for _ in 0..2 {
-        let (status, _) = farm
-            .post("/api/v1/trace/revocations", Some("revoke-1"), body.clone())
-            .await;
-        assert_eq!(status, 204);
-    }
+    farm.twice("/api/v1/trace/revocations", "revoke-1", body)
+        .await;
     assert_eq!(farm.count::<revoked_code::Entity>().await, 1);
 
     let photo = support::jpeg_of(&support::picture(64, 48));
@@ -228,6 +245,29 @@ async fn every_create_post_sent_again_with_its_key_creates_once() {
 
     // Eight creations, eight keys.
     assert_eq!(farm.count::<idempotency_key::Entity>().await, 8);
+
+    // A recall with a new key of a batch recalled before answers the batch as it is; its key
+    // sent again with another reason is refused, with the same reason answered alike.
+    let recall = format!("/api/v1/batches/{batch_id}/recall");
+    let again = farm
+        .twice(&recall, "recall-2", json!({ "reason": "包装破损" }))
+        .await;
+    assert_eq!(
+        again["recall_reason"], "抽检不合格",
+        "recalled once, for its first reason"
+    );
+    let (status, refused) = farm
+        .post(&recall, Some("recall-2"), json!({ "reason": "另一个原因" }))
+        .await;
+    assert_eq!(
+        (status, &refused["code"]),
+        (422, &json!("request.idempotency_key_reused"))
+    );
+    let (status, replayed) = farm
+        .post(&recall, Some("recall-2"), json!({ "reason": "包装破损" }))
+        .await;
+    assert!((200..300).contains(&status), "{replayed}");
+    assert_eq!(replayed, again);
 
     // A key sent again with another request is refused, and nothing is made.
     let (status, refused) = farm
@@ -359,12 +399,7 @@ async fn every_create_form_sent_again_with_its_key_creates_once() {
         ("area", "1.5"),
         (crop.as_str(), "1"),
     ];
-    for _ in 0..2 {
-        assert_eq!(
-            farm.form("/f/plots", &form).await.status,
-            StatusCode::SEE_OTHER
-        );
-    }
+    farm.form_twice("/f/plots", &form).await;
     assert_eq!(farm.count::<plot::Entity>().await, 1);
     let plot_id = plot::Entity::find()
         .one(farm.app.state.db.conn())
@@ -389,12 +424,7 @@ async fn every_create_form_sent_again_with_its_key_creates_once() {
             .text("on_sale", "1")
             .field(photo_field())
     };
-    let first = farm.upload("/f/listings/new", listing_form()).await;
-    let again = farm.upload("/f/listings/new", listing_form()).await;
-    assert_eq!(
-        (first.status, again.status),
-        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
-    );
+    farm.upload_twice("/f/listings/new", listing_form).await;
     assert_eq!(farm.count::<listing::Entity>().await, 1);
     assert_eq!(farm.count::<listing_photo::Entity>().await, 1);
     let listing_id = listing::Entity::find()
@@ -414,18 +444,16 @@ async fn every_create_form_sent_again_with_its_key_creates_once() {
     .await;
     let (csrf, key) = (csrf_of(&page), keys_of(&page)[0].clone());
     let other = support::jpeg_of(&support::picture(80, 60));
-    for _ in 0..2 {
-        let form = TestForm::new().text("csrf", &csrf).text("key", &key).field(
+    let photo_form = || {
+        TestForm::new().text("csrf", &csrf).text("key", &key).field(
             TestFormField::bytes(other.clone())
                 .name("photo")
                 .filename("b.jpg")
                 .content_type("image/jpeg"),
-        );
-        let sent = farm
-            .upload(&format!("/f/listings/{listing_id}/photos"), form)
-            .await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
-    }
+        )
+    };
+    farm.upload_twice(&format!("/f/listings/{listing_id}/photos"), photo_form)
+        .await;
     assert_eq!(farm.count::<listing_photo::Entity>().await, 2);
 
     // A batch from the plot.
@@ -439,12 +467,7 @@ async fn every_create_form_sent_again_with_its_key_creates_once() {
         ("quantity", "300"),
         ("produced_on", "2026-11-20"),
     ];
-    for _ in 0..2 {
-        assert_eq!(
-            farm.form("/f/batches", &form).await.status,
-            StatusCode::SEE_OTHER
-        );
-    }
+    farm.form_twice("/f/batches", &form).await;
     assert_eq!(farm.count::<batch::Entity>().await, 1);
     let batch_id = batch::Entity::find()
         .one(farm.app.state.db.conn())
@@ -475,12 +498,10 @@ async fn every_create_form_sent_again_with_its_key_creates_once() {
         ("key", keys[1].as_str()),
         ("count", "24"),
     ];
-    for _ in 0..2 {
-        let sent = farm.form(&format!("{batch_path}/events"), &step).await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
-        let sent = farm.form(&format!("{batch_path}/codes"), &codes).await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
-    }
+    farm.form_twice(&format!("{batch_path}/events"), &step)
+        .await;
+    farm.form_twice(&format!("{batch_path}/codes"), &codes)
+        .await;
     assert_eq!(farm.count::<trace_event::Entity>().await, 1);
     assert_eq!(farm.count::<trace_code_run::Entity>().await, 1);
 
@@ -500,16 +521,10 @@ async fn every_create_form_sent_again_with_its_key_creates_once() {
         ("recall_reason", "抽检不合格"),
         ("recall_confirm", "1"),
     ];
-    for _ in 0..2 {
-        let sent = farm
-            .form(&format!("{batch_path}/revocations"), &revoke)
-            .await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
-    }
-    for _ in 0..2 {
-        let sent = farm.form(&format!("{batch_path}/recall"), &recall).await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
-    }
+    farm.form_twice(&format!("{batch_path}/revocations"), &revoke)
+        .await;
+    farm.form_twice(&format!("{batch_path}/recall"), &recall)
+        .await;
     assert_eq!(farm.count::<revoked_code::Entity>().await, 1);
     let page = open(&farm.app, &batch_path, Some(&farm.cookie), "zh").await;
     assert!(

@@ -128,3 +128,18 @@ pub fn jpeg_of(image: &image::DynamicImage) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// Whether a refused page says `reason` beside the field whose id is `field_id`: in an alert
+/// after the field and before the form's next label or its end — and nowhere else.
+pub fn said_beside(html: &str, field_id: &str, reason: &str) -> bool {
+    let Some(at) = html.find(&format!("id=\"{field_id}\"")) else {
+        return false;
+    };
+    let rest = &html[at..];
+    let end = ["<label", "</form>"]
+        .iter()
+        .filter_map(|mark| rest.find(mark))
+        .min()
+        .unwrap_or(rest.len());
+    rest[..end].contains(&format!("role=\"alert\">{reason}")) && html.matches(reason).count() == 1
+}

@@ -173,6 +173,7 @@ impl From<ExitError> for ApiError {
             ExitError::CaseOpen(id) => {
                 ApiError::new(ErrorCode::ExitCaseOpen).with_details(json!({ "case_id": id }))
             }
+            ExitError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             ExitError::Database(e) => ApiError::internal(e),
         }
     }

@@ -133,6 +133,82 @@ impl Problem {
     }
 }
 
+/// A form as its page shows it: fresh, or refused with what was typed and why.
+#[derive(Debug, Default)]
+pub struct Kept<T> {
+    pub problem: Problem,
+    pub typed: T,
+}
+
+impl<T: Default> Kept<T> {
+    /// A form not sent yet: empty, or as its page fills it in.
+    pub fn fresh() -> Self {
+        Self::default()
+    }
+
+    /// A refused form: what was typed, and why it was refused.
+    pub fn refused(problem: Problem, typed: T) -> Self {
+        Self { problem, typed }
+    }
+}
+
+/// A refused form of one item of a list — an order's step, an exit case's step, an answer to a
+/// buyer's report: which item, what was typed and why, so the page says the reason beside the
+/// field in that item's own form and keeps what was typed there.
+#[derive(Clone, Debug, Default)]
+pub struct ItemForm {
+    item: Option<i64>,
+    problem: Problem,
+    typed: Vec<(&'static str, String)>,
+}
+
+impl ItemForm {
+    /// No item's form was refused.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Item `item`'s form with `typed` (field, value) pairs, refused for `problem`.
+    pub fn refused(item: i64, problem: Problem, typed: Vec<(&'static str, String)>) -> Self {
+        Self {
+            item: Some(item),
+            problem,
+            typed,
+        }
+    }
+
+    fn of(&self, item: &i64) -> Option<&Problem> {
+        (self.item == Some(*item)).then_some(&self.problem)
+    }
+
+    /// The reason if it concerns `field` of item `item`'s form.
+    pub fn at(&self, item: &i64, field: &str) -> Option<&str> {
+        self.of(item).and_then(|p| p.at(field))
+    }
+
+    /// The reason if it concerns item `item`'s form as a whole.
+    pub fn overall(&self, item: &i64) -> Option<&str> {
+        self.of(item).and_then(Problem::overall)
+    }
+
+    /// What was typed into `field` of item `item`'s refused form; empty otherwise.
+    pub fn typed(&self, item: &i64, field: &str) -> &str {
+        self.of(item)
+            .and_then(|_| self.typed.iter().find(|(f, _)| *f == field))
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The reason, when its item is not among `shown` (it has no form on the page to sit by).
+    pub fn stray(&self, shown: impl IntoIterator<Item = i64>) -> Option<&str> {
+        let item = self.item?;
+        if shown.into_iter().any(|id| id == item) {
+            None
+        } else {
+            self.problem.message.as_deref()
+        }
+    }
+}
+
 /// The form field a refusal's reason (or a form's own mistake, named by its field) concerns.
 fn field_of(code: &'static str) -> &'static str {
     match code {
@@ -157,6 +233,20 @@ fn field_of(code: &'static str) -> &'static str {
             "reason"
         }
         "plot.name_length" => "name",
+        "order.carrier_unknown" => "carrier",
+        "order.waybill_required" | "order.waybill_digits" | "order.waybill_letters_and_digits" => {
+            "waybill"
+        }
+        "order.quantity"
+        | "order.out_of_stock"
+        | "order.below_min_order"
+        | "order.amount_too_large" => "quantity",
+        "order.recipient_length" => "name",
+        "order.address_length" => "address",
+        "order.invalid_destination" => "city",
+        "order.payment_instructions_length" => "instructions",
+        "exit.reason_length" | "exit.step_needs_reason" | "exit.return_reason_length" => "reason",
+        "report.text_length" => "answer",
         "plot.area_range" => "area",
         "plot.crop_length" | "plot.needs_crop" | "plot.crop_unknown" | "plot.too_many_crops" => {
             "crops"

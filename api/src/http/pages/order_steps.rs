@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{
     error::PageError,
-    forms::yuan,
+    forms::{ItemForm, Problem, yuan},
     session::PageUser,
     shell::{private_with, see_other, unit_name},
 };
@@ -34,23 +34,20 @@ pub trait OrderList: Template + Sized {
     /// Where the list is, for going back to an order's card on it.
     const PATH: &'static str;
 
-    fn new(
-        lang: Lang,
-        csrf: String,
-        cards: Vec<OrderCard>,
-        problem: Option<String>,
-        forms: SellerForms,
-    ) -> Self;
+    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, forms: SellerForms) -> Self;
 }
 
-/// What the seller's forms show: how they ask buyers to pay, and a refused shipping as it was
-/// typed, so nothing is typed twice on a phone.
+/// What the order forms show: how the seller asks buyers to pay (and why that was refused),
+/// and a refused step as it was typed, its reason beside the field of its own order's form, so
+/// nothing is typed twice on a phone.
 #[derive(Clone, Debug, Default)]
 pub struct SellerForms {
     /// As saved, or as typed into a refused form.
     pub instructions: Option<String>,
-    /// A refused shipping: its order, the carrier chosen and the waybill number typed.
-    pub shipping: Option<(i64, String, String)>,
+    /// Why the payment instructions were refused.
+    pub instructions_refused: Option<String>,
+    /// A refused step: its order, what was typed (carrier, waybill, reason) and why.
+    pub step: ItemForm,
 }
 
 impl SellerForms {
@@ -61,26 +58,33 @@ impl SellerForms {
 
     /// Whether the carrier was chosen for the order's refused shipping.
     pub fn is_carrier(&self, order_id: &i64, carrier: &Carrier) -> bool {
-        self.shipping
-            .as_ref()
-            .is_some_and(|(id, c, _)| id == order_id && c == carrier.code)
+        self.step.typed(order_id, "carrier") == carrier.code
     }
 
     /// The waybill number typed for the order's refused shipping.
     pub fn waybill(&self, order_id: &i64) -> &str {
-        match &self.shipping {
-            Some((id, _, waybill)) if id == order_id => waybill,
-            _ => "",
-        }
+        self.step.typed(order_id, "waybill")
+    }
+
+    /// The cancelling reason typed for the order's refused step.
+    pub fn reason(&self, order_id: &i64) -> &str {
+        self.step.typed(order_id, "reason")
+    }
+
+    /// A refused step's reason when its order is not on the list.
+    pub fn stray(&self, cards: &[OrderCard]) -> Option<&str> {
+        self.step.stray(cards.iter().map(|c| c.order.id))
     }
 }
+
+/// The fields of an order's step forms, that a refusal is said beside.
+const STEP_FIELDS: &[&str] = &["carrier", "waybill", "reason"];
 
 /// The signed-in user's list of orders, with what was wrong with the step just asked for.
 pub async fn show<L: OrderList>(
     state: &AppState,
     lang: Lang,
     user: &PageUser,
-    problem: Option<String>,
     status: StatusCode,
     mut forms: SellerForms,
 ) -> Result<Response, PageError> {
@@ -92,7 +96,7 @@ pub async fn show<L: OrderList>(
             .await
             .map_err(|e| PageError::refused(lang, e))?;
     }
-    private_with(&L::new(lang, user.csrf(), cards, problem, forms), status)
+    private_with(&L::new(lang, user.csrf(), cards, forms), status)
 }
 
 /// Takes the step a form names on order `id`, then back to its card on the list; a refused step
@@ -105,23 +109,21 @@ pub async fn take_then_show<L: OrderList>(
     (id, step): (i64, String),
     form: StepForm,
 ) -> Result<Response, PageError> {
-    let typed = (
-        id,
-        form.carrier.clone().unwrap_or_default(),
-        form.waybill.clone().unwrap_or_default(),
-    );
+    let typed = vec![
+        ("carrier", form.carrier.clone().unwrap_or_default()),
+        ("waybill", form.waybill.clone().unwrap_or_default()),
+        ("reason", form.reason.clone().unwrap_or_default()),
+    ];
     match take(state, lang, user, L::SIDE, (id, &step), form, req).await {
         Ok(()) => Ok(see_other(&format!("{}#order-{id}", L::PATH))),
-        Err(PageError::Refused {
-            message, status, ..
-        }) => {
+        Err(refused) => {
+            let (problem, status) = Problem::of(refused, STEP_FIELDS)?;
             let forms = SellerForms {
-                shipping: Some(typed),
+                step: ItemForm::refused(id, problem, typed),
                 ..SellerForms::default()
             };
-            show::<L>(state, lang, user, Some(message), status, forms).await
+            show::<L>(state, lang, user, status, forms).await
         }
-        Err(failure) => Err(failure),
     }
 }
 

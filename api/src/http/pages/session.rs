@@ -47,13 +47,24 @@ const PHONE_COOKIE: &str = "shanhuo_sign_in_phone";
 pub struct PageUser {
     pub actor: Actor,
     session: SecretString,
+    /// The account's tag: the same on every sign-in of one account, and telling nothing of it.
+    account: String,
 }
 
 impl PageUser {
-    /// The anti-forgery token of this sign-in, for the forms of its pages.
+    /// The anti-forgery token of this sign-in, for the forms of its pages, after the account's
+    /// tag (`{account}.{token}`): a form kept on the phone with no signal says whose it is,
+    /// and the phone sends it only while that account is signed in (`static/sw.js`).
     pub fn csrf(&self) -> String {
-        csrf_of(&self.session)
+        format!("{}.{}", self.account, csrf_of(&self.session))
     }
+}
+
+/// An account's tag in its pages' forms: a keyed digest of its id, so a form kept on a shared
+/// phone can be told apart from another account's without naming either.
+fn account_tag(secret: &SecretString, user_id: i64) -> String {
+    sha256_hex(format!("account\0{}\0{user_id}", secret.expose_secret()).as_bytes())[..12]
+        .to_owned()
 }
 
 fn csrf_of(session: &SecretString) -> String {
@@ -77,8 +88,13 @@ async fn signed_in(req: &Request) -> Result<Option<PageUser>, PageError> {
     let Some(session) = session_cookie(req) else {
         return Ok(None);
     };
-    match state_of(req)?.auth.authenticate_page(&session).await {
-        Ok(actor) => Ok(Some(PageUser { actor, session })),
+    let state = state_of(req)?;
+    match state.auth.authenticate_page(&session).await {
+        Ok(actor) => Ok(Some(PageUser {
+            account: account_tag(&state.settings.secret_key, actor.user_id),
+            actor,
+            session,
+        })),
         Err(AuthError::Database(e)) => Err(PageError::Unavailable(e.into())),
         Err(_) => Ok(None),
     }
@@ -169,6 +185,8 @@ fn same_site(req: &Request, public_base_url: &str) -> bool {
 /// Whether a form carrying `csrf` came from one of our own pages of this request's sign-in.
 pub(super) fn form_is_ours(req: &Request, csrf: Option<&str>) -> Result<bool, PageError> {
     let state = state_of(req)?;
+    // The account's tag before the token is only for the phone to read.
+    let csrf = csrf.map(|c| c.rsplit_once('.').map_or(c, |(_, token)| token));
     let token_matches = match (session_cookie(req), csrf) {
         (Some(session), Some(csrf)) => {
             bool::from(csrf.as_bytes().ct_eq(csrf_of(&session).as_bytes()))
@@ -472,6 +490,16 @@ mod tests {
         assert_eq!(normalise_phone("+86 139-0000-0001"), "13900000001");
         assert_eq!(normalise_phone("１３９００００００01"), "13900000001");
         assert_eq!(normalise_phone("8613900000001"), "13900000001");
+    }
+
+    #[test]
+    fn an_account_has_one_tag_on_every_sign_in_and_another_account_another() {
+        let key = SecretString::from("key".to_owned());
+        assert_eq!(account_tag(&key, 7), account_tag(&key, 7));
+        assert_ne!(account_tag(&key, 7), account_tag(&key, 8));
+        let other_key = SecretString::from("other".to_owned());
+        assert_ne!(account_tag(&key, 7), account_tag(&other_key, 7));
+        assert!(!account_tag(&key, 7).contains('7') || account_tag(&key, 7).len() == 12);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! only while it runs and the township reviews only after it ends, judged on every request
 //! from the stored end time, so a restart changes nothing.
 
+use crate::service::idempotency::{self, Claim, Kept};
 use chrono::{DateTime, Utc};
 use entities::{
     area,
@@ -265,7 +266,29 @@ pub async fn propose(
     year: i32,
     origin: &Origin,
 ) -> Result<CaseRecord, ExitError> {
+    propose_keyed(db, rules, actor, subject, year, origin, None).await
+}
+
+/// [`propose`], once for a client's key: the same request sent again answers the case the
+/// first one opened.
+pub async fn propose_keyed(
+    db: &Database,
+    rules: &ExitRules,
+    actor: &Actor,
+    subject: ExitSubjectRef,
+    year: i32,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<CaseRecord, ExitError> {
     refuse_admin(actor)?;
+    let asked = match &subject {
+        ExitSubjectRef::Household(id) => serde_json::json!(["household", id, year]),
+        ExitSubjectRef::Village(code) => serde_json::json!(["village", code.as_str(), year]),
+    };
+    let claim = Claim::new(actor, key, "exit_case", asked)?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return get(db, actor, idempotency::id_of(&earlier)?).await;
+    }
     let txn = db.begin_write().await?;
     let now = Utc::now();
     let mut status = None;
@@ -333,8 +356,18 @@ pub async fn propose(
     }
     record_step(&txn, actor, origin, &case, None, "propose", None).await?;
     let record = load(&txn, case, now).await?;
-    txn.commit().await?;
-    Ok(record)
+    match idempotency::keep(&txn, claim.as_ref(), &record.case.id.to_string()).await {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(record)
+        }
+        Err(Kept::Raced) => {
+            drop(txn);
+            let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
+            get(db, actor, idempotency::id_of(&winner)?).await
+        }
+        Err(Kept::Failed(e)) => Err(e.into()),
+    }
 }
 
 /// Moves a case one step, as the transition table allows.

@@ -48,8 +48,22 @@ pub enum ExitError {
     },
     #[error("case {0} for this subject is still open")]
     CaseOpen(i64),
+    /// The `Idempotency-Key` was sent before with another request.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<crate::service::idempotency::KeyError> for ExitError {
+    fn from(e: crate::service::idempotency::KeyError) -> Self {
+        use crate::service::idempotency::KeyError;
+        match e {
+            KeyError::Malformed(reason) => Self::Invalid(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 impl From<HouseholdError> for ExitError {

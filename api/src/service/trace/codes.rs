@@ -388,8 +388,21 @@ pub async fn recall_keyed(
         .filter(|b| production::may_read(actor, b.household_id, &b.village_code))
         .ok_or(TraceError::NotFound)?;
     if found.recalled_at.is_some() {
-        txn.commit().await?;
-        return Ok(found);
+        // Recalled before: the answer is the batch as it is, and the key is kept with what it
+        // asked, so the same key sent again with another reason is refused, not answered.
+        return match idempotency::keep(&txn, claim.as_ref(), &found.id.to_string()).await {
+            Ok(()) => {
+                txn.commit().await?;
+                Ok(found)
+            }
+            Err(Kept::Raced) => {
+                drop(txn);
+                // The winner asked the same, or this is refused as a key sent with another.
+                idempotency::winner(db.conn(), claim.as_ref()).await?;
+                production::get_batch(db, actor, batch_id).await
+            }
+            Err(Kept::Failed(e)) => Err(e.into()),
+        };
     }
     let mut active: batch::ActiveModel = found.into();
     active.recalled_at = Set(Some(Utc::now()));

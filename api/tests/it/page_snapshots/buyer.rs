@@ -33,7 +33,11 @@ const BUYER: &str = "13700000001";
 /// The anti-forgery token on a page's forms.
 fn csrf_in(page: &Page) -> String {
     let start = page.html.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    page.html[start..start + 32].to_owned()
+    page.html[start..]
+        .split('"')
+        .next()
+        .expect("a token")
+        .to_owned()
 }
 
 /// A page with what differs between runs named instead: the order form's own key, this year,

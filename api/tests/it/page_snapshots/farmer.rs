@@ -40,7 +40,11 @@ fn csrf_in(page: &Page) -> String {
         .find("name=\"csrf\" value=\"")
         .expect("a form with its token")
         + 19;
-    page.html[start..start + 32].to_owned()
+    page.html[start..]
+        .split('"')
+        .next()
+        .expect("a token")
+        .to_owned()
 }
 
 /// A page with values that differ from run to run (a photo's hash, a batch's signed code)

@@ -455,7 +455,7 @@ fn csrf_in(html: &str) -> String {
         .find("name=\"csrf\" value=\"")
         .expect("a form with its token")
         + 19;
-    html[start..start + 32].to_owned()
+    html[start..].split('"').next().expect("a token").to_owned()
 }
 
 #[tokio::test]
@@ -588,6 +588,23 @@ async fn a_buyers_report_is_stored_listed_answered_and_closed_within_the_officia
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
     assert_page!("official_reports", mine);
     let cadre_page = open(&app, "/o/reports", Some(&cadre), "zh").await.html;
+    // An empty answer: said beside the report's own answer field, nothing closed.
+    let empty = close(cadre.clone(), "  ", cadre_page.clone()).await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.html
+    );
+    assert!(
+        crate::support::said_beside(
+            &empty.html,
+            &format!("answer-{}", report.id),
+            "请写 1 到 500 个字"
+        ),
+        "the reason is beside the report's answer field: {}",
+        empty.html
+    );
     let closed = close(cadre.clone(), "已上门核实，卖家已退款", cadre_page).await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
     let after = open(

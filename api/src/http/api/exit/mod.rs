@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
 };
 use serde_json::json;
@@ -269,6 +269,11 @@ impl ExitApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each case the client means to open:
+        /// the request sent again with the same key answers the case the first one opened;
+        /// the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<ProposeExitRequest>,
     ) -> Result<ProposeExitResponse, ApiError> {
         let b = body.0;
@@ -283,13 +288,14 @@ impl ExitApi {
                 })));
             }
         };
-        let record = cases::propose(
+        let record = cases::propose_keyed(
             &state.db,
             &state.exit_rules,
             &auth.0.actor,
             subject,
             b.year,
             &origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(ProposeExitResponse::Created(Json(record.into())))

@@ -8,13 +8,12 @@ use poem::{
     http::StatusCode,
     web::{Data, Path},
 };
-use rand::RngCore;
 use serde::Deserialize;
 
 use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
-    forms::parse_count,
+    forms::{Problem, fresh_key, parse_count},
     order_steps::{self, OrderList, SellerForms, StepForm},
     session::{Buyer, PageForm, PageUser},
     shell::{Frame, price, private, private_with, see_other, unit_name},
@@ -46,7 +45,7 @@ pub async fn order_form_page(
         &buyer,
         listing,
         OrderDraft::default(),
-        None,
+        Problem::none(),
     ))
 }
 
@@ -64,18 +63,16 @@ pub async fn place_order(
         Ok(new) => orders::place(&state.db, &buyer.actor, new)
             .await
             .map_err(|e| PageError::refused(lang, e)),
-        Err(mistake) => Err(PageError::mistake(mistake.text(lang))),
+        Err(mistake) => Err(PageError::mistake_in(mistake.field(), mistake.text(lang))),
     };
     match placed {
         Ok(placed) => Ok(see_other(&format!("/m/orders#order-{}", placed.order.id))),
-        Err(PageError::Refused {
-            message, status, ..
-        }) => {
+        Err(refused) => {
+            let (problem, status) = Problem::of(refused, ORDER_FIELDS)?;
             let listing = orderable(&state, lang, id).await?;
-            let page = OrderFormPage::new(lang, &buyer, listing, draft, Some(message));
+            let page = OrderFormPage::new(lang, &buyer, listing, draft, problem);
             private_with(&page, status)
         }
-        Err(failure) => Err(failure),
     }
 }
 
@@ -86,15 +83,8 @@ pub async fn my_orders(
     buyer: Buyer,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    order_steps::show::<MyOrdersPage>(
-        &state,
-        lang,
-        &buyer,
-        None,
-        StatusCode::OK,
-        SellerForms::default(),
-    )
-    .await
+    order_steps::show::<MyOrdersPage>(&state, lang, &buyer, StatusCode::OK, SellerForms::default())
+        .await
 }
 
 /// `POST /m/orders/{id}/{action}`: received, completed or cancelled by the buyer.
@@ -140,7 +130,19 @@ enum Mistake {
     Phone,
 }
 
+/// The fields of the order form, that a refusal is said beside.
+const ORDER_FIELDS: &[&str] = &["quantity", "name", "phone", "city", "address"];
+
 impl Mistake {
+    /// The field the mistake is in.
+    fn field(self) -> &'static str {
+        match self {
+            Self::Quantity => "quantity",
+            Self::City => "city",
+            Self::Phone => "phone",
+        }
+    }
+
     fn text(self, lang: Lang) -> &'static str {
         match self {
             Self::Quantity => lang.t("数量请填整数", "Give the quantity as a whole number"),
@@ -179,7 +181,7 @@ struct OrderFormPage {
     key: String,
     listing: Listing,
     draft: OrderDraft,
-    problem: Option<String>,
+    problem: Problem,
 }
 
 impl OrderFormPage {
@@ -188,14 +190,12 @@ impl OrderFormPage {
         buyer: &PageUser,
         listing: Listing,
         draft: OrderDraft,
-        problem: Option<String>,
+        problem: Problem,
     ) -> Self {
-        let mut key = [0u8; 12];
-        rand::rng().fill_bytes(&mut key);
         Self {
             lang,
             csrf: buyer.csrf(),
-            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            key: fresh_key(),
             listing,
             draft,
             problem,
@@ -239,27 +239,26 @@ struct MyOrdersPage {
     lang: Lang,
     csrf: String,
     cards: Vec<OrderCard>,
-    problem: Option<String>,
-    /// Empty: the buyer's cards carry no seller's forms.
+    /// A refused step as it was typed (no seller's forms).
     forms: SellerForms,
+}
+
+impl MyOrdersPage {
+    /// A refused step's reason when its order is not on the list.
+    fn stray(&self) -> Option<&str> {
+        self.forms.stray(&self.cards)
+    }
 }
 
 impl OrderList for MyOrdersPage {
     const SIDE: OrderSide = OrderSide::Bought;
     const PATH: &'static str = "/m/orders";
 
-    fn new(
-        lang: Lang,
-        csrf: String,
-        cards: Vec<OrderCard>,
-        problem: Option<String>,
-        forms: SellerForms,
-    ) -> Self {
+    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, forms: SellerForms) -> Self {
         Self {
             lang,
             csrf,
             cards,
-            problem,
             forms,
         }
     }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
-    forms::{Problem, fresh_key, parse_count, unit_of},
+    forms::{Kept, Problem, fresh_key, parse_count, unit_of},
     session::{Farmer, PageForm},
     shell::{Frame, private, private_with, see_other},
 };
@@ -64,7 +64,7 @@ pub async fn my_batches(
         &farmer,
         state.clock.today(),
         batches,
-        Problem::none(),
+        Kept::fresh(),
     ))
 }
 
@@ -101,8 +101,8 @@ pub async fn create_batch(
     };
     let (problem, status) = Problem::of(refused, BATCH_FIELDS)?;
     let batches = own_batches(&state, &farmer).await?;
-    let mut page = BatchesPage::new(lang, &farmer, state.clock.today(), batches, problem);
-    page.typed = form;
+    let form = Kept::refused(problem, form);
+    let page = BatchesPage::new(lang, &farmer, state.clock.today(), batches, form);
     private_with(&page, status)
 }
 
@@ -123,7 +123,7 @@ pub async fn batch_page(
         &farmer,
         batch,
         state.clock.now(),
-        Problem::none(),
+        Kept::fresh(),
     ))
 }
 
@@ -370,9 +370,11 @@ async fn batch_again(
 ) -> Result<Response, PageError> {
     let (problem, status) = Problem::of(refused, typed.fields())?;
     let batch = own_batch(state, farmer, id).await?;
-    let mut page = BatchPage::new(lang, farmer, batch, state.clock.now(), problem);
-    page.typed = typed;
-    private_with(&page, status)
+    let form = Kept::refused(problem, typed);
+    private_with(
+        &BatchPage::new(lang, farmer, batch, state.clock.now(), form),
+        status,
+    )
 }
 
 async fn own_batches(state: &AppState, farmer: &Farmer) -> Result<Option<Batches>, PageError> {
@@ -616,15 +618,15 @@ impl BatchesPage {
         farmer: &Farmer,
         today: NaiveDate,
         batches: Option<Batches>,
-        problem: Problem,
+        form: Kept<BatchForm>,
     ) -> Self {
         Self {
             lang,
             csrf: farmer.csrf(),
             today,
             batches,
-            problem,
-            typed: BatchForm::default(),
+            problem: form.problem,
+            typed: form.typed,
             key: fresh_key(),
         }
     }
@@ -688,7 +690,7 @@ impl BatchPage {
         farmer: &Farmer,
         own: OwnBatch,
         now: DateTime<Utc>,
-        problem: Problem,
+        form: Kept<EventForm>,
     ) -> Self {
         let local = county_time::local(now);
         Self {
@@ -700,14 +702,14 @@ impl BatchPage {
             journey: own.journey,
             runs: own.runs,
             revoked: own.revoked,
-            problem,
+            problem: form.problem,
             event_key: fresh_key(),
             codes_key: fresh_key(),
             recall_key: fresh_key(),
             revoke_key: fresh_key(),
             now_day: local.format("%Y-%m-%d").to_string(),
             now_time: local.format("%H:%M").to_string(),
-            typed: EventForm::default(),
+            typed: form.typed,
         }
     }
 

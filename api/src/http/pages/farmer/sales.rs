@@ -41,7 +41,6 @@ pub async fn my_orders(
         &state,
         lang,
         &farmer,
-        None,
         StatusCode::OK,
         SellerForms::default(),
     )
@@ -175,10 +174,10 @@ pub async fn set_payment_instructions(
             } => {
                 let forms = SellerForms {
                     instructions: Some(form.instructions),
-                    shipping: None,
+                    instructions_refused: Some(message),
+                    ..SellerForms::default()
                 };
-                order_steps::show::<SalesPage>(&state, lang, &farmer, Some(message), status, forms)
-                    .await
+                order_steps::show::<SalesPage>(&state, lang, &farmer, status, forms).await
             }
             failure => Err(failure),
         },
@@ -209,7 +208,13 @@ pub async fn my_income(
             .find(|y| y.year == year)
             .map_or(Income::Unrecorded, Income::Recorded),
     };
-    private(&IncomePage { lang, year, income })
+    let csrf = farmer.csrf();
+    private(&IncomePage {
+        lang,
+        csrf,
+        year,
+        income,
+    })
 }
 
 /// `GET /f/orders`: the orders for the farmer's goods, each with the steps left to them.
@@ -219,27 +224,26 @@ struct SalesPage {
     lang: Lang,
     csrf: String,
     cards: Vec<OrderCard>,
-    problem: Option<String>,
-    /// How the farmer asks buyers to pay, and a refused shipping as it was typed.
+    /// How the farmer asks buyers to pay, and a refused step as it was typed.
     forms: SellerForms,
+}
+
+impl SalesPage {
+    /// A refused step's reason when its order is not on the list.
+    fn stray(&self) -> Option<&str> {
+        self.forms.stray(&self.cards)
+    }
 }
 
 impl OrderList for SalesPage {
     const SIDE: OrderSide = OrderSide::Sold;
     const PATH: &'static str = "/f/orders";
 
-    fn new(
-        lang: Lang,
-        csrf: String,
-        cards: Vec<OrderCard>,
-        problem: Option<String>,
-        forms: SellerForms,
-    ) -> Self {
+    fn new(lang: Lang, csrf: String, cards: Vec<OrderCard>, forms: SellerForms) -> Self {
         Self {
             lang,
             csrf,
             cards,
-            problem,
             forms,
         }
     }
@@ -259,6 +263,8 @@ enum Income {
 #[template(path = "farmer/income.html")]
 struct IncomePage {
     lang: Lang,
+    /// For signing out, and for the phone to know whose page this is.
+    csrf: String,
     year: i32,
     income: Income,
 }

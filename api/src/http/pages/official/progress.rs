@@ -30,6 +30,8 @@ use crate::{
 pub struct AreaQuery {
     /// A part of the official's area to look at; their whole area by default.
     area: Option<String>,
+    /// The page of a long village ranking, from 1.
+    page: Option<String>,
 }
 
 impl AreaQuery {
@@ -96,8 +98,27 @@ pub async fn village_ranking(
     )
     .await
     .map_err(|e| unread(lang, e))?;
-    private(&RankingPage { lang, p })
+    let pages = p
+        .villages_by_incidence
+        .len()
+        .div_ceil(RANKED_PER_PAGE)
+        .max(1);
+    let page = query
+        .page
+        .as_deref()
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    private(&RankingPage {
+        lang,
+        p,
+        page,
+        pages,
+    })
 }
+
+/// The ranking lists this many villages a page, so a county's page stays small on a phone.
+const RANKED_PER_PAGE: usize = 60;
 
 /// Villages the dashboard names, furthest from exit first.
 const TOP_VILLAGES: usize = 5;
@@ -176,6 +197,10 @@ impl DashboardPage {
         let ranked = &self.p().villages_by_incidence;
         &ranked[..ranked.len().min(TOP_VILLAGES)]
     }
+
+    fn first_rank(&self) -> usize {
+        1
+    }
 }
 
 #[derive(Template)]
@@ -183,11 +208,31 @@ impl DashboardPage {
 struct RankingPage {
     lang: Lang,
     p: Progress,
+    /// The page shown, from 1, of `pages`.
+    page: usize,
+    pages: usize,
 }
 
 impl RankingPage {
+    /// The villages of the page shown.
     fn ranked(&self) -> &[VillageIncidence] {
-        &self.p.villages_by_incidence
+        let all = &self.p.villages_by_incidence;
+        let start = ((self.page - 1) * RANKED_PER_PAGE).min(all.len());
+        &all[start..(start + RANKED_PER_PAGE).min(all.len())]
+    }
+
+    /// The rank of the page's first village.
+    fn first_rank(&self) -> usize {
+        (self.page - 1) * RANKED_PER_PAGE + 1
+    }
+
+    fn per_page(&self) -> usize {
+        RANKED_PER_PAGE
+    }
+
+    /// The address of another page of the ranking, of the same area.
+    fn page_href(&self, page: &usize) -> String {
+        format!("/o/villages?area={}&page={page}", self.p.area_code)
     }
 }
 

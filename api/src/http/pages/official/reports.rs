@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::http::pages::{
     error::{Missing, PageError},
+    forms::{ItemForm, Problem},
     session::{Official, PageForm, PageUser},
     shell::{Frame, private_with, see_other},
 };
@@ -42,7 +43,15 @@ pub async fn reports_page(
     lang: Lang,
     Query(query): Query<ReportsQuery>,
 ) -> Result<Response, PageError> {
-    show(&state, lang, &official, query, None, StatusCode::OK).await
+    show(
+        &state,
+        lang,
+        &official,
+        query,
+        ItemForm::none(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn show(
@@ -50,7 +59,7 @@ async fn show(
     lang: Lang,
     official: &PageUser,
     query: ReportsQuery,
-    problem: Option<String>,
+    answer: ItemForm,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let area = match query.area.as_deref().filter(|a| !a.is_empty()) {
@@ -73,7 +82,7 @@ async fn show(
         reports,
         closed: query.closed,
         all: query.all.is_some(),
-        problem,
+        answer,
     };
     private_with(&page, status)
 }
@@ -97,15 +106,19 @@ pub async fn close_report(
     match reports::close(&state.db, &official.actor, id, &answer, origin(req).ip).await {
         Ok(_) => Ok(see_other(&format!("/o/reports?closed={id}"))),
         Err(TraceError::NotFound) => Err(PageError::Missing(Missing::Report)),
-        Err(e) => match PageError::refused(lang, e) {
-            PageError::Refused {
-                message, status, ..
-            } => {
-                let query = ReportsQuery::default();
-                show(&state, lang, &official, query, Some(message), status).await
-            }
-            failure => Err(failure),
-        },
+        Err(e) => {
+            let (problem, status) = Problem::of(PageError::refused(lang, e), &["answer"])?;
+            let typed = ItemForm::refused(id, problem, vec![("answer", answer)]);
+            show(
+                &state,
+                lang,
+                &official,
+                ReportsQuery::default(),
+                typed,
+                status,
+            )
+            .await
+        }
     }
 }
 
@@ -117,10 +130,16 @@ struct ReportsPage {
     reports: Vec<ReportView>,
     closed: Option<i64>,
     all: bool,
-    problem: Option<String>,
+    /// A refused answer: its report, what was typed and why.
+    answer: ItemForm,
 }
 
 impl ReportsPage {
+    /// A refused answer's reason when its report is not on the list.
+    fn stray(&self) -> Option<&str> {
+        self.answer.stray(self.reports.iter().map(|v| v.report.id))
+    }
+
     fn when(&self, view: &ReportView) -> String {
         county_time::local(view.reported_at)
             .format("%Y-%m-%d %H:%M")

@@ -142,6 +142,15 @@ impl VillagePage {
         self.file.in_state(*status)
     }
 
+    /// A household's number without the village's code it starts with (`0001` of
+    /// `5002351012080001`): the page is the village's own.
+    fn short_number<'a>(&self, h: &'a HouseholdLine) -> &'a str {
+        h.number
+            .strip_prefix(self.code.as_str())
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(&h.number)
+    }
+
     /// Whether a group opens unfolded: the households still to be helped do, when they are few
     /// enough that the rest of the page stays within reach on a phone.
     fn opens(&self, status: &HouseholdStatus) -> bool {

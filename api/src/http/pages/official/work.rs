@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::http::pages::{
     error::{Missing, PageError},
-    forms::yuan,
+    forms::{ItemForm, Problem, yuan},
     session::{Official, PageForm, PageUser},
     shell::{Frame, private, private_with, see_other, thousands, unit_name, yuan_thousands},
 };
@@ -72,7 +72,7 @@ pub async fn waiting_cases(
         lang,
         csrf: official.csrf(),
         waiting,
-        problem: None,
+        step: ItemForm::none(),
         done,
     };
     private_with(&page, StatusCode::OK)
@@ -124,7 +124,7 @@ async fn cases_page(
     state: &AppState,
     lang: Lang,
     official: &PageUser,
-    problem: Option<Problem>,
+    step: ItemForm,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let waiting = worklist::waiting(&state.db, &official.actor, CASES_SHOWN)
@@ -134,7 +134,7 @@ async fn cases_page(
         lang,
         csrf: official.csrf(),
         waiting,
-        problem,
+        step,
         done: None,
     };
     private_with(&page, status)
@@ -155,29 +155,25 @@ pub async fn take_step(
     Path((id, action)): Path<(i64, String)>,
     PageForm(form): PageForm<StepForm>,
 ) -> Result<Response, PageError> {
-    let Some(action) = ExitAction::from_name(&action) else {
-        let problem = Some(Problem::NoSuchStep);
-        return cases_page(&state, lang, &official, problem, StatusCode::NOT_FOUND).await;
-    };
-    let (db, rules, actor) = (&state.db, &state.exit_rules, &official.actor);
-    let taken = cases::transition(db, rules, actor, id, action, form.reason, &origin(req)).await;
-    match taken.map_err(|e| PageError::refused(lang, e)) {
-        Ok(_) => Ok(see_other(&format!("/o/cases?done={id}"))),
-        Err(PageError::Refused {
-            message, status, ..
-        }) => {
-            let problem = Some(Problem::Refused(message));
-            cases_page(&state, lang, &official, problem, status).await
+    let typed = vec![("reason", form.reason.clone().unwrap_or_default())];
+    let refused = match ExitAction::from_name(&action) {
+        None => PageError::Refused {
+            message: lang.t("没有这个步骤", "There is no such step").to_owned(),
+            status: StatusCode::NOT_FOUND,
+            code: "",
+        },
+        Some(action) => {
+            let (db, rules, actor) = (&state.db, &state.exit_rules, &official.actor);
+            let reason = form.reason;
+            match cases::transition(db, rules, actor, id, action, reason, &origin(req)).await {
+                Ok(_) => return Ok(see_other(&format!("/o/cases?done={id}"))),
+                Err(e) => PageError::refused(lang, e),
+            }
         }
-        Err(failure) => Err(failure),
-    }
-}
-
-/// Why a step was not taken.
-enum Problem {
-    NoSuchStep,
-    /// The service's refusal, as the error catalogue words it.
-    Refused(String),
+    };
+    let (problem, status) = Problem::of(refused, &["reason"])?;
+    let step = ItemForm::refused(id, problem, typed);
+    cases_page(&state, lang, &official, step, status).await
 }
 
 #[derive(Template)]
@@ -186,17 +182,16 @@ struct CasesPage {
     lang: Lang,
     csrf: String,
     waiting: Vec<WaitingCase>,
-    problem: Option<Problem>,
+    /// A refused step: its case, the reason typed, and why it was refused.
+    step: ItemForm,
     /// What the step just taken did, and what comes next.
     done: Option<String>,
 }
 
 impl CasesPage {
-    fn problem(&self) -> Option<&str> {
-        self.problem.as_ref().map(|problem| match problem {
-            Problem::NoSuchStep => self.lang.t("没有这个步骤", "There is no such step"),
-            Problem::Refused(message) => message,
-        })
+    /// A refused step's reason when its case is no longer waiting here.
+    fn stray(&self) -> Option<&str> {
+        self.step.stray(self.waiting.iter().map(|w| w.case.id))
     }
 
     /// Until when the case's public notice runs, while it runs.

@@ -236,7 +236,7 @@ async function buyer(browser, demo, { code, revoked, copied, listing }) {
   // Typed from the label in its printed groups, in lower case.
   await page.goto(`${demo.base}/m/trace`);
   await page.fill('#code', code.toLowerCase().replace(/(.{4})/g, '$1 ').trim());
-  await page.click('button[type=submit]');
+  await page.click('form.filter button[type=submit]');
   await page.waitForURL(new RegExp(`/t/${code}$`));
   const verdict = page.locator('.verdict');
   assert.ok(await verdict.evaluate((e) => e.classList.contains('ok')), 'a genuine code is shown as genuine');
@@ -980,8 +980,10 @@ async function insideWeChat(browser, demo, { listing }) {
   await fetch(`${demo.wechat}/as/walk-buyer`);
   const buyer = await weChatPage(browser);
   const texted = await fetch(`${demo.gateway}/codes/${demo.buyer}`).then((r) => r.ok && r.json());
+  // WeChat's authorisation address ends in #wechat_redirect, which the browser keeps through
+  // the redirects back.
   await buyer.page.goto(`${demo.base}/m/orders`);
-  await buyer.page.waitForURL(/\/m\/orders$/);
+  await buyer.page.waitForURL(/\/m\/orders(#.*)?$/);
   assert.equal(await buyer.page.locator('h1').innerText(), '我的订单');
   const after = await fetch(`${demo.gateway}/codes/${demo.buyer}`).then((r) => r.ok && r.json());
   assert.deepEqual(after, texted, 'no code texted: WeChat said who the buyer is');
@@ -1019,7 +1021,7 @@ async function insideWeChat(browser, demo, { listing }) {
   await shoot(page, 'wechat-03-farmer-first-time');
   await new Promise((done) => setTimeout(done, 1100));
   await signIn(page, demo, phone);
-  await page.waitForURL(/\/f\/batches$/);
+  await page.waitForURL(/\/f\/batches(#.*)?$/);
   await page.waitForFunction(() => window.shanhuoScanned && window.wxConfig);
   assert.ok(await page.locator('#scan-photo').isHidden(), 'inside WeChat the scan button opens WeChat\'s scanner');
   await shoot(page, 'wechat-04-farmer-scan-button');
@@ -1040,7 +1042,7 @@ async function insideWeChat(browser, demo, { listing }) {
   // WeChat signs the farmer in from now on, in a fresh browser, with no code.
   const again = await weChatPage(browser);
   await again.page.goto(`${demo.base}/f/batches`);
-  await again.page.waitForURL(/\/f\/batches$/);
+  await again.page.waitForURL(/\/f\/batches(#.*)?$/);
   await again.context.close();
 }
 

@@ -246,7 +246,20 @@ async fn a_farmer_binds_wechat_once_after_a_texted_code_and_wechat_signs_them_in
         .await;
     let bind = signed_in.location.expect("on to bind WeChat");
     assert!(bind.starts_with("/login/wechat?bind=1&next="), "{bind}");
-    let (page, passed) = phone.open(app, &bind).await;
+    // A page of its own sends the browser on to WeChat (the sign-in form's redirects may not
+    // leave the site).
+    let on = phone.get(app, &bind).await;
+    assert_eq!(on.status, StatusCode::OK);
+    let body = unescape(&on.body);
+    let refresh = body.split("0;url=").nth(1).expect(&body);
+    let authorize = refresh.split('"').next().unwrap().to_owned();
+    assert!(authorize.contains("scope=snsapi_base"), "{authorize}");
+    let back = wechat(&authorize).await.location.unwrap();
+    let back = back
+        .strip_prefix(&app.state.settings.public_base_url)
+        .unwrap()
+        .to_owned();
+    let (page, passed) = phone.open(app, &back).await;
     assert_eq!(page.status, StatusCode::OK, "{passed:#?}");
     assert!(passed.last().unwrap().ends_with("/f/batches"));
     let farmer = user_of_openid(app, "oa-openid-farmer-li")
@@ -564,4 +577,39 @@ async fn a_farmers_scan_of_their_own_label_opens_the_batch_at_that_item_and_anot
 
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_owned()
+}
+
+/// HTML's character references, as a browser reads an attribute.
+fn unescape(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail.find(';').unwrap_or(0);
+        let entity = &tail[1..end.max(1)];
+        let c = match entity {
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match c {
+            Some(c) if end > 0 => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -94,9 +94,20 @@ impl Step {
 
 /// Off to WeChat's authorisation for `step`, the browser carrying the state it must bring back.
 fn authorise(state: &AppState, cookies: &CookieJar, step: Step, next: Option<&str>) -> Response {
-    let Some(oa) = &state.wechat_web else {
-        return see_other(&login_url(next, false));
-    };
+    match authorise_url(state, cookies, step, next) {
+        Some(url) => see_other(&url),
+        None => see_other(&login_url(next, false)),
+    }
+}
+
+/// WeChat's authorisation address for `step`, with the browser's state kept in its cookie.
+fn authorise_url(
+    state: &AppState,
+    cookies: &CookieJar,
+    step: Step,
+    next: Option<&str>,
+) -> Option<String> {
+    let oa = state.wechat_web.as_ref()?;
     let value = format!(
         "{}{}",
         crate::http::pages::forms::fresh_key(),
@@ -109,7 +120,7 @@ fn authorise(state: &AppState, cookies: &CookieJar, step: Step, next: Option<&st
     cookie.set_secure(state.settings.public_base_url.starts_with("https://"));
     cookie.set_max_age(std::time::Duration::from_secs(600));
     cookies.add(cookie);
-    see_other(&oa.authorize_url(&back_url(state, next), step.scope(), &value))
+    Some(oa.authorize_url(&back_url(state, next), step.scope(), &value))
 }
 
 /// The texted-code sign-in, keeping where to go; `first` says WeChat does not know them yet.
@@ -135,19 +146,34 @@ pub struct StartQuery {
 }
 
 /// `GET /login/wechat`: signs in through WeChat (or, with `bind=1`, binds WeChat to the
-/// signed-in account).
+/// signed-in account). Binding follows the texted-code sign-in's form, so it goes on from a
+/// page of its own: a form's redirects may not leave the site.
 #[handler]
 pub fn start(
     state: Data<&AppState>,
     cookies: &CookieJar,
+    lang: Lang,
     Query(query): Query<StartQuery>,
-) -> Response {
-    let step = if query.bind.is_some() {
-        Step::Bind
-    } else {
-        Step::LookUp
-    };
-    authorise(&state, cookies, step, query.next.as_deref())
+) -> Result<Response, PageError> {
+    if query.bind.is_none() {
+        return Ok(authorise(
+            &state,
+            cookies,
+            Step::LookUp,
+            query.next.as_deref(),
+        ));
+    }
+    match authorise_url(&state, cookies, Step::Bind, query.next.as_deref()) {
+        Some(url) => super::shell::private(&BindPage { lang, url }),
+        None => Ok(see_other(&login_url(query.next.as_deref(), false))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "session/wechat_bind.html")]
+struct BindPage {
+    lang: Lang,
+    url: String,
 }
 
 /// After a texted-code sign-in inside WeChat: where to go next, by way of binding WeChat when

@@ -1029,7 +1029,7 @@ async function insideWeChat(browser, demo, { listing }) {
   await page.waitForFunction(() => window.wxScan);
   await page.evaluate((text) => window.wxScan.success({ resultStr: text }), label);
   await page.waitForURL(new RegExp(`/f/batches/${batch.id}\\?item=2`));
-  assert.match(await page.locator('[role=status]').innerText(), /扫到的标签：No\.2/);
+  assert.match(await page.locator('.alert[role=status]').innerText(), /扫到的标签：No\.2/);
   assert.equal(await page.locator('#kind').inputValue(), 'shipped', 'packed already: shipping is next');
   await shoot(page, 'wechat-05-farmer-scanned-label');
   await measure('wechat: batch at a scanned label');

@@ -13,6 +13,11 @@ serves until its standard input closes:
     demo_server.py SHANHUO_BINARY
 
 The gateway answers `GET /codes/{phone}` with the last code sent to that phone.
+
+A stand-in for WeChat's Official Account answers as WeChat does (the authorisation page sends
+the browser straight back with a code for the WeChat user `GET /as/{name}` named last; the code
+exchange, user info, access token and JS-SDK ticket), so pages opened with WeChat's user agent
+sign in through WeChat; other browsers never meet it.
 """
 
 import datetime
@@ -26,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ADMIN_PHONE = "13800000000"
@@ -35,6 +41,8 @@ DEMO_FARMER = "19900010000"
 # Another of the demo's farmers, who may sign in on the same phone.
 OTHER_FARMER = "19900010001"
 BUYER_PHONE = "13700000001"
+# A second demo farmer, who opens their pages inside WeChat.
+WECHAT_FARMER = "19900010001"
 OFFICIALS = {
     "county_official": ("13900000001", "county-official", COUNTY),
     "village_cadre": ("13900000002", "village-cadre", "500235101201"),
@@ -72,6 +80,61 @@ class SmsGateway(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class OfficialAccount(http.server.BaseHTTPRequestHandler):
+    """WeChat's Official Account as the server calls it, and its authorisation page."""
+
+    APPID = "wx-demo-oa"
+    SECRET = "wx-demo-oa-secret"
+    user = "walk-buyer"
+    issued = 0
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path.startswith("/as/"):
+            OfficialAccount.user = url.path[4:]
+            return self._answer({"ok": True})
+        if url.path == "/connect/oauth2/authorize":
+            OfficialAccount.issued += 1
+            code = f"oa-{OfficialAccount.user}.{OfficialAccount.issued}.{q['scope']}"
+            back = q["redirect_uri"]
+            back += ("&" if "?" in back else "?") + urllib.parse.urlencode(
+                {"code": code, "state": q.get("state", "")}
+            )
+            self.send_response(302)
+            self.send_header("Location", back)
+            self.end_headers()
+            return None
+        if url.path == "/sns/oauth2/access_token":
+            name, _, scope = q["code"][3:].split(".")
+            answer = {"access_token": f"web-{name}", "expires_in": 7200,
+                      "openid": f"oa-openid-{name}", "scope": scope}
+            if scope == "snsapi_userinfo":
+                answer["unionid"] = f"unionid-{name}"
+            return self._answer(answer)
+        if url.path == "/sns/userinfo":
+            name = q["access_token"][4:]
+            return self._answer({"openid": f"oa-openid-{name}", "nickname": "山里人家",
+                                 "unionid": f"unionid-{name}"})
+        if url.path == "/cgi-bin/token":
+            return self._answer({"access_token": "demo-token", "expires_in": 7200})
+        if url.path == "/cgi-bin/ticket/getticket":
+            return self._answer({"errcode": 0, "errmsg": "ok", "ticket": "demo-ticket",
+                                 "expires_in": 7200})
+        return self._answer({"errcode": 40001, "errmsg": "unknown"})
+
+    def _answer(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_):
+        pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,6 +163,8 @@ class DemoServer:
     def __init__(self, binary):
         self.binary = binary
         self.gateway = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SmsGateway)
+        self.wechat = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OfficialAccount)
+        wechat = f"http://127.0.0.1:{self.wechat.server_address[1]}"
         data = tempfile.mkdtemp(prefix="shanhuo-demo-")
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
@@ -116,6 +181,10 @@ class DemoServer:
             SHANHUO_DATA_DIR=data,
             SHANHUO_SMS_GATEWAY_URL=f"http://127.0.0.1:{self.gateway.server_address[1]}/send",
             SHANHUO_SMS_RESEND_AFTER_SECS="1",
+            SHANHUO_WECHAT_OA_APPID=OfficialAccount.APPID,
+            SHANHUO_WECHAT_OA_SECRET=OfficialAccount.SECRET,
+            SHANHUO_WECHAT_BASE_URL=wechat,
+            SHANHUO_WECHAT_AUTHORIZE_URL=f"{wechat}/connect/oauth2/authorize",
             # Thousands of requests from one address in a few minutes: no per-address limits.
             SHANHUO_ANONYMOUS_REQUESTS_PER_MINUTE="0",
             SHANHUO_LOG="warn",
@@ -125,6 +194,7 @@ class DemoServer:
 
     def __enter__(self):
         threading.Thread(target=self.gateway.serve_forever, daemon=True).start()
+        threading.Thread(target=self.wechat.serve_forever, daemon=True).start()
         self._cli("migrate", "up")
         self._cli(
             "users", "create-admin", "--phone", ADMIN_PHONE, "--name", "演示管理员",
@@ -148,6 +218,7 @@ class DemoServer:
             self.server.terminate()
             self.server.wait(timeout=30)
         self.gateway.shutdown()
+        self.wechat.shutdown()
 
     def _cli(self, *args, input=None):
         done = subprocess.run(
@@ -187,6 +258,8 @@ class DemoServer:
         return {
             "base": self.base,
             "gateway": f"http://127.0.0.1:{self.gateway.server_address[1]}",
+            "wechat": f"http://127.0.0.1:{self.wechat.server_address[1]}",
+            "wechat_farmer": WECHAT_FARMER,
             "admin": {"phone": ADMIN_PHONE, "password": ADMIN_PASSWORD},
             "farmer": DEMO_FARMER,
             "other_farmer": OTHER_FARMER,

@@ -22,6 +22,7 @@ use crate::{
         tokens::TokenKeys,
         trace_codes::TraceKeys,
         wechat::{HttpWeChat, WeChat},
+        wechat_web::OfficialAccount,
     },
     service::{
         areas,
@@ -70,6 +71,8 @@ pub struct AppState {
     pub audit_keys: Arc<AuditKeys>,
     /// Where "now" comes from: the wall clock, or a fixed one in tests.
     pub clock: SharedClock,
+    /// The WeChat Official Account, when configured: sign-in inside WeChat and the JS-SDK.
+    pub wechat_web: Option<OfficialAccount>,
 }
 
 /// How `serve` treats the schema at start.
@@ -151,7 +154,11 @@ impl AppState {
             Arc::new(AuditKeys::new(&settings.audit_keys()).context("invalid audit keys")?);
         audit_keys.install();
         county_time::install_zone(settings.time_zone);
+        let wechat_web = settings
+            .wechat_web()
+            .map(|web| OfficialAccount::new(web, cache.clone()));
         Ok(Self {
+            wechat_web,
             settings: Arc::new(settings),
             db,
             cache,

@@ -126,8 +126,22 @@ pub struct Settings {
     /// WeChat mini-program app secret.
     #[serde(deserialize_with = "empty_secret_as_none")]
     pub wechat_secret: Option<SecretString>,
-    /// Where `code2session` is called.
+    /// Where WeChat's API is called: `code2session`, and the Official Account's web
+    /// authorisation, access token and JS-SDK ticket.
     pub wechat_base_url: String,
+    /// The Official Account's (公众号) app id: with it, pages opened inside WeChat sign in
+    /// through WeChat's web authorisation and use the JS-SDK (scanning, share cards).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub wechat_oa_appid: Option<String>,
+    /// The Official Account's app secret.
+    #[serde(deserialize_with = "empty_secret_as_none")]
+    pub wechat_oa_secret: Option<SecretString>,
+    /// The domain authorised in the Official Account (网页授权域名 and JS接口安全域名); the host
+    /// of `public_base_url` when not set.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub wechat_oa_domain: Option<String>,
+    /// WeChat's authorisation page.
+    pub wechat_authorize_url: String,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Requests per minute one address may make without signing in; 0 turns the limit off.
@@ -244,6 +258,10 @@ impl Default for Settings {
             wechat_appid: None,
             wechat_secret: None,
             wechat_base_url: "https://api.weixin.qq.com".into(),
+            wechat_oa_appid: None,
+            wechat_oa_secret: None,
+            wechat_oa_domain: None,
+            wechat_authorize_url: "https://open.weixin.qq.com/connect/oauth2/authorize".into(),
             trust_forwarded_for: false,
             anonymous_requests_per_minute: 600,
             sms_codes_per_network_per_day: 500,
@@ -409,6 +427,40 @@ impl Settings {
         }
     }
 
+    /// The scheme and host of `public_base_url`, without a path or a trailing slash.
+    pub fn public_origin(&self) -> String {
+        let base = self.public_base_url.trim_end_matches('/');
+        match base.split_once("://") {
+            Some((scheme, rest)) => {
+                format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
+            }
+            None => base.to_owned(),
+        }
+    }
+
+    /// Where WeChat sends a browser back to, and the origin whose pages the JS-SDK may be
+    /// signed for: the authorised domain on `public_base_url`'s scheme.
+    pub fn wechat_origin(&self) -> String {
+        let origin = self.public_origin();
+        match (&self.wechat_oa_domain, origin.split_once("://")) {
+            (Some(domain), Some((scheme, _))) => format!("{scheme}://{domain}"),
+            _ => origin,
+        }
+    }
+
+    /// The Official Account's settings, when it is configured.
+    pub fn wechat_web(&self) -> Option<crate::infra::wechat_web::WebSettings> {
+        match (&self.wechat_oa_appid, &self.wechat_oa_secret) {
+            (Some(appid), Some(secret)) => Some(crate::infra::wechat_web::WebSettings {
+                appid: appid.clone(),
+                secret: secret.clone(),
+                base_url: self.wechat_base_url.clone(),
+                authorize_url: self.wechat_authorize_url.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     pub fn is_production(&self) -> bool {
         self.env == RunMode::Production
     }
@@ -463,6 +515,16 @@ impl Settings {
         }
         if self.redis_url.is_none() {
             problems.push("REDIS_URL is not set; production needs Redis".into());
+        }
+        if self.wechat_oa_appid.is_some() != self.wechat_oa_secret.is_some() {
+            problems.push(
+                "SHANHUO_WECHAT_OA_APPID and SHANHUO_WECHAT_OA_SECRET are set only together".into(),
+            );
+        }
+        if self.wechat_oa_appid.is_some() && !self.public_origin().starts_with("https://") {
+            problems.push(
+                "SHANHUO_PUBLIC_BASE_URL must be https for WeChat's web authorisation".into(),
+            );
         }
         if problems.is_empty() {
             Ok(())

@@ -551,6 +551,231 @@ impl FakeWeChat {
     }
 }
 
+/// A small local stand-in for WeChat's Official Account, answering as WeChat does: the
+/// authorisation page (it sends the browser straight back, as the user `act_as` names), the
+/// code exchange and user info, the access token and the JS-SDK ticket. Codes work once; the
+/// users `busy`, `invalid`, `limited` and `snapshot` give WeChat's answers for them. A new
+/// access token ends the one before it, as WeChat's does, and `expire_tokens` ends them all.
+pub struct FakeOfficialAccount {
+    pub base_url: String,
+    pub world: Arc<std::sync::Mutex<OfficialAccountWorld>>,
+}
+
+/// What the stand-in has seen and handed out.
+#[derive(Debug)]
+pub struct OfficialAccountWorld {
+    /// Who is signed in to WeChat on the phone.
+    pub current_user: String,
+    pub used_codes: std::collections::HashSet<String>,
+    /// Calls of `cgi-bin/token` and `cgi-bin/ticket/getticket`.
+    pub token_calls: usize,
+    pub ticket_calls: usize,
+    /// The one access token that still works, if any.
+    pub live_token: Option<String>,
+    /// How long WeChat says a token and a ticket live.
+    pub expires_in: i64,
+}
+
+impl FakeOfficialAccount {
+    pub const APPID: &'static str = "wx-test-oa";
+    pub const SECRET: &'static str = "wx-test-oa-secret";
+
+    pub async fn start() -> Self {
+        use std::collections::HashMap;
+
+        use poem::{
+            Response, handler,
+            http::StatusCode,
+            web::{Data, Query},
+        };
+        type World = Arc<std::sync::Mutex<OfficialAccountWorld>>;
+
+        fn json(body: serde_json::Value) -> Response {
+            Response::builder()
+                .content_type("text/plain")
+                .body(body.to_string())
+        }
+        fn credentials_ok(q: &HashMap<String, String>) -> bool {
+            q.get("appid").map(String::as_str) == Some(FakeOfficialAccount::APPID)
+                && q.get("secret").map(String::as_str) == Some(FakeOfficialAccount::SECRET)
+        }
+
+        #[handler]
+        fn authorize(q: Query<HashMap<String, String>>, world: Data<&World>) -> Response {
+            let (Some(redirect), Some(scope)) = (q.0.get("redirect_uri"), q.0.get("scope")) else {
+                return StatusCode::BAD_REQUEST.into();
+            };
+            if q.0.get("appid").map(String::as_str) != Some(FakeOfficialAccount::APPID)
+                || q.0.get("response_type").map(String::as_str) != Some("code")
+            {
+                return StatusCode::BAD_REQUEST.into();
+            }
+            let code = {
+                let world = world.lock().unwrap();
+                format!(
+                    "oa-{}.{}.{scope}",
+                    world.current_user,
+                    uuid::Uuid::new_v4().simple()
+                )
+            };
+            let state = q.0.get("state").cloned().unwrap_or_default();
+            let sep = if redirect.contains('?') { '&' } else { '?' };
+            let query = serde_urlencoded::to_string([("code", code), ("state", state)]).unwrap();
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", format!("{redirect}{sep}{query}"))
+                .finish()
+        }
+
+        #[handler]
+        fn act_as(poem::web::Path(name): poem::web::Path<String>, world: Data<&World>) -> Response {
+            world.lock().unwrap().current_user = name;
+            json(serde_json::json!({"ok": true}))
+        }
+
+        #[handler]
+        fn oauth_token(q: Query<HashMap<String, String>>, world: Data<&World>) -> Response {
+            if !credentials_ok(&q.0)
+                || q.0.get("grant_type").map(String::as_str) != Some("authorization_code")
+            {
+                return json(serde_json::json!({"errcode": 40125, "errmsg": "invalid appsecret"}));
+            }
+            let code = q.0.get("code").cloned().unwrap_or_default();
+            if !world.lock().unwrap().used_codes.insert(code.clone()) {
+                return json(serde_json::json!({"errcode": 40163, "errmsg": "code been used"}));
+            }
+            let Some((name, scope)) = code
+                .strip_prefix("oa-")
+                .and_then(|rest| rest.split_once('.'))
+                .and_then(|(name, rest)| rest.split_once('.').map(|(_, scope)| (name, scope)))
+            else {
+                return json(serde_json::json!({"errcode": 40029, "errmsg": "invalid code"}));
+            };
+            let errcode = match name {
+                "busy" => -1,
+                "invalid" => 40029,
+                "limited" => 45011,
+                _ => 0,
+            };
+            if errcode != 0 {
+                return json(serde_json::json!({"errcode": errcode, "errmsg": "fake WeChat"}));
+            }
+            let mut answer = serde_json::json!({
+                "access_token": format!("web-{name}"),
+                "expires_in": 7200,
+                "refresh_token": "never-used",
+                "openid": format!("oa-openid-{name}"),
+                "scope": scope,
+            });
+            if scope == "snsapi_userinfo" {
+                answer["unionid"] = format!("unionid-{name}").into();
+            }
+            if name == "snapshot" {
+                answer["is_snapshotuser"] = 1.into();
+            }
+            json(answer)
+        }
+
+        #[handler]
+        fn userinfo(q: Query<HashMap<String, String>>) -> Response {
+            let Some(name) = q.0.get("access_token").and_then(|t| t.strip_prefix("web-")) else {
+                return json(serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"}));
+            };
+            if q.0.get("openid").map(String::as_str) != Some(format!("oa-openid-{name}").as_str()) {
+                return json(serde_json::json!({"errcode": 40003, "errmsg": "invalid openid"}));
+            }
+            json(serde_json::json!({
+                "openid": format!("oa-openid-{name}"),
+                "nickname": format!("{name}的微信"),
+                "unionid": format!("unionid-{name}"),
+            }))
+        }
+
+        #[handler]
+        async fn token(q: Query<HashMap<String, String>>, world: Data<&World>) -> Response {
+            if !credentials_ok(&q.0)
+                || q.0.get("grant_type").map(String::as_str) != Some("client_credential")
+            {
+                return json(serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"}));
+            }
+            // As slow as a call across the country: pages that ask at once all ask meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let mut world = world.lock().unwrap();
+            world.token_calls += 1;
+            let token = format!("token-{}", world.token_calls);
+            world.live_token = Some(token.clone());
+            json(serde_json::json!({"access_token": token, "expires_in": world.expires_in}))
+        }
+
+        #[handler]
+        async fn ticket(q: Query<HashMap<String, String>>, world: Data<&World>) -> Response {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let mut world = world.lock().unwrap();
+            world.ticket_calls += 1;
+            if q.0.get("type").map(String::as_str) != Some("jsapi") {
+                return json(serde_json::json!({"errcode": 40097, "errmsg": "invalid args"}));
+            }
+            if q.0.get("access_token") != world.live_token.as_ref() {
+                return json(
+                    serde_json::json!({"errcode": 42001, "errmsg": "access_token expired"}),
+                );
+            }
+            let n = world.ticket_calls;
+            json(serde_json::json!({
+                "errcode": 0, "errmsg": "ok",
+                "ticket": format!("ticket-{n}"),
+                "expires_in": world.expires_in,
+            }))
+        }
+
+        let world: World = Arc::new(std::sync::Mutex::new(OfficialAccountWorld {
+            current_user: "alice".into(),
+            used_codes: Default::default(),
+            token_calls: 0,
+            ticket_calls: 0,
+            live_token: None,
+            expires_in: 7200,
+        }));
+        let app = poem::Route::new()
+            .at("/connect/oauth2/authorize", poem::get(authorize))
+            .at("/as/:name", poem::get(act_as))
+            .at("/sns/oauth2/access_token", poem::get(oauth_token))
+            .at("/sns/userinfo", poem::get(userinfo))
+            .at("/cgi-bin/token", poem::get(token))
+            .at("/cgi-bin/ticket/getticket", poem::get(ticket))
+            .data(world.clone());
+        let addr = serve_locally(app).await;
+        Self {
+            base_url: format!("http://{addr}"),
+            world,
+        }
+    }
+
+    /// Points the settings at this stand-in.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.wechat_oa_appid = Some(Self::APPID.into());
+        settings.wechat_oa_secret = Some(secrecy::SecretString::from(Self::SECRET));
+        settings.wechat_base_url = self.base_url.clone();
+        settings.wechat_authorize_url = format!("{}/connect/oauth2/authorize", self.base_url);
+    }
+
+    /// Who is signed in to WeChat on the phone from now on.
+    pub fn act_as(&self, name: &str) {
+        self.world.lock().unwrap().current_user = name.to_owned();
+    }
+
+    /// WeChat ends every access token it handed out (as a token fetched elsewhere would).
+    pub fn expire_tokens(&self) {
+        self.world.lock().unwrap().live_token = None;
+    }
+
+    /// How many times the access token and the ticket were fetched.
+    pub fn fetches(&self) -> (usize, usize) {
+        let world = self.world.lock().unwrap();
+        (world.token_calls, world.ticket_calls)
+    }
+}
+
 /// A one-person household in `village`, registered as the county would; `n` (1–99) keeps the
 /// household number and the ID number apart from other households.
 pub async fn one_person_household(state: &AppState, village: &str, n: u32) -> i64 {

@@ -83,7 +83,9 @@ function weigh(page) {
       if (body) images += body.length;
     }
     const url = page.url().replace(/#.*$/, '');
-    const own = await page.evaluate(() => [...document.querySelectorAll('script[src], link[rel=stylesheet]')].map((e) => e.src || e.href));
+    // Ours only: inside WeChat a page also loads WeChat's own JS-SDK, which WeChat serves.
+    const own = await page.evaluate(() => [...document.querySelectorAll('script[src], link[rel=stylesheet]')]
+      .map((e) => e.src || e.href).filter((u) => u.startsWith(location.origin)));
     const cookie = (await page.context().cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
     let plain = 0;
     let gzip = 0;
@@ -233,7 +235,7 @@ async function buyer(browser, demo, { code, revoked, copied, listing }) {
   // Typed from the label in its printed groups, in lower case.
   await page.goto(`${demo.base}/m/trace`);
   await page.fill('#code', code.toLowerCase().replace(/(.{4})/g, '$1 ').trim());
-  await page.click('button[type=submit]');
+  await page.click('form.filter button[type=submit]');
   await page.waitForURL(new RegExp(`/t/${code}$`));
   const verdict = page.locator('.verdict');
   assert.ok(await verdict.evaluate((e) => e.classList.contains('ok')), 'a genuine code is shown as genuine');
@@ -997,6 +999,101 @@ async function farmerForms(browser, demo, prepared) {
 }
 // ---- end of the farmer's forms that forgive
 
+/** WeChat's own browser on an Android phone, as its user agent says. */
+const WECHAT_UA = 'Mozilla/5.0 (Linux; Android 10; V2031A Build/QP1A.190711.020) AppleWebKit/537.36 '
+  + '(KHTML, like Gecko) Version/4.0 Chrome/107.0.5304.141 Mobile Safari/537.36 '
+  + 'MicroMessenger/8.0.47.2560(0x28002F35) NetType/4G Language/zh_CN';
+/**
+ * WeChat's JS-SDK as a page inside WeChat meets it (the real one talks to the WeChat app):
+ * what the page configures, asks the scanner for and sets as its share card is kept on `window`.
+ */
+const JSSDK_STAND_IN = 'window.wx={config:(c)=>{window.wxConfig=c},ready:(f)=>f(),'
+  + 'scanQRCode:(o)=>{window.wxScan=o},updateAppMessageShareData:(d)=>{window.wxShare=d},'
+  + 'updateTimelineShareData:(d)=>{window.wxTimeline=d}}';
+
+async function weChatPage(browser) {
+  const context = await browser.newContext({ viewport: PHONE, userAgent: WECHAT_UA, locale: 'zh-CN' });
+  await context.route('https://res.wx.qq.com/**', (route) => route.fulfill({ contentType: 'text/javascript', body: JSSDK_STAND_IN }));
+  return { context, page: await context.newPage() };
+}
+
+/**
+ * Inside WeChat (its user agent, the Official Account's stand-in): a buyer is signed in by
+ * WeChat's authorisation with no texted code and a listing sets its share card; a farmer signs
+ * in by texted code once, which binds their WeChat, then scans one of their labels (the page's
+ * scan callback given the label's address), lands on the batch at that item and records that
+ * it was shipped.
+ */
+async function insideWeChat(browser, demo, { listing }) {
+  await fetch(`${demo.wechat}/as/walk-buyer`);
+  const buyer = await weChatPage(browser);
+  const texted = await fetch(`${demo.gateway}/codes/${demo.buyer}`).then((r) => r.ok && r.json());
+  // WeChat's authorisation address ends in #wechat_redirect, which the browser keeps through
+  // the redirects back.
+  await buyer.page.goto(`${demo.base}/m/orders`);
+  await buyer.page.waitForURL(/\/m\/orders(#.*)?$/);
+  assert.equal(await buyer.page.locator('h1').innerText(), '我的订单');
+  const after = await fetch(`${demo.gateway}/codes/${demo.buyer}`).then((r) => r.ok && r.json());
+  assert.deepEqual(after, texted, 'no code texted: WeChat said who the buyer is');
+  await shoot(buyer.page, 'wechat-01-buyer-signed-in');
+  await buyer.page.goto(`${demo.base}/m/listings/${listing.id}`);
+  await buyer.page.waitForFunction(() => window.wxShare && window.wxTimeline);
+  const card = await buyer.page.evaluate(() => ({ share: window.wxShare, config: window.wxConfig }));
+  assert.equal(card.share.title, listing.title);
+  assert.equal(card.share.link, `${demo.base}/m/listings/${listing.id}`);
+  assert.match(card.share.imgUrl, /\/api\/v1\/photos\/[0-9a-f]+\/240$/);
+  assert.ok(card.config.signature && card.config.jsApiList.includes('scanQRCode'), JSON.stringify(card.config));
+  await shoot(buyer.page, 'wechat-02-listing-share-card');
+  await buyer.context.close();
+
+  // The farmer's batch and a label of it, through the API as their app would.
+  const phone = demo.wechat_farmer;
+  await json(demo, 'POST', '/auth/sms/send', { phone });
+  const { access_token: token } = await json(demo, 'POST', '/auth/login/sms', { phone, code: await lastCode(demo, phone) });
+  const [category] = await json(demo, 'GET', '/categories');
+  const today = new Date().toISOString().slice(0, 10);
+  const batch = await json(demo, 'POST', '/batches', { category_id: category.id, quantity: 40, produced_on: today }, token);
+  const run = await json(demo, 'POST', `/batches/${batch.id}/code-runs`, { count: 2 }, token);
+  const csv = await json(demo, 'GET', `/batches/${batch.id}/code-runs/${run.id}/codes`, undefined, token);
+  const code = csv.trim().split('\n')[2].split(',')[1];
+  await json(demo, 'POST', `/batches/${batch.id}/events`, { kind: 'packed', occurred_at: new Date().toISOString() }, token);
+  const label = `${demo.base.toUpperCase()}/T/${code}`;
+
+  await fetch(`${demo.wechat}/as/walk-farmer`);
+  const farmer = await weChatPage(browser);
+  const { page } = farmer;
+  const measure = weigh(page);
+  await page.goto(`${demo.base}/f/batches`);
+  // WeChat does not know this farmer yet: a texted code once, and WeChat is bound.
+  await page.waitForURL(/\/login\?.*wechat=first/);
+  await shoot(page, 'wechat-03-farmer-first-time');
+  await new Promise((done) => setTimeout(done, 1100));
+  await signIn(page, demo, phone);
+  await page.waitForURL(/\/f\/batches(#.*)?$/);
+  await page.waitForFunction(() => window.shanhuoScanned && window.wxConfig);
+  assert.ok(await page.locator('#scan-photo').isHidden(), 'inside WeChat the scan button opens WeChat\'s scanner');
+  await shoot(page, 'wechat-04-farmer-scan-button');
+  await page.click('#scan button[type=submit]');
+  await page.waitForFunction(() => window.wxScan);
+  await page.evaluate((text) => window.wxScan.success({ resultStr: text }), label);
+  await page.waitForURL(new RegExp(`/f/batches/${batch.id}\\?item=2`));
+  assert.match(await page.locator('.alert[role=status]').innerText(), /扫到的标签：No\.2/);
+  assert.equal(await page.locator('#kind').inputValue(), 'shipped', 'packed already: shipping is next');
+  await shoot(page, 'wechat-05-farmer-scanned-label');
+  await measure('wechat: batch at a scanned label');
+  await page.click('form#step button[type=submit]');
+  await page.waitForURL(new RegExp(`/f/batches/${batch.id}$`));
+  assert.match(await page.locator('.timeline').innerText(), /发货/);
+  await shoot(page, 'wechat-06-farmer-recorded-shipped');
+  await farmer.context.close();
+
+  // WeChat signs the farmer in from now on, in a fresh browser, with no code.
+  const again = await weChatPage(browser);
+  await again.page.goto(`${demo.base}/f/batches`);
+  await again.page.waitForURL(/\/f\/batches(#.*)?$/);
+  await again.context.close();
+}
+
 async function main() {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
@@ -1012,6 +1109,8 @@ async function main() {
     const prepared = await prepare(demo);
     console.log('walking as the buyer');
     const orderId = await buyer(browser, demo, prepared);
+    console.log('walking inside WeChat');
+    await insideWeChat(browser, demo, prepared);
     console.log('walking as the county official');
     await countyOfficial(browser, demo);
     console.log('walking as the township official');

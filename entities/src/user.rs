@@ -19,6 +19,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub wechat_openid: Option<String>,
     pub wechat_unionid: Option<String>,
+    /// The openid in the county's Official Account (sign-in by web authorisation inside
+    /// WeChat); the mini program's is `wechat_openid`.
+    #[sea_orm(unique)]
+    pub wechat_web_openid: Option<String>,
     /// Argon2id PHC string; none for accounts that only sign in by SMS or WeChat.
     pub password_hash: Option<String>,
     /// Raised to revoke every token issued before.

@@ -77,7 +77,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
                     settings.photo_limit_bytes,
                 )
                 .with_path("/f/listings/new", settings.photo_limit_bytes)
-                .with_path("/f/listings/:id/photos", settings.photo_limit_bytes),
+                .with_path("/f/listings/:id/photos", settings.photo_limit_bytes)
+                .with_path("/f/scan", settings.photo_limit_bytes)
+                .with_path("/m/trace", settings.photo_limit_bytes),
         )
         // Errors become envelopes before CORS adds its headers, so browsers can read them;
         // the outer layer catches CORS's own refusals.

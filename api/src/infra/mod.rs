@@ -14,3 +14,4 @@ pub mod sms;
 pub mod tokens;
 pub mod trace_codes;
 pub mod wechat;
+pub mod wechat_web;

@@ -29,6 +29,7 @@ use crate::{
         passwords,
         tokens::{TokenError, TokenKeys},
         wechat::{WeChat, WeChatError},
+        wechat_web::{WebError, WebUser},
     },
 };
 
@@ -57,6 +58,11 @@ pub enum AuthError {
     WeChatDisabled,
     #[error(transparent)]
     WeChat(#[from] WeChatError),
+    #[error(transparent)]
+    WeChatWeb(#[from] WebError),
+    /// WeChat's stand-in user of a snapshot page: the person has not opened the full page.
+    #[error("WeChat sent a snapshot page's stand-in user")]
+    WeChatSnapshot,
     #[error(transparent)]
     Account(#[from] UserError),
     #[error(transparent)]
@@ -124,6 +130,60 @@ impl Auth {
         )
         .await?;
         self.start_session(txn, user).await
+    }
+
+    /// A WeChat user back from the Official Account's authorisation: the account bound to
+    /// their openid (or unionid). Someone WeChat names for the first time becomes a buyer when
+    /// `register` says so; otherwise `None`, and the pages ask who they are.
+    pub async fn login_with_wechat_web(
+        &self,
+        wechat_user: &WebUser,
+        register: bool,
+        client_ip: &str,
+    ) -> Result<Option<TokenPair>, AuthError> {
+        if wechat_user.snapshot {
+            return Err(AuthError::WeChatSnapshot);
+        }
+        self.count_login_attempt(None, client_ip).await?;
+        let txn = self.db.begin_write().await?;
+        let unionid = wechat_user.unionid.as_deref();
+        let user = match super::users::find_wechat_web(&txn, &wechat_user.openid, unionid).await? {
+            Some(user) => user,
+            None if register => {
+                super::users::register_wechat_web(
+                    &txn,
+                    &wechat_user.openid,
+                    unionid,
+                    wechat_user.nickname.as_deref(),
+                    client_ip,
+                )
+                .await?
+            }
+            None => return Ok(None),
+        };
+        self.start_session(txn, user).await.map(Some)
+    }
+
+    /// Binds the Official Account's WeChat to the account signed in to the pages, so WeChat
+    /// signs it in from then on.
+    pub async fn bind_wechat_web(
+        &self,
+        actor: &Actor,
+        wechat_user: &WebUser,
+        client_ip: &str,
+    ) -> Result<user::Model, AuthError> {
+        if wechat_user.snapshot {
+            return Err(AuthError::WeChatSnapshot);
+        }
+        let txn = self.db.begin_write().await?;
+        let current = user::Entity::find_by_id(actor.user_id)
+            .one(&txn)
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
+        let bound =
+            super::users::bind_wechat_web(&txn, &current, &wechat_user.openid, client_ip).await?;
+        txn.commit().await?;
+        Ok(bound)
     }
 
     /// Binds a phone, proven by a texted code, to the signed-in account (merging a WeChat-only

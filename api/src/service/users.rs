@@ -42,6 +42,8 @@ pub enum UserError {
     PhoneAlreadyBound,
     #[error("the phone belongs to an account this one cannot be merged into")]
     MergeRefused,
+    #[error("this WeChat already signs in to another account with a phone number")]
+    WeChatTaken,
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
@@ -170,6 +172,125 @@ pub async fn find_or_register_wechat(
         ..Default::default()
     };
     register_buyer(txn, buyer, client_ip).await
+}
+
+/// The account a WeChat user coming back from the Official Account's authorisation signs in
+/// to: the one bound to their openid, else the one their unionid names (the mini program's
+/// account of the same person, which is then bound to the openid too).
+pub async fn find_wechat_web(
+    txn: &DatabaseTransaction,
+    openid: &str,
+    unionid: Option<&str>,
+) -> Result<Option<user::Model>, DbErr> {
+    if let Some(bound) = user::Entity::find()
+        .filter(user::Column::WechatWebOpenid.eq(openid))
+        .one(txn)
+        .await?
+    {
+        return Ok(Some(bound));
+    }
+    let Some(unionid) = unionid else {
+        return Ok(None);
+    };
+    let Some(same_person) = user::Entity::find()
+        .filter(user::Column::WechatUnionid.eq(unionid))
+        .filter(user::Column::WechatWebOpenid.is_null())
+        .filter(user::Column::Disabled.eq(false))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut active = same_person.into_active_model();
+    active.wechat_web_openid = Set(Some(openid.to_owned()));
+    active.updated_at = Set(Utc::now());
+    Ok(Some(active.update(txn).await?))
+}
+
+/// A WeChat user seen for the first time becomes a buyer, named by their WeChat nickname.
+pub async fn register_wechat_web(
+    txn: &DatabaseTransaction,
+    openid: &str,
+    unionid: Option<&str>,
+    nickname: Option<&str>,
+    client_ip: &str,
+) -> Result<user::Model, DbErr> {
+    let name = nickname
+        .map(clean_name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "微信用户".to_owned());
+    let buyer = user::ActiveModel {
+        display_name: Set(name),
+        wechat_web_openid: Set(Some(openid.to_owned())),
+        wechat_unionid: Set(unionid.map(str::to_owned)),
+        ..Default::default()
+    };
+    register_buyer(txn, buyer, client_ip).await
+}
+
+/// Binds the WeChat of the Official Account to an account signed in by texted code, so WeChat
+/// signs it in from then on. An account that was nothing but that WeChat's buyer is closed
+/// and its WeChat moves here, as binding a phone merges; a WeChat that signs in to another
+/// account with a phone stays there.
+pub async fn bind_wechat_web(
+    txn: &DatabaseTransaction,
+    current: &user::Model,
+    openid: &str,
+    client_ip: &str,
+) -> Result<user::Model, UserError> {
+    if current.wechat_web_openid.as_deref() == Some(openid) {
+        return Ok(current.clone());
+    }
+    let now = Utc::now();
+    if let Some(holder) = user::Entity::find()
+        .filter(user::Column::WechatWebOpenid.eq(openid))
+        .one(txn)
+        .await?
+    {
+        if holder.phone.is_some() || holder.household_id.is_some() || holder.role != Role::Buyer {
+            return Err(UserError::WeChatTaken);
+        }
+        let mut closing = holder.clone().into_active_model();
+        closing.wechat_web_openid = Set(None);
+        closing.disabled = Set(true);
+        closing.token_version = Set(holder.token_version + 1);
+        closing.updated_at = Set(now);
+        let closed = closing.update(txn).await?;
+        super::sessions::revoke_all(txn, closed.id).await?;
+        audit::append(
+            txn,
+            NewAuditEntry {
+                actor_user_id: Some(current.id),
+                actor_ip: Some(client_ip.to_owned()),
+                action: "user.merged_away",
+                entity: "user",
+                entity_id: closed.id.to_string(),
+                area_code: None,
+                before: Some(account_json(&holder)),
+                after: Some(account_json(&closed)),
+            },
+        )
+        .await?;
+    }
+    let mut active = current.clone().into_active_model();
+    active.wechat_web_openid = Set(Some(openid.to_owned()));
+    active.updated_at = Set(now);
+    let bound = active.update(txn).await?;
+    audit::append(
+        txn,
+        NewAuditEntry {
+            actor_user_id: Some(current.id),
+            actor_ip: Some(client_ip.to_owned()),
+            action: "user.wechat_bound",
+            entity: "user",
+            entity_id: current.id.to_string(),
+            area_code: bound.area_code.clone(),
+            before: Some(account_json(current)),
+            after: Some(account_json(&bound)),
+        },
+    )
+    .await?;
+    Ok(bound)
 }
 
 /// Stores a new buyer (identity fields set by the caller) and audits the registration.
@@ -483,6 +604,7 @@ fn account_json(user: &user::Model) -> serde_json::Value {
         "area_code": user.area_code,
         "household_id": user.household_id,
         "wechat_bound": user.wechat_openid.is_some(),
+        "wechat_web_bound": user.wechat_web_openid.is_some(),
         "disabled": user.disabled,
         "token_version": user.token_version,
     })

@@ -31,4 +31,5 @@ mod support;
 mod trace;
 mod village_sheet;
 mod wechat_login;
+mod wechat_web;
 mod work_pages;

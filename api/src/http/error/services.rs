@@ -12,6 +12,7 @@ use crate::{
     domain::region::RegionError,
     infra::{
         blobs::BlobError, imaging::PhotoRejection, passwords::PasswordError, wechat::WeChatError,
+        wechat_web::WebError,
     },
     service::{
         areas::{AreaError, MAX_LOOKUP_CODES},
@@ -60,6 +61,14 @@ impl From<AuthError> for ApiError {
                 return ApiError::new(ErrorCode::ServerWechatUnavailable)
                     .with_retry_after(Duration::from_secs(10));
             }
+            AuthError::WeChatWeb(WebError::InvalidCode(_)) => ErrorCode::AuthWechatCodeInvalid,
+            AuthError::WeChatWeb(WebError::NotAuthorised) => ErrorCode::AuthWechatNotAuthorised,
+            AuthError::WeChatWeb(e) => {
+                tracing::error!(error = %e, "WeChat's web authorisation failed");
+                return ApiError::new(ErrorCode::ServerWechatUnavailable)
+                    .with_retry_after(Duration::from_secs(10));
+            }
+            AuthError::WeChatSnapshot => ErrorCode::AuthWechatSnapshot,
             AuthError::Account(e) => return e.into(),
             AuthError::Database(e) => return ApiError::internal(e),
         };
@@ -96,6 +105,7 @@ impl From<UserError> for ApiError {
             UserError::Forbidden => ErrorCode::AuthForbidden.into(),
             UserError::PhoneAlreadyBound => ErrorCode::UserPhoneAlreadyBound.into(),
             UserError::MergeRefused => ErrorCode::UserMergeRefused.into(),
+            UserError::WeChatTaken => ErrorCode::UserWechatTaken.into(),
             UserError::Password(PasswordError::Length) => ErrorCode::UserInvalidPassword.into(),
             UserError::Password(e) => ApiError::internal(e),
             UserError::Database(e) => ApiError::internal(e),

@@ -16,6 +16,7 @@ use crate::infra::tokens::sha256_hex;
 
 const SCRIPT: &str = include_str!("../../../static/f.js");
 const WORKER: &str = include_str!("../../../static/sw.js");
+const WECHAT_SCRIPT: &str = include_str!("../../../static/wx.js");
 const ICON_192: &[u8] = include_bytes!("../../../static/icon-192.png");
 const ICON_512: &[u8] = include_bytes!("../../../static/icon-512.png");
 
@@ -29,23 +30,79 @@ pub const MANIFEST_PATH: &str = "/f/manifest.webmanifest";
 /// a phone keeps the script for a year and still gets a new one the day it changes.
 pub static VERSION: LazyLock<String> = LazyLock::new(|| {
     let mut all = Vec::new();
-    for part in [SCRIPT.as_bytes(), WORKER.as_bytes(), ICON_192, ICON_512] {
+    for part in [
+        SCRIPT.as_bytes(),
+        WORKER.as_bytes(),
+        WECHAT_SCRIPT.as_bytes(),
+        ICON_192,
+        ICON_512,
+    ] {
         all.extend(part);
     }
     sha256_hex(&all)[..12].to_owned()
 });
 
-/// A script as sent: without its comment lines, blank lines and indentation (lines keep their
-/// breaks, so nothing else about the script changes).
+/// A script as sent: without its comment lines, blank lines, indentation and the spaces
+/// beside punctuation outside its strings (lines keep their breaks, and a space between two
+/// words or two `+` or `-` stays, so nothing else about the script changes).
 fn compact(js: &str) -> String {
     js.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .map(squeeze)
         .collect::<Vec<_>>()
         .join("\n")
 }
 
+fn squeeze(line: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if matches!(c, '\'' | '"' | '`') {
+            quote = Some(c);
+        }
+        if c != ' ' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && chars[j] == ' ' {
+            j += 1;
+        }
+        if let (Some(before), Some(&after)) = (out.chars().last(), chars.get(j))
+            && ((word(before) && word(after)) || (before == after && matches!(before, '+' | '-')))
+        {
+            out.push(' ');
+        }
+        i = j;
+    }
+    out
+}
+
 static SCRIPT_SENT: LazyLock<String> = LazyLock::new(|| compact(SCRIPT));
+static WECHAT_SCRIPT_SENT: LazyLock<String> = LazyLock::new(|| compact(WECHAT_SCRIPT));
+
+/// The address of the script that uses WeChat's JS-SDK inside WeChat (scanning, share cards).
+pub static WECHAT_SCRIPT_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/static/wx.js?v={}", VERSION.as_str()));
 static WORKER_SENT: LazyLock<String> =
     LazyLock::new(|| compact(&WORKER.replace("__VERSION__", VERSION.as_str())));
 
@@ -67,6 +124,16 @@ fn file(content_type: &str, cache_control: &str, body: impl Into<poem::Body>) ->
 /// page kept from before), it is the current script, checked again each time.
 #[handler]
 pub fn script(req: &Request) -> Response {
+    versioned(req, SCRIPT_SENT.as_str())
+}
+
+/// `GET /static/wx.js?v=…`, kept as `f.js` is.
+#[handler]
+pub fn wechat_script(req: &Request) -> Response {
+    versioned(req, WECHAT_SCRIPT_SENT.as_str())
+}
+
+fn versioned(req: &Request, body: &'static str) -> Response {
     let current = req
         .uri()
         .query()
@@ -76,11 +143,7 @@ pub fn script(req: &Request) -> Response {
     } else {
         "no-cache"
     };
-    file(
-        "text/javascript; charset=utf-8",
-        cache,
-        SCRIPT_SENT.as_str(),
-    )
+    file("text/javascript; charset=utf-8", cache, body)
 }
 
 /// `GET /f/sw.js`: the service worker, with the version of the files it keeps. Never kept by
@@ -137,13 +200,29 @@ mod tests {
     #[test]
     fn the_scripts_stay_small() {
         // Every script a phone loads, together, stays under 10 KB.
-        let (page_script, service_worker) = (SCRIPT_SENT.len(), WORKER_SENT.len());
+        let (page_script, service_worker, wechat) = (
+            SCRIPT_SENT.len(),
+            WORKER_SENT.len(),
+            WECHAT_SCRIPT_SENT.len(),
+        );
         assert!(
-            page_script + service_worker < 10 * 1024,
-            "{page_script} + {service_worker} bytes"
+            page_script + service_worker + wechat < 10 * 1024,
+            "{page_script} + {service_worker} + {wechat} bytes"
         );
         assert!(WORKER.contains("__VERSION__"));
         assert!(WORKER_SENT.contains(VERSION.as_str()));
         assert!(!SCRIPT_SENT.contains("\n//"));
+    }
+
+    #[test]
+    fn scripts_lose_spaces_beside_punctuation_but_never_inside_strings() {
+        assert_eq!(
+            squeeze("const a = (x) => x + +y, b = 'a, b = c' + `x ${ y }`;"),
+            "const a=(x)=>x+ +y,b='a, b = c'+`x ${ y }`;"
+        );
+        assert_eq!(
+            squeeze("return typeof x === 'it\\'s so'"),
+            "return typeof x==='it\\'s so'"
+        );
     }
 }

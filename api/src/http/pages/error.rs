@@ -16,9 +16,10 @@ use crate::http::error::{ApiError, Lang};
 /// Why a page could not be shown or a form not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    /// Nobody is signed in: to the sign-in page, and back to `next` afterwards.
+    /// Nobody is signed in: to the sign-in page (inside WeChat, through WeChat's
+    /// authorisation), and back to `next` afterwards.
     #[error("not signed in")]
-    SignIn { next: Option<String> },
+    SignIn { next: Option<String>, wechat: bool },
     /// Signed in, but the page is for another role.
     #[error("the page is not for this account")]
     NotYours { home: &'static str },
@@ -117,10 +118,11 @@ impl PageError {
 
     /// The page that says so, in `frame`.
     pub fn answer(&self, lang: Lang, frame: Frame) -> Response {
-        if let Self::SignIn { next } = self {
+        if let Self::SignIn { next, wechat } = self {
+            let start = if *wechat { "/login/wechat" } else { "/login" };
             return match next {
-                Some(next) => see_other(&format!("/login?next={}", urlencode(next))),
-                None => see_other("/login"),
+                Some(next) => see_other(&format!("{start}?next={}", urlencode(next))),
+                None => see_other(start),
             };
         }
         if let Self::Unavailable(e) = self {

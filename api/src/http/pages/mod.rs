@@ -14,6 +14,7 @@ pub mod order_steps;
 pub mod public;
 pub mod session;
 pub mod shell;
+pub mod wechat;
 
 use poem::Route;
 
@@ -30,7 +31,17 @@ pub fn routes(route: Route) -> Route {
         )
         .at("/m", get(public::market::browse_page))
         .at("/m/listings/:id", get(public::market::listing_page))
-        .at("/m/trace", get(public::market::trace_form_page))
+        .at(
+            "/m/trace",
+            get(public::market::trace_form_page).post(wechat::buyer_scan_photo),
+        )
+        .at("/login/wechat", get(wechat::start))
+        .at("/login/wechat/back", get(wechat::back))
+        .at("/wx/config", get(wechat::js_config))
+        .at(
+            "/f/scan",
+            get(wechat::farmer_scan).post(wechat::farmer_scan_photo),
+        )
         .at("/audit", get(public::audit::audit_page))
         .at(
             "/m/listings/:id/order",
@@ -48,6 +59,7 @@ pub fn routes(route: Route) -> Route {
         .at(app::WORKER_PATH, get(app::worker))
         .at(app::MANIFEST_PATH, get(app::manifest))
         .at("/static/f.js", get(app::script))
+        .at("/static/wx.js", get(app::wechat_script))
         .at("/static/icon-192.png", get(app::icon_192))
         .at("/static/icon-512.png", get(app::icon_512))
         .at(

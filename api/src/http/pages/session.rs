@@ -84,7 +84,7 @@ fn state_of(req: &Request) -> Result<&AppState, PageError> {
 }
 
 /// The page's signed-in user, if the sign-in is still current.
-async fn signed_in(req: &Request) -> Result<Option<PageUser>, PageError> {
+pub(super) async fn signed_in(req: &Request) -> Result<Option<PageUser>, PageError> {
     let Some(session) = session_cookie(req) else {
         return Ok(None);
     };
@@ -110,10 +110,15 @@ async fn require_role(req: &Request, allowed: fn(Role) -> bool) -> Result<PageUs
         }),
         // A form posted to a lapsed sign-in cannot be sent again from the sign-in page, so
         // its sender starts from their own pages.
+        // Inside WeChat, WeChat says who they are.
         None if req.method() == Method::GET => Err(PageError::SignIn {
             next: req.uri().path_and_query().map(|p| p.as_str().to_owned()),
+            wechat: state_of(req)?.wechat_web.is_some() && super::wechat::in_wechat(req),
         }),
-        None => Err(PageError::SignIn { next: None }),
+        None => Err(PageError::SignIn {
+            next: None,
+            wechat: false,
+        }),
     }
 }
 
@@ -241,15 +246,27 @@ impl<'a, T: DeserializeOwned> FromRequest<'a> for SignInForm<T> {
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// `first`: WeChat does not know this farmer or official yet.
+    wechat: Option<String>,
 }
 
-/// `GET /login`: the phone number, to text a code to.
+/// `GET /login`: the phone number, to text a code to; inside WeChat, WeChat's sign-in too.
 #[handler]
 pub async fn login_page(
+    state: Data<&AppState>,
+    req: &Request,
     lang: Lang,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    private(&PhonePage::new(lang, String::new(), query.next, None))
+    let mut page = PhonePage::new(lang, String::new(), query.next, None);
+    page.first_in_wechat = query.wechat.as_deref() == Some("first");
+    if state.wechat_web.is_some() && super::wechat::in_wechat(req) && !page.first_in_wechat {
+        page.wechat = Some(match &page.next {
+            Some(next) => format!("/login/wechat?next={}", urlencode(next)),
+            None => "/login/wechat".to_owned(),
+        });
+    }
+    private(&page)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -299,7 +316,7 @@ fn code_page_url(next: Option<&str>) -> String {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     askama::filters::urlencode(s)
         .map(|encoded| encoded.to_string())
         .unwrap_or_default()
@@ -345,15 +362,15 @@ pub async fn login(
     let ip = client_ip(req, &state.settings);
     match state.auth.login_with_code(&phone, &code, &ip).await {
         Ok(pair) => {
-            let mut cookie = session(&state, pair.refresh_token.expose_secret());
-            cookie.set_max_age(pair.refresh_expires_in);
-            cookies.add(cookie);
+            start(&state, cookies, &pair);
             let mut phone = Cookie::new_with_str(PHONE_COOKIE, "");
             phone.set_path("/login");
             phone.make_removal();
             cookies.add(phone);
             let next = safe_next(form.next.as_deref()).unwrap_or(home_of(pair.user.role));
-            Ok(see_other(next))
+            Ok(see_other(&super::wechat::after_sms_sign_in(
+                &state, req, &pair.user, next,
+            )))
         }
         Err(e) => refused_again(lang, e, |problem| {
             CodePage::new(lang, phone, form.next, problem)
@@ -373,6 +390,13 @@ fn refused_again<P: Template>(
         } => private_with(&page(Some(message)), status),
         failure => Err(failure),
     }
+}
+
+/// Keeps a new sign-in in the browser.
+pub(super) fn start(state: &AppState, cookies: &CookieJar, pair: &crate::service::auth::TokenPair) {
+    let mut cookie = session(state, pair.refresh_token.expose_secret());
+    cookie.set_max_age(pair.refresh_expires_in);
+    cookies.add(cookie);
 }
 
 /// The session cookie: only for our pages' requests, out of scripts' reach, kept to HTTPS
@@ -432,7 +456,7 @@ fn normalise_phone(typed: &str) -> String {
 }
 
 /// Only paths on this site are followed after signing in.
-fn safe_next(next: Option<&str>) -> Option<&str> {
+pub(super) fn safe_next(next: Option<&str>) -> Option<&str> {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
 }
 
@@ -444,6 +468,10 @@ struct PhonePage {
     phone: String,
     next: Option<String>,
     problem: Option<String>,
+    /// Inside WeChat: where WeChat's sign-in starts.
+    wechat: Option<String>,
+    /// WeChat did not know them: a texted code once binds it.
+    first_in_wechat: bool,
 }
 
 impl PhonePage {
@@ -454,6 +482,8 @@ impl PhonePage {
             phone,
             next,
             problem,
+            wechat: None,
+            first_in_wechat: false,
         }
     }
 }

@@ -205,6 +205,22 @@ impl Frame {
     pub fn script_url(&self) -> &'static str {
         super::app::SCRIPT_URL.as_str()
     }
+
+    /// The address of the script that, inside WeChat, scans and sets the share card.
+    pub fn wechat_script_url(&self) -> &'static str {
+        super::app::WECHAT_SCRIPT_URL.as_str()
+    }
+}
+
+/// What a shared link shows (WeChat's share card, Open Graph elsewhere).
+#[derive(Clone, Debug)]
+pub struct ShareCard {
+    pub title: String,
+    pub description: String,
+    /// The page's own full address.
+    pub url: String,
+    /// The full address of a small (240 px) photo.
+    pub image: Option<String>,
 }
 
 /// The HTML of a page, with the line-broken whitespace between its tags left out.
@@ -264,10 +280,11 @@ pub fn public(page: &impl Template, max_age: u32) -> Result<Response, PageError>
     ))
 }
 
-/// What a page may load: its inline stylesheet and style attributes, images, its own script
-/// and service worker and manifest, and requests and forms back to this server; nothing from
+/// What a page may load: its inline stylesheet and style attributes, images, its own scripts
+/// (and, inside WeChat, WeChat's JS-SDK) and service worker and manifest, and requests and forms back to this server; nothing from
 /// elsewhere, no plugins, and no `<base>` to move its links.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
+    script-src 'self' https://res.wx.qq.com; \
     style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; worker-src 'self'; \
     manifest-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'";
 

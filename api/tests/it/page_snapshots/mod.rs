@@ -98,6 +98,7 @@ pub const REDACTIONS: &[(&str, &str)] = &[
         r#"name="key" value="[key]""#,
     ),
     (r"/static/f\.js\?v=[0-9a-f]+", "/static/f.js?v=[version]"),
+    (r"/static/wx\.js\?v=[0-9a-f]+", "/static/wx.js?v=[version]"),
     (r"/[tT]/[0-9A-Za-z]{8,}", "/t/[code]"),
     (
         r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?",

@@ -13,7 +13,7 @@ use entities::{
 use poem::{
     Response, handler,
     http::header,
-    web::{Data, Path},
+    web::{Data, Path, Query},
 };
 use serde::Deserialize;
 
@@ -116,16 +116,28 @@ pub async fn batch_page(
     farmer: Farmer,
     lang: Lang,
     Path(id): Path<i64>,
+    Query(opened): Query<ScannedItem>,
 ) -> Result<Response, PageError> {
     let batch = own_batch(&state, &farmer, id).await?;
-    private(&BatchPage::new(
-        lang,
-        &farmer,
-        batch,
-        state.clock.now(),
-        Kept::fresh(),
-    ))
+    let mut page = BatchPage::new(lang, &farmer, batch, state.clock.now(), Kept::fresh());
+    if let Some(item) = opened.item {
+        page.scanned_at(item);
+    }
+    private(&page)
 }
+
+/// A batch opened from one of its scanned labels: `?item=` (0 for the batch's own code).
+#[derive(Debug, Default, Deserialize)]
+pub struct ScannedItem {
+    item: Option<i64>,
+}
+
+/// The journey's usual order after a label is stuck on: packed, shipped, sold.
+const NEXT_STEPS: [(EventKind, &str); 3] = [
+    (EventKind::Packed, "packed"),
+    (EventKind::Shipped, "shipped"),
+    (EventKind::Sold, "sold"),
+];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EventForm {
@@ -682,6 +694,8 @@ struct BatchPage {
     now_time: String,
     /// What a refused form had typed; empty on a fresh one.
     typed: EventForm,
+    /// The item whose label was just scanned, and whether that label was revoked.
+    scanned: Option<(i64, bool)>,
 }
 
 impl BatchPage {
@@ -710,7 +724,40 @@ impl BatchPage {
             now_day: local.format("%Y-%m-%d").to_string(),
             now_time: local.format("%H:%M").to_string(),
             typed: form.typed,
+            scanned: None,
         }
+    }
+
+    /// Opened at a scanned label: that item is named, and the step after the journey's last of
+    /// packed, shipped and sold is chosen.
+    fn scanned_at(&mut self, item: i64) {
+        let revoked = self.revoked.iter().any(|r| r.item == item);
+        self.scanned = Some((item, revoked));
+        let done = self
+            .journey
+            .iter()
+            .filter_map(|e| NEXT_STEPS.iter().position(|(k, _)| *k == e.kind))
+            .max();
+        let next = match done {
+            None => 0,
+            Some(i) => (i + 1).min(NEXT_STEPS.len() - 1),
+        };
+        self.typed.kind = Some(NEXT_STEPS[next].1.to_owned());
+    }
+
+    /// The scanned label as printed: its number, or the batch's own code.
+    fn scanned_label(&self) -> Option<String> {
+        self.scanned.map(|(item, _)| {
+            if item > 0 {
+                format!("No.{item}")
+            } else {
+                self.lang.t("批次码", "the batch code").to_owned()
+            }
+        })
+    }
+
+    fn scanned_revoked(&self) -> bool {
+        self.scanned.is_some_and(|(_, revoked)| revoked)
     }
 
     /// `红苕粉 · 2024-11-20`: what the batch is and when it was harvested or made.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::http::error::Lang;
 use crate::http::pages::{
     error::{Missing, PageError},
-    shell::{Frame, price, public, unit_name},
+    shell::{Frame, ShareCard, price, public, unit_name},
 };
 use crate::{
     app::AppState,
@@ -81,7 +81,23 @@ pub async fn listing_page(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     match storefront::listing(&state.db, id).await {
-        Ok(view) => public(&ListingPage { lang, view }, MARKET_MAX_AGE),
+        Ok(view) => {
+            let base = state.settings.public_base_url.trim_end_matches('/');
+            let share = ShareCard {
+                title: view.listing.title.clone(),
+                description: format!(
+                    "{} · {}",
+                    price(lang, view.listing.price_fen, view.listing.unit),
+                    view.place
+                ),
+                url: format!("{base}/m/listings/{id}"),
+                image: view
+                    .photos
+                    .first()
+                    .map(|photo| format!("{base}/api/v1/photos/{photo}/240")),
+            };
+            public(&ListingPage { lang, view, share }, MARKET_MAX_AGE)
+        }
         Err(MarketError::NotFound) => Ok(not_on_sale(lang)),
         Err(e) => Err(PageError::refused(lang, e)),
     }
@@ -112,7 +128,7 @@ pub async fn trace_form_page(
     let typed = query
         .code
         .as_deref()
-        .map(crate::infra::trace_codes::canonical)
+        .map(crate::http::pages::wechat::code_in_scan)
         .filter(|c| !c.is_empty());
     if let Some(code) = &typed
         && state.trace_keys.verify(code).is_ok()
@@ -212,6 +228,7 @@ impl BrowsePage {
 struct ListingPage {
     lang: Lang,
     view: ListingView,
+    share: ShareCard,
 }
 
 impl ListingPage {

@@ -13,7 +13,7 @@ use poem::{
 
 use crate::http::pages::{
     error::PageError,
-    shell::{Frame, html_response, render},
+    shell::{Frame, ShareCard, html_response, render},
 };
 use crate::http::{caller::verify_scan, error::Lang};
 use crate::{
@@ -41,7 +41,8 @@ pub async fn scan_page(
             } else {
                 "public, max-age=3600"
             };
-            let page = ScanPage::new(lang, verification);
+            let mut page = ScanPage::new(lang, verification);
+            page.share = Some(page.share_card(&state.settings.public_base_url));
             Ok(html_response(render(&page)?, StatusCode::OK, cache))
         }
         Err(e) => {
@@ -105,6 +106,7 @@ struct ScanPage {
     /// The code in its canonical spelling, in the groups a label prints.
     code: String,
     v: Verification,
+    share: Option<ShareCard>,
 }
 
 impl ScanPage {
@@ -114,6 +116,26 @@ impl ScanPage {
             verdict: Verdict::of(&v),
             code: trace_codes::grouped(&v.code),
             v,
+            share: None,
+        }
+    }
+
+    /// The card a shared scan page shows: the verdict and the goods' origin.
+    fn share_card(&self, base_url: &str) -> ShareCard {
+        let base = base_url.trim_end_matches('/');
+        let headline = verdict_text(self.verdict, self.lang);
+        let (title, description) = match &self.v.provenance {
+            Some(p) => (
+                format!("{} · {headline}", self.lang.t(&p.product_zh, &p.product_en)),
+                format!("{} {} · {}", p.township_name, p.village_name, p.produced_on),
+            ),
+            None => (headline.to_owned(), self.code.clone()),
+        };
+        ShareCard {
+            title,
+            description,
+            url: format!("{base}/t/{}", self.v.code),
+            image: Some(format!("{base}/static/icon-192.png")),
         }
     }
 

@@ -122,7 +122,7 @@ impl Farm {
                 TestFormField::bytes(bytes.to_vec())
                     .name("report")
                     .filename("report")
-                    .content_type(kind.to_owned()),
+                    .content_type(kind),
             );
         }
         let resp = self

@@ -62,8 +62,8 @@ pub const BASES: [Basis; 4] = [
 pub trait BasisNames: Sized {
     fn name_zh(self) -> &'static str;
     fn name_en(self) -> &'static str;
-    fn as_str(self) -> &'static str;
-    fn is_test(self) -> bool;
+    fn code(self) -> &'static str;
+    fn needs_report(self) -> bool;
     fn parse(text: &str) -> Option<Self>;
 }
 
@@ -86,7 +86,7 @@ impl BasisNames for Basis {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    fn code(self) -> &'static str {
         match self {
             Basis::CommissionedTest => "commissioned_test",
             Basis::OwnTest => "own_test",
@@ -95,12 +95,12 @@ impl BasisNames for Basis {
         }
     }
 
-    fn is_test(self) -> bool {
+    fn needs_report(self) -> bool {
         matches!(self, Basis::CommissionedTest | Basis::OwnTest)
     }
 
     fn parse(text: &str) -> Option<Self> {
-        BASES.into_iter().find(|b| b.as_str() == text)
+        BASES.into_iter().find(|b| b.code() == text)
     }
 }
 
@@ -292,7 +292,7 @@ pub async fn issue_keyed(
         "certificate",
         json!([
             batch_id,
-            new.basis.as_str(),
+            new.basis.code(),
             new.issuer_name.as_deref().map(str::trim),
             new.issuer_phone.as_deref().map(str::trim),
             report_digest,
@@ -301,7 +301,7 @@ pub async fn issue_keyed(
     if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
         return made(db, idempotency::id_of(&earlier)?).await;
     }
-    let report = match (&new.report, new.basis.is_test()) {
+    let report = match (&new.report, new.basis.needs_report()) {
         (None, true) => return Err(TraceError::Invalid(reasons::certificate_needs_report())),
         (None, false) => None,
         (Some(report), _) => {
@@ -480,7 +480,7 @@ fn audit_view(c: &Certificate) -> serde_json::Value {
         "origin": c.origin,
         "issued_on": c.issued_on,
         "issuer_name": c.issuer_name,
-        "basis": c.basis.as_str(),
+        "basis": c.basis.code(),
         "report": c.report_key,
         "input_certificate_ids": input_certificates_of(c),
         "keep_until": c.keep_until,

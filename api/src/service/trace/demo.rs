@@ -200,7 +200,7 @@ pub async fn seed_demo_trace(
                     &farmer,
                     batch.id,
                     NewCertificate {
-                        basis: if k % 2 == 0 {
+                        basis: if k.is_multiple_of(2) {
                             Basis::QualityControl
                         } else {
                             Basis::OwnPromise

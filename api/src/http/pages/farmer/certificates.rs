@@ -288,7 +288,7 @@ pub struct CertificateForm {
 
 impl CertificateForm {
     pub fn basis_is(&self, basis: &Basis) -> bool {
-        self.basis == basis.as_str() || (self.basis.is_empty() && *basis == Basis::QualityControl)
+        self.basis == basis.code() || (self.basis.is_empty() && *basis == Basis::QualityControl)
     }
 }
 

@@ -246,6 +246,11 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
     if added > 0 {
         tracing::info!(added, "added the county's default product categories");
     }
+    crate::service::trace::certificates::apply_scope(
+        &state.db,
+        &state.settings.certificate_categories,
+    )
+    .await?;
     let settings = &state.settings;
     if !settings.is_production() && settings.seed_demo && areas::count(&state.db).await? == 0 {
         let report = seed::seed_demo_county(
@@ -281,6 +286,11 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
                 events = report.trace.events,
                 codes = report.trace.codes,
                 "made the demo goods traceable: plots, batches, journeys and codes"
+            );
+            tracing::info!(
+                inputs = report.trace.inputs,
+                certificates = report.trace.certificates,
+                "recorded the demo farm inputs and compliance certificates"
             );
         }
     }

@@ -396,6 +396,14 @@ impl Command {
                 };
                 let photos = Photos::open(&settings.blob_store(), settings.photo_workers)?;
                 let cache = app::connect_cache(&settings).await?;
+                // The goods the certificate rules cover are marked before the demo's batches
+                // are certified.
+                crate::service::market::catalogue::ensure_defaults(&db).await?;
+                crate::service::trace::certificates::apply_scope(
+                    &db,
+                    &settings.certificate_categories,
+                )
+                .await?;
                 let report = seed::seed_demo_county(
                     &db,
                     (!without_households).then_some(registry),

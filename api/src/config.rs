@@ -221,6 +221,15 @@ pub struct Settings {
     /// Yearly targets of people lifted out, cumulative: `2017=30000,2018=80000`.
     #[serde(deserialize_with = "year_amounts")]
     pub yearly_goal_people: BTreeMap<i32, i64>,
+    /// The county's products the certificate rules (承诺达标合格证) cover, each with its class
+    /// of the rules' list: a TOML table (`free_range_eggs = "eggs"`) or
+    /// `free_range_eggs=eggs,red_tangerine=fruit`. Classes: `vegetables` (cultivated edible
+    /// fungi included), `fruit`, `tea_leaves`, `livestock`, `eggs`, `aquatic`.
+    #[serde(deserialize_with = "code_classes")]
+    pub certificate_categories: BTreeMap<String, String>,
+    /// Months a certificate is kept after the day it was issued (the rules ask six at least;
+    /// fewer is refused at start).
+    pub certificate_keep_months: u32,
 }
 
 impl Default for Settings {
@@ -315,6 +324,12 @@ impl Default for Settings {
             goal_people: 135_000,
             yearly_goal_villages: BTreeMap::new(),
             yearly_goal_people: BTreeMap::new(),
+            certificate_categories: BTreeMap::from([
+                ("free_range_eggs".into(), "eggs".into()),
+                ("red_tangerine".into(), "fruit".into()),
+                ("black_fungus".into(), "vegetables".into()),
+            ]),
+            certificate_keep_months: 6,
         }
     }
 }
@@ -584,6 +599,51 @@ fn year_amounts<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, i64>, D
                     "expected year=amount pairs with positive amounts, e.g. 2014=2800,2015=2855",
                 )),
             }
+        })
+        .collect()
+}
+
+/// The classes of products the certificate rules list (their article 3).
+pub const CERTIFICATE_CLASSES: &[&str] = &[
+    "vegetables",
+    "fruit",
+    "tea_leaves",
+    "livestock",
+    "eggs",
+    "aquatic",
+];
+
+/// Product codes with their certificate class, as a TOML table or `code=class,code=class`.
+fn code_classes<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TableOrString {
+        Table(BTreeMap<String, String>),
+        String(String),
+    }
+    let pairs: Vec<(String, String)> = match TableOrString::deserialize(d)? {
+        TableOrString::Table(table) => table.into_iter().collect(),
+        TableOrString::String(s) => s
+            .split(',')
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| {
+                let (code, class) = item.split_once('=').unwrap_or((item, ""));
+                (code.to_owned(), class.to_owned())
+            })
+            .collect(),
+    };
+    pairs
+        .into_iter()
+        .map(|(code, class)| {
+            let (code, class) = (code.trim().to_owned(), class.trim().to_owned());
+            if code.is_empty() || !CERTIFICATE_CLASSES.contains(&class.as_str()) {
+                return Err(D::Error::custom(format!(
+                    "expected product=class pairs, the class one of {}",
+                    CERTIFICATE_CLASSES.join(", ")
+                )));
+            }
+            Ok((code, class))
         })
         .collect()
 }

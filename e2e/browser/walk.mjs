@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -1092,6 +1092,128 @@ async function insideWeChat(browser, demo, { listing }) {
   await again.page.goto(`${demo.base}/f/batches`);
   await again.page.waitForURL(/\/f\/batches(#.*)?$/);
   await again.context.close();
+/** The county's date (Beijing) `days` from today, as a date field takes it. */
+function countyDay(days = 0) {
+  return new Date(Date.now() + 8 * 3600e3 + days * 86400e3).toISOString().slice(0, 10);
+}
+
+/**
+ * The compliance certificate (承诺达标合格证): the farmer records a pesticide sprayed on a
+ * tangerine plot, is refused a certificate for a harvest inside its interval (told the first day
+ * allowed, the form as typed), issues one for a harvest on time, prints it, and a buyer finds it
+ * from the scan page.
+ */
+async function certificateWalk(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+  await page.goto(`${demo.base}/f/inputs`);
+  await signIn(page, demo, demo.farmer);
+  await page.waitForURL(/\/f\/inputs$/);
+  const categories = await (await fetch(`${demo.base}/api/v1/categories`)).json();
+  const tangerine = categories.find((c) => c.code === 'red_tangerine');
+
+  // A plot of tangerines.
+  await page.goto(`${demo.base}/f/plots`);
+  await page.fill('#name', '橘子坡');
+  await page.fill('#area', '2');
+  await page.check(`input[name="crop_${tangerine.id}"]`);
+  await page.click('form[action="/f/plots"] button[type=submit]');
+  await page.waitForURL(/\/f\/plots/);
+
+  // Sprayed 20 days ago with a pesticide whose interval is 14 days.
+  await page.goto(`${demo.base}/f/inputs`);
+  const plotValue = await page.locator('#plot option', { hasText: '橘子坡' }).first().getAttribute('value');
+  await page.selectOption('#kind', 'pesticide');
+  await page.selectOption('#plot', plotValue);
+  await page.fill('#product_name', '吡虫啉可湿性粉剂');
+  await page.fill('#registration_no', 'PD20080001');
+  await page.fill('#dose', '每亩 30 克兑水 15 公斤');
+  await page.fill('#method', '喷雾');
+  await page.fill('#applied_on', countyDay(-20));
+  await page.fill('#interval_days', '14');
+  await page.click('form[action="/f/inputs"] button[type=submit]');
+  await page.waitForURL(/\/f\/inputs#input-\d+$/);
+  assert.match(await page.locator('.cells').last().innerText(), /吡虫啉可湿性粉剂/);
+  await checkSizes(page, 'farmer: farm inputs');
+  await weighed('farmer: farm inputs');
+  await shoot(page, 'certificate-1-input-recorded');
+
+  /** Records a tangerine batch from the plot harvested on `day`; answers its page's address. */
+  const harvest = async (day) => {
+    await page.goto(`${demo.base}/f/batches`);
+    await page.selectOption('#category', String(tangerine.id));
+    await page.selectOption('#plot', plotValue);
+    await page.fill('#quantity', '200');
+    await page.fill('#produced_on', day);
+    await page.click('form[action="/f/batches"] button[type=submit]');
+    await page.waitForURL(/\/f\/batches\/\d+$/);
+    return page.url();
+  };
+
+  // Harvested 10 days ago: inside the interval. Refused, saying the first day allowed; the
+  // form keeps what was typed.
+  await harvest(countyDay(-10));
+  await page.click('a[href$="/certificate"]');
+  await page.waitForURL(/\/certificate$/);
+  await page.check('input[name=basis][value=own_promise]');
+  await page.fill('#issuer_name', '张大山');
+  await page.click('form[action$="/certificate"] button[type=submit]');
+  await page.waitForSelector('[role=alert]');
+  const refusal = await page.locator('[role=alert]').first().innerText();
+  assert.ok(refusal.includes(countyDay(-6)), `the refusal names the first day allowed: ${refusal}`);
+  assert.equal(await page.inputValue('#issuer_name'), '张大山', 'what was typed is kept');
+  assert.ok(await page.isChecked('input[name=basis][value=own_promise]'));
+  await checkSizes(page, 'farmer: certificate refused');
+  await shoot(page, 'certificate-2-refused-too-early');
+
+  // Harvested today, after the interval: issued.
+  const batchUrl = await harvest(countyDay(0));
+  const code = (await page.locator('.cell span[style*="monospace"]').innerText()).trim();
+  await page.click('a[href$="/certificate"]');
+  await page.waitForURL(/\/certificate$/);
+  await page.check('input[name=basis][value=quality_control]');
+  await page.click('form[action$="/certificate"] button[type=submit]');
+  await page.waitForURL(/\/certificate$/);
+  const issued = page.locator('a.cell[href^="/m/certificates/"]');
+  assert.equal(await issued.count(), 1, 'the certificate is issued');
+  const certificatePath = await issued.getAttribute('href');
+  await checkSizes(page, 'farmer: certificate issued');
+  await weighed('farmer: certificate');
+  await shoot(page, 'certificate-3-issued');
+
+  // Printed: the PDF label, and the same label as a picture, saved beside the screenshots.
+  const pdfHref = await page.locator('a[href*="/label.pdf?size=70x50"]').getAttribute('href');
+  const pdf = await page.request.get(`${demo.base}${pdfHref}`);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+  writeFileSync(path.join(SHOTS, 'certificate-4-label-70x50.pdf'), await pdf.body());
+  const pngHref = await page.locator('a[href*="/label.png"]').getAttribute('href');
+  const png = await page.request.get(`${demo.base}${pngHref}`);
+  assert.equal(png.headers()['content-type'], 'image/png');
+  writeFileSync(path.join(SHOTS, 'certificate-4-label-70x50.png'), await png.body());
+  assert.ok(batchUrl);
+  await context.close();
+
+  // The buyer scans the batch's code: the 合格证 section leads to the certificate.
+  const buyerContext = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const buyerPage = await buyerContext.newPage();
+  const buyerWeighed = weigh(buyerPage);
+  await buyerPage.goto(`${demo.base}/t/${code}`);
+  const section = buyerPage.locator(`a.cell[href="${certificatePath}"]`);
+  assert.equal(await section.count(), 1, 'the scan page shows the certificate');
+  assert.match(await buyerPage.locator('main').innerText(), /吡虫啉可湿性粉剂/);
+  await checkSizes(buyerPage, 'buyer: scan with certificate');
+  await buyerWeighed('buyer: scan with certificate');
+  await section.scrollIntoViewIfNeeded();
+  await shoot(buyerPage, 'certificate-5-scan-page');
+  await section.click();
+  await buyerPage.waitForURL(new RegExp(`${certificatePath}$`));
+  assert.match(await buyerPage.locator('main').innerText(), /承诺达标合格证[\s\S]*红橘[\s\S]*质量安全控制符合要求/);
+  await checkSizes(buyerPage, 'buyer: certificate');
+  await buyerWeighed('buyer: certificate');
+  await shoot(buyerPage, 'certificate-6-certificate-page');
+  await buyerContext.close();
 }
 
 async function main() {
@@ -1121,6 +1243,8 @@ async function main() {
     await buyerFollowsTheParcel(browser, demo, orderId);
     console.log("walking the farmer's forms that forgive");
     await farmerForms(browser, demo, prepared);
+    console.log('walking the compliance certificate: a pesticide, too early, on time, printed, scanned');
+    await certificateWalk(browser, demo);
     console.log('walking as the farmer with a weak signal');
     photo = await farmerOnWeakSignal(browser, demo);
     console.log('opening the public pages over a slow 3G network');

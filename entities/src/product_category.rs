@@ -19,6 +19,9 @@ pub struct Model {
     pub reference_price_fen: Option<i64>,
     /// Inactive categories take no new listings.
     pub active: bool,
+    /// Which class of the certificate rules (承诺达标合格证) covers it (`vegetables`, `fruit`,
+    /// `eggs`, …), set from the settings at start; none: not in scope.
+    pub certificate_class: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -76,6 +76,11 @@ pub fn routes(state: AppState) -> impl Endpoint {
                     format!("{API_PREFIX}{}", api::trace::DECODE_PATH),
                     settings.photo_limit_bytes,
                 )
+                .with_path(
+                    format!("{API_PREFIX}{}", api::certificates::ISSUE_PATH),
+                    settings.photo_limit_bytes,
+                )
+                .with_path("/f/batches/:id/certificate", settings.photo_limit_bytes)
                 .with_path("/f/listings/new", settings.photo_limit_bytes)
                 .with_path("/f/listings/:id/photos", settings.photo_limit_bytes)
                 .with_path("/f/scan", settings.photo_limit_bytes)

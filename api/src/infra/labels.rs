@@ -67,13 +67,13 @@ fn label_origin(index: usize) -> (f32, f32) {
 }
 
 /// A QR code's dark modules, quiet zone included: `(width, is_dark(x, y))`.
-struct Modules {
-    width: usize,
+pub(crate) struct Modules {
+    pub(crate) width: usize,
     dark: Vec<bool>,
 }
 
 impl Modules {
-    fn of(url: &str) -> Self {
+    pub(crate) fn of(url: &str) -> Self {
         let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
             .expect("a scan URL fits a QR code");
         let inner = code.width();
@@ -88,7 +88,7 @@ impl Modules {
 
     /// Runs of dark modules in each row, as `(row, first column, length)`: one rectangle a run
     /// keeps the PDF small.
-    fn runs(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    pub(crate) fn runs(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         (0..self.width).flat_map(move |y| {
             let row = &self.dark[y * self.width..(y + 1) * self.width];
             let mut runs = Vec::new();
@@ -110,7 +110,7 @@ impl Modules {
 }
 
 /// The widths the PDF lays text out with: Chinese characters a full em, others half.
-fn text_em(text: &str) -> f32 {
+pub(crate) fn text_em(text: &str) -> f32 {
     text.chars()
         .map(|c| if c.is_ascii() { 0.5 } else { 1.0 })
         .sum()
@@ -178,25 +178,13 @@ fn text_lines(label: &Label, fit_to_width: impl Fn(&str, f32) -> String) -> [Tex
 }
 
 /// UTF-16BE, as the `UniGB-UTF16-H` encoding reads it.
-fn utf16be(text: &str) -> Vec<u8> {
+pub(crate) fn utf16be(text: &str) -> Vec<u8> {
     text.encode_utf16().flat_map(u16::to_be_bytes).collect()
 }
 
-/// A PDF with the labels, `LABELS_PER_PAGE` to an A4 page, in order.
-pub fn pdf(labels: &[Label]) -> Vec<u8> {
-    let page_w = PAGE_W_MM * PT_PER_MM;
-    let page_h = PAGE_H_MM * PT_PER_MM;
-    let mut next_id = Ref::new(1);
-    let catalog = next_id.bump();
-    let tree = next_id.bump();
-    let song = next_id.bump();
-    let song_cid = next_id.bump();
-    let song_descriptor = next_id.bump();
-    let courier = next_id.bump();
-
-    let mut pdf = Pdf::new();
-    pdf.catalog(catalog).pages(tree);
-    // Chinese: Adobe's Song, supplied by the reader; ASCII in it is half an em wide.
+/// Adobe's Song (`STSong-Light`), supplied by the reader, as font `song`; ASCII in it is half
+/// an em wide.
+pub(crate) fn song_font(pdf: &mut Pdf, song: Ref, song_cid: Ref, song_descriptor: Ref) {
     pdf.type0_font(song)
         .base_font(Name(b"STSong-Light"))
         .encoding_predefined(Name(b"UniGB-UTF16-H"))
@@ -222,6 +210,23 @@ pub fn pdf(labels: &[Label]) -> Vec<u8> {
         .descent(-120.0)
         .cap_height(880.0)
         .stem_v(93.0);
+}
+
+/// A PDF with the labels, `LABELS_PER_PAGE` to an A4 page, in order.
+pub fn pdf(labels: &[Label]) -> Vec<u8> {
+    let page_w = PAGE_W_MM * PT_PER_MM;
+    let page_h = PAGE_H_MM * PT_PER_MM;
+    let mut next_id = Ref::new(1);
+    let catalog = next_id.bump();
+    let tree = next_id.bump();
+    let song = next_id.bump();
+    let song_cid = next_id.bump();
+    let song_descriptor = next_id.bump();
+    let courier = next_id.bump();
+
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    song_font(&mut pdf, song, song_cid, song_descriptor);
     pdf.type1_font(courier).base_font(Name(b"Courier-Bold"));
 
     let pages: Vec<&[Label]> = labels.chunks(LABELS_PER_PAGE).collect();
@@ -320,7 +325,7 @@ impl LabelFonts {
         }
     }
 
-    fn fonts(&self) -> &[FontVec] {
+    pub(crate) fn fonts(&self) -> &[FontVec] {
         self.loaded.get_or_init(|| {
             let paths = self
                 .configured
@@ -410,7 +415,7 @@ fn font_for(fonts: &[FontVec], c: char) -> Option<&FontVec> {
     fonts.iter().find(|f| f.glyph_id(c).0 != 0)
 }
 
-fn text_width_px(fonts: &[FontVec], text: &str, px: f32) -> f32 {
+pub(crate) fn text_width_px(fonts: &[FontVec], text: &str, px: f32) -> f32 {
     text.chars()
         .filter_map(|c| {
             font_for(fonts, c).map(|f| f.as_scaled(PxScale::from(px)).h_advance(f.glyph_id(c)))
@@ -419,7 +424,13 @@ fn text_width_px(fonts: &[FontVec], text: &str, px: f32) -> f32 {
 }
 
 /// Draws `text` with its baseline starting at `origin`; characters no font has are skipped.
-fn draw_text(page: &mut GrayImage, fonts: &[FontVec], text: &str, px: f32, origin: (f32, f32)) {
+pub(crate) fn draw_text(
+    page: &mut GrayImage,
+    fonts: &[FontVec],
+    text: &str,
+    px: f32,
+    origin: (f32, f32),
+) {
     let (mut x, baseline) = origin;
     for c in text.chars() {
         let Some(font) = font_for(fonts, c) else {

@@ -4,6 +4,7 @@
 
 pub mod blobs;
 pub mod cache;
+pub mod certificate_label;
 pub mod db;
 pub mod imaging;
 pub mod labels;

@@ -295,6 +295,61 @@ reasons! {
         "手机号不对，请填 11 位手机号，或者不填", "The phone number is not right: give an 11-digit mobile number, or none";
     report_closed() => "report.closed",
         "这条反映已经处理完了", "This report is already closed";
+    // Farm inputs (投入品) and certificates (承诺达标合格证).
+    input_needs_place() => "input.needs_place",
+        "请选用在哪块地上，或者填上鸡群、畜群的名字", "Choose the plot it was used on, or name the flock or herd";
+    input_product_name() => "input.product_name",
+        "投入品名称请填 1 到 64 个字", "Give the product's name in 1 to 64 characters";
+    pesticide_registration_no() => "input.pesticide_registration_no",
+        "农药登记证号不对：是 PD、LS、WP 或 WL 加 8 位数字，印在农药瓶子或袋子的标签上，如 PD20080001",
+        "The pesticide registration number is PD, LS, WP or WL and 8 digits, as on the label (PD20080001)";
+    vet_approval_no() => "input.vet_approval_no",
+        "兽药批准文号不对：印在兽药包装上，如 兽药字(2020)150012345",
+        "The veterinary drug approval number is as on the package: 兽药字(2020)150012345";
+    input_ingredient() => "input.ingredient",
+        "有效成分最多 64 个字", "The active ingredient has at most 64 characters";
+    input_dose() => "input.dose",
+        "用量请填 1 到 64 个字，如 每亩 30 毫升", "Give the dose in 1 to 64 characters, e.g. 30 ml per mu";
+    input_method() => "input.method",
+        "用法请填 1 到 32 个字，如 喷雾", "Give the method in 1 to 32 characters, e.g. spraying";
+    input_interval(max: i32 = 365) => "input.interval",
+        "农药要填安全间隔期，兽药要填休药期：0 到 {max} 天", "A pesticide has its pre-harvest interval, a veterinary drug its withdrawal period: 0 to {max} days";
+    input_in_future(today: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()) => "input.in_future",
+        "使用日期不能晚于今天（{today}）", "The day used cannot be after today ({today})";
+    input_flock_length() => "input.flock_length",
+        "鸡群、畜群的名字最多 32 个字", "A flock's or herd's name has at most 32 characters";
+    certificate_inside_interval(
+        product: String = "吡虫啉".into(),
+        applied: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        days: i32 = 12,
+        harvested: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        allowed: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+    ) => "certificate.inside_interval",
+        "{harvested} 采收时还在「{product}」的间隔期里（{applied} 用的，要隔 {days} 天），{allowed} 起采收的才能开合格证",
+        "Harvested on {harvested}, inside the {days}-day interval of {product} used on {applied}: a harvest from {allowed} on can be certified";
+    certificate_already(id: i64 = 12) => "certificate.already_issued",
+        "这批货已经开过合格证了（第 {id} 号），要重开请先撤回那一张", "This batch has certificate no. {id}; withdraw it before issuing another";
+    certificate_needs_report() => "certificate.needs_report",
+        "依据是检测合格的，请附上检测报告的照片或 PDF", "A certificate based on a test carries the test report: attach a photo or a PDF";
+    certificate_report_file(max_mb: usize = 10) => "certificate.report_file",
+        "检测报告请传照片（JPEG、PNG）或 PDF，不超过 {max_mb} MB", "Attach the report as a photo (JPEG, PNG) or a PDF of at most {max_mb} MB";
+    certificate_issuer_name() => "certificate.issuer_name",
+        "承诺人（户主或合作社）名称请填 1 到 64 个字", "Give the promising party's name in 1 to 64 characters";
+    certificate_phone() => "certificate.phone",
+        "联系电话不对，请填 11 位手机号或带区号的座机", "Give an 11-digit mobile number or a landline with its area code";
+    certificate_input_uncertified(batch: i64 = 7) => "certificate.input_uncertified",
+        "这批货是用第 {batch} 批混装或加工的，那一批还没有有效的合格证，请先给它开证",
+        "This batch was mixed or made from batch {batch}, which has no valid certificate: certify it first";
+    certificate_withdraw_reason() => "certificate.withdraw_reason",
+        "撤回原因请写 2 到 200 个字", "Give the reason for withdrawing in 2 to 200 characters";
+    certificate_withdrawn() => "certificate.withdrawn",
+        "这张合格证已经撤回了", "This certificate is already withdrawn";
+    certificate_retained(until: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2027, 6, 2).unwrap()) => "certificate.retained",
+        "合格证要保存到 {until}，在那之前不能删除", "A certificate is kept until {until}; it cannot be deleted before then";
+    certificate_basis() => "certificate.basis",
+        "请选承诺的依据", "Choose what the promise rests on";
+    listing_needs_certificate(batch: i64 = 7) => "listing.needs_certificate",
+        "第 {batch} 批货还没有合格证，开了合格证才能上架", "Batch {batch} has no certificate yet: issue one before putting the goods on sale";
 }
 
 /// Why an ID number was refused, without repeating it.

@@ -81,7 +81,7 @@ pub async fn seed_demo_county(
     };
     if registry.is_some() {
         report.market = market::demo::seed_demo_market(db, photos).await?;
-        report.trace = trace::demo::seed_demo_trace(db, cache).await?;
+        report.trace = trace::demo::seed_demo_trace(db, cache, photos.blobs()).await?;
     }
     Ok(report)
 }

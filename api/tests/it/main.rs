@@ -5,6 +5,7 @@
 mod areas;
 mod audit;
 mod cache;
+mod certificates;
 mod config;
 mod county_time;
 mod exit;

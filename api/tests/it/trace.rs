@@ -1161,10 +1161,31 @@ async fn the_demo_goods_are_traceable_from_listing_to_scan() {
     let market = api::service::market::demo::seed_demo_market(&state.db, &state.photos)
         .await
         .unwrap();
-    let traced = api::service::trace::demo::seed_demo_trace(&state.db, &state.cache)
+    let traced =
+        api::service::trace::demo::seed_demo_trace(&state.db, &state.cache, state.photos.blobs())
+            .await
+            .unwrap();
+    assert_eq!(traced.batches, market.listings);
+    // The batches the certificate rules cover carry farm inputs, and most a certificate.
+    let scoped = api::service::trace::certificates::scoped_categories(state.db.conn())
         .await
         .unwrap();
-    assert_eq!(traced.batches, market.listings);
+    let covered = entities::listing::Entity::find()
+        .all(state.db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| scoped.contains(&l.category_id))
+        .count();
+    assert!(traced.inputs >= covered, "{traced:?}");
+    assert!(traced.certificates <= covered, "{traced:?}");
+    assert_eq!(
+        entities::certificate::Entity::find()
+            .count(state.db.conn())
+            .await
+            .unwrap() as usize,
+        traced.certificates
+    );
     assert_eq!(traced.events, 4 * market.listings);
     let links = entities::batch_listing::Entity::find()
         .count(state.db.conn())
@@ -1195,9 +1216,10 @@ async fn the_demo_goods_are_traceable_from_listing_to_scan() {
     );
 
     // Seeding again adds nothing.
-    let again = api::service::trace::demo::seed_demo_trace(&state.db, &state.cache)
-        .await
-        .unwrap();
+    let again =
+        api::service::trace::demo::seed_demo_trace(&state.db, &state.cache, state.photos.blobs())
+            .await
+            .unwrap();
     assert_eq!(again, api::service::trace::demo::DemoTrace::default());
 }
 

@@ -5,6 +5,7 @@
 pub mod areas;
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod cooperatives;
 pub mod enums;
 pub mod exit;
@@ -59,6 +60,7 @@ pub type Api = (
     cooperatives::CooperativesApi,
     orders::OrdersApi,
     trace::TraceApi,
+    certificates::CertificatesApi,
     labels::LabelsApi,
     production::ProductionApi,
     audit::AuditApi,
@@ -77,6 +79,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             cooperatives::CooperativesApi,
             orders::OrdersApi,
             trace::TraceApi,
+            certificates::CertificatesApi,
             labels::LabelsApi,
             production::ProductionApi,
             audit::AuditApi,

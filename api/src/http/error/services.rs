@@ -151,6 +151,10 @@ impl From<TraceError> for ApiError {
             TraceError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             TraceError::Photo(rejection) => rejection.into(),
             TraceError::NoCodeInPhoto => ErrorCode::TraceNoCodeInPhoto.into(),
+            TraceError::Storage(e @ BlobError::NoSpace(_)) => {
+                ApiError::new(ErrorCode::ServerStorageFull).caused_by(e)
+            }
+            TraceError::Storage(e) => ApiError::internal(e),
             TraceError::Database(e) => ApiError::internal(e),
             TraceError::Journal(e) => ApiError::internal(e),
             TraceError::Drawing(reason) => ApiError::internal(std::io::Error::other(reason)),

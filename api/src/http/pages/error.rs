@@ -68,6 +68,8 @@ pub enum Missing {
     Page,
     /// A buyer's report in the official's area.
     Report,
+    /// A compliance certificate opened from its QR code.
+    Certificate,
 }
 
 impl PageError {
@@ -253,6 +255,14 @@ impl Missing {
                     "There is no such report in your area.",
                 ),
                 ("/o/reports", t("回到买家反馈", "Back to buyers' reports")),
+            ),
+            Self::Certificate => (
+                t("找不到合格证", "Not found"),
+                t(
+                    "没有这张合格证，可能是二维码输错了。",
+                    "There is no such certificate: the code may be mistyped.",
+                ),
+                ("/m/trace", t("验证溯源码", "Verify a trace code")),
             ),
             Self::Page => (
                 t("找不到这个页面", "Page not found"),

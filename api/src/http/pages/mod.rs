@@ -42,6 +42,10 @@ pub fn routes(route: Route) -> Route {
             "/f/scan",
             get(wechat::farmer_scan).post(wechat::farmer_scan_photo),
         )
+        .at(
+            "/m/certificates/:id",
+            get(public::certificate::certificate_page),
+        )
         .at("/audit", get(public::audit::audit_page))
         .at(
             "/m/listings/:id/order",
@@ -84,6 +88,19 @@ pub fn routes(route: Route) -> Route {
             get(farmer::batches::my_batches).post(farmer::batches::create_batch),
         )
         .at("/f/batches/:id", get(farmer::batches::batch_page))
+        .at(
+            "/f/batches/:id/certificate",
+            get(farmer::certificates::batch_certificate)
+                .post(farmer::certificates::issue_certificate),
+        )
+        .at(
+            "/f/certificates/:id/withdraw",
+            post(farmer::certificates::withdraw_certificate),
+        )
+        .at(
+            "/f/inputs",
+            get(farmer::certificates::my_inputs).post(farmer::certificates::record_input),
+        )
         .at("/f/batches/:id/events", post(farmer::batches::add_event))
         .at("/f/batches/:id/codes", post(farmer::batches::issue_codes))
         .at("/f/batches/:id/recall", post(farmer::batches::recall_batch))
@@ -127,6 +144,10 @@ pub fn routes(route: Route) -> Route {
         .at("/o/households/:id", get(official::work::household_page))
         .at("/o/stats", get(official::work::stats_page))
         .at("/o/reports", get(official::reports::reports_page))
+        .at(
+            "/o/certificates",
+            get(official::certificates::certificates_page),
+        )
         .at(
             "/o/reports/:id/close",
             post(official::reports::close_report),

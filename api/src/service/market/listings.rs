@@ -75,6 +75,23 @@ fn check(listing: &Listing) -> Result<(), MarketError> {
     Ok(())
 }
 
+/// A listing goes on sale only when every batch it sells that the certificate rules cover has
+/// a certificate in force (承诺达标合格证).
+async fn needs_no_certificate(
+    conn: &impl ConnectionTrait,
+    listing_id: i64,
+) -> Result<(), MarketError> {
+    use crate::service::trace::{TraceError, certificates};
+    match certificates::uncertified_batch_of_listing(conn, listing_id).await {
+        Ok(None) => Ok(()),
+        Ok(Some(batch)) => Err(MarketError::Invalid(
+            crate::service::reasons::listing_needs_certificate(batch),
+        )),
+        Err(TraceError::Database(e)) => Err(MarketError::Database(e)),
+        Err(e) => Err(MarketError::Database(sea_orm::DbErr::Custom(e.to_string()))),
+    }
+}
+
 /// A minimum order set now must be orderable from the stock there is: a listing that asks more
 /// than it holds could never be ordered.
 fn check_min_order(listing: &Listing) -> Result<(), MarketError> {
@@ -319,6 +336,9 @@ pub async fn update(
         next.status = ListingStatus::SoldOut;
     }
     check(&next)?;
+    if next.status == ListingStatus::OnSale && current.status != ListingStatus::OnSale {
+        needs_no_certificate(&txn, current.id).await?;
+    }
     let mut active = current.into_active_model();
     active.category_id = Set(next.category_id);
     active.title = Set(next.title);

@@ -38,6 +38,11 @@ pub struct Photos {
 }
 
 impl Photos {
+    /// The store the photos are kept in, which keeps other attachments too.
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
     /// `workers` 0 means one per CPU core.
     pub fn new(blobs: Blobs, workers: usize, limits: PhotoLimits) -> Self {
         let workers = if workers == 0 {

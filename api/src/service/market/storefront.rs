@@ -132,6 +132,10 @@ pub struct ListingView {
     pub photos: Vec<String>,
     /// Its township's and village's names, as one: 龙沙镇凤凰村.
     pub place: String,
+    /// Whether the certificate rules (承诺达标合格证) cover its product.
+    pub certificate_required: bool,
+    /// The certificates in force of the batches it sells.
+    pub certificates: Vec<entities::certificate::Model>,
 }
 
 /// A listing on sale or sold out, with its photos and where it comes from.
@@ -150,9 +154,35 @@ pub async fn listing(db: &Database, id: i64) -> Result<ListingView, MarketError>
         township.as_ref().map_or("", |t| name(t.as_str())),
         name(&listing.village_code)
     );
+    let certificate_required =
+        crate::service::trace::certificates::in_scope(db.conn(), listing.category_id)
+            .await
+            .map_err(trace_failure)?;
+    let mut certificates = Vec::new();
+    for batch_id in crate::service::trace::production::batches_of_listing(db.conn(), listing.id)
+        .await
+        .map_err(trace_failure)?
+    {
+        if let Some(c) = crate::service::trace::certificates::live_of_batch(db.conn(), batch_id)
+            .await
+            .map_err(trace_failure)?
+        {
+            certificates.push(c);
+        }
+    }
     Ok(ListingView {
         listing,
         photos,
         place,
+        certificate_required,
+        certificates,
     })
+}
+
+/// A trace failure met while reading a listing: only the database fails there.
+fn trace_failure(e: crate::service::trace::TraceError) -> MarketError {
+    match e {
+        crate::service::trace::TraceError::Database(e) => MarketError::Database(e),
+        e => MarketError::Database(sea_orm::DbErr::Custom(e.to_string())),
+    }
 }

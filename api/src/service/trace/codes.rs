@@ -492,6 +492,34 @@ pub struct Provenance {
     pub on_sale: Vec<ListingLink>,
     /// What happened to the batch, in order.
     pub timeline: Vec<TimelineEntry>,
+    /// Whether the certificate rules (承诺达标合格证) cover the product.
+    pub in_scope: bool,
+    /// The batch's latest certificate (in force, or withdrawn with its reason).
+    pub certificate: Option<CertificateNote>,
+    /// The farm inputs of the batch's plot (or flocks) in the season, oldest first.
+    pub inputs: Vec<InputNote>,
+}
+
+/// A batch's certificate as a scan shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CertificateNote {
+    pub id: i64,
+    pub issued_on: NaiveDate,
+    pub basis: entities::certificate::Basis,
+    pub issuer: String,
+    /// Set when withdrawn: why.
+    pub withdrawn: Option<String>,
+}
+
+/// A farm input as a scan shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputNote {
+    pub kind: entities::farm_input::InputKind,
+    pub name: String,
+    pub applied_on: NaiveDate,
+    pub interval_days: i32,
+    /// The harvest waited out the interval.
+    pub respected: bool,
 }
 
 /// A listing selling the batch: where a scan leads the buyer on.
@@ -869,7 +897,35 @@ pub(super) async fn provenance(
             title: l.title,
         })
         .collect();
+    let in_scope = category.certificate_class.is_some();
+    let certificate = super::certificates::of_batch(conn, batch.id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|c| CertificateNote {
+            id: c.id,
+            issued_on: c.issued_on,
+            basis: c.basis,
+            issuer: c.issuer_name,
+            withdrawn: c
+                .withdrawn_at
+                .map(|_| c.withdraw_reason.unwrap_or_default()),
+        });
+    let inputs = super::certificates::input_views(conn, batch)
+        .await?
+        .into_iter()
+        .map(|v| InputNote {
+            kind: v.input.kind,
+            name: v.input.product_name,
+            applied_on: v.input.applied_on,
+            interval_days: v.input.interval_days,
+            respected: v.respected,
+        })
+        .collect();
     Ok(Provenance {
+        in_scope,
+        certificate,
+        inputs,
         batch_id: batch.id,
         item,
         category_code: category.code,

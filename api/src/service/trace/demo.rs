@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use entities::{
-    batch, listing,
+    batch,
+    certificate::Basis,
+    farm_input::InputKind,
+    listing,
     trace_event::{EventKind, InspectionResult},
     user::Role,
 };
@@ -14,13 +17,16 @@ use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 use serde_json::{Map, json};
 
 use super::{
-    TraceError, codes,
+    TraceError,
+    certificates::{self, NewCertificate},
+    codes,
     events::{self, NewEvent},
+    inputs::{self, NewInput},
     production::{self, NewBatch, NewPlot},
 };
 use crate::{
     domain::{AreaCode, county_time::SystemClock},
-    infra::{cache::Cache, db::Database},
+    infra::{blobs::Blobs, cache::Cache, db::Database},
     service::policy::Actor,
 };
 
@@ -32,12 +38,15 @@ pub struct DemoTrace {
     pub batches: usize,
     pub events: usize,
     pub codes: usize,
+    pub inputs: usize,
+    pub certificates: usize,
 }
 
 /// Seeds the demo traceability once: nothing happens when batches exist or no listings do.
 pub async fn seed_demo_trace(
     db: &Database,
     cache: &Arc<dyn Cache>,
+    blobs: &Blobs,
 ) -> Result<DemoTrace, TraceError> {
     if batch::Entity::find().count(db.conn()).await? > 0 {
         return Ok(DemoTrace::default());
@@ -48,6 +57,10 @@ pub async fn seed_demo_trace(
         .await?;
     let mut seeded = DemoTrace::default();
     let today = Utc::now();
+    let scoped = certificates::scoped_categories(db.conn()).await?;
+    let first_seller = listings.first().map(|l| l.seller_user_id);
+    let mut in_scope = 0usize;
+    let mut withdrawn = false;
     for (n, listing) in listings.iter().enumerate() {
         let farmer = Actor {
             user_id: listing.seller_user_id,
@@ -123,6 +136,97 @@ pub async fn seed_demo_trace(
             seeded.events += 1;
         }
         codes::issue(db, cache, &farmer, batch.id, DEMO_CODES_PER_BATCH).await?;
+        if scoped.contains(&listing.category_id) {
+            let k = in_scope;
+            in_scope += 1;
+            let harvest_day = batch.produced_on;
+            let eggs = listing.title.contains("蛋");
+            let (kind, name, number, interval) = if eggs {
+                (
+                    InputKind::VetDrug,
+                    "恩诺沙星可溶性粉",
+                    "兽药字(2019)150012345",
+                    8,
+                )
+            } else {
+                (InputKind::Pesticide, "吡虫啉可湿性粉剂", "PD20080001", 14)
+            };
+            let mut uses = vec![(harvest_day - Duration::days(30), interval)];
+            if k % 6 == 2 {
+                // Sprayed a few days before the harvest: no certificate for this batch.
+                uses.push((harvest_day - Duration::days(3), 10));
+            }
+            if k % 6 == 3 {
+                // Sprayed two days ago for the next harvest: inside its interval today.
+                uses.push((
+                    crate::domain::county_time::date_of(today) - Duration::days(2),
+                    interval,
+                ));
+            }
+            for (applied_on, interval_days) in uses {
+                inputs::record_keyed(
+                    db,
+                    &SystemClock,
+                    &farmer,
+                    NewInput {
+                        kind,
+                        plot_id: Some(plot.id),
+                        flock: None,
+                        product_name: name.into(),
+                        registration_no: Some(number.into()),
+                        active_ingredient: None,
+                        dose: if eggs {
+                            "每升水 0.5 克"
+                        } else {
+                            "每亩 30 克兑水 15 公斤"
+                        }
+                        .into(),
+                        method: if eggs { "饮水" } else { "喷雾" }.into(),
+                        applied_on,
+                        interval_days: Some(interval_days),
+                    },
+                    None,
+                )
+                .await?;
+                seeded.inputs += 1;
+            }
+            if k % 6 != 2 && k % 6 != 4 {
+                let issued = certificates::issue_keyed(
+                    db,
+                    blobs,
+                    cache,
+                    &SystemClock,
+                    certificates::MIN_KEEP_MONTHS,
+                    &farmer,
+                    batch.id,
+                    NewCertificate {
+                        basis: if k.is_multiple_of(2) {
+                            Basis::QualityControl
+                        } else {
+                            Basis::OwnPromise
+                        },
+                        issuer_name: None,
+                        issuer_phone: None,
+                        report: None,
+                    },
+                    None,
+                )
+                .await?;
+                seeded.certificates += 1;
+                if !withdrawn && k % 6 == 1 && Some(listing.seller_user_id) != first_seller {
+                    certificates::withdraw(
+                        db,
+                        cache,
+                        &SystemClock,
+                        &farmer,
+                        issued.id,
+                        "装箱时混进了别家的货，这一批不按合格证出售",
+                    )
+                    .await?;
+                    withdrawn = true;
+                }
+            }
+        }
         seeded.batches += 1;
         seeded.codes += DEMO_CODES_PER_BATCH as usize;
     }

@@ -209,6 +209,16 @@ pub async fn epcis(
         let (quantity, uom) = rec20(b.quantity, b.unit);
         json!({ "epcClass": class_of(b.id), "quantity": quantity, "uom": uom })
     };
+    // The batch's compliance certificate in force (承诺达标合格证), and for a mixed batch the
+    // certificates of its inputs it names: each event of the batch carries their pages.
+    let certification: Vec<String> =
+        match super::certificates::live_of_batch(db.conn(), batch.id).await? {
+            Some(c) => std::iter::once(c.id)
+                .chain(super::certificates::input_certificates_of(&c))
+                .map(|id| super::certificates::page_url(base, id))
+                .collect(),
+            None => Vec::new(),
+        };
     let mut list = Vec::with_capacity(events.len());
     for event in &events {
         let mut e = Map::new();
@@ -271,6 +281,15 @@ pub async fn epcis(
         }
         if let Some(text) = &event.place_text {
             e.insert("shanhuo:place".into(), json!(text));
+        }
+        match certification.as_slice() {
+            [] => {}
+            [one] => {
+                e.insert("certificationInfo".into(), json!(one));
+            }
+            many => {
+                e.insert("certificationInfo".into(), json!(many));
+            }
         }
         let details = details_of(event);
         if !details.is_empty() {

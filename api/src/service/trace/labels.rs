@@ -107,6 +107,15 @@ pub async fn of_run(
         .await?
         .map(|c| c.name_zh)
         .unwrap_or_default();
+    // A batch with a compliance certificate in force says so on its labels.
+    let product = if super::certificates::live_of_batch(db.conn(), batch.id)
+        .await?
+        .is_some()
+    {
+        format!("{product} · 已开合格证")
+    } else {
+        product
+    };
     let village = AreaCode::parse(&batch.village_code).ok();
     let township = village.as_ref().and_then(AreaCode::parent);
     let mut place_codes = vec![batch.village_code.clone()];

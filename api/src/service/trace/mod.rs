@@ -1,9 +1,11 @@
 //! Traceability (溯源): plots and batches, signed trace codes, and what a buyer's scan finds.
 
 pub mod batch_pages;
+pub mod certificates;
 pub mod codes;
 pub mod demo;
 pub mod events;
+pub mod inputs;
 pub mod labels;
 pub mod production;
 pub mod reports;
@@ -34,6 +36,8 @@ pub enum TraceError {
     NoCodeInPhoto,
     #[error("drawing failed: {0}")]
     Drawing(String),
+    #[error(transparent)]
+    Storage(crate::infra::blobs::BlobError),
     #[error(transparent)]
     Database(#[from] DbErr),
     #[error(transparent)]

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The household a farmer records for.
-fn own_household(actor: &Actor) -> Result<i64, TraceError> {
+pub(crate) fn own_household(actor: &Actor) -> Result<i64, TraceError> {
     match (actor.role, actor.household_id) {
         (Role::Farmer, Some(id)) => Ok(id),
         _ => Err(TraceError::Forbidden),
@@ -560,6 +560,22 @@ pub(crate) async fn own_batch(
         .await?
         .filter(|b| b.household_id == household_id)
         .ok_or(TraceError::NotFound)
+}
+
+/// The batches a listing sells, at most 20, newest first.
+pub async fn batches_of_listing(
+    conn: &impl ConnectionTrait,
+    listing_id: i64,
+) -> Result<Vec<i64>, TraceError> {
+    Ok(batch_listing::Entity::find()
+        .filter(batch_listing::Column::ListingId.eq(listing_id))
+        .order_by_desc(batch_listing::Column::BatchId)
+        .limit(20)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.batch_id)
+        .collect())
 }
 
 /// The listings that sell a batch.

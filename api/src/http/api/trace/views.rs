@@ -337,6 +337,12 @@ pub struct ProvenanceView {
     pub listing_ids: Vec<i64>,
     /// What happened to the batch, in order; inspections with their results.
     pub timeline: Vec<TimelineEntryView>,
+    /// Whether the certificate rules (承诺达标合格证) cover the product.
+    pub certificate_required: bool,
+    /// The batch's latest certificate (read it at `/api/v1/certificates/{id}`).
+    pub certificate_id: Option<i64>,
+    /// Set when that certificate was withdrawn: why.
+    pub certificate_withdrawn_reason: Option<String>,
 }
 
 impl TraceView {
@@ -408,6 +414,9 @@ impl From<&Provenance> for ProvenanceView {
                     result: t.result.map(Into::into),
                 })
                 .collect(),
+            certificate_required: p.in_scope,
+            certificate_id: p.certificate.as_ref().map(|c| c.id),
+            certificate_withdrawn_reason: p.certificate.as_ref().and_then(|c| c.withdrawn.clone()),
         }
     }
 }

@@ -1,4 +1,5 @@
 pub mod batches;
+pub mod certificates;
 pub mod listings;
 pub mod plots;
 pub mod sales;

@@ -1,3 +1,4 @@
+pub mod certificates;
 pub mod progress;
 pub mod reports;
 pub mod village;

@@ -2,6 +2,8 @@
 //! look up a code typed from a label. Server-rendered through the same services as the API.
 
 use askama::Template;
+
+use crate::service::trace::certificates::BasisNames;
 use entities::{
     listing::{ListingStatus, Model as Listing},
     product_category::Model as Category,

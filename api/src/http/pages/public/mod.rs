@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod certificate;
 pub mod home;
 pub mod market;
 pub mod report;

@@ -3,6 +3,8 @@
 //! when `Accept-Language` prefers it), no JavaScript, a few kilobytes.
 
 use askama::Template;
+
+use crate::service::trace::certificates::BasisNames;
 use chrono::{DateTime, Utc};
 use entities::trace_event::{EventKind, InspectionResult};
 use poem::{

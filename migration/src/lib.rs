@@ -29,6 +29,7 @@ mod m20261206_000002_create_code_scan_places;
 mod m20261207_000021_create_idempotency_keys;
 mod m20261207_000022_create_plot_crops;
 mod m20261207_000041_record_payment_and_shipping;
+mod m20261209_000030_create_monitoring;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000021_create_idempotency_keys::Migration),
             Box::new(m20261207_000022_create_plot_crops::Migration),
             Box::new(m20261207_000041_record_payment_and_shipping::Migration),
+            Box::new(m20261209_000030_create_monitoring::Migration),
         ]
     }
 }

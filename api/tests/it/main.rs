@@ -19,6 +19,7 @@ mod identity;
 mod import;
 mod input;
 mod market;
+mod monitoring;
 mod orders;
 mod page_snapshots;
 mod pages;

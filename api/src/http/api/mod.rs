@@ -12,6 +12,7 @@ pub mod households;
 pub mod json;
 pub mod labels;
 pub mod market;
+pub mod monitoring;
 pub mod orders;
 pub mod pagination;
 pub mod production;
@@ -37,6 +38,8 @@ pub enum ApiTags {
     Households,
     /// De-listing: assessments, exit cases and progress toward the county's goals.
     Exit,
+    /// Return-to-poverty monitoring: monitored households and their two procedures.
+    Monitoring,
     /// The marketplace: the county's goods and farmers' listings.
     Market,
     /// Buying: orders, delivery regions and where the county's goods sell.
@@ -55,6 +58,7 @@ pub type Api = (
     households::HouseholdsApi,
     households::HouseholdChangesApi,
     exit::ExitApi,
+    monitoring::MonitoringApi,
     market::MarketApi,
     cooperatives::CooperativesApi,
     orders::OrdersApi,
@@ -73,6 +77,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdsApi,
             households::HouseholdChangesApi,
             exit::ExitApi,
+            monitoring::MonitoringApi,
             market::MarketApi,
             cooperatives::CooperativesApi,
             orders::OrdersApi,

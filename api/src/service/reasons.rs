@@ -242,6 +242,10 @@ reasons! {
         "这一年还没有设定监测范围", "No monitoring line is configured for that year";
     monitoring_not_monitored() => "monitoring.not_monitored",
         "只有已经纳入监测的户才能办理风险消除", "Only a household under monitoring can have its risk eliminated";
+    objection_reason_length(max: usize = 500) => "notice.objection_reason_length",
+        "请写明异议的理由，最多 {max} 个字", "Say why you object, in at most {max} characters";
+    objection_code_needed() => "notice.code_needed",
+        "请先获取并填写短信验证码", "Ask for the texted code and type it in first";
     household_not_poor() => "exit.household_not_poor",
         "只有贫困户或返贫户才能提出退出", "Only a poor or returned household can be proposed";
     step_reason_length(max: usize = 500) => "exit.reason_length",

@@ -15,7 +15,7 @@ use api::{
         policy::Actor,
         users::Origin,
     },
-    testing::TestApp,
+    testing::{FakeSmsGateway, TestApp},
 };
 use chrono::{Duration, Utc};
 use entities::{
@@ -750,4 +750,139 @@ async fn a_step_out_of_turn_answers_409_with_the_allowed_steps() {
         json_of(resp).await["cases"][0]["steps"][1]["action"],
         "check"
     );
+}
+
+/// A household whose identification notice runs now.
+async fn on_notice(app: &TestApp, n: u32) -> i64 {
+    let id = household(app, n).await;
+    let record = open(app, &cadre(), new_monitoring(id)).await.unwrap();
+    let c = record.cases[0].case.id;
+    for action in [A::Check, A::Authorize, A::Appraise, A::StartNotice] {
+        step(app, &cadre(), c, action, None).await.unwrap();
+    }
+    c
+}
+
+async fn page(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let resp = app.client.get(path).send().await;
+    let status = resp.0.status();
+    (status, resp.0.into_body().into_string().await.unwrap())
+}
+
+async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let resp = app
+        .client
+        .post(path)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(form).unwrap())
+        .send()
+        .await;
+    let status = resp.0.status();
+    (status, resp.0.into_body().into_string().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_notice_board_shows_masked_notices_and_an_objection_returns_the_case() {
+    let gateway = FakeSmsGateway::start().await;
+    let app = TestApp::spawn_with(|s| gateway.configure(s)).await;
+    let c = on_notice(&app, 8).await;
+
+    // Anyone reads the village's board and the county's, without signing in; the head's name
+    // is masked.
+    for path in [format!("/notices/{VILLAGE}"), "/notices".to_owned()] {
+        let (status, html) = page(&app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("纳入防返贫监测"), "{path}");
+        assert!(html.contains("纳入防返贫监测 · 户*"), "{path}");
+        assert!(!html.contains("· 户主"), "{path}");
+        assert!(html.contains(&format!("/notices/objection/{c}")), "{path}");
+        assert!(html.len() < 30_000);
+    }
+    let (_, other) = page(&app, &format!("/notices/{OTHER_VILLAGE}")).await;
+    assert!(!other.contains("纳入防返贫监测"));
+
+    // Without the texted code the objection is refused, and the form keeps what was typed.
+    let path = format!("/notices/objection/{c}");
+    let (status, html) = page(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let phone = "13912340001";
+    let reason = "他家儿子在城里开店，收入不低";
+    let (status, html_refused) = post_form(
+        &app,
+        &path,
+        &[("phone", phone), ("reason", reason), ("step", "object")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html_refused.contains(reason) && html_refused.contains(phone));
+    assert!(html.contains("获取短信验证码"));
+
+    let (status, sent) = post_form(
+        &app,
+        &path,
+        &[("phone", phone), ("reason", reason), ("step", "send")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(sent.contains("验证码已发到") && sent.contains(reason));
+    let code = gateway.last_code_for(phone).unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, _) = post_form(
+        &app,
+        &path,
+        &[
+            ("phone", phone),
+            ("reason", reason),
+            ("code", wrong),
+            ("step", "object"),
+        ],
+    )
+    .await;
+    // A wrong code is the sign-in's refusal, said on the form that keeps what was typed.
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let case = monitoring_case::Entity::find_by_id(c)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.state, MonitoringState::PublicNotice);
+
+    let (status, taken) = post_form(
+        &app,
+        &path,
+        &[
+            ("phone", phone),
+            ("reason", reason),
+            ("code", &code),
+            ("step", "object"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert!(taken.contains("异议已收到"));
+    let case = monitoring_case::Entity::find_by_id(c)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.state, MonitoringState::Warning);
+    let audited = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("monitoring_case.step"))
+        .filter(audit_log::Column::EntityId.eq(c.to_string()))
+        .all(app.state.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.after.as_deref().is_some_and(|a| a.contains("\"object\"")))
+        .expect("the objection is audited");
+    let after: serde_json::Value = serde_json::from_str(audited.after.as_deref().unwrap()).unwrap();
+    assert_eq!(after["objector_phone"], "139****0001");
+    assert_eq!(after["reason"], reason);
+    assert!(audited.actor_user_id.is_none());
+
+    // The notice no longer runs: the form is gone, and the board offers no objection.
+    let (status, _) = page(&app, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, html) = page(&app, &format!("/notices/{VILLAGE}")).await;
+    assert!(!html.contains(&format!("/notices/objection/{c}")));
 }

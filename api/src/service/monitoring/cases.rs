@@ -598,8 +598,11 @@ pub async fn propose_elimination(
 #[derive(Clone, Copy, Debug)]
 pub enum StepBy<'a> {
     Official(&'a Actor),
-    /// A villager whose phone was confirmed by a texted code; only `object` is theirs.
-    Villager,
+    /// A villager whose phone was confirmed by a texted code (here masked, as the audit keeps
+    /// it); only `object` is theirs.
+    Villager {
+        phone_masked: &'a str,
+    },
 }
 
 /// Moves a case one step, as its procedure's table allows.
@@ -625,7 +628,7 @@ pub async fn transition(
     let now = Utc::now();
     let case = match by {
         StepBy::Official(actor) => case_in_reach(&txn, actor, case_id, true).await?,
-        StepBy::Villager => monitoring_case::Entity::find_by_id(case_id)
+        StepBy::Villager { .. } => monitoring_case::Entity::find_by_id(case_id)
             .lock_exclusive()
             .one(&txn)
             .await?
@@ -646,7 +649,7 @@ pub async fn transition(
     };
     let allowed = match by {
         StepBy::Official(actor) => step.roles.contains(&actor.role),
-        StepBy::Villager => action == MonitoringAction::Object,
+        StepBy::Villager { .. } => action == MonitoringAction::Object,
     };
     if !allowed {
         return Err(MonitoringError::Forbidden);
@@ -692,13 +695,13 @@ pub async fn transition(
         }
         None => monitored,
     };
-    let user_id = match by {
-        StepBy::Official(actor) => Some(actor.user_id),
-        StepBy::Villager => None,
+    let (user_id, objector) = match by {
+        StepBy::Official(actor) => (Some(actor.user_id), None),
+        StepBy::Villager { phone_masked } => (None, Some(phone_masked)),
     };
     record_step(
         &txn,
-        user_id,
+        StepActor { user_id, objector },
         origin,
         &case,
         Some(from),
@@ -857,13 +860,32 @@ async fn new_case(
     }
     .insert(txn)
     .await?;
-    record_step(txn, by, origin, &case, None, "open", None).await?;
+    record_step(
+        txn,
+        StepActor {
+            user_id: by,
+            objector: None,
+        },
+        origin,
+        &case,
+        None,
+        "open",
+        None,
+    )
+    .await?;
     Ok(case)
+}
+
+/// Who took a step, as it is recorded.
+struct StepActor<'a> {
+    user_id: Option<i64>,
+    /// A villager's masked phone, for an objection from the notice board.
+    objector: Option<&'a str>,
 }
 
 async fn record_step(
     txn: &DatabaseTransaction,
-    user_id: Option<i64>,
+    by: StepActor<'_>,
     origin: &Origin,
     case: &monitoring_case::Model,
     from: Option<MonitoringState>,
@@ -875,7 +897,7 @@ async fn record_step(
         from_state: Set(from),
         to_state: Set(case.state),
         action: Set(action.to_owned()),
-        actor_user_id: Set(user_id),
+        actor_user_id: Set(by.user_id),
         reason: Set(reason.clone()),
         at: Set(case.updated_at),
         ..Default::default()
@@ -885,7 +907,7 @@ async fn record_step(
     audit::append(
         txn,
         NewAuditEntry {
-            actor_user_id: user_id,
+            actor_user_id: by.user_id,
             actor_ip: origin.ip.clone(),
             action: "monitoring_case.step",
             entity: "monitoring_case",
@@ -900,7 +922,7 @@ async fn record_step(
                 "household_id": case.household_id,
                 "year": case.year,
                 "reason": reason,
-                "by_villager": user_id.is_none(),
+                "objector_phone": by.objector,
             })),
         },
     )

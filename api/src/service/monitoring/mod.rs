@@ -3,6 +3,7 @@
 //! second procedure; both run in the open, with a village notice and objections.
 
 pub mod cases;
+pub mod notices;
 
 use chrono::{DateTime, Utc};
 use entities::monitoring_case::{MonitoringProcedure, MonitoringState};

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod home;
 pub mod market;
+pub mod notices;
 pub mod report;
 pub mod scan;

@@ -41,8 +41,8 @@ DEMO_FARMER = "19900010000"
 # Another of the demo's farmers, who may sign in on the same phone.
 OTHER_FARMER = "19900010001"
 BUYER_PHONE = "13700000001"
-# A second demo farmer, who opens their pages inside WeChat.
-WECHAT_FARMER = "19900010001"
+# A third of the demo's farmers, who opens their pages inside WeChat.
+WECHAT_FARMER = "19900010002"
 OFFICIALS = {
     "county_official": ("13900000001", "county-official", COUNTY),
     "village_cadre": ("13900000002", "village-cadre", "500235101201"),

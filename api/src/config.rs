@@ -212,6 +212,13 @@ pub struct Settings {
     pub village_min_collective_income_yuan: i64,
     /// Days a public notice (公示) runs before the township may review (fractions allowed).
     pub public_notice_days: f64,
+    /// The monitoring range (防止返贫监测范围) per year, yuan per person: a household whose
+    /// income per person is at or below it may be monitored, and its risk is eliminated only
+    /// above it. Same forms as `income_lines`.
+    #[serde(deserialize_with = "year_amounts")]
+    pub monitoring_lines: BTreeMap<i32, i64>,
+    /// Days a monitoring notice (村内公示 of an identification or a risk elimination) runs.
+    pub monitoring_notice_days: f64,
     /// The county's goals: poor villages to de-list and registered poor people to lift out.
     pub goal_villages: u32,
     pub goal_people: u32,
@@ -320,6 +327,8 @@ impl Default for Settings {
             .to_vec(),
             village_min_collective_income_yuan: 50_000,
             public_notice_days: 7.0,
+            monitoring_lines: BTreeMap::from([(2021, 6000)]),
+            monitoring_notice_days: 5.0,
             goal_villages: 162,
             goal_people: 135_000,
             yearly_goal_villages: BTreeMap::new(),
@@ -389,6 +398,8 @@ impl Settings {
             income_lines: self.income_lines.clone(),
             poverty_incidence_threshold_percent: self.poverty_incidence_threshold_percent,
             public_notice_days: self.public_notice_days,
+            monitoring_lines: self.monitoring_lines.clone(),
+            monitoring_notice_days: self.monitoring_notice_days,
             village_required_indicators: self.village_required_indicators.clone(),
             village_min_collective_income_yuan: self.village_min_collective_income_yuan,
             goal_villages: self.goal_villages,

@@ -30,6 +30,7 @@ mod m20261207_000021_create_idempotency_keys;
 mod m20261207_000022_create_plot_crops;
 mod m20261207_000041_record_payment_and_shipping;
 mod m20261209_000020_create_farm_inputs_and_certificates;
+mod m20261209_000030_create_monitoring;
 mod m20261209_000040_bind_wechat_web_openid;
 
 pub struct Migrator;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000022_create_plot_crops::Migration),
             Box::new(m20261207_000041_record_payment_and_shipping::Migration),
             Box::new(m20261209_000020_create_farm_inputs_and_certificates::Migration),
+            Box::new(m20261209_000030_create_monitoring::Migration),
             Box::new(m20261209_000040_bind_wechat_web_openid::Migration),
         ]
     }

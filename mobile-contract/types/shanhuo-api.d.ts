@@ -1347,6 +1347,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/monitoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start monitoring a household
+         * @description A village cadre or township official puts a registered household of their area forward
+         *     (防返贫监测): its category, risk types, how the risk came to light and the year. Its
+         *     identification starts at `warning`. A household monitored already answers 409
+         *     `monitoring.open`; one whose risk was eliminated may be monitored again.
+         */
+        post: operations["create_monitoring"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/monitoring-cases/{id}/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a step of a monitoring procedure
+         * @description Identification: `check` and `authorize` (village cadre or township), `appraise` (village
+         *     cadre), `start_notice` (village cadre or township), `object` during the notice (with a
+         *     reason; back to `warning`), `review` (township, once the notice has ended), `confirm`
+         *     (county). Elimination: `check`, `appraise`, `start_notice`, `object` (back to
+         *     `proposed`), `review`, `eliminate` (county). `reject` with a reason. A step the case's
+         *     state does not allow now answers 409 with the allowed ones.
+         */
+        post: operations["create_monitoring_step"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/monitoring/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a monitored household
+         * @description The record and every case of its procedures with their steps; for the officials of its
+         *     area and for admins.
+         */
+        get: operations["get_monitoring"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/monitoring/{id}/elimination": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose eliminating a household's risk
+         * @description 风险消除: for a monitored household whose income per person in the year is above the
+         *     monitoring line and whose guarantees and safe water hold (409 `monitoring.not_qualified`
+         *     lists what fails). Opens its elimination case at `proposed`.
+         */
+        post: operations["propose_elimination"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/my/listings": {
         parameters: {
             query?: never;
@@ -2409,6 +2500,12 @@ export interface components {
             household_id: number;
         };
         /**
+         * @description How the risk came to light: the household's application, a cadre's visit, a sector's
+         *     data, or the platform's own warnings.
+         * @enum {string}
+         */
+        DiscoveryChannel: "application" | "cadre_visit" | "sector_data" | "warning";
+        /**
          * EcommerceIncome
          * @description A year's e-commerce income by how each completed order was confirmed, in fen. Everything
          *     but `held_fen` is part of `income_fen`.
@@ -2972,6 +3069,105 @@ export interface components {
          * @enum {string}
          */
         MemberRelation: "head" | "spouse" | "child" | "parent" | "grandchild" | "sibling" | "other";
+        /** MonitoredHousehold */
+        MonitoredHousehold: {
+            /** @description Every case, oldest first. */
+            cases: components["schemas"]["MonitoringCase"][];
+            category: components["schemas"]["MonitoringCategory"];
+            channel: components["schemas"]["DiscoveryChannel"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            household_id: number;
+            /** Format: int64 */
+            id: number;
+            note?: string;
+            /** @description Until the risk is eliminated or the household is not identified. */
+            open: boolean;
+            risk_types: components["schemas"]["RiskType"][];
+            status: components["schemas"]["MonitoringStatus"];
+            village_code: string;
+            /** Format: int32 */
+            year: number;
+        };
+        /**
+         * @description A step of a monitoring procedure.
+         * @enum {string}
+         */
+        MonitoringAction: "check" | "authorize" | "appraise" | "start_notice" | "object" | "review" | "confirm" | "eliminate" | "reject";
+        /** MonitoringCase */
+        MonitoringCase: {
+            /** Format: int64 */
+            id: number;
+            /** @description The steps the procedure allows now (the caller's role may allow fewer). */
+            next_actions: components["schemas"]["MonitoringAction"][];
+            /** Format: date-time */
+            notice_ends_at?: string;
+            /** @description Whether the village notice is running now. */
+            notice_running: boolean;
+            open: boolean;
+            procedure: components["schemas"]["MonitoringProcedure"];
+            state: components["schemas"]["MonitoringState"];
+            steps: components["schemas"]["MonitoringStep"][];
+            /** Format: int32 */
+            year: number;
+        };
+        /**
+         * @description The three kinds of monitored households: 脱贫不稳定户, 边缘易致贫户, 突发严重困难户.
+         * @enum {string}
+         */
+        MonitoringCategory: "unstable_exited" | "edge" | "sudden_hardship";
+        /**
+         * @description Which procedure a case belongs to.
+         * @enum {string}
+         */
+        MonitoringProcedure: "identification" | "elimination";
+        /**
+         * @description Where a monitoring case stands; each procedure uses its own states.
+         * @enum {string}
+         */
+        MonitoringState: "warning" | "proposed" | "checked" | "authorized" | "appraised" | "public_notice" | "reviewed" | "confirmed" | "eliminated" | "rejected";
+        /**
+         * @description Where a monitored household stands.
+         * @enum {string}
+         */
+        MonitoringStatus: "identifying" | "monitored" | "eliminated" | "not_identified";
+        /** MonitoringStep */
+        MonitoringStep: {
+            action: string;
+            /**
+             * Format: int64
+             * @description Absent for an objection a villager made on the public notice board.
+             */
+            actor_user_id?: number;
+            /** Format: date-time */
+            at: string;
+            from_state?: components["schemas"]["MonitoringState"];
+            reason?: string;
+            to_state: components["schemas"]["MonitoringState"];
+        };
+        /** MonitoringStepRequest */
+        MonitoringStepRequest: {
+            action: components["schemas"]["MonitoringAction"];
+            /** @description Required for `object` and `reject`. */
+            reason?: string | null;
+        };
+        /** OpenMonitoringRequest */
+        OpenMonitoringRequest: {
+            category: components["schemas"]["MonitoringCategory"];
+            channel: components["schemas"]["DiscoveryChannel"];
+            /** Format: int64 */
+            household_id: number;
+            /** @description What happened. */
+            note?: string | null;
+            /** @description At least one. */
+            risk_types: components["schemas"]["RiskType"][];
+            /**
+             * Format: int32
+             * @description The year the risk was found; this year or an earlier one with a monitoring line.
+             */
+            year: number;
+        };
         /**
          * Order
          * @description An order.
@@ -3341,6 +3537,14 @@ export interface components {
             /** Format: uint32 */
             villages_in_progress: number;
         };
+        /** ProposeEliminationRequest */
+        ProposeEliminationRequest: {
+            /**
+             * Format: int32
+             * @description The year whose income and checks the case is judged on.
+             */
+            year: number;
+        };
         /** ProposeExitRequest */
         ProposeExitRequest: {
             /**
@@ -3502,6 +3706,11 @@ export interface components {
             code: string;
             reason: string;
         };
+        /**
+         * @description What put the household at risk.
+         * @enum {string}
+         */
+        RiskType: "illness" | "disability" | "disaster" | "accident" | "unstable_work" | "failed_business" | "schooling" | "other";
         /**
          * @description A user's role.
          * @enum {string}
@@ -13754,6 +13963,543 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_monitoring: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each record the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["OpenMonitoringRequest"];
+            };
+        };
+        responses: {
+            /** @description The record and its identification case at `warning` (or what the same key made before). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MonitoredHousehold"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_monitoring_step: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MonitoringStepRequest"];
+            };
+        };
+        responses: {
+            /** @description The monitored household and its cases as they now stand. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MonitoredHousehold"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_monitoring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The monitored household and its cases as they now stand. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MonitoredHousehold"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    propose_elimination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ProposeEliminationRequest"];
+            };
+        };
+        responses: {
+            /** @description The record and its identification case at `warning` (or what the same key made before). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MonitoredHousehold"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */

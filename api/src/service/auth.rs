@@ -274,8 +274,9 @@ impl Auth {
         Ok(pair)
     }
 
-    /// The phone, once its texted code checks out; every try counts against the limits.
-    async fn verified_phone(
+    /// The phone, once its texted code checks out; every try counts against the limits, as a
+    /// sign-in's does.
+    pub async fn verified_phone(
         &self,
         phone: &str,
         code: &str,

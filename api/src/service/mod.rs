@@ -9,6 +9,7 @@ pub mod health;
 pub mod households;
 pub mod idempotency;
 pub mod market;
+pub mod monitoring;
 pub mod otp;
 pub mod pagination;
 pub mod policy;

@@ -226,6 +226,26 @@ reasons! {
         "只有登记的贫困村才走退出程序", "Only a registered poor village has an exit procedure";
     village_exited() => "exit.village_exited",
         "这个村已经退出了", "The village has exited already";
+    // Return-to-poverty monitoring.
+    monitoring_admin_takes_no_step() => "monitoring.admin_takes_no_step",
+        "监测的每一步由村、乡镇、县的干部办理，管理员只能查看",
+        "Each step of monitoring is taken by the village, township or county officials; an admin only reads";
+    monitoring_no_risk_type() => "monitoring.no_risk_type",
+        "请至少选一种风险", "Choose at least one risk";
+    monitoring_unstable_needs_exit() => "monitoring.unstable_needs_exit",
+        "脱贫不稳定户只能是已经脱贫的户", "Only a household that has exited can be an unstable exited household";
+    monitoring_note_length(max: usize = 500) => "monitoring.note_length",
+        "情况说明最多 {max} 个字", "Say what happened in at most {max} characters";
+    monitoring_year_out_of_range() => "monitoring.year_out_of_range",
+        "年份不对，请填今年或往年", "The year must be this year or an earlier one";
+    monitoring_no_line() => "monitoring.no_line",
+        "这一年还没有设定监测范围", "No monitoring line is configured for that year";
+    monitoring_not_monitored() => "monitoring.not_monitored",
+        "只有已经纳入监测的户才能办理风险消除", "Only a household under monitoring can have its risk eliminated";
+    objection_reason_length(max: usize = 500) => "notice.objection_reason_length",
+        "请写明异议的理由，最多 {max} 个字", "Say why you object, in at most {max} characters";
+    objection_code_needed() => "notice.code_needed",
+        "请先获取并填写短信验证码", "Ask for the texted code and type it in first";
     household_not_poor() => "exit.household_not_poor",
         "只有贫困户或返贫户才能提出退出", "Only a poor or returned household can be proposed";
     step_reason_length(max: usize = 500) => "exit.reason_length",

@@ -21,6 +21,7 @@ mod import;
 mod input;
 mod kept;
 mod market;
+mod monitoring;
 mod orders;
 mod page_snapshots;
 mod pages;

@@ -13,6 +13,7 @@ pub mod households;
 pub mod json;
 pub mod labels;
 pub mod market;
+pub mod monitoring;
 pub mod orders;
 pub mod pagination;
 pub mod production;
@@ -38,6 +39,8 @@ pub enum ApiTags {
     Households,
     /// De-listing: assessments, exit cases and progress toward the county's goals.
     Exit,
+    /// Return-to-poverty monitoring: monitored households and their two procedures.
+    Monitoring,
     /// The marketplace: the county's goods and farmers' listings.
     Market,
     /// Buying: orders, delivery regions and where the county's goods sell.
@@ -56,6 +59,7 @@ pub type Api = (
     households::HouseholdsApi,
     households::HouseholdChangesApi,
     exit::ExitApi,
+    monitoring::MonitoringApi,
     market::MarketApi,
     cooperatives::CooperativesApi,
     orders::OrdersApi,
@@ -75,6 +79,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdsApi,
             households::HouseholdChangesApi,
             exit::ExitApi,
+            monitoring::MonitoringApi,
             market::MarketApi,
             cooperatives::CooperativesApi,
             orders::OrdersApi,

@@ -21,6 +21,7 @@ use crate::{
         exit::{ExitError, village_sheet::VillageSheetError},
         households::HouseholdError,
         market::MarketError,
+        monitoring::MonitoringError,
         otp::OtpError,
         rate_limit::LimitError,
         reasons,
@@ -189,6 +190,43 @@ impl From<ExitError> for ApiError {
             }
             ExitError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             ExitError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<MonitoringError> for ApiError {
+    fn from(err: MonitoringError) -> Self {
+        match err {
+            MonitoringError::NotFound => ErrorCode::MonitoringNotFound.into(),
+            MonitoringError::Forbidden => ErrorCode::AuthForbidden.into(),
+            MonitoringError::Refused(reason) => {
+                ApiError::new(ErrorCode::AuthForbidden).with_reason(reason)
+            }
+            MonitoringError::Invalid(reason) => {
+                ApiError::new(ErrorCode::MonitoringInvalid).with_reason(reason)
+            }
+            MonitoringError::Open(id) => {
+                ApiError::new(ErrorCode::MonitoringOpen).with_details(json!({ "monitored_id": id }))
+            }
+            MonitoringError::NotQualified(failing) => {
+                ApiError::new(ErrorCode::MonitoringNotQualified)
+                    .with_details(json!({ "failing": failing }))
+            }
+            MonitoringError::NotAllowedNow {
+                procedure,
+                state,
+                action,
+                next,
+                notice_ends_at,
+            } => ApiError::new(ErrorCode::MonitoringStepNotAllowed).with_details(json!({
+                "procedure": procedure.to_value(),
+                "state": state.to_value(),
+                "action": action.name(),
+                "allowed": next.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                "notice_ends_at": notice_ends_at,
+            })),
+            MonitoringError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
+            MonitoringError::Database(e) => ApiError::internal(e),
         }
     }
 }

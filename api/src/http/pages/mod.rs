@@ -47,6 +47,12 @@ pub fn routes(route: Route) -> Route {
             get(public::certificate::certificate_page),
         )
         .at("/audit", get(public::audit::audit_page))
+        .at("/notices", get(public::notices::county_board))
+        .at("/notices/:area", get(public::notices::area_board))
+        .at(
+            "/notices/objection/:case",
+            get(public::notices::objection_form).post(public::notices::object),
+        )
         .at(
             "/m/listings/:id/order",
             get(buyer::orders::order_form_page).post(buyer::orders::place_order),

@@ -438,7 +438,7 @@ pub async fn logout(
 }
 
 /// Digits typed on any keyboard: full-width ones too, with spaces and dashes left out.
-fn ascii_digit(c: char) -> Option<char> {
+pub(super) fn ascii_digit(c: char) -> Option<char> {
     match c {
         '0'..='9' => Some(c),
         '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
@@ -447,7 +447,7 @@ fn ascii_digit(c: char) -> Option<char> {
 }
 
 /// A phone number as typed: `+86`, spaces, dashes and full-width digits are forgiven.
-fn normalise_phone(typed: &str) -> String {
+pub(super) fn normalise_phone(typed: &str) -> String {
     let digits: String = typed.chars().filter_map(ascii_digit).collect();
     match digits.strip_prefix("86") {
         Some(rest) if digits.len() == 13 => rest.to_owned(),

@@ -53,6 +53,10 @@ pub struct ExitRules {
     pub required_indicators: Vec<Indicator>,
     pub min_collective_income_fen: i64,
     pub notice: chrono::Duration,
+    /// The monitoring range, yuan per person per year, by year.
+    pub monitoring_lines: BTreeMap<i32, i64>,
+    /// How long a monitoring notice runs.
+    pub monitoring_notice: chrono::Duration,
     pub goal_villages: u32,
     pub goal_people: u32,
     /// Cumulative targets by the end of each year: (villages, people).
@@ -66,6 +70,9 @@ pub struct RuleSettings {
     pub income_lines: BTreeMap<i32, i64>,
     pub poverty_incidence_threshold_percent: f64,
     pub public_notice_days: f64,
+    /// The monitoring range, yuan per person per year, by year.
+    pub monitoring_lines: BTreeMap<i32, i64>,
+    pub monitoring_notice_days: f64,
     /// Indicator names, as `Indicator::name` spells them.
     pub village_required_indicators: Vec<String>,
     pub village_min_collective_income_yuan: i64,
@@ -106,6 +113,16 @@ impl ExitRules {
                 "a public notice runs from 0 to 365 days".into(),
             ));
         }
+        if !(0.0..=365.0).contains(&settings.monitoring_notice_days) {
+            return Err(InvalidRules(
+                "a monitoring notice runs from 0 to 365 days".into(),
+            ));
+        }
+        if settings.monitoring_lines.values().any(|yuan| *yuan <= 0) {
+            return Err(InvalidRules(
+                "a monitoring line is a positive amount of yuan".into(),
+            ));
+        }
         if settings.income_lines.is_empty() {
             return Err(InvalidRules("at least one income line is needed".into()));
         }
@@ -116,6 +133,10 @@ impl ExitRules {
             min_collective_income_fen: settings.village_min_collective_income_yuan * 100,
             notice: chrono::Duration::milliseconds(
                 (settings.public_notice_days * 86_400_000.0).round() as i64,
+            ),
+            monitoring_lines: settings.monitoring_lines.clone(),
+            monitoring_notice: chrono::Duration::milliseconds(
+                (settings.monitoring_notice_days * 86_400_000.0).round() as i64,
             ),
             goal_villages: settings.goal_villages,
             goal_people: settings.goal_people,
@@ -142,6 +163,17 @@ impl ExitRules {
     }
 }
 
+impl ExitRules {
+    /// The monitoring line for `year` in fen per person: the year's own or the latest earlier
+    /// one; `None` before the first configured year.
+    pub fn monitoring_line_fen(&self, year: i32) -> Option<i64> {
+        self.monitoring_lines
+            .range(..=year)
+            .next_back()
+            .map(|(_, yuan)| yuan * 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +187,9 @@ mod tests {
         assert_eq!(rules.income_line_fen(2013), None);
         assert_eq!(rules.incidence_threshold_bp, 300);
         assert_eq!(rules.required_indicators.len(), 7);
+        assert_eq!(rules.monitoring_line_fen(2020), None);
+        assert_eq!(rules.monitoring_line_fen(2021), Some(600_000));
+        assert_eq!(rules.monitoring_line_fen(2024), Some(600_000));
     }
 
     #[test]

@@ -1092,6 +1092,8 @@ async function insideWeChat(browser, demo, { listing }) {
   await again.page.goto(`${demo.base}/f/batches`);
   await again.page.waitForURL(/\/f\/batches(#.*)?$/);
   await again.context.close();
+}
+
 /** The county's date (Beijing) `days` from today, as a date field takes it. */
 function countyDay(days = 0) {
   return new Date(Date.now() + 8 * 3600e3 + days * 86400e3).toISOString().slice(0, 10);

@@ -333,8 +333,9 @@ pub enum CertificateFiguresResponse {
     Ok(Json<FigureSheetView>),
 }
 
+/// The label size asked for; left out or left empty, the middle one.
 fn label_size(asked: Option<&str>) -> Result<LabelSize, ApiError> {
-    match asked {
+    match asked.filter(|s| !s.is_empty()) {
         None => Ok(LabelSize::Medium),
         Some(s) => LabelSize::parse(s).ok_or_else(|| {
             ApiError::new(ErrorCode::RequestInvalidParameter)

@@ -239,6 +239,9 @@ fn enforced(name: &str, path: Option<&str>) -> Option<String> {
         }
         // Left empty, it is left out.
         "code_prefix" => "^[0-9]{0,12}$".to_owned(),
+        "size" if path.is_some_and(|p| p.starts_with("/certificates/")) => {
+            "^(60x40|70x50|100x70)?$".to_owned()
+        }
         "phone" | "recipient_phone" => format!("^{PHONE}$"),
         "id_number" => ID_NUMBER.to_owned(),
         "cursor" => CURSOR.to_owned(),

@@ -194,6 +194,11 @@ fn shanhuo(database: &TestDatabase) -> Command {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", &database.url)
+        // The demo's photos, outside the checkout.
+        .env(
+            "SHANHUO_DATA_DIR",
+            std::env::temp_dir().join(format!("shanhuo-e2e-cli-{}", std::process::id())),
+        )
         .env("SHANHUO_LOG", "warn");
     if let Some(schema) = &database.schema {
         command.env("SHANHUO_DATABASE_SCHEMA", schema);

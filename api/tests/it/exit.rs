@@ -2,6 +2,7 @@
 //! of the procedure by the right and the wrong officials, the notice ending by the clock across
 //! a restart, objections, returns to poverty, and progress equal to an independent count.
 
+use api::domain::county_time::SystemClock;
 use api::{
     app::AppState,
     domain::{AreaCode, IdNumber},
@@ -338,6 +339,7 @@ async fn run_to_the_end(app: &TestApp, id: i64) -> i64 {
     let origin = Origin::default();
     let case = cases::propose(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         ExitSubjectRef::Household(id),
@@ -358,9 +360,18 @@ async fn walk_to_announced(app: &TestApp, case_id: i64) {
         (cadre(), ExitAction::Verify),
         (cadre(), ExitAction::StartNotice),
     ] {
-        cases::transition(db, rules, &actor, case_id, action, None, &origin)
-            .await
-            .unwrap();
+        cases::transition(
+            db,
+            &SystemClock,
+            rules,
+            &actor,
+            case_id,
+            action,
+            None,
+            &origin,
+        )
+        .await
+        .unwrap();
     }
     end_notice(app, case_id).await;
     for (actor, action) in [
@@ -368,9 +379,18 @@ async fn walk_to_announced(app: &TestApp, case_id: i64) {
         (county(), ExitAction::Approve),
         (county(), ExitAction::Announce),
     ] {
-        cases::transition(db, rules, &actor, case_id, action, None, &origin)
-            .await
-            .unwrap();
+        cases::transition(
+            db,
+            &SystemClock,
+            rules,
+            &actor,
+            case_id,
+            action,
+            None,
+            &origin,
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -404,6 +424,7 @@ async fn an_admin_reads_every_exit_case_and_takes_no_step() {
     let id = qualifying_household(&app, 1).await;
     let case = cases::propose(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         ExitSubjectRef::Household(id),
@@ -517,6 +538,7 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     let stranger = official(Role::VillageCadre, "500235102201", 20);
     let err = cases::propose(
         db,
+        &SystemClock,
         rules,
         &stranger,
         ExitSubjectRef::Household(id),
@@ -528,6 +550,7 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     assert!(matches!(err, ExitError::NotFound), "{err:?}");
     let case = cases::propose(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         ExitSubjectRef::Household(id),
@@ -544,6 +567,7 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     );
     let err = cases::propose(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         ExitSubjectRef::Household(id),
@@ -557,7 +581,19 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     let origin = &origin;
     let step = |actor: Actor, action: ExitAction, reason: Option<&str>| {
         let reason = reason.map(str::to_owned);
-        async move { cases::transition(db, rules, &actor, case_id, action, reason, origin).await }
+        async move {
+            cases::transition(
+                db,
+                &SystemClock,
+                rules,
+                &actor,
+                case_id,
+                action,
+                reason,
+                origin,
+            )
+            .await
+        }
     };
     // Out of order: a clear refusal naming what may come next.
     match step(county(), ExitAction::Approve, None).await.unwrap_err() {
@@ -614,7 +650,7 @@ async fn every_step_needs_its_state_its_official_and_a_qualifying_subject() {
     // Its own scan journal: the first app still holds its own.
     settings.scan_journal_dir = Some(files.path().to_owned());
     let restarted = AppState::new(settings, app.state.db.clone(), app.state.cache.clone()).unwrap();
-    let after = cases::get(&restarted.db, &township(), case_id)
+    let after = cases::get(&restarted.db, &SystemClock, &township(), case_id)
         .await
         .unwrap();
     assert!(!after.notice_running);
@@ -693,6 +729,7 @@ async fn two_officials_stepping_one_case_at_once_step_it_one_after_the_other() {
         let id = qualifying_household(&app, 10 + n as u32).await;
         let case = cases::propose(
             db,
+            &SystemClock,
             rules,
             &cadre(),
             ExitSubjectRef::Household(id),
@@ -707,14 +744,35 @@ async fn two_officials_stepping_one_case_at_once_step_it_one_after_the_other() {
             before.push(ExitAction::Verify);
         }
         for action in before.iter().copied() {
-            cases::transition(db, rules, &cadre(), case_id, action, None, &origin)
-                .await
-                .unwrap();
+            cases::transition(
+                db,
+                &SystemClock,
+                rules,
+                &cadre(),
+                case_id,
+                action,
+                None,
+                &origin,
+            )
+            .await
+            .unwrap();
         }
         let take = |action: ExitAction, actor: Actor| {
             let origin = &origin;
             let reason = (action == ExitAction::Reject).then(|| "材料不全".to_owned());
-            async move { cases::transition(db, rules, &actor, case_id, action, reason, origin).await }
+            async move {
+                cases::transition(
+                    db,
+                    &SystemClock,
+                    rules,
+                    &actor,
+                    case_id,
+                    action,
+                    reason,
+                    origin,
+                )
+                .await
+            }
         };
         let (a, b) = tokio::join!(take(first, cadre()), take(second, township()));
         let taken = [&a, &b].iter().filter(|r| r.is_ok()).count();
@@ -726,7 +784,9 @@ async fn two_officials_stepping_one_case_at_once_step_it_one_after_the_other() {
                 "{refused:?}"
             );
         }
-        let record = cases::get(db, &county(), case_id).await.unwrap();
+        let record = cases::get(db, &SystemClock, &county(), case_id)
+            .await
+            .unwrap();
         assert_eq!(
             record.steps.len(),
             1 + before.len() + taken,
@@ -757,6 +817,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
 
     let case = cases::propose(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         ExitSubjectRef::Household(id),
@@ -767,6 +828,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
     .unwrap();
     let err = cases::transition(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         case.case.id,
@@ -779,6 +841,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
     assert!(matches!(err, ExitError::Invalid(_)));
     cases::transition(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         case.case.id,
@@ -792,7 +855,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
 
     // Poor households cannot be "returned"; exited ones can, and then count as poor.
     assert!(matches!(
-        cases::mark_returned(db, &cadre(), id, "因病", &origin)
+        cases::mark_returned(db, &SystemClock, &cadre(), id, "因病", &origin)
             .await
             .unwrap_err(),
         ExitError::Invalid(_)
@@ -800,7 +863,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
     run_to_the_end(&app, id).await;
     let before = county_progress(&app).await;
     assert_eq!(before.people.lifted_out, 2);
-    let returned = cases::mark_returned(db, &cadre(), id, "因病返贫", &origin)
+    let returned = cases::mark_returned(db, &SystemClock, &cadre(), id, "因病返贫", &origin)
         .await
         .unwrap();
     assert_eq!(returned.status, HouseholdStatus::Returned);
@@ -811,6 +874,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
     // A returned household may go through the procedure again; a rejection leaves it returned.
     let again = cases::propose(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         ExitSubjectRef::Household(id),
@@ -821,6 +885,7 @@ async fn a_rejected_case_returns_the_household_and_a_returned_household_counts_a
     .unwrap();
     cases::transition(
         db,
+        &SystemClock,
         rules,
         &cadre(),
         again.case.id,
@@ -979,6 +1044,7 @@ async fn progress_equals_a_count_from_the_rows_and_moves_with_each_exit() {
     let origin = Origin::default();
     let case = cases::propose(
         db,
+        &SystemClock,
         rules,
         &township(),
         ExitSubjectRef::Village(village.clone()),
@@ -1176,6 +1242,7 @@ async fn two_proposals_of_one_household_at_once_open_one_case() {
         async move {
             cases::propose(
                 db,
+                &SystemClock,
                 rules,
                 &actor,
                 ExitSubjectRef::Household(id),

@@ -3,6 +3,7 @@
 //! ending by the clock, objections returning a case, the risk re-checked at each forward step,
 //! a household monitored again after elimination, keys, audit, and the 409 over HTTP.
 
+use api::domain::county_time::SystemClock;
 use api::{
     domain::{AreaCode, IdNumber},
     service::{
@@ -188,6 +189,7 @@ async fn open(
 ) -> Result<MonitoringRecord, MonitoringError> {
     cases::open(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         actor,
         new,
@@ -206,6 +208,7 @@ async fn step(
 ) -> Result<MonitoringRecord, MonitoringError> {
     cases::transition(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         StepBy::Official(actor),
         case_id,
@@ -459,6 +462,7 @@ async fn propose(
 ) -> Result<MonitoringRecord, MonitoringError> {
     cases::propose_elimination(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         actor,
         monitored,
@@ -651,6 +655,7 @@ async fn a_key_sent_again_answers_the_first_record() {
     let id = household(&app, 6).await;
     let first = cases::open(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         &cadre(),
         new_monitoring(id),
@@ -661,6 +666,7 @@ async fn a_key_sent_again_answers_the_first_record() {
     .unwrap();
     let second = cases::open(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         &cadre(),
         new_monitoring(id),
@@ -675,6 +681,7 @@ async fn a_key_sent_again_answers_the_first_record() {
     assert!(matches!(
         cases::open(
             &app.state.db,
+            &SystemClock,
             &app.state.exit_rules,
             &cadre(),
             other,

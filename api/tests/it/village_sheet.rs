@@ -2,6 +2,7 @@
 //! import into an empty county, every problem is named by row and column, a file with any
 //! problem writes nothing, and officials reach only their own villages.
 
+use api::domain::county_time::SystemClock;
 use std::io::{Seek, Write};
 
 use api::{
@@ -125,6 +126,7 @@ async fn start_procedure(app: &TestApp, code: &str) {
     .unwrap();
     cases::propose(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         &official(Role::TownshipOfficial, &code.as_str()[..9]),
         ExitSubjectRef::Village(code),

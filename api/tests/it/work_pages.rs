@@ -1,6 +1,7 @@
 //! Signing in to the pages by texted code, the farmer's pages and the officials' pages, over
 //! HTTP: who may open what, forms that must come from our own pages, and nothing half-saved.
 
+use api::domain::county_time::SystemClock;
 use api::{
     service::market::{
         listings::{self, ListingFields},
@@ -861,6 +862,7 @@ async fn an_official_takes_the_next_step_on_a_case_from_the_pages() {
     let actor = api::service::auth::actor_of(&cadre);
     let case = cases::propose(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         &actor,
         ExitSubjectRef::Household(household),

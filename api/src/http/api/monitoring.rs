@@ -251,6 +251,7 @@ impl MonitoringApi {
         };
         let record = cases::open(
             &state.db,
+            &*state.clock,
             &state.exit_rules,
             &auth.0.actor,
             new,
@@ -276,7 +277,7 @@ impl MonitoringApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<MonitoringResponse, ApiError> {
-        let record = cases::get(&state.db, &auth.0.actor, id.0).await?;
+        let record = cases::get(&state.db, &*state.clock, &auth.0.actor, id.0).await?;
         Ok(MonitoringResponse::Ok(Json(record.into())))
     }
 
@@ -300,6 +301,7 @@ impl MonitoringApi {
     ) -> Result<CreateMonitoringResponse, ApiError> {
         let record = cases::propose_elimination(
             &state.db,
+            &*state.clock,
             &state.exit_rules,
             &auth.0.actor,
             id.0,
@@ -334,6 +336,7 @@ impl MonitoringApi {
         let b = body.0;
         let record = cases::transition(
             &state.db,
+            &*state.clock,
             &state.exit_rules,
             StepBy::Official(&auth.0.actor),
             id.0,

@@ -27,7 +27,7 @@ use super::{
     village_in_reach,
 };
 use crate::{
-    domain::AreaCode,
+    domain::{AreaCode, county_time::Clock},
     infra::db::Database,
     service::{
         audit::{self, NewAuditEntry},
@@ -260,19 +260,21 @@ pub enum ExitSubjectRef {
 /// Opens a case for a subject that qualifies in `year`. A household becomes `exit_pending`.
 pub async fn propose(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     actor: &Actor,
     subject: ExitSubjectRef,
     year: i32,
     origin: &Origin,
 ) -> Result<CaseRecord, ExitError> {
-    propose_keyed(db, rules, actor, subject, year, origin, None).await
+    propose_keyed(db, clock, rules, actor, subject, year, origin, None).await
 }
 
 /// [`propose`], once for a client's key: the same request sent again answers the case the
 /// first one opened.
 pub async fn propose_keyed(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     actor: &Actor,
     subject: ExitSubjectRef,
@@ -287,10 +289,10 @@ pub async fn propose_keyed(
     };
     let claim = Claim::new(actor, key, "exit_case", asked)?;
     if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
-        return get(db, actor, idempotency::id_of(&earlier)?).await;
+        return get(db, clock, actor, idempotency::id_of(&earlier)?).await;
     }
     let txn = db.begin_write().await?;
-    let now = Utc::now();
+    let now = clock.now();
     let mut status = None;
     let (kind, household_id, village_code) = match &subject {
         ExitSubjectRef::Household(id) => {
@@ -352,7 +354,7 @@ pub async fn propose_keyed(
     .insert(&txn)
     .await?;
     if let Some(id) = household_id {
-        set_household_status(&txn, id, HouseholdStatus::ExitPending).await?;
+        set_household_status(&txn, now, id, HouseholdStatus::ExitPending).await?;
     }
     record_step(&txn, actor, origin, &case, None, "propose", None).await?;
     let record = load(&txn, case, now).await?;
@@ -364,7 +366,7 @@ pub async fn propose_keyed(
         Err(Kept::Raced) => {
             drop(txn);
             let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
-            get(db, actor, idempotency::id_of(&winner)?).await
+            get(db, clock, actor, idempotency::id_of(&winner)?).await
         }
         Err(Kept::Failed(e)) => Err(e.into()),
     }
@@ -373,6 +375,7 @@ pub async fn propose_keyed(
 /// Moves a case one step, as the transition table allows.
 pub async fn transition(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     actor: &Actor,
     case_id: i64,
@@ -390,7 +393,7 @@ pub async fn transition(
         ));
     }
     let txn = db.begin_write().await?;
-    let now = Utc::now();
+    let now = clock.now();
     let case = case_in_reach(&txn, actor, case_id, Lock::ForUpdate).await?;
     let candidates: Vec<&Transition> = TRANSITIONS
         .iter()
@@ -442,12 +445,12 @@ pub async fn transition(
     }
     let case = active.update(&txn).await?;
     if case.subject == ExitSubject::Village && step.to == Announced {
-        set_village_delisted(&txn, &case.village_code, case.year).await?;
+        set_village_delisted(&txn, now, &case.village_code, case.year).await?;
     }
     if let Some(id) = case.household_id {
         match step.to {
             Announced => {
-                set_household_exited(&txn, id, case.year).await?;
+                set_household_exited(&txn, now, id, case.year).await?;
             }
             Rejected => {
                 // Back to where it stood: poor, or returned if it had exited before.
@@ -462,7 +465,7 @@ pub async fn transition(
                 } else {
                     HouseholdStatus::Poor
                 };
-                set_household_status(&txn, id, status).await?;
+                set_household_status(&txn, now, id, status).await?;
             }
             _ => {}
         }
@@ -515,6 +518,7 @@ pub fn actions_for(actor: &Actor, case: &exit_case::Model, now: DateTime<Utc>) -
 /// oldest first, at most `limit`.
 pub async fn awaiting(
     db: &Database,
+    clock: &dyn Clock,
     actor: &Actor,
     limit: usize,
 ) -> Result<Vec<AwaitingCase>, ExitError> {
@@ -536,7 +540,7 @@ pub async fn awaiting(
     if let Some(area) = &actor.area {
         query = query.filter(exit_case::Column::VillageCode.starts_with(area.descendant_prefix()));
     }
-    let now = Utc::now();
+    let now = clock.now();
     let mut waiting = Vec::new();
     let mut open = query
         .order_by_asc(exit_case::Column::Id)
@@ -555,14 +559,20 @@ pub async fn awaiting(
 }
 
 /// A case with its steps, for officials of its area.
-pub async fn get(db: &Database, actor: &Actor, case_id: i64) -> Result<CaseRecord, ExitError> {
+pub async fn get(
+    db: &Database,
+    clock: &dyn Clock,
+    actor: &Actor,
+    case_id: i64,
+) -> Result<CaseRecord, ExitError> {
     let case = case_in_reach(db.conn(), actor, case_id, Lock::None).await?;
-    load(db.conn(), case, Utc::now()).await
+    load(db.conn(), case, clock.now()).await
 }
 
 /// Marks an exited household as returned to poverty (返贫); it counts as poor again.
 pub async fn mark_returned(
     db: &Database,
+    clock: &dyn Clock,
     actor: &Actor,
     household_id: i64,
     reason: &str,
@@ -581,7 +591,8 @@ pub async fn mark_returned(
             crate::service::reasons::only_exited_return(),
         ));
     }
-    let updated = set_household_status(&txn, household_id, HouseholdStatus::Returned).await?;
+    let updated =
+        set_household_status(&txn, clock.now(), household_id, HouseholdStatus::Returned).await?;
     audit::append(
         &txn,
         NewAuditEntry {
@@ -670,6 +681,7 @@ async fn case_in_reach(
 
 async fn set_household_status(
     txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
     id: i64,
     status: HouseholdStatus,
 ) -> Result<household::Model, ExitError> {
@@ -679,13 +691,14 @@ async fn set_household_status(
         .ok_or(ExitError::NotFound)?;
     let mut active = household.into_active_model();
     active.status = Set(status);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(active.update(txn).await?)
 }
 
 /// The household exited through the procedure, judged on `year`'s assessment.
 async fn set_household_exited(
     txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
     id: i64,
     year: i32,
 ) -> Result<household::Model, ExitError> {
@@ -697,12 +710,13 @@ async fn set_household_exited(
     active.status = Set(HouseholdStatus::Exited);
     active.exit_year = Set(Some(year));
     active.exit_source = Set(Some(ExitSource::Procedure));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(active.update(txn).await?)
 }
 
 async fn set_village_delisted(
     txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
     code: &str,
     year: i32,
 ) -> Result<area::Model, ExitError> {
@@ -713,7 +727,7 @@ async fn set_village_delisted(
     let mut active = village.into_active_model();
     active.delisted_year = Set(Some(year));
     active.delist_source = Set(Some(ExitSource::Procedure));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(active.update(txn).await?)
 }
 

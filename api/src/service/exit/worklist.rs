@@ -13,7 +13,9 @@ use super::{
     ExitError,
     cases::{self, ExitAction},
 };
-use crate::{infra::db::Database, service::areas, service::policy::Actor};
+use crate::{
+    domain::county_time::Clock, infra::db::Database, service::areas, service::policy::Actor,
+};
 
 /// A case waiting for the official, where it is, and the steps they may take on it.
 #[derive(Clone, Debug)]
@@ -40,10 +42,11 @@ impl WaitingCase {
 /// first, at most `limit`.
 pub async fn waiting(
     db: &Database,
+    clock: &dyn Clock,
     actor: &Actor,
     limit: usize,
 ) -> Result<Vec<WaitingCase>, ExitError> {
-    let waiting = cases::awaiting(db, actor, limit).await?;
+    let waiting = cases::awaiting(db, clock, actor, limit).await?;
     let names = areas::names_of(
         db.conn(),
         waiting.iter().map(|w| w.case.village_code.clone()),

@@ -21,7 +21,10 @@ use serde_json::json;
 
 use super::{MonitoringError, RiskType};
 use crate::{
-    domain::{AreaCode, county_time},
+    domain::{
+        AreaCode,
+        county_time::{self, Clock},
+    },
     infra::db::Database,
     service::{
         audit::{self, NewAuditEntry},
@@ -393,6 +396,7 @@ impl NewMonitoring {
 /// key, it answers what the first request made.
 pub async fn open(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     actor: &Actor,
     new: NewMonitoring,
@@ -407,7 +411,7 @@ pub async fn open(
     if new.risk_types.is_empty() {
         return Err(MonitoringError::Invalid(reasons::monitoring_no_risk_type()));
     }
-    let now = Utc::now();
+    let now = clock.now();
     if new.year > county_time::year_of(now) || new.year < 2000 {
         return Err(MonitoringError::Invalid(
             reasons::monitoring_year_out_of_range(),
@@ -418,7 +422,7 @@ pub async fn open(
     }
     let claim = Claim::new(actor, key, "monitoring", new.request())?;
     if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
-        return get(db, actor, idempotency::id_of(&earlier)?).await;
+        return get(db, clock, actor, idempotency::id_of(&earlier)?).await;
     }
     let txn = db.begin_write().await?;
     let household = household_for(&txn, actor, new.household_id, Action::Update).await?;
@@ -445,7 +449,7 @@ pub async fn open(
         Err(Kept::Raced) => {
             drop(txn);
             let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
-            get(db, actor, idempotency::id_of(&winner)?).await
+            get(db, clock, actor, idempotency::id_of(&winner)?).await
         }
         Err(Kept::Failed(e)) => Err(e.into()),
     }
@@ -545,6 +549,7 @@ async fn open_in(
 /// water met.
 pub async fn propose_elimination(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     actor: &Actor,
     monitored_id: i64,
@@ -555,7 +560,7 @@ pub async fn propose_elimination(
     if !matches!(actor.role, VillageCadre | TownshipOfficial) {
         return Err(MonitoringError::Forbidden);
     }
-    let now = Utc::now();
+    let now = clock.now();
     if year > county_time::year_of(now) || year < 2000 {
         return Err(MonitoringError::Invalid(
             reasons::monitoring_year_out_of_range(),
@@ -608,6 +613,7 @@ pub enum StepBy<'a> {
 /// Moves a case one step, as its procedure's table allows.
 pub async fn transition(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     by: StepBy<'_>,
     case_id: i64,
@@ -625,7 +631,7 @@ pub async fn transition(
         return Err(MonitoringError::Invalid(reasons::step_reason_length(500)));
     }
     let txn = db.begin_write().await?;
-    let now = Utc::now();
+    let now = clock.now();
     let case = match by {
         StepBy::Official(actor) => case_in_reach(&txn, actor, case_id, true).await?,
         StepBy::Villager { .. } => monitoring_case::Entity::find_by_id(case_id)
@@ -717,11 +723,12 @@ pub async fn transition(
 /// A monitored household with its cases, for the officials of its area.
 pub async fn get(
     db: &Database,
+    clock: &dyn Clock,
     actor: &Actor,
     monitored_id: i64,
 ) -> Result<MonitoringRecord, MonitoringError> {
     let monitored = monitored_in_reach(db.conn(), actor, monitored_id, Action::Read).await?;
-    load_record(db.conn(), monitored, Utc::now()).await
+    load_record(db.conn(), monitored, clock.now()).await
 }
 
 /// The monitoring records of a household, newest first, for the officials of its area.

@@ -18,7 +18,7 @@ use super::{
     cases::{self, MonitoringAction, StepBy},
 };
 use crate::{
-    domain::{AreaCode, Phone},
+    domain::{AreaCode, Phone, county_time::Clock},
     infra::db::Database,
     service::{exit::rules::ExitRules, reasons, trace::codes::mask_name, users::Origin},
 };
@@ -183,6 +183,7 @@ async fn head_masked(
 /// case goes back to the home check, and the objection is audited with the masked phone.
 pub async fn object(
     db: &Database,
+    clock: &dyn Clock,
     rules: &ExitRules,
     case_id: i64,
     phone: &Phone,
@@ -197,6 +198,7 @@ pub async fn object(
     }
     cases::transition(
         db,
+        clock,
         rules,
         StepBy::Villager {
             phone_masked: &phone.masked(),

@@ -2,6 +2,7 @@
 //! area that is not the reader's, the village ranking, the cases waiting with their step
 //! forms and a refused step, a household's file, and production and sales.
 
+use api::domain::county_time::SystemClock;
 use api::{
     service::{
         auth::actor_of,
@@ -163,6 +164,7 @@ async fn poor_village(app: &TestApp, code: &str, rural_population: i64) {
 async fn propose(app: &TestApp, cadre: &Actor, household: i64) -> i64 {
     cases::propose(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         cadre,
         ExitSubjectRef::Household(household),
@@ -178,6 +180,7 @@ async fn propose(app: &TestApp, cadre: &Actor, household: i64) -> i64 {
 async fn step(app: &TestApp, actor: &Actor, case: i64, action: ExitAction) {
     cases::transition(
         &app.state.db,
+        &SystemClock,
         &app.state.exit_rules,
         actor,
         case,

@@ -290,6 +290,7 @@ impl ExitApi {
         };
         let record = cases::propose_keyed(
             &state.db,
+            &*state.clock,
             &state.exit_rules,
             &auth.0.actor,
             subject,
@@ -316,7 +317,7 @@ impl ExitApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<ExitCaseResponse, ApiError> {
-        let record = cases::get(&state.db, &auth.0.actor, id.0).await?;
+        let record = cases::get(&state.db, &*state.clock, &auth.0.actor, id.0).await?;
         Ok(ExitCaseResponse::Ok(Json(record.into())))
     }
 
@@ -343,6 +344,7 @@ impl ExitApi {
         let b = body.0;
         let record = cases::transition(
             &state.db,
+            &*state.clock,
             &state.exit_rules,
             &auth.0.actor,
             id.0,
@@ -370,9 +372,15 @@ impl ExitApi {
         id: Path<i64>,
         body: JsonBody<ReturnRequest>,
     ) -> Result<ReturnResponse, ApiError> {
-        let household =
-            cases::mark_returned(&state.db, &auth.0.actor, id.0, &body.0.reason, &origin(req))
-                .await?;
+        let household = cases::mark_returned(
+            &state.db,
+            &*state.clock,
+            &auth.0.actor,
+            id.0,
+            &body.0.reason,
+            &origin(req),
+        )
+        .await?;
         Ok(ReturnResponse::Ok(Json(HouseholdStatusChange {
             household_id: household.id,
             status: household.status.into(),

@@ -59,13 +59,13 @@ pub async fn waiting_cases(
     Query(query): Query<CasesQuery>,
 ) -> Result<Response, PageError> {
     let done = match query.done {
-        Some(id) => match cases::get(&state.db, &official.actor, id).await {
+        Some(id) => match cases::get(&state.db, &*state.clock, &official.actor, id).await {
             Ok(record) => Some(after_step(lang, &record.case)),
             Err(_) => None,
         },
         None => None,
     };
-    let waiting = worklist::waiting(&state.db, &official.actor, CASES_SHOWN)
+    let waiting = worklist::waiting(&state.db, &*state.clock, &official.actor, CASES_SHOWN)
         .await
         .map_err(|e| PageError::refused(lang, e))?;
     let page = CasesPage {
@@ -127,7 +127,7 @@ async fn cases_page(
     step: ItemForm,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let waiting = worklist::waiting(&state.db, &official.actor, CASES_SHOWN)
+    let waiting = worklist::waiting(&state.db, &*state.clock, &official.actor, CASES_SHOWN)
         .await
         .map_err(|e| PageError::refused(lang, e))?;
     let page = CasesPage {
@@ -163,9 +163,11 @@ pub async fn take_step(
             code: "",
         },
         Some(action) => {
-            let (db, rules, actor) = (&state.db, &state.exit_rules, &official.actor);
+            let (db, clock, rules) = (&state.db, &*state.clock, &state.exit_rules);
+            let actor = &official.actor;
             let reason = form.reason;
-            match cases::transition(db, rules, actor, id, action, reason, &origin(req)).await {
+            match cases::transition(db, clock, rules, actor, id, action, reason, &origin(req)).await
+            {
                 Ok(_) => return Ok(see_other(&format!("/o/cases?done={id}"))),
                 Err(e) => PageError::refused(lang, e),
             }

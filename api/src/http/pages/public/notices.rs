@@ -4,7 +4,6 @@
 //! monitoring notice from a phone confirmed by a texted code.
 
 use askama::Template;
-use chrono::Utc;
 use entities::monitoring_case::{self, MonitoringProcedure};
 use poem::{
     Request, Response, handler,
@@ -59,7 +58,7 @@ impl BoardPage {
 /// `GET /notices`: every notice of the county.
 #[handler]
 pub async fn county_board(state: Data<&AppState>, lang: Lang) -> Result<Response, PageError> {
-    let notices = notices::board(&state.db, None, Utc::now())
+    let notices = notices::board(&state.db, None, state.clock.now())
         .await
         .map_err(|e| PageError::Unavailable(e.into()))?;
     public(
@@ -85,7 +84,7 @@ pub async fn area_board(
         .await
         .map_err(|e| PageError::Unavailable(e.into()))?
         .ok_or(PageError::Missing(Missing::Area))?;
-    let notices = notices::board(&state.db, Some(&code), Utc::now())
+    let notices = notices::board(&state.db, Some(&code), state.clock.now())
         .await
         .map_err(|e| PageError::Unavailable(e.into()))?;
     public(
@@ -137,7 +136,7 @@ async fn running_notice(state: &AppState, case_id: i64) -> Result<Notice, PageEr
         MonitoringProcedure::Identification => NoticeKind::Identification,
         MonitoringProcedure::Elimination => NoticeKind::Elimination,
     };
-    notices::board(&state.db, Some(&area), Utc::now())
+    notices::board(&state.db, Some(&area), state.clock.now())
         .await
         .map_err(|e| PageError::Unavailable(e.into()))?
         .into_iter()
@@ -219,6 +218,7 @@ pub async fn object(
         match state.auth.verified_phone(&phone, &code, &ip).await {
             Ok(phone) => notices::object(
                 &state.db,
+                &*state.clock,
                 &state.exit_rules,
                 case_id,
                 &phone,

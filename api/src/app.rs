@@ -183,14 +183,20 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<Database> {
         max_connections: settings.database_max_connections,
         schema: settings.database_schema.clone(),
     };
-    Database::connect(&settings.database_url, &options)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot connect to the database at {}",
-                redact(&settings.database_url)
-            )
-        })
+    let connected = match &settings.database_read_url {
+        None => Database::connect(&settings.database_url, &options).await,
+        Some(replica) => {
+            Database::connect_with_replica(&settings.database_url, replica, &options).await
+        }
+    };
+    connected.with_context(|| {
+        let replica = settings.database_read_url.as_deref().map(redact);
+        format!(
+            "cannot connect to the database at {}{}",
+            redact(&settings.database_url),
+            replica.map_or(String::new(), |r| format!(" with its replica at {r}"))
+        )
+    })
 }
 
 /// Redis behind its circuit when configured (a Redis that is away at start only makes the

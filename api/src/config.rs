@@ -57,6 +57,10 @@ pub struct Settings {
     pub database_url: String,
     /// PostgreSQL schema to use instead of `public`.
     pub database_schema: Option<String>,
+    /// A replica of the database (same kind, PostgreSQL or MySQL) that dashboards and
+    /// statistics read; unset, they read `database_url`.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub database_read_url: Option<String>,
     /// Upper bound of the database connection pool.
     pub database_max_connections: u32,
     /// Redis URL; without it the cache, counters and rate limits live in this process.
@@ -247,6 +251,7 @@ impl Default for Settings {
             public_base_url: "http://127.0.0.1:8080".into(),
             database_url: "sqlite://shanhuo.db?mode=rwc".into(),
             database_schema: None,
+            database_read_url: None,
             database_max_connections: 10,
             redis_url: None,
             cache_prefix: "shanhuo:".into(),
@@ -369,7 +374,7 @@ impl std::error::Error for UnsafeForProduction {}
 
 impl Settings {
     /// Loads settings from the built-in defaults, the TOML file (explicit, or `shanhuo.toml` if
-    /// present), `DATABASE_URL` / `REDIS_URL`, and `SHANHUO_*` variables, later ones winning.
+    /// present), `DATABASE_URL` / `DATABASE_READ_URL` / `REDIS_URL`, and `SHANHUO_*` variables, later ones winning.
     pub fn load(config_file: Option<PathBuf>) -> Result<Self, ConfigError> {
         let file = match config_file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path)),
@@ -379,7 +384,7 @@ impl Settings {
         Self::from_figment(
             Figment::new()
                 .merge(Toml::file(file))
-                .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+                .merge(Env::raw().only(&["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"]))
                 .merge(Env::prefixed("SHANHUO_").ignore(&["CONFIG"])),
         )
     }

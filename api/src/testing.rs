@@ -306,8 +306,14 @@ impl TestApp {
             (None, Some(redis)) => redis,
             (None, None) => Arc::new(MemoryCache::new(settings.cache_capacity)),
         };
-        let mut state =
-            AppState::new(settings, database.db.clone(), cache).expect("the test app starts");
+        // A replica is connected as `serve` connects it, beside the test's own database.
+        let db = match &settings.database_read_url {
+            Some(_) => app::connect_database(&settings)
+                .await
+                .expect("the test database and its replica answer"),
+            None => database.db.clone(),
+        };
+        let mut state = AppState::new(settings, db, cache).expect("the test app starts");
         if let Some(clock) = clock {
             state.clock = clock;
         }

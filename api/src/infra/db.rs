@@ -26,6 +26,9 @@ pub struct DatabaseOptions {
 #[derive(Clone, Debug)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// A replica for reads that may lag behind by moments (dashboards, statistics); none
+    /// means they read the primary.
+    replica: Option<DatabaseConnection>,
     /// Statements run on this pool since it was opened.
     statements: Arc<AtomicU64>,
 }
@@ -39,6 +42,40 @@ pub struct MigrationState {
 
 impl Database {
     pub async fn connect(url: &str, options: &DatabaseOptions) -> Result<Self, DbErr> {
+        let statements = Arc::new(AtomicU64::new(0));
+        let conn = Self::pool(url, options, &statements).await?;
+        Ok(Self {
+            conn,
+            replica: None,
+            statements,
+        })
+    }
+
+    /// As [`connect`](Self::connect), with reads that may lag sent to a replica of the same
+    /// kind of database (a PostgreSQL streaming replica, a MySQL replica).
+    pub async fn connect_with_replica(
+        url: &str,
+        replica_url: &str,
+        options: &DatabaseOptions,
+    ) -> Result<Self, DbErr> {
+        let kind = |url: &str| url.split(':').next().unwrap_or_default().to_owned();
+        if url.starts_with("sqlite:") || kind(url) != kind(replica_url) {
+            return Err(DbErr::Custom(
+                "a read replica must be the same kind of database as the primary, \
+                 and PostgreSQL or MySQL"
+                    .into(),
+            ));
+        }
+        let mut database = Self::connect(url, options).await?;
+        database.replica = Some(Self::pool(replica_url, options, &database.statements).await?);
+        Ok(database)
+    }
+
+    async fn pool(
+        url: &str,
+        options: &DatabaseOptions,
+        statements: &Arc<AtomicU64>,
+    ) -> Result<DatabaseConnection, DbErr> {
         let mut connect = ConnectOptions::new(url);
         connect
             .max_connections(options.max_connections.max(1))
@@ -57,12 +94,11 @@ impl Database {
                 .foreign_keys(true)
         });
         let mut conn = sea_orm::Database::connect(connect).await?;
-        let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self { conn, statements })
+        Ok(conn)
     }
 
     /// How many statements this pool has run: hot paths that must not touch the database are
@@ -73,6 +109,18 @@ impl Database {
 
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// Where reads that may be moments behind go: the replica when there is one. Only for
+    /// answers keyed by what they read (a dashboard keyed by the replica's own last audit
+    /// entry), never for a copy kept under a version read from the primary, which a lagging
+    /// replica would fill with the state before the change.
+    pub fn reads(&self) -> &DatabaseConnection {
+        self.replica.as_ref().unwrap_or(&self.conn)
+    }
+
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
     }
 
     pub fn backend(&self) -> DbBackend {

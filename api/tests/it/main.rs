@@ -26,6 +26,7 @@ mod orders;
 mod page_snapshots;
 mod pages;
 mod photos;
+mod replica;
 mod sms_login;
 mod storage;
 mod storage_faults;

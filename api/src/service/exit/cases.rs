@@ -272,6 +272,7 @@ pub async fn propose(
 
 /// [`propose`], once for a client's key: the same request sent again answers the case the
 /// first one opened.
+#[allow(clippy::too_many_arguments)]
 pub async fn propose_keyed(
     db: &Database,
     clock: &dyn Clock,
@@ -373,6 +374,7 @@ pub async fn propose_keyed(
 }
 
 /// Moves a case one step, as the transition table allows.
+#[allow(clippy::too_many_arguments)]
 pub async fn transition(
     db: &Database,
     clock: &dyn Clock,

@@ -184,7 +184,9 @@ async fn progress_at(
     {
         return Ok(progress);
     }
-    let computed = compute(db.conn(), rules, area, state.as_of).await?;
+    // The replica's own last change keys what it counted, so a lagging replica's answer is
+    // kept under the state it shows.
+    let computed = compute(db.reads(), rules, area, state.as_of).await?;
     if let Ok(bytes) = serde_json::to_vec(&computed) {
         // A cache that cannot be written only costs the next read a recomputation.
         let _ = cache.set(&key, &bytes, CACHE_TTL).await;
@@ -221,7 +223,7 @@ struct RecordsState {
 impl RecordsState {
     async fn now(db: &Database) -> Result<Self, DbErr> {
         Ok(Self {
-            as_of: last_change(db.conn()).await?,
+            as_of: last_change(db.reads()).await?,
             day: crate::domain::county_time::date_of(Utc::now()),
         })
     }

@@ -761,7 +761,7 @@ pub async fn figures(
     let prefix = format!("{}%", area.descendant_prefix());
     let scoped: Vec<i64> = product_category::Entity::find()
         .filter(product_category::Column::CertificateClass.is_not_null())
-        .all(db.conn())
+        .all(db.reads())
         .await?
         .into_iter()
         .map(|c| c.id)
@@ -775,13 +775,13 @@ pub async fn figures(
             .filter(batch::Column::ProducedOn.gte(rules_in_force()))
             .order_by_asc(batch::Column::Id)
             .limit(100_000)
-            .all(db.conn())
+            .all(db.reads())
             .await?
     };
     let certificates = certificate::Entity::find()
         .filter(certificate::Column::VillageCode.like(prefix.clone()))
         .limit(200_000)
-        .all(db.conn())
+        .all(db.reads())
         .await?;
     let today = clock.today();
     let open_inputs = farm_input::Entity::find()
@@ -789,7 +789,7 @@ pub async fn figures(
         .filter(farm_input::Column::IntervalDays.gt(0))
         .filter(farm_input::Column::AppliedOn.gte(today - chrono::Duration::days(400)))
         .limit(200_000)
-        .all(db.conn())
+        .all(db.reads())
         .await?;
     let mut by_village: std::collections::BTreeMap<String, VillageFigures> = Default::default();
     let entry = |map: &mut std::collections::BTreeMap<String, VillageFigures>, code: &str| {

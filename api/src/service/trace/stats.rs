@@ -82,7 +82,7 @@ pub async fn stats(
     if !actor.governs(&area) {
         return Err(TraceError::Forbidden);
     }
-    compute(db.conn(), &area, year).await
+    compute(db.reads(), &area, year).await
 }
 
 /// Counts the area's batches, streaming them once.

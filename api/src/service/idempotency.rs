@@ -14,11 +14,12 @@
 use chrono::{Duration, Utc};
 use entities::idempotency_key;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, SqlErr,
 };
 
 use crate::{
-    infra::tokens::sha256_hex,
+    infra::{db::Database, tokens::sha256_hex},
     service::{policy::Actor, reasons},
 };
 
@@ -168,6 +169,28 @@ pub async fn winner(
         None => Err(KeyError::Database(DbErr::RecordNotFound(
             "the key that won the race".into(),
         ))),
+    }
+}
+
+/// Ends a creation: keeps the claim's key with `resource` in `txn` and commits it. When another
+/// request with the same key wrote its key first, `txn` is rolled back and the winner's
+/// resource is answered instead (`Some`); `None` means this request's creation stands.
+pub async fn commit(
+    db: &Database,
+    txn: DatabaseTransaction,
+    claim: Option<&Claim>,
+    resource: &str,
+) -> Result<Option<String>, KeyError> {
+    match keep(&txn, claim, resource).await {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(None)
+        }
+        Err(Kept::Raced) => {
+            txn.rollback().await?;
+            winner(db.conn(), claim).await.map(Some)
+        }
+        Err(Kept::Failed(e)) => Err(e.into()),
     }
 }
 

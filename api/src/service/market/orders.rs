@@ -19,7 +19,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -30,10 +30,11 @@ use super::{
 };
 use crate::{
     domain::{AreaCode, Phone, region::Destination},
-    infra::{db::Database, tokens::sha256_hex},
+    infra::db::Database,
     service::{
         audit::{self, NewAuditEntry},
         households::incomes,
+        idempotency::{self, Claim, KeyError},
         pagination::{Page, PageRequest},
         policy::Actor,
         users::Origin,
@@ -54,9 +55,11 @@ pub struct NewOrder {
 }
 
 impl NewOrder {
-    /// Everything the order asks, so a reused key can be told apart from a retry.
-    fn digest(&self) -> String {
-        let canonical = json!([
+    /// Everything the order asks, so a reused key can be told apart from a retry. The keys
+    /// orders kept before the shared table were carried over with this same request, from the
+    /// order's row (`m20261210_000010_move_order_keys`).
+    fn request(&self) -> serde_json::Value {
+        json!([
             self.listing_id,
             self.quantity,
             self.destination.province_code,
@@ -64,8 +67,7 @@ impl NewOrder {
             self.address.trim(),
             self.recipient_name.trim(),
             self.recipient_phone.as_str(),
-        ]);
-        sha256_hex(canonical.to_string().as_bytes())
+        ])
     }
 
     fn check(&self) -> Result<(), MarketError> {
@@ -104,9 +106,23 @@ pub struct Placed {
 /// Places an order: checks the listing, reserves its stock and records the order, atomically.
 pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed, MarketError> {
     new.check()?;
-    let digest = new.digest();
-    if let Some(found) = by_key(db.conn(), actor, &new, &digest).await? {
-        return Ok(found);
+    // An order's key sent with another request keeps its own catalogued refusal.
+    let order_key = |e: KeyError| match e {
+        KeyError::Reused => MarketError::IdempotencyKeyReused,
+        e => e.into(),
+    };
+    let claim = Claim::new(
+        actor,
+        new.idempotency_key.as_deref(),
+        "order",
+        new.request(),
+    )
+    .map_err(order_key)?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref())
+        .await
+        .map_err(order_key)?
+    {
+        return placed_before(db, actor, idempotency::id_of(&earlier)?).await;
     }
 
     let txn = db.begin_write().await?;
@@ -178,8 +194,6 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         recipient_name: Set(new.recipient_name.trim().into()),
         recipient_phone: Set(new.recipient_phone.as_str().into()),
         status: Set(OrderStatus::Placed),
-        idempotency_key: Set(new.idempotency_key.clone()),
-        request_digest: Set(new.idempotency_key.as_ref().map(|_| digest.clone())),
         placed_at: Set(now),
         paid_at: Set(None),
         shipped_at: Set(None),
@@ -200,51 +214,32 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         ..Default::default()
     }
     .insert(&txn)
-    .await;
-    match inserted {
-        Ok(order) => {
-            txn.commit().await?;
-            Ok(Placed {
-                order,
-                created: true,
-            })
-        }
+    .await?;
+    let resource = inserted.id.to_string();
+    if let Some(winner) = idempotency::commit(db, txn, claim.as_ref(), &resource)
+        .await
+        .map_err(order_key)?
+    {
         // The same key raced in on another connection and won: answer with its order.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            drop(txn);
-            by_key(db.conn(), actor, &new, &digest)
-                .await?
-                .ok_or(MarketError::Database(e))
-        }
-        Err(e) => Err(e.into()),
+        return placed_before(db, actor, idempotency::id_of(&winner)?).await;
     }
+    Ok(Placed {
+        order: inserted,
+        created: true,
+    })
 }
 
-/// The order this buyer made before with the same key, if any.
-async fn by_key(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    new: &NewOrder,
-    digest: &str,
-) -> Result<Option<Placed>, MarketError> {
-    let Some(key) = &new.idempotency_key else {
-        return Ok(None);
-    };
-    let Some(order) = order::Entity::find()
+/// The order this buyer placed before with the same key.
+async fn placed_before(db: &Database, actor: &Actor, id: i64) -> Result<Placed, MarketError> {
+    let order = order::Entity::find_by_id(id)
         .filter(order::Column::BuyerUserId.eq(actor.user_id))
-        .filter(order::Column::IdempotencyKey.eq(key.as_str()))
-        .one(conn)
+        .one(db.conn())
         .await?
-    else {
-        return Ok(None);
-    };
-    if order.request_digest.as_deref() != Some(digest) {
-        return Err(MarketError::IdempotencyKeyReused);
-    }
-    Ok(Some(Placed {
+        .ok_or(MarketError::NotFound)?;
+    Ok(Placed {
         order,
         created: false,
-    }))
+    })
 }
 
 /// A step in an order's life.

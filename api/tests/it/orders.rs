@@ -420,6 +420,52 @@ async fn an_orders_key_is_kept_in_the_shared_table_and_carried_over_by_the_migra
     assert_eq!(m.stock(listing).await.0, 8, "one order of 2 made");
 }
 
+#[tokio::test]
+async fn a_step_sent_again_with_its_key_answers_the_order_and_is_taken_once() {
+    let m = Market::open().await;
+    let listing = m
+        .listing(m.seller_household, "black_fungus", 4800, 10)
+        .await;
+    let (_, placed) = m.order(&m.buyer, listing, 2, None).await;
+    let id = placed["id"].as_i64().unwrap();
+    let step = |action: &'static str, key: &'static str| {
+        let body = if action == "ship" {
+            json!({ "action": action, "carrier": "sf", "waybill_number": "SF1234567890123" })
+        } else {
+            json!({ "action": action })
+        };
+        let req = m
+            .app
+            .client
+            .post(format!("/api/v1/orders/{id}/steps"))
+            .header("authorization", format!("Bearer {}", m.seller))
+            .header("idempotency-key", key)
+            .body_json(&body);
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            (status, json_of(resp).await)
+        }
+    };
+    let paid = step("pay", "pay-1").await;
+    assert_eq!(paid.0, 200, "{paid:?}");
+    assert_eq!(paid.1["status"], "paid");
+    // Sent again on a weak signal: the order as it is, not a refusal that it was paid.
+    assert_eq!(step("pay", "pay-1").await, paid);
+    // The key with another step is refused, and the step is not taken.
+    let (status, refused) = step("ship", "pay-1").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("request.idempotency_key_reused"))
+    );
+    let shipped = step("ship", "ship-1").await;
+    assert_eq!(shipped.1["status"], "shipped", "{shipped:?}");
+    assert_eq!(step("ship", "ship-1").await, shipped);
+    // Without a key, a step taken before is refused as ever.
+    let (status, _) = m.step(&m.seller, id, "ship").await;
+    assert_eq!(status, 409);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn completing_an_order_credits_the_households_income_exactly_once() {
     let m = Arc::new(Market::open().await);

@@ -419,7 +419,63 @@ pub async fn act(
     reason: Option<String>,
     origin: &Origin,
 ) -> Result<Order, MarketError> {
-    take(db, actor, order_id, action, reason, None, origin).await
+    take(db, actor, order_id, action, reason, None, origin, None).await
+}
+
+/// A step of the order's ([`act`], or [`ship`] with its carrier and waybill), once for a
+/// client's key: the step sent again with the same key answers the order as it is now instead
+/// of a refusal that the step was taken; the key with another step is refused.
+#[allow(clippy::too_many_arguments)]
+pub async fn step_keyed(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    action: OrderAction,
+    reason: Option<String>,
+    shipment: Option<(&str, &str)>,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<Order, MarketError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "order_step",
+        json!([
+            order_id,
+            action.name(),
+            reason.as_deref().map(str::trim),
+            shipment.map(|(carrier, waybill)| [carrier.trim(), waybill.trim()]),
+        ]),
+    )?;
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return stepped(db, order_id).await;
+    }
+    let shipment = match (action, shipment) {
+        (Ship, shipment) => Some(shipment.unwrap_or_default()),
+        _ => None,
+    };
+    take(
+        db,
+        actor,
+        order_id,
+        action,
+        reason,
+        shipment,
+        origin,
+        claim.as_ref(),
+    )
+    .await
+}
+
+/// The order a step was taken on, as it is now.
+async fn stepped(db: &Database, order_id: i64) -> Result<Order, MarketError> {
+    order::Entity::find_by_id(order_id)
+        .one(db.conn())
+        .await?
+        .ok_or(MarketError::NotFound)
 }
 
 /// Ships the order with a carrier of the catalogue and its waybill number as the seller typed
@@ -441,11 +497,13 @@ pub async fn ship(
         None,
         Some((carrier, waybill)),
         origin,
+        None,
     )
     .await
 }
 
 /// Takes one step; shipping records the shipment.
+#[allow(clippy::too_many_arguments)]
 async fn take(
     db: &Database,
     actor: &Actor,
@@ -454,6 +512,7 @@ async fn take(
     reason: Option<String>,
     shipment: Option<(&str, &str)>,
     origin: &Origin,
+    claim: Option<&Claim>,
 ) -> Result<Order, MarketError> {
     let txn = db.begin_write().await?;
     let current = order::Entity::find_by_id(order_id)
@@ -549,7 +608,12 @@ async fn take(
         }
     }
     let updated = next.update(&txn).await?;
-    txn.commit().await?;
+    if idempotency::commit(db, txn, claim, &order_id.to_string())
+        .await?
+        .is_some()
+    {
+        return stepped(db, order_id).await;
+    }
     Ok(updated)
 }
 

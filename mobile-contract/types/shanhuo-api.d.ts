@@ -9129,7 +9129,14 @@ export interface operations {
     create_certificate_withdrawal: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each withdrawal the client means to
+                 *     make: the request sent again with the same key answers the certificate as it is
+                 *     now; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };

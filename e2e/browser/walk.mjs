@@ -718,6 +718,13 @@ async function shipWithWaybill(page, orderId) {
   assert.match(await page.locator('[role=alert]').innerText(), /中通快递的运单号是 12 到 15 位数字/);
   assert.equal(await form().locator('input[name=waybill]').inputValue(), '7831 2345', 'the number typed is kept');
   assert.equal(await form().locator('select[name=carrier]').inputValue(), 'zto', 'the carrier chosen is kept');
+  // The shot shows the waybill field with the refusal beside it, on the phone's screen.
+  const said = form().locator('[role=alert]');
+  await said.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  for (const [what, seen] of [['the waybill field', form().locator('input[name=waybill]')], ['the refusal beside it', said]]) {
+    const box = await seen.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= PHONE.height, `${what} is on the screen: ${JSON.stringify(box)}`);
+  }
   await shoot(page, 'farmer-ship-refused');
   await form().locator('input[name=waybill]').fill('7831 2345 6789');
   await form().locator('button').click();

@@ -31,10 +31,6 @@ pub struct Model {
     pub recipient_name: String,
     pub recipient_phone: String,
     pub status: OrderStatus,
-    /// The buyer's key for this order request: a retry with the same key finds this order.
-    pub idempotency_key: Option<String>,
-    /// SHA-256 of the request a key was first used with, so reuse for another request is refused.
-    pub request_digest: Option<String>,
     pub placed_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
     pub shipped_at: Option<DateTimeUtc>,

@@ -5126,7 +5126,14 @@ export interface operations {
     create_audit_checkpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each checkpoint the client means to
+                 *     sign: the request sent again with the same key answers the checkpoint the first one
+                 *     signed and signs nothing new.
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8066,7 +8073,14 @@ export interface operations {
     create_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each category the client means to add:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9115,7 +9129,14 @@ export interface operations {
     create_certificate_withdrawal: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each withdrawal the client means to
+                 *     make: the request sent again with the same key answers the certificate as it is
+                 *     now; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -9249,7 +9270,14 @@ export interface operations {
     create_cooperative: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each co-operative the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9511,7 +9539,14 @@ export interface operations {
     create_cooperative_member: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each membership the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -10586,7 +10621,14 @@ export interface operations {
     register_household: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each household the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10860,7 +10902,15 @@ export interface operations {
                 /** @description Check only; write nothing. */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each import the client means to write:
+                 *     the same file sent again with the same key writes nothing more and answers the
+                 *     first import's report; the key with another file is refused
+                 *     (`request.idempotency_key_reused`). Dry runs keep no key.
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12332,7 +12382,14 @@ export interface operations {
     add_household_member: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each member the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -15544,7 +15601,15 @@ export interface operations {
     create_order_step: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each step the client means to take:
+                 *     the step sent again with the same key answers the order as it is now instead of a
+                 *     refusal that the step was taken; the key with another request is refused
+                 *     (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -17424,7 +17489,14 @@ export interface operations {
     invite_official: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each official the client means to
+                 *     invite: the request sent again with the same key answers the account the first one
+                 *     made; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -17956,7 +18028,15 @@ export interface operations {
                 /** @description Check only; write nothing. */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each import the client means to write:
+                 *     the same file sent again with the same key changes nothing more and answers the
+                 *     first import's counts; the key with another file is refused
+                 *     (`request.idempotency_key_reused`). Dry runs keep no key.
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

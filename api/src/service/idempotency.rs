@@ -14,17 +14,21 @@
 use chrono::{Duration, Utc};
 use entities::idempotency_key;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, SqlErr,
 };
 
 use crate::{
-    infra::tokens::sha256_hex,
+    infra::{db::Database, tokens::sha256_hex},
     service::{policy::Actor, reasons},
 };
 
 /// How long a key answers the same request: long enough for a phone's queue to send its forms
 /// after days out of signal.
 pub const KEPT_FOR: Duration = Duration::days(30);
+
+/// Whose keys the requests of people not signed in are kept as: no account has id 0.
+pub const ANONYMOUS: i64 = 0;
 
 /// A request asked with a key: who asked, the key, what it creates and a digest of everything
 /// it asks.
@@ -66,6 +70,27 @@ impl Claim {
         operation: &'static str,
         request: serde_json::Value,
     ) -> Result<Option<Self>, KeyError> {
+        Self::of_user(actor.user_id, key, operation, request)
+    }
+
+    /// The claim of a request from someone not signed in (a buyer's report from the scan
+    /// page): such keys are all kept under [`ANONYMOUS`]. A form's key is random and new on
+    /// every showing, so two people's keys do not meet; one who copied another's key could only
+    /// have that person's same request refused, never read what it made.
+    pub fn anonymous(
+        key: Option<&str>,
+        operation: &'static str,
+        request: serde_json::Value,
+    ) -> Result<Option<Self>, KeyError> {
+        Self::of_user(ANONYMOUS, key, operation, request)
+    }
+
+    fn of_user(
+        user_id: i64,
+        key: Option<&str>,
+        operation: &'static str,
+        request: serde_json::Value,
+    ) -> Result<Option<Self>, KeyError> {
         let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
             return Ok(None);
         };
@@ -78,7 +103,7 @@ impl Claim {
         }
         let canonical = serde_json::json!([operation, request]).to_string();
         Ok(Some(Self {
-            user_id: actor.user_id,
+            user_id,
             key: key.to_owned(),
             operation,
             digest: sha256_hex(canonical.as_bytes()),
@@ -168,6 +193,28 @@ pub async fn winner(
         None => Err(KeyError::Database(DbErr::RecordNotFound(
             "the key that won the race".into(),
         ))),
+    }
+}
+
+/// Ends a creation: keeps the claim's key with `resource` in `txn` and commits it. When another
+/// request with the same key wrote its key first, `txn` is rolled back and the winner's
+/// resource is answered instead (`Some`); `None` means this request's creation stands.
+pub async fn commit(
+    db: &Database,
+    txn: DatabaseTransaction,
+    claim: Option<&Claim>,
+    resource: &str,
+) -> Result<Option<String>, KeyError> {
+    match keep(&txn, claim, resource).await {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(None)
+        }
+        Err(Kept::Raced) => {
+            txn.rollback().await?;
+            winner(db.conn(), claim).await.map(Some)
+        }
+        Err(Kept::Failed(e)) => Err(e.into()),
     }
 }
 

@@ -44,10 +44,27 @@ pub enum UserError {
     MergeRefused,
     #[error("this WeChat already signs in to another account with a phone number")]
     WeChatTaken,
+    /// The client's idempotency key is not one.
+    #[error("{0}")]
+    KeyMalformed(crate::service::reasons::Reason),
+    /// The client's idempotency key was sent before with another request.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<crate::service::idempotency::KeyError> for UserError {
+    fn from(e: crate::service::idempotency::KeyError) -> Self {
+        use crate::service::idempotency::KeyError;
+        match e {
+            KeyError::Malformed(reason) => Self::KeyMalformed(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 /// An official to invite.
@@ -449,6 +466,39 @@ pub async fn invite_official(
     invitation: Invitation,
     origin: &Origin,
 ) -> Result<user::Model, UserError> {
+    invite_official_keyed(db, inviter, invitation, origin, None).await
+}
+
+/// [`invite_official`], once for a client's key (an inviter's): the same request sent again
+/// answers the account the first one made; the key with another request is refused.
+pub async fn invite_official_keyed(
+    db: &Database,
+    inviter: Option<&Actor>,
+    invitation: Invitation,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<user::Model, UserError> {
+    let claim = match inviter {
+        Some(actor) => crate::service::idempotency::Claim::new(
+            actor,
+            key,
+            "official",
+            serde_json::json!([
+                invitation.phone.as_str(),
+                invitation.display_name.trim(),
+                format!("{:?}", invitation.role),
+                invitation.area.as_str(),
+            ]),
+        )?,
+        None => None,
+    };
+    if let Some(earlier) = crate::service::idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        let id = crate::service::idempotency::id_of(&earlier)?;
+        return user::Entity::find_by_id(id)
+            .one(db.conn())
+            .await?
+            .ok_or(UserError::NotFound);
+    }
     if !policy::is_official_role(invitation.role) {
         return Err(UserError::NotAnOfficialRole);
     }
@@ -502,7 +552,16 @@ pub async fn invite_official(
         },
     )
     .await?;
-    txn.commit().await?;
+    let resource = official.id.to_string();
+    if let Some(winner) =
+        crate::service::idempotency::commit(db, txn, claim.as_ref(), &resource).await?
+    {
+        let id = crate::service::idempotency::id_of(&winner)?;
+        return user::Entity::find_by_id(id)
+            .one(db.conn())
+            .await?
+            .ok_or(UserError::NotFound);
+    }
     Ok(official)
 }
 

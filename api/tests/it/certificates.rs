@@ -346,6 +346,52 @@ async fn a_mixed_batch_needs_its_own_certificate_naming_its_inputs() {
 }
 
 #[tokio::test]
+async fn a_withdrawal_sent_again_with_its_key_answers_the_certificate_withdrawn_once() {
+    use entities::audit_log;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let farm = Farm::open().await;
+    let batch = farm.batch("black_fungus", None, "2026-12-01", &[]).await;
+    let (status, certificate) = farm.certify(batch).await;
+    assert_eq!(status, 201, "{certificate}");
+    let path = format!("/api/v1/certificates/{}/withdrawal", certificate["id"]);
+    let withdraw = |key: &'static str, reason: &'static str| {
+        let req = farm
+            .app
+            .client
+            .post(path.as_str())
+            .header("authorization", format!("Bearer {}", farm.token))
+            .header("idempotency-key", key)
+            .body_json(&json!({ "reason": reason }));
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            (
+                status,
+                resp.0.into_body().into_json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let withdrawals = || async {
+        audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("certificate.withdrawn"))
+            .count(farm.app.state.db.conn())
+            .await
+            .unwrap()
+    };
+    let first = withdraw("withdraw-1", "抽检不合格").await;
+    assert_eq!(first.0, 200, "{first:?}");
+    assert_eq!(withdraw("withdraw-1", "抽检不合格").await, first);
+    assert_eq!(withdrawals().await, 1);
+    let (status, refused) = withdraw("withdraw-1", "另一个原因").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("request.idempotency_key_reused"))
+    );
+    assert_eq!(withdrawals().await, 1);
+}
+
+#[tokio::test]
 async fn a_certificate_cannot_be_deleted_inside_its_keeping_time() {
     let farm = Farm::open().await;
     let batch = farm.batch("black_fungus", None, "2026-12-01", &[]).await;

@@ -6,6 +6,7 @@ use api::{
     testing::TestApp,
 };
 use chrono::{TimeZone, Utc};
+use entities::order::OrderStatus;
 use poem::http::StatusCode;
 
 use crate::page_snapshots::{Page, cookie_for, open, post};
@@ -269,4 +270,164 @@ async fn the_batch_page_downloads_the_codes_and_each_label_page() {
         .send()
         .await;
     past.assert_status(StatusCode::NOT_FOUND);
+}
+
+/// An order of two of the farmer's tangerines, placed by a buyer; the buyer's cookie.
+async fn ordered(app: &TestApp, actor: &api::service::policy::Actor) -> (i64, String) {
+    use api::{
+        domain::{Phone, region::Destination},
+        service::market::{
+            listings::{self, ListingFields},
+            orders::{self, NewOrder},
+        },
+    };
+    let category = support::category_id(app, "red_tangerine").await;
+    let listing = listings::create(
+        &app.state.db,
+        actor,
+        ListingFields {
+            category_id: Some(category),
+            title: Some("红橘 10斤".into()),
+            price_fen: Some(3000),
+            stock: Some(20),
+            status: Some(entities::listing::ListingStatus::OnSale),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let buyer = support::buyer_account(app, "13700004444").await;
+    let placed = orders::place(
+        &app.state.db,
+        &actor_of(&buyer),
+        NewOrder {
+            listing_id: listing.id,
+            quantity: 2,
+            destination: Destination::of_city("440300").unwrap(),
+            address: "南山区科技园 1 号".into(),
+            recipient_name: "李四".into(),
+            recipient_phone: Phone::parse("13700004444").unwrap(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    (placed.order.id, cookie_for(app, "13700004444").await)
+}
+
+/// Where `needle` first is in the page.
+fn at(html: &str, needle: &str) -> usize {
+    html.find(needle)
+        .unwrap_or_else(|| panic!("{needle} in the page"))
+}
+
+#[tokio::test]
+async fn a_refused_cancellation_keeps_the_reason_typed_and_says_why_beside_it() {
+    let app = TestApp::spawn().await;
+    let (actor, cookie) = signed_in(&app).await;
+    let (order, _) = ordered(&app, &actor).await;
+    let path = format!("/f/orders/{order}/cancel");
+    let csrf = csrf_of(&open(&app, &path, Some(&cookie), "zh").await);
+
+    // Ticked, without a reason: the form again, the reason asked for beside its field.
+    let refused = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[("csrf", &csrf), ("reason", "  "), ("confirm", "1")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = &refused.html;
+    let said = at(html, "请写上取消的原因，买家会看到");
+    assert!(
+        at(html, "</textarea>") < said && said < at(html, "name=\"confirm\""),
+        "the reason is said beside the reason's field: {html}"
+    );
+
+    // A reason too long: kept as typed, the reason beside it.
+    let long = "货卖完了".repeat(51);
+    let refused = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[("csrf", &csrf), ("reason", &long), ("confirm", "1")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = &refused.html;
+    assert!(
+        html.contains(&format!(">{long}</textarea>")),
+        "the reason kept"
+    );
+    let said = at(html, "取消原因最多 200 个字");
+    assert!(at(html, "</textarea>") < said && said < at(html, "name=\"confirm\""));
+
+    // Not ticked: the reason typed kept, the tick asked for beside the box.
+    let refused = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[("csrf", &csrf), ("reason", "货卖完了，抱歉")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = &refused.html;
+    assert!(html.contains(">货卖完了，抱歉</textarea>"));
+    assert!(at(html, "name=\"confirm\"") < at(html, "请勾选“我确认取消这笔订单”"));
+
+    assert_eq!(
+        status_of(&app, order).await,
+        OrderStatus::Placed,
+        "nothing cancelled"
+    );
+}
+
+async fn status_of(app: &TestApp, order: i64) -> OrderStatus {
+    use sea_orm::EntityTrait;
+    entities::order::Entity::find_by_id(order)
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn a_refused_step_of_the_buyers_order_keeps_what_was_typed_beside_its_reason() {
+    let app = TestApp::spawn().await;
+    let (actor, _) = signed_in(&app).await;
+    let (order, buyer) = ordered(&app, &actor).await;
+    let csrf = csrf_of(&open(&app, "/m/orders", Some(&buyer), "zh").await);
+
+    let long = "不想要了".repeat(51);
+    let refused = post(
+        &app,
+        &format!("/m/orders/{order}/cancel"),
+        Some(&buyer),
+        &[("csrf", &csrf), ("reason", &long)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = &refused.html;
+    let field = format!("id=\"reason-{order}\" name=\"reason\" maxlength=\"200\" value=\"{long}\"");
+    assert!(html.contains(&field), "the reason kept as typed: {html}");
+    let said = at(html, "取消原因最多 200 个字");
+    assert!(
+        at(html, &field) < said,
+        "the reason is said beside the field"
+    );
+
+    // Nothing was cancelled; the step taken with a shorter reason is.
+    assert_eq!(status_of(&app, order).await, OrderStatus::Placed);
+    let done = post(
+        &app,
+        &format!("/m/orders/{order}/cancel"),
+        Some(&buyer),
+        &[("csrf", &csrf), ("reason", "不想要了")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let orders = open(&app, "/m/orders", Some(&buyer), "zh").await;
+    assert!(orders.html.contains("取消原因：不想要了"));
 }

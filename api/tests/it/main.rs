@@ -16,6 +16,7 @@ mod household_changes;
 mod households;
 mod http;
 mod idempotency;
+mod idempotency_officials;
 mod identity;
 mod import;
 mod input;

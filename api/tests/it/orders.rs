@@ -13,6 +13,7 @@ use api::{
 };
 use entities::{
     household_income::{self, IncomeSource},
+    idempotency_key,
     listing::ListingStatus,
     order::{self, OrderStatus},
     user::Role,
@@ -367,6 +368,102 @@ async fn a_retried_order_with_the_same_key_orders_once() {
         (status, body["code"].as_str()),
         (422, Some("market.invalid"))
     );
+}
+
+#[tokio::test]
+async fn an_orders_key_is_kept_in_the_shared_table_and_carried_over_by_the_migration() {
+    let m = Market::open().await;
+    let listing = m
+        .listing(m.seller_household, "black_fungus", 4800, 10)
+        .await;
+    let (status, first) = m.order(&m.buyer, listing, 2, Some("k-move")).await;
+    assert_eq!(status, 201);
+    let db = &m.app.state.db;
+    let keys = || async {
+        idempotency_key::Entity::find()
+            .all(db.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.key, k.operation, k.resource))
+            .collect::<Vec<_>>()
+    };
+    let order_id = first["id"].as_i64().unwrap();
+    let kept = vec![(
+        "k-move".to_owned(),
+        "order".to_owned(),
+        order_id.to_string(),
+    )];
+    assert_eq!(keys().await, kept);
+
+    // Back to the orders' own columns, and over again: the key is carried with a digest the
+    // order service agrees with.
+    let states = db.migration_states().await.unwrap();
+    let ours = states
+        .iter()
+        .position(|s| s.name == "m20261210_000010_move_order_keys")
+        .unwrap();
+    db.migrate_down(Some((states.len() - ours) as u32))
+        .await
+        .unwrap();
+    assert!(keys().await.is_empty());
+    db.migrate_up(None).await.unwrap();
+    assert_eq!(keys().await, kept);
+
+    let (status, again) = m.order(&m.buyer, listing, 2, Some("k-move")).await;
+    assert_eq!((status, &again["id"]), (200, &first["id"]));
+    let (status, body) = m.order(&m.buyer, listing, 3, Some("k-move")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("order.idempotency_key_reused"))
+    );
+    assert_eq!(m.stock(listing).await.0, 8, "one order of 2 made");
+}
+
+#[tokio::test]
+async fn a_step_sent_again_with_its_key_answers_the_order_and_is_taken_once() {
+    let m = Market::open().await;
+    let listing = m
+        .listing(m.seller_household, "black_fungus", 4800, 10)
+        .await;
+    let (_, placed) = m.order(&m.buyer, listing, 2, None).await;
+    let id = placed["id"].as_i64().unwrap();
+    let step = |action: &'static str, key: &'static str| {
+        let body = if action == "ship" {
+            json!({ "action": action, "carrier": "sf", "waybill_number": "SF1234567890123" })
+        } else {
+            json!({ "action": action })
+        };
+        let req = m
+            .app
+            .client
+            .post(format!("/api/v1/orders/{id}/steps"))
+            .header("authorization", format!("Bearer {}", m.seller))
+            .header("idempotency-key", key)
+            .body_json(&body);
+        async move {
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            (status, json_of(resp).await)
+        }
+    };
+    let paid = step("pay", "pay-1").await;
+    assert_eq!(paid.0, 200, "{paid:?}");
+    assert_eq!(paid.1["status"], "paid");
+    // Sent again on a weak signal: the order as it is, not a refusal that it was paid.
+    assert_eq!(step("pay", "pay-1").await, paid);
+    // The key with another step is refused, and the step is not taken.
+    let (status, refused) = step("ship", "pay-1").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("request.idempotency_key_reused"))
+    );
+    let shipped = step("ship", "ship-1").await;
+    assert_eq!(shipped.1["status"], "shipped", "{shipped:?}");
+    assert_eq!(step("ship", "ship-1").await, shipped);
+    // Without a key, a step taken before is refused as ever.
+    let (status, _) = m.step(&m.seller, id, "ship").await;
+    assert_eq!(status, 409);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,7 +2,11 @@
 //! checkpoints of its chain, and an admin signs one on demand.
 
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Header, Query},
+    payload::Json,
+};
 
 use super::{
     ApiTags,
@@ -96,8 +100,19 @@ impl AuditApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each checkpoint the client means to
+        /// sign: the request sent again with the same key answers the checkpoint the first one
+        /// signed and signs nothing new.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<CreateAuditCheckpointResponse, ApiError> {
-        let signed = checkpoints::sign_now(&state.db, &state.audit_keys, &auth.0.actor).await?;
+        let signed = checkpoints::sign_now_keyed(
+            &state.db,
+            &state.audit_keys,
+            &auth.0.actor,
+            idempotency_key.0.as_deref(),
+        )
+        .await?;
         Ok(CreateAuditCheckpointResponse::Created(Json(signed.into())))
     }
 }

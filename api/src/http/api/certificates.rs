@@ -625,15 +625,21 @@ impl CertificatesApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each withdrawal the client means to
+        /// make: the request sent again with the same key answers the certificate as it is
+        /// now; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<CertificateWithdrawalInput>,
     ) -> Result<WithdrawCertificateResponse, ApiError> {
-        let withdrawn = certificates::withdraw(
+        let withdrawn = certificates::withdraw_keyed(
             &state.db,
             &state.cache,
             &*state.clock,
             &auth.0.actor,
             id.0,
             &body.0.reason,
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(WithdrawCertificateResponse::Ok(Json(CertificateView::of(

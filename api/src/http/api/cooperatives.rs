@@ -1,7 +1,11 @@
 //! Co-operatives: officials register them and their member households; managers sell for them.
 
 use poem::{Request, web::Data};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Header, Path},
+    payload::Json,
+};
 
 use super::{ApiTags, areas::parse_area_code, auth::BearerAuth, json::JsonBody};
 use crate::http::{caller::origin, error::ApiError};
@@ -29,17 +33,23 @@ impl CooperativesApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each co-operative the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<CooperativeInput>,
     ) -> Result<CreateCooperativeResponse, ApiError> {
         let b = body.0;
         let area = parse_area_code(&b.area_code)?;
-        let created = cooperatives::create(
+        let created = cooperatives::create_keyed(
             &state.db,
             &auth.0.actor,
             &b.name,
             &area,
             b.manager_user_id,
             &origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(CreateCooperativeResponse::Created(Json(created.into())))
@@ -78,15 +88,21 @@ impl CooperativesApi {
         auth: BearerAuth,
         req: &Request,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each membership the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<CooperativeMemberInput>,
     ) -> Result<CooperativeResponse, ApiError> {
-        let changed = cooperatives::change_member(
+        let changed = cooperatives::change_member_keyed(
             &state.db,
             &auth.0.actor,
             id.0,
             body.0.household_id,
             true,
             &origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(CooperativeResponse::Ok(Json(changed.into())))

@@ -141,34 +141,34 @@ impl OrdersApi {
         auth: BearerAuth,
         req: &Request,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each step the client means to take:
+        /// the step sent again with the same key answers the order as it is now instead of a
+        /// refusal that the step was taken; the key with another request is refused
+        /// (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<OrderStepInput>,
     ) -> Result<OrderResponse, ApiError> {
         let actor = &auth.0.actor;
         let step = body.0;
-        let order = match step.action {
-            OrderActionView::Ship => {
-                orders::ship(
-                    &state.db,
-                    actor,
-                    id.0,
-                    step.carrier.as_deref().unwrap_or_default(),
-                    step.waybill_number.as_deref().unwrap_or_default(),
-                    &origin(req),
-                )
-                .await?
-            }
-            action => {
-                orders::act(
-                    &state.db,
-                    actor,
-                    id.0,
-                    action.into(),
-                    step.reason,
-                    &origin(req),
-                )
-                .await?
-            }
+        let shipment = match step.action {
+            OrderActionView::Ship => Some((
+                step.carrier.as_deref().unwrap_or_default(),
+                step.waybill_number.as_deref().unwrap_or_default(),
+            )),
+            _ => None,
         };
+        let order = orders::step_keyed(
+            &state.db,
+            actor,
+            id.0,
+            step.action.into(),
+            step.reason.clone(),
+            shipment,
+            &origin(req),
+            idempotency_key.0.as_deref(),
+        )
+        .await?;
         Ok(OrderResponse::Ok(Json(
             view_of(&state, actor, order).await?,
         )))

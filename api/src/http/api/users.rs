@@ -3,7 +3,7 @@
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
 };
 
@@ -40,6 +40,11 @@ impl UsersApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each official the client means to
+        /// invite: the request sent again with the same key answers the account the first one
+        /// made; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<InviteOfficialRequest>,
     ) -> Result<InviteOfficialResponse, ApiError> {
         let body = body.0;
@@ -49,8 +54,14 @@ impl UsersApi {
             role: body.role.into(),
             area: parse_area_code(&body.area_code)?,
         };
-        let user = users::invite_official(&state.db, Some(&auth.0.actor), invitation, &origin(req))
-            .await?;
+        let user = users::invite_official_keyed(
+            &state.db,
+            Some(&auth.0.actor),
+            invitation,
+            &origin(req),
+            idempotency_key.0.as_deref(),
+        )
+        .await?;
         Ok(InviteOfficialResponse::Created(Json(user.into())))
     }
 

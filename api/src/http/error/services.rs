@@ -107,6 +107,10 @@ impl From<UserError> for ApiError {
             UserError::PhoneAlreadyBound => ErrorCode::UserPhoneAlreadyBound.into(),
             UserError::MergeRefused => ErrorCode::UserMergeRefused.into(),
             UserError::WeChatTaken => ErrorCode::UserWechatTaken.into(),
+            UserError::KeyMalformed(reason) => {
+                ApiError::new(ErrorCode::RequestInvalid).with_reason(reason)
+            }
+            UserError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             UserError::Password(PasswordError::Length) => ErrorCode::UserInvalidPassword.into(),
             UserError::Password(e) => ApiError::internal(e),
             UserError::Database(e) => ApiError::internal(e),
@@ -119,6 +123,10 @@ impl From<CheckpointError> for ApiError {
         match err {
             CheckpointError::Forbidden => ErrorCode::AuthForbidden.into(),
             CheckpointError::HeadBroken(_) => ErrorCode::AuditChainBroken.into(),
+            CheckpointError::KeyMalformed(reason) => {
+                ApiError::new(ErrorCode::RequestInvalid).with_reason(reason)
+            }
+            CheckpointError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             CheckpointError::Database(e) => ApiError::internal(e),
         }
     }
@@ -249,6 +257,10 @@ impl From<VillageSheetError> for ApiError {
                         "message": p.message,
                     })).collect::<Vec<_>>(),
                 })),
+            VillageSheetError::Invalid(reason) => {
+                ApiError::new(ErrorCode::ExitInvalid).with_reason(reason)
+            }
+            VillageSheetError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             VillageSheetError::Write(e) => ApiError::internal(e),
             VillageSheetError::Database(e) => ApiError::internal(e),
         }
@@ -283,6 +295,7 @@ impl From<HouseholdError> for ApiError {
                 ApiError::new(ErrorCode::HouseholdRegisteredElsewhere)
                     .with_details(json!({ "member": member }))
             }
+            HouseholdError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             HouseholdError::Pii(e) => ApiError::internal(e),
             HouseholdError::Sheet(e) => ApiError::internal(e),
             HouseholdError::Database(e) => ApiError::internal(e),

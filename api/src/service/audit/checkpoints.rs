@@ -13,6 +13,7 @@ use super::{GENESIS_HASH, keys::AuditKeys, link_message};
 use crate::{
     infra::db::Database,
     service::{
+        idempotency::{self, Claim, KeyError},
         pagination::{Page, PageRequest},
         policy::Actor,
     },
@@ -86,8 +87,24 @@ pub enum CheckpointError {
     /// The head does not hold, so signing it would vouch for a forgery.
     #[error("the audit chain's head does not hold ({0}); run `shanhuo audit verify`")]
     HeadBroken(String),
+    /// The client's idempotency key is not one.
+    #[error("{0}")]
+    KeyMalformed(crate::service::reasons::Reason),
+    /// The client's idempotency key was sent before with another request.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<KeyError> for CheckpointError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Malformed(reason) => Self::KeyMalformed(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 /// An admin's request to sign a checkpoint now.
@@ -96,15 +113,47 @@ pub async fn sign_now(
     keys: &AuditKeys,
     actor: &Actor,
 ) -> Result<Checkpoint, CheckpointError> {
+    sign_now_keyed(db, keys, actor, None).await
+}
+
+/// [`sign_now`], once for a client's key: the request sent again answers the checkpoint the
+/// first one signed.
+pub async fn sign_now_keyed(
+    db: &Database,
+    keys: &AuditKeys,
+    actor: &Actor,
+    key: Option<&str>,
+) -> Result<Checkpoint, CheckpointError> {
     if actor.role != Role::Admin {
         return Err(CheckpointError::Forbidden);
     }
-    create(db, keys).await
+    let claim = Claim::new(actor, key, "audit_checkpoint", serde_json::json!([]))?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return signed(db, idempotency::id_of(&earlier)?).await;
+    }
+    create_claimed(db, keys, claim.as_ref()).await
+}
+
+/// A checkpoint as stored.
+async fn signed(db: &Database, id: i64) -> Result<Checkpoint, CheckpointError> {
+    audit_checkpoint::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .map(Checkpoint::from)
+        .ok_or_else(|| DbErr::RecordNotFound("audit_checkpoint".into()).into())
 }
 
 /// Signs the chain's head now and stores the checkpoint. The head's own entry is checked first
 /// (its link under a configured key); `verify` checks the whole chain.
 pub async fn create(db: &Database, keys: &AuditKeys) -> Result<Checkpoint, CheckpointError> {
+    create_claimed(db, keys, None).await
+}
+
+async fn create_claimed(
+    db: &Database,
+    keys: &AuditKeys,
+    claim: Option<&Claim>,
+) -> Result<Checkpoint, CheckpointError> {
     let txn = db.begin_write().await?;
     // Locked, so no append moves the head between reading it and signing it.
     let head = audit_head::Entity::find_by_id(1)
@@ -124,7 +173,7 @@ pub async fn create(db: &Database, keys: &AuditKeys) -> Result<Checkpoint, Check
         signature: String::new(),
     };
     checkpoint.signature = keys.sign(&checkpoint.message());
-    audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel {
+    let inserted = audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel {
         seq: Set(checkpoint.seq),
         entry_id: Set(checkpoint.entry_id),
         link: Set(checkpoint.link.clone()),
@@ -133,9 +182,12 @@ pub async fn create(db: &Database, keys: &AuditKeys) -> Result<Checkpoint, Check
         signature: Set(checkpoint.signature.clone()),
         ..Default::default()
     })
-    .exec_without_returning(&txn)
+    .exec(&txn)
     .await?;
-    txn.commit().await?;
+    let resource = inserted.last_insert_id.to_string();
+    if let Some(winner) = idempotency::commit(db, txn, claim, &resource).await? {
+        return signed(db, idempotency::id_of(&winner)?).await;
+    }
     Ok(checkpoint)
 }
 

@@ -33,6 +33,7 @@ use crate::{
             import::{MAX_REPORTED_PROBLEMS, Problem, ProblemCode},
             sheet::{self, SheetColumn, SheetError, SheetRow, clean, parse_yes_no, yes_no},
         },
+        idempotency::{self, Claim, KeyError},
         policy::{self, Action, Actor, Resource},
         users::Origin,
     },
@@ -211,8 +212,24 @@ pub enum VillageSheetError {
     /// A commit refused because of the problems in the report.
     #[error("the file has {} problems; nothing was written", .0.problem_count)]
     Rejected(Box<VillageImportReport>),
+    /// The client's idempotency key is not one.
+    #[error("{0}")]
+    Invalid(crate::service::reasons::Reason),
+    /// The client's idempotency key was sent before with another request.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<KeyError> for VillageSheetError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Malformed(reason) => Self::Invalid(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 /// What a village import found, and whether it wrote.
@@ -352,12 +369,42 @@ pub async fn import_file(
     dry_run: bool,
     origin: &Origin,
 ) -> Result<VillageImportReport, VillageSheetError> {
+    import_file_keyed(db, actor, file, dry_run, origin, None).await
+}
+
+/// [`import_file`], once for a client's key: the same file sent again with the same key
+/// changes nothing more and answers the first import's counts; the key with another file is
+/// refused. A dry run writes nothing and keeps no key.
+pub async fn import_file_keyed(
+    db: &Database,
+    actor: Option<&Actor>,
+    file: File,
+    dry_run: bool,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<VillageImportReport, VillageSheetError> {
     if actor.is_some_and(|a| !a.is_official() && a.role != entities::user::Role::Admin) {
         return Err(VillageSheetError::Forbidden);
     }
-    let (rows, mut report) = tokio::task::spawn_blocking(move || parse_file(file))
-        .await
-        .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let (rows, mut report, digest) = tokio::task::spawn_blocking(move || {
+        let digest = file_digest(&file).map_err(SheetError::Io)?;
+        let (rows, report) = parse_file(file)?;
+        Ok::<_, VillageSheetError>((rows, report, digest))
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let claim = match actor {
+        Some(actor) if !dry_run => Claim::new(actor, key, "village_import", json!(digest))?,
+        _ => None,
+    };
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        // The first request wrote the file's changes: its counts, as they were then.
+        let (changed, delisted) = earlier.split_once(':').unwrap_or(("0", "0"));
+        report.changed = changed.parse().unwrap_or(0);
+        report.villages_delisted = delisted.parse().unwrap_or(0);
+        report.committed = true;
+        return Ok(report);
+    }
 
     let txn = db.begin_write().await?;
     let codes: Vec<String> = rows.iter().map(|r| r.code.to_string()).collect();
@@ -480,9 +527,25 @@ pub async fn import_file(
         });
     }
     audit::append_many(&txn, entries).await?;
-    txn.commit().await?;
+    let resource = format!("{}:{}", report.changed, report.villages_delisted);
+    if let Some(first) = idempotency::commit(db, txn, claim.as_ref(), &resource).await? {
+        // Another request with the same key and file wrote first; this one rolled back.
+        let (changed, delisted) = first.split_once(':').unwrap_or(("0", "0"));
+        report.changed = changed.parse().unwrap_or(0);
+        report.villages_delisted = delisted.parse().unwrap_or(0);
+    }
     report.committed = true;
     Ok(report)
+}
+
+/// SHA-256 of a file's bytes; the file is left at its start again.
+fn file_digest(file: &File) -> std::io::Result<String> {
+    use std::io::{Read, Seek};
+    let mut reader = file;
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    reader.rewind()?;
+    Ok(crate::infra::tokens::sha256_hex(&bytes))
 }
 
 /// What an import changes on one village.

@@ -27,6 +27,7 @@ use crate::{
     infra::{db::Database, pii::PiiVault},
     service::{
         audit::{self, NewAuditEntry},
+        idempotency::{self, Claim},
         policy::{self, Action, Actor, Resource},
         users::Origin,
     },
@@ -248,6 +249,33 @@ pub async fn add_member(
     member: NewMember,
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
+    add_member_keyed(db, vault, actor, id, member, origin, None).await
+}
+
+/// [`add_member`], once for a client's key: the same request sent again answers the household
+/// as it is now, with the member added once; the key with another request is refused.
+pub async fn add_member_keyed(
+    db: &Database,
+    vault: &PiiVault,
+    actor: &Actor,
+    id: i64,
+    member: NewMember,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<HouseholdRecord, HouseholdError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "household_member",
+        serde_json::json!([id, member.request(vault)]),
+    )?;
+    // What the key kept is the member; the answer is its household as it is now.
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return super::made(db, actor, id).await;
+    }
     if let Some(flaw) = member_flaws(&member, 0).into_iter().next() {
         return Err(HouseholdError::Invalid(flaw.reason()));
     }
@@ -277,10 +305,18 @@ pub async fn add_member(
             None => HouseholdError::RegisteredElsewhere { member: 1 },
         });
     }
-    store::member_row(vault, id, &member, Utc::now())
+    let added = store::member_row(vault, id, &member, Utc::now())
         .insert(&txn)
         .await?;
-    finish_member_change(txn, actor, origin, "household.member_added", before).await
+    let after = record_member_change(&txn, actor, origin, "household.member_added", before).await?;
+    let resource = added.id.to_string();
+    if idempotency::commit(db, txn, claim.as_ref(), &resource)
+        .await?
+        .is_some()
+    {
+        return super::made(db, actor, id).await;
+    }
+    Ok(after)
 }
 
 pub async fn update_member(
@@ -486,12 +522,25 @@ async fn finish_member_change(
     action: &'static str,
     before: HouseholdRecord,
 ) -> Result<HouseholdRecord, HouseholdError> {
+    let after = record_member_change(&txn, actor, origin, action, before).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Touches the household and audits the change of its members, in `txn`.
+async fn record_member_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    origin: &Origin,
+    action: &'static str,
+    before: HouseholdRecord,
+) -> Result<HouseholdRecord, HouseholdError> {
     let mut active = before.household.clone().into_active_model();
     active.updated_at = Set(Utc::now());
-    let household = active.update(&txn).await?;
-    let after = load_record(&txn, household, None).await?;
+    let household = active.update(txn).await?;
+    let after = load_record(txn, household, None).await?;
     write_audit(
-        &txn,
+        txn,
         actor,
         origin,
         action,
@@ -500,7 +549,6 @@ async fn finish_member_change(
         Some(record_json(&after)),
     )
     .await?;
-    txn.commit().await?;
     Ok(after)
 }
 

@@ -22,7 +22,11 @@ use super::{
 use crate::{
     domain::{AreaCode, IdNumber, IdNumberError, Phone, Sex},
     infra::{db::Database, pii::PiiVault},
-    service::{policy::Actor, users::Origin},
+    service::{
+        idempotency::{self, Claim, KeyError},
+        policy::Actor,
+        users::Origin,
+    },
 };
 
 /// A report lists at most this many problems (and counts them all).
@@ -37,8 +41,24 @@ pub enum ImportError {
     /// A commit refused because of the problems in the report.
     #[error("the file has {} problems; nothing was written", .0.problem_count)]
     Rejected(Box<ImportReport>),
+    /// The client's idempotency key is not one.
+    #[error("{0}")]
+    Invalid(crate::service::reasons::Reason),
+    /// The client's idempotency key was sent before with another request.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<KeyError> for ImportError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Malformed(reason) => Self::Invalid(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 /// What an import found, and whether it wrote.
@@ -138,12 +158,48 @@ pub async fn import_file(
     dry_run: bool,
     origin: &Origin,
 ) -> Result<ImportReport, ImportError> {
+    import_file_keyed(db, vault, actor, file, dry_run, origin, None).await
+}
+
+/// [`import_file`], once for a client's key: the same file sent again with the same key writes
+/// nothing more and answers the first import's report; the key with another file is refused.
+/// A dry run writes nothing and keeps no key.
+pub async fn import_file_keyed(
+    db: &Database,
+    vault: &PiiVault,
+    actor: Option<&Actor>,
+    file: File,
+    dry_run: bool,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<ImportReport, ImportError> {
     if actor.is_some_and(|a| !a.is_official() && a.role != entities::user::Role::Admin) {
         return Err(ImportError::Forbidden);
     }
-    let parsed = tokio::task::spawn_blocking(move || parse_file(file))
-        .await
-        .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let (parsed, digest) = tokio::task::spawn_blocking(move || {
+        let digest = file_digest(&file).map_err(SheetError::Io)?;
+        Ok::<_, ImportError>((parse_file(file)?, digest))
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let claim = match actor {
+        Some(actor) if !dry_run => {
+            Claim::new(actor, key, "household_import", serde_json::json!(digest))?
+        }
+        _ => None,
+    };
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        // The same file was written by the first request: its report, as it was then.
+        let mut report = parsed.report;
+        report.committed = true;
+        report.problem_count = 0;
+        report.notice_count = report.notices.len();
+        report.notices.truncate(MAX_REPORTED_PROBLEMS);
+        return Ok(report);
+    }
     let ParsedSheet {
         households,
         standings,
@@ -196,7 +252,10 @@ pub async fn import_file(
         origin,
     )
     .await?;
-    txn.commit().await?;
+    let resource = format!("{} households", households.len());
+    // When another request with the same key and file wrote them first, this one rolled back:
+    // either way the file's households are written once, and the report is the same.
+    idempotency::commit(db, txn, claim.as_ref(), &resource).await?;
     report.committed = true;
     Ok(report)
 }
@@ -709,4 +768,14 @@ fn flaw_message(flaw: &Flaw, household_number: &str) -> String {
 /// Why an ID number was refused, without repeating it.
 fn id_message(error: &IdNumberError) -> String {
     crate::service::reasons::id_number(error).zh
+}
+
+/// SHA-256 of a file's bytes; the file is left at its start again.
+fn file_digest(file: &File) -> std::io::Result<String> {
+    use std::io::{Read, Seek};
+    let mut reader = file;
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    reader.rewind()?;
+    Ok(crate::infra::tokens::sha256_hex(&bytes))
 }

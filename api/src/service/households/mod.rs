@@ -23,6 +23,7 @@ use sea_orm::{
 
 use super::{
     audit::{self, NewAuditEntry},
+    idempotency::{self, Claim},
     pagination::{Page, PageRequest},
     policy::{self, Action, Actor, Resource},
     users::Origin,
@@ -62,12 +63,26 @@ pub enum HouseholdError {
     /// batches, co-operative memberships): it cannot be removed.
     #[error("the household has records that rely on it: {}", .0.join(", "))]
     InUse(Vec<&'static str>),
+    /// The client's idempotency key was sent before with another request.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Pii(#[from] PiiError),
     #[error(transparent)]
     Sheet(#[from] export::SheetWriteError),
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<crate::service::idempotency::KeyError> for HouseholdError {
+    fn from(e: crate::service::idempotency::KeyError) -> Self {
+        use crate::service::idempotency::KeyError;
+        match e {
+            KeyError::Malformed(reason) => Self::Invalid(reason),
+            KeyError::Reused => Self::KeyReused,
+            KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 /// A household to register, with all its members.
@@ -97,6 +112,42 @@ pub struct NewMember {
     pub medical_insurance: bool,
 }
 
+impl NewHousehold {
+    /// Everything the registration asks, for its idempotency key; names, ID numbers and the
+    /// phone only as the vault's keyed hashes.
+    pub(crate) fn request(&self, vault: &PiiVault) -> serde_json::Value {
+        serde_json::json!([
+            self.household_number.trim(),
+            self.village.as_str(),
+            self.phone.as_ref().map(|p| vault.search_hash(p.as_str())),
+            format!("{:?}", self.poverty_cause),
+            self.responsible_cadre_id,
+            self.registered_year,
+            self.members
+                .iter()
+                .map(|m| m.request(vault))
+                .collect::<Vec<_>>(),
+        ])
+    }
+}
+
+impl NewMember {
+    /// Everything a member's entry asks, for an idempotency key (see [`NewHousehold::request`]).
+    pub(crate) fn request(&self, vault: &PiiVault) -> serde_json::Value {
+        serde_json::json!([
+            vault.search_hash(self.name.trim()),
+            vault.search_hash(self.id_number.as_str()),
+            format!("{:?}", self.relation),
+            self.declared_sex.map(|s| format!("{s:?}")),
+            self.declared_birth_date.map(|d| d.to_string()),
+            format!("{:?}", self.labour_capacity),
+            format!("{:?}", self.health),
+            format!("{:?}", self.schooling),
+            self.medical_insurance,
+        ])
+    }
+}
+
 /// A household as read back; each member's ID number masked or, when revealed, in full.
 #[derive(Clone, Debug)]
 pub struct HouseholdRecord {
@@ -118,16 +169,44 @@ pub async fn register(
     new: NewHousehold,
     origin: &Origin,
 ) -> Result<HouseholdRecord, HouseholdError> {
-    match register_once(db, vault, actor, &new, origin).await {
+    register_keyed(db, vault, actor, new, origin, None).await
+}
+
+/// [`register`], once for a client's key: the same request sent again answers the household
+/// the first one registered; the key with another request is refused.
+pub async fn register_keyed(
+    db: &Database,
+    vault: &PiiVault,
+    actor: &Actor,
+    new: NewHousehold,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<HouseholdRecord, HouseholdError> {
+    let claim = Claim::new(actor, key, "household", new.request(vault))?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return made(db, actor, idempotency::id_of(&earlier)?).await;
+    }
+    let claim = claim.as_ref();
+    match register_once(db, vault, actor, &new, origin, claim).await {
         // Someone registered the same number or person between our checks and our insert
         // (only the unique indexes saw it); once more, the checks name the clash precisely.
         Err(HouseholdError::Database(e))
             if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
         {
-            register_once(db, vault, actor, &new, origin).await
+            register_once(db, vault, actor, &new, origin, claim).await
         }
         other => other,
     }
+}
+
+/// What an earlier request with the same key made: the household as read back now.
+pub(crate) async fn made(
+    db: &Database,
+    actor: &Actor,
+    id: i64,
+) -> Result<HouseholdRecord, HouseholdError> {
+    let household = household_for(db.conn(), actor, id, Action::Read).await?;
+    load_record(db.conn(), household, None).await
 }
 
 async fn register_once(
@@ -136,6 +215,7 @@ async fn register_once(
     actor: &Actor,
     new: &NewHousehold,
     origin: &Origin,
+    claim: Option<&Claim>,
 ) -> Result<HouseholdRecord, HouseholdError> {
     let resource = Resource::Household {
         household_id: None,
@@ -171,7 +251,9 @@ async fn register_once(
     .await?;
     let household = find_household(&txn, ids[0]).await?;
     let record = load_record(&txn, household, None).await?;
-    txn.commit().await?;
+    if let Some(winner) = idempotency::commit(db, txn, claim, &ids[0].to_string()).await? {
+        return made(db, actor, idempotency::id_of(&winner)?).await;
+    }
     Ok(record)
 }
 

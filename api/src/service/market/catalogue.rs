@@ -13,7 +13,13 @@ use sea_orm::{
 };
 
 use super::MarketError;
-use crate::{infra::db::Database, service::policy::Actor};
+use crate::{
+    infra::db::Database,
+    service::{
+        idempotency::{self, Claim},
+        policy::Actor,
+    },
+};
 
 /// The county's goods, present from the start: (code, 中文, English, unit, guide price in fen).
 pub const DEFAULT_CATEGORIES: &[(&str, &str, &str, Unit, Option<i64>)] = &[
@@ -157,8 +163,35 @@ pub async fn create(
     actor: &Actor,
     fields: CategoryFields,
 ) -> Result<Category, MarketError> {
+    create_keyed(db, actor, fields, None).await
+}
+
+/// [`create`], once for a client's key: the same request sent again answers the category the
+/// first one added; the key with another request is refused.
+pub async fn create_keyed(
+    db: &Database,
+    actor: &Actor,
+    fields: CategoryFields,
+    key: Option<&str>,
+) -> Result<Category, MarketError> {
     if !may_manage(actor) {
         return Err(MarketError::Forbidden);
+    }
+    let claim = Claim::new(
+        actor,
+        key,
+        "category",
+        serde_json::json!([
+            fields.code,
+            fields.name_zh.as_deref().map(str::trim),
+            fields.name_en.as_deref().map(str::trim),
+            fields.default_unit.map(|u| format!("{u:?}")),
+            fields.reference_price_fen,
+            fields.active,
+        ]),
+    )?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return category_made(db, idempotency::id_of(&earlier)?).await;
     }
     check(&fields)?;
     let (Some(code), Some(name_zh), Some(name_en), Some(unit)) = (
@@ -194,8 +227,19 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
+    let resource = category.id.to_string();
+    if let Some(winner) = idempotency::commit(db, txn, claim.as_ref(), &resource).await? {
+        return category_made(db, idempotency::id_of(&winner)?).await;
+    }
     Ok(category)
+}
+
+/// The category an earlier request with the same key added.
+async fn category_made(db: &Database, id: i64) -> Result<Category, MarketError> {
+    product_category::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(MarketError::NotFound)
 }
 
 /// Changes names, unit, guide price or whether new listings may use it; the code stays.

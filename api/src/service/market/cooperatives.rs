@@ -16,6 +16,7 @@ use crate::{
     infra::db::Database,
     service::{
         audit::{self, NewAuditEntry},
+        idempotency::{self, Claim},
         policy::Actor,
         users::Origin,
     },
@@ -63,6 +64,29 @@ pub async fn create(
     manager_user_id: i64,
     origin: &Origin,
 ) -> Result<Cooperative, MarketError> {
+    create_keyed(db, actor, name, area, manager_user_id, origin, None).await
+}
+
+/// [`create`], once for a client's key: the same request sent again answers the co-operative
+/// the first one registered; the key with another request is refused.
+pub async fn create_keyed(
+    db: &Database,
+    actor: &Actor,
+    name: &str,
+    area: &AreaCode,
+    manager_user_id: i64,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<Cooperative, MarketError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "cooperative",
+        json!([name.trim(), area.as_str(), manager_user_id]),
+    )?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return get(db, actor, idempotency::id_of(&earlier)?).await;
+    }
     if !actor.governs(area) {
         return Err(MarketError::Forbidden);
     }
@@ -114,7 +138,10 @@ pub async fn create(
         },
     )
     .await?;
-    txn.commit().await?;
+    let resource = created.id.to_string();
+    if let Some(winner) = idempotency::commit(db, txn, claim.as_ref(), &resource).await? {
+        return get(db, actor, idempotency::id_of(&winner)?).await;
+    }
     Ok(Cooperative {
         cooperative: created,
         member_household_ids: Vec::new(),
@@ -132,6 +159,32 @@ pub async fn change_member(
     add: bool,
     origin: &Origin,
 ) -> Result<Cooperative, MarketError> {
+    change_member_keyed(db, actor, cooperative_id, household_id, add, origin, None).await
+}
+
+/// [`change_member`], once for a client's key (adding, as `POST` does): the same request sent
+/// again answers the co-operative as it is now; the key with another request is refused.
+pub async fn change_member_keyed(
+    db: &Database,
+    actor: &Actor,
+    cooperative_id: i64,
+    household_id: i64,
+    add: bool,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<Cooperative, MarketError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "cooperative_member",
+        json!([cooperative_id, household_id, add]),
+    )?;
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return get(db, actor, cooperative_id).await;
+    }
     let txn = db.begin_write().await?;
     // Locked, so two changes to the membership run one after the other.
     let found = governed_for_update(&txn, actor, cooperative_id).await?;
@@ -159,7 +212,7 @@ pub async fn change_member(
             .exec(&txn)
             .await?;
     } else {
-        txn.commit().await?;
+        idempotency::commit(db, txn, claim.as_ref(), &cooperative_id.to_string()).await?;
         return with_members(db, found).await;
     }
     audit::append(
@@ -180,7 +233,7 @@ pub async fn change_member(
         },
     )
     .await?;
-    txn.commit().await?;
+    idempotency::commit(db, txn, claim.as_ref(), &cooperative_id.to_string()).await?;
     with_members(db, found).await
 }
 

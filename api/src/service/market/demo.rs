@@ -319,8 +319,6 @@ pub async fn seed_demo_market(db: &Database, photos: &Photos) -> Result<DemoMark
             confirmed_by_user_id: Set(None),
             confirmed_at: Set(None),
             status: Set(status),
-            idempotency_key: Set(None),
-            request_digest: Set(None),
             placed_at: Set(placed_at),
             paid_at: Set(reached(OrderStatus::Paid).then(|| at(1)).flatten()),
             shipped_at: Set(reached(OrderStatus::Shipped).then(|| at(3)).flatten()),

@@ -19,7 +19,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -30,10 +30,11 @@ use super::{
 };
 use crate::{
     domain::{AreaCode, Phone, region::Destination},
-    infra::{db::Database, tokens::sha256_hex},
+    infra::db::Database,
     service::{
         audit::{self, NewAuditEntry},
         households::incomes,
+        idempotency::{self, Claim, KeyError},
         pagination::{Page, PageRequest},
         policy::Actor,
         users::Origin,
@@ -54,9 +55,11 @@ pub struct NewOrder {
 }
 
 impl NewOrder {
-    /// Everything the order asks, so a reused key can be told apart from a retry.
-    fn digest(&self) -> String {
-        let canonical = json!([
+    /// Everything the order asks, so a reused key can be told apart from a retry. The keys
+    /// orders kept before the shared table were carried over with this same request, from the
+    /// order's row (`m20261210_000010_move_order_keys`).
+    fn request(&self) -> serde_json::Value {
+        json!([
             self.listing_id,
             self.quantity,
             self.destination.province_code,
@@ -64,8 +67,7 @@ impl NewOrder {
             self.address.trim(),
             self.recipient_name.trim(),
             self.recipient_phone.as_str(),
-        ]);
-        sha256_hex(canonical.to_string().as_bytes())
+        ])
     }
 
     fn check(&self) -> Result<(), MarketError> {
@@ -104,9 +106,23 @@ pub struct Placed {
 /// Places an order: checks the listing, reserves its stock and records the order, atomically.
 pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed, MarketError> {
     new.check()?;
-    let digest = new.digest();
-    if let Some(found) = by_key(db.conn(), actor, &new, &digest).await? {
-        return Ok(found);
+    // An order's key sent with another request keeps its own catalogued refusal.
+    let order_key = |e: KeyError| match e {
+        KeyError::Reused => MarketError::IdempotencyKeyReused,
+        e => e.into(),
+    };
+    let claim = Claim::new(
+        actor,
+        new.idempotency_key.as_deref(),
+        "order",
+        new.request(),
+    )
+    .map_err(order_key)?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref())
+        .await
+        .map_err(order_key)?
+    {
+        return placed_before(db, actor, idempotency::id_of(&earlier)?).await;
     }
 
     let txn = db.begin_write().await?;
@@ -178,8 +194,6 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         recipient_name: Set(new.recipient_name.trim().into()),
         recipient_phone: Set(new.recipient_phone.as_str().into()),
         status: Set(OrderStatus::Placed),
-        idempotency_key: Set(new.idempotency_key.clone()),
-        request_digest: Set(new.idempotency_key.as_ref().map(|_| digest.clone())),
         placed_at: Set(now),
         paid_at: Set(None),
         shipped_at: Set(None),
@@ -200,51 +214,32 @@ pub async fn place(db: &Database, actor: &Actor, new: NewOrder) -> Result<Placed
         ..Default::default()
     }
     .insert(&txn)
-    .await;
-    match inserted {
-        Ok(order) => {
-            txn.commit().await?;
-            Ok(Placed {
-                order,
-                created: true,
-            })
-        }
+    .await?;
+    let resource = inserted.id.to_string();
+    if let Some(winner) = idempotency::commit(db, txn, claim.as_ref(), &resource)
+        .await
+        .map_err(order_key)?
+    {
         // The same key raced in on another connection and won: answer with its order.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            drop(txn);
-            by_key(db.conn(), actor, &new, &digest)
-                .await?
-                .ok_or(MarketError::Database(e))
-        }
-        Err(e) => Err(e.into()),
+        return placed_before(db, actor, idempotency::id_of(&winner)?).await;
     }
+    Ok(Placed {
+        order: inserted,
+        created: true,
+    })
 }
 
-/// The order this buyer made before with the same key, if any.
-async fn by_key(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    new: &NewOrder,
-    digest: &str,
-) -> Result<Option<Placed>, MarketError> {
-    let Some(key) = &new.idempotency_key else {
-        return Ok(None);
-    };
-    let Some(order) = order::Entity::find()
+/// The order this buyer placed before with the same key.
+async fn placed_before(db: &Database, actor: &Actor, id: i64) -> Result<Placed, MarketError> {
+    let order = order::Entity::find_by_id(id)
         .filter(order::Column::BuyerUserId.eq(actor.user_id))
-        .filter(order::Column::IdempotencyKey.eq(key.as_str()))
-        .one(conn)
+        .one(db.conn())
         .await?
-    else {
-        return Ok(None);
-    };
-    if order.request_digest.as_deref() != Some(digest) {
-        return Err(MarketError::IdempotencyKeyReused);
-    }
-    Ok(Some(Placed {
+        .ok_or(MarketError::NotFound)?;
+    Ok(Placed {
         order,
         created: false,
-    }))
+    })
 }
 
 /// A step in an order's life.
@@ -424,7 +419,63 @@ pub async fn act(
     reason: Option<String>,
     origin: &Origin,
 ) -> Result<Order, MarketError> {
-    take(db, actor, order_id, action, reason, None, origin).await
+    take(db, actor, order_id, action, reason, None, origin, None).await
+}
+
+/// A step of the order's ([`act`], or [`ship`] with its carrier and waybill), once for a
+/// client's key: the step sent again with the same key answers the order as it is now instead
+/// of a refusal that the step was taken; the key with another step is refused.
+#[allow(clippy::too_many_arguments)]
+pub async fn step_keyed(
+    db: &Database,
+    actor: &Actor,
+    order_id: i64,
+    action: OrderAction,
+    reason: Option<String>,
+    shipment: Option<(&str, &str)>,
+    origin: &Origin,
+    key: Option<&str>,
+) -> Result<Order, MarketError> {
+    let claim = Claim::new(
+        actor,
+        key,
+        "order_step",
+        json!([
+            order_id,
+            action.name(),
+            reason.as_deref().map(str::trim),
+            shipment.map(|(carrier, waybill)| [carrier.trim(), waybill.trim()]),
+        ]),
+    )?;
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return stepped(db, order_id).await;
+    }
+    let shipment = match (action, shipment) {
+        (Ship, shipment) => Some(shipment.unwrap_or_default()),
+        _ => None,
+    };
+    take(
+        db,
+        actor,
+        order_id,
+        action,
+        reason,
+        shipment,
+        origin,
+        claim.as_ref(),
+    )
+    .await
+}
+
+/// The order a step was taken on, as it is now.
+async fn stepped(db: &Database, order_id: i64) -> Result<Order, MarketError> {
+    order::Entity::find_by_id(order_id)
+        .one(db.conn())
+        .await?
+        .ok_or(MarketError::NotFound)
 }
 
 /// Ships the order with a carrier of the catalogue and its waybill number as the seller typed
@@ -446,11 +497,13 @@ pub async fn ship(
         None,
         Some((carrier, waybill)),
         origin,
+        None,
     )
     .await
 }
 
 /// Takes one step; shipping records the shipment.
+#[allow(clippy::too_many_arguments)]
 async fn take(
     db: &Database,
     actor: &Actor,
@@ -459,6 +512,7 @@ async fn take(
     reason: Option<String>,
     shipment: Option<(&str, &str)>,
     origin: &Origin,
+    claim: Option<&Claim>,
 ) -> Result<Order, MarketError> {
     let txn = db.begin_write().await?;
     let current = order::Entity::find_by_id(order_id)
@@ -554,7 +608,12 @@ async fn take(
         }
     }
     let updated = next.update(&txn).await?;
-    txn.commit().await?;
+    if idempotency::commit(db, txn, claim, &order_id.to_string())
+        .await?
+        .is_some()
+    {
+        return stepped(db, order_id).await;
+    }
     Ok(updated)
 }
 

@@ -511,7 +511,34 @@ pub async fn withdraw(
     id: i64,
     reason: &str,
 ) -> Result<Certificate, TraceError> {
+    withdraw_keyed(db, cache, clock, actor, id, reason, None).await
+}
+
+/// [`withdraw`], once for a client's key: the request sent again with the same key answers the
+/// certificate as it is now, not a refusal that it was withdrawn; the key with another reason
+/// is refused.
+pub async fn withdraw_keyed(
+    db: &Database,
+    cache: &Arc<dyn Cache>,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+    key: Option<&str>,
+) -> Result<Certificate, TraceError> {
     let reason = reason.trim();
+    let claim = Claim::new(
+        actor,
+        key,
+        "certificate_withdrawal",
+        serde_json::json!([id, reason]),
+    )?;
+    if idempotency::earlier(db.conn(), claim.as_ref())
+        .await?
+        .is_some()
+    {
+        return made(db, id).await;
+    }
     if !(2..=200).contains(&reason.chars().count()) {
         return Err(TraceError::Invalid(reasons::certificate_withdraw_reason()));
     }
@@ -569,7 +596,13 @@ pub async fn withdraw(
     )
     .await?;
     let version = super::codes::records_changing(&txn, withdrawn.batch_id).await?;
-    txn.commit().await?;
+    if idempotency::commit(db, txn, claim.as_ref(), &id.to_string())
+        .await?
+        .is_some()
+    {
+        // Another copy with the same key withdrew it first; this one changed nothing.
+        return made(db, id).await;
+    }
     super::codes::records_changed(cache, withdrawn.batch_id, version).await;
     Ok(withdrawn)
 }

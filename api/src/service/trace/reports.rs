@@ -19,6 +19,7 @@ use crate::{
     infra::{db::Database, trace_codes::TraceKeys},
     service::{
         audit::{self, NewAuditEntry},
+        idempotency::{self, Claim},
         policy::Actor,
         reasons,
     },
@@ -44,7 +45,20 @@ pub async fn submit(
     code: &str,
     report: NewReport,
     origin_ip: Option<String>,
+    key: Option<&str>,
 ) -> Result<trace_report::Model, TraceError> {
+    let claim = Claim::anonymous(
+        key,
+        "trace_report",
+        json!([
+            code,
+            report.what.trim(),
+            report.phone.as_deref().map(str::trim)
+        ]),
+    )?;
+    if let Some(earlier) = idempotency::earlier(db.conn(), claim.as_ref()).await? {
+        return report_made(db, idempotency::id_of(&earlier)?).await;
+    }
     let code = keys.verify(code).map_err(|_| TraceError::NotFound)?;
     let what = checked_text(&report.what)?;
     let phone = match report.phone.as_deref().map(str::trim) {
@@ -92,8 +106,19 @@ pub async fn submit(
         },
     )
     .await?;
-    txn.commit().await?;
+    let resource = stored.id.to_string();
+    if let Some(winner) = idempotency::commit(db, txn, claim.as_ref(), &resource).await? {
+        return report_made(db, idempotency::id_of(&winner)?).await;
+    }
     Ok(stored)
+}
+
+/// The report an earlier request with the same key made.
+async fn report_made(db: &Database, id: i64) -> Result<trace_report::Model, TraceError> {
+    trace_report::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(TraceError::NotFound)
 }
 
 /// Which reports an official asks for.

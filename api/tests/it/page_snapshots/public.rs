@@ -459,6 +459,41 @@ fn csrf_in(html: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_report_sent_twice_with_its_key_is_one_report() {
+    use entities::trace_report;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    let app = TestApp::spawn().await;
+    let (_, batch_id) = traced_batch(&app).await;
+    let code = app.state.trace_keys.sign(TraceCode { batch_id, item: 1 });
+    let path = format!("/t/{code}/report");
+    let form = open(&app, &path, None, "zh").await;
+    let start = form
+        .html
+        .find("name=\"key\" value=\"")
+        .expect("the form's key")
+        + 18;
+    let key = form.html[start..start + 24].to_owned();
+    let reports = || async {
+        trace_report::Entity::find()
+            .count(app.state.db.conn())
+            .await
+            .unwrap()
+    };
+    // A double tap on a weak signal: both copies on to the thanks, one report.
+    for _ in 0..2 {
+        let sent = super::post(&app, &path, None, &[("key", &key), ("what", "粉条发霉了")]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    }
+    assert_eq!(reports().await, 1);
+    // The key with another report: refused, what was typed kept, nothing stored.
+    let refused = super::post(&app, &path, None, &[("key", &key), ("what", "包装破了")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains(">包装破了</textarea>"));
+    assert_eq!(reports().await, 1);
+}
+
+#[tokio::test]
 async fn a_buyers_report_is_stored_listed_answered_and_closed_within_the_officials_area() {
     use api::service::trace::reports::{self, ReportFilter};
     use entities::{audit_log, trace_report::ReportStatus};

@@ -198,15 +198,22 @@ impl ExitApi {
         req: &Request,
         /// Check only; write nothing.
         dry_run: Query<Option<bool>>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each import the client means to write:
+        /// the same file sent again with the same key changes nothing more and answers the
+        /// first import's counts; the key with another file is refused
+        /// (`request.idempotency_key_reused`). Dry runs keep no key.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         upload: ImportUpload,
     ) -> Result<ImportVillagesResponse, ApiError> {
         let file = upload.file.into_file().into_std().await;
-        let report = village_sheet::import_file(
+        let report = village_sheet::import_file_keyed(
             &state.db,
             Some(&auth.0.actor),
             file,
             dry_run.0.unwrap_or(false),
             &origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(if report.committed {

@@ -4,7 +4,7 @@ use entities::household_income::IncomeSource;
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Multipart, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::{Attachment, Json},
     types::{MaybeUndefined, multipart::Upload},
 };
@@ -63,11 +63,23 @@ impl HouseholdsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each household the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<RegisterHouseholdRequest>,
     ) -> Result<RegisterHouseholdResponse, ApiError> {
         let new = body.0.try_into()?;
-        let record =
-            households::register(&state.db, &state.pii, &auth.0.actor, new, &origin(req)).await?;
+        let record = households::register_keyed(
+            &state.db,
+            &state.pii,
+            &auth.0.actor,
+            new,
+            &origin(req),
+            idempotency_key.0.as_deref(),
+        )
+        .await?;
         Ok(RegisterHouseholdResponse::Created(Json(record.into())))
     }
 
@@ -124,16 +136,23 @@ impl HouseholdsApi {
         req: &Request,
         /// Check only; write nothing.
         dry_run: Query<Option<bool>>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each import the client means to write:
+        /// the same file sent again with the same key writes nothing more and answers the
+        /// first import's report; the key with another file is refused
+        /// (`request.idempotency_key_reused`). Dry runs keep no key.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         upload: ImportUpload,
     ) -> Result<ImportHouseholdsResponse, ApiError> {
         let file = upload.file.into_file().into_std().await;
-        let report = import::import_file(
+        let report = import::import_file_keyed(
             &state.db,
             &state.pii,
             Some(&auth.0.actor),
             file,
             dry_run.0.unwrap_or(false),
             &origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(if report.committed {
@@ -320,16 +339,22 @@ impl HouseholdChangesApi {
         auth: BearerAuth,
         req: &Request,
         id: Path<i64>,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each member the client means to make:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<MemberInput>,
     ) -> Result<RegisterHouseholdResponse, ApiError> {
         let member = new_member(body.0, 1)?;
-        let record = changes::add_member(
+        let record = changes::add_member_keyed(
             &state.db,
             &state.pii,
             &auth.0.actor,
             id.0,
             member,
             &origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(RegisterHouseholdResponse::Created(Json(record.into())))

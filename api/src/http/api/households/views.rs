@@ -276,6 +276,10 @@ impl From<ImportError> for ApiError {
                     })).collect::<Vec<_>>(),
                 }))
             }
+            ImportError::Invalid(reason) => {
+                ApiError::new(ErrorCode::HouseholdInvalid).with_reason(reason)
+            }
+            ImportError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             ImportError::Database(e) => ApiError::internal(e),
         }
     }

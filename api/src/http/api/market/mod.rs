@@ -73,6 +73,11 @@ impl MarketApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// 1 to 64 letters, digits, `-` or `_`, new for each category the client means to add:
+        /// the request sent again with the same key answers what the first one made and makes
+        /// nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<CategoryInput>,
     ) -> Result<CreateCategoryResponse, ApiError> {
         let b = body.0;
@@ -84,7 +89,8 @@ impl MarketApi {
             reference_price_fen: Some(b.reference_price_fen),
             active: b.active,
         };
-        let category = catalogue::create(&state.db, &auth.0.actor, fields).await?;
+        let key = idempotency_key.0.as_deref();
+        let category = catalogue::create_keyed(&state.db, &auth.0.actor, fields, key).await?;
         Ok(CreateCategoryResponse::Created(Json(category.into())))
     }
 

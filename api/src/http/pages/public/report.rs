@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::http::pages::{
     error::PageError,
+    forms::fresh_key,
     session::SignInForm,
     shell::{Frame, private, private_with, see_other},
 };
@@ -36,6 +37,7 @@ pub async fn report_form(
         lang,
         code: trace_codes::canonical(&code),
         sent: query.sent.is_some(),
+        key: fresh_key(),
         what: String::new(),
         phone: String::new(),
         problem: None,
@@ -45,6 +47,8 @@ pub async fn report_form(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportForm {
+    /// The form's key: sent twice, it makes one report.
+    key: Option<String>,
     what: Option<String>,
     phone: Option<String>,
 }
@@ -63,7 +67,17 @@ pub async fn send_report(
         what: form.what.clone().unwrap_or_default(),
         phone: form.phone.clone(),
     };
-    match reports::submit(&state.db, &state.trace_keys, &code, report, origin(req).ip).await {
+    let key = form.key.as_deref();
+    match reports::submit(
+        &state.db,
+        &state.trace_keys,
+        &code,
+        report,
+        origin(req).ip,
+        key,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(&format!("/t/{code}/report?sent=1"))),
         Err(e) => match PageError::refused(lang, e) {
             PageError::Refused {
@@ -73,6 +87,7 @@ pub async fn send_report(
                     lang,
                     code,
                     sent: false,
+                    key: fresh_key(),
                     what: form.what.unwrap_or_default(),
                     phone: form.phone.unwrap_or_default(),
                     problem: Some(message),
@@ -90,6 +105,8 @@ struct ReportPage {
     lang: Lang,
     code: String,
     sent: bool,
+    /// The form's key, new on every showing.
+    key: String,
     what: String,
     phone: String,
     problem: Option<String>,

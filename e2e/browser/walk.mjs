@@ -1085,6 +1085,8 @@ async function insideWeChat(browser, demo, { listing }) {
   await page.evaluate((text) => window.wxScan.success({ resultStr: text }), label);
   await page.waitForURL(new RegExp(`/f/batches/${batch.id}\\?item=2`));
   assert.match(await page.locator('.alert[role=status]').innerText(), /扫到的标签：No\.2/);
+  const note = await page.locator('.alert[role=status]').boundingBox();
+  assert.ok(note.y >= 0 && note.y + note.height <= 740, 'the scanned label\'s note is on the screen, above the step');
   assert.equal(await page.locator('#kind').inputValue(), 'shipped', 'packed already: shipping is next');
   await shoot(page, 'wechat-05-farmer-scanned-label');
   await measure('wechat: batch at a scanned label');

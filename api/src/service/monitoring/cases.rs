@@ -611,6 +611,7 @@ pub enum StepBy<'a> {
 }
 
 /// Moves a case one step, as its procedure's table allows.
+#[allow(clippy::too_many_arguments)]
 pub async fn transition(
     db: &Database,
     clock: &dyn Clock,

@@ -793,14 +793,23 @@ async function helpAndVisits(browser, demo) {
   assert.match(after, /\d{4}年\d{1,2}月\d{1,2}日/);
   await shoot(page, 'help-3-recorded');
 
-  await page.goto(`${demo.base}/o/monitoring`);
-  const figures = await page.locator('main').innerText();
-  assert.match(figures, /在监测户/);
-  assert.match(figures, /脱贫不稳定户/);
-  await checkSizes(page, 'official: monitoring figures');
-  await weighed('official: monitoring figures');
-  await shoot(page, 'monitoring-figures');
   await context.close();
+
+  // The county's figures, where the demo's monitored households are counted.
+  const county = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const countyPage = await county.newPage();
+  const countyWeighed = weigh(countyPage);
+  await countyPage.goto(`${demo.base}/o/monitoring`);
+  await signIn(countyPage, demo, demo.officials.county_official);
+  await countyPage.waitForURL(/\/o\/monitoring$/);
+  const figures = await countyPage.locator('main').innerText();
+  assert.match(figures, /在监测户\s+[1-9]\d* 户/, 'the demo county has households under monitoring');
+  assert.match(figures, /脱贫不稳定户/);
+  assert.match(figures, /按乡镇/);
+  await checkSizes(countyPage, 'official: monitoring figures');
+  await countyWeighed('official: monitoring figures');
+  await shoot(countyPage, 'monitoring-figures');
+  await county.close();
 }
 
 /** The seller's own words on how buyers pay them, until a payment provider verifies payments. */

@@ -267,6 +267,7 @@ pub async fn prepare(state: &AppState, migrate: MigrateOnStart) -> anyhow::Resul
             }),
             &state.photos,
             &state.cache,
+            &*state.clock,
         )
         .await?;
         tracing::info!(

@@ -409,6 +409,7 @@ impl Command {
                     (!without_households).then_some(registry),
                     &photos,
                     &cache,
+                    &crate::domain::county_time::SystemClock,
                 )
                 .await?;
                 crate::http::middleware::kept::public_changed(cache.as_ref()).await;

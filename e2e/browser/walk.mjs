@@ -691,6 +691,127 @@ async function townshipOfficial(browser, demo) {
   await context.close();
 }
 
+/**
+ * The public notice board, with no sign-in, at a phone's size: the county's list (with the
+ * signed audit checkpoints), a village's board, the objection form filled in and sent with
+ * the texted code, and the notice afterwards, stopped while it is checked again.
+ */
+async function noticeBoard(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+
+  await page.goto(`${demo.base}/notices`);
+  const county = await page.locator('main').innerText();
+  assert.match(county, /全县/);
+  assert.match(county, /北京时间/);
+  assert.doesNotMatch(county, /UTC/);
+  await checkSizes(page, 'public: notice board');
+  await weighed('public: notice board');
+  await shoot(page, 'notices-1-county');
+
+  const objection = page.locator('a[href^="/notices/objection/"]').first();
+  assert.equal(await objection.count(), 1, 'a running notice takes objections');
+  const section = objection.locator('xpath=ancestor::section');
+  const village = (await section.locator('p.note').first().innerText()).split(' · ')[0];
+  const href = await objection.getAttribute('href');
+
+  await objection.click();
+  await page.waitForURL(new RegExp(`${href}$`));
+  assert.match(await page.locator('main').innerText(), /提出异议|异议理由/);
+  await shoot(page, 'notices-2-objection-form');
+
+  const phone = '13700009001';
+  await page.fill('#phone', phone);
+  await page.fill('#reason', '村里的路还没有硬化到每个组，雨天还是走不了');
+  await page.click('button[name=step][value=send]');
+  await page.waitForSelector('[role=status]');
+  assert.equal(await page.inputValue('#reason'), '村里的路还没有硬化到每个组，雨天还是走不了', 'the reason stays as typed');
+  await page.fill('#code', await lastCode(demo, phone));
+  await shoot(page, 'notices-3-objection-filled');
+  await page.click('button[name=step][value=object]');
+  await page.waitForSelector('.card[role=status]');
+  assert.match(await page.locator('main').innerText(), /异议已收到/);
+  await checkSizes(page, 'public: objection taken');
+  await weighed('public: objection taken');
+  await shoot(page, 'notices-4-objection-taken');
+
+  // Back on the village's board: the notice stopped while it is checked again.
+  await page.click('a.more');
+  await page.waitForURL(/\/notices\/\d{12}$/);
+  const board = await page.locator('main').innerText();
+  assert.match(board, new RegExp(village));
+  assert.match(board, /公示已中止/);
+  await checkSizes(page, 'public: village notice board');
+  await weighed('public: village notice board');
+  await shoot(page, 'notices-5-village-after');
+  await context.close();
+}
+
+/**
+ * The officials' help and visits: a household's page with its forms, help recorded (refused
+ * first, and kept as typed), a visit recorded; then the area's monitoring figures.
+ */
+async function helpAndVisits(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+
+  await page.goto(`${demo.base}/o/cases`);
+  await signIn(page, demo, demo.officials.township_official);
+  await page.waitForURL(/\/o\/cases$/);
+  const helpLink = page.locator('section.card a[href$="/help"]').first();
+  assert.equal(await helpLink.count(), 1, 'a case links to its household\'s help and visits');
+  assert.match(await helpLink.innerText(), /帮扶 \d+ 条，走访 \d+ 次/);
+  await helpLink.click();
+  await page.waitForURL(/\/o\/households\/\d+\/help$/);
+  assert.match(await page.locator('main').innerText(), /帮扶责任人/);
+  await checkSizes(page, 'official: help and visits');
+  await weighed('official: help and visits');
+  await shoot(page, 'help-1-page');
+
+  // An amount that is no amount: refused beside the field, everything kept as typed.
+  await page.selectOption('#kind', 'public_welfare_job');
+  await page.fill('#amount', '六百');
+  await page.fill('#note', '护林员公益岗位，每月 600 元');
+  await page.click('form[action$="/help#help"] button[type=submit]');
+  await page.waitForSelector('.alert.at');
+  assert.match(await page.locator('.alert.at').first().innerText(), /金额请填/);
+  assert.equal(await page.inputValue('#note'), '护林员公益岗位，每月 600 元');
+  await page.locator('.alert.at').first().scrollIntoViewIfNeeded();
+  await shoot(page, 'help-2-refused-kept');
+  await page.fill('#amount', '600');
+  await page.click('form[action$="/help#help"] button[type=submit]');
+  await page.waitForURL(/\/help#help$/);
+  assert.match(await page.locator('main').innerText(), /公益岗位/);
+
+  await page.fill('#findings', '户主在家，公益岗位已上岗；孩子上学正常，住房安全');
+  await page.click('form[action$="/visits#visits"] button[type=submit]');
+  await page.waitForURL(/\/help#visits$/);
+  const after = await page.locator('main').innerText();
+  assert.match(after, /公益岗位已上岗/);
+  assert.match(after, /\d{4}年\d{1,2}月\d{1,2}日/);
+  await shoot(page, 'help-3-recorded');
+
+  await context.close();
+
+  // The county's figures, where the demo's monitored households are counted.
+  const county = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const countyPage = await county.newPage();
+  const countyWeighed = weigh(countyPage);
+  await countyPage.goto(`${demo.base}/o/monitoring`);
+  await signIn(countyPage, demo, demo.officials.county_official);
+  await countyPage.waitForURL(/\/o\/monitoring$/);
+  const figures = await countyPage.locator('main').innerText();
+  assert.match(figures, /在监测户\s+[1-9]\d* 户/, 'the demo county has households under monitoring');
+  assert.match(figures, /脱贫不稳定户/);
+  assert.match(figures, /按乡镇/);
+  await checkSizes(countyPage, 'official: monitoring figures');
+  await countyWeighed('official: monitoring figures');
+  await shoot(countyPage, 'monitoring-figures');
+  await county.close();
+}
+
 /** The seller's own words on how buyers pay them, until a payment provider verifies payments. */
 const HOW_TO_PAY = '微信转账给 139 0000 0001，备注订单号';
 
@@ -1248,6 +1369,10 @@ async function main() {
     await countyOfficial(browser, demo);
     console.log('walking as the township official');
     await townshipOfficial(browser, demo);
+    console.log('walking the public notice board and an objection');
+    await noticeBoard(browser, demo);
+    console.log("walking the officials' help and visits and the monitoring figures");
+    await helpAndVisits(browser, demo);
     console.log('walking as the farmer');
     await farmer(browser, demo, prepared, orderId);
     console.log('walking as the buyer following the parcel');

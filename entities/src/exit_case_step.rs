@@ -15,7 +15,8 @@ pub struct Model {
     pub to_state: ExitState,
     /// The action's name (`propose`, `appraise`, `object`, …).
     pub action: String,
-    pub actor_user_id: i64,
+    /// `None` for an objection a villager made on the public notice board.
+    pub actor_user_id: Option<i64>,
     pub reason: Option<String>,
     pub at: DateTimeUtc,
 }

@@ -831,8 +831,8 @@ export interface paths {
         };
         /**
          * Get an exit case
-         * @description The case, every step it took, and what may happen next now; for the officials of its
-         *     area and for admins.
+         * @description The case, every step it took, what may happen next now and, for a household, the help
+         *     and visits on file; for the officials of its area and for admins.
          */
         get: operations["get_exit_case"];
         put?: never;
@@ -1086,6 +1086,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/households/{id}/help": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the help and visits on file for a household
+         * @description Its responsible cadre (帮扶责任人), the help it was given and the visits made to it,
+         *     newest first; for the officials of its area and admins.
+         */
+        get: operations["get_household_help"];
+        put?: never;
+        /**
+         * Record help given to a household
+         * @description An official of the household's area records one piece of help: its kind, the day, the
+         *     sum if it has one, and a note. Records are never changed afterwards; each is audited.
+         */
+        post: operations["create_household_help"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/households/{id}/incomes": {
         parameters: {
             query?: never;
@@ -1193,6 +1219,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/households/{id}/responsible-cadre": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Name a household's responsible cadre
+         * @description 帮扶责任人: a village cadre or township official of the household's area names an
+         *     official whose own area takes in the household's village (`null` clears it). Audited.
+         */
+        put: operations["update_responsible_cadre"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/households/{id}/return": {
         parameters: {
             query?: never;
@@ -1207,6 +1254,31 @@ export interface paths {
          * @description 返贫: an exited household is poor again, for the reason given.
          */
         post: operations["return_household"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/households/{id}/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the visits to a household
+         * @description Newest first; for the officials of its area and admins.
+         */
+        get: operations["list_household_visits"];
+        put?: never;
+        /**
+         * Record a visit to a household
+         * @description 走访: an official of the household's area records the day, what was found and, if one
+         *     was taken, a photo (checked and stored as listing photos are). Audited; never changed.
+         */
+        post: operations["create_household_visit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1395,6 +1467,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/monitoring-figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the monitoring figures of an area
+         * @description Households under monitoring by category, risk type, township and village, and those
+         *     identified, helped, eliminated and returned to poverty in the county's year now; for the
+         *     caller's own area, or a part of it named by `area`.
+         */
+        get: operations["get_monitoring_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/monitoring/{id}": {
         parameters: {
             query?: never;
@@ -1404,8 +1498,8 @@ export interface paths {
         };
         /**
          * Get a monitored household
-         * @description The record and every case of its procedures with their steps; for the officials of its
-         *     area and for admins.
+         * @description The record and every case of its procedures with their steps, and the help and visits
+         *     on file for the household; for the officials of its area and for admins.
          */
         get: operations["get_monitoring"];
         put?: never;
@@ -2123,6 +2217,14 @@ export interface components {
          * @enum {string}
          */
         AssessmentCheck: "food" | "clothing" | "education" | "medical" | "housing" | "water";
+        /** AssignCadreRequest */
+        AssignCadreRequest: {
+            /**
+             * Format: int64
+             * @description An official whose area takes in the household's village; `null` clears it.
+             */
+            user_id?: number | null;
+        };
         /**
          * AuditCheckpoint
          * @description A signed statement of the audit chain's head.
@@ -2565,6 +2667,8 @@ export interface components {
         ExitAction: "appraise" | "verify" | "start_notice" | "object" | "review" | "approve" | "announce" | "reject";
         /** ExitCase */
         ExitCase: {
+            /** @description A household's responsible cadre, help and visits on file (on `GET`). */
+            help?: components["schemas"]["HelpFile"] & unknown;
             /** Format: int64 */
             household_id?: number;
             /** Format: int64 */
@@ -2589,8 +2693,11 @@ export interface components {
          */
         ExitCaseStep: {
             action: string;
-            /** Format: int64 */
-            actor_user_id: number;
+            /**
+             * Format: int64
+             * @description Absent for an objection a villager made on the public notice board.
+             */
+            actor_user_id?: number;
             /** Format: date-time */
             at: string;
             from_state?: components["schemas"]["ExitState"];
@@ -2706,6 +2813,46 @@ export interface components {
         FarmInputKind: "pesticide" | "vet_drug" | "fertiliser" | "feed";
         /** @enum {string} */
         Health: "healthy" | "chronic" | "serious" | "disabled";
+        /** HelpFile */
+        HelpFile: {
+            /** @description The help given, newest first. */
+            help: components["schemas"]["HelpRecord"][];
+            /**
+             * Format: int64
+             * @description The sums of the help given, in fen.
+             */
+            help_fen: number;
+            /** Format: int64 */
+            household_id: number;
+            /** @description 帮扶责任人, when one is named. */
+            responsible_cadre?: components["schemas"]["ResponsibleCadre"] & unknown;
+            /** @description The visits made, newest first. */
+            visits: components["schemas"]["HouseholdVisit"][];
+        };
+        /**
+         * @description The kinds of help: industry, employment, public-welfare jobs, micro-credit, education,
+         *     medical, housing, social assistance, and consumption (the household's goods sold, online
+         *     among them).
+         * @enum {string}
+         */
+        HelpKind: "industry" | "employment" | "public_welfare_job" | "micro_credit" | "education" | "medical" | "housing" | "social_assistance" | "consumption";
+        /** HelpRecord */
+        HelpRecord: {
+            /** Format: int64 */
+            amount_fen?: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: naive-date */
+            given_on: string;
+            /** Format: int64 */
+            household_id: number;
+            /** Format: int64 */
+            id: number;
+            kind: components["schemas"]["HelpKind"];
+            note?: string;
+            /** Format: int64 */
+            recorded_by: number;
+        };
         /**
          * Household
          * @description A registered household.
@@ -2823,6 +2970,22 @@ export interface components {
             registered_year: number;
             status: components["schemas"]["HouseholdStatus"];
             village_code: string;
+        };
+        /** HouseholdVisit */
+        HouseholdVisit: {
+            /** Format: date-time */
+            created_at: string;
+            findings: string;
+            /** Format: int64 */
+            household_id: number;
+            /** Format: int64 */
+            id: number;
+            /** @description The photo's id: `GET /photos/{id}/{size}` serves it. */
+            photo_id?: string;
+            /** Format: int64 */
+            visited_by: number;
+            /** Format: naive-date */
+            visited_on: string;
         };
         /**
          * ImportProblem
@@ -3077,6 +3240,8 @@ export interface components {
             channel: components["schemas"]["DiscoveryChannel"];
             /** Format: date-time */
             created_at: string;
+            /** @description The responsible cadre, help and visits on file for the household (on `GET`). */
+            help?: components["schemas"]["HelpFile"] & unknown;
             /** Format: int64 */
             household_id: number;
             /** Format: int64 */
@@ -3095,6 +3260,18 @@ export interface components {
          * @enum {string}
          */
         MonitoringAction: "check" | "authorize" | "appraise" | "start_notice" | "object" | "review" | "confirm" | "eliminate" | "reject";
+        /**
+         * MonitoringAreaFigures
+         * @description Households in one area: under monitoring now, and being identified.
+         */
+        MonitoringAreaFigures: {
+            code: string;
+            /** Format: uint64 */
+            identifying: number;
+            /** Format: uint64 */
+            monitored: number;
+            name: string;
+        };
         /** MonitoringCase */
         MonitoringCase: {
             /** Format: int64 */
@@ -3117,6 +3294,61 @@ export interface components {
          * @enum {string}
          */
         MonitoringCategory: "unstable_exited" | "edge" | "sudden_hardship";
+        /**
+         * MonitoringCount
+         * @description A count under one name (a category, a risk type).
+         */
+        MonitoringCount: {
+            /** Format: uint64 */
+            count: number;
+            name: string;
+        };
+        /** MonitoringFigures */
+        MonitoringFigures: {
+            /** @description The area counted; absent for everywhere. */
+            area?: string;
+            /** @description Under monitoring now, by category (`unstable_exited`, `edge`, `sudden_hardship`). */
+            by_category: components["schemas"]["MonitoringCount"][];
+            /** @description Under monitoring now, by risk type; a household with two risks counts under each. */
+            by_risk: components["schemas"]["MonitoringCount"][];
+            by_township: components["schemas"]["MonitoringAreaFigures"][];
+            by_village: components["schemas"]["MonitoringAreaFigures"][];
+            /**
+             * Format: uint64
+             * @description Risk marked eliminated this year.
+             */
+            eliminated: number;
+            /**
+             * Format: uint64
+             * @description Monitored this year with help given this year.
+             */
+            helped: number;
+            /**
+             * Format: uint64
+             * @description Confirmed into monitoring this year.
+             */
+            identified: number;
+            /**
+             * Format: uint64
+             * @description Being identified now.
+             */
+            identifying: number;
+            /**
+             * Format: uint64
+             * @description Under monitoring now: identified, risk not yet eliminated.
+             */
+            monitored: number;
+            /**
+             * Format: uint64
+             * @description Exited households marked returned to poverty this year.
+             */
+            returned: number;
+            /**
+             * Format: int32
+             * @description The county's year the yearly figures count.
+             */
+            year: number;
+        };
         /**
          * @description Which procedure a case belongs to.
          * @enum {string}
@@ -3627,6 +3859,21 @@ export interface components {
             note?: string | null;
             passed: boolean;
         };
+        /** RecordHelpRequest */
+        RecordHelpRequest: {
+            /**
+             * Format: int64
+             * @description Fen, when the help has a sum.
+             */
+            amount_fen?: number | null;
+            /**
+             * Format: naive-date
+             * @description The day it was given, in the county's calendar; 2014-01-01 to today.
+             */
+            given_on: string;
+            kind: components["schemas"]["HelpKind"];
+            note?: string | null;
+        };
         /**
          * RecordIncomeRequest
          * @description A year's income by source, in fen; absent sources keep their amounts.
@@ -3696,6 +3943,13 @@ export interface components {
             responsible_cadre_id?: number | null;
             /** @description The village's 12-digit code. */
             village_code: string;
+        };
+        /** ResponsibleCadre */
+        ResponsibleCadre: {
+            name: string;
+            role: components["schemas"]["Role"];
+            /** Format: int64 */
+            user_id: number;
         };
         /** ReturnRequest */
         ReturnRequest: {
@@ -12114,6 +12368,277 @@ export interface operations {
             };
         };
     };
+    get_household_help: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The responsible cadre, the help and the visits on file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HelpFile"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_household_help: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each record the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RecordHelpRequest"];
+            };
+        };
+        responses: {
+            /** @description The help as recorded (or what the same key recorded before). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HelpRecord"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_household_incomes: {
         parameters: {
             query?: never;
@@ -12916,6 +13441,140 @@ export interface operations {
             };
         };
     };
+    update_responsible_cadre: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AssignCadreRequest"];
+            };
+        };
+        responses: {
+            /** @description The responsible cadre, the help and the visits on file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HelpFile"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     return_household: {
         parameters: {
             query?: never;
@@ -12938,6 +13597,287 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["HouseholdStatusChange"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_household_visits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The visits, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HouseholdVisit"][];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_household_visit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1 to 64 letters, digits, `-` or `_`, new for each record the client means to make:
+                 *     the request sent again with the same key answers what the first one made and makes
+                 *     nothing new; the key with another request is refused (`request.idempotency_key_reused`).
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** @description What the visit found, 1 to 500 characters. */
+                    findings: string;
+                    /**
+                     * Format: binary
+                     * @description A photo taken there: JPEG, PNG or WebP, as listing photos.
+                     */
+                    photo?: string;
+                    /** @description The day of the visit, `YYYY-MM-DD` in the county's calendar; 2014-01-01 to today. */
+                    visited_on: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The visit as recorded (or what the same key recorded before). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HouseholdVisit"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */
@@ -14293,6 +15233,137 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["MonitoredHousehold"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_monitoring_figures: {
+        parameters: {
+            query?: {
+                /** @description A village, township or county code inside the caller's area. */
+                area?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The area's figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MonitoringFigures"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */

@@ -242,6 +242,24 @@ reasons! {
         "这一年还没有设定监测范围", "No monitoring line is configured for that year";
     monitoring_not_monitored() => "monitoring.not_monitored",
         "只有已经纳入监测的户才能办理风险消除", "Only a household under monitoring can have its risk eliminated";
+    // Help and visits (帮扶与走访).
+    help_admin_records_nothing() => "help.admin_records_nothing",
+        "帮扶和走访由村、乡镇、县的干部记录，管理员只能查看",
+        "Help and visits are recorded by the village, township or county officials; an admin only reads";
+    help_day(today: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap()) => "help.day",
+        "日期请填 2014 年 1 月 1 日到今天（{today}）之间", "The day lies between 2014-01-01 and today ({today})";
+    help_amount_range(max_yuan: i64 = 10_000_000) => "help.amount_range",
+        "金额请填 0 到 {max_yuan} 元，没有金额就不填", "An amount lies between 0 and {max_yuan} yuan; leave it empty when there is none";
+    help_note_length(max: usize = 500) => "help.note_length",
+        "说明最多 {max} 个字", "A note has at most {max} characters";
+    help_kind_needed() => "help.kind_needed",
+        "请选帮扶的类别", "Choose the kind of help";
+    help_day_needed() => "help.day_needed",
+        "请选日期", "Choose the day";
+    help_cadre_outside(user_id: i64 = 42) => "help.cadre_outside",
+        "编号为 {user_id} 的账号不是这户所在村、乡镇或县的干部", "Account {user_id} is not an official of the household's village, township or county";
+    visit_findings_length(max: usize = 500) => "visit.findings_length",
+        "请写走访看到的情况，1 到 {max} 个字", "Say what the visit found, in 1 to {max} characters";
     objection_reason_length(max: usize = 500) => "notice.objection_reason_length",
         "请写明异议的理由，最多 {max} 个字", "Say why you object, in at most {max} characters";
     objection_code_needed() => "notice.code_needed",

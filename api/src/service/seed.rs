@@ -62,17 +62,20 @@ pub struct DemoCountyReport {
     pub county: SeedReport,
     pub market: DemoMarket,
     pub trace: DemoTrace,
+    pub monitoring: crate::service::monitoring::demo::DemoMonitoring,
 }
 
 /// The demo county as `serve` loads it and `shanhuo seed demo` does, on a database of any kind
 /// and in either order: the catalogue's categories first (the goods are listed under them),
-/// then areas, and with `registry` its households, progress, marketplace and traceable goods.
+/// then areas, and with `registry` its households, progress, marketplace, traceable goods and
+/// monitored households.
 /// Running it again adds nothing.
 pub async fn seed_demo_county(
     db: &Database,
     registry: Option<DemoRegistry<'_>>,
     photos: &Photos,
     cache: &Arc<dyn Cache>,
+    clock: &dyn crate::domain::county_time::Clock,
 ) -> Result<DemoCountyReport, SeedError> {
     let mut report = DemoCountyReport {
         categories_added: catalogue::ensure_defaults(db).await?,
@@ -83,6 +86,15 @@ pub async fn seed_demo_county(
         report.market = market::demo::seed_demo_market(db, photos).await?;
         report.trace = trace::demo::seed_demo_trace(db, cache, photos.blobs()).await?;
     }
+    if let Some(registry) = registry {
+        report.monitoring = crate::service::monitoring::demo::seed_demo_monitoring(
+            db,
+            clock,
+            registry.rules,
+            photos,
+        )
+        .await?;
+    }
     Ok(report)
 }
 
@@ -92,6 +104,8 @@ pub enum SeedError {
     Market(#[from] MarketError),
     #[error(transparent)]
     Trace(#[from] TraceError),
+    #[error(transparent)]
+    Monitoring(#[from] crate::service::monitoring::MonitoringError),
     #[error(transparent)]
     Areas(#[from] AreaError),
     #[error(transparent)]

@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod cooperatives;
 pub mod enums;
 pub mod exit;
+pub mod help;
 pub mod households;
 pub mod json;
 pub mod labels;
@@ -59,7 +60,7 @@ pub type Api = (
     households::HouseholdsApi,
     households::HouseholdChangesApi,
     exit::ExitApi,
-    monitoring::MonitoringApi,
+    (monitoring::MonitoringApi, help::HelpApi),
     market::MarketApi,
     cooperatives::CooperativesApi,
     orders::OrdersApi,
@@ -79,7 +80,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdsApi,
             households::HouseholdChangesApi,
             exit::ExitApi,
-            monitoring::MonitoringApi,
+            (monitoring::MonitoringApi, help::HelpApi),
             market::MarketApi,
             cooperatives::CooperativesApi,
             orders::OrdersApi,

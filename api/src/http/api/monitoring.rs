@@ -16,6 +16,7 @@ use crate::{
     service::monitoring::{
         RiskType,
         cases::{self, CaseRecord, MonitoringRecord, NewMonitoring, StepBy},
+        help,
     },
 };
 
@@ -174,6 +175,8 @@ pub struct MonitoredHouseholdView {
     pub created_at: DateTime<Utc>,
     /// Every case, oldest first.
     pub cases: Vec<MonitoringCaseView>,
+    /// The responsible cadre, help and visits on file for the household (on `GET`).
+    pub help: Option<super::help::HelpFileView>,
 }
 
 impl From<MonitoringRecord> for MonitoredHouseholdView {
@@ -195,6 +198,7 @@ impl From<MonitoringRecord> for MonitoredHouseholdView {
             note: m.note,
             created_at: m.created_at,
             cases: r.cases.into_iter().map(Into::into).collect(),
+            help: None,
         }
     }
 }
@@ -264,8 +268,8 @@ impl MonitoringApi {
 
     /// Get a monitored household
     ///
-    /// The record and every case of its procedures with their steps; for the officials of its
-    /// area and for admins.
+    /// The record and every case of its procedures with their steps, and the help and visits
+    /// on file for the household; for the officials of its area and for admins.
     #[oai(
         path = "/monitoring/:id",
         method = "get",
@@ -277,8 +281,13 @@ impl MonitoringApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<MonitoringResponse, ApiError> {
-        let record = cases::get(&state.db, &*state.clock, &auth.0.actor, id.0).await?;
-        Ok(MonitoringResponse::Ok(Json(record.into())))
+        let actor = &auth.0.actor;
+        let record = cases::get(&state.db, &*state.clock, actor, id.0).await?;
+        let household_id = record.monitored.household_id;
+        let file = help::on_file(state.db.conn(), actor, household_id).await?;
+        let mut view = MonitoredHouseholdView::from(record);
+        view.help = Some(file.into());
+        Ok(MonitoringResponse::Ok(Json(view)))
     }
 
     /// Propose eliminating a household's risk

@@ -234,6 +234,8 @@ error_codes! {
         "这户已经在监测中，或已有进行中的事项", "This household is monitored already or has an open monitoring case"),
     MonitoringNotQualified = ("monitoring.not_qualified", CONFLICT,
         "还不能消除风险；请先看未达标的项目", "The risk cannot be marked eliminated yet; details lists what fails"),
+    HelpInvalid = ("help.invalid", UNPROCESSABLE_ENTITY,
+        "帮扶或走访信息有误", "The help or visit details are not valid"),
     MarketNotFound = ("market.not_found", NOT_FOUND,
         "找不到该商品或品类", "No such listing or category"),
     MarketInvalid = ("market.invalid", UNPROCESSABLE_ENTITY,

@@ -21,7 +21,7 @@ use crate::{
         exit::{ExitError, village_sheet::VillageSheetError},
         households::HouseholdError,
         market::MarketError,
-        monitoring::MonitoringError,
+        monitoring::{MonitoringError, help::HelpError},
         otp::OtpError,
         rate_limit::LimitError,
         reasons,
@@ -359,6 +359,23 @@ impl From<LimitError> for ApiError {
             }
             LimitError::Cache(e) => ApiError::internal(e),
             LimitError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<HelpError> for ApiError {
+    fn from(err: HelpError) -> Self {
+        match err {
+            HelpError::NotFound => ErrorCode::HouseholdNotFound.into(),
+            HelpError::Forbidden => ErrorCode::AuthForbidden.into(),
+            HelpError::Invalid(reason) => ApiError::new(ErrorCode::HelpInvalid).with_reason(reason),
+            HelpError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
+            HelpError::Photo(rejection) => rejection.into(),
+            HelpError::Storage(e @ BlobError::NoSpace(_)) => {
+                ApiError::new(ErrorCode::ServerStorageFull).caused_by(e)
+            }
+            HelpError::Storage(e) => ApiError::internal(e),
+            HelpError::Database(e) => ApiError::internal(e),
         }
     }
 }

@@ -260,6 +260,12 @@ fn field_of(code: &'static str) -> &'static str {
         "order.payment_instructions_length" => "instructions",
         "exit.reason_length" | "exit.step_needs_reason" | "exit.return_reason_length" => "reason",
         "report.text_length" => "answer",
+        "help.kind_needed" => "kind",
+        "help.day" | "help.day_needed" => "day",
+        "help.amount_range" => "amount",
+        "help.note_length" => "note",
+        "help.cadre_outside" => "cadre",
+        "visit.findings_length" => "findings",
         "plot.area_range" => "area",
         "plot.crop_length" | "plot.needs_crop" | "plot.crop_unknown" | "plot.too_many_crops" => {
             "crops"

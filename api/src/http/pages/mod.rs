@@ -54,6 +54,10 @@ pub fn routes(route: Route) -> Route {
             get(public::notices::objection_form).post(public::notices::object),
         )
         .at(
+            "/notices/objection/exit/:case",
+            get(public::notices::exit_objection_form).post(public::notices::object_to_exit),
+        )
+        .at(
             "/m/listings/:id/order",
             get(buyer::orders::order_form_page).post(buyer::orders::place_order),
         )
@@ -148,6 +152,19 @@ pub fn routes(route: Route) -> Route {
         .at("/o/cases", get(official::work::waiting_cases))
         .at("/o/cases/:id/:action", post(official::work::take_step))
         .at("/o/households/:id", get(official::work::household_page))
+        .at(
+            "/o/households/:id/help",
+            get(official::help::help_page).post(official::help::record_help),
+        )
+        .at(
+            "/o/households/:id/visits",
+            post(official::help::record_visit),
+        )
+        .at(
+            "/o/households/:id/cadre",
+            post(official::help::assign_cadre),
+        )
+        .at("/o/monitoring", get(official::figures::figures_page))
         .at("/o/stats", get(official::work::stats_page))
         .at("/o/reports", get(official::reports::reports_page))
         .at(

@@ -487,6 +487,64 @@ pub async fn transition(
     Ok(record)
 }
 
+/// A villager's objection to a running exit notice, from the public notice board, by a phone
+/// the caller confirmed with a texted code (kept masked, in the step's audit entry). Taken
+/// only while the notice runs, as an official's objection is; the case goes back to
+/// verification.
+pub async fn object_from_board(
+    db: &Database,
+    clock: &dyn Clock,
+    case_id: i64,
+    phone_masked: &str,
+    reason: &str,
+    origin: &Origin,
+) -> Result<CaseRecord, ExitError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ExitError::Invalid(
+            crate::service::reasons::objection_reason_length(500),
+        ));
+    }
+    let txn = db.begin_write().await?;
+    let now = clock.now();
+    let case = exit_case::Entity::find_by_id(case_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ExitError::NotFound)?;
+    let Some(step) = TRANSITIONS.iter().find(|t| {
+        t.action == ExitAction::Object
+            && t.from.contains(&case.state)
+            && timing_allows(t.timing, &case, now)
+    }) else {
+        return Err(ExitError::NotAllowedNow {
+            state: case.state,
+            action: ExitAction::Object,
+            next: next_actions(&case, now),
+            notice_ends_at: case.notice_ends_at,
+        });
+    };
+    let from = case.state;
+    let mut active = case.into_active_model();
+    active.state = Set(step.to);
+    active.updated_at = Set(now);
+    let case = active.update(&txn).await?;
+    record_step_by(
+        &txn,
+        None,
+        Some(phone_masked),
+        origin,
+        &case,
+        Some(from),
+        ExitAction::Object.name(),
+        Some(reason.to_owned()),
+    )
+    .await?;
+    let record = load(&txn, case, now).await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
 /// An open case and the steps the official may take on it now.
 #[derive(Clone, Debug)]
 pub struct AwaitingCase {
@@ -742,12 +800,37 @@ async fn record_step(
     action: &'static str,
     reason: Option<String>,
 ) -> Result<(), ExitError> {
+    record_step_by(
+        txn,
+        Some(actor.user_id),
+        None,
+        origin,
+        case,
+        from,
+        action,
+        reason,
+    )
+    .await
+}
+
+/// [`record_step`] by an official (`user_id`) or by a villager whose masked phone is kept.
+#[allow(clippy::too_many_arguments)]
+async fn record_step_by(
+    txn: &DatabaseTransaction,
+    user_id: Option<i64>,
+    objector: Option<&str>,
+    origin: &Origin,
+    case: &exit_case::Model,
+    from: Option<ExitState>,
+    action: &'static str,
+    reason: Option<String>,
+) -> Result<(), ExitError> {
     exit_case_step::ActiveModel {
         case_id: Set(case.id),
         from_state: Set(from),
         to_state: Set(case.state),
         action: Set(action.to_owned()),
-        actor_user_id: Set(actor.user_id),
+        actor_user_id: Set(user_id),
         reason: Set(reason.clone()),
         at: Set(case.updated_at),
         ..Default::default()
@@ -757,7 +840,7 @@ async fn record_step(
     audit::append(
         txn,
         NewAuditEntry {
-            actor_user_id: Some(actor.user_id),
+            actor_user_id: user_id,
             actor_ip: origin.ip.clone(),
             action: "exit_case.step",
             entity: "exit_case",
@@ -771,6 +854,7 @@ async fn record_step(
                 "household_id": case.household_id,
                 "year": case.year,
                 "reason": reason,
+                "objector_phone": objector,
             })),
         },
     )

@@ -212,7 +212,7 @@ pub async fn seed_demo_progress(
                 from_state: Set(None),
                 to_state: Set(state),
                 action: Set("recorded".into()),
-                actor_user_id: Set(official),
+                actor_user_id: Set(Some(official)),
                 reason: Set(Some("示范数据：系统启用前的退出程序记录".into())),
                 at: Set(now),
                 ..Default::default()

@@ -3,6 +3,9 @@
 //! second procedure; both run in the open, with a village notice and objections.
 
 pub mod cases;
+pub mod demo;
+pub mod figures;
+pub mod help;
 pub mod notices;
 
 use chrono::{DateTime, Utc};

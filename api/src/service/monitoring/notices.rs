@@ -1,8 +1,9 @@
 //! The public notice board: every village notice running or ended in the last months — exits,
 //! village de-listings, monitoring identifications and risk eliminations — for anyone to read,
 //! with the household head's name masked (张*) and nothing else about the person. A villager
-//! whose phone was confirmed by a texted code may object to a monitoring notice while it runs;
-//! the objection returns the case to the home check, as an official's would, and is audited.
+//! whose phone was confirmed by a texted code may object to a notice while it runs: a
+//! monitoring case goes back to the home check, an exit case to verification, as an
+//! official's objection would, and the objection is audited.
 
 use chrono::{DateTime, Duration, Utc};
 use entities::{
@@ -60,9 +61,15 @@ impl NoticeKind {
         }
     }
 
-    /// Whether villagers object to it on the board.
+    /// Whether villagers object to it on the board: every kind does, while it runs.
     pub fn takes_objections(self) -> bool {
-        matches!(self, NoticeKind::Identification | NoticeKind::Elimination)
+        true
+    }
+
+    /// Whether its case is an exit case (a household's exit or a village's de-listing), not a
+    /// monitoring case.
+    pub fn is_exit(self) -> bool {
+        matches!(self, NoticeKind::Exit | NoticeKind::VillageDelisting)
     }
 }
 
@@ -79,6 +86,14 @@ pub struct Notice {
     pub year: i32,
     pub ends_at: DateTime<Utc>,
     pub running: bool,
+}
+
+impl Notice {
+    /// Whether the notice was stopped before its end, by an objection or a step back: it no
+    /// longer runs, and its end has not come.
+    pub fn stopped(&self, now: DateTime<Utc>) -> bool {
+        !self.running && now < self.ends_at
+    }
 }
 
 /// The notices of `area` (a village, a township or the county; `None` for all), running ones
@@ -206,6 +221,29 @@ pub async fn object(
         case_id,
         MonitoringAction::Object,
         Some(reason.to_owned()),
+        origin,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A villager's objection to an exit notice (a household's exit or a village's de-listing),
+/// from a phone the caller has confirmed by a texted code: while the notice runs, the case goes
+/// back to verification, audited with the masked phone.
+pub async fn object_to_exit(
+    db: &Database,
+    clock: &dyn Clock,
+    case_id: i64,
+    phone: &Phone,
+    reason: &str,
+    origin: &Origin,
+) -> Result<(), crate::service::exit::ExitError> {
+    crate::service::exit::cases::object_from_board(
+        db,
+        clock,
+        case_id,
+        &phone.masked(),
+        reason,
         origin,
     )
     .await?;

@@ -38,6 +38,7 @@ use crate::{
         village_sheet::{self, VillageImportReport},
     },
     service::households::export::SheetKind,
+    service::monitoring::help,
 };
 
 mod views;
@@ -311,8 +312,8 @@ impl ExitApi {
 
     /// Get an exit case
     ///
-    /// The case, every step it took, and what may happen next now; for the officials of its
-    /// area and for admins.
+    /// The case, every step it took, what may happen next now and, for a household, the help
+    /// and visits on file; for the officials of its area and for admins.
     #[oai(
         path = "/exit-cases/:id",
         method = "get",
@@ -324,8 +325,15 @@ impl ExitApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<ExitCaseResponse, ApiError> {
-        let record = cases::get(&state.db, &*state.clock, &auth.0.actor, id.0).await?;
-        Ok(ExitCaseResponse::Ok(Json(record.into())))
+        let actor = &auth.0.actor;
+        let record = cases::get(&state.db, &*state.clock, actor, id.0).await?;
+        let file = match record.case.household_id {
+            Some(household_id) => Some(help::on_file(state.db.conn(), actor, household_id).await?),
+            None => None,
+        };
+        let mut view = ExitCaseView::from(record);
+        view.help = file.map(Into::into);
+        Ok(ExitCaseResponse::Ok(Json(view)))
     }
 
     /// Take a step of the exit procedure

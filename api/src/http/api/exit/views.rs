@@ -298,7 +298,8 @@ pub struct ExitStepView {
     pub action: String,
     pub from_state: Option<ExitStateView>,
     pub to_state: ExitStateView,
-    pub actor_user_id: i64,
+    /// Absent for an objection a villager made on the public notice board.
+    pub actor_user_id: Option<i64>,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -319,6 +320,8 @@ pub struct ExitCaseView {
     /// The steps the procedure allows now (the caller's role may allow fewer).
     pub next_actions: Vec<ExitActionView>,
     pub steps: Vec<ExitStepView>,
+    /// A household's responsible cadre, help and visits on file (on `GET`).
+    pub help: Option<crate::http::api::help::HelpFileView>,
 }
 
 impl From<CaseRecord> for ExitCaseView {
@@ -346,6 +349,7 @@ impl From<CaseRecord> for ExitCaseView {
                     at: s.at,
                 })
                 .collect(),
+            help: None,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The officials' working pages: the exit cases waiting for their step (with the buttons for
 //! it), a household's file with its assessment, and what the area produces and where it sells.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use chrono::Datelike;
 use entities::{
@@ -37,6 +39,7 @@ use crate::{
             sheet::SheetLabel,
         },
         market::production_and_sales::{self, Board, ProductionAndSales, StatsError},
+        monitoring::help::{self, Tally},
     },
 };
 
@@ -68,12 +71,14 @@ pub async fn waiting_cases(
     let waiting = worklist::waiting(&state.db, &*state.clock, &official.actor, CASES_SHOWN)
         .await
         .map_err(|e| PageError::refused(lang, e))?;
+    let on_file = tallies_of(&state, lang, &waiting).await?;
     let page = CasesPage {
         lang,
         csrf: official.csrf(),
         waiting,
         step: ItemForm::none(),
         done,
+        on_file,
     };
     private_with(&page, StatusCode::OK)
 }
@@ -130,12 +135,14 @@ async fn cases_page(
     let waiting = worklist::waiting(&state.db, &*state.clock, &official.actor, CASES_SHOWN)
         .await
         .map_err(|e| PageError::refused(lang, e))?;
+    let on_file = tallies_of(state, lang, &waiting).await?;
     let page = CasesPage {
         lang,
         csrf: official.csrf(),
         waiting,
         step,
         done: None,
+        on_file,
     };
     private_with(&page, status)
 }
@@ -188,9 +195,39 @@ struct CasesPage {
     step: ItemForm,
     /// What the step just taken did, and what comes next.
     done: Option<String>,
+    /// The help and visits on file for each household listed.
+    on_file: HashMap<i64, Tally>,
+}
+
+/// The help and visits on file for the households of the cases listed.
+async fn tallies_of(
+    state: &AppState,
+    lang: Lang,
+    waiting: &[WaitingCase],
+) -> Result<HashMap<i64, Tally>, PageError> {
+    let households: Vec<i64> = waiting.iter().filter_map(WaitingCase::household).collect();
+    help::tallies(state.db.conn(), &households)
+        .await
+        .map_err(|e| PageError::refused(lang, e))
 }
 
 impl CasesPage {
+    /// What is on file for the case's household, in a line.
+    fn on_file_line(&self, household: &i64) -> String {
+        let tally = self.on_file.get(household).copied().unwrap_or_default();
+        let last = tally
+            .last_visit
+            .map(|d| match self.lang {
+                Lang::Zh => format!("，最近走访 {}", d.format("%Y年%-m月%-d日")),
+                Lang::En => format!(", last visit {d}"),
+            })
+            .unwrap_or_default();
+        match self.lang {
+            Lang::Zh => format!("帮扶 {} 条，走访 {} 次{last}", tally.help, tally.visits),
+            Lang::En => format!("{} help records, {} visits{last}", tally.help, tally.visits),
+        }
+    }
+
     /// A refused step's reason when its case is no longer waiting here.
     fn stray(&self) -> Option<&str> {
         self.step.stray(self.waiting.iter().map(|w| w.case.id))

@@ -1,10 +1,11 @@
 //! `/notices` and `/notices/{area}`: the public notice board, with no sign-in — exits, village
 //! de-listings, monitoring identifications and risk eliminations, running or ended in the last
-//! months, names masked — and `/notices/objection/{case}`, where a villager objects to a running
-//! monitoring notice from a phone confirmed by a texted code.
+//! months, names masked — and `/notices/objection/{case}` (a monitoring notice) and
+//! `/notices/objection/exit/{case}` (an exit notice), where a villager objects to a running
+//! notice from a phone confirmed by a texted code.
 
 use askama::Template;
-use entities::monitoring_case::{self, MonitoringProcedure};
+use entities::monitoring_case;
 use poem::{
     Request, Response, handler,
     web::{Data, Path},
@@ -23,13 +24,17 @@ use crate::{
     app::AppState,
     domain::{AreaCode, county_time},
     service::{
+        audit::checkpoints::{self, Checkpoint},
         monitoring::notices::{self, Notice, NoticeKind},
+        pagination::PageRequest,
         reasons,
     },
 };
 
 /// How long phones and proxies may keep a board, in seconds: a new notice shows within a minute.
 const MAX_AGE: u32 = 60;
+/// The signed audit checkpoints the county's board lists, newest first.
+const CHECKPOINTS: u64 = 5;
 
 #[derive(Template)]
 #[template(path = "public/notices.html")]
@@ -38,6 +43,9 @@ struct BoardPage {
     /// The area's name, or the county's list when empty.
     area_name: String,
     notices: Vec<Notice>,
+    now: chrono::DateTime<chrono::Utc>,
+    /// The county's list names the latest signed audit checkpoints; a village's none.
+    checkpoints: Vec<Checkpoint>,
 }
 
 impl BoardPage {
@@ -45,13 +53,21 @@ impl BoardPage {
         self.lang.t(notice.kind.zh(), notice.kind.en())
     }
 
+    fn stopped(&self, notice: &Notice) -> bool {
+        notice.stopped(self.now)
+    }
+
     fn ends(&self, notice: &Notice) -> String {
         county_time::minute(notice.ends_at)
     }
 
+    /// When a checkpoint was signed, in the county's time.
+    fn signed_at(&self, checkpoint: &Checkpoint) -> String {
+        county_time::minute(checkpoint.at)
+    }
+
     fn objection_url(&self, notice: &Notice) -> Option<String> {
-        (notice.running && notice.kind.takes_objections())
-            .then(|| format!("/notices/objection/{}", notice.case_id))
+        (notice.running && notice.kind.takes_objections()).then(|| objection_path(notice))
     }
 }
 
@@ -61,11 +77,20 @@ pub async fn county_board(state: Data<&AppState>, lang: Lang) -> Result<Response
     let notices = notices::board(&state.db, None, state.clock.now())
         .await
         .map_err(|e| PageError::Unavailable(e.into()))?;
+    let checkpoints = checkpoints::recent(&state.db, &PageRequest::new(None, Some(CHECKPOINTS)))
+        .await
+        .map_err(|e| PageError::Unavailable(e.into()))?
+        .items
+        .into_iter()
+        .map(Checkpoint::from)
+        .collect();
     public(
         &BoardPage {
             lang,
             area_name: String::new(),
             notices,
+            now: state.clock.now(),
+            checkpoints,
         },
         MAX_AGE,
     )
@@ -92,16 +117,28 @@ pub async fn area_board(
             lang,
             area_name: area.name,
             notices,
+            now: state.clock.now(),
+            checkpoints: Vec::new(),
         },
         MAX_AGE,
     )
+}
+
+/// Where the objection form of a notice is.
+fn objection_path(notice: &Notice) -> String {
+    if notice.kind.is_exit() {
+        format!("/notices/objection/exit/{}", notice.case_id)
+    } else {
+        format!("/notices/objection/{}", notice.case_id)
+    }
 }
 
 #[derive(Template)]
 #[template(path = "public/objection.html")]
 struct ObjectionPage {
     lang: Lang,
-    case_id: i64,
+    /// Where the form is sent.
+    action: String,
     kind: NoticeKind,
     subject: String,
     village_code: String,
@@ -123,38 +160,47 @@ pub struct ObjectionForm {
     step: Option<String>,
 }
 
-/// The running monitoring notice a villager may object to, as the board shows it.
-async fn running_notice(state: &AppState, case_id: i64) -> Result<Notice, PageError> {
-    let case = monitoring_case::Entity::find_by_id(case_id)
-        .one(state.db.conn())
-        .await
-        .map_err(|e| PageError::Unavailable(e.into()))?
-        .ok_or(PageError::Missing(Missing::Page))?;
-    let area =
-        AreaCode::parse(&case.village_code).map_err(|_| PageError::Missing(Missing::Page))?;
-    let kind = match case.procedure {
-        MonitoringProcedure::Identification => NoticeKind::Identification,
-        MonitoringProcedure::Elimination => NoticeKind::Elimination,
-    };
+/// Which kind of case an objection is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Objected {
+    Monitoring,
+    Exit,
+}
+
+/// The running notice a villager may object to, as the board shows it.
+async fn running_notice(
+    state: &AppState,
+    objected: Objected,
+    case_id: i64,
+) -> Result<Notice, PageError> {
+    let village_code = match objected {
+        Objected::Monitoring => monitoring_case::Entity::find_by_id(case_id)
+            .one(state.db.conn())
+            .await
+            .map_err(|e| PageError::Unavailable(e.into()))?
+            .map(|c| c.village_code),
+        Objected::Exit => entities::exit_case::Entity::find_by_id(case_id)
+            .one(state.db.conn())
+            .await
+            .map_err(|e| PageError::Unavailable(e.into()))?
+            .map(|c| c.village_code),
+    }
+    .ok_or(PageError::Missing(Missing::Page))?;
+    let area = AreaCode::parse(&village_code).map_err(|_| PageError::Missing(Missing::Page))?;
     notices::board(&state.db, Some(&area), state.clock.now())
         .await
         .map_err(|e| PageError::Unavailable(e.into()))?
         .into_iter()
-        .find(|n| n.kind == kind && n.case_id == case_id && n.running)
+        .find(|n| {
+            n.case_id == case_id && n.running && n.kind.is_exit() == (objected == Objected::Exit)
+        })
         .ok_or(PageError::Missing(Missing::Page))
 }
 
-/// `GET /notices/objection/{case}`: the objection form.
-#[handler]
-pub async fn objection_form(
-    state: Data<&AppState>,
-    lang: Lang,
-    Path(case_id): Path<i64>,
-) -> Result<Response, PageError> {
-    let notice = running_notice(&state, case_id).await?;
-    private(&ObjectionPage {
+fn fresh_page(lang: Lang, notice: Notice) -> ObjectionPage {
+    ObjectionPage {
         lang,
-        case_id,
+        action: objection_path(&notice),
         kind: notice.kind,
         subject: notice.subject,
         village_code: notice.village_code,
@@ -163,11 +209,34 @@ pub async fn objection_form(
         sent: false,
         taken: false,
         problem: None,
-    })
+    }
+}
+
+/// `GET /notices/objection/{case}`: the objection form of a monitoring notice.
+#[handler]
+pub async fn objection_form(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(case_id): Path<i64>,
+) -> Result<Response, PageError> {
+    let notice = running_notice(&state, Objected::Monitoring, case_id).await?;
+    private(&fresh_page(lang, notice))
+}
+
+/// `GET /notices/objection/exit/{case}`: the objection form of an exit notice.
+#[handler]
+pub async fn exit_objection_form(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(case_id): Path<i64>,
+) -> Result<Response, PageError> {
+    let notice = running_notice(&state, Objected::Exit, case_id).await?;
+    private(&fresh_page(lang, notice))
 }
 
 /// `POST /notices/objection/{case}`: texts a code to the phone, or, with the code, takes the
-/// objection; refused, the form comes back as it was filled in, saying why.
+/// objection to a monitoring notice; refused, the form comes back as it was filled in, saying
+/// why.
 #[handler]
 pub async fn object(
     state: Data<&AppState>,
@@ -176,7 +245,31 @@ pub async fn object(
     Path(case_id): Path<i64>,
     SignInForm(form): SignInForm<ObjectionForm>,
 ) -> Result<Response, PageError> {
-    let notice = running_notice(&state, case_id).await?;
+    take_objection(&state, req, lang, Objected::Monitoring, case_id, form).await
+}
+
+/// `POST /notices/objection/exit/{case}`: [`object`] for an exit notice; the case goes back
+/// to verification.
+#[handler]
+pub async fn object_to_exit(
+    state: Data<&AppState>,
+    req: &Request,
+    lang: Lang,
+    Path(case_id): Path<i64>,
+    SignInForm(form): SignInForm<ObjectionForm>,
+) -> Result<Response, PageError> {
+    take_objection(&state, req, lang, Objected::Exit, case_id, form).await
+}
+
+async fn take_objection(
+    state: &AppState,
+    req: &Request,
+    lang: Lang,
+    objected: Objected,
+    case_id: i64,
+    form: ObjectionForm,
+) -> Result<Response, PageError> {
+    let notice = running_notice(state, objected, case_id).await?;
     let phone = normalise_phone(form.phone.as_deref().unwrap_or(""));
     let reason = form.reason.unwrap_or_default();
     let code: String = form
@@ -187,18 +280,9 @@ pub async fn object(
         .filter_map(ascii_digit)
         .collect();
     let ip = client_ip(req, &state.settings);
-    let mut page = ObjectionPage {
-        lang,
-        case_id,
-        kind: notice.kind,
-        subject: notice.subject,
-        village_code: notice.village_code,
-        phone: phone.clone(),
-        reason: reason.clone(),
-        sent: false,
-        taken: false,
-        problem: None,
-    };
+    let mut page = fresh_page(lang, notice);
+    page.phone = phone.clone();
+    page.reason = reason.clone();
     let outcome: Result<(), PageError> = if form.step.as_deref() == Some("send") {
         match state.auth.send_sign_in_code(&phone, &ip).await {
             Ok(_) => {
@@ -216,18 +300,23 @@ pub async fn object(
     } else {
         page.sent = true;
         match state.auth.verified_phone(&phone, &code, &ip).await {
-            Ok(phone) => notices::object(
-                &state.db,
-                &*state.clock,
-                &state.exit_rules,
-                case_id,
-                &phone,
-                &reason,
-                &origin(req),
-            )
-            .await
-            .map(|()| page.taken = true)
-            .map_err(|e| PageError::refused(lang, e)),
+            Ok(phone) => {
+                let (db, clock, origin) = (&state.db, &*state.clock, origin(req));
+                let taken = match objected {
+                    Objected::Monitoring => {
+                        let rules = &state.exit_rules;
+                        notices::object(db, clock, rules, case_id, &phone, &reason, &origin)
+                            .await
+                            .map_err(|e| PageError::refused(lang, e))
+                    }
+                    Objected::Exit => {
+                        notices::object_to_exit(db, clock, case_id, &phone, &reason, &origin)
+                            .await
+                            .map_err(|e| PageError::refused(lang, e))
+                    }
+                };
+                taken.map(|()| page.taken = true)
+            }
             Err(e) => Err(PageError::refused(lang, e)),
         }
     };

@@ -9,8 +9,8 @@
 // WALK_SCREENSHOTS, else ./screenshots beside this file; the folder is printed.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -1232,8 +1232,8 @@ function countyDay(days = 0) {
 /**
  * The compliance certificate (承诺达标合格证): the farmer records a pesticide sprayed on a
  * tangerine plot, is refused a certificate for a harvest inside its interval (told the first day
- * allowed, the form as typed), issues one for a harvest on time, prints it, and a buyer finds it
- * from the scan page.
+ * allowed, the form as typed), issues one for a harvest on time, prints it (the PDF drawn to a
+ * PNG by poppler's pdftoppm beside the screenshots), and a buyer finds it from the scan page.
  */
 async function certificateWalk(browser, demo) {
   const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
@@ -1319,7 +1319,15 @@ async function certificateWalk(browser, demo) {
   const pdf = await page.request.get(`${demo.base}${pdfHref}`);
   assert.equal(pdf.headers()['content-type'], 'application/pdf');
   assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
-  writeFileSync(path.join(SHOTS, 'certificate-4-label-70x50.pdf'), await pdf.body());
+  const pdfFile = path.join(SHOTS, 'certificate-4-label-70x50.pdf');
+  writeFileSync(pdfFile, await pdf.body());
+  // The PDF itself drawn as a picture by poppler, as a printer would draw it: 70 x 50 mm at
+  // 100 dpi is 276 x 197 pixels.
+  execFileSync('pdftoppm', ['-png', '-r', '100', '-singlefile', pdfFile, path.join(SHOTS, 'cert-label-pdf')]);
+  const rendered = readFileSync(path.join(SHOTS, 'cert-label-pdf.png'));
+  assert.equal(rendered.subarray(1, 4).toString(), 'PNG', 'pdftoppm drew the label');
+  const [width, height] = [rendered.readUInt32BE(16), rendered.readUInt32BE(20)];
+  assert.ok(Math.abs(width - 276) <= 1 && Math.abs(height - 197) <= 1, `the label is 70 x 50 mm: ${width} x ${height}`);
   const pngHref = await page.locator('a[href*="/label.png"]').getAttribute('href');
   const png = await page.request.get(`${demo.base}${pngHref}`);
   assert.equal(png.headers()['content-type'], 'image/png');

@@ -7,7 +7,7 @@
 use image::{GrayImage, ImageFormat, Luma};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
-use super::labels::{LabelFonts, Modules, draw_text, song_font, text_em, utf16be};
+use super::labels::{LabelFonts, Modules, draw_text_em, song_font, text_em, utf16be};
 
 const PT_PER_MM: f32 = 72.0 / 25.4;
 /// The PNG's resolution: a label printer's.
@@ -101,24 +101,26 @@ fn wrap(text: &str, size_pt: f32, width_mm: f32) -> Vec<String> {
     lines
 }
 
-/// `text` cut with "…" to fit `width_mm`.
-fn fit(text: &str, size_pt: f32, width_mm: f32) -> String {
-    let em_mm = pt_to_mm(size_pt);
-    if text_em(text) * em_mm <= width_mm {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        let mut next = out.clone();
-        next.push(c);
-        next.push('…');
-        if text_em(&next) * em_mm > width_mm {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
+/// The smallest type a field is shrunk to; a 64-character 承诺人 fits the smallest label above it.
+const MIN_FIELD_PT: f32 = 3.0;
+
+/// A field's lines at `size_pt` in `width_mm`: `name：value` whole, the value going on under
+/// itself (indented past the name) when it is too long for one line. Each line is its indent
+/// in mm and its text.
+fn field_lines(name: &str, value: &str, size_pt: f32, width_mm: f32) -> Vec<(f32, String)> {
+    let head = format!("{name}：");
+    let indent = text_em(&head) * pt_to_mm(size_pt);
+    wrap(value, size_pt, (width_mm - indent).max(pt_to_mm(size_pt)))
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                (0.0, format!("{head}{line}"))
+            } else {
+                (indent, line)
+            }
+        })
+        .collect()
 }
 
 fn layout(label: &CertificateLabel, size: LabelSize) -> Layout {
@@ -168,16 +170,52 @@ fn layout(label: &CertificateLabel, size: LabelSize) -> Layout {
     let fields_x = qr_x + qr_side + 1.5;
     let fields_w = w - fields_x - margin;
     let room = promise_top - body_top - 0.5;
-    let count = label.fields.len().max(1) as f32;
-    let field_pt = field_pt.min(room / count / 1.12 * PT_PER_MM);
-    let step = room / count;
-    for (i, (name, value)) in label.fields.iter().enumerate() {
-        texts.push(Text {
-            x_mm: fields_x,
-            baseline_mm: body_top + step * (i as f32) + pt_to_mm(field_pt) * 0.95,
-            size_pt: field_pt,
-            text: fit(&format!("{name}：{value}"), field_pt, fields_w),
-        });
+    // Every field whole (a long 承诺人 or 产地 goes on to a second line): the type shrinks until
+    // all the lines fit beside the QR code; what room is left goes between the fields.
+    // A field a little too long for its line takes the type down a little (a fifth at most)
+    // rather than leave a character alone on a line of its own.
+    let one_line_each = |pt: f32| {
+        label
+            .fields
+            .iter()
+            .all(|(name, value)| field_lines(name, value, pt, fields_w).len() == 1)
+    };
+    let mut smaller = field_pt;
+    while !one_line_each(smaller) && smaller * 0.95 >= field_pt * 0.8 {
+        smaller *= 0.95;
+    }
+    let mut field_pt = if one_line_each(smaller) {
+        smaller
+    } else {
+        field_pt
+    };
+    let (fields, line_mm) = loop {
+        let fields: Vec<Vec<(f32, String)>> = label
+            .fields
+            .iter()
+            .map(|(name, value)| field_lines(name, value, field_pt, fields_w))
+            .collect();
+        let line_mm = pt_to_mm(field_pt) * 1.12;
+        let lines = fields.iter().map(Vec::len).sum::<usize>() as f32;
+        if lines * line_mm <= room || field_pt <= MIN_FIELD_PT {
+            break (fields, line_mm);
+        }
+        field_pt = (field_pt * 0.95).max(MIN_FIELD_PT);
+    };
+    let lines = fields.iter().map(Vec::len).sum::<usize>() as f32;
+    let gap = ((room - lines * line_mm) / fields.len().max(1) as f32).max(0.0);
+    let mut top = body_top;
+    for field in fields {
+        for (indent, text) in field {
+            texts.push(Text {
+                x_mm: fields_x + indent,
+                baseline_mm: top + pt_to_mm(field_pt) * 0.95,
+                size_pt: field_pt,
+                text,
+            });
+            top += line_mm;
+        }
+        top += gap;
     }
     Layout {
         width_mm: w,
@@ -270,7 +308,7 @@ pub fn png(label: &CertificateLabel, size: LabelSize, fonts: &LabelFonts) -> Vec
     }
     let fonts = fonts.fonts();
     for text in &layout.texts {
-        draw_text(
+        draw_text_em(
             &mut page,
             fonts,
             &text.text,
@@ -325,6 +363,55 @@ mod tests {
                 vec![label.url.clone()],
                 "{size:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_long_promising_party_shows_whole_in_every_size() {
+        let fonts = LabelFonts::new(None);
+        for issuer in ["大坪乡红岩村红橘种植农民专业合作社联合社", &"山".repeat(64)]
+        {
+            let mut label = label();
+            label.fields[4].1 = issuer.to_owned();
+            for size in LabelSize::ALL {
+                let (w, h) = size.mm();
+                let layout = layout(&label, size);
+                // The mark under the QR code (the title reads the same); the fields follow it.
+                let mark = layout
+                    .texts
+                    .iter()
+                    .rposition(|t| t.text == QR_MARK)
+                    .unwrap();
+                let promise_top = layout.texts[1].baseline_mm - pt_to_mm(layout.texts[1].size_pt);
+                let fields = &layout.texts[mark + 1..];
+                let all: String = fields.iter().map(|t| t.text.as_str()).collect();
+                assert!(
+                    all.contains(&format!("承诺人：{issuer}")),
+                    "{size:?}: {all}"
+                );
+                assert!(!all.contains('…'), "{size:?}: nothing is cut");
+                for t in fields {
+                    assert!(t.size_pt >= MIN_FIELD_PT, "{size:?}");
+                    let right = t.x_mm + text_em(&t.text) * pt_to_mm(t.size_pt);
+                    assert!(right <= w - 1.99, "{size:?}: {} ends at {right} mm", t.text);
+                    assert!(
+                        t.baseline_mm <= promise_top,
+                        "{size:?}: {} over the promise",
+                        t.text
+                    );
+                    assert!(t.x_mm >= layout.qr_x_mm + layout.qr_side_mm, "{size:?}");
+                }
+                for pair in fields.windows(2) {
+                    assert!(
+                        pair[1].baseline_mm > pair[0].baseline_mm,
+                        "{size:?}: lines in order"
+                    );
+                }
+                assert!(promise_top < h);
+                let png = png(&label, size, &fonts);
+                let image = image::load_from_memory(&png).unwrap().to_luma8();
+                assert_eq!(crate::infra::qr::decode(&image), vec![label.url.clone()]);
+            }
         }
     }
 

@@ -431,11 +431,37 @@ pub(crate) fn draw_text(
     px: f32,
     origin: (f32, f32),
 ) {
+    draw_text_scaled(page, fonts, text, origin, |_| px);
+}
+
+/// Draws `text` as [`draw_text`] does, `em_px` being the type's em (the width of a Chinese
+/// character), as a PDF's type size is, rather than the font's line height: the PNG's text then
+/// runs as wide as the PDF's.
+pub(crate) fn draw_text_em(
+    page: &mut GrayImage,
+    fonts: &[FontVec],
+    text: &str,
+    em_px: f32,
+    origin: (f32, f32),
+) {
+    draw_text_scaled(page, fonts, text, origin, |font| {
+        em_px * font.height_unscaled() / font.units_per_em().unwrap_or(1000.0)
+    });
+}
+
+fn draw_text_scaled(
+    page: &mut GrayImage,
+    fonts: &[FontVec],
+    text: &str,
+    origin: (f32, f32),
+    scale: impl Fn(&FontVec) -> f32,
+) {
     let (mut x, baseline) = origin;
     for c in text.chars() {
         let Some(font) = font_for(fonts, c) else {
             continue;
         };
+        let px = scale(font);
         let scaled = font.as_scaled(PxScale::from(px));
         let id = font.glyph_id(c);
         let glyph = id.with_scale_and_position(px, ab_glyph::point(x, baseline));

@@ -445,6 +445,65 @@ async fn a_certificate_cannot_be_deleted_inside_its_keeping_time() {
     assert_eq!(status, 404);
 }
 
+/// A co-operative keeps the record of what it issued for two years, as an enterprise does.
+#[tokio::test]
+async fn a_certificate_a_cooperative_issued_is_kept_two_years() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let farm = Farm::open().await;
+    let member = farm.batch("free_range_eggs", None, "2026-12-01", &[]).await;
+    let own_household = support::household_in(&farm.app, VILLAGE, 2).await;
+    let manager = support::farmer_account(&farm.app, "13600000002", own_household).await;
+    let now = Utc::now();
+    let cooperative = entities::cooperative::ActiveModel {
+        name: Set("示范蛋鸡合作社".into()),
+        area_code: Set(VILLAGE[..9].into()),
+        manager_user_id: Set(manager.id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(farm.app.state.db.conn())
+    .await
+    .unwrap();
+    let household_of_member = {
+        use sea_orm::EntityTrait;
+        entities::batch::Entity::find_by_id(member)
+            .one(farm.app.state.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .household_id
+    };
+    entities::cooperative_member::ActiveModel {
+        cooperative_id: Set(cooperative.id),
+        household_id: Set(household_of_member),
+        created_at: Set(now),
+    }
+    .insert(farm.app.state.db.conn())
+    .await
+    .unwrap();
+    let (token, _) = support::tokens(&farm.app, "13600000002").await;
+    let resp = farm
+        .app
+        .client
+        .post(format!("/api/v1/batches/{member}/certificates"))
+        .header("authorization", format!("Bearer {token}"))
+        .multipart(TestForm::new().text("basis", "quality_control"))
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::CREATED);
+    let certificate = resp.json().await;
+    let certificate = certificate.value();
+    certificate
+        .object()
+        .get("issuer_name")
+        .assert_string("示范蛋鸡合作社");
+    certificate
+        .object()
+        .get("keep_until")
+        .assert_string("2028-12-02");
+}
+
 #[tokio::test]
 async fn the_certificate_label_carries_a_qr_code_that_opens_the_certificate_page() {
     let farm = Farm::open().await;

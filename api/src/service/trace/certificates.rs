@@ -3,7 +3,8 @@
 //! are within limits, on a stated basis. Issued by the batch's farmer or the manager of the
 //! co-operative the household belongs to; refused while the batch was harvested inside an
 //! input's interval; a mixed or processed batch needs its own, naming its inputs'. Kept at least
-//! six months, never deleted before; withdrawn with a reason, which buyers see.
+//! six months (two years when a co-operative issued it), never deleted before; withdrawn with a
+//! reason, which buyers see.
 
 use std::sync::Arc;
 
@@ -43,6 +44,9 @@ pub const PROMISE: &str =
     "不使用禁用农药兽药、停用兽药和非法添加物，常规农药兽药残留不超标，对承诺的真实性负责。";
 /// The fewest months a certificate is kept after it was issued.
 pub const MIN_KEEP_MONTHS: u32 = 6;
+/// The fewest months a co-operative keeps the record of a certificate it issued (开具记录至少保存
+/// 二年, as for enterprises).
+pub const MIN_KEEP_MONTHS_COOPERATIVE: u32 = 24;
 /// The largest test report attached.
 pub const MAX_REPORT_BYTES: usize = 10 * 1024 * 1024;
 /// The day the rules came into force: batches before it are not counted as missing one.
@@ -321,6 +325,10 @@ pub async fn issue_keyed(
         .await?
         .ok_or(TraceError::NotFound)?;
     let cooperative_name = certifier(db.conn(), actor, found.household_id).await?;
+    let least_months = match cooperative_name {
+        Some(_) => MIN_KEEP_MONTHS_COOPERATIVE,
+        None => MIN_KEEP_MONTHS,
+    };
     let account = user::Entity::find_by_id(actor.user_id)
         .one(db.conn())
         .await?
@@ -418,7 +426,7 @@ pub async fn issue_keyed(
         .unwrap_or_default();
     let today = clock.today();
     let keep_until = today
-        .checked_add_months(Months::new(keep_months.max(MIN_KEEP_MONTHS)))
+        .checked_add_months(Months::new(keep_months.max(least_months)))
         .unwrap_or(today);
     let stored = certificate::ActiveModel {
         batch_id: Set(batch.id),

@@ -32,6 +32,7 @@ mod m20261207_000041_record_payment_and_shipping;
 mod m20261209_000020_create_farm_inputs_and_certificates;
 mod m20261209_000030_create_monitoring;
 mod m20261209_000040_bind_wechat_web_openid;
+mod m20261210_000020_create_sector_records;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000020_create_farm_inputs_and_certificates::Migration),
             Box::new(m20261209_000030_create_monitoring::Migration),
             Box::new(m20261209_000040_bind_wechat_web_openid::Migration),
+            Box::new(m20261210_000020_create_sector_records::Migration),
         ]
     }
 }

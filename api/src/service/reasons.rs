@@ -242,6 +242,14 @@ reasons! {
         "这一年还没有设定监测范围", "No monitoring line is configured for that year";
     monitoring_not_monitored() => "monitoring.not_monitored",
         "只有已经纳入监测的户才能办理风险消除", "Only a household under monitoring can have its risk eliminated";
+    monitoring_no_household() => "monitoring.no_household",
+        "您的账号还没有绑定登记的农户，请直接找村干部说明情况",
+        "Your account is not linked to a registered household; tell your village cadre what happened";
+    monitoring_what_needed() => "monitoring.what_needed",
+        "请写一写发生了什么", "Say what happened";
+    monitoring_already_applied() => "monitoring.already_applied",
+        "您家已经在监测中，或者申请正在办理，不用再申请；有新情况请告诉村干部",
+        "Your household is monitored already or its application is being handled; tell your village cadre what is new";
     objection_reason_length(max: usize = 500) => "notice.objection_reason_length",
         "请写明异议的理由，最多 {max} 个字", "Say why you object, in at most {max} characters";
     objection_code_needed() => "notice.code_needed",

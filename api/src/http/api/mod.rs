@@ -19,6 +19,7 @@ pub mod pagination;
 pub mod production;
 pub mod trace;
 pub mod users;
+pub mod warnings;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -60,6 +61,7 @@ pub type Api = (
     households::HouseholdChangesApi,
     exit::ExitApi,
     monitoring::MonitoringApi,
+    warnings::WarningsApi,
     market::MarketApi,
     cooperatives::CooperativesApi,
     orders::OrdersApi,
@@ -80,6 +82,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdChangesApi,
             exit::ExitApi,
             monitoring::MonitoringApi,
+            warnings::WarningsApi,
             market::MarketApi,
             cooperatives::CooperativesApi,
             orders::OrdersApi,

@@ -149,6 +149,19 @@ pub fn routes(route: Route) -> Route {
         .at("/o/cases/:id/:action", post(official::work::take_step))
         .at("/o/households/:id", get(official::work::household_page))
         .at("/o/stats", get(official::work::stats_page))
+        .at("/o/monitoring", get(official::monitoring::warnings_page))
+        .at(
+            "/o/sector-lists",
+            get(official::sector::sector_page).post(official::sector::upload),
+        )
+        .at(
+            "/f/monitoring",
+            get(farmer::monitoring::apply_page).post(farmer::monitoring::apply),
+        )
+        .at(
+            "/o/monitoring/:household/start",
+            post(official::monitoring::start),
+        )
         .at("/o/reports", get(official::reports::reports_page))
         .at(
             "/o/certificates",

@@ -2,8 +2,11 @@
 //! their own procedure, monitored and helped, and their risk is marked eliminated through a
 //! second procedure; both run in the open, with a village notice and objections.
 
+pub mod application;
 pub mod cases;
 pub mod notices;
+pub mod sector;
+pub mod warnings;
 
 use chrono::{DateTime, Utc};
 use entities::monitoring_case::{MonitoringProcedure, MonitoringState};

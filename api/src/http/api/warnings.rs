@@ -307,6 +307,7 @@ impl WarningsApi {
         method = "get",
         operation_id = "list_monitoring_warnings"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list_warnings(
         &self,
         state: Data<&AppState>,

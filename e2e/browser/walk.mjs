@@ -740,7 +740,7 @@ async function monitoringWalk(browser, demo) {
   await f.click('form[action="/f/monitoring"] button[type=submit]');
   await f.waitForLoadState('networkidle');
   if (/sent=\d+$/.test(f.url())) {
-    assert.match(await f.locator('[role=status]').innerText(), /申请已收到/);
+    assert.match(await f.locator('p.advice[role=status]').innerText(), /申请已收到/);
   } else {
     // The demo household may be monitored already: said plainly, the words kept.
     assert.match(await f.locator('[role=alert]').first().innerText(), /已经在监测中/);

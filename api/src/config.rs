@@ -223,6 +223,12 @@ pub struct Settings {
     pub monitoring_lines: BTreeMap<i32, i64>,
     /// Days a monitoring notice (村内公示 of an identification or a risk elimination) runs.
     pub monitoring_notice_days: f64,
+    /// A household whose income per person is above the monitoring line by at most this
+    /// percentage of it is warned of too (0 to 100).
+    pub monitoring_margin_percent: u32,
+    /// A household whose e-commerce income fell by at least this percentage from the year
+    /// before is warned of (1 to 100).
+    pub monitoring_ecommerce_drop_percent: u32,
     /// The county's goals: poor villages to de-list and registered poor people to lift out.
     pub goal_villages: u32,
     pub goal_people: u32,
@@ -334,6 +340,8 @@ impl Default for Settings {
             public_notice_days: 7.0,
             monitoring_lines: BTreeMap::from([(2021, 6000)]),
             monitoring_notice_days: 5.0,
+            monitoring_margin_percent: 10,
+            monitoring_ecommerce_drop_percent: 50,
             goal_villages: 162,
             goal_people: 135_000,
             yearly_goal_villages: BTreeMap::new(),
@@ -405,6 +413,8 @@ impl Settings {
             public_notice_days: self.public_notice_days,
             monitoring_lines: self.monitoring_lines.clone(),
             monitoring_notice_days: self.monitoring_notice_days,
+            monitoring_margin_percent: self.monitoring_margin_percent,
+            monitoring_ecommerce_drop_percent: self.monitoring_ecommerce_drop_percent,
             village_required_indicators: self.village_required_indicators.clone(),
             village_min_collective_income_yuan: self.village_min_collective_income_yuan,
             goal_villages: self.goal_villages,

@@ -799,9 +799,9 @@ async function helpAndVisits(browser, demo) {
   const county = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
   const countyPage = await county.newPage();
   const countyWeighed = weigh(countyPage);
-  await countyPage.goto(`${demo.base}/o/monitoring`);
+  await countyPage.goto(`${demo.base}/o/monitoring/figures`);
   await signIn(countyPage, demo, demo.officials.county_official);
-  await countyPage.waitForURL(/\/o\/monitoring$/);
+  await countyPage.waitForURL(/\/o\/monitoring\/figures$/);
   const figures = await countyPage.locator('main').innerText();
   assert.match(figures, /在监测户\s+[1-9]\d* 户/, 'the demo county has households under monitoring');
   assert.match(figures, /脱贫不稳定户/);
@@ -810,6 +810,65 @@ async function helpAndVisits(browser, demo) {
   await countyWeighed('official: monitoring figures');
   await shoot(countyPage, 'monitoring-figures');
   await county.close();
+}
+
+/**
+ * Return-to-poverty monitoring at 360 × 740: the village cadre reads the warnings of their
+ * village (why each household, in plain Chinese) and starts an identification by its button;
+ * a farmer asks for monitoring in their own words, is refused without a kind of hardship
+ * (the words kept), then sends it.
+ */
+async function monitoringWalk(browser, demo) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const weighed = weigh(page);
+  await page.goto(`${demo.base}/o/monitoring`);
+  await signIn(page, demo, demo.officials.village_cadre);
+  await page.waitForURL(/\/o\/monitoring$/);
+  const main = await page.locator('main').innerText();
+  assert.match(main, /年监测标准：人均 \d+ 元/);
+  assert.doesNotMatch(main, /UTC|undefined/);
+  await checkSizes(page, 'official: monitoring warnings');
+  await weighed('official: monitoring warnings');
+  await shoot(page, 'cadre-monitoring-warnings');
+  const cards = page.locator('section.card');
+  if (await cards.count()) {
+    assert.match(await cards.first().locator('li').first().innerText(), /[\u4e00-\u9fff]/);
+    await cards.first().locator('button[type=submit]').click();
+    await page.waitForURL(/\/o\/monitoring\?year=\d+&started=\d+$/);
+    assert.match(await page.locator('[role=status]').innerText(), /已开始识别/);
+    await shoot(page, 'cadre-monitoring-started');
+  }
+  await context.close();
+
+  const farmerContext = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+  const f = await farmerContext.newPage();
+  const farmerWeighed = weigh(f);
+  await f.goto(`${demo.base}/f/monitoring`);
+  await signIn(f, demo, demo.farmer);
+  await f.waitForURL(/\/f\/monitoring$/);
+  assert.match(await f.locator('main').innerText(), /发生了什么/);
+  await farmerWeighed('farmer: ask for monitoring');
+  await shoot(f, 'farmer-monitoring-form');
+  const words = '三月份老伴住院做手术，花了三万多，报销后还欠两万';
+  await f.fill('#what', words);
+  await f.click('form[action="/f/monitoring"] button[type=submit]');
+  await f.waitForSelector('[role=alert]');
+  assert.match(await f.locator('[role=alert]').first().innerText(), /哪一类困难/);
+  assert.equal(await f.inputValue('#what'), words, 'the words are kept');
+  await shoot(f, 'farmer-monitoring-refused');
+  await f.check('input[name=risk][value=illness]');
+  await f.click('form[action="/f/monitoring"] button[type=submit]');
+  await f.waitForLoadState('networkidle');
+  if (/sent=\d+$/.test(f.url())) {
+    assert.match(await f.locator('p.advice[role=status]').innerText(), /申请已收到/);
+  } else {
+    // The demo household may be monitored already: said plainly, the words kept.
+    assert.match(await f.locator('[role=alert]').first().innerText(), /已经在监测中/);
+    assert.equal(await f.inputValue('#what'), words);
+  }
+  await shoot(f, 'farmer-monitoring-sent');
+  await farmerContext.close();
 }
 
 /** The seller's own words on how buyers pay them, until a payment provider verifies payments. */
@@ -1389,6 +1448,8 @@ async function main() {
     await farmerForms(browser, demo, prepared);
     console.log('walking the compliance certificate: a pesticide, too early, on time, printed, scanned');
     await certificateWalk(browser, demo);
+    console.log('walking return-to-poverty monitoring: the cadre\'s warnings, a farmer\'s application');
+    await monitoringWalk(browser, demo);
     console.log('walking as the farmer with a weak signal');
     photo = await farmerOnWeakSignal(browser, demo);
     console.log('opening the public pages over a slow 3G network');

@@ -37,6 +37,7 @@ pub mod progress_snapshot;
 pub mod refresh_token;
 pub mod revoked_code;
 pub mod scan_journal;
+pub mod sector_record;
 pub mod security_counter;
 pub mod sign_in_code;
 pub mod trace_code_run;

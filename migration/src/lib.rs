@@ -33,6 +33,7 @@ mod m20261209_000020_create_farm_inputs_and_certificates;
 mod m20261209_000030_create_monitoring;
 mod m20261209_000040_bind_wechat_web_openid;
 mod m20261210_000010_move_order_keys;
+mod m20261210_000020_create_sector_records;
 mod m20261210_000030_create_help_and_visits;
 mod m20261210_000030_let_villagers_object_to_exits;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000030_create_monitoring::Migration),
             Box::new(m20261209_000040_bind_wechat_web_openid::Migration),
             Box::new(m20261210_000010_move_order_keys::Migration),
+            Box::new(m20261210_000020_create_sector_records::Migration),
             Box::new(m20261210_000030_create_help_and_visits::Migration),
             Box::new(m20261210_000030_let_villagers_object_to_exits::Migration),
         ]

@@ -1489,6 +1489,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/monitoring/sector-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a sector's list
+         * @description A township or county official uploads a sector's list of people (health insurance:
+         *     large medical expenses; civil affairs; emergency management: disaster victims;
+         *     education) as the multipart field `file`. Each row is matched to a registered member by
+         *     the ID number's keyed hash; a matched household of the caller's area becomes a warning
+         *     for the year of the row's date. Rows matching no member of the area are listed in
+         *     `unmatched` and stored too. With `dry_run=true` nothing is written; otherwise every row
+         *     is stored in one transaction, or none: a file with any problem answers 422
+         *     `sector.import_rejected` with the problems by row and column.
+         */
+        post: operations["import_sector_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/monitoring/warnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List monitoring warnings
+         * @description The registered households of an area (default: the caller's own; a village cadre's is
+         *     their village) that should be visited, each with why: income per person for the year
+         *     at or below the monitoring line, or above it by at most `SHANHUO_MONITORING_MARGIN_PERCENT`
+         *     of it; a check recorded as not met; e-commerce income down by at least
+         *     `SHANHUO_MONITORING_ECOMMERCE_DROP_PERCENT` from the year before; a sector's imported list
+         *     naming a member. Households with an open monitoring record are left out.
+         */
+        get: operations["list_monitoring_warnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/monitoring/{id}": {
         parameters: {
             query?: never;
@@ -3384,6 +3436,39 @@ export interface components {
             /** @description Required for `object` and `reject`. */
             reason?: string | null;
         };
+        /**
+         * MonitoringWarning
+         * @description A household to visit.
+         */
+        MonitoringWarning: {
+            head_name?: string;
+            /** Format: int64 */
+            household_id: number;
+            household_number: string;
+            household_status: components["schemas"]["HouseholdStatus"];
+            /** @description At least one. */
+            reasons: components["schemas"]["WarningReason"][];
+            village_code: string;
+        };
+        /**
+         * MonitoringWarningPage
+         * @description One page of warnings.
+         */
+        MonitoringWarningPage: {
+            items: components["schemas"]["MonitoringWarning"][];
+            /**
+             * Format: int64
+             * @description That year's monitoring line, fen per person.
+             */
+            line_fen: number;
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            next_cursor?: string;
+            /**
+             * Format: int32
+             * @description The year the warnings are for.
+             */
+            year: number;
+        };
         /** OpenMonitoringRequest */
         OpenMonitoringRequest: {
             category: components["schemas"]["MonitoringCategory"];
@@ -4022,6 +4107,48 @@ export interface components {
          * @enum {string}
          */
         Schooling: "none" | "preschool" | "primary" | "junior_secondary" | "senior_secondary" | "vocational" | "college";
+        /**
+         * SectorImportReport
+         * @description What a sector list import found, and whether it wrote.
+         */
+        SectorImportReport: {
+            committed: boolean;
+            /** @description `csv` or `xlsx`, as read from the file's contents. */
+            format?: string;
+            /** @description Headers that were not read. */
+            ignored_columns: string[];
+            /** Format: uint64 */
+            matched_households: number;
+            /**
+             * Format: uint64
+             * @description Rows matched to a registered member of the area, and how many households they are.
+             */
+            matched_rows: number;
+            /** Format: uint64 */
+            problem_count: number;
+            /** @description The problems found, in row order (at most 1,000; `problem_count` counts them all). */
+            problems: components["schemas"]["ImportProblem"][];
+            /**
+             * Format: uint64
+             * @description People (rows) in the file.
+             */
+            rows: number;
+            /** @description Every row that matched no registered member of the area; kept too when committed. */
+            unmatched: components["schemas"]["SectorUnmatchedRow"][];
+        };
+        /**
+         * SectorUnmatchedRow
+         * @description A row that matched no registered member of the caller's area.
+         */
+        SectorUnmatchedRow: {
+            /** @description The ID number masked: `500235********123X`. */
+            id_masked: string;
+            name: string;
+            /** @description Registered, but in a household outside the caller's area. */
+            outside_area: boolean;
+            /** Format: uint32 */
+            row: number;
+        };
         /** SendCodeRequest */
         SendCodeRequest: {
             /** @description Mainland mobile number. */
@@ -4402,6 +4529,44 @@ export interface components {
             power: boolean;
             /** @description 安全饮水 */
             safe_water: boolean;
+        };
+        /**
+         * @description What a warning rests on.
+         * @enum {string}
+         */
+        WarningKind: "income_at_or_below_line" | "income_near_line" | "check_not_met" | "ecommerce_fell" | "sector";
+        /**
+         * WarningReason
+         * @description One reason, with the figures it rests on.
+         */
+        WarningReason: {
+            /** @description `food`, `clothing`, `education`, `medical`, `housing` or `water`. */
+            check?: string;
+            /** Format: int64 */
+            current_fen?: number;
+            kind: components["schemas"]["WarningKind"];
+            /** Format: int64 */
+            line_fen?: number;
+            /** Format: uint32 */
+            margin_percent?: number;
+            /**
+             * @description The reason in plain words, in the language asked for (Chinese unless
+             *     `Accept-Language` prefers English).
+             */
+            message: string;
+            /**
+             * Format: naive-date
+             * @description The day it happened.
+             */
+            on?: string;
+            /** Format: int64 */
+            per_capita_fen?: number;
+            /** Format: int64 */
+            previous_fen?: number;
+            /** @description `health_insurance`, `civil_affairs`, `emergency` or `education`. */
+            sector?: string;
+            /** @description What the sector says happened. */
+            what?: string;
         };
         /**
          * WeChatLogin
@@ -15364,6 +15529,294 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["MonitoringFigures"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    import_sector_list: {
+        parameters: {
+            query?: {
+                /** @description Check only; write nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description A CSV (UTF-8 or GB18030) or XLSX file with the columns 身份证号, 姓名, 部门 (医保, 民政,
+                     *     应急 or 教育), 情况, 金额（元） (optional) and 日期.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Dry run: the file was checked and matched, and nothing written. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SectorImportReport"];
+                };
+            };
+            /** @description Every row was stored; matched households are now among the warnings. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SectorImportReport"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, cursor or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token or credentials are not valid; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this (another area, another role, a disabled account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing has this identifier, or it is outside the caller's reach. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request clashes with what is stored (a duplicate, a step out of turn). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not of a type the operation takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body has missing fields or fields of the wrong type, or breaks a rule. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server failed; the body says nothing more, the server log does. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the server needs (database, SMS gateway, WeChat) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server's file storage is full or cannot be written; nothing was kept. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_monitoring_warnings: {
+        parameters: {
+            query?: {
+                /** @description Area code; households in it and below it are listed. */
+                area_code?: string;
+                /** @description Default: this year in the county's time. */
+                year?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The households to visit, in the order they were registered. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MonitoringWarningPage"];
                 };
             };
             /** @description The request is malformed: a bad parameter, cursor or JSON body. */

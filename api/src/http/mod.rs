@@ -69,6 +69,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
                     settings.import_limit_bytes,
                 )
                 .with_path(
+                    format!("{API_PREFIX}{}", api::warnings::SECTOR_IMPORT_PATH),
+                    settings.import_limit_bytes,
+                )
+                .with_path(
                     format!("{API_PREFIX}{}", api::market::PHOTO_UPLOAD_PATH),
                     settings.photo_limit_bytes,
                 )

@@ -260,6 +260,14 @@ reasons! {
         "编号为 {user_id} 的账号不是这户所在村、乡镇或县的干部", "Account {user_id} is not an official of the household's village, township or county";
     visit_findings_length(max: usize = 500) => "visit.findings_length",
         "请写走访看到的情况，1 到 {max} 个字", "Say what the visit found, in 1 to {max} characters";
+    monitoring_no_household() => "monitoring.no_household",
+        "您的账号还没有绑定登记的农户，请直接找村干部说明情况",
+        "Your account is not linked to a registered household; tell your village cadre what happened";
+    monitoring_what_needed() => "monitoring.what_needed",
+        "请写一写发生了什么", "Say what happened";
+    monitoring_already_applied() => "monitoring.already_applied",
+        "您家已经在监测中，或者申请正在办理，不用再申请；有新情况请告诉村干部",
+        "Your household is monitored already or its application is being handled; tell your village cadre what is new";
     objection_reason_length(max: usize = 500) => "notice.objection_reason_length",
         "请写明异议的理由，最多 {max} 个字", "Say why you object, in at most {max} characters";
     objection_code_needed() => "notice.code_needed",

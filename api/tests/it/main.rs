@@ -38,6 +38,7 @@ mod storage_faults;
 mod support;
 mod trace;
 mod village_sheet;
+mod warnings;
 mod wechat_login;
 mod wechat_web;
 mod work_pages;

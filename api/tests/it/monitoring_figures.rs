@@ -486,7 +486,7 @@ async fn every_figure_equals_a_recount_from_the_rows_for_the_county_a_township_a
     let cookie = crate::page_snapshots::cookie_for(&app, COUNTY_PHONE).await;
     let page = app
         .client
-        .get(format!("/o/monitoring?area={TOWNSHIP}"))
+        .get(format!("/o/monitoring/figures?area={TOWNSHIP}"))
         .header("cookie", &cookie)
         .send()
         .await;

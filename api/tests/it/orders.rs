@@ -30,17 +30,17 @@ use crate::support::{self, json_of};
 const VILLAGE_A: &str = "500235101201";
 const VILLAGE_B: &str = "500235102201";
 
-struct Market {
-    app: Arc<TestApp>,
-    seller: String,
-    seller_household: i64,
-    buyer: String,
+pub(crate) struct Market {
+    pub(crate) app: Arc<TestApp>,
+    pub(crate) seller: String,
+    pub(crate) seller_household: i64,
+    pub(crate) buyer: String,
     other_buyer: String,
     county: String,
 }
 
 impl Market {
-    async fn open() -> Self {
+    pub(crate) async fn open() -> Self {
         let app = support::app_with_admin().await;
         let household = support::household_in(&app, VILLAGE_A, 1).await;
         support::farmer_account(&app, "13600000001", household).await;
@@ -62,7 +62,13 @@ impl Market {
     }
 
     /// A listing of the seller's on sale, by the service (its rules are tested elsewhere).
-    async fn listing(&self, household_id: i64, category_code: &str, price: i64, stock: i64) -> i64 {
+    pub(crate) async fn listing(
+        &self,
+        household_id: i64,
+        category_code: &str,
+        price: i64,
+        stock: i64,
+    ) -> i64 {
         let db = &self.app.state.db;
         let seller = entities::user::Entity::find()
             .filter(entities::user::Column::HouseholdId.eq(household_id))
@@ -141,7 +147,7 @@ impl Market {
         (status, json_of(resp).await)
     }
 
-    async fn step(&self, token: &str, order_id: i64, action: &str) -> (u16, Value) {
+    pub(crate) async fn step(&self, token: &str, order_id: i64, action: &str) -> (u16, Value) {
         let resp = self
             .app
             .client
@@ -215,7 +221,7 @@ impl Market {
     }
 
     /// Placed, paid and shipped by the seller, delivered: ready to complete.
-    async fn delivered_order(&self, listing_id: i64, quantity: i64) -> i64 {
+    pub(crate) async fn delivered_order(&self, listing_id: i64, quantity: i64) -> i64 {
         let (status, body) = self.order(&self.buyer, listing_id, quantity, None).await;
         assert_eq!(status, 201, "{body}");
         let id = body["id"].as_i64().unwrap();

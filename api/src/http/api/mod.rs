@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod production;
 pub mod trace;
 pub mod users;
+pub mod warnings;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -60,7 +61,11 @@ pub type Api = (
     households::HouseholdsApi,
     households::HouseholdChangesApi,
     exit::ExitApi,
-    (monitoring::MonitoringApi, help::HelpApi),
+    (
+        monitoring::MonitoringApi,
+        help::HelpApi,
+        warnings::WarningsApi,
+    ),
     market::MarketApi,
     cooperatives::CooperativesApi,
     orders::OrdersApi,
@@ -80,7 +85,11 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             households::HouseholdsApi,
             households::HouseholdChangesApi,
             exit::ExitApi,
-            (monitoring::MonitoringApi, help::HelpApi),
+            (
+                monitoring::MonitoringApi,
+                help::HelpApi,
+                warnings::WarningsApi,
+            ),
             market::MarketApi,
             cooperatives::CooperativesApi,
             orders::OrdersApi,

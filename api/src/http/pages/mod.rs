@@ -164,8 +164,24 @@ pub fn routes(route: Route) -> Route {
             "/o/households/:id/cadre",
             post(official::help::assign_cadre),
         )
-        .at("/o/monitoring", get(official::figures::figures_page))
+        .at(
+            "/o/monitoring/figures",
+            get(official::figures::figures_page),
+        )
         .at("/o/stats", get(official::work::stats_page))
+        .at("/o/monitoring", get(official::monitoring::warnings_page))
+        .at(
+            "/o/sector-lists",
+            get(official::sector::sector_page).post(official::sector::upload),
+        )
+        .at(
+            "/f/monitoring",
+            get(farmer::monitoring::apply_page).post(farmer::monitoring::apply),
+        )
+        .at(
+            "/o/monitoring/:household/start",
+            post(official::monitoring::start),
+        )
         .at("/o/reports", get(official::reports::reports_page))
         .at(
             "/o/certificates",

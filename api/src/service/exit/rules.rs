@@ -57,6 +57,10 @@ pub struct ExitRules {
     pub monitoring_lines: BTreeMap<i32, i64>,
     /// How long a monitoring notice runs.
     pub monitoring_notice: chrono::Duration,
+    /// Warn of incomes above the monitoring line by at most this percentage of it.
+    pub monitoring_margin_percent: u32,
+    /// Warn of e-commerce income that fell by at least this percentage in a year.
+    pub monitoring_ecommerce_drop_percent: u32,
     pub goal_villages: u32,
     pub goal_people: u32,
     /// Cumulative targets by the end of each year: (villages, people).
@@ -73,6 +77,8 @@ pub struct RuleSettings {
     /// The monitoring range, yuan per person per year, by year.
     pub monitoring_lines: BTreeMap<i32, i64>,
     pub monitoring_notice_days: f64,
+    pub monitoring_margin_percent: u32,
+    pub monitoring_ecommerce_drop_percent: u32,
     /// Indicator names, as `Indicator::name` spells them.
     pub village_required_indicators: Vec<String>,
     pub village_min_collective_income_yuan: i64,
@@ -123,6 +129,16 @@ impl ExitRules {
                 "a monitoring line is a positive amount of yuan".into(),
             ));
         }
+        if settings.monitoring_margin_percent > 100 {
+            return Err(InvalidRules(
+                "the monitoring margin is a percentage from 0 to 100".into(),
+            ));
+        }
+        if !(1..=100).contains(&settings.monitoring_ecommerce_drop_percent) {
+            return Err(InvalidRules(
+                "the e-commerce drop that warns is a percentage from 1 to 100".into(),
+            ));
+        }
         if settings.income_lines.is_empty() {
             return Err(InvalidRules("at least one income line is needed".into()));
         }
@@ -138,6 +154,8 @@ impl ExitRules {
             monitoring_notice: chrono::Duration::milliseconds(
                 (settings.monitoring_notice_days * 86_400_000.0).round() as i64,
             ),
+            monitoring_margin_percent: settings.monitoring_margin_percent,
+            monitoring_ecommerce_drop_percent: settings.monitoring_ecommerce_drop_percent,
             goal_villages: settings.goal_villages,
             goal_people: settings.goal_people,
             yearly_goals: settings

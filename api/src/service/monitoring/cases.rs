@@ -455,15 +455,15 @@ pub async fn open(
     }
 }
 
-struct OpenAs {
-    category: MonitoringCategory,
-    risk_types: Vec<RiskType>,
-    channel: DiscoveryChannel,
-    year: i32,
-    note: Option<String>,
+pub(super) struct OpenAs {
+    pub(super) category: MonitoringCategory,
+    pub(super) risk_types: Vec<RiskType>,
+    pub(super) channel: DiscoveryChannel,
+    pub(super) year: i32,
+    pub(super) note: Option<String>,
 }
 
-async fn open_in(
+pub(super) async fn open_in(
     txn: &DatabaseTransaction,
     household: &household::Model,
     by: Option<i64>,
@@ -1113,4 +1113,18 @@ mod tests {
             (&[PublicNotice][..], Proposed, NoticeTiming::During)
         );
     }
+}
+
+/// A monitoring record by id as it now stands, whoever asks: for the household's own
+/// application read back on a repeated key.
+pub(super) async fn record_of(
+    db: &Database,
+    now: DateTime<Utc>,
+    monitored_id: i64,
+) -> Result<MonitoringRecord, MonitoringError> {
+    let monitored = monitored_household::Entity::find_by_id(monitored_id)
+        .one(db.conn())
+        .await?
+        .ok_or(MonitoringError::NotFound)?;
+    load_record(db.conn(), monitored, now).await
 }

@@ -2,11 +2,14 @@
 //! their own procedure, monitored and helped, and their risk is marked eliminated through a
 //! second procedure; both run in the open, with a village notice and objections.
 
+pub mod application;
 pub mod cases;
 pub mod demo;
 pub mod figures;
 pub mod help;
 pub mod notices;
+pub mod sector;
+pub mod warnings;
 
 use chrono::{DateTime, Utc};
 use entities::monitoring_case::{MonitoringProcedure, MonitoringState};

@@ -1,5 +1,6 @@
 pub mod batches;
 pub mod certificates;
 pub mod listings;
+pub mod monitoring;
 pub mod plots;
 pub mod sales;

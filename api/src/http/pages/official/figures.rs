@@ -1,4 +1,4 @@
-//! `/o/monitoring`: the monitoring figures of the official's area (监测帮扶数据) — households
+//! `/o/monitoring/figures`: the monitoring figures of the official's area (监测帮扶数据) — households
 //! under monitoring by category, risk type, township and village, and this year's identified,
 //! helped, eliminated and returned — each the count a recount from the rows gives.
 
@@ -31,7 +31,7 @@ pub struct AreaQuery {
 }
 
 #[derive(Template)]
-#[template(path = "official/monitoring.html")]
+#[template(path = "official/monitoring_figures.html")]
 struct FiguresPage {
     lang: Lang,
     figures: Figures,
@@ -67,7 +67,7 @@ impl FiguresPage {
     }
 }
 
-/// `GET /o/monitoring`: the figures of the official's area, or of a part of it (`?area=`).
+/// `GET /o/monitoring/figures`: the figures of the official's area, or of a part of it (`?area=`).
 #[handler]
 pub async fn figures_page(
     state: Data<&AppState>,

@@ -1,7 +1,9 @@
 pub mod certificates;
 pub mod figures;
 pub mod help;
+pub mod monitoring;
 pub mod progress;
 pub mod reports;
+pub mod sector;
 pub mod village;
 pub mod work;

@@ -7,21 +7,22 @@
 const V = '__VERSION__';
 const PAGES = 'pages';
 const old = new Set();
-let token, busy;
+// Forms sent that no page has said so yet: told to the next page open, or the next to open.
+let token, again, news = [], busy = Promise.resolve();
 // The account a form token names: its tag before the dot.
 const acct = (t) => (t || '').split('.')[0];
 
 const ours = (u) => u.origin === location.origin && /^\/f(\/|$)/.test(u.pathname);
 
-self.oninstall = (e) => e.waitUntil(caches.open('shell-' + V)
+oninstall = (e) => e.waitUntil(caches.open('shell-' + V)
   .then((c) => c.addAll(['/static/f.js?v=' + V, '/f/manifest.webmanifest', '/static/icon-192.png', '/static/icon-512.png']))
-  .then(() => self.skipWaiting()));
+  .then(() => skipWaiting()));
 
-self.onactivate = (e) => e.waitUntil(caches.keys()
+onactivate = (e) => e.waitUntil(caches.keys()
   .then((ks) => Promise.all(ks.filter((k) => /^shell-/.test(k) && k !== 'shell-' + V).map((k) => caches.delete(k))))
-  .then(() => self.clients.claim()));
+  .then(() => clients.claim()));
 
-self.onfetch = (e) => {
+onfetch = (e) => {
   const r = e.request;
   const u = new URL(r.url);
   if (r.mode === 'navigate' && ours(u)) e.respondWith(r.method === 'GET' ? page(e) : post(r));
@@ -45,7 +46,7 @@ async function page(e) {
     return res;
   });
   const kept = await cache.match(r.url, { ignoreVary: true });
-  const none = () => new Response('<meta charset="utf-8"><meta name="viewport" content="width=device-width"><p style="font:18px sans-serif;padding:16px">没有信号，这一页还没存在手机上。<a href="/f" style="display:block;padding:12px 0">回到我的商品</a>', { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
+  const none = () => new Response('<meta name="viewport" content="width=device-width"><p style="font:18px sans-serif;padding:16px">没有信号，这一页还没存在手机上。<a href="/f" style="display:block;padding:12px 0">回到我的商品</a>', { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
   if (!kept) return net.catch(none);
   const fallback = () => (old.add(e.resultingClientId), kept);
   net.catch(() => {});
@@ -66,7 +67,7 @@ async function post(r) {
       what: form.get('_what'),
       at: Date.now(),
     }));
-    self.registration.sync?.register('send').catch(() => {});
+    registration.sync?.register('send').catch(() => {});
     return Response.redirect(r.referrer && ours(new URL(r.referrer)) ? r.referrer : '/f', 303);
   }
 }
@@ -88,17 +89,20 @@ function store(mode, f) {
 
 const waiting = () => store('readonly', (s) => s.getAll()).then((all) => all.sort((a, b) => a.at - b.at));
 
-async function tell(to, extra) {
+async function tell(to) {
   const items = (await waiting()).map(({ fields, ...i }) => i);
-  for (const c of to ? [to] : await self.clients.matchAll()) c.postMessage({ items, ...extra });
+  const all = to ? [to] : await clients.matchAll();
+  // None open (the next is still loading): what was sent waits for it.
+  const sent = all.length ? news.splice(0) : [];
+  for (const c of all) c.postMessage({ items, sent, old: to && old.delete(to.id) });
 }
 
 // Sends what waits, oldest first, and stops at the first with no signal; resolves with how
-// many still wait.
-const flush = () => (busy = busy || send().finally(() => { busy = null; }));
+// many still wait. One send at a time, each after the one before: one asked for after a page
+// said who is signed in reads the waiting forms afresh, with that account.
+const flush = () => (busy = busy.then(send, send));
 
 async function send() {
-  const sent = [];
   let left = 0;
   for (const it of await waiting()) {
     if (it.refused) continue;
@@ -115,6 +119,9 @@ async function send() {
     try {
       res = await fetch(it.url, { method: 'POST', body });
     } catch {
+      // No signal after all (a page may say "online" before the worker has it): tried again.
+      clearTimeout(again);
+      again = setTimeout(flush, 3e3);
       left++;
       break;
     }
@@ -130,26 +137,28 @@ async function send() {
     if (res.ok && res.redirected) {
       await store('readwrite', (s) => s.delete(it.key));
       if (ours(new URL(res.url))) (await caches.open(PAGES)).put(res.url, res.clone());
-      sent.push({ what: it.what, href: res.url });
+      news.push({ what: it.what, href: res.url });
     } else {
       // Refused: the page says why in its alert.
       it.refused = (/role="alert">([^<]*)/.exec(await res.text()) || [0, '?'])[1];
       await store('readwrite', (s) => s.put(it));
     }
   }
-  await tell(null, { sent });
+  await tell();
   return left;
 }
 
-self.onmessage = (e) => {
+onmessage = (e) => {
   const d = e.data;
   if (d.hello) token = d.csrf || token;
   if (d.out) token = null;
   e.waitUntil(store('readwrite', (s) => s.delete(d.drop || ''))
-    .then(() => tell(d.hello && e.source, { old: d.hello && old.delete(e.source.id) }))
-    .then(flush));
+    .then(flush)
+    // Told after the forms were weighed against who this page says is signed in: never another
+    // account's form as if it were theirs.
+    .then(() => tell(d.hello && e.source)));
 };
 
-self.onsync = (e) => {
+onsync = (e) => {
   if (e.tag === 'send') e.waitUntil(flush().then((left) => { if (left) throw left; }));
 };

@@ -976,6 +976,20 @@ async fn load_record(
     })
 }
 
+/// A monitoring record by id as it now stands, whoever asks: for the household's own
+/// application read back on a repeated key.
+pub(super) async fn record_of(
+    db: &Database,
+    now: DateTime<Utc>,
+    monitored_id: i64,
+) -> Result<MonitoringRecord, MonitoringError> {
+    let monitored = monitored_household::Entity::find_by_id(monitored_id)
+        .one(db.conn())
+        .await?
+        .ok_or(MonitoringError::NotFound)?;
+    load_record(db.conn(), monitored, now).await
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
@@ -1113,18 +1127,4 @@ mod tests {
             (&[PublicNotice][..], Proposed, NoticeTiming::During)
         );
     }
-}
-
-/// A monitoring record by id as it now stands, whoever asks: for the household's own
-/// application read back on a repeated key.
-pub(super) async fn record_of(
-    db: &Database,
-    now: DateTime<Utc>,
-    monitored_id: i64,
-) -> Result<MonitoringRecord, MonitoringError> {
-    let monitored = monitored_household::Entity::find_by_id(monitored_id)
-        .one(db.conn())
-        .await?
-        .ok_or(MonitoringError::NotFound)?;
-    load_record(db.conn(), monitored, now).await
 }

@@ -981,3 +981,302 @@ async fn the_demo_county_exported_and_imported_into_an_empty_one_shows_the_same_
         "{out}"
     );
 }
+
+/// The county's date today, as the server counts it (Beijing).
+fn county_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Takes each step of a monitoring case in turn as the given official.
+async fn monitoring_steps(server: &TestServer, case_id: i64, steps: &[(&str, &str)]) {
+    let path = format!("/api/v1/monitoring-cases/{case_id}/steps");
+    for (token, action) in steps {
+        let (status, body) = take_step(server, &path, token, action).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+}
+
+/// Waits out a case's village notice, as its answer states it.
+async fn outwait_notice(record: &Value) {
+    let case = record["cases"]
+        .as_array()
+        .and_then(|cases| cases.iter().find(|c| c["open"] == true))
+        .expect("an open case");
+    let ends: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(case["notice_ends_at"].clone()).expect("the notice's end");
+    let wait = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(300)).await;
+}
+
+/// A household that had left poverty falls back under the monitoring line: it shows as a
+/// warning, the cadre visits and identifies it through the village notice, it is helped, its
+/// income recovers and its risk is eliminated through a second notice that a villager reads on
+/// the public board; the county's monitoring figures move by exactly that household.
+#[tokio::test]
+async fn a_household_at_risk_is_warned_of_identified_helped_and_its_risk_eliminated() {
+    // Village notices of about four seconds, so the test can outwait them.
+    let server = TestServer::start_with(&[("SHANHUO_MONITORING_NOTICE_DAYS", "0.00005")]).await;
+    let village = "500235101201";
+    let year = county_today().format("%Y").to_string();
+    let year: i32 = year.parse().unwrap();
+    let cadre = official_token(&server, "13900000011", "village-cadre", village).await;
+    let township = official_token(&server, "13900000012", "township-official", "500235101").await;
+    let county = official_token(&server, "13900000013", "county-official", "500235").await;
+
+    // A household of two that left poverty in 2019, brought in from the registry's sheet.
+    let sheet =
+        std::env::temp_dir().join(format!("shanhuo-e2e-monitoring-{}.csv", std::process::id()));
+    let member = |name: &str, body: &str, relation: &str| {
+        format!(
+            "E2E-MON-1,{village},{name},{},{relation},,,普通劳动力,健康,初中,是,13500135001,因病,2015,已脱贫,2019",
+            valid_id(body)
+        )
+    };
+    std::fs::write(
+        &sheet,
+        format!(
+            "户编号,村代码,姓名,身份证号码,与户主关系,性别,出生日期,劳动技能,健康状况,文化程度,参加基本医疗保险,联系电话,主要致贫原因,识别年度,户状态,脱贫年度\n{}\n{}\n",
+            member("王大山", "50023519700101001", "户主"),
+            member("李秀英", "50023519720202002", "配偶"),
+        ),
+    )
+    .unwrap();
+    let (ok, out) =
+        run(shanhuo(&server.database).args(["import", "households", sheet.to_str().unwrap()]));
+    std::fs::remove_file(&sheet).ok();
+    assert!(ok, "{out}");
+    let (status, found) = server
+        .send_as(Method::GET, "/api/v1/households?q=E2E-MON-1", &cadre)
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let id = found["items"][0]["id"]
+        .as_i64()
+        .expect("the imported household");
+    assert_eq!(found["items"][0]["status"], "exited");
+
+    let (_, before) = server
+        .send_as(Method::GET, "/api/v1/monitoring-figures", &county)
+        .await;
+
+    // This year's income: 10,000 yuan for two, 5,000 each, under the 6,000 line.
+    let (status, body) = send_json(
+        &server,
+        Method::PUT,
+        &format!("/api/v1/households/{id}/incomes/{year}"),
+        &cadre,
+        &json!({ "wages_fen": 1_000_000 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, warnings) = server
+        .send_as(
+            Method::GET,
+            &format!("/api/v1/monitoring/warnings?year={year}"),
+            &cadre,
+        )
+        .await;
+    assert_eq!(status, 200, "{warnings}");
+    let warning = warnings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["household_id"] == id)
+        .unwrap_or_else(|| panic!("the household is among the warnings: {warnings}"));
+    assert_eq!(warning["reasons"][0]["kind"], "income_at_or_below_line");
+    assert_eq!(warning["reasons"][0]["per_capita_fen"], 500_000);
+
+    // The cadre visits, and starts the identification.
+    let visit = reqwest::multipart::Form::new()
+        .text("visited_on", county_today().to_string())
+        .text("findings", "户主住院，妻子照料，今年务工收入减半");
+    let resp = server
+        .client
+        .post(server.url(&format!("/api/v1/households/{id}/visits")))
+        .bearer_auth(&cadre)
+        .multipart(visit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let (status, record) = send_json(
+        &server,
+        Method::POST,
+        "/api/v1/monitoring",
+        &cadre,
+        &json!({ "household_id": id, "category": "unstable_exited", "risk_types": ["illness"],
+                 "channel": "warning", "year": year, "note": "收入低于监测范围" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{record}");
+    let monitored = record["id"].as_i64().unwrap();
+    let identification = record["cases"][0]["id"].as_i64().unwrap();
+    monitoring_steps(
+        &server,
+        identification,
+        &[
+            (&cadre, "check"),
+            (&cadre, "authorize"),
+            (&cadre, "appraise"),
+            (&cadre, "start_notice"),
+        ],
+    )
+    .await;
+    let (_, record) = server
+        .send_as(
+            Method::GET,
+            &format!("/api/v1/monitoring/{monitored}"),
+            &cadre,
+        )
+        .await;
+    outwait_notice(&record).await;
+    monitoring_steps(
+        &server,
+        identification,
+        &[(&township, "review"), (&county, "confirm")],
+    )
+    .await;
+    let (_, identified) = server
+        .send_as(Method::GET, "/api/v1/monitoring-figures", &county)
+        .await;
+    assert_eq!(
+        identified["monitored"],
+        before["monitored"].as_u64().unwrap() + 1
+    );
+    assert_eq!(
+        identified["identified"],
+        before["identified"].as_u64().unwrap() + 1
+    );
+
+    // Helped with a public-welfare job; the record shows it with the visit.
+    let (status, body) = send_json(
+        &server,
+        Method::POST,
+        &format!("/api/v1/households/{id}/help"),
+        &cadre,
+        &json!({ "kind": "public_welfare_job", "given_on": county_today(),
+                 "amount_fen": 600_000, "note": "村保洁员" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, record) = server
+        .send_as(
+            Method::GET,
+            &format!("/api/v1/monitoring/{monitored}"),
+            &cadre,
+        )
+        .await;
+    assert_eq!(
+        record["help"]["help"][0]["kind"], "public_welfare_job",
+        "{record}"
+    );
+    assert_eq!(record["help"]["visits"].as_array().map(Vec::len), Some(1));
+
+    // The income recovers to 8,000 each, and the guarantees and safe water hold.
+    let (status, body) = send_json(
+        &server,
+        Method::PUT,
+        &format!("/api/v1/households/{id}/incomes/{year}"),
+        &cadre,
+        &json!({ "wages_fen": 1_600_000 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for check in [
+        "food",
+        "clothing",
+        "education",
+        "medical",
+        "housing",
+        "water",
+    ] {
+        let (status, body) = send_json(
+            &server,
+            Method::PUT,
+            &format!("/api/v1/households/{id}/checks/{year}/{check}"),
+            &cadre,
+            &json!({ "passed": true, "note": "入户核实" }),
+        )
+        .await;
+        assert_eq!(status, 200, "{check}: {body}");
+    }
+
+    // Risk elimination, with a notice a villager reads on the public board.
+    let (status, record) = send_json(
+        &server,
+        Method::POST,
+        &format!("/api/v1/monitoring/{monitored}/elimination"),
+        &cadre,
+        &json!({ "year": year }),
+    )
+    .await;
+    assert_eq!(status, 201, "{record}");
+    let elimination = record["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["procedure"] == "elimination")
+        .expect("the elimination case")["id"]
+        .as_i64()
+        .unwrap();
+    monitoring_steps(
+        &server,
+        elimination,
+        &[
+            (&cadre, "check"),
+            (&cadre, "appraise"),
+            (&cadre, "start_notice"),
+        ],
+    )
+    .await;
+    let board = server
+        .client
+        .get(server.url(&format!("/notices/{village}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(board.status().as_u16(), 200);
+    let board = board.text().await.unwrap();
+    assert!(board.contains("监测户风险消除"), "{board}");
+    assert!(board.contains("王**"), "the head's name, masked: {board}");
+    assert!(!board.contains("王大山"), "never the whole name");
+    let (_, record) = server
+        .send_as(
+            Method::GET,
+            &format!("/api/v1/monitoring/{monitored}"),
+            &cadre,
+        )
+        .await;
+    outwait_notice(&record).await;
+    monitoring_steps(
+        &server,
+        elimination,
+        &[(&township, "review"), (&county, "eliminate")],
+    )
+    .await;
+
+    // The figures moved by exactly this household: monitored and out again, identified,
+    // helped and eliminated once.
+    let (_, after) = server
+        .send_as(Method::GET, "/api/v1/monitoring-figures", &county)
+        .await;
+    let moved = |key: &str| after[key].as_i64().unwrap() - before[key].as_i64().unwrap();
+    assert_eq!(
+        [
+            moved("monitored"),
+            moved("identifying"),
+            moved("identified"),
+            moved("helped"),
+            moved("eliminated"),
+            moved("returned"),
+        ],
+        [0, 0, 1, 1, 1, 0],
+        "{after}"
+    );
+    let (ok, out) = run(shanhuo(&server.database).args(["audit", "verify"]));
+    assert!(ok, "{out}");
+}

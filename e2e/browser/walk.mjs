@@ -855,6 +855,8 @@ async function monitoringWalk(browser, demo) {
   await f.click('form[action="/f/monitoring"] button[type=submit]');
   await f.waitForSelector('[role=alert]');
   assert.match(await f.locator('[role=alert]').first().innerText(), /哪一类困难/);
+  const said = await f.locator('[role=alert]').first().boundingBox();
+  assert.ok(said.y >= 0 && said.y + said.height <= 740, 'why it was refused is on the first screen');
   assert.equal(await f.inputValue('#what'), words, 'the words are kept');
   await shoot(f, 'farmer-monitoring-refused');
   await f.check('input[name=risk][value=illness]');

@@ -15647,7 +15647,15 @@ export interface operations {
                 /** @description Check only; write nothing. */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description A key of the client's own (8 to 64 letters, digits, `-` or `_`) for this import:
+                 *     the same file sent again with the same key stores nothing more and answers as the
+                 *     first import did; the key with another file is refused
+                 *     (`request.idempotency_key_reused`). Dry runs keep no key.
+                 */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -612,11 +612,25 @@ async fn upload(
     csv: String,
     dry_run: bool,
 ) -> (u16, serde_json::Value) {
-    let resp = app
+    upload_keyed(app, token, csv, dry_run, None).await
+}
+
+async fn upload_keyed(
+    app: &TestApp,
+    token: &str,
+    csv: String,
+    dry_run: bool,
+    key: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut req = app
         .client
         .post("/api/v1/monitoring/sector-lists")
         .query("dry_run", &dry_run)
-        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", format!("Bearer {token}"));
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    let resp = req
         .multipart(
             poem::test::TestForm::new().field(
                 poem::test::TestFormField::bytes(csv.into_bytes())
@@ -733,6 +747,56 @@ async fn a_sector_list_is_checked_matched_and_stored_all_or_nothing() {
     let cadre_found = all_warnings(&app, &cadre(), 100).await;
     assert_eq!(cadre_found.len(), 1);
     assert_eq!(cadre_found[0].household_id, ill);
+}
+
+/// A sector list sent again with its key, as a weak signal makes a phone do, is stored once.
+#[tokio::test]
+async fn a_sector_list_sent_again_with_its_key_is_stored_once() {
+    let app = support::app_with_admin().await;
+    household(&app, VILLAGE, 1).await;
+    support::official(&app, "13900000012", Role::TownshipOfficial, "500235101").await;
+    let (token, _) = support::tokens(&app, "13900000012").await;
+    let list = |what: &str| {
+        format!(
+            "身份证号,姓名,部门,情况,金额（元）,日期\n{},户主1,医保,{what},32000,2024-03-09\n",
+            head_id(1)
+        )
+    };
+    // A dry run keeps no key: the same key then stores the list.
+    let (status, _) = upload_keyed(
+        &app,
+        &token,
+        list("大额医疗支出"),
+        true,
+        Some("sector-list-1"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, first) = upload_keyed(
+        &app,
+        &token,
+        list("大额医疗支出"),
+        false,
+        Some("sector-list-1"),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = upload_keyed(
+        &app,
+        &token,
+        list("大额医疗支出"),
+        false,
+        Some("sector-list-1"),
+    )
+    .await;
+    assert_eq!((status, &again), (201, &first), "the first answer, again");
+    assert_eq!(sector_rows(&app).await, 1);
+    // The key with another file is refused, and nothing more is stored.
+    let (status, refused) =
+        upload_keyed(&app, &token, list("住院"), false, Some("sector-list-1")).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["code"], "request.idempotency_key_reused");
+    assert_eq!(sector_rows(&app).await, 1);
 }
 
 #[tokio::test]

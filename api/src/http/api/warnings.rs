@@ -265,6 +265,10 @@ impl From<SectorImportError> for ApiError {
                     })).collect::<Vec<_>>(),
                 }))
             }
+            SectorImportError::Invalid(reason) => {
+                ApiError::new(ErrorCode::RequestInvalidParameter).with_reason(reason)
+            }
+            SectorImportError::KeyReused => ErrorCode::RequestIdempotencyKeyReused.into(),
             SectorImportError::Database(e) => ApiError::internal(e),
         }
     }
@@ -368,6 +372,12 @@ impl WarningsApi {
         req: &poem::Request,
         /// Check only; write nothing.
         dry_run: Query<Option<bool>>,
+        /// A key of the client's own (8 to 64 letters, digits, `-` or `_`) for this import:
+        /// the same file sent again with the same key stores nothing more and answers as the
+        /// first import did; the key with another file is refused
+        /// (`request.idempotency_key_reused`). Dry runs keep no key.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: poem_openapi::param::Header<Option<String>>,
         upload: SectorListUpload,
     ) -> Result<ImportSectorListResponse, ApiError> {
         let file = upload.file.into_file().into_std().await;
@@ -379,6 +389,7 @@ impl WarningsApi {
             file,
             dry_run.0.unwrap_or(false),
             &crate::http::caller::origin(req),
+            idempotency_key.0.as_deref(),
         )
         .await?;
         Ok(if report.committed {

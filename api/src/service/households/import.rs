@@ -771,7 +771,7 @@ fn id_message(error: &IdNumberError) -> String {
 }
 
 /// SHA-256 of a file's bytes; the file is left at its start again.
-fn file_digest(file: &File) -> std::io::Result<String> {
+pub(crate) fn file_digest(file: &File) -> std::io::Result<String> {
     use std::io::{Read, Seek};
     let mut reader = file;
     let mut bytes = Vec::new();

@@ -29,9 +29,10 @@ use crate::{
     service::{
         audit::{self, NewAuditEntry},
         households::{
-            import::{MAX_REPORTED_PROBLEMS, Problem, ProblemCode},
+            import::{MAX_REPORTED_PROBLEMS, Problem, ProblemCode, file_digest},
             sheet::{self, SheetError, clean},
         },
+        idempotency::{self, Claim},
         policy::Actor,
         users::Origin,
     },
@@ -46,8 +47,24 @@ pub enum SectorImportError {
     /// A commit refused because of the problems in the report.
     #[error("the file has {} problems; nothing was written", .0.problem_count)]
     Rejected(Box<SectorReport>),
+    /// The client's idempotency key is not one.
+    #[error("{0}")]
+    Invalid(crate::service::reasons::Reason),
+    /// The client's idempotency key was sent before with another file.
+    #[error("the key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl From<idempotency::KeyError> for SectorImportError {
+    fn from(e: idempotency::KeyError) -> Self {
+        match e {
+            idempotency::KeyError::Malformed(reason) => Self::Invalid(reason),
+            idempotency::KeyError::Reused => Self::KeyReused,
+            idempotency::KeyError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 /// A row that matched no registered member of the official's area.
@@ -380,7 +397,9 @@ fn parse_yuan(text: &str) -> Option<i64> {
 }
 
 /// Reads, checks, matches and (unless `dry_run`) stores the people in `file`, for a township
-/// or county official (an admin reaches the whole county).
+/// or county official (an admin reaches the whole county). The same file sent again with the
+/// same key stores nothing more and answers as the first time; dry runs keep no key.
+#[allow(clippy::too_many_arguments)]
 pub async fn import_file(
     db: &Database,
     vault: &PiiVault,
@@ -389,6 +408,7 @@ pub async fn import_file(
     file: File,
     dry_run: bool,
     origin: &Origin,
+    key: Option<&str>,
 ) -> Result<SectorReport, SectorImportError> {
     if !matches!(
         actor.role,
@@ -398,9 +418,17 @@ pub async fn import_file(
     }
     let now = clock.now();
     let today = county_time::local(now).date_naive();
-    let Parsed { rows, mut report } = tokio::task::spawn_blocking(move || parse_file(file, today))
-        .await
-        .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let (Parsed { rows, mut report }, digest) = tokio::task::spawn_blocking(move || {
+        let digest = file_digest(&file).map_err(SheetError::Io)?;
+        Ok::<_, SectorImportError>((parse_file(file, today)?, digest))
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("the import stopped: {e}")))??;
+    let claim = match dry_run {
+        true => None,
+        false => Claim::new(actor, key, "sector_import", json!(digest))?,
+    };
+    let earlier = idempotency::earlier(db.conn(), claim.as_ref()).await?;
     report.problems.sort_by_key(|p| p.row);
     report.problem_count = report.problems.len();
     report.problems.truncate(MAX_REPORTED_PROBLEMS);
@@ -458,6 +486,12 @@ pub async fn import_file(
     }
     report.matched_households = households.len();
 
+    if earlier.is_some() {
+        // The same file was stored by the first request: its report, as it was then.
+        txn.rollback().await?;
+        report.committed = true;
+        return Ok(report);
+    }
     if dry_run || report.problem_count > 0 {
         txn.rollback().await?;
         return if dry_run {
@@ -514,7 +548,9 @@ pub async fn import_file(
         )
         .await?;
     }
-    txn.commit().await?;
+    // When another request with the same key and file stored it first, this one rolled back:
+    // either way the file is stored once.
+    idempotency::commit(db, txn, claim.as_ref(), &format!("{} rows", rows.len())).await?;
     report.committed = true;
     Ok(report)
 }

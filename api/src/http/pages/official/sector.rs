@@ -9,7 +9,7 @@ use poem::{Request, Response, handler, http::StatusCode, web::Data};
 
 use crate::http::pages::{
     error::PageError,
-    forms::PageUpload,
+    forms::{PageUpload, fresh_key},
     session::Official,
     shell::{Frame, private_with},
 };
@@ -26,6 +26,7 @@ pub async fn sector_page(official: Official, lang: Lang) -> Result<Response, Pag
         &SectorPage {
             lang,
             csrf: official.csrf(),
+            key: fresh_key(),
             report: None,
             refused: None,
         },
@@ -43,11 +44,19 @@ pub async fn upload(
     PageUpload(form): PageUpload,
 ) -> Result<Response, PageError> {
     let dry_run = form.get("dry_run").is_some();
+    let sent_key = form.get("key").map(str::to_owned);
     let page = |report: Option<SectorReport>, refused: Option<String>, status: StatusCode| {
+        // A stored list's key is spent; one checked or refused may be sent again with it.
+        let key = match (&report, &sent_key) {
+            (Some(r), _) if r.committed => fresh_key(),
+            (_, Some(sent)) => sent.clone(),
+            _ => fresh_key(),
+        };
         private_with(
             &SectorPage {
                 lang,
                 csrf: official.csrf(),
+                key,
                 report,
                 refused,
             },
@@ -74,6 +83,7 @@ pub async fn upload(
         file,
         dry_run,
         &origin(req),
+        sent_key.as_deref(),
     )
     .await;
     match result {
@@ -101,6 +111,8 @@ pub async fn upload(
 struct SectorPage {
     lang: Lang,
     csrf: String,
+    /// Sent with the file, so a double tap stores the list once.
+    key: String,
     report: Option<SectorReport>,
     refused: Option<String>,
 }

@@ -116,3 +116,10 @@ struct SectorPage {
     report: Option<SectorReport>,
     refused: Option<String>,
 }
+
+impl SectorPage {
+    /// After a check or a refusal the list is sent again, and a browser keeps no chosen file.
+    fn choose_again(&self) -> bool {
+        self.refused.is_some() || self.report.as_ref().is_some_and(|r| !r.committed)
+    }
+}

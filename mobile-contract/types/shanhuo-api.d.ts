@@ -15513,7 +15513,10 @@ export interface operations {
     get_monitoring_figures: {
         parameters: {
             query?: {
-                /** @description A village, township or county code inside the caller's area. */
+                /**
+                 * @description A village, township or county code inside the caller's area; absent or empty, the
+                 *     caller's own area.
+                 */
                 area?: string;
             };
             header?: never;

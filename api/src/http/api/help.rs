@@ -445,12 +445,15 @@ impl HelpApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        /// A village, township or county code inside the caller's area.
+        /// A village, township or county code inside the caller's area; absent or empty, the
+        /// caller's own area.
         area: Query<Option<String>>,
     ) -> Result<FiguresResponse, ApiError> {
         let asked = area
             .0
             .as_deref()
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
             .map(super::areas::parse_area_code)
             .transpose()?;
         let area = figures::area_for(&auth.0.actor, asked)?;

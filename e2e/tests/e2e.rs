@@ -556,6 +556,41 @@ async fn take_step(server: &TestServer, steps: &str, token: &str, action: &str) 
     .await
 }
 
+/// Records a household's wages for a year, as the cadre's form does.
+async fn record_wages(server: &TestServer, token: &str, household: i64, year: i32, fen: i64) {
+    let (status, body) = send_json(
+        server,
+        Method::PUT,
+        &format!("/api/v1/households/{household}/incomes/{year}"),
+        token,
+        &json!({ "wages_fen": fen }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Records every check of 两不愁三保障 and safe water as met for a year.
+async fn pass_every_check(server: &TestServer, token: &str, household: i64, year: i32) {
+    for check in [
+        "food",
+        "clothing",
+        "education",
+        "medical",
+        "housing",
+        "water",
+    ] {
+        let (status, body) = send_json(
+            server,
+            Method::PUT,
+            &format!("/api/v1/households/{household}/checks/{year}/{check}"),
+            token,
+            &json!({ "passed": true, "note": "入户核实" }),
+        )
+        .await;
+        assert_eq!(status, 200, "{check}: {body}");
+    }
+}
+
 /// A village cadre proposes a household's exit; it goes through the whole procedure with the
 /// right officials, the public notice ending by the clock across a restart, and the county's
 /// progress moves by exactly the household's members.
@@ -594,33 +629,8 @@ async fn a_household_exits_through_the_whole_procedure_and_the_dashboard_moves_b
     assert_eq!(status, 201, "{household}");
     let id = household["id"].as_i64().unwrap();
 
-    let (status, _) = send_json(
-        &server,
-        Method::PUT,
-        &format!("/api/v1/households/{id}/incomes/2016"),
-        &cadre,
-        &json!({ "wages_fen": 1_200_000 }),
-    )
-    .await;
-    assert_eq!(status, 200);
-    for check in [
-        "food",
-        "clothing",
-        "education",
-        "medical",
-        "housing",
-        "water",
-    ] {
-        let (status, assessment) = send_json(
-            &server,
-            Method::PUT,
-            &format!("/api/v1/households/{id}/checks/2016/{check}"),
-            &cadre,
-            &json!({ "passed": true, "note": "入户核实" }),
-        )
-        .await;
-        assert_eq!(status, 200, "{assessment}");
-    }
+    record_wages(&server, &cadre, id, 2016, 1_200_000).await;
+    pass_every_check(&server, &cadre, id, 2016).await;
     let (_, assessment) = server
         .send_as(
             Method::GET,
@@ -1017,8 +1027,7 @@ async fn a_household_at_risk_is_warned_of_identified_helped_and_its_risk_elimina
     // Village notices of about four seconds, so the test can outwait them.
     let server = TestServer::start_with(&[("SHANHUO_MONITORING_NOTICE_DAYS", "0.00005")]).await;
     let village = "500235101201";
-    let year = county_today().format("%Y").to_string();
-    let year: i32 = year.parse().unwrap();
+    let year = chrono::Datelike::year(&county_today());
     let cadre = official_token(&server, "13900000011", "village-cadre", village).await;
     let township = official_token(&server, "13900000012", "township-official", "500235101").await;
     let county = official_token(&server, "13900000013", "county-official", "500235").await;
@@ -1059,15 +1068,7 @@ async fn a_household_at_risk_is_warned_of_identified_helped_and_its_risk_elimina
         .await;
 
     // This year's income: 10,000 yuan for two, 5,000 each, under the 6,000 line.
-    let (status, body) = send_json(
-        &server,
-        Method::PUT,
-        &format!("/api/v1/households/{id}/incomes/{year}"),
-        &cadre,
-        &json!({ "wages_fen": 1_000_000 }),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    record_wages(&server, &cadre, id, year, 1_000_000).await;
     let (status, warnings) = server
         .send_as(
             Method::GET,
@@ -1177,33 +1178,8 @@ async fn a_household_at_risk_is_warned_of_identified_helped_and_its_risk_elimina
     assert_eq!(record["help"]["visits"].as_array().map(Vec::len), Some(1));
 
     // The income recovers to 8,000 each, and the guarantees and safe water hold.
-    let (status, body) = send_json(
-        &server,
-        Method::PUT,
-        &format!("/api/v1/households/{id}/incomes/{year}"),
-        &cadre,
-        &json!({ "wages_fen": 1_600_000 }),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    for check in [
-        "food",
-        "clothing",
-        "education",
-        "medical",
-        "housing",
-        "water",
-    ] {
-        let (status, body) = send_json(
-            &server,
-            Method::PUT,
-            &format!("/api/v1/households/{id}/checks/{year}/{check}"),
-            &cadre,
-            &json!({ "passed": true, "note": "入户核实" }),
-        )
-        .await;
-        assert_eq!(status, 200, "{check}: {body}");
-    }
+    record_wages(&server, &cadre, id, year, 1_600_000).await;
+    pass_every_check(&server, &cadre, id, year).await;
 
     // Risk elimination, with a notice a villager reads on the public board.
     let (status, record) = send_json(

@@ -1478,7 +1478,7 @@ export interface paths {
          * Get the monitoring figures of an area
          * @description Households under monitoring by category, risk type, township and village, and those
          *     identified, helped, eliminated and returned to poverty in the county's year now; for the
-         *     caller's own area, or a part of it named by `area`.
+         *     caller's own area, or a part of it named by `area_code`.
          */
         get: operations["get_monitoring_figures"];
         put?: never;
@@ -15514,10 +15514,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description A village, township or county code inside the caller's area; absent or empty, the
-                 *     caller's own area.
+                 * @description A village, township or county code inside the caller's area; absent, the caller's
+                 *     own area.
                  */
-                area?: string;
+                area_code?: string;
             };
             header?: never;
             path?: never;

@@ -58,7 +58,11 @@ impl Database {
         replica_url: &str,
         options: &DatabaseOptions,
     ) -> Result<Self, DbErr> {
-        let kind = |url: &str| url.split(':').next().unwrap_or_default().to_owned();
+        let kind = |url: &str| match url.split(':').next().unwrap_or_default() {
+            // sqlx takes both spellings of PostgreSQL's scheme.
+            "postgresql" => "postgres".to_owned(),
+            scheme => scheme.to_owned(),
+        };
         if url.starts_with("sqlite:") || kind(url) != kind(replica_url) {
             return Err(DbErr::Custom(
                 "a read replica must be the same kind of database as the primary, \

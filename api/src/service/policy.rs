@@ -21,6 +21,18 @@ pub struct Actor {
     pub household_id: Option<i64>,
 }
 
+/// Who takes a step of a procedure (an exit, a monitoring identification or elimination): an
+/// official, or a villager objecting on the public notice board.
+#[derive(Clone, Copy, Debug)]
+pub enum StepBy<'a> {
+    Official(&'a Actor),
+    /// A villager whose phone was confirmed by a texted code (here masked, as the audit keeps
+    /// it); only `object` is theirs.
+    Villager {
+        phone_masked: &'a str,
+    },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Read,

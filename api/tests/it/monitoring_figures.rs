@@ -477,7 +477,7 @@ async fn every_figure_equals_a_recount_from_the_rows_for_the_county_a_township_a
     assert_eq!(body["by_village"].as_array().unwrap().len(), 3);
     let outside = app
         .client
-        .get("/api/v1/monitoring-figures?area=500236")
+        .get("/api/v1/monitoring-figures?area_code=500236")
         .header("authorization", format!("Bearer {token}"))
         .send()
         .await;

@@ -163,6 +163,7 @@ async fn an_exit_notice_that_has_ended_takes_no_objection() {
     let refused = api::service::monitoring::notices::object_to_exit(
         &app.state.db,
         &api::domain::county_time::SystemClock,
+        &app.state.exit_rules,
         case,
         &phone,
         "理由",

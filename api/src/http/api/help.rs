@@ -435,7 +435,7 @@ impl HelpApi {
     ///
     /// Households under monitoring by category, risk type, township and village, and those
     /// identified, helped, eliminated and returned to poverty in the county's year now; for the
-    /// caller's own area, or a part of it named by `area`.
+    /// caller's own area, or a part of it named by `area_code`.
     #[oai(
         path = "/monitoring-figures",
         method = "get",
@@ -445,15 +445,13 @@ impl HelpApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        /// A village, township or county code inside the caller's area; absent or empty, the
-        /// caller's own area.
-        area: Query<Option<String>>,
+        /// A village, township or county code inside the caller's area; absent, the caller's
+        /// own area.
+        area_code: Query<Option<String>>,
     ) -> Result<FiguresResponse, ApiError> {
-        let asked = area
+        let asked = area_code
             .0
             .as_deref()
-            .map(str::trim)
-            .filter(|code| !code.is_empty())
             .map(super::areas::parse_area_code)
             .transpose()?;
         let area = figures::area_for(&auth.0.actor, asked)?;

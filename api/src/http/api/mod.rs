@@ -239,6 +239,10 @@ const ID_NUMBER: &str = "^[0-9]{17}[0-9Xx]$";
 const CURSOR: &str =
     "^(djE6([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])?)?$";
 
+/// A client's idempotency key ([`crate::service::idempotency`]): 1 to 64 letters, digits, `-`
+/// or `_`, spaces around it forgiven; empty, there is none.
+const IDEMPOTENCY_KEY: &str = "^ *([A-Za-z0-9_-]{1,64})? *$";
+
 /// The pattern the server's own parsers hold a parameter or field of this name to, if any.
 /// `path` tells the `code` of an area from the `code` of a trace code.
 fn enforced(name: &str, path: Option<&str>) -> Option<String> {
@@ -255,6 +259,7 @@ fn enforced(name: &str, path: Option<&str>) -> Option<String> {
         "phone" | "recipient_phone" => format!("^{PHONE}$"),
         "id_number" => ID_NUMBER.to_owned(),
         "cursor" => CURSOR.to_owned(),
+        "Idempotency-Key" => IDEMPOTENCY_KEY.to_owned(),
         _ => return None,
     };
     Some(pattern)

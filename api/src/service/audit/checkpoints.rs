@@ -107,17 +107,8 @@ impl From<KeyError> for CheckpointError {
     }
 }
 
-/// An admin's request to sign a checkpoint now.
-pub async fn sign_now(
-    db: &Database,
-    keys: &AuditKeys,
-    actor: &Actor,
-) -> Result<Checkpoint, CheckpointError> {
-    sign_now_keyed(db, keys, actor, None).await
-}
-
-/// [`sign_now`], once for a client's key: the request sent again answers the checkpoint the
-/// first one signed.
+/// An admin's request to sign a checkpoint now, once for a client's key: the request sent
+/// again answers the checkpoint the first one signed.
 pub async fn sign_now_keyed(
     db: &Database,
     keys: &AuditKeys,

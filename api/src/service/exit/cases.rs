@@ -31,7 +31,7 @@ use crate::{
     infra::db::Database,
     service::{
         audit::{self, NewAuditEntry},
-        policy::{Action, Actor},
+        policy::{Action, Actor, StepBy},
         users::Origin,
     },
 };
@@ -373,7 +373,7 @@ pub async fn propose_keyed(
     }
 }
 
-/// Moves a case one step, as the transition table allows.
+/// Moves a case one step, as the transition table allows, for an official.
 #[allow(clippy::too_many_arguments)]
 pub async fn transition(
     db: &Database,
@@ -385,7 +385,43 @@ pub async fn transition(
     reason: Option<String>,
     origin: &Origin,
 ) -> Result<CaseRecord, ExitError> {
-    refuse_admin(actor)?;
+    let by = StepBy::Official(actor);
+    take_step(db, clock, rules, by, case_id, action, reason, origin).await
+}
+
+/// A villager's objection to a running exit notice, from the public notice board, by a phone
+/// the caller confirmed with a texted code (kept masked, in the step's audit entry). Taken
+/// only while the notice runs, as an official's objection is; the case goes back to
+/// verification.
+pub async fn object_from_board(
+    db: &Database,
+    clock: &dyn Clock,
+    rules: &ExitRules,
+    case_id: i64,
+    phone_masked: &str,
+    reason: String,
+    origin: &Origin,
+) -> Result<CaseRecord, ExitError> {
+    let by = StepBy::Villager { phone_masked };
+    let action = ExitAction::Object;
+    take_step(db, clock, rules, by, case_id, action, Some(reason), origin).await
+}
+
+/// One step of the transition table, by an official or a villager objecting.
+#[allow(clippy::too_many_arguments)]
+async fn take_step(
+    db: &Database,
+    clock: &dyn Clock,
+    rules: &ExitRules,
+    by: StepBy<'_>,
+    case_id: i64,
+    action: ExitAction,
+    reason: Option<String>,
+    origin: &Origin,
+) -> Result<CaseRecord, ExitError> {
+    if let StepBy::Official(actor) = by {
+        refuse_admin(actor)?;
+    }
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
@@ -396,7 +432,14 @@ pub async fn transition(
     }
     let txn = db.begin_write().await?;
     let now = clock.now();
-    let case = case_in_reach(&txn, actor, case_id, Lock::ForUpdate).await?;
+    let case = match by {
+        StepBy::Official(actor) => case_in_reach(&txn, actor, case_id, Lock::ForUpdate).await?,
+        StepBy::Villager { .. } => exit_case::Entity::find_by_id(case_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(ExitError::NotFound)?,
+    };
     let candidates: Vec<&Transition> = TRANSITIONS
         .iter()
         .filter(|t| t.action == action && t.from.contains(&case.state))
@@ -412,7 +455,11 @@ pub async fn transition(
             notice_ends_at: case.notice_ends_at,
         });
     };
-    if !step.roles.contains(&actor.role) {
+    let allowed = match by {
+        StepBy::Official(actor) => step.roles.contains(&actor.role),
+        StepBy::Villager { .. } => action == ExitAction::Object,
+    };
+    if !allowed {
         return Err(ExitError::Forbidden);
     }
     if step.needs_reason && reason.is_none() {
@@ -472,74 +519,12 @@ pub async fn transition(
             _ => {}
         }
     }
-    record_step(
-        &txn,
-        actor,
-        origin,
-        &case,
-        Some(from),
-        action.name(),
-        reason,
-    )
-    .await?;
-    let record = load(&txn, case, now).await?;
-    txn.commit().await?;
-    Ok(record)
-}
-
-/// A villager's objection to a running exit notice, from the public notice board, by a phone
-/// the caller confirmed with a texted code (kept masked, in the step's audit entry). Taken
-/// only while the notice runs, as an official's objection is; the case goes back to
-/// verification.
-pub async fn object_from_board(
-    db: &Database,
-    clock: &dyn Clock,
-    case_id: i64,
-    phone_masked: &str,
-    reason: &str,
-    origin: &Origin,
-) -> Result<CaseRecord, ExitError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ExitError::Invalid(
-            crate::service::reasons::objection_reason_length(500),
-        ));
-    }
-    let txn = db.begin_write().await?;
-    let now = clock.now();
-    let case = exit_case::Entity::find_by_id(case_id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ExitError::NotFound)?;
-    let Some(step) = TRANSITIONS.iter().find(|t| {
-        t.action == ExitAction::Object
-            && t.from.contains(&case.state)
-            && timing_allows(t.timing, &case, now)
-    }) else {
-        return Err(ExitError::NotAllowedNow {
-            state: case.state,
-            action: ExitAction::Object,
-            next: next_actions(&case, now),
-            notice_ends_at: case.notice_ends_at,
-        });
+    let (user_id, objector) = match by {
+        StepBy::Official(actor) => (Some(actor.user_id), None),
+        StepBy::Villager { phone_masked } => (None, Some(phone_masked)),
     };
-    let from = case.state;
-    let mut active = case.into_active_model();
-    active.state = Set(step.to);
-    active.updated_at = Set(now);
-    let case = active.update(&txn).await?;
-    record_step_by(
-        &txn,
-        None,
-        Some(phone_masked),
-        origin,
-        &case,
-        Some(from),
-        ExitAction::Object.name(),
-        Some(reason.to_owned()),
-    )
-    .await?;
+    let (from, action) = (Some(from), action.name());
+    record_step_by(&txn, user_id, objector, origin, &case, from, action, reason).await?;
     let record = load(&txn, case, now).await?;
     txn.commit().await?;
     Ok(record)

@@ -387,7 +387,7 @@ pub async fn import_file_keyed(
         return Err(VillageSheetError::Forbidden);
     }
     let (rows, mut report, digest) = tokio::task::spawn_blocking(move || {
-        let digest = file_digest(&file).map_err(SheetError::Io)?;
+        let digest = sheet::file_digest(&file).map_err(SheetError::Io)?;
         let (rows, report) = parse_file(file)?;
         Ok::<_, VillageSheetError>((rows, report, digest))
     })
@@ -536,16 +536,6 @@ pub async fn import_file_keyed(
     }
     report.committed = true;
     Ok(report)
-}
-
-/// SHA-256 of a file's bytes; the file is left at its start again.
-fn file_digest(file: &File) -> std::io::Result<String> {
-    use std::io::{Read, Seek};
-    let mut reader = file;
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes)?;
-    reader.rewind()?;
-    Ok(crate::infra::tokens::sha256_hex(&bytes))
 }
 
 /// What an import changes on one village.

@@ -177,7 +177,7 @@ pub async fn import_file_keyed(
         return Err(ImportError::Forbidden);
     }
     let (parsed, digest) = tokio::task::spawn_blocking(move || {
-        let digest = file_digest(&file).map_err(SheetError::Io)?;
+        let digest = sheet::file_digest(&file).map_err(SheetError::Io)?;
         Ok::<_, ImportError>((parse_file(file)?, digest))
     })
     .await
@@ -768,14 +768,4 @@ fn flaw_message(flaw: &Flaw, household_number: &str) -> String {
 /// Why an ID number was refused, without repeating it.
 fn id_message(error: &IdNumberError) -> String {
     crate::service::reasons::id_number(error).zh
-}
-
-/// SHA-256 of a file's bytes; the file is left at its start again.
-pub(crate) fn file_digest(file: &File) -> std::io::Result<String> {
-    use std::io::{Read, Seek};
-    let mut reader = file;
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes)?;
-    reader.rewind()?;
-    Ok(crate::infra::tokens::sha256_hex(&bytes))
 }

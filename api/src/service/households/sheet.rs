@@ -371,6 +371,18 @@ impl SheetFormat {
     }
 }
 
+/// SHA-256 of an uploaded file's bytes, read as a stream; the file is left at its start again.
+/// An import sent again with its idempotency key is recognised by it.
+pub fn file_digest(file: &File) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Seek;
+    let mut reader = file;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut reader, &mut hasher)?;
+    reader.rewind()?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
 /// Reads a sheet row by row, calling `on_row` with the row's 1-based number (as a spreadsheet
 /// shows it) and its cells as text. Neither format is held in memory whole.
 pub fn read_rows(

@@ -55,20 +55,8 @@ pub async fn is_member(
 }
 
 /// Registers a co-operative in a township or village the official governs, managed by a
-/// farmer account that manages no other.
-pub async fn create(
-    db: &Database,
-    actor: &Actor,
-    name: &str,
-    area: &AreaCode,
-    manager_user_id: i64,
-    origin: &Origin,
-) -> Result<Cooperative, MarketError> {
-    create_keyed(db, actor, name, area, manager_user_id, origin, None).await
-}
-
-/// [`create`], once for a client's key: the same request sent again answers the co-operative
-/// the first one registered; the key with another request is refused.
+/// farmer account that manages no other; once for a client's key: the same request sent again
+/// answers the co-operative the first one registered, the key with another request is refused.
 pub async fn create_keyed(
     db: &Database,
     actor: &Actor,

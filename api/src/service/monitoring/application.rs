@@ -4,12 +4,8 @@
 //! with an application still being handled, is refused plainly; a farmer applies only for the
 //! household their account is bound to.
 
-use entities::{
-    household::{self, HouseholdStatus},
-    monitored_household::{DiscoveryChannel, MonitoringCategory},
-    user::Role,
-};
-use sea_orm::EntityTrait;
+use entities::{household, monitored_household::DiscoveryChannel, user::Role};
+use sea_orm::{EntityTrait, QuerySelect};
 use serde_json::json;
 
 use super::{
@@ -21,7 +17,7 @@ use crate::{
     infra::db::Database,
     service::{
         exit::rules::ExitRules,
-        idempotency::{self, Claim, Kept},
+        idempotency::{self, Claim},
         policy::Actor,
         reasons,
         users::Origin,
@@ -53,15 +49,8 @@ pub async fn apply(
     let Some(household_id) = actor.household_id else {
         return Err(MonitoringError::Refused(reasons::monitoring_no_household()));
     };
-    let what = application.what.trim().to_owned();
-    if what.is_empty() {
-        return Err(MonitoringError::Invalid(reasons::monitoring_what_needed()));
-    }
-    if what.chars().count() > 500 {
-        return Err(MonitoringError::Invalid(reasons::monitoring_note_length(
-            500,
-        )));
-    }
+    let what = cases::checked_note(Some(application.what))?
+        .ok_or(MonitoringError::Invalid(reasons::monitoring_what_needed()))?;
     let now = clock.now();
     let year = crate::domain::county_time::year_of(now);
     if rules.monitoring_line_fen(year).is_none() {
@@ -73,14 +62,13 @@ pub async fn apply(
         return cases::record_of(db, now, idempotency::id_of(&earlier)?).await;
     }
     let txn = db.begin_write().await?;
+    // Locked, as an official's opening locks it: one open record per household.
     let household = household::Entity::find_by_id(household_id)
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or(MonitoringError::Refused(reasons::monitoring_no_household()))?;
-    let category = match household.status {
-        HouseholdStatus::Exited | HouseholdStatus::Returned => MonitoringCategory::UnstableExited,
-        _ => MonitoringCategory::SuddenHardship,
-    };
+    let category = super::category_for(household.status);
     let opened = cases::open_in(
         &txn,
         &household,
@@ -105,16 +93,10 @@ pub async fn apply(
         }
         Err(e) => return Err(e),
     };
-    match idempotency::keep(&txn, claim.as_ref(), &record.monitored.id.to_string()).await {
-        Ok(()) => {
-            txn.commit().await?;
-            Ok(record)
-        }
-        Err(Kept::Raced) => {
-            drop(txn);
-            let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
-            cases::record_of(db, now, idempotency::id_of(&winner)?).await
-        }
-        Err(Kept::Failed(e)) => Err(e.into()),
+    let made = record.monitored.id.to_string();
+    match idempotency::commit(db, txn, claim.as_ref(), &made).await? {
+        None => Ok(record),
+        // Another request with the same key made it first.
+        Some(winner) => cases::record_of(db, now, idempotency::id_of(&winner)?).await,
     }
 }

@@ -599,16 +599,7 @@ pub async fn propose_elimination(
     Ok(record)
 }
 
-/// Who takes a step: an official, or a villager objecting on the public notice board.
-#[derive(Clone, Copy, Debug)]
-pub enum StepBy<'a> {
-    Official(&'a Actor),
-    /// A villager whose phone was confirmed by a texted code (here masked, as the audit keeps
-    /// it); only `object` is theirs.
-    Villager {
-        phone_masked: &'a str,
-    },
-}
+pub use crate::service::policy::StepBy;
 
 /// Moves a case one step, as its procedure's table allows.
 #[allow(clippy::too_many_arguments)]
@@ -780,7 +771,7 @@ pub async fn risk_remaining(
     Ok(failing)
 }
 
-fn checked_note(note: Option<String>) -> Result<Option<String>, MonitoringError> {
+pub(super) fn checked_note(note: Option<String>) -> Result<Option<String>, MonitoringError> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(MonitoringError::Invalid(reasons::monitoring_note_length(

@@ -7,17 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entities::{
-    area, audit_log, help_record,
+    audit_log, help_record,
     monitored_household::{self, MonitoringCategory, MonitoringStatus},
     monitoring_case, monitoring_case_step,
     user::Role,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::{MonitoringError, RiskType};
+use super::{MonitoringError, RiskType, cases::MonitoringAction};
 use crate::{
     domain::{AreaCode, county_time},
-    service::policy::Actor,
+    service::{areas, policy::Actor},
 };
 
 /// The three categories in the order pages list them.
@@ -161,14 +161,7 @@ pub async fn of(
             entry.identifying += identifying;
         }
     }
-    let codes: Vec<String> = townships.keys().chain(villages.keys()).cloned().collect();
-    let names: BTreeMap<String, String> = area::Entity::find()
-        .filter(area::Column::Code.is_in(codes))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|a| (a.code, a.name))
-        .collect();
+    let names = areas::names_of(conn, townships.keys().chain(villages.keys()).cloned()).await?;
     for entry in townships.values_mut().chain(villages.values_mut()) {
         entry.name = names.get(&entry.code).cloned().unwrap_or_default();
     }
@@ -186,10 +179,14 @@ pub async fn of(
         .into_iter()
         .map(|c| (c.id, c.monitored_id))
         .collect();
+    let (confirm, eliminate) = (
+        MonitoringAction::Confirm.name(),
+        MonitoringAction::Eliminate.name(),
+    );
     let steps = monitoring_case_step::Entity::find()
         .filter(monitoring_case_step::Column::At.gte(from))
         .filter(monitoring_case_step::Column::At.lt(until))
-        .filter(monitoring_case_step::Column::Action.is_in(["confirm", "eliminate"]))
+        .filter(monitoring_case_step::Column::Action.is_in([confirm, eliminate]))
         .all(conn)
         .await?;
     let mut identified = BTreeSet::new();
@@ -198,10 +195,11 @@ pub async fn of(
         let Some(monitored) = cases.get(&step.case_id) else {
             continue;
         };
-        match step.action.as_str() {
-            "confirm" => identified.insert(*monitored),
-            _ => eliminated.insert(*monitored),
-        };
+        if step.action == confirm {
+            identified.insert(*monitored);
+        } else {
+            eliminated.insert(*monitored);
+        }
     }
     figures.identified = identified.len() as u64;
     figures.eliminated = eliminated.len() as u64;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use entities::{
     help_record::{self, HelpKind},
     household, household_visit,
@@ -14,7 +14,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -28,7 +28,7 @@ use crate::{
     service::{
         audit::{self, NewAuditEntry},
         households::{HouseholdError, household_for},
-        idempotency::{self, Claim, Kept},
+        idempotency::{self, Claim},
         market::{MarketError, photos::Photos},
         policy::{Action, Actor},
         reasons::{self, Reason},
@@ -291,17 +291,10 @@ pub async fn record_help(
         },
     )
     .await?;
-    match idempotency::keep(&txn, claim.as_ref(), &record.id.to_string()).await {
-        Ok(()) => {
-            txn.commit().await?;
-            Ok(record)
-        }
-        Err(Kept::Raced) => {
-            drop(txn);
-            let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
-            help_made(db, idempotency::id_of(&winner)?).await
-        }
-        Err(Kept::Failed(e)) => Err(e.into()),
+    match idempotency::commit(db, txn, claim.as_ref(), &record.id.to_string()).await? {
+        None => Ok(record),
+        // Another request with the same key made it first.
+        Some(winner) => help_made(db, idempotency::id_of(&winner)?).await,
     }
 }
 
@@ -387,17 +380,10 @@ pub async fn record_visit(
         },
     )
     .await?;
-    match idempotency::keep(&txn, claim.as_ref(), &visit.id.to_string()).await {
-        Ok(()) => {
-            txn.commit().await?;
-            Ok(visit)
-        }
-        Err(Kept::Raced) => {
-            drop(txn);
-            let winner = idempotency::winner(db.conn(), claim.as_ref()).await?;
-            visit_made(db, idempotency::id_of(&winner)?).await
-        }
-        Err(Kept::Failed(e)) => Err(e.into()),
+    match idempotency::commit(db, txn, claim.as_ref(), &visit.id.to_string()).await? {
+        None => Ok(visit),
+        // Another request with the same key made it first.
+        Some(winner) => visit_made(db, idempotency::id_of(&winner)?).await,
     }
 }
 
@@ -421,7 +407,9 @@ pub async fn assign_cadre(
     if let Some(user_id) = cadre_id {
         let village = AreaCode::parse(&household.village_code)
             .map_err(|_| HelpError::Invalid(reasons::household_records()))?;
+        // Locked, so the account cannot be disabled or moved while it is named.
         let fits = user::Entity::find_by_id(user_id)
+            .lock_shared()
             .one(&txn)
             .await?
             .filter(|u| !u.disabled && crate::service::policy::is_official_role(u.role))
@@ -557,11 +545,6 @@ pub async fn tallies(
         tally.last_visit = tally.last_visit.max(Some(v.visited_on));
     }
     Ok(tallies)
-}
-
-/// When a record was made, for pages: the county's minute.
-pub fn recorded_at(at: DateTime<Utc>) -> String {
-    crate::domain::county_time::minute(at)
 }
 
 #[cfg(test)]

@@ -12,7 +12,11 @@ pub mod sector;
 pub mod warnings;
 
 use chrono::{DateTime, Utc};
-use entities::monitoring_case::{MonitoringProcedure, MonitoringState};
+use entities::{
+    household::HouseholdStatus,
+    monitored_household::MonitoringCategory,
+    monitoring_case::{MonitoringProcedure, MonitoringState},
+};
 
 use self::cases::MonitoringAction;
 use crate::service::{exit::assessment::Failing, households::HouseholdError, reasons::Reason};
@@ -68,6 +72,15 @@ impl From<HouseholdError> for MonitoringError {
             HouseholdError::Invalid(reason) => MonitoringError::Invalid(reason),
             _ => MonitoringError::Invalid(crate::service::reasons::household_records()),
         }
+    }
+}
+
+/// The category a household is monitored as by its standing, unless an official says
+/// otherwise: an exited (or returned) household is 脱贫不稳定户, any other 突发严重困难户.
+pub fn category_for(status: HouseholdStatus) -> MonitoringCategory {
+    match status {
+        HouseholdStatus::Exited | HouseholdStatus::Returned => MonitoringCategory::UnstableExited,
+        _ => MonitoringCategory::SuddenHardship,
     }
 }
 

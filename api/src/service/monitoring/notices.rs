@@ -21,7 +21,12 @@ use super::{
 use crate::{
     domain::{AreaCode, Phone, county_time::Clock},
     infra::db::Database,
-    service::{exit::rules::ExitRules, reasons, trace::codes::mask_name, users::Origin},
+    service::{
+        exit::{self, ExitError, rules::ExitRules},
+        reasons,
+        trace::codes::mask_name,
+        users::Origin,
+    },
 };
 
 /// How far back ended notices stay on the board.
@@ -59,11 +64,6 @@ impl NoticeKind {
             NoticeKind::Identification => "Taken into monitoring",
             NoticeKind::Elimination => "Risk eliminated",
         }
-    }
-
-    /// Whether villagers object to it on the board: every kind does, while it runs.
-    pub fn takes_objections(self) -> bool {
-        true
     }
 
     /// Whether its case is an exit case (a household's exit or a village's de-listing), not a
@@ -193,6 +193,15 @@ async fn head_masked(
     Ok(head.map(|m| mask_name(&m.name)).unwrap_or_default())
 }
 
+/// What a villager says against a notice, trimmed: 1 to 500 characters.
+fn objection(reason: &str) -> Result<String, reasons::Reason> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(reasons::objection_reason_length(500));
+    }
+    Ok(reason.to_owned())
+}
+
 /// A villager's objection to a monitoring notice, from a phone the caller has confirmed by a
 /// texted code. Taken only while the notice runs (409 with the allowed steps otherwise); the
 /// case goes back to the home check, and the objection is audited with the masked phone.
@@ -205,25 +214,12 @@ pub async fn object(
     reason: &str,
     origin: &Origin,
 ) -> Result<(), MonitoringError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(MonitoringError::Invalid(reasons::objection_reason_length(
-            500,
-        )));
-    }
-    cases::transition(
-        db,
-        clock,
-        rules,
-        StepBy::Villager {
-            phone_masked: &phone.masked(),
-        },
-        case_id,
-        MonitoringAction::Object,
-        Some(reason.to_owned()),
-        origin,
-    )
-    .await?;
+    let reason = objection(reason).map_err(MonitoringError::Invalid)?;
+    let by = StepBy::Villager {
+        phone_masked: &phone.masked(),
+    };
+    let action = MonitoringAction::Object;
+    cases::transition(db, clock, rules, by, case_id, action, Some(reason), origin).await?;
     Ok(())
 }
 
@@ -233,19 +229,14 @@ pub async fn object(
 pub async fn object_to_exit(
     db: &Database,
     clock: &dyn Clock,
+    rules: &ExitRules,
     case_id: i64,
     phone: &Phone,
     reason: &str,
     origin: &Origin,
-) -> Result<(), crate::service::exit::ExitError> {
-    crate::service::exit::cases::object_from_board(
-        db,
-        clock,
-        case_id,
-        &phone.masked(),
-        reason,
-        origin,
-    )
-    .await?;
+) -> Result<(), ExitError> {
+    let reason = objection(reason).map_err(ExitError::Invalid)?;
+    let phone = phone.masked();
+    exit::cases::object_from_board(db, clock, rules, case_id, &phone, reason, origin).await?;
     Ok(())
 }

@@ -29,7 +29,7 @@ use crate::{
     service::{
         audit::{self, NewAuditEntry},
         households::{
-            import::{MAX_REPORTED_PROBLEMS, Problem, ProblemCode, file_digest},
+            import::{MAX_REPORTED_PROBLEMS, Problem, ProblemCode},
             sheet::{self, SheetError, clean},
         },
         idempotency::{self, Claim},
@@ -157,15 +157,6 @@ pub fn parse_sector(text: &str) -> Option<Sector> {
         "教育" | "教育局" | "education" => Sector::Education,
         _ => return None,
     })
-}
-
-/// The header row of the template: the file officials fill in.
-pub fn template_csv() -> String {
-    let headers: Vec<&str> = SectorColumn::ALL.iter().map(|c| c.header()).collect();
-    format!(
-        "\u{feff}{}\r\n500235198001010011,张三,医保,大额医疗支出,32000,2026-03-09\r\n",
-        headers.join(",")
-    )
 }
 
 /// One person as read from the sheet.
@@ -419,7 +410,7 @@ pub async fn import_file(
     let now = clock.now();
     let today = county_time::local(now).date_naive();
     let (Parsed { rows, mut report }, digest) = tokio::task::spawn_blocking(move || {
-        let digest = file_digest(&file).map_err(SheetError::Io)?;
+        let digest = sheet::file_digest(&file).map_err(SheetError::Io)?;
         Ok::<_, SectorImportError>((parse_file(file, today)?, digest))
     })
     .await
@@ -438,12 +429,13 @@ pub async fn import_file(
         .iter()
         .map(|r| vault.search_hash(r.id_number.as_str()))
         .collect();
-    let txn = db.begin_write().await?;
+    // Matched outside the write lock: a dry run, a refused file or a repeat writes nothing.
+    let conn = db.conn();
     let mut members: HashMap<String, i64> = HashMap::new();
     for chunk in hashes.chunks(500) {
         for m in household_member::Entity::find()
             .filter(household_member::Column::IdHash.is_in(chunk.to_vec()))
-            .all(&txn)
+            .all(conn)
             .await?
         {
             members.insert(m.id_hash, m.household_id);
@@ -454,7 +446,7 @@ pub async fn import_file(
     for chunk in household_ids.chunks(500) {
         for h in household::Entity::find()
             .filter(household::Column::Id.is_in(chunk.to_vec()))
-            .all(&txn)
+            .all(conn)
             .await?
         {
             villages.insert(h.id, h.village_code);
@@ -488,19 +480,18 @@ pub async fn import_file(
 
     if earlier.is_some() {
         // The same file was stored by the first request: its report, as it was then.
-        txn.rollback().await?;
         report.committed = true;
         return Ok(report);
     }
     if dry_run || report.problem_count > 0 {
-        txn.rollback().await?;
         return if dry_run {
             Ok(report)
         } else {
             Err(SectorImportError::Rejected(Box::new(report)))
         };
     }
-    for (row, found) in rows.iter().zip(matched) {
+    let txn = db.begin_write().await?;
+    for ((row, found), hash) in rows.iter().zip(matched).zip(hashes) {
         let sealed = vault.seal(row.id_number.as_str());
         let (household_id, village_code) = match found {
             Some((h, v)) => (Some(h), Some(v)),
@@ -512,7 +503,7 @@ pub async fn import_file(
             id_key_id: Set(sealed.key_id),
             id_ciphertext: Set(sealed.ciphertext),
             id_masked: Set(row.id_number.masked()),
-            id_hash: Set(vault.search_hash(row.id_number.as_str())),
+            id_hash: Set(hash),
             what: Set(row.what.clone()),
             amount_fen: Set(row.amount_fen),
             happened_on: Set(row.on),

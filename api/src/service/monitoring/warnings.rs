@@ -324,9 +324,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Warnings, MonitoringError> {
     let prefix = match area.or_else(|| actor.area.clone()) {
-        Some(area) if actor.governs(&area) && actor.role != Role::Farmer => {
-            Some(area.descendant_prefix().to_owned())
-        }
+        Some(area) if actor.governs(&area) => Some(area.descendant_prefix().to_owned()),
         None if actor.role == Role::Admin => None,
         _ => return Err(MonitoringError::Forbidden),
     };

@@ -3,7 +3,7 @@
 //! identification (监测对象识别) at `warning`, through the monitoring procedure itself.
 
 use askama::Template;
-use entities::{household::HouseholdStatus, monitored_household::MonitoringCategory};
+use entities::monitored_household::MonitoringCategory;
 use poem::{
     Request, Response, handler,
     http::StatusCode,
@@ -22,7 +22,7 @@ use crate::{
     app::AppState,
     service::{
         monitoring::{
-            RiskType,
+            self, RiskType,
             cases::{self, NewMonitoring},
             warnings::{self, Warning, WarningReason},
         },
@@ -100,7 +100,7 @@ async fn page(
                 "warning"
             },
             village: villages.get(&w.village_code).cloned().unwrap_or_default(),
-            category: default_category(&w),
+            category: monitoring::category_for(w.status),
             risk: default_risk(&w),
             warning: w,
         })
@@ -126,15 +126,6 @@ async fn page(
         },
         status,
     )
-}
-
-/// The category a household would be monitored as, by its standing: an exited household is
-/// 脱贫不稳定户, any other 突发严重困难户.
-fn default_category(w: &Warning) -> MonitoringCategory {
-    match w.status {
-        HouseholdStatus::Exited | HouseholdStatus::Returned => MonitoringCategory::UnstableExited,
-        _ => MonitoringCategory::SuddenHardship,
-    }
 }
 
 /// The reasons in Chinese, as the monitoring record's note (at most 500 characters).

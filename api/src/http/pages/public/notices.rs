@@ -67,7 +67,7 @@ impl BoardPage {
     }
 
     fn objection_url(&self, notice: &Notice) -> Option<String> {
-        (notice.running && notice.kind.takes_objections()).then(|| objection_path(notice))
+        notice.running.then(|| objection_path(notice))
     }
 }
 
@@ -302,15 +302,15 @@ async fn take_objection(
         match state.auth.verified_phone(&phone, &code, &ip).await {
             Ok(phone) => {
                 let (db, clock, origin) = (&state.db, &*state.clock, origin(req));
+                let rules = &state.exit_rules;
                 let taken = match objected {
                     Objected::Monitoring => {
-                        let rules = &state.exit_rules;
                         notices::object(db, clock, rules, case_id, &phone, &reason, &origin)
                             .await
                             .map_err(|e| PageError::refused(lang, e))
                     }
                     Objected::Exit => {
-                        notices::object_to_exit(db, clock, case_id, &phone, &reason, &origin)
+                        notices::object_to_exit(db, clock, rules, case_id, &phone, &reason, &origin)
                             .await
                             .map_err(|e| PageError::refused(lang, e))
                     }

@@ -14,7 +14,9 @@ pub mod pages;
 use crate::app::AppState;
 use api::{API_PREFIX, openapi_service};
 use methods::get;
-use middleware::{body_limit, compress, connection, envelope, kept, observe, rate_limit};
+use middleware::{
+    body_limit, compress, connection, envelope, kept, key_format, observe, rate_limit,
+};
 use poem::{
     Endpoint, EndpointExt, Route,
     middleware::{CookieJarManager, Cors, SetHeader},
@@ -41,7 +43,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let cors = cors(&settings.cors_origins);
 
     pages::routes(Route::new())
-        .nest(API_PREFIX, api)
+        .nest(API_PREFIX, api.with(key_format::IdempotencyKeyFormat))
         .at(format!("{API_PREFIX}/openapi.json"), spec)
         .nest("/docs", docs)
         .at("/", get(ops::index))

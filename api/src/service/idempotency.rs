@@ -53,6 +53,16 @@ pub enum KeyError {
     Database(#[from] DbErr),
 }
 
+/// Whether `key`, spaces around it aside, is a key: empty (no key), or 1 to 64 letters, digits,
+/// `-` or `_`.
+pub fn well_formed(key: &str) -> bool {
+    let key = key.trim_matches(' ');
+    key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// How keeping a key in the creation's transaction went.
 #[derive(Debug)]
 pub enum Kept {
@@ -91,14 +101,10 @@ impl Claim {
         operation: &'static str,
         request: serde_json::Value,
     ) -> Result<Option<Self>, KeyError> {
-        let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+        let Some(key) = key.map(|k| k.trim_matches(' ')).filter(|k| !k.is_empty()) else {
             return Ok(None);
         };
-        if key.len() > 64
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !well_formed(key) {
             return Err(KeyError::Malformed(reasons::idempotency_key_format()));
         }
         let canonical = serde_json::json!([operation, request]).to_string();

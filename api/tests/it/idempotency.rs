@@ -313,9 +313,26 @@ async fn every_create_post_sent_again_with_its_key_creates_once() {
         )
         .await;
     assert_eq!(
-        (status, &refused["details"]["reason_code"]),
-        (422, &json!("request.idempotency_key_format"))
+        (status, &refused["code"], &refused["details"]["reason_code"]),
+        (
+            400,
+            &json!("request.invalid"),
+            &json!("request.idempotency_key_format")
+        )
     );
+    assert_eq!(farm.count::<plot::Entity>().await, 2);
+    // Refused the same way where the key would not have been used: an upload, a dry run.
+    for path in [
+        "/api/v1/listings/1/photos",
+        "/api/v1/households/import?dry_run=true",
+    ] {
+        let (status, refused) = farm.post(path, Some("ключ"), json!({})).await;
+        assert_eq!(
+            (status, &refused["code"]),
+            (400, &json!("request.invalid")),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -372,7 +372,7 @@ async fn a_retried_order_with_the_same_key_orders_once() {
     let (status, body) = m.order(&m.buyer, listing, 1, Some("not a key!")).await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (422, Some("market.invalid"))
+        (400, Some("request.invalid"))
     );
 }
 

@@ -28,7 +28,10 @@ use crate::{
         areas,
         audit::{checkpoints, keys::AuditKeys},
         auth::Auth,
-        exit::{progress, rules::ExitRules},
+        exit::{
+            progress::{self, KeptProgress},
+            rules::ExitRules,
+        },
         market::{catalogue, photos::Photos},
         otp::{Otp, OtpTimings},
         rate_limit,
@@ -65,6 +68,8 @@ pub struct AppState {
     pub trace_records: RecordsMemo,
     /// Their answers' unchanging part, serialised once.
     pub trace_rendered: RenderedRecords,
+    /// The progress dashboards this server keeps rendered.
+    pub progress: KeptProgress,
     /// Fonts for label sheet pictures, read when first needed.
     pub label_fonts: Arc<LabelFonts>,
     /// Links audit entries and signs checkpoints of the chain.
@@ -132,6 +137,7 @@ impl AppState {
             };
         let auth = Auth::new(
             db.clone(),
+            cache.clone(),
             Arc::new(keys),
             otp,
             wechat,
@@ -170,6 +176,7 @@ impl AppState {
             scans,
             trace_records: codes::records_memo(),
             trace_rendered: Default::default(),
+            progress: Default::default(),
             label_fonts,
             audit_keys,
             metrics: Metrics::new(),

@@ -412,7 +412,7 @@ impl Command {
                     &crate::domain::county_time::SystemClock,
                 )
                 .await?;
-                crate::http::middleware::kept::public_changed(cache.as_ref()).await;
+                crate::service::changes::changed(cache.as_ref()).await;
                 if report.categories_added > 0 {
                     println!("product categories: {} added", report.categories_added);
                 }
@@ -447,7 +447,7 @@ async fn tell_servers(settings: &Settings) {
     if settings.redis_url.is_some()
         && let Ok(cache) = app::connect_cache(settings).await
     {
-        crate::http::middleware::kept::public_changed(cache.as_ref()).await;
+        crate::service::changes::changed(cache.as_ref()).await;
     }
 }
 

@@ -6,7 +6,10 @@
 //! whole family is revoked. Access tokens are checked against the user's token version (raised
 //! when a role changes or the account is disabled) and against their sign-in's refresh tokens:
 //! once the sign-in is revoked (logout, a reused refresh token) its access tokens are refused.
-//! Both checks read the database, never a cache that could forget them.
+//! Both checks read the database. A server remembers a token found good under the shared change
+//! stamp ([`super::changes`]) it read first, and trusts that for at most [`CHECKED_FOR`] while
+//! the stamp stands: every revocation moves it, so every server checks again at once; a cache
+//! that forgot the stamp gives a new one, so a forgetful cache only costs a read.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,6 +19,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait};
 use secrecy::SecretString;
 
 use super::{
+    changes,
     otp::{Otp, OtpError, OtpTimings},
     policy::Actor,
     rate_limit::{self, LimitError},
@@ -25,6 +29,7 @@ use super::{
 use crate::{
     domain::{AreaCode, Phone},
     infra::{
+        cache::Cache,
         db::Database,
         passwords,
         tokens::{TokenError, TokenKeys},
@@ -83,10 +88,19 @@ pub struct TokenPair {
     pub user: user::Model,
 }
 
+/// How long a server trusts an access token it found good while the change stamp stands: the
+/// longest a revocation the cache did not hear of goes unseen.
+pub const CHECKED_FOR: Duration = Duration::from_secs(30);
+
 /// The sign-in machinery, shared by every route and command that needs it.
 #[derive(Clone)]
 pub struct Auth {
     db: Database,
+    /// Holds the change stamp.
+    cache: Arc<dyn Cache>,
+    /// Access tokens found good: by user, sign-in and token version, the stamp read before the
+    /// check and who the token speaks for.
+    checked: moka::sync::Cache<(i64, String, i32), (Arc<str>, Actor)>,
     keys: Arc<TokenKeys>,
     otp: Otp,
     /// `None` when WeChat sign-in is not configured.
@@ -97,6 +111,7 @@ pub struct Auth {
 impl Auth {
     pub fn new(
         db: Database,
+        cache: Arc<dyn Cache>,
         keys: Arc<TokenKeys>,
         otp: Otp,
         wechat: Option<Arc<dyn WeChat>>,
@@ -104,6 +119,11 @@ impl Auth {
     ) -> Self {
         Self {
             db,
+            cache,
+            checked: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CHECKED_FOR)
+                .build(),
             keys,
             otp,
             wechat,
@@ -334,6 +354,8 @@ impl Auth {
         if !sessions::claim(&txn, token.id, now).await? {
             sessions::revoke_family(&txn, &token.family_id).await?;
             txn.commit().await?;
+            // The request is refused, so only this says the sign-in ended.
+            changes::changed(self.cache.as_ref()).await;
             tracing::warn!(
                 user_id = token.user_id,
                 family = %token.family_id,
@@ -400,21 +422,46 @@ impl Auth {
         Ok(token)
     }
 
-    /// Who an access token speaks for, if it still may.
-    pub async fn authenticate(&self, access_token: &str) -> Result<Actor, AuthError> {
+    /// Who an access token speaks for, if it still may; `stamp` is the change stamp read for
+    /// the request, before anything else.
+    pub async fn authenticate(
+        &self,
+        access_token: &str,
+        stamp: Option<&Arc<str>>,
+    ) -> Result<Actor, AuthError> {
         let claims = self.keys.verify(access_token).map_err(token_error)?;
         let user_id: i64 = claims
             .sub
             .parse()
             .map_err(|_| AuthError::TokenInvalid(TokenError::Invalid))?;
-        let user = user::Entity::find_by_id(user_id)
+        let key = (user_id, claims.sid, claims.tv);
+        if let Some(stamp) = stamp
+            && let Some((checked_at, actor)) = self.checked.get(&key)
+            && checked_at == *stamp
+        {
+            return Ok(actor);
+        }
+        let actor = self.check_access(&key).await?;
+        if let Some(stamp) = stamp {
+            self.checked.insert(key, (stamp.clone(), actor.clone()));
+        }
+        Ok(actor)
+    }
+
+    /// The database's word on a token of user `user_id` from sign-in `sid` at token version
+    /// `tv`.
+    async fn check_access(
+        &self,
+        (user_id, sid, tv): &(i64, String, i32),
+    ) -> Result<Actor, AuthError> {
+        let user = user::Entity::find_by_id(*user_id)
             .one(self.db.conn())
             .await?
             .ok_or(AuthError::TokenRevoked)?;
-        if user.disabled || user.token_version != claims.tv {
+        if user.disabled || user.token_version != *tv {
             return Err(AuthError::TokenRevoked);
         }
-        if sessions::family_revoked(self.db.conn(), &claims.sid).await? {
+        if sessions::family_revoked(self.db.conn(), sid).await? {
             return Err(AuthError::TokenRevoked);
         }
         Ok(actor_of(&user))

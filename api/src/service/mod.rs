@@ -4,6 +4,7 @@
 pub mod areas;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod exit;
 pub mod health;
 pub mod households;

@@ -7,6 +7,7 @@ use api::{
     app::AppState,
     domain::{AreaCode, IdNumber},
     service::{
+        changes,
         exit::{
             ExitError,
             assessment::{self, Failing, NewCheck, NewIndicators},
@@ -914,9 +915,12 @@ async fn county_progress_rendered(
     app: &TestApp,
     renders: &std::sync::atomic::AtomicU32,
 ) -> Vec<u8> {
+    let stamp = changes::stamp(app.state.cache.as_ref()).await;
     progress::progress_rendered(
         &app.state.db,
         &app.state.cache,
+        &app.state.progress,
+        stamp.as_ref(),
         &app.state.exit_rules,
         &county(),
         None,
@@ -927,6 +931,7 @@ async fn county_progress_rendered(
     )
     .await
     .unwrap()
+    .to_vec()
 }
 
 #[tokio::test]
@@ -949,6 +954,8 @@ async fn the_rendered_progress_is_handed_back_as_stored_until_the_records_change
     );
 
     run_to_the_end(&app, exiting).await;
+    // As the HTTP layer does after every write.
+    changes::changed(app.state.cache.as_ref()).await;
     let after = county_progress_rendered(&app, &renders).await;
     assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
     let read = |bytes: &[u8]| serde_json::from_slice::<progress::Progress>(bytes).unwrap();
@@ -960,6 +967,8 @@ async fn the_rendered_progress_is_handed_back_as_stored_until_the_records_change
     let township = progress::progress_rendered(
         &app.state.db,
         &app.state.cache,
+        &app.state.progress,
+        None,
         &app.state.exit_rules,
         &township(),
         None,

@@ -226,3 +226,127 @@ async fn a_lost_stamp_makes_every_copy_read_again() {
             .any(|c| c["name_zh"] == "高山红橘")
     );
 }
+
+/// What `GET /api/v1/me` answers `token` through `server`.
+async fn me(server: &Client, token: &str) -> StatusCode {
+    server
+        .get("/api/v1/me")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .0
+        .status()
+}
+
+/// Asks both servers twice, so each remembers the token found good, and expects `status`.
+async fn both_answer(servers: [&Client; 2], token: &str, status: StatusCode) {
+    for server in servers {
+        for _ in 0..2 {
+            assert_eq!(me(server, token).await, status);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ended_sign_in_or_a_changed_account_is_refused_by_either_server_at_once() {
+    let app = support::app_with_admin().await;
+    let second = app.second_server();
+    let servers = [&app.client, &second];
+    let cadre = support::official(&app, "13900000024", Role::VillageCadre, VILLAGE).await;
+    let (admin, _) = support::tokens(&app, support::ADMIN_PHONE).await;
+
+    // Signed out through the other server.
+    let (access, _) = support::tokens(&app, "13900000024").await;
+    both_answer(servers, &access, StatusCode::OK).await;
+    second
+        .post("/api/v1/auth/logout")
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    both_answer(servers, &access, StatusCode::UNAUTHORIZED).await;
+
+    // A refresh token used twice: the second use is refused, and ends the sign-in everywhere.
+    let (_, refresh) = support::tokens(&app, "13900000024").await;
+    let refreshed = app
+        .client
+        .post("/api/v1/auth/refresh")
+        .body_json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await;
+    refreshed.assert_status_is_ok();
+    let access = json_of(refreshed).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    both_answer(servers, &access, StatusCode::OK).await;
+    app.client
+        .post("/api/v1/auth/refresh")
+        .body_json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    both_answer(servers, &access, StatusCode::UNAUTHORIZED).await;
+
+    // The account disabled by the admin through the other server.
+    let (access, _) = support::tokens(&app, "13900000024").await;
+    both_answer(servers, &access, StatusCode::OK).await;
+    second
+        .patch(format!("/api/v1/users/{}", cadre.id))
+        .header("authorization", format!("Bearer {admin}"))
+        .body_json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .assert_status_is_ok();
+    both_answer(servers, &access, StatusCode::UNAUTHORIZED).await;
+}
+
+/// The county's people still poor, as its dashboard says through `server`.
+async fn still_poor(server: &Client, token: &str) -> i64 {
+    let resp = server
+        .get("/api/v1/progress")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    json_of(resp).await["people"]["still_poor"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_warm_dashboard_moves_with_a_change_through_either_server() {
+    let app = support::app_with_admin().await;
+    let second = app.second_server();
+    support::official(&app, "13900000025", Role::CountyOfficial, "500235").await;
+    let (county, _) = support::tokens(&app, "13900000025").await;
+    let before = still_poor(&app.client, &county).await;
+    assert_eq!(still_poor(&second, &county).await, before);
+    assert_eq!(
+        still_poor(&second, &county).await,
+        before,
+        "the warm answer"
+    );
+
+    // A poor household of two registered through the first server.
+    app.client
+        .post("/api/v1/households")
+        .header("authorization", format!("Bearer {county}"))
+        .body_json(&json!({
+            "household_number": "H-900", "village_code": VILLAGE, "poverty_cause": "illness",
+            "registered_year": 2016,
+            "members": [
+                { "name": "张三", "id_number": "500235198001010012", "relation": "head",
+                  "sex": "male", "labour_capacity": "full", "health": "chronic",
+                  "schooling": "primary", "medical_insurance": true },
+                { "name": "张小五", "id_number": "500235201003030038", "relation": "child",
+                  "labour_capacity": "none", "health": "healthy",
+                  "schooling": "junior_secondary", "medical_insurance": true }
+            ]
+        }))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    assert_eq!(still_poor(&second, &county).await, before + 2);
+    assert_eq!(still_poor(&app.client, &county).await, before + 2);
+}

@@ -1,6 +1,8 @@
 //! `/api/v1/auth` and `/api/v1/me`: signing in, refreshing, signing out, and the bearer scheme
 //! every protected operation declares.
 
+use std::sync::Arc;
+
 use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, auth::Bearer, payload::Json};
 use secrecy::SecretString;
@@ -12,7 +14,7 @@ use crate::http::{
 };
 use crate::{
     app::AppState,
-    service::{auth::TokenPair, policy::Actor},
+    service::{auth::TokenPair, changes, policy::Actor},
 };
 
 /// A signed-in user: `Authorization: Bearer <access token>`.
@@ -20,24 +22,28 @@ use crate::{
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
 pub struct BearerAuth(pub Signed);
 
-/// The actor a valid access token speaks for, and the token itself (for logout).
+/// The actor a valid access token speaks for, the token itself (for logout), and the change
+/// stamp read before the token was checked (for what the request may answer from memory).
 pub struct Signed {
     pub actor: Actor,
     pub token: String,
+    pub stamp: Option<Arc<str>>,
 }
 
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Signed> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::new(ErrorCode::ServerInternal))?;
+    let stamp = changes::stamp(state.cache.as_ref()).await;
     let actor = state
         .auth
-        .authenticate(&bearer.token)
+        .authenticate(&bearer.token, stamp.as_ref())
         .await
         .map_err(ApiError::from)?;
     Ok(Signed {
         actor,
         token: bearer.token,
+        stamp,
     })
 }
 

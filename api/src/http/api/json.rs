@@ -179,7 +179,7 @@ fn walk(
 /// A JSON answer already written out (kept rendered in the cache), sent as it is; documented
 /// as `T`, the type it was written from.
 pub struct StoredJson<T> {
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     of: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -192,6 +192,12 @@ impl<T: poem_openapi::types::ToJSON> StoredJson<T> {
 
 impl<T> From<Vec<u8>> for StoredJson<T> {
     fn from(bytes: Vec<u8>) -> Self {
+        bytes::Bytes::from(bytes).into()
+    }
+}
+
+impl<T> From<bytes::Bytes> for StoredJson<T> {
+    fn from(bytes: bytes::Bytes) -> Self {
         Self {
             bytes,
             of: std::marker::PhantomData,

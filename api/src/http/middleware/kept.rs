@@ -2,13 +2,11 @@
 //! areas (with their totals) and listings are rendered once and answered from this server's
 //! memory until what they show may have changed.
 //!
-//! Every copy carries the stamp that was current when it was made. The stamp lives in the
-//! shared cache, so every server sees one: any write that succeeds (a request that is not a
-//! read and did not fail) gives it a new random value, and every server's copies made before
-//! stop counting on their next read. A stamp the cache lost (evicted, flushed, Redis restarted)
-//! is replaced by a new one, never by an earlier value; while the cache is away no copy is used
-//! or kept. Writes are rare beside reads, so one stamp for all is enough; copies also expire
-//! after a few minutes, so pages with dates in them never grow old.
+//! Every copy carries the shared change stamp ([`changes`]) that was current when it was made:
+//! any write that succeeds (a request that is not a read and did not fail) moves it, and every
+//! server's copies made before stop counting on their next read. Writes are rare beside reads,
+//! so one stamp for all is enough; copies also expire after a few minutes, so pages with dates
+//! in them never grow old.
 //!
 //! Each kept answer has an `ETag` (a hash of its body; the same on every server) and answers
 //! `If-None-Match` with 304; API answers without their own rule get `Cache-Control: public,
@@ -25,12 +23,7 @@ use poem_openapi::OperationId;
 
 use crate::http::error::Lang;
 use crate::infra::{cache::Cache, tokens::sha256_hex};
-
-/// The stamp's key in the shared cache.
-const STAMP_KEY: &str = "kept:public:stamp";
-
-/// The stamp outlives any copy by far; when it is gone a new one is made.
-const STAMP_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+use crate::service::changes;
 
 /// How long a copy may be answered at most, whatever the stamp says.
 const COPY_TTL: Duration = Duration::from_secs(5 * 60);
@@ -128,7 +121,7 @@ impl<E: Endpoint> Endpoint for KeepPublicEndpoint<E> {
             };
             // Only a refusal surely changed nothing: a write that failed half-way may have.
             if !read_only && !status.is_client_error() {
-                public_changed(self.cache.as_ref()).await;
+                changes::changed(self.cache.as_ref()).await;
             }
             return result;
         }
@@ -147,7 +140,7 @@ impl<E: Endpoint> Endpoint for KeepPublicEndpoint<E> {
                 .map_or(req.uri().path(), |pq| pq.as_str())
         );
         let asked = req.headers().get(header::IF_NONE_MATCH).cloned();
-        let stamp = current_stamp(self.cache.as_ref()).await;
+        let stamp = changes::stamp(self.cache.as_ref()).await;
         if let Some(stamp) = &stamp
             && let Some(copy) = self.copies.get(&key)
             && copy.stamp == *stamp
@@ -219,42 +212,6 @@ fn answer(copy: &Copy, asked: Option<&HeaderValue>) -> Response {
 fn matches_etag(asked: &str, etag: &HeaderValue) -> bool {
     let etag = etag.to_str().unwrap_or_default();
     asked == "*" || asked.trim_start_matches("W/") == etag.trim_start_matches("W/")
-}
-
-/// The stamp every server's copies are checked against; `None` while the cache is away.
-async fn current_stamp(cache: &dyn Cache) -> Option<Arc<str>> {
-    if cache.degraded() {
-        return None;
-    }
-    match cache.get(STAMP_KEY).await {
-        Ok(Some(stamp)) => Some(String::from_utf8_lossy(&stamp).into()),
-        Ok(None) => {
-            // Lost: a stamp no copy was made under. Of two servers making one, the first
-            // stands.
-            let fresh = new_stamp();
-            let _ = cache
-                .set_if_absent(STAMP_KEY, fresh.as_bytes(), STAMP_TTL)
-                .await;
-            let stamp = cache.get(STAMP_KEY).await.ok()??;
-            Some(String::from_utf8_lossy(&stamp).into())
-        }
-        Err(_) => None,
-    }
-}
-
-/// Tells every server that what the public reads show may have changed. Called after every
-/// write that did not fail, and by commands that write outside the server.
-pub async fn public_changed(cache: &dyn Cache) {
-    if let Err(e) = cache
-        .set(STAMP_KEY, new_stamp().as_bytes(), STAMP_TTL)
-        .await
-    {
-        tracing::warn!(error = %e, "the kept copies' stamp could not be moved");
-    }
-}
-
-fn new_stamp() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }
 
 #[cfg(test)]

@@ -150,24 +150,90 @@ pub async fn progress(
     progress_at(db, cache, rules, &area, &state).await
 }
 
+/// What one server keeps of the progress in its own memory.
+///
+/// The audit log's head is kept under the change stamp read before it ([`crate::service::changes`]):
+/// every audited write through the server moves the stamp. It is kept for at most
+/// [`HEAD_KEPT_FOR`] all the same, for a write outside the server (a command beside a server on
+/// the in-process cache) that could not move it; and never with a replica, whose head moves on
+/// its own as it catches up. Rendered answers are kept by the state they count, so a kept one is
+/// never older than the records.
+#[derive(Clone)]
+pub struct KeptProgress {
+    head: moka::sync::Cache<(), (Arc<str>, i64)>,
+    rendered: moka::sync::Cache<String, bytes::Bytes>,
+}
+
+/// How long the audit log's head is taken from memory at most.
+pub const HEAD_KEPT_FOR: Duration = Duration::from_secs(2);
+
+impl Default for KeptProgress {
+    fn default() -> Self {
+        Self {
+            head: moka::sync::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(HEAD_KEPT_FOR)
+                .build(),
+            rendered: moka::sync::Cache::builder()
+                .max_capacity(16 * 1024 * 1024)
+                .weigher(|key: &String, rendered: &bytes::Bytes| {
+                    u32::try_from(key.len() + rendered.len()).unwrap_or(u32::MAX)
+                })
+                .time_to_live(CACHE_TTL)
+                .build(),
+        }
+    }
+}
+
+impl KeptProgress {
+    /// The audit log's last entry, from memory while `stamp` (read first) stands.
+    async fn last_change(&self, db: &Database, stamp: Option<&Arc<str>>) -> Result<i64, DbErr> {
+        let Some(stamp) = stamp.filter(|_| !db.has_replica()) else {
+            return last_change(db.reads()).await;
+        };
+        if let Some((kept_at, head)) = self.head.get(&())
+            && kept_at == *stamp
+        {
+            return Ok(head);
+        }
+        let head = last_change(db.reads()).await?;
+        self.head.insert((), (stamp.clone(), head));
+        Ok(head)
+    }
+}
+
 /// The progress as `render` writes it (the API's JSON), kept rendered: a warm read hands the
-/// stored bytes back as they are, without reading them.
+/// stored bytes back as they are, without reading them. `stamp` is the change stamp read for
+/// the request before anything else.
+#[allow(clippy::too_many_arguments)]
 pub async fn progress_rendered(
     db: &Database,
     cache: &Arc<dyn Cache>,
+    kept: &KeptProgress,
+    stamp: Option<&Arc<str>>,
     rules: &ExitRules,
     actor: &Actor,
     area: Option<AreaCode>,
     render: impl FnOnce(Progress) -> Vec<u8>,
-) -> Result<Vec<u8>, ExitError> {
+) -> Result<bytes::Bytes, ExitError> {
     let area = governed_area(db, actor, area).await?;
-    let state = RecordsState::now(db).await?;
+    let state = RecordsState {
+        as_of: kept.last_change(db, stamp).await?,
+        day: crate::domain::county_time::date_of(Utc::now()),
+    };
     let key = format!("rendered:{}", state.key(&area));
-    if let Ok(Some(cached)) = cache.get(&key).await {
-        return Ok(cached);
+    if let Some(rendered) = kept.rendered.get(&key) {
+        return Ok(rendered);
     }
-    let rendered = render(progress_at(db, cache, rules, &area, &state).await?);
-    let _ = cache.set(&key, &rendered, CACHE_TTL).await;
+    let rendered = match cache.get(&key).await {
+        Ok(Some(cached)) => bytes::Bytes::from(cached),
+        _ => {
+            let rendered = render(progress_at(db, cache, rules, &area, &state).await?);
+            let _ = cache.set(&key, &rendered, CACHE_TTL).await;
+            bytes::Bytes::from(rendered)
+        }
+    };
+    kept.rendered.insert(key, rendered.clone());
     Ok(rendered)
 }
 

@@ -354,7 +354,7 @@ async fn the_market() {
     assert_page!("browse_empty", open(&app, "/m", None, "zh").await);
     let (noodles, sold_out) = market(&app).await;
     // Written past the server, which tells the kept copies as every write through it does.
-    api::http::middleware::kept::public_changed(app.state.cache.as_ref()).await;
+    api::service::changes::changed(app.state.cache.as_ref()).await;
 
     let browse = open(&app, "/m", None, "zh").await;
     assert_eq!(browse.status, StatusCode::OK);

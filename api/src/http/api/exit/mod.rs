@@ -420,6 +420,8 @@ impl ExitApi {
         let rendered = progress::progress_rendered(
             &state.db,
             &state.cache,
+            &state.progress,
+            auth.0.stamp.as_ref(),
             &state.exit_rules,
             &auth.0.actor,
             area,

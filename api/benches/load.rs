@@ -8,6 +8,10 @@
 //! and Redis are `BENCH_DATABASE_URL` / `BENCH_REDIS_URL` (default the machine's:
 //! `postgres://postgres@127.0.0.1:5432/test`, `redis://127.0.0.1:6379`); the bench makes
 //! databases of its own there and drops them, and keeps its Redis keys under a prefix of its own.
+//!
+//! To look at one row (under a profiler, say): `LOAD_BENCH_ON=embedded` or `postgres` runs one
+//! side only, and `LOAD_BENCH_ROWS=trace` only the rows whose name holds the words given
+//! (comma-separated), beside `/healthz`.
 
 use std::{
     collections::HashMap,
@@ -73,10 +77,20 @@ async fn main() {
         std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
 
     let mut writes = Vec::new();
+    let only_on = std::env::var("LOAD_BENCH_ON").ok();
+    let only_rows: Vec<String> = std::env::var("LOAD_BENCH_ROWS")
+        .map(|rows| rows.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
     for (name, on_postgres) in [
         ("embedded (SQLite, in-process cache)", false),
         ("PostgreSQL + Redis", true),
     ] {
+        if only_on
+            .as_deref()
+            .is_some_and(|on| on != if on_postgres { "postgres" } else { "embedded" })
+        {
+            continue;
+        }
         let data = dir.path().join(if on_postgres { "pg" } else { "sqlite" });
         std::fs::create_dir_all(&data).expect("a data folder");
         let (seeded, imported, _databases) = if on_postgres {
@@ -163,7 +177,14 @@ async fn main() {
             "request", "requests/s", "p50 ms", "p99 ms", "ratio"
         );
         let mut yardstick: HashMap<u32, f64> = HashMap::new();
-        for row in &rows {
+        let chosen = |row: &Row| {
+            row.path == "/healthz"
+                || only_rows.is_empty()
+                || only_rows
+                    .iter()
+                    .any(|words| row.name.contains(words.as_str()))
+        };
+        for row in rows.iter().filter(|row| chosen(row)) {
             // A short first pass fills every cache a real server would have warm.
             wrk(&base, row, 2);
             let measured = wrk(&base, row, MEASURE_SECS);

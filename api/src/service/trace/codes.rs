@@ -980,10 +980,14 @@ mod tests {
     }
 }
 
-/// Scan answers' unchanging part, rendered once per remembered record: a popular code's scans
-/// serialise only the few fields that change. What the rendering is belongs to the caller.
+/// Scan answers' unchanging part, rendered once per remembered record and form (the API's
+/// JSON, the page in each language): a popular code's scans write only the few parts that
+/// change. What each form is belongs to the caller, who names it.
 #[derive(Clone)]
-pub struct RenderedRecords(moka::sync::Cache<usize, (Arc<Provenance>, Arc<str>)>);
+pub struct RenderedRecords(moka::sync::Cache<RenderedKey, (Arc<Provenance>, Arc<str>)>);
+
+/// A record's address, and the form it is rendered in.
+type RenderedKey = (usize, &'static str);
 
 impl Default for RenderedRecords {
     fn default() -> Self {
@@ -992,21 +996,23 @@ impl Default for RenderedRecords {
 }
 
 impl RenderedRecords {
-    pub fn get_or_render(
+    /// The record rendered in `form`: kept, or rendered now (and kept if it could be).
+    pub fn get_or_render<E>(
         &self,
         provenance: &Arc<Provenance>,
-        render: impl FnOnce(&Provenance) -> String,
-    ) -> Arc<str> {
+        form: &'static str,
+        render: impl FnOnce(&Provenance) -> Result<String, E>,
+    ) -> Result<Arc<str>, E> {
         // Keyed by the record's address; the entry holds the record, so the address is not
         // reused while the entry lives, and the pointer check makes sure.
-        let key = Arc::as_ptr(provenance) as usize;
+        let key = (Arc::as_ptr(provenance) as usize, form);
         if let Some((held, rendered)) = self.0.get(&key)
             && Arc::ptr_eq(&held, provenance)
         {
-            return rendered;
+            return Ok(rendered);
         }
-        let rendered: Arc<str> = render(provenance).into();
+        let rendered: Arc<str> = render(provenance)?.into();
         self.0.insert(key, (provenance.clone(), rendered.clone()));
-        rendered
+        Ok(rendered)
     }
 }

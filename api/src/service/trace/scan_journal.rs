@@ -10,9 +10,13 @@
 
 use std::{
     fs::{self, File, OpenOptions},
-    io::{self, Read, Write},
+    io::{self, Read},
+    os::unix::fs::FileExt,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{
+        RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use chrono::{DateTime, Utc};
@@ -32,7 +36,8 @@ pub struct JournalScan {
 pub struct ScanJournal {
     dir: PathBuf,
     id: String,
-    open: Mutex<OpenSegment>,
+    /// Appends share it (each writes at its own place), a seal takes it alone.
+    open: RwLock<OpenSegment>,
     /// Held for the life of the journal, so a second server cannot write the same folder.
     _lock: File,
 }
@@ -41,6 +46,8 @@ pub struct ScanJournal {
 struct OpenSegment {
     seq: u64,
     file: File,
+    /// Where the next record goes: taken by each append, so two never write one place.
+    end: AtomicU64,
 }
 
 /// A segment no scan is appended to any more.
@@ -98,11 +105,11 @@ impl ScanJournal {
             }
         };
         let next = segments(dir)?.last().map_or(1, |(seq, _)| seq + 1);
-        let file = open_segment(dir, next)?;
+        let open = open_segment(dir, next)?;
         Ok(Self {
             dir: dir.to_owned(),
             id,
-            open: Mutex::new(OpenSegment { seq: next, file }),
+            open: RwLock::new(open),
             _lock: lock,
         })
     }
@@ -112,26 +119,26 @@ impl ScanJournal {
         &self.id
     }
 
-    /// Appends one scan to the open segment.
+    /// Appends one scan to the open segment. Scans on other threads append at the same time,
+    /// each at a place of its own, without waiting for one another.
     pub fn append(&self, scan: JournalScan) -> Result<(), JournalError> {
         let mut record = [0u8; RECORD];
         record[..8].copy_from_slice(&scan.batch_id.to_le_bytes());
         record[8..16].copy_from_slice(&scan.item.to_le_bytes());
         record[16..].copy_from_slice(&scan.at.timestamp_micros().to_le_bytes());
-        let mut open = self.open.lock().expect("scan journal");
-        let seq = open.seq;
+        let open = self.open.read().expect("scan journal");
+        let at = open.end.fetch_add(RECORD as u64, Ordering::Relaxed);
         open.file
-            .write_all(&record)
-            .map_err(io_error(&segment_path(&self.dir, seq)))
+            .write_all_at(&record, at)
+            .map_err(io_error(&segment_path(&self.dir, open.seq)))
     }
 
     /// Seals the open segment and opens the next; answers the sealed one. Every scan appended
     /// before this is in a segment up to it. Cheap: the sealed segment is synced by `sync`.
     pub fn seal(&self) -> Result<SealedSegment, JournalError> {
-        let mut open = self.open.lock().expect("scan journal");
-        let seq = open.seq + 1;
-        let next = open_segment(&self.dir, seq)?;
-        let sealed = std::mem::replace(&mut *open, OpenSegment { seq, file: next });
+        let mut open = self.open.write().expect("scan journal");
+        let next = open_segment(&self.dir, open.seq + 1)?;
+        let sealed = std::mem::replace(&mut *open, next);
         Ok(SealedSegment {
             seq: sealed.seq,
             file: sealed.file,
@@ -152,7 +159,7 @@ impl ScanJournal {
     /// The scans of the sealed segments after `written` (the last segment the database holds),
     /// and the last segment read.
     pub fn unwritten(&self, written: u64) -> Result<(Vec<JournalScan>, u64), JournalError> {
-        let open = self.open.lock().expect("scan journal").seq;
+        let open = self.open.read().expect("scan journal").seq;
         let mut scans = Vec::new();
         let mut last = written;
         for (seq, path) in segments(&self.dir)? {
@@ -163,11 +170,15 @@ impl ScanJournal {
             File::open(&path)
                 .and_then(|mut f| f.read_to_end(&mut bytes))
                 .map_err(io_error(&path))?;
-            // A record cut short by a crash mid-write was never answered: it is dropped.
+            // A record cut short by a crash mid-write was never answered: it is dropped. So is
+            // the gap a write that failed (or was cut off by a crash) left before a later one:
+            // zeros, and no batch is number 0.
             for record in bytes.chunks_exact(RECORD) {
                 let field =
                     |i: usize| i64::from_le_bytes(record[i..i + 8].try_into().expect("8 bytes"));
-                if let Some(at) = DateTime::from_timestamp_micros(field(16)) {
+                if field(0) != 0
+                    && let Some(at) = DateTime::from_timestamp_micros(field(16))
+                {
                     scans.push(JournalScan {
                         batch_id: field(0),
                         item: field(8),
@@ -185,13 +196,22 @@ fn segment_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:020}.scans"))
 }
 
-fn open_segment(dir: &Path, seq: u64) -> Result<File, JournalError> {
+/// A new segment (written at places, not appended to: see `append`), after any bytes a
+/// segment of the same number holds.
+fn open_segment(dir: &Path, seq: u64) -> Result<OpenSegment, JournalError> {
     let path = segment_path(dir, seq);
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .write(true)
         .open(&path)
-        .map_err(io_error(&path))
+        .map_err(io_error(&path))?;
+    let end = file.metadata().map_err(io_error(&path))?.len();
+    Ok(OpenSegment {
+        seq,
+        file,
+        end: AtomicU64::new(end),
+    })
 }
 
 /// The segments in `dir`, first first.
@@ -214,6 +234,8 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
 
     fn scan(item: i64) -> JournalScan {
@@ -250,9 +272,11 @@ mod tests {
         let id = journal.id().to_owned();
         journal.append(scan(4)).unwrap();
         drop(journal);
-        // A crash mid-write leaves part of a record: it was never answered, so it is dropped.
+        // A crash mid-write leaves part of a record, and a write that never happened leaves a
+        // gap of zeros before a later one: neither was answered, so both are dropped.
         let open = segments(dir.path()).unwrap().last().unwrap().1.clone();
         let mut file = OpenOptions::new().append(true).open(&open).unwrap();
+        file.write_all(&[0; RECORD]).unwrap();
         file.write_all(&[1, 2, 3]).unwrap();
         drop(file);
 
@@ -260,5 +284,29 @@ mod tests {
         assert_eq!(reopened.id(), id, "the journal keeps its name");
         let (scans, _) = reopened.unwritten(first).unwrap();
         assert_eq!(scans, vec![scan(3), scan(4)]);
+    }
+
+    #[test]
+    fn scans_appended_on_many_threads_at_once_are_each_kept_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = ScanJournal::open(dir.path()).unwrap();
+        std::thread::scope(|threads| {
+            for thread in 0..4 {
+                let journal = &journal;
+                threads.spawn(move || {
+                    for n in 0..500 {
+                        journal.append(scan(thread * 1000 + n + 1)).unwrap();
+                    }
+                });
+            }
+        });
+        let sealed = journal.seal().unwrap().seq;
+        let (mut scans, last) = journal.unwritten(0).unwrap();
+        assert_eq!(last, sealed);
+        scans.sort_by_key(|s| s.item);
+        let expected: Vec<JournalScan> = (0..4)
+            .flat_map(|thread| (0..500).map(move |n| scan(thread * 1000 + n + 1)))
+            .collect();
+        assert_eq!(scans, expected);
     }
 }

@@ -120,6 +120,9 @@ pub struct ScanCounter {
     cache: Arc<dyn Cache>,
     unwritten: Arc<Mutex<Unwritten>>,
     journal: Option<Arc<ScanJournal>>,
+    /// A scan holds it, shared, while it goes into the journal and the counts; a flush's seal
+    /// holds it alone, so the seal never parts a scan's journal record from its count.
+    seal_gate: Arc<std::sync::RwLock<()>>,
     /// One flush at a time (the periodic one and the one at shutdown).
     flushing: Arc<tokio::sync::Mutex<()>>,
     /// First scan times once known: they never change, so this process keeps them.
@@ -141,6 +144,7 @@ impl ScanCounter {
             cache,
             unwritten: Arc::default(),
             journal: journal.map(Arc::new),
+            seal_gate: Arc::default(),
             flushing: Arc::default(),
             first_scans: moka::sync::Cache::new(100_000),
             issued: moka::sync::Cache::new(100_000),
@@ -165,8 +169,8 @@ impl ScanCounter {
         let now = Utc::now();
         let (batch_id, item) = key;
         let pending_first = {
-            let mut unwritten = self.unwritten.lock().expect("scan counters");
-            // Under the same lock as the count, so a flush's seal never parts the two.
+            let _gate = self.seal_gate.read().expect("scan journal gate");
+            // A write to a file: outside the counters' lock, so scans on other threads go on.
             if let Some(journal) = &self.journal
                 && let Err(e) = journal.append(JournalScan {
                     batch_id,
@@ -176,6 +180,7 @@ impl ScanCounter {
             {
                 tracing::error!(error = %e, "a scan could not be journalled; it is still counted");
             }
+            let mut unwritten = self.unwritten.lock().expect("scan counters");
             *unwritten.in_flight.entry(key).or_default() += 1;
             let entry = unwritten.pending.entry(key).or_insert(Pending {
                 count: 0,
@@ -195,7 +200,9 @@ impl ScanCounter {
             }
             first_at
         };
-        self.issued.insert(key, ());
+        if !self.issued.contains_key(&key) {
+            self.issued.insert(key, ());
+        }
         let (count_key, first_key, places_key) = (count_key(key), first_key(key), places_key(key));
         let keys = ScanKeys {
             version: version_key,
@@ -383,6 +390,7 @@ impl ScanCounter {
     pub async fn flush(&self, db: &Database) -> Result<usize, TraceError> {
         let _one_at_a_time = self.flushing.lock().await;
         let (batch, places, sealed) = {
+            let _gate = self.seal_gate.write().expect("scan journal gate");
             let mut unwritten = self.unwritten.lock().expect("scan counters");
             if unwritten.pending.is_empty() && unwritten.places.is_empty() {
                 return Ok(0);

@@ -496,12 +496,17 @@ async fn verified(
         .to_string();
     if let Some(provenance) = provenance {
         // The view leaves `provenance` out when none; the rendered one goes in as its last field.
-        let rendered = state.trace_rendered.get_or_render(&provenance, |p| {
-            ProvenanceView::from(p)
-                .to_json()
-                .unwrap_or_default()
-                .to_string()
-        });
+        let rendered = state
+            .trace_rendered
+            .get_or_render(&provenance, "api", |p| {
+                Ok::<_, std::convert::Infallible>(
+                    ProvenanceView::from(p)
+                        .to_json()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .unwrap_or_else(|never| match never {});
         body.pop();
         body.push_str(",\"provenance\":");
         body.push_str(&rendered);

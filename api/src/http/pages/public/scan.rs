@@ -2,6 +2,8 @@
 //! upper-case QR payload reads). Server-rendered HTML in WeChat's look, Chinese first (English
 //! when `Accept-Language` prefers it), no JavaScript, a few kilobytes.
 
+use std::sync::Arc;
+
 use askama::Template;
 
 use crate::service::trace::certificates::BasisNames;
@@ -22,7 +24,7 @@ use crate::{
     app::AppState,
     infra::trace_codes,
     service::trace::{
-        codes::{TimelineEntry, Verification, Warning},
+        codes::{Provenance, RenderedRecords, TimelineEntry, Verification, Warning},
         verdict::Verdict,
     },
 };
@@ -43,7 +45,7 @@ pub async fn scan_page(
             } else {
                 "public, max-age=3600"
             };
-            let mut page = ScanPage::new(lang, verification);
+            let mut page = ScanPage::new(lang, verification, &state.trace_rendered)?;
             page.share = Some(page.share_card(&state.settings.public_base_url));
             Ok(html_response(render(&page)?, StatusCode::OK, cache))
         }
@@ -108,18 +110,47 @@ struct ScanPage {
     /// The code in its canonical spelling, in the groups a label prints.
     code: String,
     v: Verification,
+    /// Where the goods come from, rendered once for every scan of the records.
+    provenance: Option<Arc<str>>,
     share: Option<ShareCard>,
 }
 
+/// Where a scanned code's goods come from; the listings on sale only under a genuine verdict.
+#[derive(Template)]
+#[template(path = "public/scan_provenance.html")]
+struct ProvenanceSection<'a> {
+    lang: Lang,
+    p: &'a Provenance,
+    on_sale: bool,
+}
+
 impl ScanPage {
-    fn new(lang: Lang, v: Verification) -> Self {
-        Self {
+    fn new(lang: Lang, v: Verification, kept: &RenderedRecords) -> Result<Self, PageError> {
+        let verdict = Verdict::of(&v);
+        let provenance =
+            match &v.provenance {
+                Some(p) => {
+                    let on_sale = verdict == Verdict::Genuine;
+                    let form = match (lang, on_sale) {
+                        (Lang::Zh, true) => "page zh on sale",
+                        (Lang::Zh, false) => "page zh",
+                        (Lang::En, true) => "page en on sale",
+                        (Lang::En, false) => "page en",
+                    };
+                    Some(kept.get_or_render(p, form, |p| {
+                        render(&ProvenanceSection { lang, p, on_sale })
+                    })?)
+                }
+                None => None,
+            };
+        Ok(Self {
             lang,
-            verdict: Verdict::of(&v),
+            verdict,
             code: trace_codes::grouped(&v.code),
             v,
+            provenance,
             share: None,
-        }
+        })
     }
 
     /// The card a shared scan page shows: the verdict and the goods' origin.
@@ -161,15 +192,15 @@ impl ScanPage {
             Frame::scan()
         }
     }
+}
 
-    /// A step of the journey, with an inspection's result.
-    fn step(&self, entry: &TimelineEntry) -> String {
-        [
-            event_name(self.lang, entry.kind),
-            result_name(self.lang, entry.result),
-        ]
-        .concat()
-    }
+/// A step of the journey, with an inspection's result.
+fn step(lang: &Lang, entry: &TimelineEntry) -> String {
+    [
+        event_name(*lang, entry.kind),
+        result_name(*lang, entry.result),
+    ]
+    .concat()
 }
 
 /// The scan page when the code could not be looked up this time.

@@ -99,9 +99,11 @@ impl County {
             .await
             .unwrap()
         {
+            // Ten days before the snapshot's own day: the county's, not UTC's.
+            let day = today.day - chrono::Days::new(10);
             let mut earlier = today.into_active_model();
             earlier.id = sea_orm::ActiveValue::NotSet;
-            earlier.day = Set(Utc::now().date_naive() - chrono::Days::new(10));
+            earlier.day = Set(day);
             earlier.people_lifted_out = Set(0);
             earlier.insert(app.state.db.conn()).await.unwrap();
         }

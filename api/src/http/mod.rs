@@ -18,7 +18,7 @@ use middleware::{
     body_limit, compress, connection, envelope, kept, key_format, observe, rate_limit,
 };
 use poem::{
-    Endpoint, EndpointExt, Route,
+    Endpoint, EndpointExt, IntoEndpoint, Route,
     middleware::{CookieJarManager, Cors, SetHeader},
 };
 
@@ -43,7 +43,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let cors = cors(&settings.cors_origins);
 
     pages::routes(Route::new())
-        .nest(API_PREFIX, api.with(key_format::IdempotencyKeyFormat))
+        .nest(
+            API_PREFIX,
+            api.into_endpoint().before(key_format::refuse_malformed_key),
+        )
         .at(format!("{API_PREFIX}/openapi.json"), spec)
         .nest("/docs", docs)
         .at("/", get(ops::index))

@@ -33,6 +33,26 @@ pub enum StepBy<'a> {
     },
 }
 
+/// The longest reason a step of a procedure takes, in characters.
+const STEP_REASON_MAX: usize = 500;
+
+/// A step's reason as kept: trimmed, and none when nothing is left; a longer one than
+/// [`STEP_REASON_MAX`] is refused.
+pub fn step_reason(
+    reason: Option<String>,
+) -> Result<Option<String>, crate::service::reasons::Reason> {
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > STEP_REASON_MAX)
+    {
+        return Err(crate::service::reasons::step_reason_length(STEP_REASON_MAX));
+    }
+    Ok(reason)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Read,

@@ -616,12 +616,7 @@ pub async fn transition(
     if let StepBy::Official(actor) = by {
         refuse_admin(actor)?;
     }
-    let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(MonitoringError::Invalid(reasons::step_reason_length(500)));
-    }
+    let reason = crate::service::policy::step_reason(reason).map_err(MonitoringError::Invalid)?;
     let txn = db.begin_write().await?;
     let now = clock.now();
     let case = match by {
